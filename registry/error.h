@@ -1,0 +1,48 @@
+// Errors are values: every fallible registry call returns Result<T>.
+#ifndef REGFS_REGISTRY_ERROR_H_
+#define REGFS_REGISTRY_ERROR_H_
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace regfs::registry {
+
+enum class Code {
+  kNotFound,          // no such collection, version, alias, name or principal
+  kAlreadyExists,     // the name is taken
+  kPermissionDenied,  // the caller's role does not allow the change at all
+  kNotPermitted,      // never allowed to this caller: protected alias,
+                      // `latest`, an immutable version
+  kInvalidArgument,   // malformed name, target or request
+  kConflict,          // compare-and-swap lost, wrong collection kind, in use
+  kCorruption,        // the store contradicts itself
+  kIoError,           // a system call failed
+};
+
+struct Error {
+  Code code;
+  std::string message;
+
+  bool IsNotFound() const { return code == Code::kNotFound; }
+};
+
+// The short lower-case name of a code ("not found"), for messages and logs.
+std::string_view CodeName(Code code);
+
+template <class T>
+using Result = std::expected<T, Error>;
+using Status = Result<void>;
+
+inline std::unexpected<Error> Fail(Code code, std::string message) {
+  return std::unexpected(Error{code, std::move(message)});
+}
+
+// Turns a failed system call into an IoError that names the call, the path
+// and errno's text: "open /s/blobs/x: No such file or directory".
+// The one place where errno becomes an Error.
+Error PosixError(std::string_view what, std::string_view path, int err);
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_ERROR_H_

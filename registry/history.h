@@ -1,0 +1,85 @@
+// History events and their one JSON Lines rendering, shared by
+// `regfs history --json` and the mount's history files.
+#ifndef REGFS_REGISTRY_HISTORY_H_
+#define REGFS_REGISTRY_HISTORY_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "registry/identity.h"
+#include "registry/model.h"
+
+namespace regfs::registry {
+
+enum class EventType {
+  kCollectionCreate,
+  kVersionCreate,
+  kVersionDelete,
+  kAliasCreate,
+  kAliasMove,
+  kAliasRemove,
+  kAliasRename,
+  kProtect,
+  kUnprotect,
+  kRoleGrant,
+  kRoleRevoke,
+  kTagAdd,
+  kTagRemove,
+};
+
+// "alias.move", "version.create", ...: the `event` field of a JSON line.
+std::string_view EventTypeName(EventType type);
+std::optional<EventType> ParseEventType(std::string_view name);
+
+// One row of the append-only log.
+struct Event {
+  uint64_t seq = 0;  // gapless, starts at 1
+  TimeMs time = 0;
+  EventType type = EventType::kAliasMove;
+  std::string collection;  // empty for registry-wide events
+  std::string alias;       // alias name; the protected name; the tag
+  std::optional<uint64_t> old_version;
+  std::optional<uint64_t> new_version;
+  uid_t uid = 0;
+  std::string user;
+  Interface interface = Interface::kCli;
+  // Event-specific extras: {"to": NEW_NAME} for renames, {"principal",
+  // "role"} for role changes. Always an object.
+  nlohmann::json detail = nlohmann::json::object();
+};
+
+// Which events a reader wants; empty fields match everything.
+struct HistoryFilter {
+  std::string collection;
+  std::string alias;  // matches `alias` and a rename's "to"
+  std::optional<TimeMs> since;
+  uint64_t after_seq = 0;  // only events with seq > after_seq
+  uint64_t limit = 0;      // 0: no limit
+};
+
+// One JSON object, no newline:
+// {"seq":7,"time":"2026-11-22T04:53:02.123Z","event":"alias.move",
+//  "collection":"models","alias":"production","old":"v1","new":"v2",
+//  "uid":1000,"user":"alice","interface":"fs"}
+// plus the detail's keys. Absent values are null.
+std::string RenderJsonLine(const Event& event);
+
+// A one-line human form for terminals.
+std::string RenderText(const Event& event);
+
+// ISO-8601 UTC with milliseconds: 2026-11-22T04:53:02.123Z.
+std::string FormatTime(TimeMs time);
+// Accepts 2026-11-22, 2026-11-22T04:53, 2026-11-22T04:53:02(.123)(Z) and
+// "@SECONDS"; times without a zone are UTC.
+Result<TimeMs> ParseTime(std::string_view text);
+TimeMs NowMs();
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_HISTORY_H_

@@ -1,0 +1,67 @@
+#include "registry/identity.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace regfs::registry {
+namespace {
+
+std::string GroupName(gid_t gid) {
+  std::vector<char> buf(4096);
+  struct group grp;
+  struct group* result = nullptr;
+  while (getgrgid_r(gid, &grp, buf.data(), buf.size(), &result) == ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  if (result == nullptr) return std::to_string(gid);
+  return result->gr_name;
+}
+
+}  // namespace
+
+std::string_view InterfaceName(Interface interface) {
+  return interface == Interface::kFs ? "fs" : "cli";
+}
+
+std::string UserName(uid_t uid) {
+  std::vector<char> buf(4096);
+  struct passwd pw;
+  struct passwd* result = nullptr;
+  while (getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) == ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  if (result == nullptr) return std::to_string(uid);
+  return result->pw_name;
+}
+
+Identity Identity::Current(Interface interface) {
+  std::vector<gid_t> groups;
+  const int n = getgroups(0, nullptr);
+  if (n > 0) {
+    groups.resize(static_cast<size_t>(n));
+    const int got = getgroups(n, groups.data());
+    groups.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  }
+  return For(getuid(), getgid(), std::move(groups), interface);
+}
+
+Identity Identity::For(uid_t uid, gid_t gid, std::vector<gid_t> groups,
+                       Interface interface) {
+  Identity id;
+  id.uid = uid;
+  id.gid = gid;
+  if (std::find(groups.begin(), groups.end(), gid) == groups.end()) {
+    groups.insert(groups.begin(), gid);
+  }
+  id.groups = std::move(groups);
+  id.user = UserName(uid);
+  for (gid_t g : id.groups) id.group_names.push_back(GroupName(g));
+  id.interface = interface;
+  return id;
+}
+
+}  // namespace regfs::registry

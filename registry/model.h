@@ -1,0 +1,105 @@
+// The registry's values, as its readers see them. Plain copyable structs.
+#ifndef REGFS_REGISTRY_MODEL_H_
+#define REGFS_REGISTRY_MODEL_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "registry/error.h"
+
+namespace regfs::registry {
+
+// Milliseconds since the Unix epoch, UTC.
+using TimeMs = int64_t;
+
+enum class Role { kNone = 0, kViewer = 1, kMember = 2, kAdmin = 3 };
+std::string_view RoleName(Role role);
+Result<Role> ParseRole(std::string_view name);
+
+// A collection's kind is fixed by its first version; kEmpty until then.
+enum class Kind { kEmpty = 0, kFile = 1, kTree = 2 };
+std::string_view KindName(Kind kind);
+
+struct Collection {
+  int64_t id = 0;
+  std::string name;
+  Kind kind = Kind::kEmpty;
+  TimeMs created = 0;
+  uid_t creator_uid = 0;
+  std::string creator;
+  uint64_t version_count = 0;  // live versions
+  uint64_t alias_count = 0;    // user aliases, `latest` not counted
+  std::optional<uint64_t> latest;  // newest live version number
+};
+
+struct Version {
+  int64_t id = 0;  // unique in the store, stable for the version's life
+  int64_t collection_id = 0;
+  std::string collection;
+  uint64_t number = 0;  // the N of vN
+  Kind kind = Kind::kFile;
+  TimeMs created = 0;
+  uid_t creator_uid = 0;
+  std::string creator;
+  uint64_t size = 0;     // bytes: the file, or all files of the tree
+  uint64_t files = 1;    // number of regular files
+  std::string digest;    // 32 hex digits of XXH3-128 (of a tree's manifest)
+  std::string blob;      // file versions: the blob key; empty for trees
+  std::string filename;  // file versions: the pushed file's base name;
+                         // trees: the pushed names, comma separated
+  std::string description;
+  std::map<std::string, std::string> metadata;
+  std::vector<std::string> tags;
+  std::vector<std::string> aliases;  // names pointing here, `latest` included
+};
+
+struct Alias {
+  int64_t id = 0;  // row id; 0 for `latest`
+  std::string collection;
+  std::string name;
+  uint64_t version = 0;  // the target's number
+  int64_t version_id = 0;
+  // Changes whenever the alias is created, moved or renamed: the sequence
+  // number of the history event that last set it (for `latest`, the id of
+  // the version it names). Used to give a moved alias a new inode.
+  uint64_t revision = 0;
+  bool is_protected = false;
+  bool is_latest = false;
+  TimeMs updated = 0;
+  uid_t updated_uid = 0;
+  std::string updated_by;
+};
+
+// One entry of a tree version; the root directory of a tree has id 0 and
+// is not listed.
+struct TreeEntry {
+  int64_t id = 0;  // unique in the store
+  int64_t version_id = 0;
+  int64_t parent_id = 0;  // 0: the version's root
+  std::string name;
+  bool is_dir = false;
+  bool executable = false;
+  uint64_t size = 0;
+  std::string blob;  // files only
+};
+
+struct RoleGrant {
+  std::string principal;  // user name, "group:NAME", or "*" (the default)
+  Role role = Role::kViewer;
+};
+
+struct ProtectedName {
+  std::string name;
+  TimeMs created = 0;
+  std::string created_by;
+};
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_MODEL_H_

@@ -1,0 +1,43 @@
+// Name rules of DESIGN.md: what a collection or alias may be called, and
+// which symlink targets name a version of a collection.
+#ifndef REGFS_REGISTRY_NAMES_H_
+#define REGFS_REGISTRY_NAMES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "registry/error.h"
+
+namespace regfs::registry {
+
+inline constexpr size_t kMaxNameLength = 128;
+inline constexpr std::string_view kLatest = "latest";
+
+// 1-128 characters of A-Z a-z 0-9 . _ -, not starting with '.' or '-'.
+// `what` names the thing in the message ("collection", "alias").
+Status ValidateName(std::string_view name, std::string_view what);
+
+// As ValidateName, and neither `latest` nor `v<digits>` (reserved).
+Status ValidateAliasName(std::string_view name);
+Status ValidateCollectionName(std::string_view name);
+
+// "v12" -> 12; anything else (including "v", "v01", "v1x") -> nullopt.
+std::optional<uint64_t> ParseVersionName(std::string_view name);
+std::string VersionName(uint64_t number);
+
+// A symlink target written into collection `collection`: "v3", "./v3",
+// "best", "../models/v3", "/any/path/models/v3". Returns the name it
+// points at inside the collection (a version or an alias name), or
+// InvalidArgument when the target leaves the collection or is malformed.
+Result<std::string> ParseLinkTarget(std::string_view collection,
+                                    std::string_view target);
+
+// Tag, metadata key and principal checks.
+Status ValidateTag(std::string_view tag);
+Status ValidateMetaKey(std::string_view key);
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_NAMES_H_

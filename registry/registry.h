@@ -1,0 +1,183 @@
+// The registry: one store directory (registry.db + blobs/) and every rule
+// of DESIGN.md. Callers pass the acting Identity to each change; this class
+// decides whether it is allowed and records it in the history in the same
+// SQLite transaction.
+//
+// Thread safety: a Registry is safe to use from many threads. It owns one
+// SQLite connection behind `mu_`; every call holds `mu_` for its SQL, and
+// slow work that needs no SQL (hashing and copying pushed files, comparing
+// blobs) runs before taking it. Several processes may open one store at
+// once: writes use BEGIN IMMEDIATE with a busy timeout, so they wait for
+// each other instead of failing.
+#ifndef REGFS_REGISTRY_REGISTRY_H_
+#define REGFS_REGISTRY_REGISTRY_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "registry/blob_store.h"
+#include "registry/error.h"
+#include "registry/hasher.h"
+#include "registry/history.h"
+#include "registry/identity.h"
+#include "registry/model.h"
+
+namespace regfs::registry {
+
+namespace sqlite {
+class Database;
+}
+
+struct OpenOptions {
+  // Replaces XXH3-128 (tests inject colliding hashers).
+  HasherFactory hasher;
+  // Tests: fail a push right after its blobs are in place, before the
+  // version row commits.
+  BlobStore::FailPoint fail_point = BlobStore::FailPoint::kNone;
+};
+
+struct PushRequest {
+  std::string collection;
+  // One regular file makes a file version. Several files, or directories,
+  // make a tree version: files at the root by base name, a single
+  // directory's contents at the root, several directories by base name.
+  std::vector<std::filesystem::path> paths;
+  std::vector<std::string> aliases;
+  std::vector<std::string> tags;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::string description;
+  ProgressFn progress;  // may be empty
+};
+
+struct FsckReport {
+  uint64_t versions = 0;
+  uint64_t blobs = 0;
+  uint64_t bytes = 0;
+  std::vector<std::string> problems;  // one line each; empty when clean
+  bool clean() const { return problems.empty(); }
+};
+
+struct GcReport {
+  BlobGcReport blobs;
+};
+
+class Registry final {
+ public:
+  // The store of `--store`, else $REGFS_STORE, else
+  // $XDG_DATA_HOME/regfs (~/.local/share/regfs).
+  static std::filesystem::path DefaultStorePath();
+
+  // Creates a store owned by `owner` (mode 0700). AlreadyExists if
+  // `store` already holds a registry.
+  static Result<std::unique_ptr<Registry>> Init(
+      const std::filesystem::path& store, const Identity& owner,
+      OpenOptions options = {});
+  // Opens an existing store, upgrading an older schema.
+  static Result<std::unique_ptr<Registry>> Open(
+      const std::filesystem::path& store, OpenOptions options = {});
+
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  const std::filesystem::path& store() const { return store_; }
+  static constexpr int kSchemaVersion = 2;
+
+  // ---- Reads: need no role; the mount checks Role for its callers. ----
+  Result<std::vector<Collection>> ListCollections();
+  Result<Collection> GetCollection(std::string_view name);
+  // Live versions, oldest first, without tags/metadata/aliases.
+  Result<std::vector<Version>> ListVersions(std::string_view collection);
+  // One version in full (tags, metadata, aliases).
+  Result<Version> GetVersion(std::string_view collection, uint64_t number);
+  // User aliases and `latest` (if the collection has a live version).
+  Result<std::vector<Alias>> ListAliases(std::string_view collection);
+  Result<Alias> GetAlias(std::string_view collection, std::string_view name);
+  // "v3", "latest" or an alias name -> the version it names now.
+  Result<Version> Resolve(std::string_view collection, std::string_view name);
+  // Entries of a tree version's directory (`parent_id` 0: the root),
+  // sorted by name.
+  Result<std::vector<TreeEntry>> ListTree(int64_t version_id,
+                                          int64_t parent_id);
+  Result<TreeEntry> LookupTree(int64_t version_id, int64_t parent_id,
+                               std::string_view name);
+  Result<TreeEntry> GetTreeEntry(int64_t entry_id);
+  std::filesystem::path BlobPath(std::string_view key) const;
+
+  Result<std::vector<Event>> History(const HistoryFilter& filter);
+  // The newest event's sequence number (0 for none): cheap, for polling.
+  Result<uint64_t> LastSeq();
+
+  Result<Role> RoleOf(const Identity& who);
+  Result<std::vector<RoleGrant>> ListRoles();
+  Result<Role> DefaultRole();
+  Result<std::vector<ProtectedName>> ListProtected();
+  Result<bool> IsProtected(std::string_view name);
+
+  // ---- Changes: each checks `who`, writes one transaction with its ----
+  // ---- history rows, and returns what it made.                       ----
+  Result<Collection> CreateCollection(const Identity& who,
+                                      std::string_view name);
+  Result<Version> Push(const Identity& who, const PushRequest& request);
+  Status DeleteVersion(const Identity& who, std::string_view collection,
+                       uint64_t number);
+
+  // Creates the alias (AlreadyExists if it exists).
+  Result<Alias> CreateAlias(const Identity& who, std::string_view collection,
+                            std::string_view alias, std::string_view target);
+  // Creates or moves the alias. With `expected`, moves only if the alias
+  // now points at that version (nullopt in expected->value: must not
+  // exist); otherwise Conflict. Moving to the version it already names
+  // records nothing.
+  Result<Alias> SetAlias(
+      const Identity& who, std::string_view collection, std::string_view alias,
+      std::string_view target,
+      std::optional<std::optional<uint64_t>> expected = std::nullopt);
+  Status RemoveAlias(const Identity& who, std::string_view collection,
+                     std::string_view alias);
+  // Renames `from` to `to`; replaces `to` if it exists and `replace`.
+  Status RenameAlias(const Identity& who, std::string_view collection,
+                     std::string_view from, std::string_view to, bool replace);
+  // Swaps the targets of two existing aliases: one transaction, two moves.
+  Status ExchangeAliases(const Identity& who, std::string_view collection,
+                         std::string_view a, std::string_view b);
+  // Checks, without changing anything, that `who` may make `alias` name
+  // `target` (as SetAlias would), and returns the version it would name.
+  Result<Version> CheckSetAlias(const Identity& who,
+                                std::string_view collection,
+                                std::string_view alias,
+                                std::string_view target);
+
+  Status AddTag(const Identity& who, std::string_view collection,
+                uint64_t number, std::string_view tag);
+  Status RemoveTag(const Identity& who, std::string_view collection,
+                   uint64_t number, std::string_view tag);
+
+  Status Protect(const Identity& who, std::string_view name);
+  Status Unprotect(const Identity& who, std::string_view name);
+
+  // `principal`: a user name, "group:NAME", or "*" for the default role
+  // (Role::kNone allowed only there).
+  Status Grant(const Identity& who, std::string_view principal, Role role);
+  Status Revoke(const Identity& who, std::string_view principal);
+
+  Result<FsckReport> Fsck();
+  Result<GcReport> Gc(const Identity& who);
+
+ private:
+  Registry(std::filesystem::path store, OpenOptions options);
+  class Impl;
+  std::filesystem::path store_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_REGISTRY_H_
