@@ -92,7 +92,8 @@ class BlobStore final {
 
   // Removes the blobs not in `referenced` (sorted) and abandoned temporary
   // files. Must run under the registry's write lock.
-  Result<BlobGcReport> Collect(const std::vector<std::string>& referenced) const;
+  Result<BlobGcReport> Collect(
+      const std::vector<std::string>& referenced) const;
 
   // The digest a key stands for: the key without its collision suffix.
   static std::string_view DigestOf(std::string_view key);

@@ -1,8 +1,7 @@
 #include "registry/hasher.h"
 
-#include <xxhash.h>
-
 #include <fmt/format.h>
+#include <xxhash.h>
 
 namespace regfs::registry {
 namespace {
@@ -20,7 +19,9 @@ class Xxh3Hasher final : public Hasher {
   void Update(std::span<const std::byte> data) override {
     XXH3_128bits_update(state_.get(), data.data(), data.size());
   }
-  std::string Final() override { return Hex(XXH3_128bits_digest(state_.get())); }
+  std::string Final() override {
+    return Hex(XXH3_128bits_digest(state_.get()));
+  }
 
  private:
   struct Free {
@@ -31,7 +32,9 @@ class Xxh3Hasher final : public Hasher {
 
 }  // namespace
 
-std::unique_ptr<Hasher> NewXxh3Hasher() { return std::make_unique<Xxh3Hasher>(); }
+std::unique_ptr<Hasher> NewXxh3Hasher() {
+  return std::make_unique<Xxh3Hasher>();
+}
 
 std::string Xxh3Hex(std::span<const std::byte> data) {
   return Hex(XXH3_128bits(data.data(), data.size()));

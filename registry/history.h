@@ -6,11 +6,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "registry/identity.h"
 #include "registry/model.h"
@@ -43,14 +42,14 @@ struct Event {
   TimeMs time = 0;
   EventType type = EventType::kAliasMove;
   std::string collection;  // empty for registry-wide events
-  std::string alias;       // alias name; the protected name; the tag
+  std::string alias;       // the alias; for protect/unprotect the name
   std::optional<uint64_t> old_version;
   std::optional<uint64_t> new_version;
   uid_t uid = 0;
   std::string user;
   Interface interface = Interface::kCli;
-  // Event-specific extras: {"to": NEW_NAME} for renames, {"principal",
-  // "role"} for role changes. Always an object.
+  // Event-specific extras, always an object: {"to": NEW_NAME} for renames,
+  // {"principal", "role"} for role changes, {"tag"} for tags.
   nlohmann::json detail = nlohmann::json::object();
 };
 

@@ -18,8 +18,8 @@ std::string_view InterfaceName(Interface interface);
 struct Identity {
   uid_t uid = 0;
   gid_t gid = 0;
-  std::vector<gid_t> groups;       // supplementary groups, may include gid
-  std::string user;                // user name, or the uid in decimal
+  std::vector<gid_t> groups;  // supplementary groups, may include gid
+  std::string user;           // user name, or the uid in decimal
   std::vector<std::string> group_names;  // names of gid and groups
   Interface interface = Interface::kCli;
 

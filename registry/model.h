@@ -33,8 +33,8 @@ struct Collection {
   TimeMs created = 0;
   uid_t creator_uid = 0;
   std::string creator;
-  uint64_t version_count = 0;  // live versions
-  uint64_t alias_count = 0;    // user aliases, `latest` not counted
+  uint64_t version_count = 0;      // live versions
+  uint64_t alias_count = 0;        // user aliases, `latest` not counted
   std::optional<uint64_t> latest;  // newest live version number
 };
 

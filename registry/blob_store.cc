@@ -1,0 +1,335 @@
+#include "registry/blob_store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace regfs::registry {
+namespace {
+
+constexpr size_t kChunk = 1 << 20;
+constexpr std::string_view kTempDir = "tmp";
+
+Status WriteAll(int fd, const std::byte* data, size_t size,
+                const std::filesystem::path& path) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(PosixError("write", path.string(), errno));
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return {};
+}
+
+// Reads up to `size` bytes, retrying short reads; returns bytes read.
+Result<size_t> ReadFull(int fd, std::byte* data, size_t size,
+                        const std::filesystem::path& path) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, data + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(PosixError("read", path.string(), errno));
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+Status SyncDir(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid())
+    return std::unexpected(PosixError("open", dir.string(), errno));
+  if (::fsync(fd.get()) != 0) {
+    return std::unexpected(PosixError("fsync", dir.string(), errno));
+  }
+  return {};
+}
+
+bool IsHex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+std::string KeyFor(const std::string& digest, int suffix) {
+  return suffix == 0 ? digest : fmt::format("{}.{}", digest, suffix);
+}
+
+}  // namespace
+
+StagedBlob::StagedBlob(StagedBlob&& other) noexcept
+    : temp_(std::move(other.temp_)),
+      fd_(std::move(other.fd_)),
+      digest_(std::move(other.digest_)),
+      size_(other.size_),
+      verified_key_(std::move(other.verified_key_)) {
+  other.temp_.clear();
+}
+
+StagedBlob& StagedBlob::operator=(StagedBlob&& other) noexcept {
+  if (this != &other) {
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+    temp_ = std::move(other.temp_);
+    other.temp_.clear();
+    fd_ = std::move(other.fd_);
+    digest_ = std::move(other.digest_);
+    size_ = other.size_;
+    verified_key_ = std::move(other.verified_key_);
+  }
+  return *this;
+}
+
+StagedBlob::~StagedBlob() {
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+BlobStore::BlobStore(std::filesystem::path root, HasherFactory hasher)
+    : root_(std::move(root)), hasher_(std::move(hasher)) {
+  if (!hasher_) hasher_ = NewXxh3Hasher;
+}
+
+Status BlobStore::Create() const {
+  for (const auto& dir : {root_, root_ / kTempDir}) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return std::unexpected(PosixError("mkdir", dir.string(), errno));
+    }
+  }
+  return {};
+}
+
+std::string_view BlobStore::DigestOf(std::string_view key) {
+  return key.substr(0, key.find('.'));
+}
+
+std::filesystem::path BlobStore::PathOf(std::string_view key) const {
+  return root_ / std::string(key.substr(0, 2)) / std::string(key);
+}
+
+bool BlobStore::Exists(std::string_view key) const {
+  struct stat st;
+  return ::stat(PathOf(key).c_str(), &st) == 0;
+}
+
+Result<bool> BlobStore::SameContent(int fd,
+                                    const std::filesystem::path& blob) const {
+  UniqueFd other(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!other.valid())
+    return std::unexpected(PosixError("open", blob.string(), errno));
+  struct stat a, b;
+  if (::fstat(fd, &a) != 0 || ::fstat(other.get(), &b) != 0) {
+    return std::unexpected(PosixError("fstat", blob.string(), errno));
+  }
+  if (a.st_size != b.st_size) return false;
+  std::vector<std::byte> x(kChunk), y(kChunk);
+  for (off_t off = 0;;) {
+    const ssize_t n = ::pread(fd, x.data(), kChunk, off);
+    if (n < 0) return std::unexpected(PosixError("read", "staged blob", errno));
+    if (n == 0) return true;
+    auto m = ReadFull(other.get(), y.data(), static_cast<size_t>(n), blob);
+    if (!m) return std::unexpected(m.error());
+    if (*m != static_cast<size_t>(n) ||
+        std::memcmp(x.data(), y.data(), static_cast<size_t>(n)) != 0) {
+      return false;
+    }
+    off += n;
+  }
+}
+
+Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
+                                    const ProgressFn& progress) const {
+  UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in.valid()) {
+    if (errno == ELOOP) {
+      return Fail(Code::kInvalidArgument,
+                  fmt::format("{} is a symbolic link: only regular files can "
+                              "be pushed",
+                              source.string()));
+    }
+    return std::unexpected(PosixError("open", source.string(), errno));
+  }
+  struct stat st;
+  if (::fstat(in.get(), &st) != 0) {
+    return std::unexpected(PosixError("stat", source.string(), errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("{} is not a regular file", source.string()));
+  }
+  ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  StagedBlob staged;
+  std::string templ = (root_ / kTempDir / "push-XXXXXX").string();
+  staged.fd_.Reset(::mkostemp(templ.data(), O_CLOEXEC));
+  if (!staged.fd_.valid()) {
+    return std::unexpected(PosixError("mkstemp", templ, errno));
+  }
+  staged.temp_ = templ;
+  if (::flock(staged.fd_.get(), LOCK_EX) != 0) {
+    return std::unexpected(PosixError("flock", templ, errno));
+  }
+
+  auto hasher = hasher_();
+  const uint64_t total = static_cast<uint64_t>(st.st_size);
+  std::vector<std::byte> buf(kChunk);
+  uint64_t done = 0;
+  for (;;) {
+    auto n = ReadFull(in.get(), buf.data(), buf.size(), source);
+    if (!n) return std::unexpected(n.error());
+    if (*n == 0) break;
+    hasher->Update(std::span(buf.data(), *n));
+    if (auto s = WriteAll(staged.fd_.get(), buf.data(), *n, staged.temp_); !s) {
+      return std::unexpected(s.error());
+    }
+    done += *n;
+    if (progress) progress(done, std::max(total, done));
+  }
+  if (::fsync(staged.fd_.get()) != 0) {
+    return std::unexpected(PosixError("fsync", templ, errno));
+  }
+  staged.digest_ = hasher->Final();
+  staged.size_ = done;
+
+  // Look for an identical blob now, outside the registry's lock; Install()
+  // re-checks that it still exists.
+  for (int suffix = 0;; ++suffix) {
+    const std::string key = KeyFor(staged.digest_, suffix);
+    if (!Exists(key)) break;
+    auto same = SameContent(staged.fd_.get(), PathOf(key));
+    if (!same) return std::unexpected(same.error());
+    if (*same) {
+      staged.verified_key_ = key;
+      break;
+    }
+  }
+  return staged;
+}
+
+Result<std::string> BlobStore::Install(StagedBlob& staged) const {
+  for (int suffix = 0;; ++suffix) {
+    const std::string key = KeyFor(staged.digest_, suffix);
+    const std::filesystem::path path = PathOf(key);
+    if (Exists(key)) {
+      if (key == staged.verified_key_) return key;
+      auto same = SameContent(staged.fd_.get(), path);
+      if (!same) return std::unexpected(same.error());
+      if (*same) return key;
+      continue;  // a different content with the same hash
+    }
+    const std::filesystem::path dir = path.parent_path();
+    bool new_dir = false;
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+      new_dir = true;
+    } else if (errno != EEXIST) {
+      return std::unexpected(PosixError("mkdir", dir.string(), errno));
+    }
+    if (::fchmod(staged.fd_.get(), 0444) != 0) {
+      return std::unexpected(PosixError("chmod", staged.temp_.string(), errno));
+    }
+    if (::rename(staged.temp_.c_str(), path.c_str()) != 0) {
+      return std::unexpected(PosixError("rename", path.string(), errno));
+    }
+    staged.temp_.clear();
+    if (auto s = SyncDir(dir); !s) return std::unexpected(s.error());
+    if (new_dir) {
+      if (auto s = SyncDir(root_); !s) return std::unexpected(s.error());
+    }
+    return key;
+  }
+}
+
+Status BlobStore::Verify(std::string_view key, uint64_t size) const {
+  const std::filesystem::path path = PathOf(key);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return Fail(Code::kCorruption, fmt::format("blob {} is missing", key));
+    }
+    return std::unexpected(PosixError("open", path.string(), errno));
+  }
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  auto hasher = hasher_();
+  std::vector<std::byte> buf(kChunk);
+  uint64_t total = 0;
+  for (;;) {
+    auto n = ReadFull(fd.get(), buf.data(), buf.size(), path);
+    if (!n) return std::unexpected(n.error());
+    if (*n == 0) break;
+    hasher->Update(std::span(buf.data(), *n));
+    total += *n;
+  }
+  if (total != size) {
+    return Fail(
+        Code::kCorruption,
+        fmt::format("blob {} has {} bytes, expected {}", key, total, size));
+  }
+  const std::string digest = hasher->Final();
+  if (digest != DigestOf(key)) {
+    return Fail(
+        Code::kCorruption,
+        fmt::format("blob {} has hash {}: its content changed", key, digest));
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> BlobStore::List() const {
+  std::vector<std::string> keys;
+  std::error_code ec;
+  for (const auto& dir : std::filesystem::directory_iterator(root_, ec)) {
+    const std::string name = dir.path().filename().string();
+    if (name.size() != 2 || !IsHex(name) || !dir.is_directory()) continue;
+    for (const auto& file :
+         std::filesystem::directory_iterator(dir.path(), ec)) {
+      std::string key = file.path().filename().string();
+      if (IsHex(DigestOf(key)) && key.starts_with(name)) keys.push_back(key);
+    }
+    if (ec) break;
+  }
+  if (ec)
+    return std::unexpected(PosixError("list", root_.string(), ec.value()));
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+Result<BlobGcReport> BlobStore::Collect(
+    const std::vector<std::string>& referenced) const {
+  BlobGcReport report;
+  auto keys = List();
+  if (!keys) return std::unexpected(keys.error());
+  for (const auto& key : *keys) {
+    if (std::binary_search(referenced.begin(), referenced.end(), key)) continue;
+    const std::filesystem::path path = PathOf(key);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) continue;
+    if (::unlink(path.c_str()) != 0) {
+      return std::unexpected(PosixError("unlink", path.string(), errno));
+    }
+    ++report.blobs_removed;
+    report.bytes_removed += static_cast<uint64_t>(st.st_size);
+  }
+  // A temporary file whose writer is alive is flock()ed; the others are
+  // left over from a killed push.
+  std::error_code ec;
+  for (const auto& file :
+       std::filesystem::directory_iterator(root_ / kTempDir, ec)) {
+    UniqueFd fd(::open(file.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    if (::unlink(file.path().c_str()) == 0) ++report.temps_removed;
+  }
+  return report;
+}
+
+}  // namespace regfs::registry

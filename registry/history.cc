@@ -1,0 +1,224 @@
+#include "registry/history.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "registry/names.h"
+
+namespace regfs::registry {
+namespace {
+
+struct EventName {
+  EventType type;
+  std::string_view name;
+};
+
+constexpr EventName kEventNames[] = {
+    {EventType::kCollectionCreate, "collection.create"},
+    {EventType::kVersionCreate, "version.create"},
+    {EventType::kVersionDelete, "version.delete"},
+    {EventType::kAliasCreate, "alias.create"},
+    {EventType::kAliasMove, "alias.move"},
+    {EventType::kAliasRemove, "alias.remove"},
+    {EventType::kAliasRename, "alias.rename"},
+    {EventType::kProtect, "name.protect"},
+    {EventType::kUnprotect, "name.unprotect"},
+    {EventType::kRoleGrant, "role.grant"},
+    {EventType::kRoleRevoke, "role.revoke"},
+    {EventType::kTagAdd, "tag.add"},
+    {EventType::kTagRemove, "tag.remove"},
+};
+
+nlohmann::json VersionJson(const std::optional<uint64_t>& v) {
+  if (!v) return nullptr;
+  return VersionName(*v);
+}
+
+nlohmann::json OrNull(const std::string& s) {
+  if (s.empty()) return nullptr;
+  return s;
+}
+
+}  // namespace
+
+std::string_view EventTypeName(EventType type) {
+  for (const auto& e : kEventNames) {
+    if (e.type == type) return e.name;
+  }
+  return "unknown";
+}
+
+std::optional<EventType> ParseEventType(std::string_view name) {
+  for (const auto& e : kEventNames) {
+    if (e.name == name) return e.type;
+  }
+  return std::nullopt;
+}
+
+std::string RenderJsonLine(const Event& event) {
+  nlohmann::ordered_json j;
+  j["seq"] = event.seq;
+  j["time"] = FormatTime(event.time);
+  j["event"] = EventTypeName(event.type);
+  j["collection"] = OrNull(event.collection);
+  j["alias"] = OrNull(event.alias);
+  j["old"] = VersionJson(event.old_version);
+  j["new"] = VersionJson(event.new_version);
+  j["uid"] = event.uid;
+  j["user"] = event.user;
+  j["interface"] = InterfaceName(event.interface);
+  if (event.detail.is_object()) {
+    for (const auto& [key, value] : event.detail.items()) j[key] = value;
+  }
+  // Replace invalid UTF-8 rather than throw: history must always render.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string RenderText(const Event& event) {
+  std::string what;
+  const std::string where =
+      event.alias.empty() ? event.collection
+                          : fmt::format("{}/{}", event.collection, event.alias);
+  auto v = [](const std::optional<uint64_t>& n) {
+    return n ? VersionName(*n) : std::string("-");
+  };
+  auto detail = [&](const char* key) -> std::string {
+    auto it = event.detail.find(key);
+    if (it == event.detail.end() || !it->is_string()) return {};
+    return it->get<std::string>();
+  };
+  switch (event.type) {
+    case EventType::kCollectionCreate:
+      what = fmt::format("created collection {}", event.collection);
+      break;
+    case EventType::kVersionCreate:
+      what =
+          fmt::format("pushed {}/{}", event.collection, v(event.new_version));
+      break;
+    case EventType::kVersionDelete:
+      what =
+          fmt::format("deleted {}/{}", event.collection, v(event.old_version));
+      break;
+    case EventType::kAliasCreate:
+      what = fmt::format("created {} -> {}", where, v(event.new_version));
+      break;
+    case EventType::kAliasMove:
+      what = fmt::format("moved {} {} -> {}", where, v(event.old_version),
+                         v(event.new_version));
+      break;
+    case EventType::kAliasRemove:
+      what = fmt::format("removed {} (was {})", where, v(event.old_version));
+      break;
+    case EventType::kAliasRename:
+      what = fmt::format("renamed {} to {} ({})", where, detail("to"),
+                         v(event.new_version));
+      break;
+    case EventType::kProtect:
+      what = fmt::format("protected name {}", event.alias);
+      break;
+    case EventType::kUnprotect:
+      what = fmt::format("unprotected name {}", event.alias);
+      break;
+    case EventType::kRoleGrant:
+      what =
+          fmt::format("granted {} to {}", detail("role"), detail("principal"));
+      break;
+    case EventType::kRoleRevoke:
+      what = fmt::format("revoked {} from {}", detail("role"),
+                         detail("principal"));
+      break;
+    case EventType::kTagAdd:
+      what = fmt::format("tagged {}/{} {}", event.collection,
+                         v(event.new_version), detail("tag"));
+      break;
+    case EventType::kTagRemove:
+      what = fmt::format("untagged {}/{} {}", event.collection,
+                         v(event.old_version), detail("tag"));
+      break;
+  }
+  return fmt::format("{:>6}  {}  {:<10} {:<3}  {}", event.seq,
+                     FormatTime(event.time), event.user,
+                     InterfaceName(event.interface), what);
+}
+
+std::string FormatTime(TimeMs time) {
+  const std::time_t secs =
+      static_cast<std::time_t>(time >= 0 ? time / 1000 : (time - 999) / 1000);
+  const int64_t ms = time - static_cast<int64_t>(secs) * 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, ms);
+}
+
+Result<TimeMs> ParseTime(std::string_view text) {
+  auto invalid = [&] {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("cannot read time '{}': use ISO-8601 UTC such as "
+                            "2026-11-22T04:53:02Z, or @SECONDS",
+                            text));
+  };
+  if (!text.empty() && text.front() == '@') {
+    int64_t secs = 0;
+    std::string s(text.substr(1));
+    char* end = nullptr;
+    errno = 0;
+    secs = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || errno != 0 || *end != '\0') return invalid();
+    return secs * 1000;
+  }
+  std::string s(text);
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.pop_back();
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
+  int consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &consumed) != 3 ||
+      consumed != 10) {
+    return invalid();
+  }
+  std::string_view rest(s.c_str() + consumed);
+  if (!rest.empty()) {
+    if (rest[0] != 'T' && rest[0] != 't' && rest[0] != ' ') return invalid();
+    std::string r(rest.substr(1));
+    int n = 0;
+    if (std::sscanf(r.c_str(), "%2d:%2d%n", &h, &mi, &n) != 2) return invalid();
+    std::string_view more(r.c_str() + n);
+    if (!more.empty()) {
+      int n2 = 0;
+      std::string m(more);
+      if (std::sscanf(m.c_str(), ":%2d%n", &sec, &n2) != 1) return invalid();
+      std::string_view frac(m.c_str() + n2);
+      if (!frac.empty()) {
+        if (frac[0] != '.' || frac.size() < 2) return invalid();
+        int scale = 100;
+        for (char c : frac.substr(1)) {
+          if (c < '0' || c > '9') return invalid();
+          ms += (c - '0') * scale;
+          scale /= 10;
+        }
+      }
+    }
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+    return invalid();
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return static_cast<TimeMs>(timegm(&tm)) * 1000 + ms;
+}
+
+TimeMs NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace regfs::registry

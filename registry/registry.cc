@@ -1,0 +1,1693 @@
+#include "registry/registry.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "registry/names.h"
+#include "registry/schema.h"
+#include "registry/sqlite.h"
+
+namespace regfs::registry {
+
+using sqlite::Database;
+using sqlite::Transaction;
+
+namespace {
+
+constexpr std::string_view kDbName = "registry.db";
+constexpr std::string_view kDefaultPrincipal = "*";
+
+#define REGFS_TRY(expr)                                            \
+  do {                                                             \
+    auto&& regfs_try_result = (expr);                              \
+    if (!regfs_try_result) {                                       \
+      return std::unexpected(std::move(regfs_try_result).error()); \
+    }                                                              \
+  } while (0)
+
+// Binds `stmt` into a local that resets the cached statement at scope end.
+#define REGFS_STMT(var, db, sql)                           \
+  auto var##_or = (db).Cached(sql);                        \
+  if (!var##_or) return std::unexpected(var##_or.error()); \
+  auto& var = *var##_or
+
+constexpr const char* kVersionColumns =
+    "v.id, v.collection_id, c.name, v.number, c.kind, v.created_ms, "
+    "v.creator_uid, v.creator, v.size, v.files, v.digest, "
+    "coalesce(v.blob, ''), v.filename, v.description, v.created_seq";
+
+Version VersionFromRow(sqlite::Statement& s) {
+  Version v;
+  v.id = s.ColumnInt64(0);
+  v.collection_id = s.ColumnInt64(1);
+  v.collection = s.ColumnText(2);
+  v.number = static_cast<uint64_t>(s.ColumnInt64(3));
+  v.kind = static_cast<Kind>(s.ColumnInt64(4));
+  v.created = s.ColumnInt64(5);
+  v.creator_uid = static_cast<uid_t>(s.ColumnInt64(6));
+  v.creator = s.ColumnText(7);
+  v.size = static_cast<uint64_t>(s.ColumnInt64(8));
+  v.files = static_cast<uint64_t>(s.ColumnInt64(9));
+  v.digest = s.ColumnText(10);
+  v.blob = s.ColumnText(11);
+  v.filename = s.ColumnText(12);
+  v.description = s.ColumnText(13);
+  return v;
+}
+
+std::string Quote(std::string_view name) { return fmt::format("'{}'", name); }
+
+// What a user asked to push, before any byte is copied.
+struct PushItem {
+  std::string path;  // relative path inside the tree, '/'-separated
+  std::filesystem::path source;
+  bool is_dir = false;
+  bool executable = false;
+};
+
+Status AddTreeItems(const std::filesystem::path& dir, const std::string& prefix,
+                    std::vector<PushItem>& items) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) return std::unexpected(PosixError("open", dir.string(), ec.value()));
+  for (const auto& entry : it) {
+    const std::string name = entry.path().filename().string();
+    const std::string rel = prefix.empty() ? name : prefix + "/" + name;
+    const auto status = entry.symlink_status(ec);
+    if (ec)
+      return std::unexpected(
+          PosixError("stat", entry.path().string(), ec.value()));
+    if (std::filesystem::is_directory(status)) {
+      items.push_back({rel, entry.path(), true, false});
+      if (auto s = AddTreeItems(entry.path(), rel, items); !s) return s;
+    } else if (std::filesystem::is_regular_file(status)) {
+      const bool exec =
+          (status.permissions() & std::filesystem::perms::owner_exec) !=
+          std::filesystem::perms::none;
+      items.push_back({rel, entry.path(), false, exec});
+    } else {
+      const char* what = std::filesystem::is_symlink(status) ? "a symbolic link"
+                         : std::filesystem::is_fifo(status)  ? "a FIFO"
+                         : std::filesystem::is_socket(status) ? "a socket"
+                                                              : "a device";
+      return Fail(Code::kInvalidArgument,
+                  fmt::format("{} is {}: a pushed tree may hold only "
+                              "directories and regular files",
+                              entry.path().string(), what));
+    }
+  }
+  return {};
+}
+
+// Classifies the pushed paths: one regular file is a file version,
+// anything else a tree.
+Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
+                                       bool& is_tree) {
+  if (request.paths.empty()) {
+    return Fail(Code::kInvalidArgument,
+                "nothing to push: name a file or directory");
+  }
+  std::vector<PushItem> items;
+  std::set<std::string> top;
+  const bool single_dir = request.paths.size() == 1;
+  for (const auto& path : request.paths) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      return std::unexpected(PosixError("cannot push", path.string(), errno));
+    }
+    std::string name =
+        std::filesystem::path(path).lexically_normal().filename().string();
+    if (name.empty() || name == "." || name == "..") {
+      name = std::filesystem::absolute(path)
+                 .lexically_normal()
+                 .filename()
+                 .string();
+    }
+    if (S_ISREG(st.st_mode)) {
+      if (!top.insert(name).second) {
+        return Fail(Code::kInvalidArgument,
+                    fmt::format("two pushed paths are named '{}'", name));
+      }
+      items.push_back({name, path, false, (st.st_mode & S_IXUSR) != 0});
+    } else if (S_ISDIR(st.st_mode)) {
+      std::string prefix;
+      if (!single_dir) {
+        if (!top.insert(name).second) {
+          return Fail(Code::kInvalidArgument,
+                      fmt::format("two pushed paths are named '{}'", name));
+        }
+        items.push_back({name, path, true, false});
+        prefix = name;
+      }
+      if (auto s = AddTreeItems(path, prefix, items); !s) {
+        return std::unexpected(s.error());
+      }
+    } else {
+      return Fail(
+          Code::kInvalidArgument,
+          fmt::format("{} is not a regular file or directory", path.string()));
+    }
+  }
+  is_tree = !(items.size() == 1 && !items[0].is_dir &&
+              std::filesystem::is_regular_file(request.paths[0]));
+  std::sort(
+      items.begin(), items.end(),
+      [](const PushItem& a, const PushItem& b) { return a.path < b.path; });
+  return items;
+}
+
+}  // namespace
+
+// Owns the connection and the blob store. Lock order: `mu` only; no other
+// lock is taken while holding it.
+class Registry::Impl {
+ public:
+  Impl(const std::filesystem::path& store, OpenOptions options)
+      : options(std::move(options)),
+        blobs(store / "blobs", this->options.hasher) {}
+
+  std::mutex mu;
+  std::unique_ptr<Database> db;  // guarded by mu
+  OpenOptions options;
+  BlobStore blobs;
+  uid_t owner_uid = 0;
+
+  struct CollectionRow {
+    int64_t id = 0;
+    std::string name;
+    Kind kind = Kind::kEmpty;
+    int64_t next_version = 0;
+  };
+  struct AliasRow {
+    int64_t id = 0;
+    std::string name;
+    int64_t version_id = 0;
+    uint64_t number = 0;
+  };
+
+  // ---- Helpers; all expect `mu` held. ----
+
+  Result<CollectionRow> FindCollection(std::string_view name) {
+    REGFS_STMT(s, *db,
+               "SELECT id, name, kind, next_version FROM collections "
+               "WHERE name = ?1");
+    s->BindText(1, name);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) {
+      if (auto v = ValidateName(name, "collection"); !v) {
+        return std::unexpected(v.error());
+      }
+      return Fail(Code::kNotFound,
+                  fmt::format("no collection {}", Quote(name)));
+    }
+    return CollectionRow{s->ColumnInt64(0), s->ColumnText(1),
+                         static_cast<Kind>(s->ColumnInt64(2)),
+                         s->ColumnInt64(3)};
+  }
+
+  Result<std::optional<Version>> FindVersion(int64_t collection_id,
+                                             uint64_t number) {
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM versions v JOIN collections c ON "
+        "c.id = v.collection_id WHERE v.collection_id = ?1 AND "
+        "v.number = ?2",
+        kVersionColumns);
+    REGFS_STMT(s, *db, sql.c_str());
+    s->BindInt64(1, collection_id).BindInt64(2, static_cast<int64_t>(number));
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<Version>();
+    return std::optional<Version>(VersionFromRow(*s));
+  }
+
+  // The newest live version and the seq of its creation event.
+  Result<std::optional<std::pair<Version, uint64_t>>> FindLatest(
+      int64_t collection_id) {
+    static const std::string sql = fmt::format(
+        "SELECT {} FROM versions v JOIN collections c ON "
+        "c.id = v.collection_id WHERE v.collection_id = ?1 "
+        "ORDER BY v.number DESC LIMIT 1",
+        kVersionColumns);
+    REGFS_STMT(s, *db, sql.c_str());
+    s->BindInt64(1, collection_id);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<std::pair<Version, uint64_t>>();
+    return std::optional<std::pair<Version, uint64_t>>(std::pair(
+        VersionFromRow(*s), static_cast<uint64_t>(s->ColumnInt64(14))));
+  }
+
+  Result<std::optional<AliasRow>> FindAlias(int64_t collection_id,
+                                            std::string_view name) {
+    REGFS_STMT(s, *db,
+               "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
+               "JOIN versions v ON v.id = a.version_id "
+               "WHERE a.collection_id = ?1 AND a.name = ?2");
+    s->BindInt64(1, collection_id).BindText(2, name);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<AliasRow>();
+    return std::optional<AliasRow>(
+        AliasRow{s->ColumnInt64(0), s->ColumnText(1), s->ColumnInt64(2),
+                 static_cast<uint64_t>(s->ColumnInt64(3))});
+  }
+
+  // "vN", "latest" or an alias of `c`, resolved now.
+  Result<Version> ResolveIn(const CollectionRow& c, std::string_view name) {
+    if (auto n = ParseVersionName(name)) {
+      auto v = FindVersion(c.id, *n);
+      if (!v) return std::unexpected(v.error());
+      if (!*v) {
+        return Fail(Code::kNotFound,
+                    fmt::format("{} has no version {}", c.name, name));
+      }
+      return **v;
+    }
+    if (name == kLatest) {
+      auto latest = FindLatest(c.id);
+      if (!latest) return std::unexpected(latest.error());
+      if (!*latest) {
+        return Fail(Code::kNotFound, fmt::format("{} has no versions", c.name));
+      }
+      return (*latest)->first;
+    }
+    auto alias = FindAlias(c.id, name);
+    if (!alias) return std::unexpected(alias.error());
+    if (!*alias) {
+      if (auto v = ValidateName(name, "alias"); !v) {
+        return std::unexpected(v.error());
+      }
+      return Fail(Code::kNotFound, fmt::format("{} has no version or alias {}",
+                                               c.name, Quote(name)));
+    }
+    auto v = FindVersion(c.id, (*alias)->number);
+    if (!v) return std::unexpected(v.error());
+    if (!*v) return Fail(Code::kCorruption, "alias names a missing version");
+    return **v;
+  }
+
+  Result<bool> IsProtected(std::string_view name) {
+    REGFS_STMT(s, *db, "SELECT 1 FROM protected_names WHERE name = ?1");
+    s->BindText(1, name);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    return *row;
+  }
+
+  Result<std::optional<Role>> GrantedRole(std::string_view principal) {
+    REGFS_STMT(s, *db, "SELECT role FROM roles WHERE principal = ?1");
+    s->BindText(1, principal);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<Role>();
+    return std::optional<Role>(static_cast<Role>(s->ColumnInt64(0)));
+  }
+
+  // Root and the owner are admins; an explicit grant to the user wins;
+  // else the highest of the user's groups' grants; else the default.
+  Result<Role> RoleOf(const Identity& who) {
+    if (who.uid == 0 || who.uid == owner_uid) return Role::kAdmin;
+    auto user = GrantedRole(who.user);
+    if (!user) return std::unexpected(user.error());
+    if (*user) return **user;
+    std::optional<Role> best;
+    for (const auto& group : who.group_names) {
+      auto role = GrantedRole("group:" + group);
+      if (!role) return std::unexpected(role.error());
+      if (*role && (!best || **role > *best)) best = **role;
+    }
+    if (best) return *best;
+    auto def = GrantedRole(kDefaultPrincipal);
+    if (!def) return std::unexpected(def.error());
+    return def->value_or(Role::kViewer);
+  }
+
+  // PermissionDenied unless `who` has at least `needed`.
+  Status Require(const Identity& who, Role needed, std::string_view action) {
+    auto role = RoleOf(who);
+    if (!role) return std::unexpected(role.error());
+    if (*role >= needed) return {};
+    const std::string_view who_is =
+        *role == Role::kNone ? "has no role" : "is a";
+    return Fail(
+        Code::kPermissionDenied,
+        fmt::format("user '{}' {}{}{}: only {} may {}", who.user, who_is,
+                    *role == Role::kNone ? "" : " ",
+                    *role == Role::kNone ? "" : RoleName(*role),
+                    needed == Role::kAdmin ? "admins" : "members and admins",
+                    action));
+  }
+
+  // The checks every alias change makes on the alias's own name: a member
+  // at least, not `latest` or a version, admin for protected names.
+  Status CheckAliasName(const Identity& who, std::string_view alias,
+                        std::string_view verb) {
+    if (auto s = Require(who, Role::kMember, fmt::format("{} aliases", verb));
+        !s) {
+      return s;
+    }
+    if (alias == kLatest) {
+      return Fail(Code::kNotPermitted,
+                  "'latest' is maintained by the registry: it always names the "
+                  "newest version");
+    }
+    if (ParseVersionName(alias)) {
+      return Fail(
+          Code::kNotPermitted,
+          fmt::format("{} is a version: versions are immutable", alias));
+    }
+    if (auto s = ValidateAliasName(alias); !s) return s;
+    auto prot = IsProtected(alias);
+    if (!prot) return std::unexpected(prot.error());
+    if (*prot) {
+      auto role = RoleOf(who);
+      if (!role) return std::unexpected(role.error());
+      if (*role < Role::kAdmin) {
+        return Fail(
+            Code::kNotPermitted,
+            fmt::format("alias '{}' is protected: only admins may {} it", alias,
+                        verb));
+      }
+    }
+    return {};
+  }
+
+  // The version a symlink target written into `c` names now.
+  Result<Version> ResolveTarget(const CollectionRow& c,
+                                std::string_view target) {
+    auto name = ParseLinkTarget(c.name, target);
+    if (!name) return std::unexpected(name.error());
+    return ResolveIn(c, *name);
+  }
+
+  Result<uint64_t> Append(
+      const Identity& who, EventType type, std::string_view collection,
+      std::string_view alias, std::optional<uint64_t> old_version,
+      std::optional<uint64_t> new_version,
+      const nlohmann::json& detail = nlohmann::json::object(),
+      TimeMs time = NowMs()) {
+    REGFS_STMT(s, *db,
+               "INSERT INTO history (time_ms, event, collection, alias, "
+               "old_version, new_version, uid, user, interface, detail) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    auto opt = [](std::optional<uint64_t> v) -> std::optional<int64_t> {
+      if (!v) return std::nullopt;
+      return static_cast<int64_t>(*v);
+    };
+    s->BindInt64(1, time)
+        .BindText(2, EventTypeName(type))
+        .BindText(3, collection)
+        .BindText(4, alias)
+        .BindOptionalInt64(5, opt(old_version))
+        .BindOptionalInt64(6, opt(new_version))
+        .BindInt64(7, static_cast<int64_t>(who.uid))
+        .BindText(8, who.user)
+        .BindText(9, InterfaceName(who.interface))
+        .BindText(10, detail.dump());
+    REGFS_TRY(s->Run());
+    return static_cast<uint64_t>(db->LastInsertRowId());
+  }
+
+  // Creates or moves `alias` of `c` to `target` inside the caller's
+  // transaction, with its history row. Moving to the same version records
+  // nothing.
+  Status WriteAlias(const Identity& who, const CollectionRow& c,
+                    std::string_view alias, const Version& target) {
+    auto existing = FindAlias(c.id, alias);
+    if (!existing) return std::unexpected(existing.error());
+    if (*existing && (*existing)->version_id == target.id) return {};
+    const TimeMs now = NowMs();
+    if (*existing) {
+      auto seq =
+          Append(who, EventType::kAliasMove, c.name, alias, (*existing)->number,
+                 target.number, nlohmann::json::object(), now);
+      if (!seq) return std::unexpected(seq.error());
+      REGFS_STMT(s, *db,
+                 "UPDATE aliases SET version_id = ?1, revision = ?2, "
+                 "updated_ms = ?3, updated_uid = ?4, updated_by = ?5 "
+                 "WHERE id = ?6");
+      s->BindInt64(1, target.id)
+          .BindInt64(2, static_cast<int64_t>(*seq))
+          .BindInt64(3, now)
+          .BindInt64(4, static_cast<int64_t>(who.uid))
+          .BindText(5, who.user)
+          .BindInt64(6, (*existing)->id);
+      return s->Run();
+    }
+    auto seq = Append(who, EventType::kAliasCreate, c.name, alias, std::nullopt,
+                      target.number, nlohmann::json::object(), now);
+    if (!seq) return std::unexpected(seq.error());
+    REGFS_STMT(
+        s, *db,
+        "INSERT INTO aliases (collection_id, name, version_id, revision, "
+        "updated_ms, updated_uid, updated_by) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    s->BindInt64(1, c.id)
+        .BindText(2, alias)
+        .BindInt64(3, target.id)
+        .BindInt64(4, static_cast<int64_t>(*seq))
+        .BindInt64(5, now)
+        .BindInt64(6, static_cast<int64_t>(who.uid))
+        .BindText(7, who.user);
+    return s->Run();
+  }
+
+  Status DeleteAliasRow(const Identity& who, const CollectionRow& c,
+                        const AliasRow& alias) {
+    auto seq = Append(who, EventType::kAliasRemove, c.name, alias.name,
+                      alias.number, std::nullopt);
+    if (!seq) return std::unexpected(seq.error());
+    REGFS_STMT(s, *db, "DELETE FROM aliases WHERE id = ?1");
+    s->BindInt64(1, alias.id);
+    return s->Run();
+  }
+
+  Result<CollectionRow> InsertCollection(const Identity& who,
+                                         std::string_view name) {
+    REGFS_STMT(s, *db,
+               "INSERT INTO collections (name, created_ms, creator_uid, "
+               "creator) VALUES (?1, ?2, ?3, ?4)");
+    s->BindText(1, name)
+        .BindInt64(2, NowMs())
+        .BindInt64(3, static_cast<int64_t>(who.uid))
+        .BindText(4, who.user);
+    REGFS_TRY(s->Run());
+    const int64_t id = db->LastInsertRowId();
+    REGFS_TRY(Append(who, EventType::kCollectionCreate, name, "", std::nullopt,
+                     std::nullopt));
+    return CollectionRow{id, std::string(name), Kind::kEmpty, 0};
+  }
+
+  Result<std::vector<std::string>> VersionAliases(const Version& v) {
+    std::vector<std::string> names;
+    auto latest = FindLatest(v.collection_id);
+    if (!latest) return std::unexpected(latest.error());
+    if (*latest && (*latest)->first.id == v.id) names.emplace_back(kLatest);
+    REGFS_STMT(s, *db,
+               "SELECT name FROM aliases WHERE version_id = ?1 ORDER BY name");
+    s->BindInt64(1, v.id);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      names.push_back(s->ColumnText(0));
+    }
+    return names;
+  }
+
+  Status FillDetails(Version& v) {
+    {
+      REGFS_STMT(s, *db,
+                 "SELECT tag FROM tags WHERE version_id = ?1 ORDER BY tag");
+      s->BindInt64(1, v.id);
+      for (;;) {
+        auto row = s->Step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        v.tags.push_back(s->ColumnText(0));
+      }
+    }
+    {
+      REGFS_STMT(s, *db,
+                 "SELECT key, value FROM metadata WHERE version_id = ?1");
+      s->BindInt64(1, v.id);
+      for (;;) {
+        auto row = s->Step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        v.metadata[s->ColumnText(0)] = s->ColumnText(1);
+      }
+    }
+    auto aliases = VersionAliases(v);
+    if (!aliases) return std::unexpected(aliases.error());
+    v.aliases = std::move(*aliases);
+    return {};
+  }
+
+  Result<Alias> AliasInfo(const CollectionRow& c, std::string_view name) {
+    if (name == kLatest) {
+      auto latest = FindLatest(c.id);
+      if (!latest) return std::unexpected(latest.error());
+      if (!*latest) {
+        return Fail(Code::kNotFound, fmt::format("{} has no versions", c.name));
+      }
+      Alias a;
+      a.collection = c.name;
+      a.name = kLatest;
+      a.version = (*latest)->first.number;
+      a.version_id = (*latest)->first.id;
+      a.revision = (*latest)->second;
+      a.is_latest = true;
+      a.updated = (*latest)->first.created;
+      a.updated_uid = (*latest)->first.creator_uid;
+      a.updated_by = (*latest)->first.creator;
+      return a;
+    }
+    REGFS_STMT(s, *db,
+               "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
+               "a.updated_ms, a.updated_uid, a.updated_by, "
+               "EXISTS (SELECT 1 FROM protected_names p WHERE p.name = a.name) "
+               "FROM aliases a JOIN versions v ON v.id = a.version_id "
+               "WHERE a.collection_id = ?1 AND (?2 IS NULL OR a.name = ?2) "
+               "ORDER BY a.name");
+    s->BindInt64(1, c.id).BindText(2, name);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) {
+      if (auto v = ValidateName(name, "alias"); !v) {
+        return std::unexpected(v.error());
+      }
+      return Fail(Code::kNotFound,
+                  fmt::format("{} has no alias {}", c.name, Quote(name)));
+    }
+    return AliasFromRow(c, *s);
+  }
+
+  static Alias AliasFromRow(const CollectionRow& c, sqlite::Statement& s) {
+    Alias a;
+    a.id = s.ColumnInt64(0);
+    a.collection = c.name;
+    a.name = s.ColumnText(1);
+    a.version = static_cast<uint64_t>(s.ColumnInt64(2));
+    a.version_id = s.ColumnInt64(3);
+    a.revision = static_cast<uint64_t>(s.ColumnInt64(4));
+    a.updated = s.ColumnInt64(5);
+    a.updated_uid = static_cast<uid_t>(s.ColumnInt64(6));
+    a.updated_by = s.ColumnText(7);
+    a.is_protected = s.ColumnInt64(8) != 0;
+    return a;
+  }
+
+  Result<std::vector<Alias>> ListAliases(const CollectionRow& c) {
+    std::vector<Alias> out;
+    auto latest = AliasInfo(c, kLatest);
+    if (latest) {
+      out.push_back(std::move(*latest));
+    } else if (!latest.error().IsNotFound()) {
+      return std::unexpected(latest.error());
+    }
+    REGFS_STMT(s, *db,
+               "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
+               "a.updated_ms, a.updated_uid, a.updated_by, "
+               "EXISTS (SELECT 1 FROM protected_names p WHERE p.name = a.name) "
+               "FROM aliases a JOIN versions v ON v.id = a.version_id "
+               "WHERE a.collection_id = ?1 AND (?2 IS NULL OR a.name = ?2) "
+               "ORDER BY a.name");
+    s->BindInt64(1, c.id);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back(AliasFromRow(c, *s));
+    }
+    return out;
+  }
+
+  Result<TreeEntry> TreeEntryFromQuery(sqlite::Statement& s) {
+    auto row = s.Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return Fail(Code::kNotFound, "no such file in this version");
+    return TreeEntryFromRow(s);
+  }
+
+  Status ChangeTag(const Identity& who, std::string_view collection,
+                   uint64_t number, std::string_view tag, bool add) {
+    REGFS_TRY(Require(who, Role::kMember, "tag versions"));
+    REGFS_TRY(ValidateTag(tag));
+    auto tx = Transaction::Begin(*db);
+    if (!tx) return std::unexpected(tx.error());
+    auto c = FindCollection(collection);
+    if (!c) return std::unexpected(c.error());
+    auto v = FindVersion(c->id, number);
+    if (!v) return std::unexpected(v.error());
+    if (!*v) {
+      return Fail(
+          Code::kNotFound,
+          fmt::format("{} has no version {}", collection, VersionName(number)));
+    }
+    {
+      auto stmt =
+          add ? db->Cached(
+                    "INSERT OR IGNORE INTO tags (version_id, tag) "
+                    "VALUES (?1, ?2)")
+              : db->Cached(
+                    "DELETE FROM tags WHERE version_id = ?1 AND tag = ?2");
+      if (!stmt) return std::unexpected(stmt.error());
+      (*stmt)->BindInt64(1, (*v)->id).BindText(2, tag);
+      REGFS_TRY((*stmt)->Run());
+    }
+    if (db->Changes() == 0) {
+      if (add) return {};  // already tagged: nothing happened
+      return Fail(Code::kNotFound,
+                  fmt::format("{}/{} has no tag {}", collection,
+                              VersionName(number), Quote(tag)));
+    }
+    REGFS_TRY(Append(who, add ? EventType::kTagAdd : EventType::kTagRemove,
+                     c->name, "", add ? std::nullopt : std::optional(number),
+                     add ? std::optional(number) : std::nullopt,
+                     nlohmann::json{{"tag", std::string(tag)}}));
+    return tx->Commit();
+  }
+
+  static TreeEntry TreeEntryFromRow(sqlite::Statement& s) {
+    TreeEntry e;
+    e.id = s.ColumnInt64(0);
+    e.version_id = s.ColumnInt64(1);
+    e.parent_id = s.ColumnInt64(2);
+    e.name = s.ColumnText(3);
+    e.is_dir = s.ColumnInt64(4) != 0;
+    e.executable = s.ColumnInt64(5) != 0;
+    e.size = static_cast<uint64_t>(s.ColumnInt64(6));
+    e.blob = s.ColumnText(7);
+    return e;
+  }
+};
+
+// ---------------------------------------------------------------------------
+
+std::filesystem::path Registry::DefaultStorePath() {
+  if (const char* env = std::getenv("REGFS_STORE"); env && *env) return env;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    return std::filesystem::path(xdg) / "regfs";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::filesystem::path(home) / ".local/share/regfs";
+  }
+  return std::filesystem::path("/var/lib/regfs");
+}
+
+Registry::Registry(std::filesystem::path store, OpenOptions options)
+    : store_(std::move(store)),
+      impl_(std::make_unique<Impl>(store_, std::move(options))) {}
+
+Registry::~Registry() = default;
+
+static Status Configure(Database& db) {
+  // WAL with synchronous=FULL: a commit is durable once it returns, even
+  // across a power loss. The busy timeout makes concurrent writers wait.
+  return db.Exec(
+      "PRAGMA busy_timeout = 60000;"
+      "PRAGMA journal_mode = WAL;"
+      "PRAGMA synchronous = FULL;"
+      "PRAGMA foreign_keys = ON;");
+}
+
+Result<std::unique_ptr<Registry>> Registry::Init(
+    const std::filesystem::path& store, const Identity& owner,
+    OpenOptions options) {
+  if (::mkdir(store.c_str(), 0700) != 0) {
+    if (errno != EEXIST) {
+      return std::unexpected(
+          PosixError("cannot create store", store.string(), errno));
+    }
+    struct stat st;
+    if (::stat((store / kDbName).c_str(), &st) == 0) {
+      return Fail(Code::kAlreadyExists,
+                  fmt::format("{} already holds a registry", store.string()));
+    }
+    if (::chmod(store.c_str(), 0700) != 0) {
+      return std::unexpected(PosixError("chmod", store.string(), errno));
+    }
+  }
+  if (::chown(store.c_str(), owner.uid, owner.gid) != 0 && errno != EPERM) {
+    return std::unexpected(PosixError("chown", store.string(), errno));
+  }
+  std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
+  Impl& impl = *reg->impl_;
+  if (auto s = impl.blobs.Create(); !s) return std::unexpected(s.error());
+  auto db = Database::Open(store / kDbName, /*create=*/true);
+  if (!db) return std::unexpected(db.error());
+  impl.db = std::move(*db);
+  if (auto s = Configure(*impl.db); !s) return std::unexpected(s.error());
+  if (auto s = schema::Migrate(*impl.db); !s) return std::unexpected(s.error());
+  auto put = impl.db->Prepare(
+      "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)");
+  if (!put) return std::unexpected(put.error());
+  for (auto [k, v] : {std::pair<std::string, std::string>{
+                          "owner_uid", std::to_string(owner.uid)},
+                      {"owner", owner.user},
+                      {"created", FormatTime(NowMs())}}) {
+    put->Reset();
+    put->BindText(1, k).BindText(2, v);
+    if (auto s = put->Run(); !s) return std::unexpected(s.error());
+  }
+  impl.owner_uid = owner.uid;
+  return reg;
+}
+
+Result<std::unique_ptr<Registry>> Registry::Open(
+    const std::filesystem::path& store, OpenOptions options) {
+  struct stat st;
+  if (::stat((store / kDbName).c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return Fail(Code::kNotFound,
+                  fmt::format("no registry at {}: create one with 'regfs init'",
+                              store.string()));
+    }
+    return std::unexpected(
+        PosixError("cannot open store", store.string(), errno));
+  }
+  std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
+  Impl& impl = *reg->impl_;
+  auto db = Database::Open(store / kDbName, /*create=*/false);
+  if (!db) return std::unexpected(db.error());
+  impl.db = std::move(*db);
+  if (auto s = Configure(*impl.db); !s) return std::unexpected(s.error());
+  if (auto s = schema::Migrate(*impl.db); !s) return std::unexpected(s.error());
+  auto get =
+      impl.db->Prepare("SELECT value FROM settings WHERE key = 'owner_uid'");
+  if (!get) return std::unexpected(get.error());
+  auto row = get->Step();
+  if (!row) return std::unexpected(row.error());
+  impl.owner_uid =
+      *row ? static_cast<uid_t>(std::stoul(get->ColumnText(0))) : st.st_uid;
+  return reg;
+}
+
+std::filesystem::path Registry::BlobPath(std::string_view key) const {
+  return impl_->blobs.PathOf(key);
+}
+
+// ---- Reads ----------------------------------------------------------------
+
+Result<std::vector<Collection>> Registry::ListCollections() {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(
+      s, *impl_->db,
+      "SELECT c.id, c.name, c.kind, c.created_ms, c.creator_uid, "
+      "c.creator, "
+      "(SELECT count(*) FROM versions v WHERE v.collection_id = c.id), "
+      "(SELECT count(*) FROM aliases a WHERE a.collection_id = c.id), "
+      "(SELECT max(number) FROM versions v WHERE v.collection_id = c.id) "
+      "FROM collections c ORDER BY c.name");
+  std::vector<Collection> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    Collection c;
+    c.id = s->ColumnInt64(0);
+    c.name = s->ColumnText(1);
+    c.kind = static_cast<Kind>(s->ColumnInt64(2));
+    c.created = s->ColumnInt64(3);
+    c.creator_uid = static_cast<uid_t>(s->ColumnInt64(4));
+    c.creator = s->ColumnText(5);
+    c.version_count = static_cast<uint64_t>(s->ColumnInt64(6));
+    c.alias_count = static_cast<uint64_t>(s->ColumnInt64(7));
+    if (auto latest = s->ColumnOptionalInt64(8)) {
+      c.latest = static_cast<uint64_t>(*latest);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<Collection> Registry::GetCollection(std::string_view name) {
+  auto all = ListCollections();
+  if (!all) return std::unexpected(all.error());
+  for (auto& c : *all) {
+    if (c.name == name) return std::move(c);
+  }
+  if (auto v = ValidateName(name, "collection"); !v) {
+    return std::unexpected(v.error());
+  }
+  return Fail(Code::kNotFound, fmt::format("no collection {}", Quote(name)));
+}
+
+Result<std::vector<Version>> Registry::ListVersions(
+    std::string_view collection) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM versions v JOIN collections c ON "
+      "c.id = v.collection_id WHERE v.collection_id = ?1 "
+      "ORDER BY v.number",
+      kVersionColumns);
+  REGFS_STMT(s, *impl_->db, sql.c_str());
+  s->BindInt64(1, c->id);
+  std::vector<Version> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(VersionFromRow(*s));
+  }
+  return out;
+}
+
+Result<Version> Registry::GetVersion(std::string_view collection,
+                                     uint64_t number) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  auto v = impl_->FindVersion(c->id, number);
+  if (!v) return std::unexpected(v.error());
+  if (!*v) {
+    return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
+                                             VersionName(number)));
+  }
+  if (auto s = impl_->FillDetails(**v); !s) return std::unexpected(s.error());
+  return std::move(**v);
+}
+
+Result<std::vector<Alias>> Registry::ListAliases(std::string_view collection) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  return impl_->ListAliases(*c);
+}
+
+Result<Alias> Registry::GetAlias(std::string_view collection,
+                                 std::string_view name) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  return impl_->AliasInfo(*c, name);
+}
+
+Result<Version> Registry::Resolve(std::string_view collection,
+                                  std::string_view name) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  auto v = impl_->ResolveIn(*c, name);
+  if (!v) return v;
+  if (auto s = impl_->FillDetails(*v); !s) return std::unexpected(s.error());
+  return v;
+}
+
+Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
+                                                  int64_t parent_id) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT id, version_id, parent_id, name, is_dir, executable, "
+             "size, coalesce(blob, '') FROM tree_entries "
+             "WHERE version_id = ?1 AND parent_id = ?2 ORDER BY name");
+  s->BindInt64(1, version_id).BindInt64(2, parent_id);
+  std::vector<TreeEntry> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(Impl::TreeEntryFromRow(*s));
+  }
+  return out;
+}
+
+Result<TreeEntry> Registry::LookupTree(int64_t version_id, int64_t parent_id,
+                                       std::string_view name) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT id, version_id, parent_id, name, is_dir, executable, "
+             "size, coalesce(blob, '') FROM tree_entries "
+             "WHERE version_id = ?1 AND parent_id = ?2 AND name = ?3");
+  s->BindInt64(1, version_id).BindInt64(2, parent_id).BindText(3, name);
+  return impl_->TreeEntryFromQuery(*s);
+}
+
+Result<TreeEntry> Registry::GetTreeEntry(int64_t entry_id) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT id, version_id, parent_id, name, is_dir, executable, "
+             "size, coalesce(blob, '') FROM tree_entries WHERE id = ?1");
+  s->BindInt64(1, entry_id);
+  return impl_->TreeEntryFromQuery(*s);
+}
+
+Result<std::vector<Event>> Registry::History(const HistoryFilter& filter) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(
+      s, *impl_->db,
+      "SELECT seq, time_ms, event, collection, alias, old_version, "
+      "new_version, uid, user, interface, detail FROM history "
+      "WHERE seq > ?1 AND (?2 = '' OR collection = ?2) "
+      "AND (?3 = '' OR alias = ?3 OR "
+      "     (event = 'alias.rename' AND json_extract(detail, '$.to') = ?3)) "
+      "AND time_ms >= ?4 ORDER BY seq LIMIT ?5");
+  s->BindInt64(1, static_cast<int64_t>(filter.after_seq))
+      .BindText(2, filter.collection)
+      .BindText(3, filter.alias)
+      .BindInt64(4, filter.since.value_or(INT64_MIN))
+      .BindInt64(5,
+                 filter.limit == 0 ? -1 : static_cast<int64_t>(filter.limit));
+  std::vector<Event> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    Event e;
+    e.seq = static_cast<uint64_t>(s->ColumnInt64(0));
+    e.time = s->ColumnInt64(1);
+    auto type = ParseEventType(s->ColumnText(2));
+    if (!type) return Fail(Code::kCorruption, "unknown event type in history");
+    e.type = *type;
+    e.collection = s->ColumnText(3);
+    e.alias = s->ColumnText(4);
+    if (auto v = s->ColumnOptionalInt64(5))
+      e.old_version = static_cast<uint64_t>(*v);
+    if (auto v = s->ColumnOptionalInt64(6))
+      e.new_version = static_cast<uint64_t>(*v);
+    e.uid = static_cast<uid_t>(s->ColumnInt64(7));
+    e.user = s->ColumnText(8);
+    e.interface = s->ColumnText(9) == "fs" ? Interface::kFs : Interface::kCli;
+    e.detail = nlohmann::json::parse(s->ColumnText(10), nullptr, false);
+    if (!e.detail.is_object()) e.detail = nlohmann::json::object();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<uint64_t> Registry::LastSeq() {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db, "SELECT coalesce(max(seq), 0) FROM history");
+  auto row = s->Step();
+  if (!row) return std::unexpected(row.error());
+  return static_cast<uint64_t>(s->ColumnInt64(0));
+}
+
+Result<Role> Registry::RoleOf(const Identity& who) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->RoleOf(who);
+}
+
+Result<std::vector<RoleGrant>> Registry::ListRoles() {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT principal, role FROM roles ORDER BY principal");
+  std::vector<RoleGrant> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back({s->ColumnText(0), static_cast<Role>(s->ColumnInt64(1))});
+  }
+  return out;
+}
+
+Result<Role> Registry::DefaultRole() {
+  std::lock_guard lock(impl_->mu);
+  auto role = impl_->GrantedRole(kDefaultPrincipal);
+  if (!role) return std::unexpected(role.error());
+  return role->value_or(Role::kViewer);
+}
+
+Result<std::vector<ProtectedName>> Registry::ListProtected() {
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT name, created_ms, created_by FROM protected_names "
+             "ORDER BY name");
+  std::vector<ProtectedName> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back({s->ColumnText(0), s->ColumnInt64(1), s->ColumnText(2)});
+  }
+  return out;
+}
+
+Result<bool> Registry::IsProtected(std::string_view name) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->IsProtected(name);
+}
+
+// ---- Changes --------------------------------------------------------------
+
+Result<Collection> Registry::CreateCollection(const Identity& who,
+                                              std::string_view name) {
+  {
+    std::lock_guard lock(impl_->mu);
+    REGFS_TRY(impl_->Require(who, Role::kMember, "create collections"));
+    REGFS_TRY(ValidateCollectionName(name));
+    auto tx = Transaction::Begin(*impl_->db);
+    if (!tx) return std::unexpected(tx.error());
+    auto existing = impl_->FindCollection(name);
+    if (existing) {
+      return Fail(Code::kAlreadyExists,
+                  fmt::format("collection {} already exists", Quote(name)));
+    }
+    if (!existing.error().IsNotFound())
+      return std::unexpected(existing.error());
+    REGFS_TRY(impl_->InsertCollection(who, name));
+    REGFS_TRY(tx->Commit());
+  }
+  return GetCollection(name);
+}
+
+Result<Version> Registry::Push(const Identity& who,
+                               const PushRequest& request) {
+  // Cheap checks first, so that a refused push copies nothing.
+  REGFS_TRY(ValidateCollectionName(request.collection));
+  for (const auto& alias : request.aliases) {
+    if (alias == kLatest) {
+      return Fail(Code::kNotPermitted,
+                  "'latest' is maintained by the registry: it always names the "
+                  "newest version");
+    }
+    REGFS_TRY(ValidateAliasName(alias));
+  }
+  for (const auto& tag : request.tags) REGFS_TRY(ValidateTag(tag));
+  for (const auto& [key, value] : request.metadata)
+    REGFS_TRY(ValidateMetaKey(key));
+  {
+    std::lock_guard lock(impl_->mu);
+    REGFS_TRY(impl_->Require(who, Role::kMember, "push versions"));
+    for (const auto& alias : request.aliases) {
+      REGFS_TRY(impl_->CheckAliasName(who, alias, "set"));
+    }
+  }
+  bool is_tree = false;
+  auto items = PlanPush(request, is_tree);
+  if (!items) return std::unexpected(items.error());
+
+  // Copy and hash every file, without the lock.
+  uint64_t total = 0;
+  for (const auto& item : *items) {
+    if (item.is_dir) continue;
+    struct stat st;
+    if (::stat(item.source.c_str(), &st) == 0)
+      total += static_cast<uint64_t>(st.st_size);
+  }
+  std::vector<StagedBlob> staged(items->size());
+  uint64_t done_before = 0;
+  for (size_t i = 0; i < items->size(); ++i) {
+    if ((*items)[i].is_dir) continue;
+    ProgressFn progress;
+    if (request.progress) {
+      progress = [&](uint64_t done, uint64_t) {
+        request.progress(done_before + done,
+                         std::max(total, done_before + done));
+      };
+    }
+    auto blob = impl_->blobs.Stage((*items)[i].source, progress);
+    if (!blob) return std::unexpected(blob.error());
+    done_before += blob->size();
+    staged[i] = std::move(*blob);
+  }
+  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterStage) {
+    return Fail(Code::kIoError, "injected failure after staging");
+  }
+
+  // The version's digest: the file's, or the hash of the tree's manifest.
+  std::string tree_digest;
+  uint64_t size = 0, files = 0;
+  {
+    std::string manifest;
+    for (size_t i = 0; i < items->size(); ++i) {
+      const auto& item = (*items)[i];
+      manifest += item.path;
+      manifest += '\0';
+      if (item.is_dir) {
+        manifest += "dir\n";
+        continue;
+      }
+      manifest += item.executable ? "exec" : "file";
+      manifest += '\0';
+      manifest += std::to_string(staged[i].size());
+      manifest += '\0';
+      manifest += staged[i].digest();
+      manifest += '\n';
+      size += staged[i].size();
+      ++files;
+    }
+    tree_digest = Xxh3Hex(manifest);
+  }
+  std::string filename;
+  for (const auto& path : request.paths) {
+    if (!filename.empty()) filename += ",";
+    std::string name = path.lexically_normal().filename().string();
+    if (name.empty() || name == "." || name == "..") {
+      name = std::filesystem::absolute(path)
+                 .lexically_normal()
+                 .filename()
+                 .string();
+    }
+    filename += name;
+  }
+
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->Require(who, Role::kMember, "push versions"));
+  auto c = impl_->FindCollection(request.collection);
+  if (!c) {
+    if (!c.error().IsNotFound()) return std::unexpected(c.error());
+    c = impl_->InsertCollection(who, request.collection);
+    if (!c) return std::unexpected(c.error());
+  }
+  // One file pushed to a tree collection is a tree of one file.
+  if (c->kind == Kind::kTree) is_tree = true;
+  const Kind kind = is_tree ? Kind::kTree : Kind::kFile;
+  const std::string digest = is_tree ? tree_digest : staged[0].digest();
+  if (c->kind == Kind::kFile && is_tree) {
+    return Fail(Code::kConflict,
+                fmt::format("collection {} holds single files: push one file, "
+                            "or push the tree to a new collection",
+                            Quote(c->name)));
+  }
+
+  std::vector<std::string> keys(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    if ((*items)[i].is_dir) continue;
+    auto key = impl_->blobs.Install(staged[i]);
+    if (!key) return std::unexpected(key.error());
+    keys[i] = std::move(*key);
+  }
+  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterInstall) {
+    return Fail(Code::kIoError, "injected failure after installing blobs");
+  }
+
+  const uint64_t number = static_cast<uint64_t>(c->next_version);
+  auto seq = impl_->Append(
+      who, EventType::kVersionCreate, c->name, "", std::nullopt, number,
+      nlohmann::json{
+          {"digest", digest}, {"size", size}, {"filename", filename}});
+  if (!seq) return std::unexpected(seq.error());
+  {
+    REGFS_STMT(s, db,
+               "INSERT INTO versions (collection_id, number, created_ms, "
+               "creator_uid, creator, size, files, digest, blob, filename, "
+               "description, created_seq) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    s->BindInt64(1, c->id)
+        .BindInt64(2, static_cast<int64_t>(number))
+        .BindInt64(3, NowMs())
+        .BindInt64(4, static_cast<int64_t>(who.uid))
+        .BindText(5, who.user)
+        .BindInt64(6, static_cast<int64_t>(size))
+        .BindInt64(7, static_cast<int64_t>(files))
+        .BindText(8, digest);
+    if (is_tree) {
+      s->BindNull(9);
+    } else {
+      s->BindText(9, keys[0]);
+    }
+    s->BindText(10, filename)
+        .BindText(11, request.description)
+        .BindInt64(12, static_cast<int64_t>(*seq));
+    REGFS_TRY(s->Run());
+  }
+  const int64_t version_id = db.LastInsertRowId();
+  {
+    REGFS_STMT(
+        s, db,
+        "UPDATE collections SET next_version = ?1, kind = ?2 WHERE id = ?3");
+    s->BindInt64(1, static_cast<int64_t>(number + 1))
+        .BindInt64(2, static_cast<int64_t>(kind))
+        .BindInt64(3, c->id);
+    REGFS_TRY(s->Run());
+  }
+  if (is_tree) {
+    std::map<std::string, int64_t> dir_ids;  // relative path -> entry id
+    for (size_t i = 0; i < items->size(); ++i) {
+      const auto& item = (*items)[i];
+      const size_t slash = item.path.rfind('/');
+      const std::string parent =
+          slash == std::string::npos ? "" : item.path.substr(0, slash);
+      const std::string name =
+          slash == std::string::npos ? item.path : item.path.substr(slash + 1);
+      REGFS_STMT(s, db,
+                 "INSERT INTO tree_entries (version_id, parent_id, name, "
+                 "is_dir, executable, size, blob) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      s->BindInt64(1, version_id)
+          .BindInt64(2, parent.empty() ? 0 : dir_ids.at(parent))
+          .BindText(3, name)
+          .BindInt64(4, int64_t{item.is_dir ? 1 : 0})
+          .BindInt64(5, int64_t{item.executable ? 1 : 0})
+          .BindInt64(6,
+                     item.is_dir ? 0 : static_cast<int64_t>(staged[i].size()));
+      if (item.is_dir) {
+        s->BindNull(7);
+      } else {
+        s->BindText(7, keys[i]);
+      }
+      REGFS_TRY(s->Run());
+      if (item.is_dir) dir_ids[item.path] = db.LastInsertRowId();
+    }
+  }
+  for (const auto& tag : request.tags) {
+    REGFS_STMT(s, db,
+               "INSERT OR IGNORE INTO tags (version_id, tag) VALUES (?1, ?2)");
+    s->BindInt64(1, version_id).BindText(2, tag);
+    REGFS_TRY(s->Run());
+  }
+  for (const auto& [key, value] : request.metadata) {
+    REGFS_STMT(s, db,
+               "INSERT OR REPLACE INTO metadata (version_id, key, value) "
+               "VALUES (?1, ?2, ?3)");
+    s->BindInt64(1, version_id).BindText(2, key).BindText(3, value);
+    REGFS_TRY(s->Run());
+  }
+  auto version = impl_->FindVersion(c->id, number);
+  if (!version) return std::unexpected(version.error());
+  for (const auto& alias : request.aliases) {
+    REGFS_TRY(impl_->CheckAliasName(who, alias, "set"));
+    REGFS_TRY(impl_->WriteAlias(who, *c, alias, **version));
+  }
+  REGFS_TRY(tx->Commit());
+  Version result = std::move(**version);
+  if (auto s = impl_->FillDetails(result); !s)
+    return std::unexpected(s.error());
+  return result;
+}
+
+Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
+                               uint64_t number) {
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "delete versions"));
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  auto v = impl_->FindVersion(c->id, number);
+  if (!v) return std::unexpected(v.error());
+  if (!*v) {
+    return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
+                                             VersionName(number)));
+  }
+  std::vector<Impl::AliasRow> aliases;
+  {
+    REGFS_STMT(s, db,
+               "SELECT a.id, a.name, EXISTS (SELECT 1 FROM protected_names p "
+               "WHERE p.name = a.name) FROM aliases a WHERE a.version_id = ?1 "
+               "ORDER BY a.name");
+    s->BindInt64(1, (*v)->id);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      if (s->ColumnInt64(2) != 0) {
+        return Fail(
+            Code::kNotPermitted,
+            fmt::format("{}/{} is named by protected alias '{}': move "
+                        "the alias before deleting the version",
+                        collection, VersionName(number), s->ColumnText(1)));
+      }
+      aliases.push_back(
+          {s->ColumnInt64(0), s->ColumnText(1), (*v)->id, number});
+    }
+  }
+  for (const auto& alias : aliases)
+    REGFS_TRY(impl_->DeleteAliasRow(who, *c, alias));
+  REGFS_TRY(impl_->Append(who, EventType::kVersionDelete, c->name, "", number,
+                          std::nullopt));
+  {
+    REGFS_STMT(s, db, "DELETE FROM versions WHERE id = ?1");
+    s->BindInt64(1, (*v)->id);
+    REGFS_TRY(s->Run());
+  }
+  return tx->Commit();
+}
+
+Result<Version> Registry::CheckSetAlias(const Identity& who,
+                                        std::string_view collection,
+                                        std::string_view alias,
+                                        std::string_view target) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(impl_->CheckAliasName(who, alias, "move"));
+  return impl_->ResolveTarget(*c, target);
+}
+
+Result<Alias> Registry::CreateAlias(const Identity& who,
+                                    std::string_view collection,
+                                    std::string_view alias,
+                                    std::string_view target) {
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(impl_->CheckAliasName(who, alias, "create"));
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  auto version = impl_->ResolveTarget(*c, target);
+  if (!version) return std::unexpected(version.error());
+  auto existing = impl_->FindAlias(c->id, alias);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) {
+    return Fail(Code::kAlreadyExists, fmt::format("{} already has an alias {}",
+                                                  c->name, Quote(alias)));
+  }
+  REGFS_TRY(impl_->WriteAlias(who, *c, alias, *version));
+  REGFS_TRY(tx->Commit());
+  return impl_->AliasInfo(*c, alias);
+}
+
+Result<Alias> Registry::SetAlias(
+    const Identity& who, std::string_view collection, std::string_view alias,
+    std::string_view target, std::optional<std::optional<uint64_t>> expected) {
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(impl_->CheckAliasName(who, alias, "move"));
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  auto version = impl_->ResolveTarget(*c, target);
+  if (!version) return std::unexpected(version.error());
+  if (expected) {
+    auto existing = impl_->FindAlias(c->id, alias);
+    if (!existing) return std::unexpected(existing.error());
+    std::optional<uint64_t> now;
+    if (*existing) now = (*existing)->number;
+    if (now != *expected) {
+      auto show = [](const std::optional<uint64_t>& v) {
+        return v ? VersionName(*v) : std::string("nothing");
+      };
+      return Fail(Code::kConflict,
+                  fmt::format("alias '{}' moved meanwhile: it names {}, not {}",
+                              alias, show(now), show(*expected)));
+    }
+  }
+  REGFS_TRY(impl_->WriteAlias(who, *c, alias, *version));
+  REGFS_TRY(tx->Commit());
+  return impl_->AliasInfo(*c, alias);
+}
+
+Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
+                             std::string_view alias) {
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(impl_->CheckAliasName(who, alias, "remove"));
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  auto existing = impl_->FindAlias(c->id, alias);
+  if (!existing) return std::unexpected(existing.error());
+  if (!*existing) {
+    return Fail(Code::kNotFound,
+                fmt::format("{} has no alias {}", c->name, Quote(alias)));
+  }
+  REGFS_TRY(impl_->DeleteAliasRow(who, *c, **existing));
+  return tx->Commit();
+}
+
+Status Registry::RenameAlias(const Identity& who, std::string_view collection,
+                             std::string_view from, std::string_view to,
+                             bool replace) {
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(impl_->CheckAliasName(who, from, "rename"));
+  REGFS_TRY(impl_->CheckAliasName(who, to, "replace"));
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  auto source = impl_->FindAlias(c->id, from);
+  if (!source) return std::unexpected(source.error());
+  if (!*source) {
+    return Fail(Code::kNotFound,
+                fmt::format("{} has no alias {}", c->name, Quote(from)));
+  }
+  if (from == to) return {};
+  auto dest = impl_->FindAlias(c->id, to);
+  if (!dest) return std::unexpected(dest.error());
+  if (*dest) {
+    if (!replace) {
+      return Fail(
+          Code::kAlreadyExists,
+          fmt::format("{} already has an alias {}", c->name, Quote(to)));
+    }
+    REGFS_TRY(impl_->DeleteAliasRow(who, *c, **dest));
+  }
+  const TimeMs now = NowMs();
+  auto seq = impl_->Append(who, EventType::kAliasRename, c->name, from,
+                           (*source)->number, (*source)->number,
+                           nlohmann::json{{"to", std::string(to)}}, now);
+  if (!seq) return std::unexpected(seq.error());
+  REGFS_STMT(s, db,
+             "UPDATE aliases SET name = ?1, revision = ?2, updated_ms = ?3, "
+             "updated_uid = ?4, updated_by = ?5 WHERE id = ?6");
+  s->BindText(1, to)
+      .BindInt64(2, static_cast<int64_t>(*seq))
+      .BindInt64(3, now)
+      .BindInt64(4, static_cast<int64_t>(who.uid))
+      .BindText(5, who.user)
+      .BindInt64(6, (*source)->id);
+  REGFS_TRY(s->Run());
+  return tx->Commit();
+}
+
+Status Registry::ExchangeAliases(const Identity& who,
+                                 std::string_view collection,
+                                 std::string_view a, std::string_view b) {
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(impl_->CheckAliasName(who, a, "move"));
+  REGFS_TRY(impl_->CheckAliasName(who, b, "move"));
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  auto first = impl_->FindAlias(c->id, a);
+  if (!first) return std::unexpected(first.error());
+  auto second = impl_->FindAlias(c->id, b);
+  if (!second) return std::unexpected(second.error());
+  if (!*first || !*second) {
+    return Fail(Code::kNotFound, fmt::format("{} has no alias {}", c->name,
+                                             Quote(*first ? b : a)));
+  }
+  auto va = impl_->FindVersion(c->id, (*first)->number);
+  auto vb = impl_->FindVersion(c->id, (*second)->number);
+  if (!va) return std::unexpected(va.error());
+  if (!vb) return std::unexpected(vb.error());
+  REGFS_TRY(impl_->WriteAlias(who, *c, a, **vb));
+  REGFS_TRY(impl_->WriteAlias(who, *c, b, **va));
+  return tx->Commit();
+}
+
+Status Registry::AddTag(const Identity& who, std::string_view collection,
+                        uint64_t number, std::string_view tag) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->ChangeTag(who, collection, number, tag, true);
+}
+
+Status Registry::RemoveTag(const Identity& who, std::string_view collection,
+                           uint64_t number, std::string_view tag) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->ChangeTag(who, collection, number, tag, false);
+}
+
+Status Registry::Protect(const Identity& who, std::string_view name) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
+  REGFS_TRY(ValidateAliasName(name));
+  auto tx = Transaction::Begin(*impl_->db);
+  if (!tx) return std::unexpected(tx.error());
+  auto prot = impl_->IsProtected(name);
+  if (!prot) return std::unexpected(prot.error());
+  if (*prot) {
+    return Fail(Code::kAlreadyExists,
+                fmt::format("name {} is already protected", Quote(name)));
+  }
+  REGFS_STMT(s, *impl_->db,
+             "INSERT INTO protected_names (name, created_ms, created_by) "
+             "VALUES (?1, ?2, ?3)");
+  s->BindText(1, name).BindInt64(2, NowMs()).BindText(3, who.user);
+  REGFS_TRY(s->Run());
+  REGFS_TRY(impl_->Append(who, EventType::kProtect, "", name, std::nullopt,
+                          std::nullopt));
+  return tx->Commit();
+}
+
+Status Registry::Unprotect(const Identity& who, std::string_view name) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
+  auto tx = Transaction::Begin(*impl_->db);
+  if (!tx) return std::unexpected(tx.error());
+  REGFS_STMT(s, *impl_->db, "DELETE FROM protected_names WHERE name = ?1");
+  s->BindText(1, name);
+  REGFS_TRY(s->Run());
+  if (impl_->db->Changes() == 0) {
+    if (auto v = ValidateName(name, "alias"); !v) return v;
+    return Fail(Code::kNotFound,
+                fmt::format("name {} is not protected", Quote(name)));
+  }
+  REGFS_TRY(impl_->Append(who, EventType::kUnprotect, "", name, std::nullopt,
+                          std::nullopt));
+  return tx->Commit();
+}
+
+static Status ValidatePrincipal(std::string_view principal) {
+  if (principal == kDefaultPrincipal) return {};
+  std::string_view name = principal;
+  if (name.starts_with("group:")) name.remove_prefix(6);
+  if (name.empty() || name.size() > 256 ||
+      std::any_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == ':' || c == 0x7f;
+      })) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("'{}' is not a principal: give a user name, "
+                            "group:NAME, or * for the default role",
+                            principal.substr(0, 200)));
+  }
+  return {};
+}
+
+Status Registry::Grant(const Identity& who, std::string_view principal,
+                       Role role) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
+  REGFS_TRY(ValidatePrincipal(principal));
+  auto tx = Transaction::Begin(*impl_->db);
+  if (!tx) return std::unexpected(tx.error());
+  auto old = impl_->GrantedRole(principal);
+  if (!old) return std::unexpected(old.error());
+  if (*old == role) return {};
+  REGFS_STMT(s, *impl_->db,
+             "INSERT OR REPLACE INTO roles (principal, role) VALUES (?1, ?2)");
+  s->BindText(1, principal).BindInt64(2, static_cast<int64_t>(role));
+  REGFS_TRY(s->Run());
+  nlohmann::json detail{{"principal", std::string(principal)},
+                        {"role", std::string(RoleName(role))}};
+  if (*old) detail["previous"] = std::string(RoleName(**old));
+  REGFS_TRY(impl_->Append(who, EventType::kRoleGrant, "", "", std::nullopt,
+                          std::nullopt, detail));
+  return tx->Commit();
+}
+
+Status Registry::Revoke(const Identity& who, std::string_view principal) {
+  std::lock_guard lock(impl_->mu);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
+  REGFS_TRY(ValidatePrincipal(principal));
+  auto tx = Transaction::Begin(*impl_->db);
+  if (!tx) return std::unexpected(tx.error());
+  auto old = impl_->GrantedRole(principal);
+  if (!old) return std::unexpected(old.error());
+  if (!*old) {
+    return Fail(Code::kNotFound,
+                fmt::format("{} has no granted role", Quote(principal)));
+  }
+  REGFS_STMT(s, *impl_->db, "DELETE FROM roles WHERE principal = ?1");
+  s->BindText(1, principal);
+  REGFS_TRY(s->Run());
+  REGFS_TRY(impl_->Append(
+      who, EventType::kRoleRevoke, "", "", std::nullopt, std::nullopt,
+      nlohmann::json{{"principal", std::string(principal)},
+                     {"role", std::string(RoleName(**old))}}));
+  return tx->Commit();
+}
+
+// ---- Maintenance -----------------------------------------------------------
+
+Result<FsckReport> Registry::Fsck() {
+  FsckReport report;
+  std::vector<std::pair<std::string, uint64_t>> blobs;  // key, size
+  {
+    std::lock_guard lock(impl_->mu);
+    Database& db = *impl_->db;
+    auto check = [&](const char* sql, std::string_view what) -> Status {
+      auto s = db.Prepare(sql);
+      if (!s) return std::unexpected(s.error());
+      for (;;) {
+        auto row = s->Step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return {};
+        report.problems.push_back(
+            fmt::format("{}: {}", what, s->ColumnText(0)));
+      }
+    };
+    REGFS_TRY(
+        check("SELECT integrity_check FROM pragma_integrity_check "
+              "WHERE integrity_check <> 'ok'",
+              "database"));
+    REGFS_TRY(
+        check("SELECT c.name || '/' || a.name FROM aliases a "
+              "JOIN collections c ON c.id = a.collection_id "
+              "WHERE a.version_id NOT IN (SELECT id FROM versions)",
+              "alias names a missing version"));
+    REGFS_TRY(
+        check("SELECT c.name || '/v' || v.number FROM versions v "
+              "JOIN collections c ON c.id = v.collection_id "
+              "WHERE v.number >= c.next_version",
+              "version number not below the collection's next number"));
+    REGFS_TRY(
+        check("SELECT 'v' || v.number || ' of collection ' || "
+              "v.collection_id FROM versions v WHERE v.collection_id "
+              "NOT IN (SELECT id FROM collections)",
+              "version of a missing collection"));
+    REGFS_TRY(
+        check("SELECT c.name || '/v' || v.number FROM versions v "
+              "JOIN collections c ON c.id = v.collection_id "
+              "WHERE (c.kind = 1) <> (v.blob IS NOT NULL)",
+              "version of the wrong kind"));
+    REGFS_TRY(
+        check("SELECT 'events ' || count(*) || ', last seq ' || "
+              "coalesce(max(seq), 0) FROM history "
+              "HAVING count(*) <> coalesce(max(seq), 0)",
+              "history has gaps"));
+    auto s = db.Prepare(
+        "SELECT blob, size FROM versions WHERE blob IS NOT NULL "
+        "UNION SELECT blob, size FROM tree_entries WHERE blob IS NOT NULL");
+    if (!s) return std::unexpected(s.error());
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      blobs.emplace_back(s->ColumnText(0),
+                         static_cast<uint64_t>(s->ColumnInt64(1)));
+    }
+    auto n = db.Prepare("SELECT count(*) FROM versions");
+    if (!n) return std::unexpected(n.error());
+    if (auto row = n->Step(); !row) return std::unexpected(row.error());
+    report.versions = static_cast<uint64_t>(n->ColumnInt64(0));
+  }
+  // Hash every blob without the lock: blobs are immutable.
+  std::sort(blobs.begin(), blobs.end());
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    const auto& [key, size] = blobs[i];
+    if (i > 0 && blobs[i - 1].first == key) {
+      if (blobs[i - 1].second != size) {
+        report.problems.push_back(
+            fmt::format("blob {} is recorded with two sizes", key));
+      }
+      continue;
+    }
+    ++report.blobs;
+    report.bytes += size;
+    auto s = impl_->blobs.Verify(key, size);
+    if (!s) report.problems.push_back(s.error().message);
+  }
+  return report;
+}
+
+Result<GcReport> Registry::Gc(const Identity& who) {
+  std::lock_guard lock(impl_->mu);
+  Database& db = *impl_->db;
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "collect garbage"));
+  // The write lock keeps pushes from installing a blob between the query
+  // and the removal; nothing is written, so the transaction rolls back.
+  auto tx = Transaction::Begin(db);
+  if (!tx) return std::unexpected(tx.error());
+  std::vector<std::string> referenced;
+  auto s = db.Prepare(
+      "SELECT blob FROM versions WHERE blob IS NOT NULL "
+      "UNION SELECT blob FROM tree_entries WHERE blob IS NOT NULL");
+  if (!s) return std::unexpected(s.error());
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    referenced.push_back(s->ColumnText(0));
+  }
+  std::sort(referenced.begin(), referenced.end());
+  auto collected = impl_->blobs.Collect(referenced);
+  if (!collected) return std::unexpected(collected.error());
+  return GcReport{*collected};
+}
+
+}  // namespace regfs::registry

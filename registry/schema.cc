@@ -1,0 +1,153 @@
+#include "registry/schema.h"
+
+#include <fmt/format.h>
+
+namespace regfs::registry::schema {
+namespace {
+
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE collections (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  kind INTEGER NOT NULL DEFAULT 0,
+  next_version INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  creator_uid INTEGER NOT NULL,
+  creator TEXT NOT NULL
+);
+
+CREATE TABLE versions (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  number INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  creator_uid INTEGER NOT NULL,
+  creator TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  files INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  blob TEXT,
+  filename TEXT NOT NULL,
+  created_seq INTEGER NOT NULL,
+  UNIQUE (collection_id, number)
+);
+
+CREATE TABLE tree_entries (
+  id INTEGER PRIMARY KEY,
+  version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  parent_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  is_dir INTEGER NOT NULL,
+  executable INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  blob TEXT,
+  UNIQUE (version_id, parent_id, name)
+);
+CREATE INDEX tree_entries_blob ON tree_entries(blob);
+CREATE INDEX versions_blob ON versions(blob);
+
+CREATE TABLE aliases (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  name TEXT NOT NULL,
+  version_id INTEGER NOT NULL REFERENCES versions(id),
+  revision INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  updated_uid INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  UNIQUE (collection_id, name)
+);
+CREATE INDEX aliases_version ON aliases(version_id);
+
+CREATE TABLE protected_names (
+  name TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL,
+  created_by TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE roles (
+  principal TEXT PRIMARY KEY,
+  role INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  old_version INTEGER,
+  new_version INTEGER,
+  uid INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  interface TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX history_collection ON history(collection, seq);
+CREATE INDEX history_time ON history(time_ms);
+
+CREATE TRIGGER history_append_only_update BEFORE UPDATE ON history
+BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+CREATE TRIGGER history_append_only_delete BEFORE DELETE ON history
+BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+)sql";
+
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE versions ADD COLUMN description TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE tags (
+  version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (version_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX tags_tag ON tags(tag);
+
+CREATE TABLE metadata (
+  version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (version_id, key)
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kSteps[] = {kVersion1, kVersion2};
+static_assert(std::size(kSteps) == kCurrentVersion);
+
+}  // namespace
+
+Result<int> Version(sqlite::Database& db) {
+  auto stmt = db.Prepare("PRAGMA user_version");
+  if (!stmt) return std::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return std::unexpected(row.error());
+  return *row ? static_cast<int>(stmt->ColumnInt64(0)) : 0;
+}
+
+Status Migrate(sqlite::Database& db, int target) {
+  for (;;) {
+    auto tx = sqlite::Transaction::Begin(db);
+    if (!tx) return std::unexpected(tx.error());
+    auto version = Version(db);  // re-read under the write lock
+    if (!version) return std::unexpected(version.error());
+    if (*version > kCurrentVersion) {
+      return Fail(Code::kCorruption,
+                  fmt::format("the store has schema version {}, newer than "
+                              "this regfs ({}): upgrade regfs",
+                              *version, kCurrentVersion));
+    }
+    if (*version >= target) return {};
+    if (auto s = db.Exec(kSteps[*version]); !s) return s;
+    if (auto s = db.Exec(fmt::format("PRAGMA user_version = {}", *version + 1));
+        !s) {
+      return s;
+    }
+    if (auto s = tx->Commit(); !s) return s;
+  }
+}
+
+}  // namespace regfs::registry::schema

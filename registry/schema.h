@@ -1,0 +1,28 @@
+// The registry's SQLite schema and its migrations. The version lives in
+// PRAGMA user_version; Migrate() brings any older store up to
+// Registry::kSchemaVersion, one step per transaction.
+#ifndef REGFS_REGISTRY_SCHEMA_H_
+#define REGFS_REGISTRY_SCHEMA_H_
+
+#include "registry/error.h"
+#include "registry/sqlite.h"
+
+namespace regfs::registry::schema {
+
+inline constexpr int kCurrentVersion = 2;
+
+// Version 1: collections, versions, tree entries, aliases, protected
+// names, roles, settings, history.
+// Version 2: version descriptions, tags, user metadata.
+
+// The schema version of `db` (0 for an empty database).
+Result<int> Version(sqlite::Database& db);
+
+// Applies every missing step up to `target` (tests build an older store
+// with Migrate(db, 1) and then open it); Corruption for a store newer
+// than this program.
+Status Migrate(sqlite::Database& db, int target = kCurrentVersion);
+
+}  // namespace regfs::registry::schema
+
+#endif  // REGFS_REGISTRY_SCHEMA_H_
