@@ -1266,9 +1266,9 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
                                uint64_t number) {
   std::lock_guard lock(impl_->mu);
   Database& db = *impl_->db;
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "delete versions"));
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "delete versions"));
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   auto v = impl_->FindVersion(c->id, number);
@@ -1330,9 +1330,9 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
   Database& db = *impl_->db;
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->CheckAliasName(who, alias, "create"));
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->CheckAliasName(who, alias, "create"));
   auto version = impl_->ResolveTarget(*c, target);
   if (!version) return std::unexpected(version.error());
   auto existing = impl_->FindAlias(c->id, alias);
@@ -1353,9 +1353,9 @@ Result<Alias> Registry::SetAlias(
   Database& db = *impl_->db;
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->CheckAliasName(who, alias, "move"));
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->CheckAliasName(who, alias, "move"));
   auto version = impl_->ResolveTarget(*c, target);
   if (!version) return std::unexpected(version.error());
   if (expected) {
@@ -1383,9 +1383,9 @@ Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
   Database& db = *impl_->db;
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->CheckAliasName(who, alias, "remove"));
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->CheckAliasName(who, alias, "remove"));
   auto existing = impl_->FindAlias(c->id, alias);
   if (!existing) return std::unexpected(existing.error());
   if (!*existing) {
@@ -1403,10 +1403,10 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
   Database& db = *impl_->db;
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->CheckAliasName(who, from, "rename"));
-  REGFS_TRY(impl_->CheckAliasName(who, to, "replace"));
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->CheckAliasName(who, from, "rename"));
+  REGFS_TRY(impl_->CheckAliasName(who, to, "replace"));
   auto source = impl_->FindAlias(c->id, from);
   if (!source) return std::unexpected(source.error());
   if (!*source) {
@@ -1449,10 +1449,10 @@ Status Registry::ExchangeAliases(const Identity& who,
   Database& db = *impl_->db;
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->CheckAliasName(who, a, "move"));
-  REGFS_TRY(impl_->CheckAliasName(who, b, "move"));
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->CheckAliasName(who, a, "move"));
+  REGFS_TRY(impl_->CheckAliasName(who, b, "move"));
   auto first = impl_->FindAlias(c->id, a);
   if (!first) return std::unexpected(first.error());
   auto second = impl_->FindAlias(c->id, b);
@@ -1484,10 +1484,10 @@ Status Registry::RemoveTag(const Identity& who, std::string_view collection,
 
 Status Registry::Protect(const Identity& who, std::string_view name) {
   std::lock_guard lock(impl_->mu);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
   REGFS_TRY(ValidateAliasName(name));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
   auto prot = impl_->IsProtected(name);
   if (!prot) return std::unexpected(prot.error());
   if (*prot) {
@@ -1506,9 +1506,9 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
 
 Status Registry::Unprotect(const Identity& who, std::string_view name) {
   std::lock_guard lock(impl_->mu);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
   REGFS_STMT(s, *impl_->db, "DELETE FROM protected_names WHERE name = ?1");
   s->BindText(1, name);
   REGFS_TRY(s->Run());
@@ -1541,10 +1541,10 @@ static Status ValidatePrincipal(std::string_view principal) {
 Status Registry::Grant(const Identity& who, std::string_view principal,
                        Role role) {
   std::lock_guard lock(impl_->mu);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
   REGFS_TRY(ValidatePrincipal(principal));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
   auto old = impl_->GrantedRole(principal);
   if (!old) return std::unexpected(old.error());
   if (*old == role) return {};
@@ -1562,10 +1562,10 @@ Status Registry::Grant(const Identity& who, std::string_view principal,
 
 Status Registry::Revoke(const Identity& who, std::string_view principal) {
   std::lock_guard lock(impl_->mu);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
   REGFS_TRY(ValidatePrincipal(principal));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
   auto old = impl_->GrantedRole(principal);
   if (!old) return std::unexpected(old.error());
   if (!*old) {
