@@ -1,0 +1,92 @@
+#include "fs/caller_cache.h"
+
+#include <algorithm>
+
+namespace regfs::fs {
+
+using registry::Identity;
+using registry::Interface;
+using registry::Role;
+
+namespace {
+
+bool SameGroups(const Identity& identity, uid_t uid, gid_t gid,
+                std::vector<gid_t> groups) {
+  if (identity.uid != uid || identity.gid != gid) return false;
+  if (std::find(groups.begin(), groups.end(), gid) == groups.end()) {
+    groups.insert(groups.begin(), gid);
+  }
+  std::vector<gid_t> have = identity.groups;
+  std::sort(groups.begin(), groups.end());
+  std::sort(have.begin(), have.end());
+  return groups == have;
+}
+
+}  // namespace
+
+CallerCache::CallerCache(registry::Registry& registry, Clock::duration ttl)
+    : registry_(registry), ttl_(ttl) {}
+
+Identity CallerCache::ForChange(uid_t uid, gid_t gid,
+                                const std::vector<gid_t>& groups) {
+  const Key key{uid, gid};
+  {
+    std::lock_guard lock(mu_);
+    const auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.expires > Clock::now() &&
+        SameGroups(it->second.identity, uid, gid, groups)) {
+      return it->second.identity;
+    }
+  }
+  Identity identity = Identity::For(uid, gid, groups, Interface::kFs);
+  std::lock_guard lock(mu_);
+  entries_[key] = Entry{identity, std::nullopt, Clock::now() + ttl_};
+  return identity;
+}
+
+Identity CallerCache::ForRead(uid_t uid, gid_t gid, const GroupsFn& groups) {
+  const Key key{uid, gid};
+  {
+    std::lock_guard lock(mu_);
+    const auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.expires > Clock::now()) {
+      return it->second.identity;
+    }
+  }
+  Identity identity = Identity::For(uid, gid, groups(), Interface::kFs);
+  std::lock_guard lock(mu_);
+  entries_[key] = Entry{identity, std::nullopt, Clock::now() + ttl_};
+  return identity;
+}
+
+registry::Result<Role> CallerCache::RoleOf(const Identity& who) {
+  const Key key{who.uid, who.gid};
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.role &&
+        it->second.expires > Clock::now() &&
+        it->second.identity.groups == who.groups) {
+      return *it->second.role;
+    }
+    generation = role_generation_;
+  }
+  registry::Result<Role> role = registry_.RoleOf(who);
+  if (!role) return role;
+  std::lock_guard lock(mu_);
+  if (generation != role_generation_) return role;  // raced an invalidation
+  const auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.identity.groups == who.groups) {
+    it->second.role = *role;
+  }
+  return role;
+}
+
+void CallerCache::InvalidateRoles() {
+  std::lock_guard lock(mu_);
+  ++role_generation_;
+  for (auto& [key, entry] : entries_) entry.role.reset();
+}
+
+}  // namespace regfs::fs

@@ -1,0 +1,68 @@
+// Who is calling: the Identity of a request's uid/gid/groups (user and
+// group names resolved through NSS) and its Role, cached for a short while
+// because NSS lookups, /proc reads of supplementary groups and role queries
+// cost more than the FUSE request they serve.
+//
+// Reads use the entry cached for (uid, gid) whatever its groups; changes
+// pass the groups of their own request and get an identity with exactly
+// those groups. Roles are dropped on role events (InvalidateRoles).
+//
+// Thread-safe: one mutex; registry and NSS calls run outside it.
+#ifndef REGFS_FS_CALLER_CACHE_H_
+#define REGFS_FS_CALLER_CACHE_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "registry/error.h"
+#include "registry/identity.h"
+#include "registry/model.h"
+#include "registry/registry.h"
+
+namespace regfs::fs {
+
+class CallerCache final {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using GroupsFn = std::function<std::vector<gid_t>()>;
+
+  explicit CallerCache(registry::Registry& registry,
+                       Clock::duration ttl = std::chrono::seconds(2));
+  CallerCache(const CallerCache&) = delete;
+  CallerCache& operator=(const CallerCache&) = delete;
+
+  // The identity for a change: `groups` as the request reports them now.
+  registry::Identity ForChange(uid_t uid, gid_t gid,
+                               const std::vector<gid_t>& groups);
+  // The identity for a read: the cached one of (uid, gid), else built with
+  // `groups()`.
+  registry::Identity ForRead(uid_t uid, gid_t gid, const GroupsFn& groups);
+  // The role of `who`, cached per (uid, gid, groups).
+  registry::Result<registry::Role> RoleOf(const registry::Identity& who);
+  void InvalidateRoles();
+
+ private:
+  struct Entry {
+    registry::Identity identity;
+    std::optional<registry::Role> role;
+    Clock::time_point expires;
+  };
+  using Key = std::pair<uid_t, gid_t>;
+
+  registry::Registry& registry_;
+  const Clock::duration ttl_;
+  std::mutex mu_;  // guards entries_ and generation_
+  std::map<Key, Entry> entries_;
+  uint64_t role_generation_ = 0;  // bumped by InvalidateRoles
+};
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_CALLER_CACHE_H_

@@ -1,0 +1,1223 @@
+#include "fs/file_system.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "fs/error_codes.h"
+#include "registry/history.h"
+#include "registry/names.h"
+
+namespace regfs::fs {
+
+using registry::Alias;
+using registry::Code;
+using registry::Collection;
+using registry::Error;
+using registry::Identity;
+using registry::Kind;
+using registry::Result;
+using registry::Role;
+using registry::TimeMs;
+using registry::TreeEntry;
+using registry::Version;
+
+namespace {
+
+constexpr std::string_view kControlDir = ".regfs";
+constexpr std::string_view kHistoryFile = "history";
+constexpr std::string_view kWhoamiFile = "whoami";
+constexpr std::string_view kCollectionHistory = ".history";
+constexpr blksize_t kBlockSize = 1 << 20;  // 1 MiB: big reads
+
+timespec ToTimespec(TimeMs ms) {
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(ms / 1000);
+  ts.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
+  return ts;
+}
+
+// The inode of an alias as the registry returned it.
+Ino AliasIno(const Alias& alias) {
+  return MakeIno(alias.is_latest ? NodeType::kLatest : NodeType::kAlias,
+                 alias.revision);
+}
+
+LinkNode LinkNodeOf(const Alias& alias, int64_t collection_id) {
+  LinkNode node;
+  node.collection_id = collection_id;
+  node.collection = alias.collection;
+  node.name = alias.name;
+  node.version = alias.version;
+  node.is_latest = alias.is_latest;
+  node.is_protected = alias.is_protected;
+  node.updated = alias.updated;
+  node.updated_uid = alias.updated_uid;
+  node.updated_by = alias.updated_by;
+  return node;
+}
+
+LinkNode StagedLinkNode(const StagedEntry& entry,
+                        const std::string& collection) {
+  LinkNode node;
+  node.collection_id = entry.collection_id;
+  node.collection = collection;
+  node.name = entry.name;
+  node.version = entry.version;
+  node.staged = true;
+  node.updated = entry.created_ms;
+  node.updated_uid = entry.uid;
+  node.updated_by = entry.user;
+  return node;
+}
+
+bool IsDirNode(NodeType type) { return type == NodeType::kCollection; }
+
+// ENOENT for the errors a lookup of a missing or impossible name gives.
+int LookupErrno(const Error& error) {
+  if (error.code == Code::kInvalidArgument) return ENOENT;
+  return ErrnoOf(error);
+}
+
+std::vector<gid_t> RequestGroups(fuse_req_t req) {
+  std::vector<gid_t> groups(64);
+  int n =
+      fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+  if (n > static_cast<int>(groups.size())) {
+    groups.resize(static_cast<size_t>(n));
+    n = fuse_req_getgroups(req, n, groups.data());
+  }
+  if (n < 0) return {};
+  groups.resize(std::min(static_cast<size_t>(n), groups.size()));
+  return groups;
+}
+
+}  // namespace
+
+FileSystem::FileSystem(registry::Registry& registry, FileSystemOptions options)
+    : registry_(registry),
+      options_(options),
+      started_(registry::NowMs()),
+      callers_(registry),
+      watcher_(
+          registry, [this](const auto& events) { OnEvents(events); },
+          [this] { OnTick(); }, options.watch_interval) {}
+
+FileSystem::~FileSystem() { Stop(); }
+
+void FileSystem::Start(fuse_session* session) {
+  notifier_.Start(session);
+  watcher_.Start();
+}
+
+void FileSystem::Stop() {
+  watcher_.Stop();
+  notifier_.Stop();
+}
+
+void FileSystem::Init(fuse_conn_info* conn) {
+  // Reads are answered from the blob's fd; let libfuse splice them.
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
+    conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+  }
+  // Aliases move: the kernel must ask readlink every time.
+  conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+  // As large as the kernel allows; libfuse clamps max_write to its 1 MiB
+  // buffer, which also sets the kernel's max_pages (1 MiB requests).
+  conn->max_readahead = UINT_MAX;
+  conn->max_write = 1 << 20;
+  spdlog::info("FUSE protocol {}.{}, splice {}", conn->proto_major,
+               conn->proto_minor, (conn->want & FUSE_CAP_SPLICE_WRITE) != 0);
+}
+
+// ---- Caches -------------------------------------------------------------
+
+void FileSystem::RememberCollection(int64_t id, const std::string& name) {
+  std::lock_guard lock(collections_mu_);
+  collection_names_[id] = name;
+  collection_ids_[name] = id;
+}
+
+std::optional<int64_t> FileSystem::KnownCollectionId(std::string_view name) {
+  std::lock_guard lock(collections_mu_);
+  const auto it = collection_ids_.find(name);
+  if (it == collection_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<std::string> FileSystem::CollectionName(int64_t id) {
+  {
+    std::lock_guard lock(collections_mu_);
+    const auto it = collection_names_.find(id);
+    if (it != collection_names_.end()) return it->second;
+  }
+  auto collections = registry_.ListCollections();
+  if (!collections) return std::unexpected(collections.error());
+  std::optional<std::string> found;
+  for (const Collection& c : *collections) {
+    RememberCollection(c.id, c.name);
+    if (c.id == id) found = c.name;
+  }
+  if (!found) return registry::Fail(Code::kNotFound, "no such collection");
+  return *found;
+}
+
+void FileSystem::RememberVersion(const Version& version) {
+  std::lock_guard lock(versions_mu_);
+  versions_.try_emplace(version.id, version);
+}
+
+Result<Version> FileSystem::VersionById(int64_t id) {
+  {
+    std::lock_guard lock(versions_mu_);
+    const auto it = versions_.find(id);
+    if (it != versions_.end()) return it->second;
+  }
+  // Not seen by this mount yet (the kernel remembers inodes across our
+  // restarts only through NFS export, which we do not offer): scan.
+  auto collections = registry_.ListCollections();
+  if (!collections) return std::unexpected(collections.error());
+  for (const Collection& c : *collections) {
+    RememberCollection(c.id, c.name);
+    auto versions = registry_.ListVersions(c.name);
+    if (!versions) continue;
+    for (const Version& v : *versions) {
+      RememberVersion(v);
+      if (v.id == id) return v;
+    }
+  }
+  return registry::Fail(Code::kNotFound, "no such version");
+}
+
+Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
+  Node node;
+  node.ino = ino;
+  node.type = TypeOf(ino);
+  const uint64_t id = IdOf(ino);
+  switch (node.type) {
+    case NodeType::kSpecial:
+      if (ino < kRootIno || ino > kWhoamiIno) break;
+      return node;
+    case NodeType::kCollection:
+    case NodeType::kCollectionHistory: {
+      auto name = CollectionName(static_cast<int64_t>(id));
+      if (!name) return std::unexpected(name.error());
+      node.collection_id = static_cast<int64_t>(id);
+      node.collection = *name;
+      return node;
+    }
+    case NodeType::kVersion: {
+      auto version = VersionById(static_cast<int64_t>(id));
+      if (!version) return std::unexpected(version.error());
+      node.collection_id = version->collection_id;
+      node.collection = version->collection;
+      node.version = std::move(*version);
+      return node;
+    }
+    case NodeType::kTreeEntry: {
+      auto entry = registry_.GetTreeEntry(static_cast<int64_t>(id));
+      if (!entry) return std::unexpected(entry.error());
+      auto version = VersionById(entry->version_id);
+      if (!version) return std::unexpected(version.error());
+      node.collection_id = version->collection_id;
+      node.collection = version->collection;
+      node.version = std::move(*version);
+      node.entry = std::move(*entry);
+      return node;
+    }
+    case NodeType::kAlias:
+    case NodeType::kLatest:
+    case NodeType::kStaged: {
+      auto link = links_.Get(ino);
+      if (!link) break;
+      node.collection_id = link->collection_id;
+      node.collection = link->collection;
+      node.link = std::move(*link);
+      return node;
+    }
+  }
+  return registry::Fail(Code::kNotFound, fmt::format("unknown inode {}", ino));
+}
+
+std::string FileSystem::PathOf(const Node& node) {
+  switch (node.type) {
+    case NodeType::kSpecial:
+      if (node.ino == kRootIno) return "/";
+      if (node.ino == kControlDirIno) return std::string(kControlDir);
+      if (node.ino == kGlobalHistoryIno) return ".regfs/history";
+      return ".regfs/whoami";
+    case NodeType::kCollection:
+      return node.collection;
+    case NodeType::kCollectionHistory:
+      return node.collection + "/.history";
+    case NodeType::kVersion:
+      return node.collection + "/" +
+             registry::VersionName(node.version->number);
+    case NodeType::kTreeEntry: {
+      std::string path = node.entry->name;
+      int64_t parent = node.entry->parent_id;
+      for (int depth = 0; parent != 0 && depth < 64; ++depth) {
+        auto up = registry_.GetTreeEntry(parent);
+        if (!up) break;
+        path = up->name + "/" + path;
+        parent = up->parent_id;
+      }
+      return node.collection + "/" +
+             registry::VersionName(node.version->number) + "/" + path;
+    }
+    case NodeType::kAlias:
+    case NodeType::kLatest:
+    case NodeType::kStaged:
+      return node.collection + "/" + node.link->name;
+  }
+  return "?";
+}
+
+std::string FileSystem::PathOf(Ino ino) {
+  auto node = Resolve(ino);
+  if (!node) return fmt::format("inode {}", ino);
+  return PathOf(*node);
+}
+
+std::string FileSystem::PathIn(Ino parent, std::string_view name) {
+  const std::string dir = PathOf(parent);
+  return dir == "/" ? std::string(name) : fmt::format("{}/{}", dir, name);
+}
+
+// ---- Callers ------------------------------------------------------------
+
+Identity FileSystem::ReadIdentity(const Request& r) {
+  return callers_.ForRead(r.uid, r.gid,
+                          [req = r.req] { return RequestGroups(req); });
+}
+
+Identity FileSystem::ChangeIdentity(const Request& r) {
+  return callers_.ForChange(r.uid, r.gid, RequestGroups(r.req));
+}
+
+int FileSystem::CheckRead(const Request& r, const What& what) {
+  const Identity who = ReadIdentity(r);
+  auto role = callers_.RoleOf(who);
+  if (!role) return Refuse(r, what, role.error()).err;
+  if (*role < Role::kViewer) {
+    return Refuse(r, what, EACCES, "reading needs a role").err;
+  }
+  return 0;
+}
+
+std::string FileSystem::WhoIs(const Request& r) {
+  return fmt::format("{} (uid {}, pid {})", ReadIdentity(r).user, r.uid, r.pid);
+}
+
+ErrorReply FileSystem::Refuse(const Request& r, const What& what,
+                              const Error& error) {
+  const int err = ErrnoOf(error);
+  if (IsFailure(error)) {
+    spdlog::warn("{} by {} failed: {} [{}]", what.str(), WhoIs(r),
+                 error.message, std::strerror(err));
+  } else {
+    spdlog::info("refused {} for {}: {} [{}]", what.str(), WhoIs(r),
+                 error.message, std::strerror(err));
+  }
+  return ErrorReply{err};
+}
+
+ErrorReply FileSystem::Refuse(const Request& r, const What& what, int err,
+                              std::string_view why) {
+  spdlog::info("refused {} for {}: {} [{}]", what.str(), WhoIs(r), why,
+               std::strerror(err));
+  return ErrorReply{err};
+}
+
+// ---- Attributes ---------------------------------------------------------
+
+struct stat FileSystem::DirStat(Ino ino, mode_t perm, uid_t uid,
+                                TimeMs mtime) const {
+  struct stat st {};
+  st.st_ino = ino;
+  st.st_mode = S_IFDIR | perm;
+  st.st_nlink = 2;
+  st.st_uid = uid;
+  st.st_gid = options_.owner_gid;
+  st.st_size = 4096;
+  st.st_blocks = 8;
+  st.st_blksize = kBlockSize;
+  st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(mtime);
+  return st;
+}
+
+struct stat FileSystem::FileStat(Ino ino, mode_t perm, uint64_t size, uid_t uid,
+                                 TimeMs mtime) const {
+  struct stat st {};
+  st.st_ino = ino;
+  st.st_mode = S_IFREG | perm;
+  st.st_nlink = 1;
+  st.st_uid = uid;
+  st.st_gid = options_.owner_gid;
+  st.st_size = static_cast<off_t>(size);
+  st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+  st.st_blksize = kBlockSize;
+  st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(mtime);
+  return st;
+}
+
+struct stat FileSystem::LinkStat(Ino ino, const LinkNode& link) const {
+  struct stat st {};
+  st.st_ino = ino;
+  st.st_mode = S_IFLNK | 0777;
+  st.st_nlink = 1;
+  st.st_uid = link.updated_uid;
+  st.st_gid = options_.owner_gid;
+  st.st_size = static_cast<off_t>(registry::VersionName(link.version).size());
+  st.st_blksize = kBlockSize;
+  st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(link.updated);
+  return st;
+}
+
+Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
+  const uid_t owner = options_.owner_uid;
+  switch (node.type) {
+    case NodeType::kSpecial:
+      if (node.ino == kRootIno) return DirStat(node.ino, 0755, owner, started_);
+      if (node.ino == kControlDirIno) {
+        return DirStat(node.ino, 0555, owner, started_);
+      }
+      if (node.ino == kWhoamiIno) {
+        return FileStat(node.ino, 0444, RenderWhoami(r).size(), owner,
+                        registry::NowMs());
+      }
+      [[fallthrough]];
+    case NodeType::kCollectionHistory: {
+      auto text = histories_.Get(node.collection);
+      auto size = text->Refresh(registry_);
+      if (!size) return std::unexpected(size.error());
+      return FileStat(node.ino, 0444, *size, owner,
+                      std::max(text->last_time(), TimeMs{0}));
+    }
+    case NodeType::kCollection:
+      return DirStat(node.ino, 0755, owner, started_);
+    case NodeType::kVersion: {
+      const Version& v = *node.version;
+      if (v.kind == Kind::kTree) {
+        return DirStat(node.ino, 0555, v.creator_uid, v.created);
+      }
+      return FileStat(node.ino, 0444, v.size, v.creator_uid, v.created);
+    }
+    case NodeType::kTreeEntry: {
+      const TreeEntry& e = *node.entry;
+      const Version& v = *node.version;
+      if (e.is_dir) return DirStat(node.ino, 0555, v.creator_uid, v.created);
+      return FileStat(node.ino, e.executable ? 0555 : 0444, e.size,
+                      v.creator_uid, v.created);
+    }
+    case NodeType::kAlias:
+    case NodeType::kLatest:
+    case NodeType::kStaged:
+      return LinkStat(node.ino, *node.link);
+  }
+  return registry::Fail(Code::kNotFound, "unknown inode");
+}
+
+double FileSystem::AttrTimeout(const Node& node) const {
+  switch (node.type) {
+    case NodeType::kSpecial:
+      return node.ino == kRootIno || node.ino == kControlDirIno ? 60 : 0;
+    case NodeType::kCollectionHistory:
+      return 0;
+    case NodeType::kCollection:
+      return 60;
+    case NodeType::kVersion:
+    case NodeType::kTreeEntry:
+      return options_.version_timeout;
+    case NodeType::kAlias:
+    case NodeType::kLatest:
+    case NodeType::kStaged:
+      return options_.alias_timeout;
+  }
+  return 0;
+}
+
+EntryReply FileSystem::MakeEntry(Ino ino, const struct stat& attr,
+                                 double entry_timeout,
+                                 double attr_timeout) const {
+  EntryReply reply;
+  reply.entry.ino = ino;
+  reply.entry.attr = attr;
+  reply.entry.entry_timeout = entry_timeout;
+  reply.entry.attr_timeout = attr_timeout;
+  return reply;
+}
+
+EntryReply FileSystem::LinkEntry(Ino ino, LinkNode link) {
+  const struct stat attr = LinkStat(ino, link);
+  links_.Remember(ino, std::move(link));
+  return MakeEntry(ino, attr, options_.alias_timeout, options_.alias_timeout);
+}
+
+// ---- Lookup -------------------------------------------------------------
+
+Reply FileSystem::Lookup(const Request& r, Ino parent, std::string_view name) {
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{LookupErrno(dir.error())};
+  const auto what = [&] { return "lookup of " + PathIn(parent, name); };
+  if (const int err = CheckRead(r, what)) {
+    return ErrorReply{err};
+  }
+  switch (dir->type) {
+    case NodeType::kSpecial:
+      if (parent == kRootIno) return LookupInRoot(r, name);
+      if (parent == kControlDirIno) return LookupInControl(r, name);
+      return ErrorReply{ENOTDIR};
+    case NodeType::kCollection:
+      return LookupInCollection(r, *dir, name);
+    case NodeType::kVersion:
+    case NodeType::kTreeEntry:
+      return LookupInTree(r, *dir, name);
+    default:
+      return ErrorReply{ENOTDIR};
+  }
+}
+
+Reply FileSystem::LookupInRoot(const Request& r, std::string_view name) {
+  if (name == kControlDir) {
+    Node node{.type = NodeType::kSpecial, .ino = kControlDirIno};
+    auto attr = StatOf(r, node);
+    if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
+    return MakeEntry(kControlDirIno, *attr, 3600, 60);
+  }
+  auto collection = registry_.GetCollection(name);
+  if (!collection) return ErrorReply{LookupErrno(collection.error())};
+  RememberCollection(collection->id, collection->name);
+  const Ino ino =
+      MakeIno(NodeType::kCollection, static_cast<uint64_t>(collection->id));
+  return MakeEntry(ino, DirStat(ino, 0755, options_.owner_uid, started_),
+                   options_.version_timeout, 60);
+}
+
+Reply FileSystem::LookupInControl(const Request& r, std::string_view name) {
+  Node node{.type = NodeType::kSpecial};
+  if (name == kHistoryFile) {
+    node.ino = kGlobalHistoryIno;
+  } else if (name == kWhoamiFile) {
+    node.ino = kWhoamiIno;
+  } else {
+    return ErrorReply{ENOENT};
+  }
+  auto attr = StatOf(r, node);
+  if (!attr) return Refuse(r, "stat of a history file", attr.error());
+  return MakeEntry(node.ino, *attr, 3600, 0);
+}
+
+Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
+                                     std::string_view name) {
+  if (name == kCollectionHistory) {
+    staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kOther);
+    Node node = dir;
+    node.type = NodeType::kCollectionHistory;
+    node.ino = MakeIno(NodeType::kCollectionHistory,
+                       static_cast<uint64_t>(dir.collection_id));
+    auto attr = StatOf(r, node);
+    if (!attr) return Refuse(r, "stat of a history file", attr.error());
+    return MakeEntry(node.ino, *attr, options_.version_timeout, 0);
+  }
+  if (const auto number = registry::ParseVersionName(name)) {
+    auto version = registry_.GetVersion(dir.collection, *number);
+    if (!version) return ErrorReply{LookupErrno(version.error())};
+    staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kOther);
+    RememberVersion(*version);
+    Node node = dir;
+    node.type = NodeType::kVersion;
+    node.ino = MakeIno(NodeType::kVersion, static_cast<uint64_t>(version->id));
+    node.version = std::move(*version);
+    auto attr = StatOf(r, node);
+    if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
+    return MakeEntry(node.ino, *attr, options_.version_timeout,
+                     options_.version_timeout);
+  }
+  if (auto staged = staging_.Find(dir.collection_id, name)) {
+    return LinkEntry(staged->ino, StagedLinkNode(*staged, dir.collection));
+  }
+  auto alias = registry_.GetAlias(dir.collection, name);
+  if (!alias) return ErrorReply{LookupErrno(alias.error())};
+  staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kAlias);
+  return LinkEntry(AliasIno(*alias), LinkNodeOf(*alias, dir.collection_id));
+}
+
+Reply FileSystem::LookupInTree(const Request& r, const Node& dir,
+                               std::string_view name) {
+  if (dir.type == NodeType::kVersion && dir.version->kind != Kind::kTree) {
+    return ErrorReply{ENOTDIR};
+  }
+  if (dir.entry && !dir.entry->is_dir) return ErrorReply{ENOTDIR};
+  const int64_t parent_id = dir.entry ? dir.entry->id : 0;
+  auto entry = registry_.LookupTree(dir.version->id, parent_id, name);
+  if (!entry) return ErrorReply{LookupErrno(entry.error())};
+  Node node = dir;
+  node.type = NodeType::kTreeEntry;
+  node.ino = MakeIno(NodeType::kTreeEntry, static_cast<uint64_t>(entry->id));
+  node.entry = std::move(*entry);
+  auto attr = StatOf(r, node);
+  if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
+  return MakeEntry(node.ino, *attr, options_.version_timeout,
+                   options_.version_timeout);
+}
+
+Reply FileSystem::Forget(Ino ino, uint64_t nlookup) {
+  const NodeType type = TypeOf(ino);
+  if (type == NodeType::kAlias || type == NodeType::kLatest ||
+      type == NodeType::kStaged) {
+    links_.Forget(ino, nlookup);
+  }
+  return NoneReply{};
+}
+
+// ---- Attributes and links -----------------------------------------------
+
+Reply FileSystem::GetAttr(const Request& r, Ino ino) {
+  auto node = Resolve(ino);
+  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  auto attr = StatOf(r, *node);
+  if (!attr) return Refuse(r, "stat of " + PathOf(*node), attr.error());
+  return AttrReply{*attr, AttrTimeout(*node)};
+}
+
+Reply FileSystem::SetAttr(const Request& r, Ino ino, int to_set) {
+  return Refuse(r, fmt::format("setattr (0x{:x}) of {}", to_set, PathOf(ino)),
+                EPERM, "versions and aliases are immutable");
+}
+
+Reply FileSystem::ReadLink(const Request& r, Ino ino) {
+  auto node = Resolve(ino);
+  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node->link) return ErrorReply{EINVAL};
+  const auto what = [&] { return "readlink of " + PathOf(*node); };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  return LinkReply{registry::VersionName(node->link->version)};
+}
+
+// ---- Changes ------------------------------------------------------------
+
+Reply FileSystem::MkNod(const Request& r, Ino parent, std::string_view name) {
+  return Refuse(r, "mknod " + PathIn(parent, name), EPERM,
+                "only symlinks (aliases) can be created");
+}
+
+Reply FileSystem::Create(const Request& r, Ino parent, std::string_view name) {
+  return Refuse(r, "create " + PathIn(parent, name), EPERM,
+                "only symlinks (aliases) can be created; versions come from "
+                "`regfs push`");
+}
+
+Reply FileSystem::Link(const Request& r, Ino ino, Ino new_parent,
+                       std::string_view new_name) {
+  return Refuse(r,
+                fmt::format("link of {} as {}", PathOf(ino),
+                            PathIn(new_parent, new_name)),
+                EPERM, "hard links are not supported");
+}
+
+Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
+  const std::string what = fmt::format("mkdir {}", name);
+  if (parent != kRootIno) {
+    return Refuse(r, what, EPERM, "collections live at the root only");
+  }
+  const Identity who = ChangeIdentity(r);
+  auto collection = registry_.CreateCollection(who, name);
+  if (!collection) return Refuse(r, what, collection.error());
+  spdlog::info("{} (uid {}) created collection {}", who.user, who.uid, name);
+  RememberCollection(collection->id, collection->name);
+  const Ino ino =
+      MakeIno(NodeType::kCollection, static_cast<uint64_t>(collection->id));
+  return MakeEntry(ino, DirStat(ino, 0755, options_.owner_uid, started_),
+                   options_.version_timeout, 60);
+}
+
+Reply FileSystem::RmDir(const Request& r, Ino parent, std::string_view name) {
+  return Refuse(r, "rmdir " + PathIn(parent, name), EPERM,
+                "collections and versions cannot be removed through the "
+                "mount");
+}
+
+Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{ErrnoOf(dir.error())};
+  const std::string what = "unlink " + PathIn(parent, name);
+  if (dir->type != NodeType::kCollection) {
+    return Refuse(r, what, EPERM, "only aliases can be removed");
+  }
+  if (staging_.Take(dir->collection_id, name)) {
+    notifier_.InvalidateEntry(parent, std::string(name));
+    return ErrorReply{0};
+  }
+  if (name == kCollectionHistory || registry::ParseVersionName(name)) {
+    return Refuse(r, what, EPERM, "versions are immutable");
+  }
+  const Identity who = ChangeIdentity(r);
+  auto status = registry_.RemoveAlias(who, dir->collection, name);
+  if (!status) return Refuse(r, what, status.error());
+  spdlog::info("{} (uid {}) removed alias {}/{}", who.user, who.uid,
+               dir->collection, name);
+  notifier_.InvalidateEntry(parent, std::string(name));
+  return ErrorReply{0};
+}
+
+Reply FileSystem::Symlink(const Request& r, std::string_view target, Ino parent,
+                          std::string_view name) {
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{ErrnoOf(dir.error())};
+  const std::string what =
+      fmt::format("symlink {} -> {}", PathIn(parent, name), target);
+  if (dir->type != NodeType::kCollection) {
+    return Refuse(r, what, EPERM, "aliases live in collections");
+  }
+  const Identity who = ChangeIdentity(r);
+  if (Staging::IsStagingOnlyName(name)) {
+    return StageSymlink(r, who, *dir, name, target, std::nullopt);
+  }
+  if (auto existing = staging_.TakeReplaceEvidence(r.pid, dir->collection_id,
+                                                   name, target)) {
+    return StageSymlink(r, who, *dir, name, target, existing);
+  }
+  auto alias = registry_.CreateAlias(who, dir->collection, name, target);
+  if (!alias) {
+    if (alias.error().code == Code::kAlreadyExists) {
+      staging_.NoteCreateExists(r.pid, dir->collection_id, name, target);
+    }
+    return Refuse(r, what, alias.error());
+  }
+  spdlog::info("{} (uid {}) created alias {}/{} -> v{}", who.user, who.uid,
+               dir->collection, name, alias->version);
+  return LinkEntry(AliasIno(*alias), LinkNodeOf(*alias, dir->collection_id));
+}
+
+Reply FileSystem::StageSymlink(const Request& r, const Identity& who,
+                               const Node& dir, std::string_view name,
+                               std::string_view target,
+                               const std::optional<Existing>& existing) {
+  const std::string what =
+      existing
+          ? fmt::format("replacing {}/{} with a symlink to {} (ln -sf)",
+                        dir.collection, existing->name, target)
+          : fmt::format("symlink {}/{} -> {}", dir.collection, name, target);
+  uint64_t version = 0;
+  if (existing && existing->kind == ExistingKind::kOther) {
+    return Refuse(r, what, EPERM,
+                  fmt::format("{} is a version or control file, not an alias",
+                              existing->name));
+  }
+  if (existing) {
+    // The second step of `ln -sf`: check now what the rename will do.
+    auto checked =
+        registry_.CheckSetAlias(who, dir.collection, existing->name, target);
+    if (!checked) return Refuse(r, what, checked.error());
+    version = checked->number;
+  } else {
+    // A '.'-name: the rename that follows is checked by the registry; here
+    // only that the target names a version and that the caller may change
+    // anything at all.
+    auto role = callers_.RoleOf(who);
+    if (!role) return Refuse(r, what, role.error());
+    if (*role < Role::kMember) {
+      return Refuse(r, what, EACCES, "changing aliases needs member or admin");
+    }
+    auto link = registry::ParseLinkTarget(dir.collection, target);
+    if (!link) return Refuse(r, what, link.error());
+    auto resolved = registry_.Resolve(dir.collection, *link);
+    if (!resolved) return Refuse(r, what, resolved.error());
+    version = resolved->number;
+  }
+  StagedEntry entry;
+  entry.collection_id = dir.collection_id;
+  entry.name = std::string(name);
+  entry.target = std::string(target);
+  entry.version = version;
+  entry.uid = who.uid;
+  entry.user = who.user;
+  entry.created_ms = registry::NowMs();
+  switch (staging_.Add(entry)) {
+    case Staging::AddResult::kAdded:
+      break;
+    case Staging::AddResult::kNameTaken:
+      return ErrorReply{EEXIST};
+    case Staging::AddResult::kFull:
+      return Refuse(r, what, ENOSPC, "too many staged symlinks");
+  }
+  spdlog::debug("staged {}/{} -> v{} for uid {} (pid {}){}", dir.collection,
+                name, version, who.uid, r.pid,
+                existing ? " to replace " + existing->name : "");
+  return LinkEntry(entry.ino, StagedLinkNode(entry, dir.collection));
+}
+
+Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
+                         Ino new_parent, std::string_view new_name,
+                         unsigned flags) {
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{ErrnoOf(dir.error())};
+  const std::string what = fmt::format("rename {} to {}", PathIn(parent, name),
+                                       PathIn(new_parent, new_name));
+  if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+    return Refuse(r, what, EINVAL, "unsupported rename flags");
+  }
+  if (dir->type != NodeType::kCollection) {
+    return Refuse(r, what, EPERM, "only aliases can be renamed");
+  }
+  if (new_parent != parent) {
+    return Refuse(r, what, EINVAL, "aliases cannot leave their collection");
+  }
+  if (auto staged = staging_.Find(dir->collection_id, name)) {
+    return RenameStaged(r, *dir, *staged, new_name, flags);
+  }
+  if (name == kCollectionHistory || registry::ParseVersionName(name)) {
+    return Refuse(r, what, EPERM, "versions are immutable");
+  }
+  const Identity who = ChangeIdentity(r);
+  Result<void> status;
+  if (flags & RENAME_EXCHANGE) {
+    status = registry_.ExchangeAliases(who, dir->collection, name, new_name);
+  } else {
+    status = registry_.RenameAlias(who, dir->collection, name, new_name,
+                                   !(flags & RENAME_NOREPLACE));
+  }
+  if (!status) return Refuse(r, what, status.error());
+  spdlog::info("{} (uid {}) {} {}/{} and {}", who.user, who.uid,
+               (flags & RENAME_EXCHANGE) ? "exchanged" : "renamed",
+               dir->collection, name, new_name);
+  notifier_.InvalidateEntry(parent, std::string(name));
+  notifier_.InvalidateEntry(parent, std::string(new_name));
+  return ErrorReply{0};
+}
+
+Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
+                               const StagedEntry& staged,
+                               std::string_view new_name, unsigned flags) {
+  const std::string what =
+      fmt::format("rename {}/{} to {}", dir.collection, staged.name, new_name);
+  if (flags & RENAME_EXCHANGE) {
+    return Refuse(r, what, EINVAL, "cannot exchange a staged symlink");
+  }
+  const Ino parent = dir.ino;
+  if (Staging::IsStagingOnlyName(new_name)) {
+    // Still a temporary name: move it within the staging table.
+    if (staging_.Find(dir.collection_id, new_name)) {
+      if (flags & RENAME_NOREPLACE) return ErrorReply{EEXIST};
+      staging_.Take(dir.collection_id, new_name);
+    }
+    auto entry = staging_.Take(dir.collection_id, staged.name);
+    if (!entry) return ErrorReply{ENOENT};
+    entry->name = std::string(new_name);
+    if (staging_.Add(*entry) != Staging::AddResult::kAdded) {
+      return ErrorReply{ENOSPC};
+    }
+    notifier_.InvalidateEntry(parent, staged.name);
+    notifier_.InvalidateEntry(parent, std::string(new_name));
+    return ErrorReply{0};
+  }
+  const Identity who = ChangeIdentity(r);
+  std::optional<std::optional<uint64_t>> expected;
+  if (flags & RENAME_NOREPLACE) expected.emplace(std::nullopt);
+  auto alias =
+      registry_.SetAlias(who, dir.collection, new_name,
+                         registry::VersionName(staged.version), expected);
+  if (!alias) {
+    if ((flags & RENAME_NOREPLACE) && alias.error().code == Code::kConflict) {
+      return ErrorReply{EEXIST};
+    }
+    return Refuse(r, what, alias.error());
+  }
+  spdlog::info("{} (uid {}) set alias {}/{} -> v{}", who.user, who.uid,
+               dir.collection, new_name, alias->version);
+  staging_.Take(dir.collection_id, staged.name);
+  // The kernel now knows the staged inode under `new_name` until the
+  // invalidation lands; let it answer as the committed alias.
+  links_.Update(staged.ino, LinkNodeOf(*alias, dir.collection_id));
+  notifier_.InvalidateEntry(parent, staged.name);
+  notifier_.InvalidateEntry(parent, std::string(new_name));
+  return ErrorReply{0};
+}
+
+// ---- Files --------------------------------------------------------------
+
+Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
+  auto node = Resolve(ino);
+  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  const auto what = [&] { return "open of " + PathOf(*node); };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+    return Refuse(r, what, EPERM, "versions and control files are read-only");
+  }
+  OpenReply reply;
+  reply.handle = std::make_unique<Handle>();
+  Handle& handle = *reply.handle;
+  switch (node->type) {
+    case NodeType::kSpecial:
+    case NodeType::kCollectionHistory:
+      if (node->ino == kWhoamiIno) {
+        handle.kind = Handle::Kind::kText;
+        handle.text = RenderWhoami(r);
+      } else if (node->ino == kGlobalHistoryIno ||
+                 node->type == NodeType::kCollectionHistory) {
+        handle.kind = Handle::Kind::kHistory;
+        handle.history = histories_.Get(node->collection);
+      } else {
+        return ErrorReply{EISDIR};
+      }
+      reply.info.direct_io = 1;
+      return reply;
+    case NodeType::kVersion:
+    case NodeType::kTreeEntry: {
+      std::string blob;
+      if (node->entry) {
+        if (node->entry->is_dir) return ErrorReply{EISDIR};
+        blob = node->entry->blob;
+      } else {
+        if (node->version->kind == Kind::kTree) return ErrorReply{EISDIR};
+        blob = node->version->blob;
+      }
+      const std::string path = registry_.BlobPath(blob).string();
+      handle.kind = Handle::Kind::kBlob;
+      handle.fd.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!handle.fd.valid()) {
+        const Error error = registry::PosixError("open", path, errno);
+        return Refuse(r, what, Error{Code::kIoError, error.message});
+      }
+      reply.info.keep_cache = 1;
+      reply.info.noflush = 1;
+      return reply;
+    }
+    default:
+      return ErrorReply{EINVAL};
+  }
+}
+
+Reply FileSystem::Read(const Request& r, Handle& handle, size_t size,
+                       off_t offset) {
+  if (offset < 0) return ErrorReply{EINVAL};
+  switch (handle.kind) {
+    case Handle::Kind::kBlob:
+      return FdReply{handle.fd.get(), size, offset};
+    case Handle::Kind::kText:
+      if (static_cast<size_t>(offset) >= handle.text.size()) return BufReply{};
+      return BufReply{handle.text.substr(static_cast<size_t>(offset), size)};
+    case Handle::Kind::kHistory: {
+      auto refreshed = handle.history->Refresh(registry_);
+      if (!refreshed)
+        return Refuse(r, "read of a history file", refreshed.error());
+      return BufReply{
+          handle.history->Read(static_cast<uint64_t>(offset), size)};
+    }
+    case Handle::Kind::kDir:
+      return ErrorReply{EISDIR};
+  }
+  return ErrorReply{EINVAL};
+}
+
+std::string FileSystem::RenderWhoami(const Request& r) {
+  const Identity who = ReadIdentity(r);
+  auto role = callers_.RoleOf(who);
+  nlohmann::json json = {
+      {"uid", who.uid},
+      {"user", who.user},
+      {"gid", who.gid},
+      {"groups", who.groups},
+      {"group_names", who.group_names},
+      {"role", role ? std::string(registry::RoleName(*role)) : "unknown"},
+  };
+  return json.dump() + "\n";
+}
+
+// ---- Directories --------------------------------------------------------
+
+Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
+  std::vector<DirEntry> entries;
+  entries.push_back({".", node.ino, S_IFDIR});
+  entries.push_back({"..", kRootIno, S_IFDIR});
+  if (node.ino == kRootIno) {
+    entries.push_back({std::string(kControlDir), kControlDirIno, S_IFDIR});
+    auto collections = registry_.ListCollections();
+    if (!collections) return std::unexpected(collections.error());
+    for (const Collection& c : *collections) {
+      RememberCollection(c.id, c.name);
+      entries.push_back(
+          {c.name, MakeIno(NodeType::kCollection, static_cast<uint64_t>(c.id)),
+           S_IFDIR});
+    }
+    return entries;
+  }
+  if (node.ino == kControlDirIno) {
+    entries.push_back({std::string(kHistoryFile), kGlobalHistoryIno, S_IFREG});
+    entries.push_back({std::string(kWhoamiFile), kWhoamiIno, S_IFREG});
+    return entries;
+  }
+  if (node.type == NodeType::kCollection) {
+    entries.push_back({std::string(kCollectionHistory),
+                       MakeIno(NodeType::kCollectionHistory,
+                               static_cast<uint64_t>(node.collection_id)),
+                       S_IFREG});
+    auto versions = registry_.ListVersions(node.collection);
+    if (!versions) return std::unexpected(versions.error());
+    for (const Version& v : *versions) {
+      RememberVersion(v);
+      entries.push_back(
+          {registry::VersionName(v.number),
+           MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
+           static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG)});
+    }
+    auto aliases = registry_.ListAliases(node.collection);
+    if (!aliases) return std::unexpected(aliases.error());
+    for (const Alias& a : *aliases) {
+      entries.push_back({a.name, AliasIno(a), S_IFLNK});
+    }
+    return entries;
+  }
+  if (node.type == NodeType::kVersion || node.type == NodeType::kTreeEntry) {
+    if (node.entry ? !node.entry->is_dir : node.version->kind != Kind::kTree) {
+      return registry::Fail(Code::kInvalidArgument, "not a directory");
+    }
+    auto tree =
+        registry_.ListTree(node.version->id, node.entry ? node.entry->id : 0);
+    if (!tree) return std::unexpected(tree.error());
+    for (const TreeEntry& e : *tree) {
+      entries.push_back(
+          {e.name, MakeIno(NodeType::kTreeEntry, static_cast<uint64_t>(e.id)),
+           static_cast<mode_t>(e.is_dir ? S_IFDIR : S_IFREG)});
+    }
+    return entries;
+  }
+  return registry::Fail(Code::kInvalidArgument, "not a directory");
+}
+
+Reply FileSystem::OpenDir(const Request& r, Ino ino) {
+  auto node = Resolve(ino);
+  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  const auto what = [&] { return "opendir of " + PathOf(*node); };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  auto entries = ListDir(*node);
+  if (!entries) {
+    if (entries.error().code == Code::kInvalidArgument) {
+      return ErrorReply{ENOTDIR};
+    }
+    return Refuse(r, what, entries.error());
+  }
+  OpenReply reply;
+  reply.directory = true;
+  reply.handle = std::make_unique<Handle>();
+  reply.handle->kind = Handle::Kind::kDir;
+  reply.handle->entries = std::move(*entries);
+  if (node->type == NodeType::kVersion || node->type == NodeType::kTreeEntry) {
+    reply.info.cache_readdir = 1;  // trees are immutable
+    reply.info.keep_cache = 1;
+  }
+  return reply;
+}
+
+Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
+                          off_t offset) {
+  if (handle.kind != Handle::Kind::kDir) return ErrorReply{ENOTDIR};
+  std::string buf(size, '\0');
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0));
+       i < handle.entries.size(); ++i) {
+    const DirEntry& e = handle.entries[i];
+    struct stat st {};
+    st.st_ino = e.ino;
+    st.st_mode = e.type;
+    const size_t need =
+        fuse_add_direntry(r.req, buf.data() + used, size - used, e.name.c_str(),
+                          &st, static_cast<off_t>(i + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  buf.resize(used);
+  return BufReply{std::move(buf)};
+}
+
+Reply FileSystem::StatFs(const Request& r) {
+  StatfsReply reply;
+  if (statvfs(registry_.store().c_str(), &reply.stat) != 0) {
+    const int err = errno;
+    return Refuse(r, "statfs", err, std::strerror(err));
+  }
+  reply.stat.f_namemax = 255;
+  return reply;
+}
+
+// ---- Extended attributes ------------------------------------------------
+
+Result<XattrList> FileSystem::XattrsOf(const Node& node) {
+  switch (node.type) {
+    case NodeType::kVersion: {
+      auto version =
+          registry_.GetVersion(node.collection, node.version->number);
+      if (!version) return std::unexpected(version.error());
+      auto aliases = registry_.ListAliases(node.collection);
+      if (!aliases) return std::unexpected(aliases.error());
+      return VersionXattrs(*version, *aliases);
+    }
+    case NodeType::kTreeEntry:
+      return TreeEntryXattrs(*node.entry);
+    case NodeType::kAlias:
+    case NodeType::kLatest:
+    case NodeType::kStaged:
+      return AliasXattrs(*node.link);
+    default:
+      return XattrList{};
+  }
+}
+
+Result<XattrList> FileSystem::ListableXattrsOf(const Node& node) {
+  // The kernel answers ENODATA for user.* on symlinks before asking us, so
+  // listing names there would only make `getfattr -h` print errors.
+  if (node.link) return XattrList{};
+  return XattrsOf(node);
+}
+
+Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
+                           size_t size) {
+  auto node = Resolve(ino);
+  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  const auto what = [&] {
+    return fmt::format("getxattr {} of {}", name, PathOf(*node));
+  };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  auto list = XattrsOf(*node);
+  if (!list) return Refuse(r, what, list.error());
+  auto value = FindXattr(*list, name);
+  if (!value) return ErrorReply{ENODATA};
+  if (size == 0) return XattrSizeReply{value->size()};
+  if (size < value->size()) return ErrorReply{ERANGE};
+  return BufReply{std::move(*value)};
+}
+
+Reply FileSystem::ListXattr(const Request& r, Ino ino, size_t size) {
+  auto node = Resolve(ino);
+  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  const auto what = [&] { return "listxattr of " + PathOf(*node); };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  auto list = ListableXattrsOf(*node);
+  if (!list) return Refuse(r, what, list.error());
+  std::string names = XattrNames(*list);
+  if (size == 0) return XattrSizeReply{names.size()};
+  if (size < names.size()) return ErrorReply{ERANGE};
+  return BufReply{std::move(names)};
+}
+
+Reply FileSystem::SetXattr(const Request& r, Ino ino, std::string_view name) {
+  return Refuse(r, fmt::format("setxattr {} of {}", name, PathOf(ino)), EPERM,
+                "attributes are read-only; use `regfs` to tag");
+}
+
+Reply FileSystem::RemoveXattr(const Request& r, Ino ino,
+                              std::string_view name) {
+  return Refuse(r, fmt::format("removexattr {} of {}", name, PathOf(ino)),
+                EPERM, "attributes are read-only");
+}
+
+Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
+  auto node = Resolve(ino);
+  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (mask == F_OK) return ErrorReply{0};
+  const Identity who = ReadIdentity(r);
+  auto role = callers_.RoleOf(who);
+  if (!role) return Refuse(r, "access", role.error());
+  if (*role < Role::kViewer) return ErrorReply{EACCES};
+  auto attr = StatOf(r, *node);
+  if (!attr) return Refuse(r, "access", attr.error());
+  if ((mask & X_OK) && !(attr->st_mode & S_IXOTH)) return ErrorReply{EACCES};
+  if (mask & W_OK) {
+    // Changes happen in the root (mkdir) and in collections (aliases).
+    const bool changeable = node->ino == kRootIno || IsDirNode(node->type);
+    if (!changeable || *role < Role::kMember) return ErrorReply{EACCES};
+  }
+  return ErrorReply{0};
+}
+
+// ---- Watching -----------------------------------------------------------
+
+void FileSystem::OnEvents(const std::vector<registry::Event>& events) {
+  using registry::EventType;
+  bool roles_changed = false;
+  for (const registry::Event& e : events) {
+    const std::optional<int64_t> id = KnownCollectionId(e.collection);
+    const Ino dir =
+        id ? MakeIno(NodeType::kCollection, static_cast<uint64_t>(*id)) : 0;
+    switch (e.type) {
+      case EventType::kCollectionCreate:
+        notifier_.InvalidateEntry(kRootIno, e.collection);
+        break;
+      case EventType::kVersionCreate:
+      case EventType::kVersionDelete:
+        if (!dir) break;
+        for (auto number : {e.old_version, e.new_version}) {
+          if (number) {
+            notifier_.InvalidateEntry(dir, registry::VersionName(*number));
+          }
+        }
+        notifier_.InvalidateEntry(dir, std::string(registry::kLatest));
+        if (e.type == EventType::kVersionDelete && e.old_version) {
+          std::lock_guard lock(versions_mu_);
+          std::erase_if(versions_, [&](const auto& item) {
+            return item.second.collection == e.collection &&
+                   item.second.number == *e.old_version;
+          });
+        }
+        break;
+      case EventType::kAliasCreate:
+      case EventType::kAliasMove:
+      case EventType::kAliasRemove:
+      case EventType::kAliasRename:
+        if (!dir) break;
+        notifier_.InvalidateEntry(dir, e.alias);
+        if (e.detail.contains("to") && e.detail["to"].is_string()) {
+          notifier_.InvalidateEntry(dir, e.detail["to"].get<std::string>());
+        }
+        break;
+      case EventType::kProtect:
+      case EventType::kUnprotect: {
+        // The alias snapshots carry `protected`: drop them everywhere.
+        std::vector<int64_t> ids;
+        {
+          std::lock_guard lock(collections_mu_);
+          for (const auto& [cid, name] : collection_names_) ids.push_back(cid);
+        }
+        for (int64_t cid : ids) {
+          notifier_.InvalidateEntry(
+              MakeIno(NodeType::kCollection, static_cast<uint64_t>(cid)),
+              e.alias);
+        }
+        break;
+      }
+      case EventType::kRoleGrant:
+      case EventType::kRoleRevoke:
+        roles_changed = true;
+        break;
+      case EventType::kTagAdd:
+      case EventType::kTagRemove:
+        break;  // xattrs are not cached by the kernel
+    }
+  }
+  if (roles_changed) callers_.InvalidateRoles();
+}
+
+void FileSystem::OnTick() {
+  for (const StagedEntry& entry : staging_.Expire()) {
+    spdlog::info("dropped staged symlink {} (uid {}): never renamed",
+                 entry.name, entry.uid);
+    notifier_.InvalidateEntry(
+        MakeIno(NodeType::kCollection,
+                static_cast<uint64_t>(entry.collection_id)),
+        entry.name);
+  }
+}
+
+}  // namespace regfs::fs

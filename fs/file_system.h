@@ -1,0 +1,217 @@
+// The mount's file system: translates FUSE requests into registry calls.
+//
+// Each handler takes the request's caller, does its bookkeeping, makes one
+// registry call (reads may add a cached role check) and returns the Reply;
+// fuse_ops.cc dispatches and sends it. No business rule lives here: the
+// registry decides every change, this class only maps names to inodes and
+// errors to errno (error_codes.h).
+//
+// What the mount shows (DESIGN.md): the root lists collections and
+// `.regfs/` (history, whoami); a collection lists `.history`, its versions
+// (files r--r--r--, or directories r-xr-xr-x for trees) and its aliases as
+// symlinks with relative targets ("v2"). Inodes are derived from registry
+// ids (inode.h). Versions and tree entries are immutable, so the kernel may
+// cache them for an hour; alias entries live one second and are also
+// invalidated explicitly after every change this mount sees (its own, and
+// via the Watcher, everybody else's). History and whoami files are read
+// with direct_io and attribute timeout 0 so that size and content are
+// current.
+//
+// Thread-safe: libfuse calls handlers from many threads. The registry is
+// thread-safe; the caches each have their own mutex (never two held at
+// once); Staging, LinkTable, CallerCache, HistoryFiles and Notifier lock
+// internally.
+#ifndef REGFS_FS_FILE_SYSTEM_H_
+#define REGFS_FS_FILE_SYSTEM_H_
+
+#include <fuse_lowlevel.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "fs/caller_cache.h"
+#include "fs/history_files.h"
+#include "fs/inode.h"
+#include "fs/link_table.h"
+#include "fs/notifier.h"
+#include "fs/reply.h"
+#include "fs/staging.h"
+#include "fs/watcher.h"
+#include "fs/xattrs.h"
+#include "registry/registry.h"
+
+namespace regfs::fs {
+
+// The caller of one request, from fuse_req_ctx.
+struct Request {
+  fuse_req_t req = nullptr;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+};
+
+// What a request tried, for the log: text, or a function that makes it
+// only when a refusal is logged (hot paths such as open and lookup).
+class What final {
+ public:
+  What(const char* text) : text_(text) {}         // NOLINT: implicit by design
+  What(const std::string& text) : text_(text) {}  // NOLINT
+  template <class F>
+  requires std::is_invocable_r_v<std::string, F&> What(F& make)
+      : make_(make) {}  // NOLINT
+  std::string str() const { return make_ ? make_() : text_; }
+
+ private:
+  std::string text_;
+  std::function<std::string()> make_;
+};
+
+struct FileSystemOptions {
+  uid_t owner_uid = 0;  // shown as the owner of the root and `.regfs`
+  gid_t owner_gid = 0;
+  double version_timeout = 3600;  // entry/attr timeout of immutable nodes
+  double alias_timeout = 1;       // entry/attr timeout of symlinks
+  std::chrono::milliseconds watch_interval{200};
+};
+
+class FileSystem final {
+ public:
+  FileSystem(registry::Registry& registry, FileSystemOptions options);
+  FileSystem(const FileSystem&) = delete;
+  FileSystem& operator=(const FileSystem&) = delete;
+  ~FileSystem();
+
+  // Starts the notifier and the store watcher once the session is mounted;
+  // Stop joins them (before the session is destroyed).
+  void Start(fuse_session* session);
+  void Stop();
+
+  void Init(fuse_conn_info* conn);
+
+  Reply Lookup(const Request& r, Ino parent, std::string_view name);
+  Reply Forget(Ino ino, uint64_t nlookup);
+  Reply GetAttr(const Request& r, Ino ino);
+  Reply SetAttr(const Request& r, Ino ino, int to_set);
+  Reply ReadLink(const Request& r, Ino ino);
+  Reply MkNod(const Request& r, Ino parent, std::string_view name);
+  Reply MkDir(const Request& r, Ino parent, std::string_view name);
+  Reply Unlink(const Request& r, Ino parent, std::string_view name);
+  Reply RmDir(const Request& r, Ino parent, std::string_view name);
+  Reply Symlink(const Request& r, std::string_view target, Ino parent,
+                std::string_view name);
+  Reply Rename(const Request& r, Ino parent, std::string_view name,
+               Ino new_parent, std::string_view new_name, unsigned flags);
+  Reply Link(const Request& r, Ino ino, Ino new_parent,
+             std::string_view new_name);
+  Reply Open(const Request& r, Ino ino, int flags);
+  Reply Read(const Request& r, Handle& handle, size_t size, off_t offset);
+  Reply OpenDir(const Request& r, Ino ino);
+  Reply ReadDir(const Request& r, Handle& handle, size_t size, off_t offset);
+  Reply StatFs(const Request& r);
+  Reply SetXattr(const Request& r, Ino ino, std::string_view name);
+  Reply GetXattr(const Request& r, Ino ino, std::string_view name, size_t size);
+  Reply ListXattr(const Request& r, Ino ino, size_t size);
+  Reply RemoveXattr(const Request& r, Ino ino, std::string_view name);
+  Reply Access(const Request& r, Ino ino, int mask);
+  Reply Create(const Request& r, Ino parent, std::string_view name);
+
+  // The watcher's callbacks (public for tests).
+  void OnEvents(const std::vector<registry::Event>& events);
+  void OnTick();
+
+ private:
+  // A resolved inode.
+  struct Node {
+    NodeType type = NodeType::kSpecial;
+    Ino ino = 0;
+    int64_t collection_id = 0;
+    std::string collection;                    // collection-scoped nodes
+    std::optional<registry::Version> version;  // versions and tree entries
+    std::optional<registry::TreeEntry> entry;  // tree entries
+    std::optional<LinkNode> link;              // symlinks
+  };
+
+  registry::Result<Node> Resolve(Ino ino);
+  registry::Result<std::string> CollectionName(int64_t id);
+  std::optional<int64_t> KnownCollectionId(std::string_view name);
+  void RememberCollection(int64_t id, const std::string& name);
+  registry::Result<registry::Version> VersionById(int64_t id);
+  void RememberVersion(const registry::Version& version);
+
+  // Identities and the read check.
+  registry::Identity ReadIdentity(const Request& r);
+  registry::Identity ChangeIdentity(const Request& r);
+  // 0 if the caller may read (role >= viewer), else the errno.
+  int CheckRead(const Request& r, const What& what);
+
+  // Names for logs: "models/v1", "zoo/v0/docs/readme.txt", ".regfs/history".
+  std::string PathOf(const Node& node);
+  std::string PathOf(Ino ino);
+  std::string PathIn(Ino parent, std::string_view name);
+  // "alice (uid 1000, pid 4242)".
+  std::string WhoIs(const Request& r);
+
+  // Replies that log: a refusal at info, a failure at warn.
+  ErrorReply Refuse(const Request& r, const What& what,
+                    const registry::Error& error);
+  ErrorReply Refuse(const Request& r, const What& what, int err,
+                    std::string_view why);
+
+  // Attributes.
+  struct stat DirStat(Ino ino, mode_t perm, uid_t uid,
+                      registry::TimeMs mtime) const;
+  struct stat FileStat(Ino ino, mode_t perm, uint64_t size, uid_t uid,
+                       registry::TimeMs mtime) const;
+  struct stat LinkStat(Ino ino, const LinkNode& link) const;
+  registry::Result<struct stat> StatOf(const Request& r, const Node& node);
+  EntryReply MakeEntry(Ino ino, const struct stat& attr, double entry_timeout,
+                       double attr_timeout) const;
+  double AttrTimeout(const Node& node) const;
+
+  Reply LookupInRoot(const Request& r, std::string_view name);
+  Reply LookupInControl(const Request& r, std::string_view name);
+  Reply LookupInCollection(const Request& r, const Node& dir,
+                           std::string_view name);
+  Reply LookupInTree(const Request& r, const Node& dir, std::string_view name);
+  EntryReply LinkEntry(Ino ino, LinkNode link);
+  Reply StageSymlink(const Request& r, const registry::Identity& who,
+                     const Node& dir, std::string_view name,
+                     std::string_view target,
+                     const std::optional<Existing>& existing);
+  Reply RenameStaged(const Request& r, const Node& dir,
+                     const StagedEntry& staged, std::string_view new_name,
+                     unsigned flags);
+  registry::Result<std::vector<DirEntry>> ListDir(const Node& node);
+  registry::Result<XattrList> XattrsOf(const Node& node);
+  registry::Result<XattrList> ListableXattrsOf(const Node& node);
+  std::string RenderWhoami(const Request& r);
+
+  registry::Registry& registry_;
+  const FileSystemOptions options_;
+  const registry::TimeMs started_;
+  CallerCache callers_;
+  Staging staging_;
+  LinkTable links_;
+  HistoryFiles histories_;
+  Notifier notifier_;
+  Watcher watcher_;
+
+  std::mutex collections_mu_;  // guards the two maps below
+  std::unordered_map<int64_t, std::string> collection_names_;
+  std::map<std::string, int64_t, std::less<>> collection_ids_;
+  std::mutex versions_mu_;  // guards versions_
+  std::unordered_map<int64_t, registry::Version> versions_;
+};
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_FILE_SYSTEM_H_

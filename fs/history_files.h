@@ -1,0 +1,62 @@
+// The history files of the mount: `.regfs/history` (every event) and each
+// collection's `.history`. Their text is JSON Lines from
+// registry::RenderJsonLine -- the renderer of `regfs history --json` --
+// kept in memory and extended by sequence number as events arrive, so
+// getattr can report the current size (which `tail -f` polls) and reads
+// never re-render.
+#ifndef REGFS_FS_HISTORY_FILES_H_
+#define REGFS_FS_HISTORY_FILES_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "registry/error.h"
+#include "registry/model.h"
+#include "registry/registry.h"
+
+namespace regfs::fs {
+
+// One history file's text. Thread-safe: `mu_` guards the text; Refresh
+// holds it across its registry calls so that two refreshes never append
+// the same events (lock order: HistoryText::mu_, then the registry's).
+class HistoryText final {
+ public:
+  // `collection` empty: all events.
+  explicit HistoryText(std::string collection);
+  HistoryText(const HistoryText&) = delete;
+  HistoryText& operator=(const HistoryText&) = delete;
+
+  // Appends the events newer than those already rendered; returns the
+  // text's size.
+  registry::Result<uint64_t> Refresh(registry::Registry& registry);
+  // Up to `size` bytes from `offset` (empty at or past the end).
+  std::string Read(uint64_t offset, size_t size) const;
+  uint64_t size() const;
+  // The time of the newest rendered event (0 for none).
+  registry::TimeMs last_time() const;
+
+ private:
+  const std::string collection_;
+  mutable std::mutex mu_;  // guards the fields below
+  std::string text_;
+  uint64_t seen_seq_ = 0;  // every event <= seen_seq_ is rendered
+  registry::TimeMs last_time_ = 0;
+};
+
+// The texts by collection ("" for the global file), created on first use
+// and kept for the mount's life. Thread-safe.
+class HistoryFiles final {
+ public:
+  std::shared_ptr<HistoryText> Get(const std::string& collection);
+
+ private:
+  std::mutex mu_;  // guards texts_
+  std::map<std::string, std::shared_ptr<HistoryText>> texts_;
+};
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_HISTORY_FILES_H_

@@ -1,0 +1,68 @@
+// The symlinks the kernel holds, by inode: an alias, `latest` or a staged
+// entry, as it was when the kernel looked it up.
+//
+// An alias's inode changes whenever the alias is created, moved or renamed
+// (it is derived from Alias::revision), so a snapshot never goes stale:
+// getattr and readlink of an inode answer what that inode meant, even in
+// the moment between a change and the kernel dropping its cached entry.
+// An entry lives while the kernel holds a lookup count on its inode; forget
+// removes it.
+//
+// Thread-safe: one mutex guards the table.
+#ifndef REGFS_FS_LINK_TABLE_H_
+#define REGFS_FS_LINK_TABLE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "fs/inode.h"
+#include "registry/model.h"
+
+namespace regfs::fs {
+
+struct LinkNode {
+  int64_t collection_id = 0;
+  std::string collection;
+  std::string name;
+  uint64_t version = 0;  // the target's number: readlink gives "v<version>"
+  bool is_latest = false;
+  bool is_protected = false;
+  bool staged = false;
+  registry::TimeMs updated = 0;
+  uid_t updated_uid = 0;
+  std::string updated_by;
+};
+
+class LinkTable final {
+ public:
+  LinkTable() = default;
+  LinkTable(const LinkTable&) = delete;
+  LinkTable& operator=(const LinkTable&) = delete;
+
+  // Stores (or refreshes) the snapshot of `ino` and counts one lookup.
+  void Remember(Ino ino, LinkNode node);
+  std::optional<LinkNode> Get(Ino ino) const;
+  // Replaces the snapshot of `ino` if the kernel still holds it (a staged
+  // entry that was committed), without counting a lookup.
+  void Update(Ino ino, LinkNode node);
+  // The kernel dropped `nlookup` references to `ino`.
+  void Forget(Ino ino, uint64_t nlookup);
+  size_t size() const;
+
+ private:
+  struct Slot {
+    LinkNode node;
+    uint64_t lookups = 0;
+  };
+  mutable std::mutex mu_;  // guards nodes_
+  std::unordered_map<Ino, Slot> nodes_;
+};
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_LINK_TABLE_H_

@@ -1,0 +1,82 @@
+#include "fs/notifier.h"
+
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "fs/background_thread.h"
+
+namespace regfs::fs {
+
+namespace {
+constexpr size_t kMaxQueued = 65536;
+}
+
+Notifier::~Notifier() { Stop(); }
+
+void Notifier::Start(fuse_session* session) {
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  session_ = session;
+  running_ = true;
+  stopping_ = false;
+  thread_ = StartBackgroundThread([this] { Run(); });
+}
+
+void Notifier::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  std::lock_guard lock(mu_);
+  running_ = false;
+  queue_.clear();
+}
+
+void Notifier::InvalidateEntry(Ino parent, std::string name) {
+  Push(Item{parent, std::move(name)});
+}
+
+void Notifier::InvalidateInode(Ino ino) { Push(Item{ino, {}}); }
+
+void Notifier::Push(Item item) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    // A flood of changes: the kernel's short timeouts cover what is lost.
+    if (queue_.size() >= kMaxQueued) return;
+    queue_.push_back(std::move(item));
+  }
+  cv_.notify_one();
+}
+
+void Notifier::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    Item item = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    int rc = 0;
+    if (item.name.empty()) {
+      rc = fuse_lowlevel_notify_inval_inode(session_, item.ino, -1, 0);
+    } else {
+      rc = fuse_lowlevel_notify_inval_entry(session_, item.ino,
+                                            item.name.data(), item.name.size());
+    }
+    if (rc != 0 && rc != -ENOENT) {
+      spdlog::debug("invalidate {} {}: {}", item.ino, item.name,
+                    std::strerror(-rc));
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace regfs::fs

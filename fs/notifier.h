@@ -1,0 +1,63 @@
+// Sends cache invalidations to the kernel from a thread of its own.
+//
+// fuse_lowlevel_notify_inval_entry must not run inside the handler of a
+// related request (the kernel holds the directory lock the notification
+// needs), so handlers and the store watcher only queue, and this thread
+// drains the queue. Invalidating a name the kernel does not cache is
+// harmless (ENOENT, ignored).
+//
+// Thread-safe: Invalidate* may be called from any thread, before Start and
+// after Stop too (then they are dropped).
+#ifndef REGFS_FS_NOTIFIER_H_
+#define REGFS_FS_NOTIFIER_H_
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "fs/inode.h"
+
+struct fuse_session;
+
+namespace regfs::fs {
+
+class Notifier final {
+ public:
+  Notifier() = default;
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+  ~Notifier();
+
+  // Starts the thread; `session` must outlive Stop().
+  void Start(fuse_session* session);
+  // Drains nothing more; joins the thread.
+  void Stop();
+
+  // Drops the kernel's entry `name` in directory `parent` (and the
+  // directory's attributes).
+  void InvalidateEntry(Ino parent, std::string name);
+  // Drops the kernel's attributes and cached pages of `ino`.
+  void InvalidateInode(Ino ino);
+
+ private:
+  struct Item {
+    Ino ino = 0;       // the parent for an entry
+    std::string name;  // empty: an inode
+  };
+  void Push(Item item);
+  void Run();
+
+  fuse_session* session_ = nullptr;
+  std::mutex mu_;  // guards queue_, running_, stopping_
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool running_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_NOTIFIER_H_

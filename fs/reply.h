@@ -1,0 +1,81 @@
+// What a request handler answers. Handlers return a Reply and never call
+// fuse_reply_* themselves; the dispatcher (fuse_ops.cc) sends it, so each
+// request gets exactly one reply on every path, exceptions included.
+#ifndef REGFS_FS_REPLY_H_
+#define REGFS_FS_REPLY_H_
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "fs/history_files.h"
+#include "fs/inode.h"
+#include "registry/unique_fd.h"
+
+namespace regfs::fs {
+
+struct DirEntry {
+  std::string name;
+  Ino ino = 0;
+  mode_t type = 0;  // S_IFDIR, S_IFREG or S_IFLNK
+};
+
+// An open file or directory; fi->fh points at it from open/opendir until
+// release/releasedir, which delete it.
+struct Handle {
+  enum class Kind { kBlob, kText, kHistory, kDir };
+  Kind kind = Kind::kBlob;
+  registry::UniqueFd fd;                 // kBlob: the blob, read-only
+  std::string text;                      // kText: rendered at open
+  std::shared_ptr<HistoryText> history;  // kHistory
+  std::vector<DirEntry> entries;         // kDir: a snapshot at opendir
+};
+
+struct ErrorReply {
+  int err = 0;  // 0: success without data
+};
+struct EntryReply {
+  fuse_entry_param entry{};
+};
+struct AttrReply {
+  struct stat attr {};
+  double timeout = 0;
+};
+struct LinkReply {
+  std::string target;
+};
+struct OpenReply {
+  fuse_file_info info{};
+  std::unique_ptr<Handle> handle;
+  bool directory = false;
+};
+struct BufReply {
+  std::string data;
+};
+// Read `size` bytes at `offset` of `fd` straight into the reply (splice).
+struct FdReply {
+  int fd = -1;
+  size_t size = 0;
+  off_t offset = 0;
+};
+struct XattrSizeReply {
+  size_t size = 0;
+};
+struct StatfsReply {
+  struct statvfs stat {};
+};
+struct NoneReply {};
+
+using Reply =
+    std::variant<ErrorReply, EntryReply, AttrReply, LinkReply, OpenReply,
+                 BufReply, FdReply, XattrSizeReply, StatfsReply, NoneReply>;
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_REPLY_H_

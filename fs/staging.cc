@@ -1,0 +1,140 @@
+#include "fs/staging.h"
+
+#include <algorithm>
+
+namespace regfs::fs {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
+
+}  // namespace
+
+Staging::Staging(NowFn now) : now_(std::move(now)) {}
+
+bool Staging::IsStagingOnlyName(std::string_view name) {
+  return !name.empty() && name.front() == '.' && name != "." && name != "..";
+}
+
+bool Staging::IsCoreutilsTempName(std::string_view name) {
+  return name.size() == 8 && name.starts_with("Cu") &&
+         std::all_of(name.begin() + 2, name.end(), IsAlnum);
+}
+
+void Staging::NoteLookup(pid_t pid, int64_t collection_id,
+                         std::string_view name, ExistingKind kind) {
+  std::lock_guard lock(mu_);
+  AddNoteLocked(
+      pid, Note{collection_id, std::string(name), kind, std::nullopt, now_()});
+}
+
+void Staging::NoteCreateExists(pid_t pid, int64_t collection_id,
+                               std::string_view name, std::string_view target) {
+  std::lock_guard lock(mu_);
+  AddNoteLocked(pid, Note{collection_id, std::string(name),
+                          ExistingKind::kAlias, std::string(target), now_()});
+}
+
+void Staging::AddNoteLocked(pid_t pid, Note note) {
+  if (notes_.size() > 1024) PruneNotesLocked(note.when);
+  std::deque<Note>& notes = notes_[pid];
+  // A repeated lookup of a name refreshes its note.
+  std::erase_if(notes, [&](const Note& n) {
+    return n.collection_id == note.collection_id && n.name == note.name &&
+           n.failed_target == note.failed_target;
+  });
+  notes.push_back(std::move(note));
+  while (notes.size() > kNotesPerPid) notes.pop_front();
+}
+
+void Staging::PruneNotesLocked(Clock::time_point now) {
+  std::erase_if(notes_, [&](const auto& item) {
+    return item.second.empty() ||
+           now - item.second.back().when > kReplaceWindow;
+  });
+}
+
+std::optional<Existing> Staging::TakeReplaceEvidence(pid_t pid,
+                                                     int64_t collection_id,
+                                                     std::string_view name,
+                                                     std::string_view target) {
+  std::lock_guard lock(mu_);
+  const auto it = notes_.find(pid);
+  if (it == notes_.end()) return std::nullopt;
+  const Clock::time_point now = now_();
+  const Note* failed = nullptr;  // evidence (b)
+  const Note* alias = nullptr;   // newest alias lookup, evidence (a)
+  const Note* other = nullptr;   // newest lookup of a version or control
+  for (const Note& note : it->second) {
+    if (note.collection_id != collection_id) continue;
+    if (now - note.when > kReplaceWindow) continue;
+    if (note.failed_target) {
+      if (*note.failed_target == target) failed = &note;
+    } else if (note.kind == ExistingKind::kAlias) {
+      alias = &note;
+    } else {
+      other = &note;
+    }
+  }
+  std::optional<Existing> result;
+  if (failed != nullptr) {
+    result = Existing{failed->name, ExistingKind::kAlias};
+  } else if (IsCoreutilsTempName(name) && alias != nullptr) {
+    result = Existing{alias->name, ExistingKind::kAlias};
+  } else if (IsCoreutilsTempName(name) && other != nullptr) {
+    result = Existing{other->name, ExistingKind::kOther};
+  }
+  if (result) notes_.erase(it);
+  return result;
+}
+
+Staging::AddResult Staging::Add(StagedEntry& entry) {
+  std::lock_guard lock(mu_);
+  if (staged_.size() >= kMaxStaged) return AddResult::kFull;
+  auto key = std::make_pair(entry.collection_id, entry.name);
+  if (staged_.contains(key)) return AddResult::kNameTaken;
+  entry.ino = MakeIno(NodeType::kStaged, next_id_++);
+  entry.created = now_();
+  staged_.emplace(std::move(key), entry);
+  return AddResult::kAdded;
+}
+
+std::optional<StagedEntry> Staging::Find(int64_t collection_id,
+                                         std::string_view name) const {
+  std::lock_guard lock(mu_);
+  const auto it =
+      staged_.find(std::make_pair(collection_id, std::string(name)));
+  if (it == staged_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<StagedEntry> Staging::Take(int64_t collection_id,
+                                         std::string_view name) {
+  std::lock_guard lock(mu_);
+  const auto it =
+      staged_.find(std::make_pair(collection_id, std::string(name)));
+  if (it == staged_.end()) return std::nullopt;
+  StagedEntry entry = std::move(it->second);
+  staged_.erase(it);
+  return entry;
+}
+
+std::vector<StagedEntry> Staging::Expire() {
+  std::lock_guard lock(mu_);
+  const Clock::time_point now = now_();
+  std::vector<StagedEntry> expired;
+  for (auto it = staged_.begin(); it != staged_.end();) {
+    if (now - it->second.created >= kStagedLifetime) {
+      expired.push_back(std::move(it->second));
+      it = staged_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  PruneNotesLocked(now);
+  return expired;
+}
+
+}  // namespace regfs::fs

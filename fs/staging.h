@@ -1,0 +1,135 @@
+// Staging: the one-event rule for `ln -sf`, and symlinks held in memory.
+//
+// coreutils' `ln -sf v3 models/candidate` first calls
+// symlinkat("v3", "candidate"). The name exists, so that fails with EEXIST
+// (the kernel answers it itself after looking the name up through us, or
+// our symlink handler does). ln then creates a symlink with a random name
+// "CuXXXXXX" in the same directory and renames it over "candidate".
+// Committing that temporary symlink as an alias would record a create, a
+// rename and a removal. Instead the mount keeps it in memory ("staged"),
+// and the rename turns into one SetAlias of the destination: the history
+// shows exactly one alias.move and nothing of the temporary name.
+//
+// Evidence that a symlink is the second step of such a replace: within
+// kReplaceWindow the same process (the request's pid)
+//   (a) looked up an existing entry of the collection -- the kernel's
+//       revalidation of the name before an exclusive create -- and the new
+//       name has coreutils' temporary form ("Cu" and six letters or digits);
+//       or
+//   (b) got EEXIST from our symlink handler, and the new symlink has the
+//       same target text (any name).
+// Besides, every symlink whose name starts with '.' (never a valid alias
+// name) is staged, so tools that write ".tmp" and rename it work too.
+//
+// A staged entry is visible to lookup, readlink and getattr of this mount
+// only: not to readdir, other mounts or the CLI. It ends when renamed (the
+// rename commits it), unlinked, or kStagedLifetime after its creation.
+//
+// Thread-safe: one mutex guards both tables; no call blocks on I/O.
+#ifndef REGFS_FS_STAGING_H_
+#define REGFS_FS_STAGING_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "fs/inode.h"
+#include "registry/model.h"
+
+namespace regfs::fs {
+
+// What an existing name of a collection is.
+enum class ExistingKind { kAlias, kOther /* a version, `.history` */ };
+
+struct Existing {
+  std::string name;
+  ExistingKind kind = ExistingKind::kAlias;
+};
+
+struct StagedEntry {
+  int64_t collection_id = 0;
+  std::string name;
+  Ino ino = 0;
+  std::string target;    // the text given to symlink()
+  uint64_t version = 0;  // the version it named when created
+  uid_t uid = 0;
+  std::string user;
+  registry::TimeMs created_ms = 0;  // wall clock, shown as mtime
+  std::chrono::steady_clock::time_point created;
+};
+
+class Staging final {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using NowFn = std::function<Clock::time_point()>;
+
+  static constexpr auto kReplaceWindow = std::chrono::seconds(2);
+  static constexpr auto kStagedLifetime = std::chrono::seconds(30);
+  static constexpr size_t kMaxStaged = 4096;
+
+  explicit Staging(NowFn now = &Clock::now);
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  // '.'-names are staged whatever came before.
+  static bool IsStagingOnlyName(std::string_view name);
+  // "Cu" followed by six of [A-Za-z0-9]: coreutils' samedir_template.
+  static bool IsCoreutilsTempName(std::string_view name);
+
+  // Evidence (a): `pid` looked up `name`, which exists in the collection.
+  void NoteLookup(pid_t pid, int64_t collection_id, std::string_view name,
+                  ExistingKind kind);
+  // Evidence (b): our symlink(target, name) by `pid` failed with EEXIST.
+  void NoteCreateExists(pid_t pid, int64_t collection_id, std::string_view name,
+                        std::string_view target);
+  // Whether symlink(target, name) by `pid` in the collection is the second
+  // step of a replace; if so returns the name it will replace (an alias
+  // is preferred over a version among recent lookups) and forgets the
+  // evidence of `pid`.
+  std::optional<Existing> TakeReplaceEvidence(pid_t pid, int64_t collection_id,
+                                              std::string_view name,
+                                              std::string_view target);
+
+  enum class AddResult { kAdded, kNameTaken, kFull };
+  // Adds a staged entry, giving it a fresh inode (entry.ino is set).
+  AddResult Add(StagedEntry& entry);
+  std::optional<StagedEntry> Find(int64_t collection_id,
+                                  std::string_view name) const;
+  // Removes and returns the entry.
+  std::optional<StagedEntry> Take(int64_t collection_id, std::string_view name);
+  // Removes and returns the entries older than kStagedLifetime.
+  std::vector<StagedEntry> Expire();
+
+ private:
+  struct Note {
+    int64_t collection_id = 0;
+    std::string name;
+    ExistingKind kind = ExistingKind::kAlias;
+    std::optional<std::string> failed_target;  // evidence (b)
+    Clock::time_point when;
+  };
+  static constexpr size_t kNotesPerPid = 4;
+  void AddNoteLocked(pid_t pid, Note note);
+  void PruneNotesLocked(Clock::time_point now);
+
+  const NowFn now_;
+  mutable std::mutex mu_;  // guards everything below
+  std::unordered_map<pid_t, std::deque<Note>> notes_;
+  std::map<std::pair<int64_t, std::string>, StagedEntry> staged_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_STAGING_H_

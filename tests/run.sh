@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Builds regfs and runs every test, FUSE integration tests included, twice:
+# a Release build in build/ and an AddressSanitizer + UndefinedBehavior-
+# Sanitizer build in build-asan/. Installs missing Debian packages first
+# (packaging/install-deps.sh; a quick no-op when all are present).
+# Exits non-zero if any step fails. Run as root (or with sudo): the mount
+# tests act as several users.
+#
+# Environment: REGFS_TEST_JOBS (ctest -j, default 2), REGFS_TEST_TIMEOUT
+# (seconds per test, default 600), REGFS_SKIP_ASAN=1 (only the Release run;
+# for quick local checks, never in CI).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+readonly jobs=${REGFS_TEST_JOBS:-2}
+readonly timeout=${REGFS_TEST_TIMEOUT:-600}
+build_jobs=$(nproc)
+readonly build_jobs
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf 'regfs: %s\n' "$*" >&2; exit 1; }
+
+say "installing missing packages (packaging/install-deps.sh)"
+packaging/install-deps.sh
+
+# The integration tests mount for real; without /dev/fuse they cannot run,
+# and a test run that silently left them out would claim more than it did.
+if [[ ! -c /dev/fuse ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v modprobe >/dev/null 2>&1; then
+    modprobe fuse 2>/dev/null || true
+  fi
+  [[ -c /dev/fuse ]] || die "the FUSE integration tests need /dev/fuse, and this machine has none.
+  Load the module (sudo modprobe fuse), or in a container pass the device and
+  the capability: docker run --device /dev/fuse --cap-add SYS_ADMIN ..."
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "regfs: note: not running as root; the mount tests that act as other" \
+       "users (setresuid) need root: run 'sudo $0'" >&2
+fi
+
+total_passed=0
+total_failed=0
+failed_steps=()
+
+# run_ctest DIR: runs every test in DIR, adds its counts to the totals.
+run_ctest() {
+  local dir=$1 log rc line
+  log=$(mktemp "${TMPDIR:-/tmp}/regfs-ctest.XXXXXX")
+  set +e
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error \
+    --timeout "$timeout" -j"$jobs" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  # "100% tests passed, 0 tests failed out of 42"
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
+         "$log" | tail -n 1 || true)
+  rm -f "$log"
+  if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    total_failed=$((total_failed + BASH_REMATCH[1]))
+    total_passed=$((total_passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  fi
+  if ((rc != 0)); then
+    failed_steps+=("tests in $dir")
+  fi
+}
+
+# build_and_test DIR CMAKE_ARGS...: configures, builds, and tests one tree.
+build_and_test() {
+  local dir=$1
+  shift
+  say "configuring $dir ($*)"
+  if ! cmake -S . -B "$dir" "$@"; then
+    failed_steps+=("configure $dir")
+    return
+  fi
+  say "building $dir"
+  if ! cmake --build "$dir" -j"$build_jobs"; then
+    failed_steps+=("build $dir")
+    return
+  fi
+  say "testing $dir"
+  run_ctest "$dir"
+}
+
+build_and_test build -DCMAKE_BUILD_TYPE=Release -DREGFS_BUILD_TESTS=ON
+
+if [[ ${REGFS_SKIP_ASAN:-0} == 1 ]]; then
+  echo "regfs: REGFS_SKIP_ASAN=1: skipping the sanitizer build" >&2
+else
+  # Any sanitizer report fails the test that triggered it.
+  export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  build_and_test build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGFS_SANITIZE=ON -DREGFS_BUILD_TESTS=ON
+fi
+
+echo
+if ((${#failed_steps[@]} == 0)); then
+  if [[ ${REGFS_SKIP_ASAN:-0} == 1 ]]; then
+    echo "regfs: every step passed (Release build only: sanitizer build skipped)"
+  else
+    echo "regfs: every step passed (Release and sanitizer builds)"
+  fi
+  echo "tests: $total_passed passed, $total_failed failed"
+  exit 0
+fi
+printf 'regfs: FAILED: %s\n' "${failed_steps[@]}" >&2
+echo "tests: $total_passed passed, $total_failed failed"
+exit 1

@@ -1,0 +1,114 @@
+// `regfs mount`, end to end through the command line: the daemon starts,
+// serves the store, follows changes made by the CLI, and unmounts. The
+// file system's behaviour in depth is tested in tests/fs. Label: fuse.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "tests/tools/cli_runner.h"
+
+namespace regfs::tools::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+bool IsMounted(const stdfs::path& dir) {
+  std::ifstream mounts("/proc/self/mountinfo");
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point == dir.string()) return true;
+  }
+  return false;
+}
+
+std::string ReadLink(const stdfs::path& link) {
+  std::error_code ec;
+  const stdfs::path target = stdfs::read_symlink(link, ec);
+  return ec ? "" : target.string();
+}
+
+class CliMountTest : public CliTest {
+ protected:
+  void SetUp() override {
+    if (access("/dev/fuse", R_OK | W_OK) != 0) {
+      GTEST_SKIP() << "no usable /dev/fuse";
+    }
+    CliTest::SetUp();
+    mountpoint_ = dir() / "mnt";
+    stdfs::create_directory(mountpoint_);
+  }
+
+  // Never leave a mount behind, nor remove files through one.
+  void TearDown() override {
+    if (!mountpoint_.empty() && IsMounted(mountpoint_)) {
+      const std::string command =
+          "fusermount3 -u -z '" + mountpoint_.string() + "'";
+      EXPECT_EQ(std::system(command.c_str()), 0);
+    }
+    CliTest::TearDown();
+  }
+
+  stdfs::path mountpoint_;
+};
+
+TEST_F(CliMountTest, MountServesTheStoreAndFollowsTheCli) {
+  const std::string model = WriteFile("model.pt", "zero");
+  Ok({"push", "models", model});
+  WriteFile("model.pt", "one");
+  Ok({"push", "models", model, "--alias", "production"});
+
+  // Returns once the mount answers, the daemon serving in the background.
+  const RunResult mounted = Regfs({"mount", mountpoint_.string()});
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+  ASSERT_TRUE(IsMounted(mountpoint_));
+
+  const stdfs::path models = mountpoint_ / "models";
+  EXPECT_EQ(ReadLink(models / "latest"), "v1");
+  EXPECT_EQ(ReadLink(models / "production"), "v1");
+  EXPECT_EQ(ReadFile(models / "production"), "one");
+  EXPECT_EQ(ReadFile(models / "v0"), "zero");
+
+  // A change made with the CLI shows within a second.
+  Ok({"alias", "set", "models", "production", "v0"});
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (ReadLink(models / "production") != "v0" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(ReadLink(models / "production"), "v0");
+
+  const std::string command = "fusermount3 -u '" + mountpoint_.string() + "'";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  EXPECT_FALSE(IsMounted(mountpoint_));
+}
+
+TEST_F(CliMountTest, MountOptionsReachTheDaemon) {
+  Ok({"push", "models", WriteFile("m", "x")});
+  const RunResult mounted =
+      Regfs({"mount", mountpoint_.string(), "-o", "ro,default_permissions"});
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+  ASSERT_TRUE(IsMounted(mountpoint_));
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string info;
+  for (std::string line; std::getline(mounts, line);) {
+    if (line.find(" " + mountpoint_.string() + " ") != std::string::npos) {
+      info = line;
+    }
+  }
+  EXPECT_THAT(info, ::testing::HasSubstr(" ro"));
+}
+
+}  // namespace
+}  // namespace regfs::tools::testing

@@ -1,0 +1,152 @@
+#include "tools/output.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "registry/history.h"
+#include "registry/names.h"
+
+namespace regfs::tools {
+
+namespace reg = regfs::registry;
+
+std::string FormatSize(uint64_t bytes) {
+  static constexpr std::array<std::string_view, 5> kUnits = {"B", "KiB", "MiB",
+                                                             "GiB", "TiB"};
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < kUnits.size()) {
+    value /= 1024;
+    ++unit;
+  }
+  // 1023.96 KiB would print as "1024.0 KiB"; show it as the next unit.
+  if (value >= 1023.95 && unit + 1 < kUnits.size()) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+std::string VersionOrDash(const std::optional<uint64_t>& number) {
+  return number ? reg::VersionName(*number) : std::string("-");
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+Table::Table(std::vector<std::string> header) {
+  rows_.push_back(std::move(header));
+}
+
+void Table::AddRow(std::vector<std::string> row) {
+  rows_.push_back(std::move(row));
+}
+
+std::string Table::Render() const {
+  std::vector<size_t> widths;
+  for (const auto& row : rows_) {
+    if (row.size() > widths.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string out;
+  for (const auto& row : rows_) {
+    if (&row == &rows_.front() && row.empty()) continue;  // no header
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i + 1 < row.size()) {
+        line += fmt::format("{:<{}}  ", row[i], widths[i]);
+      } else {
+        line += row[i];
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+void Table::Print(std::FILE* out) const { fmt::print(out, "{}", Render()); }
+
+Table AliasTable(const std::vector<reg::Alias>& aliases) {
+  Table table({"ALIAS", "VERSION", "PROTECTED", "UPDATED", "BY"});
+  for (const auto& a : aliases) {
+    table.AddRow({a.name, reg::VersionName(a.version),
+                  a.is_latest ? "auto" : (a.is_protected ? "yes" : "no"),
+                  reg::FormatTime(a.updated), a.updated_by});
+  }
+  return table;
+}
+
+Json ToJson(const reg::Collection& c) {
+  Json j;
+  j["name"] = c.name;
+  j["kind"] = reg::KindName(c.kind);
+  j["versions"] = c.version_count;
+  j["aliases"] = c.alias_count;
+  j["latest"] = c.latest ? Json(reg::VersionName(*c.latest)) : Json(nullptr);
+  j["created"] = reg::FormatTime(c.created);
+  j["creator"] = c.creator;
+  j["creator_uid"] = c.creator_uid;
+  return j;
+}
+
+Json ToJson(const reg::Version& v) {
+  Json j;
+  j["collection"] = v.collection;
+  j["version"] = reg::VersionName(v.number);
+  j["number"] = v.number;
+  j["kind"] = reg::KindName(v.kind);
+  j["size"] = v.size;
+  j["files"] = v.files;
+  j["digest"] = v.digest;
+  j["blob"] = v.blob.empty() ? Json(nullptr) : Json(v.blob);
+  j["filename"] = v.filename;
+  j["created"] = reg::FormatTime(v.created);
+  j["creator"] = v.creator;
+  j["creator_uid"] = v.creator_uid;
+  j["description"] = v.description;
+  j["metadata"] = v.metadata;
+  j["tags"] = v.tags;
+  j["aliases"] = v.aliases;
+  return j;
+}
+
+Json ToJson(const reg::Alias& a) {
+  Json j;
+  j["collection"] = a.collection;
+  j["alias"] = a.name;
+  j["version"] = reg::VersionName(a.version);
+  j["protected"] = a.is_protected;
+  j["latest"] = a.is_latest;
+  j["updated"] = reg::FormatTime(a.updated);
+  j["updated_by"] = a.updated_by;
+  j["updated_uid"] = a.updated_uid;
+  return j;
+}
+
+Json ToJson(const reg::RoleGrant& grant) {
+  Json j;
+  j["principal"] = grant.principal;
+  j["role"] = reg::RoleName(grant.role);
+  return j;
+}
+
+void PrintJson(const Json& value) {
+  // Replace invalid UTF-8 (a pushed file name, say) rather than throw.
+  fmt::print("{}\n",
+             value.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+}  // namespace regfs::tools

@@ -1,0 +1,411 @@
+// Commands on the store as a whole: init, push, rm, fsck, gc, whoami, mount.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "fs/mount.h"
+#include "registry/names.h"
+#include "registry/registry.h"
+#include "tools/commands.h"
+#include "tools/output.h"
+#include "tools/progress.h"
+
+namespace regfs::tools {
+namespace {
+
+namespace reg = regfs::registry;
+
+// ---- init ----
+
+int RunInit(Context& ctx) {
+  const std::filesystem::path store = ctx.StorePath();
+  // The per-user default (~/.local/share/regfs) may lack its parents on a
+  // fresh account; make them as `mkdir -p` would. The store itself is
+  // Init's to create, with its own mode.
+  std::error_code ec;
+  std::filesystem::create_directories(store.parent_path(), ec);
+  if (ec) {
+    return ReportError(fmt::format("cannot create {}: {}",
+                                   store.parent_path().string(), ec.message()));
+  }
+  auto registry = reg::Registry::Init(store, ctx.identity());
+  if (!registry) return ReportError(registry.error());
+  fmt::print("initialized an empty store at {}\n", store.string());
+  return kExitOk;
+}
+
+void AddInit(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand(
+      "init", "Create an empty store (mode 0700; you are its owner and admin)");
+  cmd->group(kStoreGroup);
+  cmd->callback([&ctx] { ctx.SetAction([&ctx] { return RunInit(ctx); }); });
+}
+
+// ---- push ----
+
+struct PushArgs {
+  std::string collection;
+  std::vector<std::string> paths;
+  std::vector<std::string> aliases;
+  std::vector<std::string> tags;
+  std::vector<std::string> meta;
+  std::string description;
+  bool json = false;
+};
+
+// The bytes a push of `paths` will copy, for deciding on a progress bar.
+// Unreadable entries count as nothing: Push() reports them properly.
+uint64_t TotalSize(const std::vector<std::string>& paths) {
+  namespace stdfs = std::filesystem;
+  uint64_t total = 0;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    const auto status = stdfs::symlink_status(path, ec);
+    if (ec) continue;
+    if (stdfs::is_regular_file(status)) {
+      total += stdfs::file_size(path, ec);
+      continue;
+    }
+    if (!stdfs::is_directory(status)) continue;
+    for (auto it = stdfs::recursive_directory_iterator(
+             path, stdfs::directory_options::skip_permission_denied, ec);
+         !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code size_ec;
+      if (it->is_regular_file(size_ec)) {
+        const uint64_t size = it->file_size(size_ec);
+        if (!size_ec) total += size;
+      }
+    }
+  }
+  return total;
+}
+
+// "models/v2  (1.2 MiB, digest …)  aliases: latest, candidate".
+std::string PushSummary(const reg::Version& v) {
+  std::string shape =
+      v.kind == reg::Kind::kTree
+          ? fmt::format("tree, {} file{}, ", v.files, v.files == 1 ? "" : "s")
+          : std::string();
+  std::string line = fmt::format("{}/{}  ({}{}, digest {})", v.collection,
+                                 reg::VersionName(v.number), shape,
+                                 FormatSize(v.size), v.digest);
+  if (!v.aliases.empty()) line += "  aliases: " + JoinNames(v.aliases);
+  if (!v.tags.empty()) line += "  tags: " + JoinNames(v.tags);
+  return line;
+}
+
+int RunPush(Context& ctx, const PushArgs& args) {
+  auto registry = ctx.Open();
+  if (!registry) return ReportError(registry.error());
+
+  reg::PushRequest request;
+  request.collection = args.collection;
+  for (const auto& path : args.paths) request.paths.emplace_back(path);
+  request.aliases = args.aliases;
+  request.tags = args.tags;
+  for (const auto& kv : args.meta) {
+    const size_t eq = kv.find('=');  // the option's check guarantees one
+    request.metadata.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  request.description = args.description;
+
+  std::unique_ptr<ProgressBar> bar;
+  if (IsTerminal(STDERR_FILENO) && TotalSize(args.paths) > kProgressThreshold) {
+    bar = std::make_unique<ProgressBar>(stderr, "pushing " + args.collection);
+    request.progress = [&bar](uint64_t done, uint64_t total) {
+      bar->Update(done, total);
+    };
+  }
+  auto pushed = (*registry)->Push(ctx.identity(), request);
+  if (bar) bar->Finish();
+  if (!pushed) return ReportError(pushed.error());
+
+  // Re-read for the aliases and tags as stored; the push itself succeeded,
+  // so a failure here only costs detail.
+  auto full = (*registry)->GetVersion(pushed->collection, pushed->number);
+  const reg::Version& v = full ? *full : *pushed;
+  if (args.json) {
+    Json j = ToJson(v);
+    j["blob_path"] = v.blob.empty()
+                         ? Json(nullptr)
+                         : Json((*registry)->BlobPath(v.blob).string());
+    PrintJson(j);
+  } else {
+    fmt::print("{}\n", PushSummary(v));
+  }
+  return kExitOk;
+}
+
+void AddPush(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<PushArgs>();
+  auto* cmd = app.add_subcommand(
+      "push",
+      "Add a new version to COLLECTION: one file makes a file version, "
+      "several files or a directory make a tree version");
+  cmd->group(kVersionsGroup);
+  cmd->add_option("COLLECTION", args->collection, "Collection name")
+      ->required();
+  cmd->add_option("PATH", args->paths, "Files or directories to push")
+      ->required();
+  cmd->add_option("--alias,-a", args->aliases,
+                  "Point this alias at the new version (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--tag,-t", args->tags, "Tag the new version (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--meta,-m", args->meta, "Metadata KEY=VALUE (repeatable)")
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](std::string& kv) -> std::string {
+            const size_t eq = kv.find('=');
+            if (eq == std::string::npos || eq == 0) {
+              return "metadata '" + kv + "' is not KEY=VALUE";
+            }
+            return {};
+          },
+          "KEY=VALUE"));
+  cmd->add_option("--description,-d", args->description,
+                  "A description of the new version");
+  cmd->add_flag("--json", args->json, "Print the new version as JSON");
+  OnSelected(cmd, ctx, args, RunPush);
+}
+
+// ---- rm ----
+
+struct RmArgs {
+  std::string version;
+};
+
+int RunRm(Context& ctx, const RmArgs& args) {
+  auto ref = ParseVersionRef(args.version, /*need_name=*/true);
+  if (!ref) return ReportError(ref.error());
+  const auto number = reg::ParseVersionName(ref->name);
+  if (!number) {
+    return ReportError(fmt::format(
+        "'{}' does not name a version: rm takes COLLECTION/vN (remove an "
+        "alias with 'regfs alias rm')",
+        args.version));
+  }
+  auto registry = ctx.Open();
+  if (!registry) return ReportError(registry.error());
+  auto done =
+      (*registry)->DeleteVersion(ctx.identity(), ref->collection, *number);
+  if (!done) return ReportError(done.error());
+  fmt::print("deleted {}/{}\n", ref->collection, ref->name);
+  return kExitOk;
+}
+
+void AddRm(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<RmArgs>();
+  auto* cmd = app.add_subcommand(
+      "rm", "Delete a version (admin only; its aliases are removed too)");
+  cmd->group(kVersionsGroup);
+  cmd->add_option("VERSION", args->version, "COLLECTION/vN")->required();
+  OnSelected(cmd, ctx, args, RunRm);
+}
+
+// ---- fsck ----
+
+struct JsonArgs {
+  bool json = false;
+};
+
+int RunFsck(Context& ctx, const JsonArgs& args) {
+  auto registry = ctx.Open();
+  if (!registry) return ReportError(registry.error());
+  auto report = (*registry)->Fsck();
+  if (!report) return ReportError(report.error());
+  if (args.json) {
+    Json j;
+    j["clean"] = report->clean();
+    j["versions"] = report->versions;
+    j["blobs"] = report->blobs;
+    j["bytes"] = report->bytes;
+    j["problems"] = report->problems;
+    PrintJson(j);
+  } else {
+    for (const auto& problem : report->problems) fmt::print("{}\n", problem);
+    fmt::print("checked {} versions and {} blobs ({}): {}\n", report->versions,
+               report->blobs, FormatSize(report->bytes),
+               report->clean()
+                   ? "clean"
+                   : fmt::format("{} problem{}", report->problems.size(),
+                                 report->problems.size() == 1 ? "" : "s"));
+  }
+  if (report->clean()) return kExitOk;
+  return ReportError(fmt::format(
+      "fsck found {} problem{} in {}", report->problems.size(),
+      report->problems.size() == 1 ? "" : "s", (*registry)->store().string()));
+}
+
+void AddFsck(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<JsonArgs>();
+  auto* cmd = app.add_subcommand(
+      "fsck",
+      "Check every blob's size and hash and every reference; exit 1 if "
+      "anything is wrong");
+  cmd->group(kStoreGroup);
+  cmd->add_flag("--json", args->json, "Print the report as JSON");
+  OnSelected(cmd, ctx, args, RunFsck);
+}
+
+// ---- gc ----
+
+int RunGc(Context& ctx, const JsonArgs& args) {
+  auto registry = ctx.Open();
+  if (!registry) return ReportError(registry.error());
+  auto report = (*registry)->Gc(ctx.identity());
+  if (!report) return ReportError(report.error());
+  const reg::BlobGcReport& r = report->blobs;
+  if (args.json) {
+    Json j;
+    j["blobs_removed"] = r.blobs_removed;
+    j["bytes_removed"] = r.bytes_removed;
+    j["temps_removed"] = r.temps_removed;
+    PrintJson(j);
+  } else {
+    fmt::print(
+        "removed {} unreferenced blob{} ({}) and {} stale temporary "
+        "file{}\n",
+        r.blobs_removed, r.blobs_removed == 1 ? "" : "s",
+        FormatSize(r.bytes_removed), r.temps_removed,
+        r.temps_removed == 1 ? "" : "s");
+  }
+  return kExitOk;
+}
+
+void AddGc(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<JsonArgs>();
+  auto* cmd = app.add_subcommand(
+      "gc",
+      "Remove unreferenced blobs and abandoned temporary files (safe while "
+      "pushes run)");
+  cmd->group(kStoreGroup);
+  cmd->add_flag("--json", args->json, "Print the counts as JSON");
+  OnSelected(cmd, ctx, args, RunGc);
+}
+
+// ---- whoami ----
+
+int RunWhoami(Context& ctx, const JsonArgs& args) {
+  auto registry = ctx.Open();
+  if (!registry) return ReportError(registry.error());
+  const reg::Identity& who = ctx.identity();
+  auto role = (*registry)->RoleOf(who);
+  if (!role) return ReportError(role.error());
+  if (args.json) {
+    // The keys of the mount's .regfs/whoami, and the store.
+    Json j;
+    j["uid"] = who.uid;
+    j["user"] = who.user;
+    j["gid"] = who.gid;
+    j["groups"] = who.groups;
+    j["group_names"] = who.group_names;
+    j["role"] = reg::RoleName(*role);
+    j["store"] = (*registry)->store().string();
+    PrintJson(j);
+    return kExitOk;
+  }
+  std::vector<std::string> groups;
+  for (size_t i = 0; i < who.groups.size(); ++i) {
+    groups.push_back(
+        fmt::format("{}({})", who.groups[i],
+                    i < who.group_names.size() ? who.group_names[i] : "?"));
+  }
+  Table table({});
+  table.AddRow({"uid:", std::to_string(who.uid)});
+  table.AddRow({"user:", who.user});
+  table.AddRow({"groups:", JoinNames(groups)});
+  table.AddRow({"role:", std::string(reg::RoleName(*role))});
+  table.AddRow({"store:", (*registry)->store().string()});
+  table.Print(stdout);
+  return kExitOk;
+}
+
+void AddWhoami(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<JsonArgs>();
+  auto* cmd = app.add_subcommand(
+      "whoami", "Show your uid, user name, groups and role in the store");
+  cmd->group(kStoreGroup);
+  cmd->add_flag("--json", args->json, "Print as JSON");
+  OnSelected(cmd, ctx, args, RunWhoami);
+}
+
+// ---- mount ----
+
+struct MountArgs {
+  std::string mountpoint;
+  std::vector<std::string> options;
+  bool foreground = false;
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+int RunMountCommand(Context& ctx, const MountArgs& args) {
+  fs::MountOptions options;
+  options.store = ctx.StorePath();
+  std::error_code ec;
+  options.mountpoint = std::filesystem::absolute(args.mountpoint, ec);
+  if (ec) options.mountpoint = args.mountpoint;
+  // "-o allow_other,ro -o debug" -> {"allow_other", "ro", "debug"}.
+  for (const auto& list : args.options) {
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      if (comma > start) {
+        options.fuse_options.push_back(list.substr(start, comma - start));
+      }
+      start = comma + 1;
+    }
+  }
+  options.foreground = args.foreground;
+  options.log_level = args.log_level;
+  if (!args.log_file.empty()) {
+    options.log_file = std::filesystem::absolute(args.log_file, ec);
+    if (ec) options.log_file = args.log_file;
+  }
+  return fs::RunMount(options);
+}
+
+void AddMount(CLI::App& app, Context& ctx) {
+  auto args = std::make_shared<MountArgs>();
+  auto* cmd = app.add_subcommand(
+      "mount",
+      "Serve the store as a filesystem at MOUNTPOINT (stop with umount or "
+      "fusermount3 -u)");
+  cmd->group(kStoreGroup);
+  cmd->add_option("MOUNTPOINT", args->mountpoint, "An empty directory")
+      ->required();
+  cmd->add_option("-o", args->options,
+                  "Mount options, comma separated (allow_other, ro, ...)")
+      ->allow_extra_args(false);
+  cmd->add_flag("-f,--foreground", args->foreground,
+                "Stay in the foreground instead of daemonizing");
+  cmd->add_option("--log-level", args->log_level, "Daemon log level")
+      ->check(CLI::IsMember(
+          {"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--log-file", args->log_file,
+                  "Write the daemon's log here instead of stderr");
+  OnSelected(cmd, ctx, args, RunMountCommand);
+}
+
+}  // namespace
+
+void AddStoreCommands(CLI::App& app, Context& ctx) {
+  AddInit(app, ctx);
+  AddPush(app, ctx);
+  AddRm(app, ctx);
+  AddFsck(app, ctx);
+  AddGc(app, ctx);
+  AddWhoami(app, ctx);
+  AddMount(app, ctx);
+}
+
+}  // namespace regfs::tools
