@@ -66,8 +66,8 @@ struct Alias {
   uint64_t version = 0;  // the target's number
   int64_t version_id = 0;
   // Changes whenever the alias is created, moved or renamed: the sequence
-  // number of the history event that last set it (for `latest`, the id of
-  // the version it names). Used to give a moved alias a new inode.
+  // number of the history event that last set it (for `latest`, the seq of
+  // its version's creation event). Gives a moved alias a new inode.
   uint64_t revision = 0;
   bool is_protected = false;
   bool is_latest = false;

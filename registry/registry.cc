@@ -888,6 +888,13 @@ Result<Version> Registry::Resolve(std::string_view collection,
 Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
                                                   int64_t parent_id) {
   std::lock_guard lock(impl_->mu);
+  {
+    REGFS_STMT(v, *impl_->db, "SELECT 1 FROM versions WHERE id = ?1");
+    v->BindInt64(1, version_id);
+    auto row = v->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return Fail(Code::kNotFound, "no such version");
+  }
   REGFS_STMT(s, *impl_->db,
              "SELECT id, version_id, parent_id, name, is_dir, executable, "
              "size, coalesce(blob, '') FROM tree_entries "
@@ -1545,6 +1552,11 @@ Status Registry::Grant(const Identity& who, std::string_view principal,
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
+  if (role == Role::kNone && principal != kDefaultPrincipal) {
+    return Fail(Code::kInvalidArgument,
+                "role 'none' is only a default role ('regfs role default "
+                "none'): revoke a user's or group's grant instead");
+  }
   auto old = impl_->GrantedRole(principal);
   if (!old) return std::unexpected(old.error());
   if (*old == role) return {};
@@ -1660,6 +1672,19 @@ Result<FsckReport> Registry::Fsck() {
     ++report.blobs;
     report.bytes += size;
     auto s = impl_->blobs.Verify(key, size);
+    if (!s && !impl_->blobs.Exists(key)) {
+      // Re-check under the lock: a concurrent delete + gc may have removed
+      // a blob that is no longer referenced.
+      std::lock_guard lock(impl_->mu);
+      auto still = impl_->db->Prepare(
+          "SELECT 1 FROM versions WHERE blob = ?1 "
+          "UNION SELECT 1 FROM tree_entries WHERE blob = ?1");
+      if (!still) return std::unexpected(still.error());
+      still->BindText(1, key);
+      auto row = still->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) continue;
+    }
     if (!s) report.problems.push_back(s.error().message);
   }
   return report;
