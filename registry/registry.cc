@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <set>
 
@@ -458,6 +459,40 @@ class Registry::Impl {
         .BindInt64(6, static_cast<int64_t>(who.uid))
         .BindText(7, who.user);
     return s->Run();
+  }
+
+  // An alias change under way: its collection and its open transaction.
+  struct AliasChange {
+    CollectionRow c;
+    Transaction tx;
+  };
+
+  // Begins the write transaction of a change to the aliases `names` of
+  // `collection` (each with the verb for messages), after the checks every
+  // alias change makes (CheckAliasName), taken inside the transaction.
+  Result<AliasChange> BeginAliasChange(
+      const Identity& who, std::string_view collection,
+      std::initializer_list<std::pair<std::string_view, std::string_view>>
+          names) {
+    auto c = FindCollection(collection);
+    if (!c) return std::unexpected(c.error());
+    auto tx = Transaction::Begin(*db);
+    if (!tx) return std::unexpected(tx.error());
+    for (const auto& [name, verb] : names) {
+      REGFS_TRY(CheckAliasName(who, name, verb));
+    }
+    return AliasChange{std::move(*c), std::move(*tx)};
+  }
+
+  // The alias `name` of `c`, or NotFound.
+  Result<AliasRow> RequireAlias(const CollectionRow& c, std::string_view name) {
+    auto alias = FindAlias(c.id, name);
+    if (!alias) return std::unexpected(alias.error());
+    if (!*alias) {
+      return Fail(Code::kNotFound,
+                  fmt::format("{} has no alias {}", c.name, Quote(name)));
+    }
+    return std::move(**alias);
   }
 
   Status DeleteAliasRow(const Identity& who, const CollectionRow& c,
@@ -1334,39 +1369,33 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
                                     std::string_view alias,
                                     std::string_view target) {
   std::lock_guard lock(impl_->mu);
-  Database& db = *impl_->db;
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
-  auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
-  REGFS_TRY(impl_->CheckAliasName(who, alias, "create"));
-  auto version = impl_->ResolveTarget(*c, target);
+  auto change = impl_->BeginAliasChange(who, collection, {{alias, "create"}});
+  if (!change) return std::unexpected(change.error());
+  const Impl::CollectionRow& c = change->c;
+  auto version = impl_->ResolveTarget(c, target);
   if (!version) return std::unexpected(version.error());
-  auto existing = impl_->FindAlias(c->id, alias);
+  auto existing = impl_->FindAlias(c.id, alias);
   if (!existing) return std::unexpected(existing.error());
   if (*existing) {
     return Fail(Code::kAlreadyExists, fmt::format("{} already has an alias {}",
-                                                  c->name, Quote(alias)));
+                                                  c.name, Quote(alias)));
   }
-  REGFS_TRY(impl_->WriteAlias(who, *c, alias, *version));
-  REGFS_TRY(tx->Commit());
-  return impl_->AliasInfo(*c, alias);
+  REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
+  REGFS_TRY(change->tx.Commit());
+  return impl_->AliasInfo(c, alias);
 }
 
 Result<Alias> Registry::SetAlias(
     const Identity& who, std::string_view collection, std::string_view alias,
     std::string_view target, std::optional<std::optional<uint64_t>> expected) {
   std::lock_guard lock(impl_->mu);
-  Database& db = *impl_->db;
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
-  auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
-  REGFS_TRY(impl_->CheckAliasName(who, alias, "move"));
-  auto version = impl_->ResolveTarget(*c, target);
+  auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}});
+  if (!change) return std::unexpected(change.error());
+  const Impl::CollectionRow& c = change->c;
+  auto version = impl_->ResolveTarget(c, target);
   if (!version) return std::unexpected(version.error());
   if (expected) {
-    auto existing = impl_->FindAlias(c->id, alias);
+    auto existing = impl_->FindAlias(c.id, alias);
     if (!existing) return std::unexpected(existing.error());
     std::optional<uint64_t> now;
     if (*existing) now = (*existing)->number;
@@ -1379,64 +1408,49 @@ Result<Alias> Registry::SetAlias(
                               alias, show(now), show(*expected)));
     }
   }
-  REGFS_TRY(impl_->WriteAlias(who, *c, alias, *version));
-  REGFS_TRY(tx->Commit());
-  return impl_->AliasInfo(*c, alias);
+  REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
+  REGFS_TRY(change->tx.Commit());
+  return impl_->AliasInfo(c, alias);
 }
 
 Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
                              std::string_view alias) {
   std::lock_guard lock(impl_->mu);
-  Database& db = *impl_->db;
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
-  auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
-  REGFS_TRY(impl_->CheckAliasName(who, alias, "remove"));
-  auto existing = impl_->FindAlias(c->id, alias);
+  auto change = impl_->BeginAliasChange(who, collection, {{alias, "remove"}});
+  if (!change) return std::unexpected(change.error());
+  const Impl::CollectionRow& c = change->c;
+  auto existing = impl_->RequireAlias(c, alias);
   if (!existing) return std::unexpected(existing.error());
-  if (!*existing) {
-    return Fail(Code::kNotFound,
-                fmt::format("{} has no alias {}", c->name, Quote(alias)));
-  }
-  REGFS_TRY(impl_->DeleteAliasRow(who, *c, **existing));
-  return tx->Commit();
+  REGFS_TRY(impl_->DeleteAliasRow(who, c, *existing));
+  return change->tx.Commit();
 }
 
 Status Registry::RenameAlias(const Identity& who, std::string_view collection,
                              std::string_view from, std::string_view to,
                              bool replace) {
   std::lock_guard lock(impl_->mu);
-  Database& db = *impl_->db;
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
-  auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
-  REGFS_TRY(impl_->CheckAliasName(who, from, "rename"));
-  REGFS_TRY(impl_->CheckAliasName(who, to, "replace"));
-  auto source = impl_->FindAlias(c->id, from);
+  auto change = impl_->BeginAliasChange(who, collection,
+                                        {{from, "rename"}, {to, "replace"}});
+  if (!change) return std::unexpected(change.error());
+  const Impl::CollectionRow& c = change->c;
+  auto source = impl_->RequireAlias(c, from);
   if (!source) return std::unexpected(source.error());
-  if (!*source) {
-    return Fail(Code::kNotFound,
-                fmt::format("{} has no alias {}", c->name, Quote(from)));
-  }
   if (from == to) return {};
-  auto dest = impl_->FindAlias(c->id, to);
+  auto dest = impl_->FindAlias(c.id, to);
   if (!dest) return std::unexpected(dest.error());
   if (*dest) {
     if (!replace) {
-      return Fail(
-          Code::kAlreadyExists,
-          fmt::format("{} already has an alias {}", c->name, Quote(to)));
+      return Fail(Code::kAlreadyExists,
+                  fmt::format("{} already has an alias {}", c.name, Quote(to)));
     }
-    REGFS_TRY(impl_->DeleteAliasRow(who, *c, **dest));
+    REGFS_TRY(impl_->DeleteAliasRow(who, c, **dest));
   }
   const TimeMs now = NowMs();
-  auto seq = impl_->Append(who, EventType::kAliasRename, c->name, from,
-                           (*source)->number, (*source)->number,
+  auto seq = impl_->Append(who, EventType::kAliasRename, c.name, from,
+                           source->number, source->number,
                            nlohmann::json{{"to", std::string(to)}}, now);
   if (!seq) return std::unexpected(seq.error());
-  REGFS_STMT(s, db,
+  REGFS_STMT(s, *impl_->db,
              "UPDATE aliases SET name = ?1, revision = ?2, updated_ms = ?3, "
              "updated_uid = ?4, updated_by = ?5 WHERE id = ?6");
   s->BindText(1, to)
@@ -1444,37 +1458,30 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
       .BindInt64(3, now)
       .BindInt64(4, static_cast<int64_t>(who.uid))
       .BindText(5, who.user)
-      .BindInt64(6, (*source)->id);
+      .BindInt64(6, source->id);
   REGFS_TRY(s->Run());
-  return tx->Commit();
+  return change->tx.Commit();
 }
 
 Status Registry::ExchangeAliases(const Identity& who,
                                  std::string_view collection,
                                  std::string_view a, std::string_view b) {
   std::lock_guard lock(impl_->mu);
-  Database& db = *impl_->db;
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
-  auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
-  REGFS_TRY(impl_->CheckAliasName(who, a, "move"));
-  REGFS_TRY(impl_->CheckAliasName(who, b, "move"));
-  auto first = impl_->FindAlias(c->id, a);
+  auto change =
+      impl_->BeginAliasChange(who, collection, {{a, "move"}, {b, "move"}});
+  if (!change) return std::unexpected(change.error());
+  const Impl::CollectionRow& c = change->c;
+  auto first = impl_->RequireAlias(c, a);
   if (!first) return std::unexpected(first.error());
-  auto second = impl_->FindAlias(c->id, b);
+  auto second = impl_->RequireAlias(c, b);
   if (!second) return std::unexpected(second.error());
-  if (!*first || !*second) {
-    return Fail(Code::kNotFound, fmt::format("{} has no alias {}", c->name,
-                                             Quote(*first ? b : a)));
-  }
-  auto va = impl_->FindVersion(c->id, (*first)->number);
-  auto vb = impl_->FindVersion(c->id, (*second)->number);
+  auto va = impl_->FindVersion(c.id, first->number);
+  auto vb = impl_->FindVersion(c.id, second->number);
   if (!va) return std::unexpected(va.error());
   if (!vb) return std::unexpected(vb.error());
-  REGFS_TRY(impl_->WriteAlias(who, *c, a, **vb));
-  REGFS_TRY(impl_->WriteAlias(who, *c, b, **va));
-  return tx->Commit();
+  REGFS_TRY(impl_->WriteAlias(who, c, a, **vb));
+  REGFS_TRY(impl_->WriteAlias(who, c, b, **va));
+  return change->tx.Commit();
 }
 
 Status Registry::AddTag(const Identity& who, std::string_view collection,
