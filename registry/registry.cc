@@ -813,16 +813,21 @@ std::filesystem::path Registry::BlobPath(std::string_view key) const {
 
 // ---- Reads ----------------------------------------------------------------
 
-Result<std::vector<Collection>> Registry::ListCollections() {
-  std::lock_guard lock(impl_->mu);
+// Collections with their counts; `name` or `id` narrows to one.
+static Result<std::vector<Collection>> QueryCollections(
+    Database& db, std::optional<std::string_view> name,
+    std::optional<int64_t> id) {
   REGFS_STMT(
-      s, *impl_->db,
+      s, db,
       "SELECT c.id, c.name, c.kind, c.created_ms, c.creator_uid, "
       "c.creator, "
       "(SELECT count(*) FROM versions v WHERE v.collection_id = c.id), "
       "(SELECT count(*) FROM aliases a WHERE a.collection_id = c.id), "
       "(SELECT max(number) FROM versions v WHERE v.collection_id = c.id) "
-      "FROM collections c ORDER BY c.name");
+      "FROM collections c WHERE (?1 IS NULL OR c.name = ?1) "
+      "AND (?2 IS NULL OR c.id = ?2) ORDER BY c.name");
+  if (name) s->BindText(1, *name);
+  s->BindOptionalInt64(2, id);
   std::vector<Collection> out;
   for (;;) {
     auto row = s->Step();
@@ -845,16 +850,42 @@ Result<std::vector<Collection>> Registry::ListCollections() {
   return out;
 }
 
+Result<std::vector<Collection>> Registry::ListCollections() {
+  std::lock_guard lock(impl_->mu);
+  return QueryCollections(*impl_->db, std::nullopt, std::nullopt);
+}
+
 Result<Collection> Registry::GetCollection(std::string_view name) {
-  auto all = ListCollections();
-  if (!all) return std::unexpected(all.error());
-  for (auto& c : *all) {
-    if (c.name == name) return std::move(c);
-  }
+  std::lock_guard lock(impl_->mu);
+  auto found = QueryCollections(*impl_->db, name, std::nullopt);
+  if (!found) return std::unexpected(found.error());
+  if (!found->empty()) return std::move(found->front());
   if (auto v = ValidateName(name, "collection"); !v) {
     return std::unexpected(v.error());
   }
   return Fail(Code::kNotFound, fmt::format("no collection {}", Quote(name)));
+}
+
+Result<Collection> Registry::GetCollectionById(int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  auto found = QueryCollections(*impl_->db, std::nullopt, id);
+  if (!found) return std::unexpected(found.error());
+  if (found->empty()) return Fail(Code::kNotFound, "no such collection");
+  return std::move(found->front());
+}
+
+Result<Version> Registry::GetVersionById(int64_t id) {
+  std::lock_guard lock(impl_->mu);
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM versions v JOIN collections c ON "
+      "c.id = v.collection_id WHERE v.id = ?1",
+      kVersionColumns);
+  REGFS_STMT(s, *impl_->db, sql.c_str());
+  s->BindInt64(1, id);
+  auto row = s->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return Fail(Code::kNotFound, "no such version");
+  return VersionFromRow(*s);
 }
 
 Result<std::vector<Version>> Registry::ListVersions(

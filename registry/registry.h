@@ -93,6 +93,10 @@ class Registry final {
   // ---- Reads: need no role; the mount checks Role for its callers. ----
   Result<std::vector<Collection>> ListCollections();
   Result<Collection> GetCollection(std::string_view name);
+  Result<Collection> GetCollectionById(int64_t id);
+  // A live version by Version::id, without tags, metadata or aliases: one
+  // indexed query, for the mount's getattr and open.
+  Result<Version> GetVersionById(int64_t id);
   // Live versions, oldest first, without tags/metadata/aliases.
   Result<std::vector<Version>> ListVersions(std::string_view collection);
   // One version in full (tags, metadata, aliases).
