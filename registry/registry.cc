@@ -1395,6 +1395,16 @@ Result<Version> Registry::CheckSetAlias(const Identity& who,
   return impl_->ResolveTarget(*c, target);
 }
 
+Result<Version> Registry::CheckTarget(const Identity& who,
+                                      std::string_view collection,
+                                      std::string_view target) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(impl_->Require(who, Role::kMember, "change aliases"));
+  return impl_->ResolveTarget(*c, target);
+}
+
 Result<Alias> Registry::CreateAlias(const Identity& who,
                                     std::string_view collection,
                                     std::string_view alias,

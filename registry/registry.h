@@ -158,6 +158,11 @@ class Registry final {
                                 std::string_view collection,
                                 std::string_view alias,
                                 std::string_view target);
+  // The same for a name that is not an alias yet (a temporary symlink that
+  // a rename will turn into one): that `who` may change aliases of
+  // `collection` at all, and the version `target` names there.
+  Result<Version> CheckTarget(const Identity& who, std::string_view collection,
+                              std::string_view target);
 
   Status AddTag(const Identity& who, std::string_view collection,
                 uint64_t number, std::string_view tag);

@@ -378,6 +378,24 @@ TEST_F(AliasTest, CheckSetAliasChangesNothing) {
       << "a viewer";
 }
 
+TEST_F(AliasTest, CheckTargetAcceptsAnyNameButChecksRoleAndTarget) {
+  REGFS_ASSERT_OK(reg().CreateAlias(Owner(), "models", "best", "v1"));
+  const uint64_t seq = Seq();
+  auto v = reg().CheckTarget(Owner(), "models", "../models/best");
+  REGFS_ASSERT_OK(v);
+  EXPECT_EQ(v->number, 1u);
+  EXPECT_EQ(CodeOf(reg().CheckTarget(Owner(), "models", "v9")),
+            Code::kNotFound);
+  EXPECT_EQ(CodeOf(reg().CheckTarget(Owner(), "models", "../other/v0")),
+            Code::kInvalidArgument);
+  EXPECT_EQ(CodeOf(reg().CheckTarget(User(20003), "models", "v1")),
+            Code::kPermissionDenied)
+      << "a viewer";
+  EXPECT_EQ(CodeOf(reg().CheckTarget(Owner(), "nosuch", "v1")),
+            Code::kNotFound);
+  EXPECT_EQ(Seq(), seq);
+}
+
 TEST_F(AliasTest, AliasesAreScopedToTheirCollection) {
   REGFS_ASSERT_OK(PushContent(Owner(), "other", "o0"));
   REGFS_ASSERT_OK(reg().CreateAlias(Owner(), "models", "best", "v2"));
