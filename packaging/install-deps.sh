@@ -13,6 +13,10 @@ set -euo pipefail
 # Tests and demo: attr (getfattr/setfattr), procps (pgrep/ps), coreutils
 # (ln, readlink, stat, tail), util-linux (mountpoint, findmnt, setpriv,
 # runuser), diffutils (cmp), findutils (find), passwd (useradd), tar.
+# Containers and packaging (tests/deploy): bubblewrap (bwrap), systemd
+# (systemd-analyze verify), dpkg-dev and fakeroot (cpack -G DEB).
+# Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
+# Fuzzing (tests/fuzz): clang with its libFuzzer and sanitizer runtimes.
 readonly PACKAGES=(
   build-essential g++ cmake pkg-config
   libfuse3-dev fuse3
@@ -21,6 +25,9 @@ readonly PACKAGES=(
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev
   attr procps coreutils util-linux diffutils findutils passwd tar
+  bubblewrap systemd dpkg-dev fakeroot
+  libbenchmark-dev fio hyperfine linux-perf
+  clang libclang-rt-14-dev
 )
 
 check_only=0
