@@ -16,7 +16,8 @@ set -euo pipefail
 # Containers and packaging (tests/deploy): bubblewrap (bwrap), systemd
 # (systemd-analyze verify), dpkg-dev and fakeroot (cpack -G DEB).
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
-# Fuzzing (tests/fuzz): clang with its libFuzzer and sanitizer runtimes.
+# Fuzzing (tests/fuzz): clang 19 with libFuzzer (clang 14 lacks the C++23
+# std::expected of GCC 12's libstdc++).
 readonly PACKAGES=(
   build-essential g++ cmake pkg-config
   libfuse3-dev fuse3
@@ -27,7 +28,7 @@ readonly PACKAGES=(
   attr procps coreutils util-linux diffutils findutils passwd tar
   bubblewrap systemd dpkg-dev fakeroot
   libbenchmark-dev fio hyperfine linux-perf
-  clang libclang-rt-14-dev
+  clang-19 libclang-rt-19-dev
 )
 
 check_only=0
