@@ -96,8 +96,9 @@ StagedBlob::~StagedBlob() {
   if (!temp_.empty()) ::unlink(temp_.c_str());
 }
 
-BlobStore::BlobStore(std::filesystem::path root, HasherFactory hasher)
-    : root_(std::move(root)), hasher_(std::move(hasher)) {
+BlobStore::BlobStore(std::filesystem::path root, HasherFactory hasher,
+                     bool durable)
+    : root_(std::move(root)), hasher_(std::move(hasher)), durable_(durable) {
   if (!hasher_) hasher_ = NewXxh3Hasher;
 }
 
@@ -196,7 +197,7 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
     done += *n;
     if (progress) progress(done, std::max(total, done));
   }
-  if (::fsync(staged.fd_.get()) != 0) {
+  if (durable_ && ::fsync(staged.fd_.get()) != 0) {
     return std::unexpected(PosixError("fsync", templ, errno));
   }
   staged.digest_ = hasher->Final();
@@ -242,6 +243,7 @@ Result<std::string> BlobStore::Install(StagedBlob& staged) const {
       return std::unexpected(PosixError("rename", path.string(), errno));
     }
     staged.temp_.clear();
+    if (!durable_) return key;
     if (auto s = SyncDir(dir); !s) return std::unexpected(s.error());
     if (new_dir) {
       if (auto s = SyncDir(root_); !s) return std::unexpected(s.error());

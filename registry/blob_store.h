@@ -61,7 +61,9 @@ class BlobStore final {
   // Failure points for tests of crash consistency.
   enum class FailPoint { kNone, kAfterStage, kAfterInstall };
 
-  BlobStore(std::filesystem::path root, HasherFactory hasher);
+  // `durable` false skips every fsync (benchmark store generation only).
+  BlobStore(std::filesystem::path root, HasherFactory hasher,
+            bool durable = true);
   BlobStore(const BlobStore&) = delete;
   BlobStore& operator=(const BlobStore&) = delete;
 
@@ -103,6 +105,7 @@ class BlobStore final {
 
   std::filesystem::path root_;
   HasherFactory hasher_;
+  bool durable_ = true;
 };
 
 }  // namespace regfs::registry

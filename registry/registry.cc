@@ -172,7 +172,7 @@ class Registry::Impl {
  public:
   Impl(const std::filesystem::path& store, OpenOptions options)
       : options(std::move(options)),
-        blobs(store / "blobs", this->options.hasher) {}
+        blobs(store / "blobs", this->options.hasher, this->options.durable) {}
 
   std::mutex mu;
   std::unique_ptr<Database> db;  // guarded by mu
@@ -725,14 +725,17 @@ Registry::Registry(std::filesystem::path store, OpenOptions options)
 
 Registry::~Registry() = default;
 
-static Status Configure(Database& db) {
+static Status Configure(Database& db, bool durable) {
   // WAL with synchronous=FULL: a commit is durable once it returns, even
   // across a power loss. The busy timeout makes concurrent writers wait.
-  return db.Exec(
-      "PRAGMA busy_timeout = 60000;"
-      "PRAGMA journal_mode = WAL;"
-      "PRAGMA synchronous = FULL;"
-      "PRAGMA foreign_keys = ON;");
+  return db.Exec(durable ? "PRAGMA busy_timeout = 60000;"
+                           "PRAGMA journal_mode = WAL;"
+                           "PRAGMA synchronous = FULL;"
+                           "PRAGMA foreign_keys = ON;"
+                         : "PRAGMA busy_timeout = 60000;"
+                           "PRAGMA journal_mode = WAL;"
+                           "PRAGMA synchronous = OFF;"
+                           "PRAGMA foreign_keys = ON;");
 }
 
 Result<std::unique_ptr<Registry>> Registry::Init(
@@ -761,7 +764,8 @@ Result<std::unique_ptr<Registry>> Registry::Init(
   auto db = Database::Open(store / kDbName, /*create=*/true);
   if (!db) return std::unexpected(db.error());
   impl.db = std::move(*db);
-  if (auto s = Configure(*impl.db); !s) return std::unexpected(s.error());
+  if (auto s = Configure(*impl.db, impl.options.durable); !s)
+    return std::unexpected(s.error());
   if (auto s = schema::Migrate(*impl.db); !s) return std::unexpected(s.error());
   auto put = impl.db->Prepare(
       "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)");
@@ -795,7 +799,8 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   auto db = Database::Open(store / kDbName, /*create=*/false);
   if (!db) return std::unexpected(db.error());
   impl.db = std::move(*db);
-  if (auto s = Configure(*impl.db); !s) return std::unexpected(s.error());
+  if (auto s = Configure(*impl.db, impl.options.durable); !s)
+    return std::unexpected(s.error());
   if (auto s = schema::Migrate(*impl.db); !s) return std::unexpected(s.error());
   auto get =
       impl.db->Prepare("SELECT value FROM settings WHERE key = 'owner_uid'");

@@ -41,6 +41,10 @@ struct OpenOptions {
   // Tests: fail a push right after its blobs are in place, before the
   // version row commits.
   BlobStore::FailPoint fail_point = BlobStore::FailPoint::kNone;
+  // false: no fsync at all (SQLite synchronous=OFF, blobs unsynced). Only
+  // for generating benchmark stores quickly; a crash may lose or corrupt
+  // what such a Registry wrote.
+  bool durable = true;
 };
 
 struct PushRequest {
