@@ -12,6 +12,7 @@
 #include <set>
 
 #include "registry/names.h"
+#include "registry/replay.h"
 #include "registry/schema.h"
 #include "registry/sqlite.h"
 
@@ -213,6 +214,20 @@ class Registry::Impl {
                          static_cast<Kind>(s->ColumnInt64(2)),
                          s->ColumnInt64(3)};
   }
+
+  // The newest event's seq (0 for none).
+  Result<uint64_t> LastSeq() {
+    REGFS_STMT(s, *db, "SELECT coalesce(max(seq), 0) FROM history");
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    return static_cast<uint64_t>(s->ColumnInt64(0));
+  }
+  // Time travel: `collection` rebuilt from its events 1..seq.
+  Result<CollectionReplay> Replay(std::string_view collection, uint64_t seq,
+                                  std::optional<std::string> watch);
+  Result<Alias> AliasFromState(std::string_view collection,
+                               std::string_view name, const AliasState& state,
+                               bool is_protected);
 
   Result<std::optional<Version>> FindVersion(int64_t collection_id,
                                              uint64_t number) {
@@ -1001,6 +1016,36 @@ Result<TreeEntry> Registry::GetTreeEntry(int64_t entry_id) {
   return impl_->TreeEntryFromQuery(*s);
 }
 
+// Rows of "SELECT seq, time_ms, event, collection, alias, old_version,
+// new_version, uid, user, interface, detail FROM history ...".
+static Result<std::vector<Event>> ReadEvents(sqlite::Statement& s) {
+  std::vector<Event> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    Event e;
+    e.seq = static_cast<uint64_t>(s.ColumnInt64(0));
+    e.time = s.ColumnInt64(1);
+    auto type = ParseEventType(s.ColumnText(2));
+    if (!type) return Fail(Code::kCorruption, "unknown event type in history");
+    e.type = *type;
+    e.collection = s.ColumnText(3);
+    e.alias = s.ColumnText(4);
+    if (auto v = s.ColumnOptionalInt64(5))
+      e.old_version = static_cast<uint64_t>(*v);
+    if (auto v = s.ColumnOptionalInt64(6))
+      e.new_version = static_cast<uint64_t>(*v);
+    e.uid = static_cast<uid_t>(s.ColumnInt64(7));
+    e.user = s.ColumnText(8);
+    e.interface = s.ColumnText(9) == "fs" ? Interface::kFs : Interface::kCli;
+    e.detail = nlohmann::json::parse(s.ColumnText(10), nullptr, false);
+    if (!e.detail.is_object()) e.detail = nlohmann::json::object();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 Result<std::vector<Event>> Registry::History(const HistoryFilter& filter) {
   std::lock_guard lock(impl_->mu);
   REGFS_STMT(
@@ -1017,39 +1062,208 @@ Result<std::vector<Event>> Registry::History(const HistoryFilter& filter) {
       .BindInt64(4, filter.since.value_or(INT64_MIN))
       .BindInt64(5,
                  filter.limit == 0 ? -1 : static_cast<int64_t>(filter.limit));
-  std::vector<Event> out;
-  for (;;) {
-    auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    Event e;
-    e.seq = static_cast<uint64_t>(s->ColumnInt64(0));
-    e.time = s->ColumnInt64(1);
-    auto type = ParseEventType(s->ColumnText(2));
-    if (!type) return Fail(Code::kCorruption, "unknown event type in history");
-    e.type = *type;
-    e.collection = s->ColumnText(3);
-    e.alias = s->ColumnText(4);
-    if (auto v = s->ColumnOptionalInt64(5))
-      e.old_version = static_cast<uint64_t>(*v);
-    if (auto v = s->ColumnOptionalInt64(6))
-      e.new_version = static_cast<uint64_t>(*v);
-    e.uid = static_cast<uid_t>(s->ColumnInt64(7));
-    e.user = s->ColumnText(8);
-    e.interface = s->ColumnText(9) == "fs" ? Interface::kFs : Interface::kCli;
-    e.detail = nlohmann::json::parse(s->ColumnText(10), nullptr, false);
-    if (!e.detail.is_object()) e.detail = nlohmann::json::object();
-    out.push_back(std::move(e));
-  }
-  return out;
+  return ReadEvents(*s);
 }
 
 Result<uint64_t> Registry::LastSeq() {
   std::lock_guard lock(impl_->mu);
-  REGFS_STMT(s, *impl_->db, "SELECT coalesce(max(seq), 0) FROM history");
+  return impl_->LastSeq();
+}
+
+// "42" -> 42; nullopt for anything but 1-19 decimal digits.
+static std::optional<uint64_t> ParseDecimal(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+Result<uint64_t> Registry::SeqAt(std::string_view point) {
+  auto last = LastSeq();
+  if (!last) return last;
+  if (point == "now") return *last;
+  if (auto number = ParseDecimal(point)) {
+    if (*number > *last) {
+      return Fail(Code::kNotFound,
+                  fmt::format("there is no event {}: the newest is {}",
+                              *number, *last));
+    }
+    return *number;
+  }
+  auto time = ParseTime(point);
+  if (!time) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("cannot read '{}' as a moment: use now, an event "
+                            "number, or a time such as 2026-11-22T04:53:02Z",
+                            point));
+  }
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1");
+  s->BindInt64(1, *time);
   auto row = s->Step();
   if (!row) return std::unexpected(row.error());
   return static_cast<uint64_t>(s->ColumnInt64(0));
+}
+
+Result<std::vector<Collection>> Registry::CollectionsAt(uint64_t seq) {
+  auto all = ListCollections();
+  if (!all) return all;
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT collection FROM history WHERE event = 'collection.create' "
+             "AND seq <= ?1");
+  s->BindInt64(1, static_cast<int64_t>(seq));
+  std::set<std::string> existed;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    existed.insert(s->ColumnText(0));
+  }
+  std::erase_if(*all, [&](const Collection& c) {
+    return !existed.contains(c.name);
+  });
+  return all;
+}
+
+Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
+                                                  uint64_t seq) {
+  std::lock_guard lock(impl_->mu);
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  // A live version was never deleted, so it was live at every event since
+  // its creation.
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM versions v JOIN collections c ON "
+      "c.id = v.collection_id WHERE v.collection_id = ?1 "
+      "AND v.created_seq <= ?2 ORDER BY v.number",
+      kVersionColumns);
+  REGFS_STMT(s, *impl_->db, sql.c_str());
+  s->BindInt64(1, c->id).BindInt64(2, static_cast<int64_t>(seq));
+  std::vector<Version> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(VersionFromRow(*s));
+  }
+  return out;
+}
+
+Result<CollectionReplay> Registry::Impl::Replay(
+    std::string_view collection, uint64_t seq,
+    std::optional<std::string> watch) {
+  auto c = FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  REGFS_STMT(s, *db,
+             "SELECT seq, time_ms, event, collection, alias, old_version, "
+             "new_version, uid, user, interface, detail FROM history "
+             "WHERE seq <= ?2 AND (collection = ?1 OR event IN "
+             "('name.protect', 'name.unprotect')) ORDER BY seq");
+  s->BindText(1, c->name).BindInt64(2, static_cast<int64_t>(seq));
+  auto events = ReadEvents(*s);
+  if (!events) return std::unexpected(events.error());
+  CollectionReplay replay(c->name, std::move(watch));
+  for (const Event& e : *events) replay.Apply(e);
+  if (!replay.exists()) {
+    return Fail(Code::kNotFound,
+                fmt::format("collection '{}' did not exist yet after event {}",
+                            c->name, seq));
+  }
+  return replay;
+}
+
+Result<Alias> Registry::Impl::AliasFromState(std::string_view collection,
+                                             std::string_view name,
+                                             const AliasState& state,
+                                             bool is_protected) {
+  Alias a;
+  a.collection = std::string(collection);
+  a.name = std::string(name);
+  a.version = state.version;
+  a.revision = state.seq;
+  a.is_latest = name == kLatest;
+  a.is_protected = is_protected && !a.is_latest;
+  a.updated = state.time;
+  a.updated_uid = state.uid;
+  a.updated_by = state.user;
+  auto c = FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  auto v = FindVersion(c->id, state.version);
+  if (!v) return std::unexpected(v.error());
+  if (*v) a.version_id = (*v)->id;
+  return a;
+}
+
+Result<std::vector<Alias>> Registry::AliasesAt(std::string_view collection,
+                                               uint64_t seq) {
+  std::lock_guard lock(impl_->mu);
+  auto replay = impl_->Replay(collection, seq, std::nullopt);
+  if (!replay) return std::unexpected(replay.error());
+  std::vector<Alias> out;
+  auto add = [&](std::string_view name, const AliasState& state) -> Status {
+    auto a = impl_->AliasFromState(collection, name, state,
+                                   replay->IsProtected(name));
+    if (!a) return std::unexpected(a.error());
+    out.push_back(std::move(*a));
+    return {};
+  };
+  if (auto latest = replay->latest()) REGFS_TRY(add(kLatest, *latest));
+  for (const auto& [name, state] : replay->aliases())
+    REGFS_TRY(add(name, state));
+  std::sort(out.begin(), out.end(),
+            [](const Alias& a, const Alias& b) { return a.name < b.name; });
+  return out;
+}
+
+Result<Alias> Registry::GetAliasAt(std::string_view collection,
+                                   std::string_view name, uint64_t seq) {
+  std::lock_guard lock(impl_->mu);
+  if (ParseVersionName(name)) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("{} is a version, not an alias", name));
+  }
+  auto replay = impl_->Replay(collection, seq, std::nullopt);
+  if (!replay) return std::unexpected(replay.error());
+  auto state = replay->Find(name);
+  if (!state) {
+    return Fail(Code::kNotFound,
+                fmt::format("{} had no alias '{}' after event {}", collection,
+                            name, seq));
+  }
+  return impl_->AliasFromState(collection, name, *state,
+                               replay->IsProtected(name));
+}
+
+Result<Alias> Registry::GetAliasBefore(std::string_view collection,
+                                       std::string_view name, uint64_t back) {
+  std::lock_guard lock(impl_->mu);
+  if (ParseVersionName(name)) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("{} is a version, not an alias", name));
+  }
+  auto last = impl_->LastSeq();
+  if (!last) return std::unexpected(last.error());
+  auto replay = impl_->Replay(collection, *last, std::string(name));
+  if (!replay) return std::unexpected(replay.error());
+  const auto& timeline = replay->timeline();
+  if (back >= timeline.size()) {
+    return Fail(Code::kNotFound,
+                fmt::format("{}/{} has had {} target(s), not {}", collection,
+                            name, timeline.size(), back + 1));
+  }
+  const auto& state = timeline[timeline.size() - 1 - back];
+  if (!state) {
+    return Fail(Code::kNotFound,
+                fmt::format("{}/{}@{{{}}}: the alias did not exist then",
+                            collection, name, back));
+  }
+  return impl_->AliasFromState(collection, name, *state,
+                               replay->IsProtected(name));
 }
 
 Result<Role> Registry::RoleOf(const Identity& who) {

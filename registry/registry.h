@@ -123,6 +123,32 @@ class Registry final {
   // The newest event's sequence number (0 for none): cheap, for polling.
   Result<uint64_t> LastSeq();
 
+  // ---- Time travel, read-only: the registry right after event `seq` ----
+  // ---- (seq 0: before the first event), replayed from the history.  ----
+  // "now" (the newest event), an event number ("42"), or a time in
+  // ParseTime's forms (the newest event at or before it). InvalidArgument
+  // for anything else; NotFound for an event number past the newest.
+  Result<uint64_t> SeqAt(std::string_view point);
+  // Collections that existed right after `seq`, by name, as they are now.
+  Result<std::vector<Collection>> CollectionsAt(uint64_t seq);
+  // Versions live right after `seq` that still exist (a deleted version's
+  // content is gone), oldest first, without tags/metadata/aliases.
+  Result<std::vector<Version>> VersionsAt(std::string_view collection,
+                                          uint64_t seq);
+  // Aliases right after `seq`, `latest` included, sorted by name. An
+  // alias's `version_id` is 0 if its version has been deleted since;
+  // `revision`, `updated*` come from the event that set it.
+  Result<std::vector<Alias>> AliasesAt(std::string_view collection,
+                                       uint64_t seq);
+  // `latest` or an alias right after `seq`; NotFound if it did not exist.
+  Result<Alias> GetAliasAt(std::string_view collection, std::string_view name,
+                           uint64_t seq);
+  // `name@{back}`: the alias (or `latest`) `back` changes ago; back 0 is
+  // now. NotFound when it has had fewer targets, or had none then (it was
+  // removed). `version_id` 0 if that version has been deleted since.
+  Result<Alias> GetAliasBefore(std::string_view collection,
+                               std::string_view name, uint64_t back);
+
   Result<Role> RoleOf(const Identity& who);
   Result<std::vector<RoleGrant>> ListRoles();
   Result<Role> DefaultRole();
