@@ -54,6 +54,7 @@ struct Version {
   std::string filename;  // file versions: the pushed file's base name;
                          // trees: the pushed names, comma separated
   std::string description;
+  uint64_t created_seq = 0;  // the seq of its version.create event
   std::map<std::string, std::string> metadata;
   std::vector<std::string> tags;
   std::vector<std::string> aliases;  // names pointing here, `latest` included

@@ -61,6 +61,7 @@ Version VersionFromRow(sqlite::Statement& s) {
   v.blob = s.ColumnText(11);
   v.filename = s.ColumnText(12);
   v.description = s.ColumnText(13);
+  v.created_seq = static_cast<uint64_t>(s.ColumnInt64(14));
   return v;
 }
 
@@ -906,6 +907,18 @@ Result<Version> Registry::GetVersionById(int64_t id) {
   if (!row) return std::unexpected(row.error());
   if (!*row) return Fail(Code::kNotFound, "no such version");
   return VersionFromRow(*s);
+}
+
+Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
+                                             uint64_t number) {
+  std::lock_guard lock(impl_->mu);
+  auto v = impl_->FindVersion(collection_id, number);
+  if (!v) return std::unexpected(v.error());
+  if (!*v) {
+    return Fail(Code::kNotFound,
+                fmt::format("no version {}", VersionName(number)));
+  }
+  return std::move(**v);
 }
 
 Result<std::vector<Version>> Registry::ListVersions(

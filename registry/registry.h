@@ -101,6 +101,9 @@ class Registry final {
   // A live version by Version::id, without tags, metadata or aliases: one
   // indexed query, for the mount's getattr and open.
   Result<Version> GetVersionById(int64_t id);
+  // A live version of the collection with id `collection_id` by number,
+  // without tags, metadata or aliases: one indexed query.
+  Result<Version> GetVersionByNumber(int64_t collection_id, uint64_t number);
   // Live versions, oldest first, without tags/metadata/aliases.
   Result<std::vector<Version>> ListVersions(std::string_view collection);
   // One version in full (tags, metadata, aliases).

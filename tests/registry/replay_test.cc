@@ -84,6 +84,24 @@ TEST_F(ReplayTest, VersionsAtListsOnlyWhatExistedThenAndStillDoes) {
   EXPECT_EQ(CodeOf(reg().VersionsAt("nosuch", Seq())), Code::kNotFound);
 }
 
+TEST_F(ReplayTest, VersionByNumberCarriesItsCreationEvent) {
+  auto models = reg().GetCollection("models");
+  REGFS_ASSERT_OK(models);
+  auto v1 = reg().GetVersionByNumber(models->id, 1);
+  REGFS_ASSERT_OK(v1);
+  EXPECT_EQ(v1->number, 1u);
+  EXPECT_TRUE(v1->aliases.empty()) << "no details";
+  bool found = false;
+  for (const Event& e : AllEvents()) {
+    if (e.type == EventType::kVersionCreate && e.new_version == 1u) {
+      EXPECT_EQ(v1->created_seq, e.seq);
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(CodeOf(reg().GetVersionByNumber(models->id, 9)), Code::kNotFound);
+}
+
 TEST_F(ReplayTest, CollectionsAtOmitsLaterCollections) {
   const uint64_t before = Seq();
   REGFS_ASSERT_OK(reg().CreateCollection(Owner(), "datasets"));
