@@ -155,6 +155,23 @@ std::string FormatTime(TimeMs time) {
                      tm.tm_min, tm.tm_sec, ms);
 }
 
+Result<Moment> ParseMoment(std::string_view text) {
+  if (text == "now") return Moment{};
+  if (!text.empty() && text.size() <= 19 &&
+      text.find_first_not_of("0123456789") == std::string_view::npos) {
+    uint64_t seq = 0;
+    for (char c : text) seq = seq * 10 + static_cast<uint64_t>(c - '0');
+    return Moment{Moment::Kind::kEvent, seq};
+  }
+  if (auto time = ParseTime(text)) {
+    return Moment{Moment::Kind::kTime, static_cast<uint64_t>(*time)};
+  }
+  return Fail(Code::kInvalidArgument,
+              fmt::format("cannot read '{}' as a moment: use now, an event "
+                          "number, or a time such as 2026-11-22T04:53:02Z",
+                          text));
+}
+
 Result<TimeMs> ParseTime(std::string_view text) {
   auto invalid = [&] {
     return Fail(Code::kInvalidArgument,

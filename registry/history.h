@@ -79,6 +79,16 @@ std::string FormatTime(TimeMs time);
 Result<TimeMs> ParseTime(std::string_view text);
 TimeMs NowMs();
 
+// A moment of the history, as `--at`, `--as-of` and .regfs/at/ take it:
+// "now", an event number, or a time in ParseTime's forms.
+struct Moment {
+  enum class Kind { kNow, kEvent, kTime };
+  Kind kind = Kind::kNow;
+  uint64_t value = 0;  // kEvent: the seq; kTime: milliseconds (TimeMs)
+};
+// InvalidArgument, with a message that names the accepted forms.
+Result<Moment> ParseMoment(std::string_view text);
+
 }  // namespace regfs::registry
 
 #endif  // REGFS_REGISTRY_HISTORY_H_

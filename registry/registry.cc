@@ -1083,40 +1083,29 @@ Result<uint64_t> Registry::LastSeq() {
   return impl_->LastSeq();
 }
 
-// "42" -> 42; nullopt for anything but 1-19 decimal digits.
-static std::optional<uint64_t> ParseDecimal(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return value;
-}
 
 Result<uint64_t> Registry::SeqAt(std::string_view point) {
+  auto moment = ParseMoment(point);
+  if (!moment) return std::unexpected(moment.error());
   auto last = LastSeq();
   if (!last) return last;
-  if (point == "now") return *last;
-  if (auto number = ParseDecimal(point)) {
-    if (*number > *last) {
-      return Fail(Code::kNotFound,
-                  fmt::format("there is no event {}: the newest is {}",
-                              *number, *last));
-    }
-    return *number;
-  }
-  auto time = ParseTime(point);
-  if (!time) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("cannot read '{}' as a moment: use now, an event "
-                            "number, or a time such as 2026-11-22T04:53:02Z",
-                            point));
+  switch (moment->kind) {
+    case Moment::Kind::kNow:
+      return *last;
+    case Moment::Kind::kEvent:
+      if (moment->value > *last) {
+        return Fail(Code::kNotFound,
+                    fmt::format("there is no event {}: the newest is {}",
+                                moment->value, *last));
+      }
+      return moment->value;
+    case Moment::Kind::kTime:
+      break;
   }
   std::lock_guard lock(impl_->mu);
   REGFS_STMT(s, *impl_->db,
              "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1");
-  s->BindInt64(1, *time);
+  s->BindInt64(1, static_cast<int64_t>(moment->value));
   auto row = s->Step();
   if (!row) return std::unexpected(row.error());
   return static_cast<uint64_t>(s->ColumnInt64(0));
