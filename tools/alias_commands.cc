@@ -76,9 +76,7 @@ int RunAliasLs(Context& ctx, const AliasArgs& args) {
   auto aliases = (*registry)->ListAliases(args.collection);
   if (!aliases) return ReportError(aliases.error());
   if (args.json) {
-    Json j = Json::array();
-    for (const auto& a : *aliases) j.push_back(ToJson(a));
-    PrintJson(j);
+    PrintJson(ToJsonArray(*aliases));
     return kExitOk;
   }
   AliasTable(*aliases).Print(stdout);
@@ -229,8 +227,20 @@ struct RoleArgs {
   bool json = false;
 };
 
-const std::vector<std::string> kRoleNames = {"admin", "member", "viewer",
-                                             "none"};
+// Accepts what registry::ParseRole accepts, with its message.
+CLI::Validator RoleValidator() {
+  std::string names;
+  for (const reg::Role role : {reg::Role::kAdmin, reg::Role::kMember,
+                               reg::Role::kViewer, reg::Role::kNone}) {
+    names += (names.empty() ? "" : "|") + std::string(reg::RoleName(role));
+  }
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto role = reg::ParseRole(text);
+        return role ? std::string() : role.error().message;
+      },
+      names);
+}
 
 int RunRoleGrant(Context& ctx, const RoleArgs& args) {
   auto role = reg::ParseRole(args.role);
@@ -297,7 +307,7 @@ void AddRole(CLI::App& app, Context& ctx) {
   grant->add_option("PRINCIPAL", grant_args->principal)->required();
   grant->add_option("ROLE", grant_args->role)
       ->required()
-      ->check(CLI::IsMember(kRoleNames));
+      ->check(RoleValidator());
   OnSelected(grant, ctx, grant_args, RunRoleGrant);
 
   auto default_args = std::make_shared<RoleArgs>();
@@ -306,7 +316,7 @@ void AddRole(CLI::App& app, Context& ctx) {
       "default", "Set the role of everyone without a grant");
   def->add_option("ROLE", default_args->role)
       ->required()
-      ->check(CLI::IsMember(kRoleNames));
+      ->check(RoleValidator());
   OnSelected(def, ctx, default_args, RunRoleGrant);
 
   auto revoke_args = std::make_shared<RoleArgs>();

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "registry/history.h"
 #include "registry/names.h"
 #include "registry/registry.h"
+#include "registry/replay.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -21,11 +24,6 @@ namespace {
 
 namespace reg = regfs::registry;
 using reg::Registry;
-
-Json BlobPathJson(const Registry& registry, const reg::Version& v) {
-  if (v.blob.empty()) return Json(nullptr);
-  return Json(registry.BlobPath(v.blob).string());
-}
 
 // ---- ls ----
 
@@ -38,9 +36,7 @@ int ListCollections(Registry& registry, bool json) {
   auto collections = registry.ListCollections();
   if (!collections) return ReportError(collections.error());
   if (json) {
-    Json j = Json::array();
-    for (const auto& c : *collections) j.push_back(ToJson(c));
-    PrintJson(j);
+    PrintJson(ToJsonArray(*collections));
     return kExitOk;
   }
   if (collections->empty()) {
@@ -97,16 +93,12 @@ void PrintCollectionJson(const Registry& registry,
                          const CollectionListing& listing) {
   Json versions = Json::array();
   for (const auto& v : listing.versions) {
-    Json jv = ToJson(v);
-    jv["blob_path"] = BlobPathJson(registry, v);
-    versions.push_back(std::move(jv));
+    versions.push_back(ToJsonWithBlobPath(registry, v));
   }
-  Json aliases = Json::array();
-  for (const auto& a : listing.aliases) aliases.push_back(ToJson(a));
   Json j;
   j["collection"] = ToJson(listing.collection);
   j["versions"] = std::move(versions);
-  j["aliases"] = std::move(aliases);
+  j["aliases"] = ToJsonArray(listing.aliases);
   PrintJson(j);
 }
 
@@ -175,9 +167,8 @@ struct VersionDetail {
 
 reg::Result<VersionDetail> LoadVersion(Registry& registry,
                                        const VersionRef& ref) {
-  auto resolved = registry.Resolve(ref.collection, ref.name);
-  if (!resolved) return std::unexpected(resolved.error());
-  auto v = registry.GetVersion(ref.collection, resolved->number);
+  // Resolve fills in tags, metadata and aliases.
+  auto v = registry.Resolve(ref.collection, ref.name);
   if (!v) return std::unexpected(v.error());
   VersionDetail detail;
   detail.version = std::move(*v);
@@ -190,8 +181,7 @@ reg::Result<VersionDetail> LoadVersion(Registry& registry,
 }
 
 void PrintVersionJson(const Registry& registry, const VersionDetail& d) {
-  Json j = ToJson(d.version);
-  j["blob_path"] = BlobPathJson(registry, d.version);
+  Json j = ToJsonWithBlobPath(registry, d.version);
   if (!d.alias.empty()) j["resolved_from"] = d.alias;
   if (d.version.kind == reg::Kind::kTree) {
     Json files = Json::array();
@@ -287,45 +277,159 @@ void AddLs(CLI::App& app, Context& ctx) {
 
 struct ResolveArgs {
   std::string target;
+  std::string at;
+  std::string mountpoint;
   bool json = false;
 };
+
+// What `resolve` found, and at which moment.
+struct Resolution {
+  reg::Version version;
+  std::optional<uint64_t> at_seq;  // --at: right after this event
+  std::optional<uint64_t> back;    // ALIAS@{N}: N changes ago
+};
+
+// The version a past state of an alias names. `what` describes that state
+// ("models/production named v1 after event 5") for the error when the
+// version has been deleted since: its content is gone, so the pin fails.
+reg::Result<reg::Version> VersionNamedBy(Registry& registry,
+                                         const reg::Alias& alias,
+                                         const std::string& what) {
+  if (alias.version_id == 0) {
+    return reg::Fail(reg::Code::kNotFound,
+                     fmt::format("{}, but {} has been deleted since", what,
+                                 reg::VersionName(alias.version)));
+  }
+  return registry.GetVersionById(alias.version_id);
+}
+
+reg::Result<Resolution> ResolveAt(Registry& registry, const VersionRef& ref,
+                                  const std::string& at) {
+  auto seq = registry.SeqAt(at);
+  if (!seq) return std::unexpected(seq.error());
+  auto alias = registry.GetAliasAt(ref.collection, ref.name, *seq);
+  if (!alias) return std::unexpected(alias.error());
+  auto v = VersionNamedBy(
+      registry, *alias,
+      fmt::format("{}/{} named {} after event {}", ref.collection, ref.name,
+                  reg::VersionName(alias->version), *seq));
+  if (!v) return std::unexpected(v.error());
+  return Resolution{.version = std::move(*v), .at_seq = *seq};
+}
+
+reg::Result<Resolution> ResolveBefore(Registry& registry, const VersionRef& ref,
+                                      const reg::ReflogName& reflog) {
+  auto alias =
+      registry.GetAliasBefore(ref.collection, reflog.alias, reflog.back);
+  if (!alias) return std::unexpected(alias.error());
+  auto v =
+      VersionNamedBy(registry, *alias,
+                     fmt::format("{}/{} named {}", ref.collection, ref.name,
+                                 reg::VersionName(alias->version)));
+  if (!v) return std::unexpected(v.error());
+  return Resolution{.version = std::move(*v), .back = reflog.back};
+}
+
+// `ref` now, after `at` (--at), or N changes ago (ALIAS@{N}).
+reg::Result<Resolution> LoadResolution(Registry& registry,
+                                       const VersionRef& ref,
+                                       const std::string& at) {
+  if (!at.empty()) return ResolveAt(registry, ref, at);
+  if (auto reflog = reg::ParseReflogName(ref.name)) {
+    return ResolveBefore(registry, ref, *reflog);
+  }
+  auto v = registry.Resolve(ref.collection, ref.name);
+  if (!v) return std::unexpected(v.error());
+  return Resolution{.version = std::move(*v)};
+}
+
+// MOUNTPOINT/COLLECTION/vN, absolute. The mount point is taken as given:
+// it may be where a container sees the mount.
+std::string MountPath(const std::string& mountpoint, const reg::Version& v) {
+  std::error_code ec;
+  std::filesystem::path root = std::filesystem::absolute(mountpoint, ec);
+  if (ec) root = mountpoint;
+  return (root.lexically_normal() / v.collection / reg::VersionName(v.number))
+      .string();
+}
+
+void PrintResolutionJson(const Registry& registry, const ResolveArgs& args,
+                         const VersionRef& ref, const Resolution& r) {
+  const reg::Version& v = r.version;
+  Json j;
+  j["collection"] = v.collection;
+  j["name"] = ref.name;
+  j["version"] = reg::VersionName(v.number);
+  j["number"] = v.number;
+  j["kind"] = reg::KindName(v.kind);
+  j["digest"] = v.digest;
+  j["blob_path"] = BlobPathJson(registry, v);
+  if (r.at_seq) j["at_seq"] = *r.at_seq;
+  if (r.back) j["back"] = *r.back;
+  if (!args.mountpoint.empty()) j["path"] = MountPath(args.mountpoint, v);
+  PrintJson(j);
+}
 
 int RunResolve(Context& ctx, const ResolveArgs& args) {
   auto ref = ParseVersionRef(args.target, /*need_name=*/true);
   if (!ref) return ReportError(ref.error());
   auto registry = ctx.Open();
   if (!registry) return ReportError(registry.error());
-  auto v = (*registry)->Resolve(ref->collection, ref->name);
-  if (!v) return ReportError(v.error());
-  const std::string name = reg::VersionName(v->number);
+  auto r = LoadResolution(**registry, *ref, args.at);
+  if (!r) return ReportError(r.error());
+  const reg::Version& v = r->version;
   if (args.json) {
-    Json j;
-    j["collection"] = v->collection;
-    j["name"] = ref->name;
-    j["version"] = name;
-    j["number"] = v->number;
-    j["kind"] = reg::KindName(v->kind);
-    j["digest"] = v->digest;
-    j["blob_path"] = BlobPathJson(**registry, *v);
-    PrintJson(j);
-  } else if (v->blob.empty()) {
-    fmt::print("{}\n", name);
+    PrintResolutionJson(**registry, args, *ref, *r);
+  } else if (!args.mountpoint.empty()) {
+    fmt::print("{}\n", MountPath(args.mountpoint, v));
+  } else if (v.blob.empty()) {
+    fmt::print("{}\n", reg::VersionName(v.number));
   } else {
-    fmt::print("{} {}\n", name, (*registry)->BlobPath(v->blob).string());
+    fmt::print("{} {}\n", reg::VersionName(v.number),
+               (*registry)->BlobPath(v.blob).string());
   }
   return kExitOk;
+}
+
+// --at's forms, as Registry::SeqAt reads them: now, an event number, or a
+// time. Checked while parsing, so that a malformed moment is a usage error.
+std::string CheckMoment(std::string& text) {
+  auto moment = reg::ParseMoment(text);
+  return moment ? std::string() : moment.error().message;
 }
 
 void AddResolve(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<ResolveArgs>();
   auto* cmd = app.add_subcommand(
       "resolve",
-      "Print the version an alias names now (and its blob path for a file "
-      "version), to pin it for a job");
+      "Print the version an alias names (now, at a past moment, or N changes "
+      "ago) and its blob path for a file version, to pin it for a job");
   cmd->group(kVersionsGroup);
-  cmd->add_option("TARGET", args->target, "COLLECTION/ALIAS")->required();
+  cmd->add_option("TARGET", args->target,
+                  "COLLECTION/ALIAS, or COLLECTION/ALIAS@{N} for the alias's "
+                  "N-th previous target")
+      ->required();
+  cmd->add_option("--at", args->at,
+                  "Resolve the alias as it was right after MOMENT: now, an "
+                  "event number (see 'regfs history'), or a UTC time "
+                  "(2026-11-22T04:53:02Z, 2026-11-22, @SECONDS)")
+      ->type_name("MOMENT")
+      ->check(CLI::Validator(CheckMoment, ""));
+  cmd->add_option("--path", args->mountpoint,
+                  "Print only MOUNTPOINT/COLLECTION/vN, the version's "
+                  "immutable path under a regfs mount of this store "
+                  "(MOUNTPOINT is not checked: it may be a container's path)")
+      ->type_name("MOUNTPOINT");
   cmd->add_flag("--json", args->json, "Print as JSON");
-  OnSelected(cmd, ctx, args, RunResolve);
+  cmd->callback([&ctx, args] {
+    // Both name a past target: a usage error, reported as the parse's own.
+    const auto ref = ParseVersionRef(args->target, /*need_name=*/true);
+    if (!args->at.empty() && ref && reg::ParseReflogName(ref->name)) {
+      throw CLI::ValidationError(
+          "--at", "cannot be combined with ALIAS@{N}: use one or the other");
+    }
+    ctx.SetAction([&ctx, args] { return RunResolve(ctx, *args); });
+  });
 }
 
 // ---- history ----

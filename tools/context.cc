@@ -1,7 +1,11 @@
 #include "tools/context.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <system_error>
 
@@ -20,6 +24,30 @@ int ReportError(std::string_view message) {
 }
 
 int ReportError(const reg::Error& error) { return ReportError(error.message); }
+
+namespace {
+
+// Whether the file system refuses the caller the store's directory or
+// database (rather than, say, the store being damaged).
+bool DeniedToCaller(const std::filesystem::path& store) {
+  const bool denied_dir = ::access(store.c_str(), R_OK | W_OK | X_OK) != 0 &&
+                          (errno == EACCES || errno == EPERM);
+  if (denied_dir) return true;
+  const std::filesystem::path db = store / "registry.db";
+  return ::access(db.c_str(), R_OK | W_OK) != 0 &&
+         (errno == EACCES || errno == EPERM);
+}
+
+// " (NAME)" of the store's owner, or nothing if that cannot be told.
+std::string OwnerOf(const std::filesystem::path& store) {
+  struct stat st {};
+  if (::stat(store.c_str(), &st) != 0) return {};
+  const passwd* pw = ::getpwuid(st.st_uid);
+  return pw != nullptr ? fmt::format(" ({})", pw->pw_name)
+                       : fmt::format(" (uid {})", st.st_uid);
+}
+
+}  // namespace
 
 std::filesystem::path Context::StorePath() const {
   std::filesystem::path store = store_option_.empty()
@@ -47,7 +75,15 @@ reg::Result<std::unique_ptr<reg::Registry>> Context::Open() const {
                                  "init', or pass --store or set REGFS_STORE",
                                  store.string()));
   }
-  return reg::Registry::Open(store);
+  auto registry = reg::Registry::Open(store);
+  if (!registry && DeniedToCaller(store)) {
+    return reg::Fail(registry.error().code,
+                     fmt::format("{}: only the store's owner{} uses the CLI on "
+                                 "it directly; everyone else works through a "
+                                 "regfs mount of it",
+                                 registry.error().message, OwnerOf(store)));
+  }
+  return registry;
 }
 
 reg::Result<VersionRef> ParseVersionRef(std::string_view text, bool need_name) {

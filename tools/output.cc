@@ -136,6 +136,18 @@ Json ToJson(const reg::Alias& a) {
   return j;
 }
 
+Json BlobPathJson(const reg::Registry& registry, const reg::Version& version) {
+  if (version.blob.empty()) return Json(nullptr);
+  return Json(registry.BlobPath(version.blob).string());
+}
+
+Json ToJsonWithBlobPath(const reg::Registry& registry,
+                        const reg::Version& version) {
+  Json j = ToJson(version);
+  j["blob_path"] = BlobPathJson(registry, version);
+  return j;
+}
+
 Json ToJson(const reg::RoleGrant& grant) {
   Json j;
   j["principal"] = grant.principal;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "registry/model.h"
+#include "registry/registry.h"
 
 namespace regfs::tools {
 
@@ -48,12 +49,26 @@ Table AliasTable(const std::vector<registry::Alias>& aliases);
 using Json = nlohmann::ordered_json;
 
 // The JSON forms printed by `--json`. Versions are named "v2", times are
-// FormatTime() strings; `blob_path` is added by the caller, which knows
-// the store.
+// FormatTime() strings.
 Json ToJson(const registry::Collection& collection);
 Json ToJson(const registry::Version& version);
 Json ToJson(const registry::Alias& alias);
 Json ToJson(const registry::RoleGrant& grant);
+
+// A JSON array of ToJson(item), in order.
+template <class Items>
+Json ToJsonArray(const Items& items) {
+  Json array = Json::array();
+  for (const auto& item : items) array.push_back(ToJson(item));
+  return array;
+}
+
+// A file version's blob path in `registry`'s store; null for a tree.
+Json BlobPathJson(const registry::Registry& registry,
+                  const registry::Version& version);
+// ToJson(version) and its "blob_path": how `ls` and `push` print a version.
+Json ToJsonWithBlobPath(const registry::Registry& registry,
+                        const registry::Version& version);
 
 // One JSON document and a newline on stdout.
 void PrintJson(const Json& value);

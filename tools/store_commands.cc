@@ -126,18 +126,11 @@ int RunPush(Context& ctx, const PushArgs& args) {
   if (bar) bar->Finish();
   if (!pushed) return ReportError(pushed.error());
 
-  // Re-read for the aliases and tags as stored; the push itself succeeded,
-  // so a failure here only costs detail.
-  auto full = (*registry)->GetVersion(pushed->collection, pushed->number);
-  const reg::Version& v = full ? *full : *pushed;
+  // Push returns the version as stored, aliases and tags included.
   if (args.json) {
-    Json j = ToJson(v);
-    j["blob_path"] = v.blob.empty()
-                         ? Json(nullptr)
-                         : Json((*registry)->BlobPath(v.blob).string());
-    PrintJson(j);
+    PrintJson(ToJsonWithBlobPath(**registry, *pushed));
   } else {
-    fmt::print("{}\n", PushSummary(v));
+    fmt::print("{}\n", PushSummary(*pushed));
   }
   return kExitOk;
 }

@@ -24,6 +24,7 @@
 namespace regfs::tools::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr uid_t kNobody = 65534;
@@ -32,7 +33,9 @@ constexpr gid_t kNogroup = 65534;
 class CliPermissionTest : public CliTest {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    // CI runs as root; never pass by skipping.
+    ASSERT_EQ(geteuid(), 0u)
+        << "the permission tests must run as root, to act as another user";
     CliTest::SetUp();
   }
 
@@ -158,8 +161,20 @@ TEST_F(CliPermissionTest, StoreIsPrivateToItsOwner) {
   EXPECT_EQ(std::filesystem::status(store()).permissions() &
                 std::filesystem::perms::all,
             std::filesystem::perms::owner_all);
-  Refused({"ls"}, AsNobody());
-  Refused({"alias", "set", "models", "candidate", "v2"}, AsNobody());
+  // ... which says who may use the store and how everyone else gets in.
+  const std::string hint =
+      "only the store's owner (" + CurrentUser().name +
+      ") uses the CLI on it directly; everyone else works through a regfs "
+      "mount of it";
+  EXPECT_THAT(Refused({"ls"}, AsNobody()),
+              AllOf(HasSubstr("Permission denied"), HasSubstr(hint)));
+  EXPECT_THAT(
+      Refused({"alias", "set", "models", "candidate", "v2"}, AsNobody()),
+      HasSubstr(hint));
+  // Readable but not writable to the caller: the same hint.
+  ASSERT_EQ(chmod(store().c_str(), 0755), 0);
+  ASSERT_EQ(chmod((store() / "registry.db").c_str(), 0644), 0);
+  EXPECT_THAT(Refused({"ls"}, AsNobody()), HasSubstr(hint));
 }
 
 }  // namespace

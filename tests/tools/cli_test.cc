@@ -382,6 +382,8 @@ TEST_F(CliTest, UsageErrorsExit2) {
       {"ls", "--bogus"},
       {"ls", "a", "b"},
       {"resolve"},
+      {"resolve", "models/production", "--at", "yesterday"},
+      {"resolve", "models/production@{1}", "--at", "3"},
       {"mount"},
       {"mount", "/mnt", "--log-level", "loud"},
       {"tag", "add", "models/v0"},
