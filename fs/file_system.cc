@@ -82,11 +82,10 @@ LinkNode StagedLinkNode(const StagedEntry& entry,
 
 bool IsDirNode(NodeType type) { return type == NodeType::kCollection; }
 
-// ENOENT for the errors a lookup of a missing or impossible name gives.
-int LookupErrno(const Error& error) {
-  if (error.code == Code::kInvalidArgument) return ENOENT;
-  return ErrnoOf(error);
-}
+// Whether `role` may change anything (create collections, change aliases):
+// the registry's Require(who, Role::kMember, ...). Only access(W_OK) asks
+// in advance; every change itself is decided by the registry.
+bool MayChange(Role role) { return role >= Role::kMember; }
 
 std::vector<gid_t> RequestGroups(fuse_req_t req) {
   std::vector<gid_t> groups(64);
@@ -162,20 +161,21 @@ Result<std::string> FileSystem::CollectionName(int64_t id) {
     const auto it = collection_names_.find(id);
     if (it != collection_names_.end()) return it->second;
   }
-  auto collections = registry_.ListCollections();
-  if (!collections) return std::unexpected(collections.error());
-  std::optional<std::string> found;
-  for (const Collection& c : *collections) {
-    RememberCollection(c.id, c.name);
-    if (c.id == id) found = c.name;
-  }
-  if (!found) return registry::Fail(Code::kNotFound, "no such collection");
-  return *found;
+  auto collection = registry_.GetCollectionById(id);
+  if (!collection) return std::unexpected(collection.error());
+  RememberCollection(collection->id, collection->name);
+  return std::move(collection->name);
 }
 
-void FileSystem::RememberVersion(const Version& version) {
+void FileSystem::RememberVersion(Version version) {
+  // Tags, metadata and aliases change; the attribute handlers read them
+  // fresh, so the cache keeps only the immutable fields.
+  version.tags.clear();
+  version.metadata.clear();
+  version.aliases.clear();
   std::lock_guard lock(versions_mu_);
-  versions_.try_emplace(version.id, version);
+  if (versions_.size() >= kMaxCachedVersions) versions_.clear();
+  versions_.try_emplace(version.id, std::move(version));
 }
 
 Result<Version> FileSystem::VersionById(int64_t id) {
@@ -184,20 +184,10 @@ Result<Version> FileSystem::VersionById(int64_t id) {
     const auto it = versions_.find(id);
     if (it != versions_.end()) return it->second;
   }
-  // Not seen by this mount yet (the kernel remembers inodes across our
-  // restarts only through NFS export, which we do not offer): scan.
-  auto collections = registry_.ListCollections();
-  if (!collections) return std::unexpected(collections.error());
-  for (const Collection& c : *collections) {
-    RememberCollection(c.id, c.name);
-    auto versions = registry_.ListVersions(c.name);
-    if (!versions) continue;
-    for (const Version& v : *versions) {
-      RememberVersion(v);
-      if (v.id == id) return v;
-    }
-  }
-  return registry::Fail(Code::kNotFound, "no such version");
+  auto version = registry_.GetVersionById(id);
+  if (!version) return std::unexpected(version.error());
+  RememberVersion(*version);
+  return version;
 }
 
 Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
@@ -316,20 +306,43 @@ int FileSystem::CheckRead(const Request& r, const What& what) {
   return 0;
 }
 
+int FileSystem::CheckStagedOwner(const Request& r, const What& what,
+                                 const StagedEntry& staged) {
+  if (r.uid == staged.uid) return 0;
+  auto role = callers_.RoleOf(ChangeIdentity(r));
+  if (!role) return Refuse(r, what, role.error()).err;
+  if (*role == Role::kAdmin) return 0;
+  const std::string why = fmt::format(
+      "the temporary symlink belongs to {} (uid {})", staged.user, staged.uid);
+  return Refuse(r, what, *role < Role::kMember ? EACCES : EPERM, why).err;
+}
+
 std::string FileSystem::WhoIs(const Request& r) {
   return fmt::format("{} (uid {}, pid {})", ReadIdentity(r).user, r.uid, r.pid);
 }
 
-ErrorReply FileSystem::Refuse(const Request& r, const What& what,
-                              const Error& error) {
+int FileSystem::ErrnoFor(const Request& r, const What& what,
+                         const Error& error) {
   const int err = ErrnoOf(error);
   if (IsFailure(error)) {
     spdlog::warn("{} by {} failed: {} [{}]", what.str(), WhoIs(r),
                  error.message, std::strerror(err));
-  } else {
-    spdlog::info("refused {} for {}: {} [{}]", what.str(), WhoIs(r),
-                 error.message, std::strerror(err));
   }
+  return err;
+}
+
+int FileSystem::LookupErrnoFor(const Request& r, const What& what,
+                               const Error& error) {
+  if (error.code == Code::kInvalidArgument) return ENOENT;
+  return ErrnoFor(r, what, error);
+}
+
+ErrorReply FileSystem::Refuse(const Request& r, const What& what,
+                              const Error& error) {
+  if (IsFailure(error)) return ErrorReply{ErrnoFor(r, what, error)};
+  const int err = ErrnoOf(error);
+  spdlog::info("refused {} for {}: {} [{}]", what.str(), WhoIs(r),
+               error.message, std::strerror(err));
   return ErrorReply{err};
 }
 
@@ -468,9 +481,9 @@ EntryReply FileSystem::LinkEntry(Ino ino, LinkNode link) {
 // ---- Lookup -------------------------------------------------------------
 
 Reply FileSystem::Lookup(const Request& r, Ino parent, std::string_view name) {
-  auto dir = Resolve(parent);
-  if (!dir) return ErrorReply{LookupErrno(dir.error())};
   const auto what = [&] { return "lookup of " + PathIn(parent, name); };
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{LookupErrnoFor(r, what, dir.error())};
   if (const int err = CheckRead(r, what)) {
     return ErrorReply{err};
   }
@@ -497,7 +510,10 @@ Reply FileSystem::LookupInRoot(const Request& r, std::string_view name) {
     return MakeEntry(kControlDirIno, *attr, 3600, 60);
   }
   auto collection = registry_.GetCollection(name);
-  if (!collection) return ErrorReply{LookupErrno(collection.error())};
+  if (!collection) {
+    const auto what = [&] { return fmt::format("lookup of {}", name); };
+    return ErrorReply{LookupErrnoFor(r, what, collection.error())};
+  }
   RememberCollection(collection->id, collection->name);
   const Ino ino =
       MakeIno(NodeType::kCollection, static_cast<uint64_t>(collection->id));
@@ -531,9 +547,15 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
     if (!attr) return Refuse(r, "stat of a history file", attr.error());
     return MakeEntry(node.ino, *attr, options_.version_timeout, 0);
   }
+  const auto what = [&] {
+    return fmt::format("lookup of {}/{}", dir.collection, name);
+  };
   if (const auto number = registry::ParseVersionName(name)) {
+    // The registry has no detail-free read of a version by number yet;
+    // GetVersion is the cheapest (indexed queries, tags and aliases
+    // included), and the cache drops the details.
     auto version = registry_.GetVersion(dir.collection, *number);
-    if (!version) return ErrorReply{LookupErrno(version.error())};
+    if (!version) return ErrorReply{LookupErrnoFor(r, what, version.error())};
     staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kOther);
     RememberVersion(*version);
     Node node = dir;
@@ -549,7 +571,7 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
     return LinkEntry(staged->ino, StagedLinkNode(*staged, dir.collection));
   }
   auto alias = registry_.GetAlias(dir.collection, name);
-  if (!alias) return ErrorReply{LookupErrno(alias.error())};
+  if (!alias) return ErrorReply{LookupErrnoFor(r, what, alias.error())};
   staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kAlias);
   return LinkEntry(AliasIno(*alias), LinkNodeOf(*alias, dir.collection_id));
 }
@@ -562,7 +584,12 @@ Reply FileSystem::LookupInTree(const Request& r, const Node& dir,
   if (dir.entry && !dir.entry->is_dir) return ErrorReply{ENOTDIR};
   const int64_t parent_id = dir.entry ? dir.entry->id : 0;
   auto entry = registry_.LookupTree(dir.version->id, parent_id, name);
-  if (!entry) return ErrorReply{LookupErrno(entry.error())};
+  if (!entry) {
+    const auto what = [&] {
+      return fmt::format("lookup of {}/{}", PathOf(dir), name);
+    };
+    return ErrorReply{LookupErrnoFor(r, what, entry.error())};
+  }
   Node node = dir;
   node.type = NodeType::kTreeEntry;
   node.ino = MakeIno(NodeType::kTreeEntry, static_cast<uint64_t>(entry->id));
@@ -586,7 +613,10 @@ Reply FileSystem::Forget(Ino ino, uint64_t nlookup) {
 
 Reply FileSystem::GetAttr(const Request& r, Ino ino) {
   auto node = Resolve(ino);
-  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node) {
+    return ErrorReply{
+        ErrnoFor(r, fmt::format("getattr of inode {}", ino), node.error())};
+  }
   auto attr = StatOf(r, *node);
   if (!attr) return Refuse(r, "stat of " + PathOf(*node), attr.error());
   return AttrReply{*attr, AttrTimeout(*node)};
@@ -599,7 +629,10 @@ Reply FileSystem::SetAttr(const Request& r, Ino ino, int to_set) {
 
 Reply FileSystem::ReadLink(const Request& r, Ino ino) {
   auto node = Resolve(ino);
-  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node) {
+    return ErrorReply{
+        ErrnoFor(r, fmt::format("readlink of inode {}", ino), node.error())};
+  }
   if (!node->link) return ErrorReply{EINVAL};
   const auto what = [&] { return "readlink of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
@@ -650,19 +683,27 @@ Reply FileSystem::RmDir(const Request& r, Ino parent, std::string_view name) {
 }
 
 Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
-  auto dir = Resolve(parent);
-  if (!dir) return ErrorReply{ErrnoOf(dir.error())};
   const std::string what = "unlink " + PathIn(parent, name);
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
   if (dir->type != NodeType::kCollection) {
     return Refuse(r, what, EPERM, "only aliases can be removed");
   }
-  if (staging_.Take(dir->collection_id, name)) {
+  if (name == kCollectionHistory) {
+    return Refuse(r, what, EPERM, "control files are read-only");
+  }
+  if (auto staged = staging_.Find(dir->collection_id, name)) {
+    if (const int err = CheckStagedOwner(r, what, *staged)) {
+      return ErrorReply{err};
+    }
+    if (!staging_.Take(dir->collection_id, name, staged->ino)) {
+      return ErrorReply{ENOENT};
+    }
     notifier_.InvalidateEntry(parent, std::string(name));
     return ErrorReply{0};
   }
-  if (name == kCollectionHistory || registry::ParseVersionName(name)) {
-    return Refuse(r, what, EPERM, "versions are immutable");
-  }
+  // Versions and `latest` too: the registry refuses them after its role
+  // check, so that a viewer hears EACCES and a member EPERM.
   const Identity who = ChangeIdentity(r);
   auto status = registry_.RemoveAlias(who, dir->collection, name);
   if (!status) return Refuse(r, what, status.error());
@@ -674,10 +715,10 @@ Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
 
 Reply FileSystem::Symlink(const Request& r, std::string_view target, Ino parent,
                           std::string_view name) {
-  auto dir = Resolve(parent);
-  if (!dir) return ErrorReply{ErrnoOf(dir.error())};
   const std::string what =
       fmt::format("symlink {} -> {}", PathIn(parent, name), target);
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
   if (dir->type != NodeType::kCollection) {
     return Refuse(r, what, EPERM, "aliases live in collections");
   }
@@ -710,38 +751,25 @@ Reply FileSystem::StageSymlink(const Request& r, const Identity& who,
           ? fmt::format("replacing {}/{} with a symlink to {} (ln -sf)",
                         dir.collection, existing->name, target)
           : fmt::format("symlink {}/{} -> {}", dir.collection, name, target);
-  uint64_t version = 0;
-  if (existing && existing->kind == ExistingKind::kOther) {
-    return Refuse(r, what, EPERM,
-                  fmt::format("{} is a version or control file, not an alias",
-                              existing->name));
-  }
-  if (existing) {
-    // The second step of `ln -sf`: check now what the rename will do.
-    auto checked =
-        registry_.CheckSetAlias(who, dir.collection, existing->name, target);
-    if (!checked) return Refuse(r, what, checked.error());
-    version = checked->number;
+  Result<Version> checked;
+  if (!existing) {
+    // A '.'-name: whether the caller may change aliases here at all, and
+    // the version `target` names. The rename that follows is checked again.
+    checked = registry_.CheckTarget(who, dir.collection, target);
+  } else if (existing->name == kCollectionHistory) {
+    return Refuse(r, what, EPERM, "control files are read-only");
   } else {
-    // A '.'-name: the rename that follows is checked by the registry; here
-    // only that the target names a version and that the caller may change
-    // anything at all.
-    auto role = callers_.RoleOf(who);
-    if (!role) return Refuse(r, what, role.error());
-    if (*role < Role::kMember) {
-      return Refuse(r, what, EACCES, "changing aliases needs member or admin");
-    }
-    auto link = registry::ParseLinkTarget(dir.collection, target);
-    if (!link) return Refuse(r, what, link.error());
-    auto resolved = registry_.Resolve(dir.collection, *link);
-    if (!resolved) return Refuse(r, what, resolved.error());
-    version = resolved->number;
+    // The second step of `ln -sf`: check now what the rename will do (a
+    // version or `latest` is refused there, after the role check).
+    checked =
+        registry_.CheckSetAlias(who, dir.collection, existing->name, target);
   }
+  if (!checked) return Refuse(r, what, checked.error());
   StagedEntry entry;
   entry.collection_id = dir.collection_id;
   entry.name = std::string(name);
   entry.target = std::string(target);
-  entry.version = version;
+  entry.version = checked->number;
   entry.uid = who.uid;
   entry.user = who.user;
   entry.created_ms = registry::NowMs();
@@ -754,7 +782,7 @@ Reply FileSystem::StageSymlink(const Request& r, const Identity& who,
       return Refuse(r, what, ENOSPC, "too many staged symlinks");
   }
   spdlog::debug("staged {}/{} -> v{} for uid {} (pid {}){}", dir.collection,
-                name, version, who.uid, r.pid,
+                name, entry.version, who.uid, r.pid,
                 existing ? " to replace " + existing->name : "");
   return LinkEntry(entry.ino, StagedLinkNode(entry, dir.collection));
 }
@@ -762,10 +790,10 @@ Reply FileSystem::StageSymlink(const Request& r, const Identity& who,
 Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
                          Ino new_parent, std::string_view new_name,
                          unsigned flags) {
-  auto dir = Resolve(parent);
-  if (!dir) return ErrorReply{ErrnoOf(dir.error())};
   const std::string what = fmt::format("rename {} to {}", PathIn(parent, name),
                                        PathIn(new_parent, new_name));
+  auto dir = Resolve(parent);
+  if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
   if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
     return Refuse(r, what, EINVAL, "unsupported rename flags");
   }
@@ -775,12 +803,14 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
   if (new_parent != parent) {
     return Refuse(r, what, EINVAL, "aliases cannot leave their collection");
   }
+  if (name == kCollectionHistory || new_name == kCollectionHistory) {
+    return Refuse(r, what, EPERM, "control files are read-only");
+  }
   if (auto staged = staging_.Find(dir->collection_id, name)) {
     return RenameStaged(r, *dir, *staged, new_name, flags);
   }
-  if (name == kCollectionHistory || registry::ParseVersionName(name)) {
-    return Refuse(r, what, EPERM, "versions are immutable");
-  }
+  // Versions and `latest` too: the registry refuses them after its role
+  // check, so that a viewer hears EACCES and a member EPERM.
   const Identity who = ChangeIdentity(r);
   Result<void> status;
   if (flags & RENAME_EXCHANGE) {
@@ -803,17 +833,26 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
                                std::string_view new_name, unsigned flags) {
   const std::string what =
       fmt::format("rename {}/{} to {}", dir.collection, staged.name, new_name);
+  if (const int err = CheckStagedOwner(r, what, staged)) {
+    return ErrorReply{err};
+  }
   if (flags & RENAME_EXCHANGE) {
     return Refuse(r, what, EINVAL, "cannot exchange a staged symlink");
+  }
+  // A staged symlink in the way is replaced, if the caller may touch it.
+  const std::optional<StagedEntry> replaced =
+      staging_.Find(dir.collection_id, new_name);
+  if (replaced) {
+    if (flags & RENAME_NOREPLACE) return ErrorReply{EEXIST};
+    if (const int err = CheckStagedOwner(r, what, *replaced)) {
+      return ErrorReply{err};
+    }
   }
   const Ino parent = dir.ino;
   if (Staging::IsStagingOnlyName(new_name)) {
     // Still a temporary name: move it within the staging table.
-    if (staging_.Find(dir.collection_id, new_name)) {
-      if (flags & RENAME_NOREPLACE) return ErrorReply{EEXIST};
-      staging_.Take(dir.collection_id, new_name);
-    }
-    auto entry = staging_.Take(dir.collection_id, staged.name);
+    if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
+    auto entry = staging_.Take(dir.collection_id, staged.name, staged.ino);
     if (!entry) return ErrorReply{ENOENT};
     entry->name = std::string(new_name);
     if (staging_.Add(*entry) != Staging::AddResult::kAdded) {
@@ -837,7 +876,8 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
   }
   spdlog::info("{} (uid {}) set alias {}/{} -> v{}", who.user, who.uid,
                dir.collection, new_name, alias->version);
-  staging_.Take(dir.collection_id, staged.name);
+  staging_.Take(dir.collection_id, staged.name, staged.ino);
+  if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
   // The kernel now knows the staged inode under `new_name` until the
   // invalidation lands; let it answer as the committed alias.
   links_.Update(staged.ino, LinkNodeOf(*alias, dir.collection_id));
@@ -850,7 +890,10 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
 
 Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
   auto node = Resolve(ino);
-  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node) {
+    return ErrorReply{
+        ErrnoFor(r, fmt::format("open of inode {}", ino), node.error())};
+  }
   const auto what = [&] { return "open of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
@@ -910,11 +953,15 @@ Reply FileSystem::Read(const Request& r, Handle& handle, size_t size,
       if (static_cast<size_t>(offset) >= handle.text.size()) return BufReply{};
       return BufReply{handle.text.substr(static_cast<size_t>(offset), size)};
     case Handle::Kind::kHistory: {
-      auto refreshed = handle.history->Refresh(registry_);
-      if (!refreshed)
-        return Refuse(r, "read of a history file", refreshed.error());
-      return BufReply{
-          handle.history->Read(static_cast<uint64_t>(offset), size)};
+      // Only a read past the rendered text asks for newer events.
+      const uint64_t start = static_cast<uint64_t>(offset);
+      if (start + size > handle.history->size()) {
+        auto refreshed = handle.history->Refresh(registry_);
+        if (!refreshed) {
+          return Refuse(r, "read of a history file", refreshed.error());
+        }
+      }
+      return BufReply{handle.history->Read(start, size)};
     }
     case Handle::Kind::kDir:
       return ErrorReply{EISDIR};
@@ -967,7 +1014,6 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
     auto versions = registry_.ListVersions(node.collection);
     if (!versions) return std::unexpected(versions.error());
     for (const Version& v : *versions) {
-      RememberVersion(v);
       entries.push_back(
           {registry::VersionName(v.number),
            MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
@@ -999,7 +1045,10 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
 
 Reply FileSystem::OpenDir(const Request& r, Ino ino) {
   auto node = Resolve(ino);
-  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node) {
+    return ErrorReply{
+        ErrnoFor(r, fmt::format("opendir of inode {}", ino), node.error())};
+  }
   const auto what = [&] { return "opendir of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   auto entries = ListDir(*node);
@@ -1060,32 +1109,36 @@ Result<XattrList> FileSystem::XattrsOf(const Node& node) {
       auto version =
           registry_.GetVersion(node.collection, node.version->number);
       if (!version) return std::unexpected(version.error());
-      auto aliases = registry_.ListAliases(node.collection);
-      if (!aliases) return std::unexpected(aliases.error());
-      return VersionXattrs(*version, *aliases);
+      // The aliases naming it, each by name: never all of the collection's.
+      std::vector<Alias> aliases;
+      for (const std::string& name : version->aliases) {
+        auto alias = registry_.GetAlias(node.collection, name);
+        if (alias) {
+          aliases.push_back(std::move(*alias));
+        } else if (!alias.error().IsNotFound()) {
+          return std::unexpected(alias.error());  // else removed meanwhile
+        }
+      }
+      return VersionXattrs(*version, aliases);
     }
     case NodeType::kTreeEntry:
       return TreeEntryXattrs(*node.entry);
-    case NodeType::kAlias:
-    case NodeType::kLatest:
-    case NodeType::kStaged:
-      return AliasXattrs(*node.link);
     default:
+      // Directories, control files and symlinks (the kernel answers user.*
+      // on symlinks itself) have none.
       return XattrList{};
   }
 }
 
-Result<XattrList> FileSystem::ListableXattrsOf(const Node& node) {
-  // The kernel answers ENODATA for user.* on symlinks before asking us, so
-  // listing names there would only make `getfattr -h` print errors.
-  if (node.link) return XattrList{};
-  return XattrsOf(node);
-}
-
 Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
                            size_t size) {
+  // security.*, system.posix_acl_* and the like are asked for often.
+  if (!name.starts_with(kXattrPrefix)) return ErrorReply{ENODATA};
   auto node = Resolve(ino);
-  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node) {
+    return ErrorReply{
+        ErrnoFor(r, fmt::format("getxattr of inode {}", ino), node.error())};
+  }
   const auto what = [&] {
     return fmt::format("getxattr {} of {}", name, PathOf(*node));
   };
@@ -1101,10 +1154,13 @@ Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
 
 Reply FileSystem::ListXattr(const Request& r, Ino ino, size_t size) {
   auto node = Resolve(ino);
-  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node) {
+    return ErrorReply{
+        ErrnoFor(r, fmt::format("listxattr of inode {}", ino), node.error())};
+  }
   const auto what = [&] { return "listxattr of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
-  auto list = ListableXattrsOf(*node);
+  auto list = XattrsOf(*node);
   if (!list) return Refuse(r, what, list.error());
   std::string names = XattrNames(*list);
   if (size == 0) return XattrSizeReply{names.size()};
@@ -1125,19 +1181,23 @@ Reply FileSystem::RemoveXattr(const Request& r, Ino ino,
 
 Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
   auto node = Resolve(ino);
-  if (!node) return ErrorReply{ErrnoOf(node.error())};
+  if (!node) {
+    return ErrorReply{
+        ErrnoFor(r, fmt::format("access of inode {}", ino), node.error())};
+  }
   if (mask == F_OK) return ErrorReply{0};
+  const auto what = [&] { return "access to " + PathOf(*node); };
   const Identity who = ReadIdentity(r);
   auto role = callers_.RoleOf(who);
-  if (!role) return Refuse(r, "access", role.error());
+  if (!role) return Refuse(r, what, role.error());
   if (*role < Role::kViewer) return ErrorReply{EACCES};
   auto attr = StatOf(r, *node);
-  if (!attr) return Refuse(r, "access", attr.error());
+  if (!attr) return Refuse(r, what, attr.error());
   if ((mask & X_OK) && !(attr->st_mode & S_IXOTH)) return ErrorReply{EACCES};
   if (mask & W_OK) {
     // Changes happen in the root (mkdir) and in collections (aliases).
     const bool changeable = node->ino == kRootIno || IsDirNode(node->type);
-    if (!changeable || *role < Role::kMember) return ErrorReply{EACCES};
+    if (!changeable || !MayChange(*role)) return ErrorReply{EACCES};
   }
   return ErrorReply{0};
 }

@@ -140,18 +140,30 @@ class FileSystem final {
     std::optional<LinkNode> link;              // symlinks
   };
 
+  // At most this many versions are cached (a few MiB); a full cache is
+  // emptied, so that a walk over a huge store keeps the daemon small.
+  static constexpr size_t kMaxCachedVersions = 4096;
+
   registry::Result<Node> Resolve(Ino ino);
+  // Names and versions by id: from the caches, else one indexed registry
+  // query each (never a scan of the store).
   registry::Result<std::string> CollectionName(int64_t id);
   std::optional<int64_t> KnownCollectionId(std::string_view name);
   void RememberCollection(int64_t id, const std::string& name);
   registry::Result<registry::Version> VersionById(int64_t id);
-  void RememberVersion(const registry::Version& version);
+  // Caches `version` without its tags, metadata and aliases.
+  void RememberVersion(registry::Version version);
 
   // Identities and the read check.
   registry::Identity ReadIdentity(const Request& r);
   registry::Identity ChangeIdentity(const Request& r);
   // 0 if the caller may read (role >= viewer), else the errno.
   int CheckRead(const Request& r, const What& what);
+  // 0 if the caller may unlink or rename the staged symlink `staged`: its
+  // creator or an admin. Else the errno, logged as a refusal: EACCES for a
+  // caller who may change nothing (viewers), EPERM for other members.
+  int CheckStagedOwner(const Request& r, const What& what,
+                       const StagedEntry& staged);
 
   // Names for logs: "models/v1", "zoo/v0/docs/readme.txt", ".regfs/history".
   std::string PathOf(const Node& node);
@@ -160,7 +172,17 @@ class FileSystem final {
   // "alice (uid 1000, pid 4242)".
   std::string WhoIs(const Request& r);
 
-  // Replies that log: a refusal at info, a failure at warn.
+  // The errno of `error`. The one place where a registry failure becomes
+  // EIO: an IoError or Corruption is logged at warn with what was tried,
+  // by whom, and the cause. Other errors are not logged here (a refusal
+  // logs itself through Refuse; a missing name is no news).
+  int ErrnoFor(const Request& r, const What& what,
+               const registry::Error& error);
+  // As ErrnoFor, but ENOENT for a name that cannot exist (InvalidArgument).
+  int LookupErrnoFor(const Request& r, const What& what,
+                     const registry::Error& error);
+
+  // Replies that log: a refusal at info, a failure at warn (ErrnoFor).
   ErrorReply Refuse(const Request& r, const What& what,
                     const registry::Error& error);
   ErrorReply Refuse(const Request& r, const What& what, int err,
@@ -192,7 +214,6 @@ class FileSystem final {
                      unsigned flags);
   registry::Result<std::vector<DirEntry>> ListDir(const Node& node);
   registry::Result<XattrList> XattrsOf(const Node& node);
-  registry::Result<XattrList> ListableXattrsOf(const Node& node);
   std::string RenderWhoami(const Request& r);
 
   registry::Registry& registry_;

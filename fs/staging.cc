@@ -60,6 +60,7 @@ std::optional<Existing> Staging::TakeReplaceEvidence(pid_t pid,
                                                      int64_t collection_id,
                                                      std::string_view name,
                                                      std::string_view target) {
+  if (!IsCoreutilsTempName(name)) return std::nullopt;
   std::lock_guard lock(mu_);
   const auto it = notes_.find(pid);
   if (it == notes_.end()) return std::nullopt;
@@ -81,9 +82,9 @@ std::optional<Existing> Staging::TakeReplaceEvidence(pid_t pid,
   std::optional<Existing> result;
   if (failed != nullptr) {
     result = Existing{failed->name, ExistingKind::kAlias};
-  } else if (IsCoreutilsTempName(name) && alias != nullptr) {
+  } else if (alias != nullptr) {
     result = Existing{alias->name, ExistingKind::kAlias};
-  } else if (IsCoreutilsTempName(name) && other != nullptr) {
+  } else if (other != nullptr) {
     result = Existing{other->name, ExistingKind::kOther};
   }
   if (result) notes_.erase(it);
@@ -111,11 +112,13 @@ std::optional<StagedEntry> Staging::Find(int64_t collection_id,
 }
 
 std::optional<StagedEntry> Staging::Take(int64_t collection_id,
-                                         std::string_view name) {
+                                         std::string_view name,
+                                         std::optional<Ino> ino) {
   std::lock_guard lock(mu_);
   const auto it =
       staged_.find(std::make_pair(collection_id, std::string(name)));
   if (it == staged_.end()) return std::nullopt;
+  if (ino && it->second.ino != *ino) return std::nullopt;
   StagedEntry entry = std::move(it->second);
   staged_.erase(it);
   return entry;

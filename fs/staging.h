@@ -10,14 +10,14 @@
 // and the rename turns into one SetAlias of the destination: the history
 // shows exactly one alias.move and nothing of the temporary name.
 //
-// Evidence that a symlink is the second step of such a replace: within
-// kReplaceWindow the same process (the request's pid)
+// Evidence that a symlink is the second step of such a replace: its name
+// has coreutils' temporary form ("Cu" and six of gnulib's tempname
+// letters, [A-Za-z0-9]), and within kReplaceWindow the same process (the
+// request's pid)
 //   (a) looked up an existing entry of the collection -- the kernel's
-//       revalidation of the name before an exclusive create -- and the new
-//       name has coreutils' temporary form ("Cu" and six letters or digits);
-//       or
+//       revalidation of the name before an exclusive create; or
 //   (b) got EEXIST from our symlink handler, and the new symlink has the
-//       same target text (any name).
+//       same target text.
 // Besides, every symlink whose name starts with '.' (never a valid alias
 // name) is staged, so tools that write ".tmp" and rename it work too.
 //
@@ -106,8 +106,10 @@ class Staging final {
   AddResult Add(StagedEntry& entry);
   std::optional<StagedEntry> Find(int64_t collection_id,
                                   std::string_view name) const;
-  // Removes and returns the entry.
-  std::optional<StagedEntry> Take(int64_t collection_id, std::string_view name);
+  // Removes and returns the entry; with `ino`, only if it is still the
+  // entry of that inode (not one staged under the same name since).
+  std::optional<StagedEntry> Take(int64_t collection_id, std::string_view name,
+                                  std::optional<Ino> ino = std::nullopt);
   // Removes and returns the entries older than kStagedLifetime.
   std::vector<StagedEntry> Expire();
 

@@ -9,11 +9,9 @@
 namespace regfs::fs {
 namespace {
 
-constexpr std::string_view kPrefix = "user.regfs.";
-
 void Add(XattrList& list, std::string_view name, std::string value) {
   if (value.empty()) return;
-  list.emplace_back(fmt::format("{}{}", kPrefix, name), std::move(value));
+  list.emplace_back(fmt::format("{}{}", kXattrPrefix, name), std::move(value));
 }
 
 std::string Join(const std::vector<std::string>& items) {
@@ -50,17 +48,6 @@ XattrList VersionXattrs(const registry::Version& version,
     Add(list, base + "protected", Bool(alias.is_protected));
     Add(list, base + "updated", registry::FormatTime(alias.updated));
     Add(list, base + "updated_by", alias.updated_by);
-  }
-  return list;
-}
-
-XattrList AliasXattrs(const LinkNode& alias) {
-  XattrList list;
-  Add(list, "target", registry::VersionName(alias.version));
-  Add(list, "protected", Bool(alias.is_protected));
-  if (!alias.staged) {
-    Add(list, "updated", registry::FormatTime(alias.updated));
-    Add(list, "updated_by", alias.updated_by);
   }
   return list;
 }

@@ -3,15 +3,14 @@
 // Versions: user.regfs.{collection,version,digest,created,creator,
 // filename,size,files,description,tags,aliases} and user.regfs.meta.KEY per
 // metadata key; for each alias naming the version,
-// user.regfs.alias.NAME.{protected,updated,updated_by}. Aliases:
-// user.regfs.{target,protected,updated,updated_by}. Files inside trees:
-// user.regfs.{digest,size}. Empty values are left out.
+// user.regfs.alias.NAME.{protected,updated,updated_by}. Files inside trees:
+// user.regfs.{digest,size}. Empty values are left out; nothing else has
+// attributes.
 //
 // Linux allows user.* attributes only on regular files and directories
-// (fs/xattr.c answers ENODATA for symlinks before asking us), so
-// `getfattr -h` of an alias shows nothing; `getfattr` follows the alias to
-// its version, which lists the alias's attributes under
-// user.regfs.alias.NAME.*.
+// (fs/xattr.c answers ENODATA for symlinks before asking us), so aliases
+// have none of their own: `getfattr` follows the alias to its version,
+// which lists the alias's attributes under user.regfs.alias.NAME.*.
 #ifndef REGFS_FS_XATTRS_H_
 #define REGFS_FS_XATTRS_H_
 
@@ -21,17 +20,18 @@
 #include <utility>
 #include <vector>
 
-#include "fs/link_table.h"
 #include "registry/model.h"
 
 namespace regfs::fs {
+
+// Every attribute name of the mount starts with it.
+inline constexpr std::string_view kXattrPrefix = "user.regfs.";
 
 using XattrList = std::vector<std::pair<std::string, std::string>>;
 
 // `aliases`: the aliases naming `version` (any others are ignored).
 XattrList VersionXattrs(const registry::Version& version,
                         const std::vector<registry::Alias>& aliases);
-XattrList AliasXattrs(const LinkNode& alias);
 XattrList TreeEntryXattrs(const registry::TreeEntry& entry);
 
 // listxattr's text: each name followed by '\0'.

@@ -333,6 +333,47 @@ TEST_F(ChangeTest, DotNamesAreStagedUntilRenamed) {
       EACCES);
 }
 
+TEST_F(ChangeTest, OnlyItsCreatorOrAnAdminTouchesAStagedSymlink) {
+  auto sym = [&](const User& user, const char* target, const char* name) {
+    return AsUser(user, [&] {
+      return Errno(symlink(target, M(std::string("models/") + name).c_str()));
+    });
+  };
+  auto rm = [&](const User& user, const char* name) {
+    return AsUser(user, [&] {
+      return Errno(unlink(M(std::string("models/") + name).c_str()));
+    });
+  };
+  auto mv = [&](const User& user, const char* from, const char* to) {
+    return AsUser(user, [&] {
+      return Errno(rename(M(std::string("models/") + from).c_str(),
+                          M(std::string("models/") + to).c_str()));
+    });
+  };
+  const uint64_t seq = LastSeq();
+  ASSERT_EQ(sym(kMember, "v0", ".tmp-s"), 0);
+  ASSERT_EQ(sym(kGroupMember, "v2", ".tmp-g"), 0);
+  // Another member: EPERM; a viewer: EACCES (the viewer rule first).
+  EXPECT_EQ(rm(kGroupMember, ".tmp-s"), EPERM);
+  EXPECT_EQ(mv(kGroupMember, ".tmp-s", "stolen"), EPERM);
+  EXPECT_EQ(mv(kGroupMember, ".tmp-s", ".tmp-t"), EPERM);
+  EXPECT_EQ(mv(kGroupMember, ".tmp-g", ".tmp-s"), EPERM);  // replacing it
+  EXPECT_EQ(rm(kViewer, ".tmp-s"), EACCES);
+  EXPECT_EQ(mv(kViewer, ".tmp-s", "stolen"), EACCES);
+  EXPECT_EQ(EventsAfter(seq).size(), 0u) << Describe(EventsAfter(seq));
+  EXPECT_THAT(DaemonLog(),
+              HasSubstr("the temporary symlink belongs to 20001 (uid 20001)"));
+  // Still the creator's, and theirs to commit.
+  ASSERT_EQ(mv(kMember, ".tmp-s", "mine"), 0) << DaemonLog();
+  OneEvent(seq, EventType::kAliasCreate, "mine", kMember);
+  EXPECT_EQ(AliasTarget("models", "mine"), "v0");
+  // An admin may remove anybody's.
+  EXPECT_EQ(rm(kAdmin, ".tmp-g"), 0);
+  struct stat st {};
+  EXPECT_NE(::lstat(M("models/.tmp-g").c_str(), &st), 0);
+  EXPECT_EQ(EventsAfter(seq).size(), 1u) << Describe(EventsAfter(seq));
+}
+
 // ---- DESIGN.md's errno table, one syscall per row -------------------------
 
 struct ErrnoCase {
@@ -381,6 +422,17 @@ TEST_F(ErrnoTableTest, EachRefusalHasTheDesignErrno) {
       {"viewer mv", kViewer, ren("models/spare", "models/nv"), EACCES},
       {"viewer rm", kViewer, rm("models/spare"), EACCES},
       {"viewer mkdir", kViewer, mkd("newcoll"), EACCES},
+      // ... before anything else is checked: a version, `latest`, a
+      // temporary name and its target
+      {"viewer rm version", kViewer, rm("models/v0"), EACCES},
+      {"viewer mv version", kViewer, ren("models/v0", "models/v9"), EACCES},
+      {"viewer mv onto version", kViewer, ren("models/spare", "models/v1"),
+       EACCES},
+      {"viewer rm latest", kViewer, rm("models/latest"), EACCES},
+      {"viewer rm protected", kViewer, rm("models/production"), EACCES},
+      {"viewer dot-name", kViewer, sym("v0", "models/.tmp-v"), EACCES},
+      {"viewer dot-name bad target", kViewer, sym("../zoo/v0", "models/.tmp-w"),
+       EACCES},
       // non-admin touches a protected alias: EPERM
       {"member rm protected", kMember, rm("models/production"), EPERM},
       {"member mv protected", kMember, ren("models/production", "models/p2"),
@@ -395,6 +447,10 @@ TEST_F(ErrnoTableTest, EachRefusalHasTheDesignErrno) {
       {"rm version", kMember, rm("models/v0"), EPERM},
       {"admin rm version", kRoot, rm("models/v0"), EPERM},
       {"mv version", kMember, ren("models/v0", "models/v9"), EPERM},
+      {"mv onto version", kMember, ren("models/spare", "models/v1"), EPERM},
+      {"rm history file", kMember, rm("models/.history"), EPERM},
+      {"mv onto history file", kMember, ren("models/spare", "models/.history"),
+       EPERM},
       {"write version", kRoot, open_write("models/v0", O_WRONLY), EPERM},
       {"truncate-open version", kRoot,
        open_write("models/v0", O_RDONLY | O_TRUNC), EPERM},
@@ -425,10 +481,15 @@ TEST_F(ErrnoTableTest, EachRefusalHasTheDesignErrno) {
       // target names no version of this collection: ENOENT
       {"missing version", kMember, sym("v99", "models/nx"), ENOENT},
       {"missing alias", kMember, sym("nosuchalias", "models/nx"), ENOENT},
+      {"dot-name missing version", kMember, sym("v99", "models/.tmp-m"),
+       ENOENT},
       // target outside the collection, malformed, or a bad name: EINVAL
       {"other collection", kMember, sym("../zoo/v0", "models/nx"), EINVAL},
       {"absolute elsewhere", kMember, sym("/etc/passwd", "models/nx"), EINVAL},
       {"malformed", kMember, sym("v0/x", "models/nx"), EINVAL},
+      {"dot-name other collection", kMember, sym("../zoo/v0", "models/.tmp-o"),
+       EINVAL},
+      {"dot-name malformed", kMember, sym("v0/x", "models/.tmp-x"), EINVAL},
       {"bad name", kMember, sym("v0", "models/-bad"), EINVAL},
       {"reserved name", kMember, sym("v0", "models/v7"), EPERM},
       {"across collections", kMember, ren("models/spare", "zoo/spare"), EINVAL},
@@ -461,6 +522,10 @@ TEST_F(ErrnoTableTest, ShellToolsReportTheErrno) {
        {"rm", "-f", M("models/candidate").string()},
        "Permission denied"},
       {kViewer, {"mkdir", M("nc").string()}, "Permission denied"},
+      {kViewer, {"rm", "-f", M("models/v0").string()}, "Permission denied"},
+      {kViewer,
+       {"ln", "-sf", "v0", M("models/v1").string()},
+       "Permission denied"},
       {kMember,
        {"ln", "-sf", "v2", M("models/production").string()},
        "Operation not permitted"},

@@ -64,12 +64,29 @@ TEST_F(StagingTest, VersionLookupGivesOther) {
   EXPECT_EQ(existing->kind, ExistingKind::kOther);
 }
 
-TEST_F(StagingTest, FailedCreateMatchesSameTargetAnyName) {
+TEST_F(StagingTest, FailedCreateThenTempNameWithTheSameTarget) {
   staging_.NoteCreateExists(7, 1, "candidate", "v3");
-  EXPECT_FALSE(staging_.TakeReplaceEvidence(7, 1, "tmp123", "v4"));
-  auto existing = staging_.TakeReplaceEvidence(7, 1, "tmp123", "v3");
+  EXPECT_FALSE(staging_.TakeReplaceEvidence(7, 1, "CuAbc123", "v4"));
+  // Only coreutils' temporary names: any other name becomes an alias.
+  EXPECT_FALSE(staging_.TakeReplaceEvidence(7, 1, "tmp123", "v3"));
+  EXPECT_FALSE(staging_.TakeReplaceEvidence(7, 1, "Cu-bc123", "v3"));
+  auto existing = staging_.TakeReplaceEvidence(7, 1, "CuAbc123", "v3");
   ASSERT_TRUE(existing.has_value());
   EXPECT_EQ(existing->name, "candidate");
+  EXPECT_EQ(existing->kind, ExistingKind::kAlias);
+}
+
+TEST_F(StagingTest, TakeOfAnInodeLeavesALaterEntryOfTheSameName) {
+  StagedEntry first;
+  first.collection_id = 1;
+  first.name = ".tmp";
+  ASSERT_EQ(staging_.Add(first), Staging::AddResult::kAdded);
+  ASSERT_TRUE(staging_.Take(1, ".tmp", first.ino).has_value());
+  StagedEntry second = first;
+  ASSERT_EQ(staging_.Add(second), Staging::AddResult::kAdded);
+  EXPECT_FALSE(staging_.Take(1, ".tmp", first.ino).has_value());
+  ASSERT_TRUE(staging_.Find(1, ".tmp").has_value());
+  EXPECT_EQ(staging_.Take(1, ".tmp", second.ino)->ino, second.ino);
 }
 
 TEST_F(StagingTest, StagedEntriesAddFindTakeExpire) {
