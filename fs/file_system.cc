@@ -36,6 +36,7 @@ namespace {
 constexpr std::string_view kControlDir = ".regfs";
 constexpr std::string_view kHistoryFile = "history";
 constexpr std::string_view kWhoamiFile = "whoami";
+constexpr std::string_view kAtDir = "at";
 constexpr std::string_view kCollectionHistory = ".history";
 constexpr blksize_t kBlockSize = 1 << 20;  // 1 MiB: big reads
 
@@ -82,10 +83,11 @@ LinkNode StagedLinkNode(const StagedEntry& entry,
 
 bool IsDirNode(NodeType type) { return type == NodeType::kCollection; }
 
-// Whether `role` may change anything (create collections, change aliases):
-// the registry's Require(who, Role::kMember, ...). Only access(W_OK) asks
-// in advance; every change itself is decided by the registry.
-bool MayChange(Role role) { return role >= Role::kMember; }
+// What readlink answers: "v3", or a view of the past's own target.
+std::string LinkTarget(const LinkNode& link) {
+  return link.target.empty() ? registry::VersionName(link.version)
+                             : link.target;
+}
 
 std::vector<gid_t> RequestGroups(fuse_req_t req) {
   std::vector<gid_t> groups(64);
@@ -197,7 +199,7 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
   const uint64_t id = IdOf(ino);
   switch (node.type) {
     case NodeType::kSpecial:
-      if (ino < kRootIno || ino > kWhoamiIno) break;
+      if (ino < kRootIno || ino > kAtDirIno) break;
       return node;
     case NodeType::kCollection:
     case NodeType::kCollectionHistory: {
@@ -236,6 +238,15 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
       node.link = std::move(*link);
       return node;
     }
+    case NodeType::kPast: {
+      auto past = past_.Get(ino);
+      if (!past) break;
+      node.collection_id = past->collection_id;
+      node.collection = past->collection;
+      if (past->kind == PastNode::Kind::kLink) node.link = past->link;
+      node.past = std::move(*past);
+      return node;
+    }
   }
   return registry::Fail(Code::kNotFound, fmt::format("unknown inode {}", ino));
 }
@@ -246,6 +257,7 @@ std::string FileSystem::PathOf(const Node& node) {
       if (node.ino == kRootIno) return "/";
       if (node.ino == kControlDirIno) return std::string(kControlDir);
       if (node.ino == kGlobalHistoryIno) return ".regfs/history";
+      if (node.ino == kAtDirIno) return ".regfs/at";
       return ".regfs/whoami";
     case NodeType::kCollection:
       return node.collection;
@@ -270,6 +282,15 @@ std::string FileSystem::PathOf(const Node& node) {
     case NodeType::kLatest:
     case NodeType::kStaged:
       return node.collection + "/" + node.link->name;
+    case NodeType::kPast: {
+      const PastNode& past = *node.past;
+      std::string path =
+          past.moment.empty() ? "" : ".regfs/at/" + past.moment;
+      if (past.kind == PastNode::Kind::kMoment) return path;
+      path += (path.empty() ? "" : "/") + past.collection;
+      if (past.kind == PastNode::Kind::kLink) path += "/" + past.link.name;
+      return path;
+    }
   }
   return "?";
 }
@@ -392,7 +413,7 @@ struct stat FileSystem::LinkStat(Ino ino, const LinkNode& link) const {
   st.st_nlink = 1;
   st.st_uid = link.updated_uid;
   st.st_gid = options_.owner_gid;
-  st.st_size = static_cast<off_t>(registry::VersionName(link.version).size());
+  st.st_size = static_cast<off_t>(LinkTarget(link).size());
   st.st_blksize = kBlockSize;
   st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(link.updated);
   return st;
@@ -403,7 +424,7 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
   switch (node.type) {
     case NodeType::kSpecial:
       if (node.ino == kRootIno) return DirStat(node.ino, 0755, owner, started_);
-      if (node.ino == kControlDirIno) {
+      if (node.ino == kControlDirIno || node.ino == kAtDirIno) {
         return DirStat(node.ino, 0555, owner, started_);
       }
       if (node.ino == kWhoamiIno) {
@@ -438,6 +459,9 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
     case NodeType::kLatest:
     case NodeType::kStaged:
       return LinkStat(node.ino, *node.link);
+    case NodeType::kPast:
+      if (node.link) return LinkStat(node.ino, *node.link);
+      return DirStat(node.ino, 0555, owner, started_);
   }
   return registry::Fail(Code::kNotFound, "unknown inode");
 }
@@ -445,7 +469,10 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
 double FileSystem::AttrTimeout(const Node& node) const {
   switch (node.type) {
     case NodeType::kSpecial:
-      return node.ino == kRootIno || node.ino == kControlDirIno ? 60 : 0;
+      return node.ino == kRootIno || node.ino == kControlDirIno ||
+                     node.ino == kAtDirIno
+                 ? 60
+                 : 0;
     case NodeType::kCollectionHistory:
       return 0;
     case NodeType::kCollection:
@@ -457,6 +484,8 @@ double FileSystem::AttrTimeout(const Node& node) const {
     case NodeType::kLatest:
     case NodeType::kStaged:
       return options_.alias_timeout;
+    case NodeType::kPast:
+      return 0;  // cheap to answer; whether it may move is the entry's
   }
   return 0;
 }
@@ -491,9 +520,12 @@ Reply FileSystem::Lookup(const Request& r, Ino parent, std::string_view name) {
     case NodeType::kSpecial:
       if (parent == kRootIno) return LookupInRoot(r, name);
       if (parent == kControlDirIno) return LookupInControl(r, name);
+      if (parent == kAtDirIno) return LookupMoment(r, name);
       return ErrorReply{ENOTDIR};
     case NodeType::kCollection:
       return LookupInCollection(r, *dir, name);
+    case NodeType::kPast:
+      return LookupInPast(r, *dir, name);
     case NodeType::kVersion:
     case NodeType::kTreeEntry:
       return LookupInTree(r, *dir, name);
@@ -509,7 +541,9 @@ Reply FileSystem::LookupInRoot(const Request& r, std::string_view name) {
     if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
     return MakeEntry(kControlDirIno, *attr, 3600, 60);
   }
-  auto collection = registry_.GetCollection(name);
+  auto collection = options_.as_of
+                        ? registry_.GetCollectionAt(name, *options_.as_of)
+                        : registry_.GetCollection(name);
   if (!collection) {
     const auto what = [&] { return fmt::format("lookup of {}", name); };
     return ErrorReply{LookupErrnoFor(r, what, collection.error())};
@@ -527,6 +561,10 @@ Reply FileSystem::LookupInControl(const Request& r, std::string_view name) {
     node.ino = kGlobalHistoryIno;
   } else if (name == kWhoamiFile) {
     node.ino = kWhoamiIno;
+  } else if (name == kAtDir) {
+    return MakeEntry(kAtDirIno,
+                     DirStat(kAtDirIno, 0555, options_.owner_uid, started_),
+                     3600, 60);
   } else {
     return ErrorReply{ENOENT};
   }
@@ -551,11 +589,11 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
     return fmt::format("lookup of {}/{}", dir.collection, name);
   };
   if (const auto number = registry::ParseVersionName(name)) {
-    // The registry has no detail-free read of a version by number yet;
-    // GetVersion is the cheapest (indexed queries, tags and aliases
-    // included), and the cache drops the details.
-    auto version = registry_.GetVersion(dir.collection, *number);
+    auto version = registry_.GetVersionByNumber(dir.collection_id, *number);
     if (!version) return ErrorReply{LookupErrnoFor(r, what, version.error())};
+    if (options_.as_of && version->created_seq > *options_.as_of) {
+      return ErrorReply{ENOENT};  // made after a frozen mount's moment
+    }
     staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kOther);
     RememberVersion(*version);
     Node node = dir;
@@ -566,6 +604,14 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
     if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
     return MakeEntry(node.ino, *attr, options_.version_timeout,
                      options_.version_timeout);
+  }
+  if (auto reflog = registry::ParseReflogName(name)) {
+    return LookupReflog(r, dir, name, *reflog);
+  }
+  if (options_.as_of) {
+    auto alias = registry_.GetAliasAt(dir.collection, name, *options_.as_of);
+    if (!alias) return ErrorReply{LookupErrnoFor(r, what, alias.error())};
+    return LinkEntry(AliasIno(*alias), LinkNodeOf(*alias, dir.collection_id));
   }
   if (auto staged = staging_.Find(dir.collection_id, name)) {
     return LinkEntry(staged->ino, StagedLinkNode(*staged, dir.collection));
@@ -636,7 +682,7 @@ Reply FileSystem::ReadLink(const Request& r, Ino ino) {
   if (!node->link) return ErrorReply{EINVAL};
   const auto what = [&] { return "readlink of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
-  return LinkReply{registry::VersionName(node->link->version)};
+  return LinkReply{LinkTarget(*node->link)};
 }
 
 // ---- Changes ------------------------------------------------------------
@@ -661,7 +707,11 @@ Reply FileSystem::Link(const Request& r, Ino ino, Ino new_parent,
 }
 
 Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
-  const std::string what = fmt::format("mkdir {}", name);
+  const std::string what = fmt::format("mkdir {}", PathIn(parent, name));
+  if (options_.as_of || parent == kAtDirIno ||
+      TypeOf(parent) == NodeType::kPast) {
+    return Refuse(r, what, EROFS, "the past is read-only");
+  }
   if (parent != kRootIno) {
     return Refuse(r, what, EPERM, "collections live at the root only");
   }
@@ -686,6 +736,9 @@ Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
   const std::string what = "unlink " + PathIn(parent, name);
   auto dir = Resolve(parent);
   if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
+  if (ReadOnlyView(*dir, name)) {
+    return Refuse(r, what, EROFS, "the past is read-only");
+  }
   if (dir->type != NodeType::kCollection) {
     return Refuse(r, what, EPERM, "only aliases can be removed");
   }
@@ -719,6 +772,9 @@ Reply FileSystem::Symlink(const Request& r, std::string_view target, Ino parent,
       fmt::format("symlink {} -> {}", PathIn(parent, name), target);
   auto dir = Resolve(parent);
   if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
+  if (ReadOnlyView(*dir, name)) {
+    return Refuse(r, what, EROFS, "the past is read-only");
+  }
   if (dir->type != NodeType::kCollection) {
     return Refuse(r, what, EPERM, "aliases live in collections");
   }
@@ -794,6 +850,10 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
                                        PathIn(new_parent, new_name));
   auto dir = Resolve(parent);
   if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
+  if (ReadOnlyView(*dir, name) || ReadOnlyView(*dir, new_name) ||
+      TypeOf(new_parent) == NodeType::kPast) {
+    return Refuse(r, what, EROFS, "the past is read-only");
+  }
   if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
     return Refuse(r, what, EINVAL, "unsupported rename flags");
   }
@@ -991,7 +1051,9 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
   entries.push_back({"..", kRootIno, S_IFDIR});
   if (node.ino == kRootIno) {
     entries.push_back({std::string(kControlDir), kControlDirIno, S_IFDIR});
-    auto collections = registry_.ListCollections();
+    auto collections = options_.as_of
+                           ? registry_.CollectionsAt(*options_.as_of)
+                           : registry_.ListCollections();
     if (!collections) return std::unexpected(collections.error());
     for (const Collection& c : *collections) {
       RememberCollection(c.id, c.name);
@@ -1004,14 +1066,21 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
   if (node.ino == kControlDirIno) {
     entries.push_back({std::string(kHistoryFile), kGlobalHistoryIno, S_IFREG});
     entries.push_back({std::string(kWhoamiFile), kWhoamiIno, S_IFREG});
+    entries.push_back({std::string(kAtDir), kAtDirIno, S_IFDIR});
     return entries;
+  }
+  if (node.ino == kAtDirIno || node.type == NodeType::kPast) {
+    return ListPast(node);
   }
   if (node.type == NodeType::kCollection) {
     entries.push_back({std::string(kCollectionHistory),
                        MakeIno(NodeType::kCollectionHistory,
                                static_cast<uint64_t>(node.collection_id)),
                        S_IFREG});
-    auto versions = registry_.ListVersions(node.collection);
+    auto versions =
+        options_.as_of
+            ? registry_.VersionsAt(node.collection, *options_.as_of)
+            : registry_.ListVersions(node.collection);
     if (!versions) return std::unexpected(versions.error());
     for (const Version& v : *versions) {
       entries.push_back(
@@ -1019,7 +1088,9 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
            MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
            static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG)});
     }
-    auto aliases = registry_.ListAliases(node.collection);
+    auto aliases = options_.as_of
+                       ? registry_.AliasesAt(node.collection, *options_.as_of)
+                       : registry_.ListAliases(node.collection);
     if (!aliases) return std::unexpected(aliases.error());
     for (const Alias& a : *aliases) {
       entries.push_back({a.name, AliasIno(a), S_IFLNK});
@@ -1194,10 +1265,11 @@ Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
   auto attr = StatOf(r, *node);
   if (!attr) return Refuse(r, what, attr.error());
   if ((mask & X_OK) && !(attr->st_mode & S_IXOTH)) return ErrorReply{EACCES};
+  if ((mask & W_OK) && ReadOnlyView(*node, "")) return ErrorReply{EROFS};
   if (mask & W_OK) {
     // Changes happen in the root (mkdir) and in collections (aliases).
     const bool changeable = node->ino == kRootIno || IsDirNode(node->type);
-    if (!changeable || !MayChange(*role)) return ErrorReply{EACCES};
+    if (!changeable || !registry::MayChange(*role)) return ErrorReply{EACCES};
   }
   return ErrorReply{0};
 }

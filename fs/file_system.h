@@ -43,11 +43,13 @@
 #include "fs/inode.h"
 #include "fs/link_table.h"
 #include "fs/notifier.h"
+#include "fs/past_views.h"
 #include "fs/reply.h"
 #include "fs/staging.h"
 #include "fs/watcher.h"
 #include "fs/xattrs.h"
 #include "registry/registry.h"
+#include "registry/replay.h"
 
 namespace regfs::fs {
 
@@ -81,6 +83,9 @@ struct FileSystemOptions {
   double version_timeout = 3600;  // entry/attr timeout of immutable nodes
   double alias_timeout = 1;       // entry/attr timeout of symlinks
   std::chrono::milliseconds watch_interval{200};
+  // A frozen mount (`regfs mount --as-of`): aliases, versions and
+  // collections as they were right after this event. Mounted read-only.
+  std::optional<uint64_t> as_of;
 };
 
 class FileSystem final {
@@ -138,6 +143,7 @@ class FileSystem final {
     std::optional<registry::Version> version;  // versions and tree entries
     std::optional<registry::TreeEntry> entry;  // tree entries
     std::optional<LinkNode> link;              // symlinks
+    std::optional<PastNode> past;              // views of the past
   };
 
   // At most this many versions are cached (a few MiB); a full cache is
@@ -204,6 +210,21 @@ class FileSystem final {
   Reply LookupInCollection(const Request& r, const Node& dir,
                            std::string_view name);
   Reply LookupInTree(const Request& r, const Node& dir, std::string_view name);
+
+  // Views of the past (file_system_past.cc): .regfs/at/<moment>/...,
+  // <collection>/<alias>@{N}, and frozen (--as-of) mounts.
+  Reply LookupMoment(const Request& r, std::string_view name);
+  Reply LookupInPast(const Request& r, const Node& dir, std::string_view name);
+  Reply LookupReflog(const Request& r, const Node& dir, std::string_view name,
+                     const registry::ReflogName& reflog);
+  EntryReply PastEntry(PastNode node);
+  registry::Result<std::vector<DirEntry>> ListPast(const Node& node);
+  // Whether a collection existed at a frozen mount's moment (always true
+  // for a live mount).
+  registry::Result<bool> ExistedThen(std::string_view collection);
+  // .regfs/at, its contents, reflog names and everything of a frozen mount
+  // are read-only: changes there get EROFS.
+  bool ReadOnlyView(const Node& dir, std::string_view name) const;
   EntryReply LinkEntry(Ino ino, LinkNode link);
   Reply StageSymlink(const Request& r, const registry::Identity& who,
                      const Node& dir, std::string_view name,
@@ -222,6 +243,7 @@ class FileSystem final {
   CallerCache callers_;
   Staging staging_;
   LinkTable links_;
+  PastViews past_;
   HistoryFiles histories_;
   Notifier notifier_;
   Watcher watcher_;

@@ -20,12 +20,14 @@ enum class NodeType : uint8_t {
   kAlias = 5,              // a user alias: Alias::revision
   kLatest = 6,             // `latest`: Alias::revision (the version's id)
   kStaged = 7,             // a symlink held in memory only: a counter
+  kPast = 8,               // a node of a view of the past: PastViews' id
 };
 
 inline constexpr Ino kRootIno = 1;  // FUSE_ROOT_ID
 inline constexpr Ino kControlDirIno = 2;
 inline constexpr Ino kGlobalHistoryIno = 3;
 inline constexpr Ino kWhoamiIno = 4;
+inline constexpr Ino kAtDirIno = 5;  // .regfs/at
 
 inline constexpr int kTagShift = 56;
 inline constexpr uint64_t kIdMask = (uint64_t{1} << kTagShift) - 1;

@@ -30,6 +30,7 @@ struct LinkNode {
   std::string collection;
   std::string name;
   uint64_t version = 0;  // the target's number: readlink gives "v<version>"
+  std::string target;    // if not empty, what readlink gives instead
   bool is_latest = false;
   bool is_protected = false;
   bool staged = false;

@@ -264,6 +264,18 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   FileSystemOptions fs_options;
   fs_options.owner_uid = store_st.st_uid;
   fs_options.owner_gid = store_st.st_gid;
+  std::string frozen;
+  if (!options.as_of.empty()) {
+    auto seq = (*registry)->SeqAt(options.as_of);
+    if (!seq) {
+      ready.Fail(fmt::format("--as-of {}: {}", options.as_of,
+                             seq.error().message));
+      return 1;
+    }
+    fs_options.as_of = *seq;
+    frozen = fmt::format(", frozen after event {} (--as-of {})", *seq,
+                         options.as_of);
+  }
   FileSystem file_system(**registry, fs_options);
 
   FuseArgs args;
@@ -272,6 +284,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   for (const std::string& opt : MountOptionList(options, store)) {
     joined += (joined.empty() ? "" : ",") + opt;
   }
+  if (fs_options.as_of) joined += ",ro";
   args.Add("-o");
   args.Add(joined);
   SessionGuard session(fuse_session_new(
@@ -292,8 +305,8 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   }
   session.set_mounted();
   file_system.Start(session.get());
-  spdlog::info("mounted {} at {} (-o {})", store.string(), mountpoint.string(),
-               joined);
+  spdlog::info("mounted {} at {} (-o {}){}", store.string(),
+               mountpoint.string(), joined, frozen);
   ready.Ok();
   if (detach) DetachStdio();
 

@@ -16,6 +16,9 @@ struct MountOptions {
   bool foreground = false;
   std::string log_level = "info";  // spdlog level name
   std::string log_file;            // empty: stderr (syslog-free)
+  // Not empty: a frozen, read-only mount of the registry as it was right
+  // after this moment (registry::ParseMoment's forms; "now": mount time).
+  std::string as_of;
 };
 
 // Mounts `options.store` at `options.mountpoint`. Unless `foreground`,

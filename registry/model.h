@@ -19,6 +19,11 @@ namespace regfs::registry {
 using TimeMs = int64_t;
 
 enum class Role { kNone = 0, kViewer = 1, kMember = 2, kAdmin = 3 };
+// The least role that may change anything (create collections, push, tag,
+// change unprotected aliases): the one rule the registry's checks use and
+// the mount's access(W_OK) asks in advance.
+inline constexpr Role kRoleToChange = Role::kMember;
+constexpr bool MayChange(Role role) { return role >= kRoleToChange; }
 std::string_view RoleName(Role role);
 Result<Role> ParseRole(std::string_view name);
 

@@ -367,7 +367,7 @@ class Registry::Impl {
   // at least, not `latest` or a version, admin for protected names.
   Status CheckAliasName(const Identity& who, std::string_view alias,
                         std::string_view verb) {
-    if (auto s = Require(who, Role::kMember, fmt::format("{} aliases", verb));
+    if (auto s = Require(who, kRoleToChange, fmt::format("{} aliases", verb));
         !s) {
       return s;
     }
@@ -671,7 +671,7 @@ class Registry::Impl {
 
   Status ChangeTag(const Identity& who, std::string_view collection,
                    uint64_t number, std::string_view tag, bool add) {
-    REGFS_TRY(Require(who, Role::kMember, "tag versions"));
+    REGFS_TRY(Require(who, kRoleToChange, "tag versions"));
     REGFS_TRY(ValidateTag(tag));
     auto tx = Transaction::Begin(*db);
     if (!tx) return std::unexpected(tx.error());
@@ -1132,6 +1132,25 @@ Result<std::vector<Collection>> Registry::CollectionsAt(uint64_t seq) {
   return all;
 }
 
+Result<Collection> Registry::GetCollectionAt(std::string_view name,
+                                             uint64_t seq) {
+  auto c = GetCollection(name);
+  if (!c) return c;
+  std::lock_guard lock(impl_->mu);
+  REGFS_STMT(s, *impl_->db,
+             "SELECT 1 FROM history WHERE collection = ?1 "
+             "AND event = 'collection.create' AND seq <= ?2");
+  s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
+  auto row = s->Step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) {
+    return Fail(Code::kNotFound,
+                fmt::format("collection '{}' did not exist yet after event {}",
+                            name, seq));
+  }
+  return c;
+}
+
 Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
                                                   uint64_t seq) {
   std::lock_guard lock(impl_->mu);
@@ -1320,7 +1339,7 @@ Result<Collection> Registry::CreateCollection(const Identity& who,
                                               std::string_view name) {
   {
     std::lock_guard lock(impl_->mu);
-    REGFS_TRY(impl_->Require(who, Role::kMember, "create collections"));
+    REGFS_TRY(impl_->Require(who, kRoleToChange, "create collections"));
     REGFS_TRY(ValidateCollectionName(name));
     auto tx = Transaction::Begin(*impl_->db);
     if (!tx) return std::unexpected(tx.error());
@@ -1354,7 +1373,7 @@ Result<Version> Registry::Push(const Identity& who,
     REGFS_TRY(ValidateMetaKey(key));
   {
     std::lock_guard lock(impl_->mu);
-    REGFS_TRY(impl_->Require(who, Role::kMember, "push versions"));
+    REGFS_TRY(impl_->Require(who, kRoleToChange, "push versions"));
     for (const auto& alias : request.aliases) {
       REGFS_TRY(impl_->CheckAliasName(who, alias, "set"));
     }
@@ -1432,7 +1451,7 @@ Result<Version> Registry::Push(const Identity& who,
   Database& db = *impl_->db;
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
-  REGFS_TRY(impl_->Require(who, Role::kMember, "push versions"));
+  REGFS_TRY(impl_->Require(who, kRoleToChange, "push versions"));
   auto c = impl_->FindCollection(request.collection);
   if (!c) {
     if (!c.error().IsNotFound()) return std::unexpected(c.error());
@@ -1622,7 +1641,7 @@ Result<Version> Registry::CheckTarget(const Identity& who,
   std::lock_guard lock(impl_->mu);
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->Require(who, Role::kMember, "change aliases"));
+  REGFS_TRY(impl_->Require(who, kRoleToChange, "change aliases"));
   return impl_->ResolveTarget(*c, target);
 }
 

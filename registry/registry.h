@@ -134,6 +134,8 @@ class Registry final {
   Result<uint64_t> SeqAt(std::string_view point);
   // Collections that existed right after `seq`, by name, as they are now.
   Result<std::vector<Collection>> CollectionsAt(uint64_t seq);
+  // One of them; NotFound if it was created after `seq` (or never).
+  Result<Collection> GetCollectionAt(std::string_view name, uint64_t seq);
   // Versions live right after `seq` that still exist (a deleted version's
   // content is gone), oldest first, without tags/metadata/aliases.
   Result<std::vector<Version>> VersionsAt(std::string_view collection,

@@ -337,6 +337,7 @@ struct MountArgs {
   bool foreground = false;
   std::string log_level = "info";
   std::string log_file;
+  std::string as_of;
 };
 
 int RunMountCommand(Context& ctx, const MountArgs& args) {
@@ -345,18 +346,8 @@ int RunMountCommand(Context& ctx, const MountArgs& args) {
   std::error_code ec;
   options.mountpoint = std::filesystem::absolute(args.mountpoint, ec);
   if (ec) options.mountpoint = args.mountpoint;
-  // "-o allow_other,ro -o debug" -> {"allow_other", "ro", "debug"}.
-  for (const auto& list : args.options) {
-    size_t start = 0;
-    while (start <= list.size()) {
-      size_t comma = list.find(',', start);
-      if (comma == std::string::npos) comma = list.size();
-      if (comma > start) {
-        options.fuse_options.push_back(list.substr(start, comma - start));
-      }
-      start = comma + 1;
-    }
-  }
+  options.fuse_options = args.options;  // fs splits the comma lists
+  options.as_of = args.as_of;
   options.foreground = args.foreground;
   options.log_level = args.log_level;
   if (!args.log_file.empty()) {
@@ -386,6 +377,17 @@ void AddMount(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--log-file", args->log_file,
                   "Write the daemon's log here instead of stderr");
+  cmd->add_option("--as-of", args->as_of,
+                  "Freeze the mount at MOMENT: read-only, every alias "
+                  "resolves as it did right after it (now, an event number, "
+                  "or a UTC time such as 2026-11-22T04:53:02Z)")
+      ->type_name("MOMENT")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto moment = reg::ParseMoment(text);
+            return moment ? std::string() : moment.error().message;
+          },
+          ""));
   OnSelected(cmd, ctx, args, RunMountCommand);
 }
 

@@ -113,6 +113,10 @@ TEST_F(ReplayTest, CollectionsAtOmitsLaterCollections) {
   REGFS_ASSERT_OK(now);
   EXPECT_EQ(now->size(), 2u);
   EXPECT_EQ(CodeOf(reg().AliasesAt("datasets", before)), Code::kNotFound);
+  EXPECT_EQ(CodeOf(reg().GetCollectionAt("datasets", before)),
+            Code::kNotFound);
+  REGFS_EXPECT_OK(reg().GetCollectionAt("datasets", Seq()));
+  REGFS_EXPECT_OK(reg().GetCollectionAt("models", before));
   auto none = reg().CollectionsAt(0);
   REGFS_ASSERT_OK(none);
   EXPECT_TRUE(none->empty());
