@@ -838,17 +838,27 @@ std::filesystem::path Registry::BlobPath(std::string_view key) const {
 static Result<std::vector<Collection>> QueryCollections(
     Database& db, std::optional<std::string_view> name,
     std::optional<int64_t> id) {
-  REGFS_STMT(
-      s, db,
-      "SELECT c.id, c.name, c.kind, c.created_ms, c.creator_uid, "
-      "c.creator, "
-      "(SELECT count(*) FROM versions v WHERE v.collection_id = c.id), "
-      "(SELECT count(*) FROM aliases a WHERE a.collection_id = c.id), "
-      "(SELECT max(number) FROM versions v WHERE v.collection_id = c.id) "
-      "FROM collections c WHERE (?1 IS NULL OR c.name = ?1) "
-      "AND (?2 IS NULL OR c.id = ?2) ORDER BY c.name");
-  if (name) s->BindText(1, *name);
-  s->BindOptionalInt64(2, id);
+  // One statement per form, so that a lookup by name or id uses its index
+  // (an "?1 IS NULL OR ..." condition would scan every collection).
+  static const auto sql = [](std::string_view where) {
+    return fmt::format(
+        "SELECT c.id, c.name, c.kind, c.created_ms, c.creator_uid, "
+        "c.creator, "
+        "(SELECT count(*) FROM versions v WHERE v.collection_id = c.id), "
+        "(SELECT count(*) FROM aliases a WHERE a.collection_id = c.id), "
+        "(SELECT max(number) FROM versions v WHERE v.collection_id = c.id) "
+        "FROM collections c WHERE {} ORDER BY c.name",
+        where);
+  };
+  static const std::string by_name = sql("c.name = ?1");
+  static const std::string by_id = sql("c.id = ?1");
+  static const std::string all = sql("1");
+  REGFS_STMT(s, db, name ? by_name.c_str() : id ? by_id.c_str() : all.c_str());
+  if (name) {
+    s->BindText(1, *name);
+  } else if (id) {
+    s->BindInt64(1, *id);
+  }
   std::vector<Collection> out;
   for (;;) {
     auto row = s->Step();
