@@ -14,7 +14,8 @@ set -euo pipefail
 # (ln, readlink, stat, tail), util-linux (mountpoint, findmnt, setpriv,
 # runuser), diffutils (cmp), findutils (find), passwd (useradd), tar.
 # Containers and packaging (tests/deploy): bubblewrap (bwrap), systemd
-# (systemd-analyze verify), dpkg-dev and fakeroot (cpack -G DEB).
+# (systemd-analyze verify), dpkg-dev and fakeroot (cpack -G DEB), man-db
+# (man -l of the man page).
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
 # Fuzzing (tests/fuzz): clang 19 with libFuzzer (clang 14 lacks the C++23
 # std::expected of GCC 12's libstdc++).
@@ -26,7 +27,7 @@ readonly PACKAGES=(
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev
   attr procps coreutils util-linux diffutils findutils passwd tar
-  bubblewrap systemd dpkg-dev fakeroot
+  bubblewrap systemd dpkg-dev fakeroot man-db
   libbenchmark-dev fio hyperfine linux-perf
   clang-19 libclang-rt-19-dev
 )
