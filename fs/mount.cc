@@ -9,12 +9,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -171,11 +173,63 @@ bool RunQuietly(const std::vector<std::string>& argv) {
 
 // Checks the mount point; detaches a dead FUSE mount left by a killed
 // daemon. Returns an error message, or nullopt when the mount can go on.
+constexpr decltype(statfs::f_type) kFuseSuperMagic = 0x65735546;
+
+// A path of /proc/self/mountinfo, with its octal escapes ("\040") undone.
+std::string UnescapeMountPath(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' &&
+        field[i + 1] <= '3') {
+      out += static_cast<char>((field[i + 1] - '0') * 64 +
+                               (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+// Whether something is mounted exactly at `path` in this mount namespace.
+bool IsMountPoint(const stdfs::path& path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 ...": the
+    // fifth field is the mount point.
+    size_t pos = 0;
+    for (int field = 0; field < 4 && pos != std::string::npos; ++field) {
+      pos = line.find(' ', pos);
+      if (pos != std::string::npos) ++pos;
+    }
+    if (pos == std::string::npos) continue;
+    const size_t end = line.find(' ', pos);
+    if (UnescapeMountPath(std::string_view(line).substr(pos, end - pos)) ==
+        path.string()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<std::string> PrepareMountpoint(const stdfs::path& mountpoint) {
-  struct stat st {};
-  if (::stat(mountpoint.c_str(), &st) == 0) {
+  // statfs, not stat: right after a daemon dies, the kernel may still
+  // answer stat from its attribute cache, but statfs asks the dead daemon
+  // and fails with ENOTCONN.
+  struct statfs fs_st {};
+  if (::statfs(mountpoint.c_str(), &fs_st) == 0) {
+    struct stat st {};
+    if (::stat(mountpoint.c_str(), &st) != 0) {
+      return fmt::format("{}: {}", mountpoint.string(), std::strerror(errno));
+    }
     if (!S_ISDIR(st.st_mode)) {
       return fmt::format("{}: not a directory", mountpoint.string());
+    }
+    if (fs_st.f_type == kFuseSuperMagic && IsMountPoint(mountpoint)) {
+      return fmt::format(
+          "{0} is already a FUSE mount; unmount it first (umount {0})",
+          mountpoint.string());
     }
     return std::nullopt;
   }
@@ -188,7 +242,8 @@ std::optional<std::string> PrepareMountpoint(const stdfs::path& mountpoint) {
   if (!detached) {
     detached = RunQuietly({"fusermount3", "-u", "-z", mountpoint.string()});
   }
-  if (detached && ::stat(mountpoint.c_str(), &st) == 0) {
+  struct statfs after {};
+  if (detached && ::statfs(mountpoint.c_str(), &after) == 0) {
     std::fprintf(stderr,
                  "regfs: %s was a dead mount left by a killed daemon; "
                  "detached it\n",

@@ -90,6 +90,31 @@ TEST_F(DaemonTest, DeadMountPointIsCleanedUp) {
   EXPECT_FALSE(IsMounted(mnt_));
 }
 
+TEST_F(DaemonTest, RemountRightAfterAKillReplacesTheDeadMount) {
+  // The kernel may still answer stat from its cache just after the daemon
+  // dies; the remount must notice the dead mount anyway, not stack on it.
+  struct stat st {};
+  ASSERT_EQ(::stat(mnt_.c_str(), &st), 0);  // cached attributes
+  const pid_t pid = mount_->pid();
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  WaitProcess(pid, 5s);
+  mount_->Abandon();
+  const RunResult r =
+      Regfs({"mount", mnt_.string(), "--log-file", (dir_ / "bg.log").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(mnt_ / "models" / "latest"), "model two\n");
+  RunAs(kRoot, {"fusermount3", "-u", mnt_.string()});
+  ForceUnmount(mnt_);
+  EXPECT_FALSE(IsMounted(mnt_)) << "no dead mount left underneath";
+}
+
+TEST_F(DaemonTest, ASecondMountOnTheSamePointIsRefused) {
+  const RunResult r = Regfs({"mount", mnt_.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("already a FUSE mount"));
+  EXPECT_EQ(ReadFile(mnt_ / "models" / "latest"), "model two\n");
+}
+
 TEST_F(DaemonTest, ManyParallelReaders) {
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
