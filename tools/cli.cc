@@ -59,7 +59,12 @@ int RunCli(int argc, char** argv) {
   app.add_option("--store,-s", ctx.store_option(),
                  "The store directory (default: $REGFS_STORE, else "
                  "$XDG_DATA_HOME/regfs or ~/.local/share/regfs)")
-      ->envname("REGFS_STORE");
+      ->envname("REGFS_STORE")
+      ->check(CLI::Validator(
+          [](std::string& path) -> std::string {
+            return path.empty() ? "an empty store path" : "";
+          },
+          "DIR"));
   AddStoreCommands(app, ctx);
   AddBrowseCommands(app, ctx);
   AddAliasCommands(app, ctx);

@@ -398,6 +398,11 @@ TEST_F(CliTest, UsageErrorsExit2) {
   }
   // Nothing ran.
   EXPECT_EQ(Ok({"ls"}).substr(0, 14), "no collections");
+  // An empty --store (an unset variable in a unit file, say) is an error,
+  // not the default store.
+  const RunResult empty = RunRegfs({"--store", "", "ls"});
+  EXPECT_EQ(empty.exit_code, 2) << empty.err;
+  EXPECT_THAT(empty.err, HasSubstr("empty store path"));
 }
 
 // Refusals and failures exit 1 with one line naming the problem.
