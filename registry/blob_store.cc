@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <vector>
 
 namespace regfs::registry {
@@ -56,6 +59,72 @@ Status SyncDir(const std::filesystem::path& dir) {
     return std::unexpected(PosixError("fsync", dir.string(), errno));
   }
   return {};
+}
+
+// A read buffer for a file of `size` bytes: at most kChunk, and not
+// zero-filled (a fresh 1 MiB vector costs 256 page faults and a memset,
+// more than a small push does otherwise).
+std::unique_ptr<std::byte[]> ChunkBuffer(uint64_t size, size_t& capacity) {
+  capacity = static_cast<size_t>(std::clamp<uint64_t>(size + 1, 4096, kChunk));
+  return std::unique_ptr<std::byte[]>(new std::byte[capacity]);
+}
+
+// Copies `in` to `out` inside the kernel (copy_file_range) and hashes what
+// landed in `out` through a read-only mapping: the bytes cross memory once,
+// not twice through a user buffer. nullopt when this kernel or file system
+// cannot copy between the two files (nothing was copied then).
+Result<std::optional<uint64_t>> CopyInKernel(
+    int in, int out, uint64_t total, Hasher& hasher, const ProgressFn& progress,
+    const std::filesystem::path& source) {
+  constexpr size_t kStep = 64 << 20;  // progress granularity
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t done = 0;
+  for (;;) {
+    const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, kStep, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (done == 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+                        errno == EOPNOTSUPP)) {
+        return std::optional<uint64_t>();
+      }
+      return std::unexpected(
+          PosixError("copy_file_range", source.string(), errno));
+    }
+    if (n == 0) return std::optional<uint64_t>(done);
+    const uint64_t start = done / page * page;  // mmap wants page offsets
+    const size_t length =
+        static_cast<size_t>(done + static_cast<uint64_t>(n) - start);
+    void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED | MAP_POPULATE,
+                       out, static_cast<off_t>(start));
+    if (map == MAP_FAILED) {
+      return std::unexpected(PosixError("mmap", "staged blob", errno));
+    }
+    hasher.Update(std::span(static_cast<const std::byte*>(map) + (done - start),
+                            static_cast<size_t>(n)));
+    ::munmap(map, length);
+    done += static_cast<uint64_t>(n);
+    if (progress) progress(done, std::max(total, done));
+  }
+}
+
+// The portable path: read into a buffer, hash, write.
+Result<std::optional<uint64_t>> CopyThroughBuffer(
+    int in, int out, uint64_t total, Hasher& hasher, const ProgressFn& progress,
+    const std::filesystem::path& source, const std::filesystem::path& temp) {
+  size_t cap = 0;
+  auto buf = ChunkBuffer(total, cap);
+  uint64_t done = 0;
+  for (;;) {
+    auto n = ReadFull(in, buf.get(), cap, source);
+    if (!n) return std::unexpected(n.error());
+    if (*n == 0) return std::optional<uint64_t>(done);
+    hasher.Update(std::span(buf.get(), *n));
+    if (auto s = WriteAll(out, buf.get(), *n, temp); !s) {
+      return std::unexpected(s.error());
+    }
+    done += *n;
+    if (progress) progress(done, std::max(total, done));
+  }
 }
 
 bool IsHex(std::string_view s) {
@@ -134,15 +203,17 @@ Result<bool> BlobStore::SameContent(int fd,
     return std::unexpected(PosixError("fstat", blob.string(), errno));
   }
   if (a.st_size != b.st_size) return false;
-  std::vector<std::byte> x(kChunk), y(kChunk);
+  size_t cap = 0;
+  auto x = ChunkBuffer(static_cast<uint64_t>(a.st_size), cap);
+  auto y = ChunkBuffer(static_cast<uint64_t>(a.st_size), cap);
   for (off_t off = 0;;) {
-    const ssize_t n = ::pread(fd, x.data(), kChunk, off);
+    const ssize_t n = ::pread(fd, x.get(), cap, off);
     if (n < 0) return std::unexpected(PosixError("read", "staged blob", errno));
     if (n == 0) return true;
-    auto m = ReadFull(other.get(), y.data(), static_cast<size_t>(n), blob);
+    auto m = ReadFull(other.get(), y.get(), static_cast<size_t>(n), blob);
     if (!m) return std::unexpected(m.error());
     if (*m != static_cast<size_t>(n) ||
-        std::memcmp(x.data(), y.data(), static_cast<size_t>(n)) != 0) {
+        std::memcmp(x.get(), y.get(), static_cast<size_t>(n)) != 0) {
       return false;
     }
     off += n;
@@ -172,31 +243,50 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
   ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
   StagedBlob staged;
-  std::string templ = (root_ / kTempDir / "push-XXXXXX").string();
-  staged.fd_.Reset(::mkostemp(templ.data(), O_CLOEXEC));
-  if (!staged.fd_.valid()) {
-    return std::unexpected(PosixError("mkstemp", templ, errno));
+  std::string templ;
+  // gc removes temporary files it can lock. Between mkostemp and our
+  // flock it may take one for abandoned and unlink it: then the path no
+  // longer names our file, and we start over with a new one.
+  for (int attempt = 0;; ++attempt) {
+    templ = (root_ / kTempDir / "push-XXXXXX").string();
+    staged.fd_.Reset(::mkostemp(templ.data(), O_CLOEXEC));
+    if (!staged.fd_.valid()) {
+      return std::unexpected(PosixError("mkstemp", templ, errno));
+    }
+    if (::flock(staged.fd_.get(), LOCK_EX) != 0) {
+      ::unlink(templ.c_str());
+      return std::unexpected(PosixError("flock", templ, errno));
+    }
+    struct stat by_fd {}, by_path {};
+    if (::fstat(staged.fd_.get(), &by_fd) != 0) {
+      ::unlink(templ.c_str());
+      return std::unexpected(PosixError("fstat", templ, errno));
+    }
+    if (::stat(templ.c_str(), &by_path) == 0 && by_path.st_ino == by_fd.st_ino &&
+        by_path.st_dev == by_fd.st_dev) {
+      break;
+    }
+    if (attempt == 100) {
+      return Fail(Code::kIoError,
+                  fmt::format("{}: temporary files keep disappearing",
+                              (root_ / kTempDir).string()));
+    }
   }
   staged.temp_ = templ;
-  if (::flock(staged.fd_.get(), LOCK_EX) != 0) {
-    return std::unexpected(PosixError("flock", templ, errno));
-  }
 
   auto hasher = hasher_();
   const uint64_t total = static_cast<uint64_t>(st.st_size);
-  std::vector<std::byte> buf(kChunk);
-  uint64_t done = 0;
-  for (;;) {
-    auto n = ReadFull(in.get(), buf.data(), buf.size(), source);
-    if (!n) return std::unexpected(n.error());
-    if (*n == 0) break;
-    hasher->Update(std::span(buf.data(), *n));
-    if (auto s = WriteAll(staged.fd_.get(), buf.data(), *n, staged.temp_); !s) {
-      return std::unexpected(s.error());
-    }
-    done += *n;
-    if (progress) progress(done, std::max(total, done));
+  Result<std::optional<uint64_t>> copied = CopyInKernel(
+      in.get(), staged.fd_.get(), total, *hasher, progress, source);
+  if (!copied) return std::unexpected(copied.error());
+  // Some file systems (procfs, sysfs, some FUSE ones) report a size but
+  // copy nothing in the kernel: read them the portable way.
+  if (!*copied || (**copied == 0 && total > 0)) {
+    copied = CopyThroughBuffer(in.get(), staged.fd_.get(), total, *hasher,
+                               progress, source, staged.temp_);
+    if (!copied) return std::unexpected(copied.error());
   }
+  const uint64_t done = **copied;
   if (durable_ && ::fsync(staged.fd_.get()) != 0) {
     return std::unexpected(PosixError("fsync", templ, errno));
   }
