@@ -607,8 +607,7 @@ class Registry::Impl {
                "a.updated_ms, a.updated_uid, a.updated_by, "
                "EXISTS (SELECT 1 FROM protected_names p WHERE p.name = a.name) "
                "FROM aliases a JOIN versions v ON v.id = a.version_id "
-               "WHERE a.collection_id = ?1 AND (?2 IS NULL OR a.name = ?2) "
-               "ORDER BY a.name");
+               "WHERE a.collection_id = ?1 AND a.name = ?2");
     s->BindInt64(1, c.id).BindText(2, name);
     auto row = s->Step();
     if (!row) return std::unexpected(row.error());
