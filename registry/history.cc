@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "registry/names.h"
 
@@ -172,6 +173,21 @@ Result<Moment> ParseMoment(std::string_view text) {
                           text));
 }
 
+namespace {
+
+// `count` decimal digits at `pos` of `text`, or nullopt.
+std::optional<int> Digits(std::string_view text, size_t pos, size_t count) {
+  if (pos + count > text.size()) return std::nullopt;
+  int value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
 Result<TimeMs> ParseTime(std::string_view text) {
   auto invalid = [&] {
     return Fail(Code::kInvalidArgument,
@@ -180,38 +196,40 @@ Result<TimeMs> ParseTime(std::string_view text) {
                             text));
   };
   if (!text.empty() && text.front() == '@') {
+    std::string_view digits = text.substr(1);
+    const bool negative = !digits.empty() && digits.front() == '-';
+    if (negative) digits.remove_prefix(1);
+    if (digits.empty() || digits.size() > 18) return invalid();
     int64_t secs = 0;
-    std::string s(text.substr(1));
-    char* end = nullptr;
-    errno = 0;
-    secs = std::strtoll(s.c_str(), &end, 10);
-    if (s.empty() || errno != 0 || *end != '\0') return invalid();
-    return secs * 1000;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return invalid();
+      secs = secs * 10 + (c - '0');
+    }
+    // 18 digits: |secs| * 1000 stays far inside int64_t.
+    return (negative ? -secs : secs) * 1000;
   }
-  std::string s(text);
-  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.pop_back();
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &consumed) != 3 ||
-      consumed != 10) {
-    return invalid();
-  }
-  std::string_view rest(s.c_str() + consumed);
-  if (!rest.empty()) {
-    if (rest[0] != 'T' && rest[0] != 't' && rest[0] != ' ') return invalid();
-    std::string r(rest.substr(1));
-    int n = 0;
-    if (std::sscanf(r.c_str(), "%2d:%2d%n", &h, &mi, &n) != 2) return invalid();
-    std::string_view more(r.c_str() + n);
-    if (!more.empty()) {
-      int n2 = 0;
-      std::string m(more);
-      if (std::sscanf(m.c_str(), ":%2d%n", &sec, &n2) != 1) return invalid();
-      std::string_view frac(m.c_str() + n2);
-      if (!frac.empty()) {
-        if (frac[0] != '.' || frac.size() < 2) return invalid();
+  std::string_view s = text;
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.remove_suffix(1);
+  // YYYY-MM-DD, at fixed places, digits only.
+  auto y = Digits(s, 0, 4), mo = Digits(s, 5, 2), d = Digits(s, 8, 2);
+  if (!y || !mo || !d || s[4] != '-' || s[7] != '-') return invalid();
+  int h = 0, mi = 0, sec = 0, ms = 0;
+  if (s.size() > 10) {
+    // [T|t| ]HH:MM[:SS[.fraction]]
+    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return invalid();
+    auto hh = Digits(s, 11, 2), mm = Digits(s, 14, 2);
+    if (!hh || !mm || s.size() < 16 || s[13] != ':') return invalid();
+    h = *hh;
+    mi = *mm;
+    if (s.size() > 16) {
+      auto ss = Digits(s, 17, 2);
+      if (s[16] != ':' || !ss) return invalid();
+      sec = *ss;
+      if (s.size() > 19) {
+        const std::string_view frac = s.substr(20);
+        if (s[19] != '.' || frac.empty() || frac.size() > 9) return invalid();
         int scale = 100;
-        for (char c : frac.substr(1)) {
+        for (char c : frac) {
           if (c < '0' || c > '9') return invalid();
           ms += (c - '0') * scale;
           scale /= 10;
@@ -219,13 +237,14 @@ Result<TimeMs> ParseTime(std::string_view text) {
       }
     }
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) {
+  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || h > 23 || mi > 59 ||
+      sec > 60) {
     return invalid();
   }
   std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
+  tm.tm_year = *y - 1900;
+  tm.tm_mon = *mo - 1;
+  tm.tm_mday = *d;
   tm.tm_hour = h;
   tm.tm_min = mi;
   tm.tm_sec = sec;
