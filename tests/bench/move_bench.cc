@@ -1,0 +1,247 @@
+// regfs_bench_moves: alias moves per second, as the syscall pair a tool
+// makes (symlink to a temporary name, rename over the alias), against the
+// floor any durable move pays: a bare SQLite transaction that updates one
+// row and inserts one history row, in WAL mode with synchronous=FULL, on
+// the same disk.
+//
+//   regfs_bench_moves --alias=LABEL=PATH... --sqlite=DB [benchmark flags]
+//
+// Storage latency on a shared disk changes from one second to the next, so
+// the variants are measured in lockstep: every iteration makes one move in
+// each (rotating which goes first) and times each move apart; a
+// variant's rate is its moves over the time spent in its moves.
+//
+// Each PATH is a symlink (an alias) in a directory that holds v0 and v1;
+// every iteration points it at the other one, so each move is a real
+// change (and, through a regfs mount, one alias.move history row). The
+// temporary name starts with '.', which the mount always stages
+// (fs/staging.h).
+//
+// The SQLite baseline is the one place outside registry/ with SQL: it is
+// what the registry would pay if it did nothing but its one transaction.
+// Its tables copy the registry's `aliases` and `history` (schema.cc), with
+// their indexes.
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tests/bench/bench_util.h"
+
+namespace regfs::bench {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE aliases (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  version_id INTEGER NOT NULL,
+  revision INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  updated_uid INTEGER NOT NULL,
+  updated_by TEXT NOT NULL,
+  UNIQUE (collection_id, name)
+);
+CREATE INDEX aliases_version ON aliases(version_id);
+CREATE TABLE history (
+  seq INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  old_version INTEGER,
+  new_version INTEGER,
+  uid INTEGER NOT NULL,
+  user TEXT NOT NULL,
+  interface TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX history_collection ON history(collection, seq);
+CREATE INDEX history_time ON history(time_ms);
+INSERT INTO aliases VALUES (1, 1, 'a', 1, 0, 0, 0, 'root');
+)sql";
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "regfs_bench_moves: %s\n", message.c_str());
+  std::exit(1);
+}
+
+// One way of making a durable (or, on tmpfs, not durable) alias move.
+class Mover {
+ public:
+  virtual ~Mover() = default;
+  // Empty, or an error message.
+  virtual std::string Move() = 0;
+};
+
+// symlink(target, DIR/.bench-move) + rename over the alias DIR/NAME,
+// alternating the target between v0 and v1 so that every move is a change.
+class DirMover final : public Mover {
+ public:
+  explicit DirMover(const std::string& alias)
+      : temp_(std::filesystem::path(alias).parent_path() / ".bench-move"),
+        alias_(alias) {
+    char now[16] = {};
+    if (::readlink(alias_.c_str(), now, sizeof(now) - 1) > 0 &&
+        std::string_view(now) == "v0") {
+      next_ = 1;
+    }
+  }
+  std::string Move() override {
+    const char* target = (next_++ % 2) ? "v1" : "v0";
+    if (::symlink(target, temp_.c_str()) != 0) {
+      return temp_ + ": " + std::strerror(errno);
+    }
+    if (::rename(temp_.c_str(), alias_.c_str()) != 0) {
+      const std::string message = alias_ + ": " + std::strerror(errno);
+      ::unlink(temp_.c_str());
+      return message;
+    }
+    return "";
+  }
+
+ private:
+  std::string temp_;
+  std::string alias_;
+  int64_t next_ = 0;
+};
+
+// One connection and its three prepared statements; finalizes them.
+class SqliteMover final : public Mover {
+ public:
+  explicit SqliteMover(const std::string& path) {
+    ::unlink(path.c_str());
+    ::unlink((path + "-wal").c_str());
+    ::unlink((path + "-shm").c_str());
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) Die(Error("open"));
+    Exec(kSchema);
+    Prepare(
+        "INSERT INTO history (time_ms, event, collection, alias, "
+        "old_version, new_version, uid, user, interface, detail) "
+        "VALUES (?1, 'alias.move', 'moves', 'a', ?2, ?3, 0, 'root', "
+        "'fs', '{}')",
+        &insert_);
+    Prepare(
+        "UPDATE aliases SET version_id = ?1, revision = ?2, "
+        "updated_ms = ?3, updated_uid = 0, updated_by = 'root' "
+        "WHERE id = 1",
+        &update_);
+  }
+  SqliteMover(const SqliteMover&) = delete;
+  SqliteMover& operator=(const SqliteMover&) = delete;
+  ~SqliteMover() {
+    sqlite3_finalize(insert_);
+    sqlite3_finalize(update_);
+    sqlite3_close(db_);
+  }
+
+  // One durable move: BEGIN IMMEDIATE, insert, update, COMMIT. Dies on an
+  // SQLite error.
+  std::string Move() override {
+    const int64_t n = n_++;
+    Exec("BEGIN IMMEDIATE");
+    sqlite3_bind_int64(insert_, 1, n);
+    sqlite3_bind_int64(insert_, 2, n % 2);
+    sqlite3_bind_int64(insert_, 3, (n + 1) % 2);
+    Step(insert_);
+    sqlite3_bind_int64(update_, 1, (n + 1) % 2);
+    sqlite3_bind_int64(update_, 2, sqlite3_last_insert_rowid(db_));
+    sqlite3_bind_int64(update_, 3, n);
+    Step(update_);
+    Exec("COMMIT");
+    return "";
+  }
+
+ private:
+  std::string Error(std::string_view what) const {
+    return std::string(what) + ": " + sqlite3_errmsg(db_);
+  }
+  void Exec(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      Die(Error(sql));
+    }
+  }
+  void Prepare(const char* sql, sqlite3_stmt** stmt) {
+    if (sqlite3_prepare_v2(db_, sql, -1, stmt, nullptr) != SQLITE_OK) {
+      Die(Error(sql));
+    }
+  }
+  void Step(sqlite3_stmt* stmt) {
+    if (sqlite3_step(stmt) != SQLITE_DONE) Die(Error("step"));
+    sqlite3_reset(stmt);
+  }
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* update_ = nullptr;
+  int64_t n_ = 0;
+};
+
+struct Labeled {
+  std::string label;
+  std::unique_ptr<Mover> mover;
+};
+
+void Lockstep(benchmark::State& state, std::vector<Labeled>* movers) {
+  const size_t n = movers->size();
+  std::vector<double> seconds(n, 0.0);
+  size_t round = 0;
+  for (auto _ : state) {
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = (k + round) % n;
+      const auto start = Clock::now();
+      const std::string error = (*movers)[i].mover->Move();
+      seconds[i] += SecondsSince(start);
+      if (!error.empty()) {
+        state.SkipWithError(error.c_str());
+        return;
+      }
+    }
+    ++round;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    state.counters["rate:" + (*movers)[i].label] =
+        static_cast<double>(state.iterations()) / seconds[i];
+  }
+}
+
+}  // namespace
+}  // namespace regfs::bench
+
+int main(int argc, char** argv) {
+  using namespace regfs::bench;
+  benchmark::Initialize(&argc, argv);
+  static std::vector<Labeled> movers;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("--alias=")) {
+      auto [label, alias] = SplitLabel(arg.substr(8));
+      movers.push_back({label, std::make_unique<DirMover>(alias)});
+    } else if (arg.starts_with("--sqlite=")) {
+      movers.push_back({"bare SQLite txn", std::make_unique<SqliteMover>(
+                                               std::string(arg.substr(9)))});
+    } else {
+      std::fprintf(stderr, "regfs_bench_moves: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  benchmark::RegisterBenchmark(
+      "alias move, one history row (in lockstep):all",
+      [](benchmark::State& s) { Lockstep(s, &movers); })
+      ->UseRealTime();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

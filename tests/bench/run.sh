@@ -1,0 +1,710 @@
+#!/usr/bin/env bash
+# Runs the regfs benchmarks and writes BENCHMARKS.md (tests/bench/).
+#
+# Usage: tests/bench/run.sh [options]      (as root: mounts, drop_caches)
+#   --reps N            repetitions of every measurement (default 5)
+#   --only "S..."       sections to run: push read meta moves scale
+#                       (default: all)
+#   --read-mib N        size of the version read and pushed (default 1024)
+#   --meta-versions N   versions of the metadata collection (default 100000)
+#   --meta-aliases N    aliases of the metadata collection (default 10000)
+#   --cold-names N      names per cold metadata run (default 2000)
+#   --ls-timeout S      cap on one `ls -l` of the metadata collection
+#                       (default 120 s)
+#   --scale-collections N  collections of the scale store, 1000 versions and
+#                       100 aliases each (default 100: 100k versions)
+#   --full              --scale-collections 1000 (1M versions, 100k aliases)
+#   --quick             a smoke run: --reps 2, 256 MiB, 20k versions,
+#                       10 scale collections; not for publishing
+#   --compare L=BIN     also measure the regfs binary BIN as variant "L"
+#                       (e.g. a prototype fix), side by side
+#   --build DIR         build tree (default build-bench, Release)
+#   --work DIR          scratch directory, on the disk under test
+#                       (default BUILD/bench-data); emptied first
+#   --out FILE          report (default BENCHMARKS.md at the top)
+#   --keep              keep the scratch directory afterwards
+#   --render-only       only write the report again from the last run's
+#                       results (kept in BUILD/bench-*), e.g. after
+#                       editing tests/bench/analysis.md
+#
+# Every comparison is a ratio of two variants measured side by side in the
+# same run: the variants of one repetition run next to each other (rotating
+# which goes first), Google Benchmark interleaves them at random
+# (--benchmark_enable_random_interleaving), or, where the disk's latency
+# moves faster than that (alias moves), they take turns move by move.
+# Figures are medians with min–max over the repetitions. Nothing here
+# asserts a timing: this is not a test.
+set -euo pipefail
+
+readonly SELF=$(realpath "$0")
+cd "$(dirname "$SELF")/../.."
+readonly REPO=$PWD
+
+reps=5
+sections="push read meta moves scale"
+read_mib=1024
+meta_versions=100000
+meta_aliases=10000
+cold_names=2000
+ls_timeout=120
+scale_collections=100
+build=$REPO/build-bench
+work=""
+out=$REPO/BENCHMARKS.md
+keep=0
+render_only=0
+compare=()
+
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+log() { printf '[%s %4ds] %s\n' "$(date +%H:%M:%S)" "$SECONDS" "$*" >&2; }
+has() { [[ " $sections " == *" $1 "* ]]; }
+while (($#)); do
+  case $1 in
+    --reps) reps=$2; shift ;;
+    --only) sections=$2; shift ;;
+    --read-mib) read_mib=$2; shift ;;
+    --meta-versions) meta_versions=$2; shift ;;
+    --meta-aliases) meta_aliases=$2; shift ;;
+    --cold-names) cold_names=$2; shift ;;
+    --ls-timeout) ls_timeout=$2; shift ;;
+    --scale-collections) scale_collections=$2; shift ;;
+    --full) scale_collections=1000 ;;
+    --quick) reps=2 read_mib=256 meta_versions=20000 meta_aliases=2000
+             cold_names=1000 scale_collections=10 ;;
+    --compare) compare+=("$2"); shift ;;
+    --build) build=$(realpath -m "$2"); shift ;;
+    --work) work=$(realpath -m "$2"); shift ;;
+    --out) out=$(realpath -m "$2"); shift ;;
+    --keep) keep=1 ;;
+    --render-only) render_only=1 ;;
+    -h|--help) sed -n '2,36p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (try --help)" ;;
+  esac
+  shift
+done
+work=${work:-$build/bench-data}
+readonly reps sections read_mib meta_versions meta_aliases cold_names ls_timeout \
+  scale_collections build work out keep
+readonly B=$build/tests/bench        # the harnesses
+readonly REGFS=$build/regfs
+readonly W=$work
+readonly SAMPLES=$W/samples.tsv
+readonly TARGETS=$W/targets.tsv
+readonly LOGS=$W/logs
+readonly started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# render: BENCHMARKS.md from the results kept in the build tree.
+render() {
+  log "writing $out"
+  "$B/regfs_bench_report" render --samples "$build/bench-samples.tsv" \
+    --targets "$build/bench-targets.tsv" \
+    --template "$REPO/tests/bench/BENCHMARKS.md.in" \
+    --var "machine=@$build/bench-machine.md" \
+    --var "options=@$build/bench-options.txt" \
+    --var "fdlimit=$(ulimit -Hn)" \
+    --var "analysis=@$REPO/tests/bench/analysis.md" > "$out"
+}
+if ((render_only)); then
+  [[ -f $build/bench-samples.tsv ]] || die "no results in $build: run without --render-only first"
+  render
+  exit 0
+fi
+SECONDS=0
+
+[[ $(id -u) -eq 0 ]] || die "run as root: the benchmarks mount, and drop the kernel's caches"
+[[ -c /dev/fuse ]] || die "no /dev/fuse"
+for tool in fio cmake fusermount3 mountpoint; do
+  command -v "$tool" >/dev/null || die "$tool not found: run packaging/install-deps.sh"
+done
+
+
+# ---- mounts: every one we make is unmounted on exit, and only those ----
+
+declare -A MOUNT_PID=()
+cleanup() {
+  local mnt
+  for mnt in "${!MOUNT_PID[@]}"; do unmount "$mnt"; done
+  [[ -n ${TMPFS_DIR:-} ]] && rm -rf "$TMPFS_DIR"
+  if ((keep == 0)) && [[ -d $W ]]; then
+    rm -rf "$W"/store-* "$W"/mirror-* "$W"/src.bin "$W"/cp "$W"/*.db*
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_mounted MNT PID: until MNT is a mount point (or PID died).
+wait_mounted() {
+  local i
+  for ((i = 0; i < 600; i++)); do
+    mountpoint -q "$1" && return 0
+    kill -0 "$2" 2>/dev/null || die "the daemon for $1 exited; see $LOGS"
+    sleep 0.05
+  done
+  die "$1 did not mount within 30 s"
+}
+
+# mount_regfs BIN STORE MNT: a foreground daemon, logging to a file (as the
+# daemon mode does). Its pid is MOUNT_PID[MNT].
+mount_regfs() {
+  local bin=$1 store=$2 mnt=$3
+  mkdir -p "$mnt"
+  "$bin" --store "$store" mount -f "$mnt" \
+    --log-file "$LOGS/$(basename "$mnt").log" 2>>"$LOGS/mount-stderr.log" &
+  MOUNT_PID[$mnt]=$!
+  wait_mounted "$mnt" "${MOUNT_PID[$mnt]}"
+}
+
+# mount_pt SOURCE MNT: libfuse's passthrough_ll over SOURCE, cache=always
+# (its best case for immutable files: keep_cache, 1-day timeouts).
+mount_pt() {
+  local source=$1 mnt=$2
+  mkdir -p "$mnt"
+  # It holds an O_PATH fd for every inode the kernel knows: as many as
+  # allowed.
+  (ulimit -n "$(ulimit -Hn)"; exec "$B/passthrough_ll" -f \
+    -o "source=$source,cache=always" "$mnt" 2>>"$LOGS/passthrough.log") &
+  MOUNT_PID[$mnt]=$!
+  wait_mounted "$mnt" "${MOUNT_PID[$mnt]}"
+}
+
+unmount() {
+  local mnt=$1 pid=${MOUNT_PID[$1]:-}
+  [[ -n $pid ]] || return 0
+  if mountpoint -q "$mnt"; then
+    fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -u -z "$mnt" 2>/dev/null || true
+  fi
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true
+  unset "MOUNT_PID[$mnt]"
+}
+
+# ---- measuring ----
+
+drop() { (( $1 & 1 )) && sync; echo "$1" > /proc/sys/vm/drop_caches; }
+now_ns() { date +%s%N; }
+# elapsed START_NS: seconds since START_NS.
+elapsed() { echo "scale=6; ($(now_ns) - $1) / 1000000000" | bc; }
+div() { echo "scale=6; $1 / $2" | bc; }
+
+# record SECTION METRIC VARIANT REP VALUE UNIT BETTER BASELINE COMMAND
+record() {
+  local IFS=$'\t'
+  printf '%s\n' "$*" >> "$SAMPLES"
+}
+# samples SECTION BASELINE COMMAND: completes a harness's sample lines.
+samples() {
+  awk -v s="$1" -v b="$2" -v c="$3" 'BEGIN { FS = OFS = "\t" }
+    NF == 6 { print s, $1, $2, $3, $4, $5, $6, b, c }' >> "$SAMPLES"
+}
+# target SECTION METRIC VARIANT BASELINE OP THRESHOLD TEXT
+target() {
+  local IFS=$'\t'
+  printf '%s\n' "$*" >> "$TARGETS"
+}
+# The variant order of repetition REP: rotated so that none always runs
+# first. rotate REP A B C... prints the names one per line.
+rotate() {
+  local rep=$1
+  shift
+  local n=$# i
+  local items=("$@")
+  for ((i = 0; i < n; i++)); do echo "${items[(i + rep) % n]}"; done
+}
+# Commands in the report name the build and scratch directories $B and $W.
+show() {
+  local text="$*"
+  text=${text//$B/\$B}
+  text=${text//$W/\$W}
+  text=${text//$REGFS/regfs}
+  echo "$text"
+}
+gbench_flags() {
+  echo "--benchmark_repetitions=$reps --benchmark_enable_random_interleaving=true" \
+       "--benchmark_min_time=$1 --benchmark_format=console"
+}
+
+# ---- build ----
+
+log "building $build (Release, -DREGFS_BUILD_BENCH=ON)"
+cmake -S "$REPO" -B "$build" -DCMAKE_BUILD_TYPE=Release -DREGFS_BUILD_TESTS=ON \
+  -DREGFS_BUILD_BENCH=ON > /dev/null
+cmake --build "$build" -j2 --target regfs regfs_bench_gen regfs_bench_hash \
+  regfs_bench_meta regfs_bench_moves regfs_bench_probe regfs_bench_report \
+  passthrough_ll > "$build/bench-build.log" 2>&1 ||
+  { tail -n 30 "$build/bench-build.log" >&2; die "build failed"; }
+
+# regfs variants: the build's, and any --compare LABEL=BINARY.
+regfs_labels=(regfs)
+declare -A REGFS_BIN=([regfs]=$REGFS)
+for c in "${compare[@]}"; do
+  [[ $c == *=* ]] || die "--compare wants LABEL=BINARY"
+  [[ -x ${c#*=} ]] || die "--compare: ${c#*=} is not executable"
+  regfs_labels+=("${c%%=*}")
+  REGFS_BIN[${c%%=*}]=$(realpath "${c#*=}")
+done
+
+rm -rf "$W"
+mkdir -p "$W" "$LOGS" "$W/mnt"
+: > "$SAMPLES"
+: > "$TARGETS"
+log "scratch directory $W ($(df -T "$W" | awk 'NR == 2 { print $2 }'))"
+
+# ---- push: regfs push of a big file against cp + sync; XXH3 ----
+
+readonly READ_STORE=$W/store-read
+readonly SRC=$W/src.bin
+readonly BYTES=$((read_mib * 1024 * 1024))
+make_source() {
+  log "writing a $read_mib MiB random file"
+  head -c "$BYTES" /dev/urandom > "$SRC"
+  "$REGFS" --store "$READ_STORE" init > /dev/null
+}
+
+section_push() {
+  local rep v t cmd l metric="write ${read_mib} MiB durably (from page cache)"
+  declare -A store=([regfs]=$READ_STORE)
+  for l in "${regfs_labels[@]:1}"; do
+    store[$l]=$W/store-push-$l
+    "${REGFS_BIN[$l]}" --store "${store[$l]}" init > /dev/null
+  done
+  mkdir -p "$W/cp"
+  for ((rep = 0; rep < reps; rep++)); do
+    # A new content each time: a push of known content would only compare.
+    printf '%016d' "$rep" | dd of="$SRC" bs=16 count=1 conv=notrunc status=none
+    for v in $(rotate "$rep" "${regfs_labels[@]}" cp); do
+      sync
+      if [[ $v == cp ]]; then
+        cmd="cp $SRC $W/cp/copy && sync $W/cp/copy $W/cp"
+        t=$(now_ns); cp "$SRC" "$W/cp/copy"; sync "$W/cp/copy" "$W/cp"
+        t=$(elapsed "$t")
+        rm -f "$W/cp/copy"
+        v="cp + sync"
+      else
+        cmd="${REGFS_BIN[$v]} --store ${store[$v]} push big $SRC"
+        t=$(now_ns); $cmd > /dev/null; t=$(elapsed "$t")
+        # Keep only the newest version (the read section reads it).
+        if ((rep > 0)); then
+          "${REGFS_BIN[$v]}" --store "${store[$v]}" rm "big/v$((rep - 1))" > /dev/null
+          "${REGFS_BIN[$v]}" --store "${store[$v]}" gc > /dev/null
+        fi
+        v="$v push"
+      fi
+      record push "$metric" "$v" "$rep" "$(div "$BYTES / 1000000" "$t")" \
+        MB/s higher "cp + sync" "$(show "$cmd")"
+    done
+    log "push: repetition $((rep + 1))/$reps"
+  done
+  for l in "${regfs_labels[@]:1}"; do rm -rf "${store[$l]}"; done
+  cmd="$B/regfs_bench_hash $(gbench_flags 0.5) --benchmark_out=$W/hash.json --benchmark_out_format=json"
+  log "push: XXH3-128 throughput"
+  $cmd > "$LOGS/hash.txt" 2>&1
+  "$B/regfs_bench_report" gb2tsv --json "$W/hash.json" --section push \
+    --baseline memcpy --command "$(show "$cmd")" >> "$SAMPLES"
+  for l in "${regfs_labels[@]}"; do
+    target push "$metric" "$l push" "cp + sync" ">=" 0.9 \
+      "$l: push >= 0.9× cp + sync"
+  done
+}
+
+# ---- read: sequential and random reads through an alias ----
+
+# fio_run PATH RW BS SECONDS FIELD: one fio job; prints terse field FIELD
+# (7: read bandwidth KiB/s, 8: read IOPS). SECONDS 0: read the file once.
+fio_cmd() {
+  local path=$1 rw=$2 bs=$3 secs=$4
+  local time_args=""
+  ((secs > 0)) && time_args="--runtime=$secs --time_based"
+  echo "fio --name=r --filename=$path --rw=$rw --bs=$bs --size=$BYTES" \
+       "--ioengine=psync --invalidate=0 --readonly $time_args" \
+       "--output-format=terse --terse-version=3"
+}
+fio_field() {
+  local cmd=$1 field=$2
+  $cmd | awk -F';' -v f="$field" 'NR == 1 { print $f }'
+}
+
+section_read() {
+  local blob resolve
+  resolve=$("$REGFS" --store "$READ_STORE" alias set big prod latest > /dev/null &&
+            "$REGFS" --store "$READ_STORE" resolve big/prod)
+  blob=${resolve#* }
+  [[ -f $blob ]] || die "no blob for big/prod ($resolve)"
+  declare -A path=([direct]=$blob)
+  local l
+  for l in "${regfs_labels[@]}"; do
+    mount_regfs "${REGFS_BIN[$l]}" "$READ_STORE" "$W/mnt/read-$l"
+    path[$l]=$W/mnt/read-$l/big/prod
+  done
+  local variants=(direct "${regfs_labels[@]}")
+  if [[ -x $B/passthrough_ll ]]; then
+    mount_pt "$READ_STORE/blobs" "$W/mnt/read-pt"
+    path[passthrough_ll]=$W/mnt/read-pt/${blob#"$READ_STORE/blobs/"}
+    variants+=(passthrough_ll)
+  fi
+  local rep v cmd value mb="${read_mib} MiB"
+
+  for ((rep = 0; rep < reps; rep++)); do
+    for v in $(rotate "$rep" "${variants[@]}"); do
+      cmd=$(fio_cmd "${path[$v]}" read 1M 0)
+      drop 3
+      value=$(fio_field "$cmd" 7)
+      record read "sequential read of $mb, cold" "$v" "$rep" \
+        "$(div "$value * 1024" 1000000)" MB/s higher direct \
+        "echo 3 > /proc/sys/vm/drop_caches; $(show "$cmd")"
+    done
+    log "read: cold sequential $((rep + 1))/$reps"
+  done
+  for v in "${variants[@]}"; do cat "${path[$v]}" > /dev/null; done
+  for ((rep = 0; rep < reps; rep++)); do
+    for v in $(rotate "$rep" "${variants[@]}"); do
+      cmd=$(fio_cmd "${path[$v]}" read 1M 0)
+      value=$(fio_field "$cmd" 7)
+      record read "sequential read of $mb, warm" "$v" "$rep" \
+        "$(div "$value * 1024" 1000000)" MB/s higher direct "$(show "$cmd")"
+    done
+    for v in $(rotate "$rep" "${variants[@]}"); do
+      cmd=$(fio_cmd "${path[$v]}" randread 4k 3)
+      value=$(fio_field "$cmd" 8)
+      record read "random 4 KiB reads, warm" "$v" "$rep" "$value" ops/s \
+        higher direct "$(show "$cmd")"
+    done
+    log "read: warm sequential and random $((rep + 1))/$reps"
+  done
+  for ((rep = 0; rep < reps; rep++)); do
+    for v in $(rotate "$rep" "${variants[@]}"); do
+      cmd=$(fio_cmd "${path[$v]}" randread 4k 3)
+      drop 3
+      value=$(fio_field "$cmd" 8)
+      record read "random 4 KiB reads, cold start (3 s)" "$v" "$rep" \
+        "$value" ops/s higher direct \
+        "echo 3 > /proc/sys/vm/drop_caches; $(show "$cmd")"
+    done
+    log "read: cold random $((rep + 1))/$reps"
+  done
+
+  local ttfb_paths=() drop_level
+  for v in "${variants[@]}"; do ttfb_paths+=(--path "$v=${path[$v]}"); done
+  for drop_level in 0 3; do
+    local what="warm" extra=()
+    ((drop_level)) && what="cold" && extra=(--drop 3)
+    cmd="$B/regfs_bench_probe ttfb --reps $((reps * 2)) ${extra[*]} --metric time-to-first-byte-of-cat ${ttfb_paths[*]}"
+    "$B/regfs_bench_probe" ttfb --reps $((reps * 2)) "${extra[@]}" \
+      --metric "time to first byte of cat, $what" "${ttfb_paths[@]}" |
+      samples read direct "$(show "$cmd")"
+  done
+  log "read: time to first byte"
+
+  for l in "${regfs_labels[@]}"; do
+    target read "sequential read of $mb, warm" "$l" direct ">=" 0.95 \
+      "$l: warm sequential read >= 0.95× direct"
+    target read "sequential read of $mb, cold" "$l" direct ">=" 0.8 \
+      "$l: cold sequential read >= 0.8× direct"
+    if [[ -n ${path[passthrough_ll]:-} ]]; then
+      target read "sequential read of $mb, warm" "$l" passthrough_ll ">=" 1 \
+        "$l: warm sequential read never below passthrough_ll"
+      target read "sequential read of $mb, cold" "$l" passthrough_ll ">=" 1 \
+        "$l: cold sequential read never below passthrough_ll"
+    fi
+    target read "random 4 KiB reads, warm" "$l" direct ">=" 0.7 \
+      "$l: warm random 4 KiB reads >= 0.7× direct"
+  done
+  for l in "${regfs_labels[@]}"; do unmount "$W/mnt/read-$l"; done
+  [[ -n ${path[passthrough_ll]:-} ]] && unmount "$W/mnt/read-pt"
+  return 0
+}
+
+# ---- meta: lstat, readlink, open+close; ls -l; alias moves ----
+
+readonly META_STORE=$W/store-meta
+readonly MIRROR=$W/mirror-meta
+
+make_meta_store() {
+  log "meta: generating $meta_versions versions and $meta_aliases aliases"
+  local cmd="$B/regfs_bench_gen --store $META_STORE --collections 1 --versions-per $meta_versions --aliases-per $meta_aliases --threads 1 --mirror $MIRROR --label meta-store"
+  $cmd 2>> "$LOGS/gen.log" | samples meta - "$(show "$cmd")"
+  # The alias the move benchmarks move, between two file versions.
+  printf 'one\n' > "$W/v0.txt"
+  printf 'two\n' > "$W/v1.txt"
+  "$REGFS" --store "$META_STORE" push moves "$W/v0.txt" > /dev/null
+  "$REGFS" --store "$META_STORE" push moves "$W/v1.txt" > /dev/null
+  local k
+  for ((k = 0; k <= ${#regfs_labels[@]}; k++)); do
+    "$REGFS" --store "$META_STORE" alias set moves "a$k" v0 > /dev/null
+    "$REGFS" --store "$META_STORE" alias set moves "m$k" v0 > /dev/null
+  done
+}
+
+mount_meta() {
+  local l
+  for l in "${regfs_labels[@]}"; do
+    mount_regfs "${REGFS_BIN[$l]}" "$META_STORE" "$W/mnt/meta-$l"
+  done
+  [[ -x $B/passthrough_ll ]] && mount_pt "$MIRROR" "$W/mnt/meta-pt"
+  return 0
+}
+unmount_meta() {
+  local l
+  for l in "${regfs_labels[@]}"; do unmount "$W/mnt/meta-$l"; done
+  unmount "$W/mnt/meta-pt"
+}
+
+section_meta() {
+  local dirs=() l cmd
+  for l in "${regfs_labels[@]}"; do dirs+=("--dir=$l=$W/mnt/meta-$l/c0000"); done
+  [[ -x $B/passthrough_ll ]] && dirs+=("--dir=passthrough_ll=$W/mnt/meta-pt/c0000")
+  dirs+=("--dir=ext4=$MIRROR/c0000")
+  cmd="$B/regfs_bench_meta ${dirs[*]} --versions=$meta_versions --aliases=$meta_aliases --cold-names=$cold_names $(gbench_flags 0.2) --benchmark_out=$W/meta.json --benchmark_out_format=json"
+  log "meta: lstat, readlink, open+close (Google Benchmark)"
+  $cmd > "$LOGS/meta.txt" 2>&1 || { tail "$LOGS/meta.txt" >&2; die "regfs_bench_meta failed"; }
+  local base=ext4
+  [[ -x $B/passthrough_ll ]] && base=passthrough_ll
+  "$B/regfs_bench_report" gb2tsv --json "$W/meta.json" --section meta \
+    --baseline "$base" --command "$(show "$cmd")" >> "$SAMPLES"
+
+  declare -A dir=([ext4]=$MIRROR/c0000)
+  local variants=("${regfs_labels[@]}")
+  for l in "${regfs_labels[@]}"; do dir[$l]=$W/mnt/meta-$l/c0000; done
+  # passthrough_ll keeps an fd per inode: ls -l of more names than the fd
+  # limit fails with EMFILE, so it is left out then.
+  if [[ -x $B/passthrough_ll ]] &&
+     ((meta_versions + meta_aliases + 100 < $(ulimit -Hn))); then
+    dir[passthrough_ll]=$W/mnt/meta-pt/c0000
+    variants+=(passthrough_ll)
+  fi
+  variants+=(ext4)
+  # ls -l can take very long through a slow daemon: each run is capped at
+  # ls_timeout seconds, recorded as the cap, and a variant that hit the cap
+  # is not run again.
+  local rep v t what="ls -l of $meta_versions versions + $meta_aliases aliases"
+  local warmth cmd
+  declare -A capped=()
+  for ((rep = 0; rep < reps; rep++)); do
+    for v in $(rotate "$rep" "${variants[@]}"); do
+      [[ -n ${capped[$v]:-} ]] && continue
+      drop 2
+      for warmth in cold warm; do
+        cmd="timeout $ls_timeout ls -l ${dir[$v]}"
+        t=$(now_ns)
+        if ! $cmd > /dev/null; then
+          capped[$v]=1
+          log "meta: ls -l through $v did not finish within $ls_timeout s"
+        fi
+        t=$(elapsed "$t")
+        record meta "$what, $warmth" "$v" "$rep" "$t" s lower ext4 \
+          "$([[ $warmth == cold ]] && echo "echo 2 > /proc/sys/vm/drop_caches; ")$(show "$cmd")"
+        [[ -n ${capped[$v]:-} ]] && break
+      done
+    done
+    log "meta: ls -l $((rep + 1))/$reps"
+  done
+}
+
+section_moves() {
+  TMPFS_DIR=$(mktemp -d /dev/shm/regfs-bench.XXXXXX)
+  printf 'one\n' > "$TMPFS_DIR/v0"
+  printf 'two\n' > "$TMPFS_DIR/v1"
+  ln -s v0 "$TMPFS_DIR/a"
+  ln -s v0 "$TMPFS_DIR/m"
+  # One alias per variant: two variants moving one alias to the same
+  # version would make the second move a no-op.
+  local n=100 rep v t l cmd i k
+  local variants=() metric="alias moves per second, one process per move"
+  declare -A loop=()
+  k=0
+  for l in "${regfs_labels[@]}"; do
+    variants+=("$l: ln -sfn")
+    loop["$l: ln -sfn"]="ln -sfn v\$((i % 2)) $W/mnt/meta-$l/moves/m$k"
+    k=$((k + 1))
+  done
+  variants+=("tmpfs: ln -sfn" "regfs alias set (CLI)")
+  loop["tmpfs: ln -sfn"]="ln -sfn v\$((i % 2)) $TMPFS_DIR/m"
+  loop["regfs alias set (CLI)"]="$REGFS --store $META_STORE alias set moves m$k v\$((i % 2))"
+  local nv=${#variants[@]}
+  # In lockstep: every round makes one move with each variant (rotating
+  # which goes first), timed apart with $EPOCHREALTIME (no fork).
+  for ((rep = 0; rep < reps; rep++)); do
+    declare -A us=()
+    for ((i = 0; i < n; i++)); do
+      for ((k = 0; k < nv; k++)); do
+        v=${variants[(k + i) % nv]}
+        t=${EPOCHREALTIME/./}
+        eval "${loop[$v]}" > /dev/null
+        us[$v]=$(( ${us[$v]:-0} + ${EPOCHREALTIME/./} - t ))
+      done
+    done
+    for v in "${variants[@]}"; do
+      cmd="for i in \$(seq $n); do ${loop[$v]}; done (in lockstep: one move of each variant per round)"
+      record moves "$metric" "$v" "$rep" "$(div "$n * 1000000" "${us[$v]}")" \
+        moves/s higher "tmpfs: ln -sfn" "$(show "$cmd")"
+    done
+    unset us
+    log "moves: ln -sfn loops $((rep + 1))/$reps"
+  done
+  local aliases=()
+  k=0
+  for l in "${regfs_labels[@]}"; do
+    aliases+=("--alias=$l=$W/mnt/meta-$l/moves/a$k")
+    k=$((k + 1))
+  done
+  aliases+=("--alias=tmpfs=$TMPFS_DIR/a")
+  cmd="$B/regfs_bench_moves ${aliases[*]} --sqlite=$W/floor.db $(gbench_flags 1) --benchmark_out=$W/moves.json --benchmark_out_format=json"
+  log "moves: symlink+rename against the bare SQLite transaction"
+  $cmd > "$LOGS/moves.txt" 2>&1 || { tail "$LOGS/moves.txt" >&2; die "regfs_bench_moves failed"; }
+  "$B/regfs_bench_report" gb2tsv --json "$W/moves.json" --section moves \
+    --baseline "bare SQLite txn" --command "$(show "$cmd")" >> "$SAMPLES"
+  for l in "${regfs_labels[@]}"; do
+    target moves "$metric" "$l: ln -sfn" "tmpfs: ln -sfn" ">=" 0.9 \
+      "$l: ln -sfn loop >= 0.9× the same loop on tmpfs"
+    target moves "alias move, one history row (in lockstep)" "$l" "bare SQLite txn" ">=" 0.5 \
+      "$l: symlink+rename >= 0.5× a bare SQLite transaction (WAL, FULL)"
+  done
+  rm -rf "$TMPFS_DIR"
+  TMPFS_DIR=""
+}
+
+# ---- scale: a big store against a store of one collection ----
+
+section_scale() {
+  local per=1000 aliases_per=100
+  local large=$W/store-large small=$W/store-small
+  local nv=$((scale_collections * per))
+  local L="$scale_collections collections ($nv versions)" S="1 collection (1000 versions)"
+  local cmd
+  log "scale: generating $nv versions, $((scale_collections * aliases_per)) aliases"
+  cmd="$B/regfs_bench_gen --store $small --collections 1 --versions-per $per --aliases-per $aliases_per --threads 1 --label '$S'"
+  eval "$cmd" 2>> "$LOGS/gen.log" | samples scale - "$(show "$cmd")"
+  cmd="$B/regfs_bench_gen --store $large --collections $scale_collections --versions-per $per --aliases-per $aliases_per --threads 1 --label '$L'"
+  eval "$cmd" 2>> "$LOGS/gen.log" | samples scale - "$(show "$cmd")"
+  log "scale: generated in $SECONDS s so far"
+
+  declare -A store=(["$S"]=$small ["$L"]=$large)
+  declare -A mnt=(["$S"]=$W/mnt/scale-small ["$L"]=$W/mnt/scale-large)
+  declare -A ncoll=(["$S"]=1 ["$L"]=$scale_collections)
+  local v rep t order
+  for v in "$S" "$L"; do
+    record scale "store size" "$v" 0 \
+      "$(div "$(du -sb "${store[$v]}" | cut -f1)" 1048576)" MiB lower "$S" \
+      "du -sb $(show "${store[$v]}")"
+  done
+  for ((rep = 0; rep < reps; rep++)); do
+    mapfile -t order < <(rotate "$rep" "$S" "$L")
+    for v in "${order[@]}"; do
+      mkdir -p "${mnt[$v]}"
+      cmd="$REGFS --store ${store[$v]} mount ${mnt[$v]}"
+      t=$(now_ns); $cmd; t=$(elapsed "$t")
+      fusermount3 -u "${mnt[$v]}"
+      record scale "mount start (until the mount answers)" "$v" "$rep" \
+        "$(echo "$t * 1000" | bc)" ms lower "$S" "$(show "$cmd")"
+    done
+  done
+  sleep 0.5  # the daemons above exit after their unmount
+  log "scale: mount start"
+
+  mount_regfs "$REGFS" "$small" "${mnt[$S]}"
+  mount_regfs "$REGFS" "$large" "${mnt[$L]}"
+  sleep 2
+  rss() { awk -v k="$2:" '$1 == k { print $2 / 1024 }' "/proc/$1/status"; }
+  for v in "$S" "$L"; do
+    record scale "daemon RSS, idle after mount" "$v" 0 \
+      "$(rss "${MOUNT_PID[${mnt[$v]}]}" VmRSS)" MiB lower "$S" \
+      "regfs mount -f; sleep 2; VmRSS in /proc/PID/status"
+  done
+  for ((rep = 0; rep < reps; rep++)); do
+    mapfile -t order < <(rotate "$rep" "$S" "$L")
+    for v in "${order[@]}"; do
+      local shape="--root ${mnt[$v]} --collections ${ncoll[$v]} --versions-per $per --aliases-per $aliases_per"
+      cmd="$B/regfs_bench_probe latency --op lookup $shape --samples 1000 --seed $rep --metric lookup --variant V --rep $rep"
+      "$B/regfs_bench_probe" latency --op lookup $shape --samples 1000 \
+        --seed "$rep" --metric "lookup of a version (lstat, cold dentry)" \
+        --variant "$v" --rep "$rep" | samples scale "$S" "$(show "$cmd")"
+      cmd="$B/regfs_bench_probe latency --op readlink $shape --samples 1000 --seed $rep --metric readlink --variant V --rep $rep"
+      "$B/regfs_bench_probe" latency --op readlink $shape --samples 1000 \
+        --seed "$rep" --metric "readlink of an alias (dentry warm)" \
+        --variant "$v" --rep "$rep" | samples scale "$S" "$(show "$cmd")"
+    done
+    log "scale: latency $((rep + 1))/$reps"
+  done
+  for v in "$S" "$L"; do
+    local shape="--root ${mnt[$v]} --collections ${ncoll[$v]} --versions-per $per --aliases-per $aliases_per"
+    cmd="$B/regfs_bench_probe load $shape --threads 2 --seconds 10 --variant V"
+    drop 2
+    "$B/regfs_bench_probe" load $shape --threads 2 --seconds 10 \
+      --metric "random lstat + open/close + readlink, 2 threads, 10 s" \
+      --variant "$v" | samples scale "$S" "$(show "$cmd")"
+    local c nc=${ncoll[$v]}
+    for ((c = 0; c < nc && c < 10; c++)); do
+      ls -l "${mnt[$v]}/$(printf 'c%04d' "$c")" > /dev/null
+    done
+    local pid=${MOUNT_PID[${mnt[$v]}]}
+    record scale "daemon RSS after the load" "$v" 0 "$(rss "$pid" VmRSS)" \
+      MiB lower "$S" "$(show "$cmd"); VmRSS"
+    record scale "daemon peak RSS (VmHWM)" "$v" 0 "$(rss "$pid" VmHWM)" \
+      MiB lower "$S" "$(show "$cmd"); VmHWM"
+  done
+  log "scale: load and RSS"
+  unmount "${mnt[$S]}"
+  unmount "${mnt[$L]}"
+
+  target scale "lookup of a version (lstat, cold dentry) p50" "$L" "$S" "<=" 1.2 \
+    "lookup p50 at $nv versions <= 1.2× a store of one collection"
+  target scale "daemon RSS, idle after mount" "$L" - "<" 64 \
+    "daemon RSS idle at $nv versions < 64 MiB"
+  target scale "daemon peak RSS (VmHWM)" "$L" - "<" 64 \
+    "daemon RSS under load at $nv versions < 64 MiB"
+}
+
+# ---- the machine ----
+
+machine() {
+  local fs dev opts
+  read -r dev fs < <(df -T "$W" | awk 'NR == 2 { print $1, $2 }')
+  opts=$(awk -v d="$dev" '$1 == d { print $4; exit }' /proc/mounts)
+  cat <<EOF
+| | |
+|---|---|
+| CPU | $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo) |
+| memory | $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) |
+| kernel | $(uname -sr) |
+| file system of the store | $fs on $dev ($opts)$([[ -e /sys/block/$(basename "$dev")/queue/rotational ]] && echo ", rotational=$(cat "/sys/block/$(basename "$dev")/queue/rotational")") |
+| OS | $(. /etc/os-release && echo "$PRETTY_NAME") |
+| libfuse | $(pkg-config --modversion fuse3), SQLite $(pkg-config --modversion sqlite3), $(fio --version), $(gcc --version | head -n 1) |
+| regfs | commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "?")$( [[ -n $(git -C "$REPO" status --porcelain -- registry fs tools 2>/dev/null) ]] && echo " with uncommitted changes in registry/, fs/ or tools/") |
+| run | $started, $SECONDS s, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) |
+EOF
+}
+
+# ---- run ----
+
+if has push || has read; then make_source; fi
+if has push; then
+  log "== push"
+  section_push
+elif has read; then
+  "$REGFS" --store "$READ_STORE" push big "$SRC" > /dev/null
+fi
+if has read; then log "== read"; section_read; fi
+rm -f "$SRC"
+if has meta || has moves; then
+  make_meta_store
+  mount_meta
+  if has meta; then log "== meta"; section_meta; fi
+  if has moves; then log "== moves"; section_moves; fi
+  unmount_meta
+fi
+if has scale; then log "== scale"; section_scale; fi
+
+# The run's results are kept in the build tree, so that the report can be
+# written again (--render-only, e.g. after editing analysis.md).
+machine > "$W/machine.md"
+printf '%s' "reps $reps, ${read_mib} MiB version, metadata collection of $meta_versions versions and $meta_aliases aliases, $cold_names names per cold run, scale store of $scale_collections collections of 1000 versions$( ((${#compare[@]})) && echo "; also measured: ${compare[*]}")" \
+  > "$W/options.txt"
+for f in samples.tsv targets.tsv machine.md options.txt; do
+  cp "$W/$f" "$build/bench-$f"
+done
+render
+log "done in $SECONDS s: $out (results kept in $build/bench-*)"
