@@ -16,7 +16,9 @@
 # parent bind sees the new mount, the bound mount point stays dead (that
 # container would need a restart), and the registry still refuses the
 # viewer. Last, a member (uid 20062) moves an alias from inside, and the
-# history names that outside uid.
+# history names that outside uid. Last, a pinned volume: a job container
+# gets a mount frozen at its start (--as-of now) and keeps reading its
+# version while the live alias moves.
 source "$(dirname "$0")/lib.sh"
 enter_private_mount_namespace "$@"
 need_root
@@ -203,3 +205,53 @@ expect_contains "the member's move in the history" '"event":"alias.move"' "$last
 expect_contains "the member's move in the history" "\"uid\":$member_uid" "$last"
 expect_contains "the member's move in the history" '"interface":"fs"' "$last"
 note "a member inside (uid 1000, outside $member_uid) moved candidate; history: $last"
+
+# A pinned volume: a job's container gets a mount frozen when the job
+# starts (regfs mount --as-of now); the live alias moves; the job keeps
+# reading the version it started with, from an open file and by path.
+pinned=$tmp/pinned
+mkdir -p "$pinned"
+on_exit "unmount_all '$pinned'"
+regfs mount "$pinned" --as-of now -o allow_other || die "regfs mount --as-of now failed"
+rm -f "$ipc"/pinned-* "$ipc"/moved-live
+pinned_script=$(cat <<'EOF'
+set -u
+fail() { echo "inside: FAIL: $*" >&2; exit 1; }
+[ "$(readlink /job/models/candidate)" = v1 ] || fail "pinned candidate is not v1"
+exec 3</job/models/candidate
+touch /ipc/pinned-ready
+n=0
+while [ ! -e /ipc/moved-live ]; do
+  n=$((n + 1)); [ $n -lt 400 ] || fail "timed out waiting for the live move"; sleep 0.05
+done
+n=0
+until [ "$(readlink /data/models/candidate)" = v2 ]; do
+  n=$((n + 1)); [ $n -lt 400 ] || fail "the live move never showed"; sleep 0.05
+done
+[ "$(readlink /job/models/candidate)" = v1 ] || fail "the pinned alias moved"
+[ "$(cat /job/models/candidate)" = "weights epoch 5" ] || fail "pinned content changed"
+[ "$(cat <&3)" = "weights epoch 5" ] || fail "the open file changed"
+echo "live candidate -> v2, pinned candidate -> v1, open file unchanged"
+EOF
+)
+job_log=$tmp/job.log
+setpriv --reuid="$viewer_uid" --regid="$viewer_uid" --clear-groups \
+  bwrap --unshare-all --die-with-parent --uid 1000 --gid 1000 \
+  --proc /proc --dev /dev --tmpfs /tmp --setenv LC_ALL C \
+  --setenv PATH /usr/bin:/bin --ro-bind /usr /usr \
+  --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib \
+  --symlink usr/lib64 /lib64 \
+  --ro-bind "$pinned" /job --ro-bind "$mnt" /data --bind "$ipc" /ipc \
+  sh -c "$pinned_script" >"$job_log" 2>&1 &
+job=$!
+on_exit "kill $job 2>/dev/null"
+end=$((SECONDS + deadline_seconds))
+until [[ -e $ipc/pinned-ready ]]; do
+  kill -0 "$job" 2>/dev/null || break
+  ((SECONDS < end)) || die "timed out waiting for the pinned job"
+  sleep 0.05
+done
+regfs alias set models candidate v2 >/dev/null || die "regfs alias set failed"
+touch "$ipc/moved-live"
+wait "$job" || die "the pinned job failed:"$'\n'"$(cat "$job_log")"
+note "pinned volume: $(cat "$job_log")"
