@@ -15,7 +15,7 @@
 # detaches the dead mount and mounts again (what regfs@.service does): the
 # parent bind sees the new mount, the bound mount point stays dead (that
 # container would need a restart), and the registry still refuses the
-# viewer. Last, a member (uid 20062) moves an alias from inside, and the
+# viewer. Then a member (uid 20062) moves an alias from inside, and the
 # history names that outside uid. Last, a pinned volume: a job container
 # gets a mount frozen at its start (--as-of now) and keeps reading its
 # version while the live alias moves.
