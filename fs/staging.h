@@ -74,7 +74,8 @@ class Staging final {
   using Clock = std::chrono::steady_clock;
   using NowFn = std::function<Clock::time_point()>;
 
-  static constexpr auto kReplaceWindow = std::chrono::seconds(2);
+  // Generous: on a loaded machine ln's two steps can be seconds apart.
+  static constexpr auto kReplaceWindow = std::chrono::seconds(10);
   static constexpr auto kStagedLifetime = std::chrono::seconds(30);
   static constexpr size_t kMaxStaged = 4096;
 

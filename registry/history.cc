@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -199,13 +200,14 @@ Result<TimeMs> ParseTime(std::string_view text) {
     std::string_view digits = text.substr(1);
     const bool negative = !digits.empty() && digits.front() == '-';
     if (negative) digits.remove_prefix(1);
-    if (digits.empty() || digits.size() > 18) return invalid();
+    constexpr int64_t kMaxSeconds = INT64_MAX / 1000;
+    if (digits.empty() || digits.size() > 16) return invalid();
     int64_t secs = 0;
     for (char c : digits) {
       if (c < '0' || c > '9') return invalid();
       secs = secs * 10 + (c - '0');
     }
-    // 18 digits: |secs| * 1000 stays far inside int64_t.
+    if (secs > kMaxSeconds) return invalid();  // milliseconds overflow
     return (negative ? -secs : secs) * 1000;
   }
   std::string_view s = text;

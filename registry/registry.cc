@@ -428,7 +428,9 @@ class Registry::Impl {
         .BindInt64(7, static_cast<int64_t>(who.uid))
         .BindText(8, who.user)
         .BindText(9, InterfaceName(who.interface))
-        .BindText(10, detail.dump());
+        // A pushed file's name may hold any byte; JSON holds UTF-8 only.
+        .BindText(10, detail.dump(-1, ' ', false,
+                                  nlohmann::json::error_handler_t::replace));
     REGFS_TRY(s->Run());
     return static_cast<uint64_t>(db->LastInsertRowId());
   }

@@ -47,7 +47,31 @@ Table::Table(std::vector<std::string> header) {
   rows_.push_back(std::move(header));
 }
 
+namespace {
+
+// A cell as a terminal may show it: control characters (a member's
+// description could carry escape sequences or line breaks) become \xNN.
+std::string Printable(std::string cell) {
+  const bool clean = std::none_of(cell.begin(), cell.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (clean) return cell;
+  std::string out;
+  for (char c : cell) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void Table::AddRow(std::vector<std::string> row) {
+  for (std::string& cell : row) cell = Printable(std::move(cell));
   rows_.push_back(std::move(row));
 }
 

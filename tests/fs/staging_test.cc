@@ -53,7 +53,7 @@ TEST_F(StagingTest, EvidenceIsPerProcessCollectionAndWindow) {
   staging_.NoteLookup(7, 1, "candidate", ExistingKind::kAlias);
   EXPECT_FALSE(staging_.TakeReplaceEvidence(8, 1, "CuAbcdef", "v0"));
   EXPECT_FALSE(staging_.TakeReplaceEvidence(7, 2, "CuAbcdef", "v0"));
-  now_ += 3s;
+  now_ += Staging::kReplaceWindow + 1s;
   EXPECT_FALSE(staging_.TakeReplaceEvidence(7, 1, "CuAbcdef", "v0"));
 }
 
