@@ -74,8 +74,9 @@ class Staging final {
   using Clock = std::chrono::steady_clock;
   using NowFn = std::function<Clock::time_point()>;
 
-  // Generous: on a loaded machine ln's two steps can be seconds apart.
-  static constexpr auto kReplaceWindow = std::chrono::seconds(10);
+  // As long as a staged entry lives: on a loaded machine the two steps of
+  // ln -sf can be seconds apart.
+  static constexpr auto kReplaceWindow = std::chrono::seconds(30);
   static constexpr auto kStagedLifetime = std::chrono::seconds(30);
   static constexpr size_t kMaxStaged = 4096;
 
