@@ -44,20 +44,6 @@ bool FixedMoment(std::string_view moment) {
   return false;
 }
 
-LinkNode PastAliasLink(const Alias& alias, int64_t collection_id) {
-  LinkNode link;
-  link.collection_id = collection_id;
-  link.collection = alias.collection;
-  link.name = alias.name;
-  link.version = alias.version;
-  link.is_latest = alias.is_latest;
-  link.is_protected = alias.is_protected;
-  link.updated = alias.updated;
-  link.updated_uid = alias.updated_uid;
-  link.updated_by = alias.updated_by;
-  return link;
-}
-
 LinkNode PastVersionLink(const Version& v) {
   LinkNode link;
   link.collection_id = v.collection_id;
@@ -142,7 +128,7 @@ Reply FileSystem::LookupInPast(const Request& r, const Node& dir,
       }
       auto alias = registry_.GetAliasAt(at.collection, name, at.seq);
       if (!alias) return ErrorReply{LookupErrnoFor(r, what, alias.error())};
-      node.link = PastAliasLink(*alias, at.collection_id);
+      node.link = LinkNodeOf(*alias, at.collection_id);
       return PastEntry(std::move(node));
     }
     case PastNode::Kind::kLink:
@@ -169,7 +155,7 @@ Reply FileSystem::LookupReflog(const Request& r, const Node& dir,
   node.seq = alias->revision;
   node.collection_id = dir.collection_id;
   node.collection = dir.collection;
-  node.link = PastAliasLink(*alias, dir.collection_id);
+  node.link = LinkNodeOf(*alias, dir.collection_id);
   node.link.name = std::string(name);
   return PastEntry(std::move(node));
 }
@@ -209,7 +195,7 @@ Result<std::vector<DirEntry>> FileSystem::ListPast(const Node& dir) {
   auto aliases = registry_.AliasesAt(at.collection, at.seq);
   if (!aliases) return std::unexpected(aliases.error());
   for (const Alias& a : *aliases) {
-    node.link = PastAliasLink(a, at.collection_id);
+    node.link = LinkNodeOf(a, at.collection_id);
     entries.push_back({a.name, past_.Intern(node), S_IFLNK});
   }
   return entries;

@@ -40,4 +40,18 @@ size_t LinkTable::size() const {
   return nodes_.size();
 }
 
+LinkNode LinkNodeOf(const registry::Alias& alias, int64_t collection_id) {
+  LinkNode node;
+  node.collection_id = collection_id;
+  node.collection = alias.collection;
+  node.name = alias.name;
+  node.version = alias.version;
+  node.is_latest = alias.is_latest;
+  node.is_protected = alias.is_protected;
+  node.updated = alias.updated;
+  node.updated_uid = alias.updated_uid;
+  node.updated_by = alias.updated_by;
+  return node;
+}
+
 }  // namespace regfs::fs

@@ -39,6 +39,9 @@ struct LinkNode {
   std::string updated_by;
 };
 
+// The snapshot of an alias as the registry returned it.
+LinkNode LinkNodeOf(const registry::Alias& alias, int64_t collection_id);
+
 class LinkTable final {
  public:
   LinkTable() = default;
