@@ -7,25 +7,30 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "fs/file_system.h"
 #include "fs/fuse_ops.h"
+#include "fs/mount_table.h"
+#include "fs/watchdog.h"
 #include "registry/registry.h"
 #include "registry/unique_fd.h"
 
@@ -171,54 +176,88 @@ bool RunQuietly(const std::vector<std::string>& argv) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+constexpr decltype(statfs::f_type) kFuseSuperMagic = 0x65735546;
+constexpr auto kProbeTimeout = std::chrono::seconds(5);
+
+struct StatfsProbe {
+  int err = 0;  // statfs's errno, 0 on success
+  decltype(statfs::f_type) type = 0;
+};
+
+// statfs(path) in a child process, so that a mount whose daemon is stuck
+// cannot hang `regfs mount`: a FUSE request not yet read by the daemon
+// yields to SIGKILL. nullopt if no answer came within `timeout`.
+std::optional<StatfsProbe> ProbeStatfs(const stdfs::path& path,
+                                       std::chrono::milliseconds timeout) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return StatfsProbe{errno, 0};
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  const pid_t child = ::fork();
+  if (child < 0) return StatfsProbe{errno, 0};
+  if (child == 0) {
+    struct statfs st {};
+    StatfsProbe probe;
+    if (::statfs(path.c_str(), &st) == 0) {
+      probe.type = st.f_type;
+    } else {
+      probe.err = errno;
+    }
+    (void)!::write(write_end.get(), &probe, sizeof probe);
+    std::_Exit(0);
+  }
+  write_end.Reset();
+  std::optional<StatfsProbe> result;
+  pollfd pfd{read_end.get(), POLLIN, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  } while (ready < 0 && errno == EINTR);
+  StatfsProbe probe;
+  if (ready > 0 && ::read(read_end.get(), &probe, sizeof probe) ==
+                       static_cast<ssize_t>(sizeof probe)) {
+    result = probe;
+  } else {
+    ::kill(child, SIGKILL);
+  }
+  // Reap it; a child stuck beyond SIGKILL is left to init.
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(child, nullptr, WNOHANG) != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return result;
+}
+
+// What to run so that a mount whose daemon does not answer goes away.
+std::string AbortCommand(const stdfs::path& mountpoint) {
+  const std::optional<dev_t> device = MountedDevice(mountpoint);
+  std::error_code ec;
+  if (::geteuid() != 0 && device &&
+      stdfs::exists(fmt::format("/sys/fs/fuse/connections/{}/abort",
+                                ::minor(*device)),
+                    ec)) {
+    return fmt::format("echo 1 > /sys/fs/fuse/connections/{}/abort",
+                       ::minor(*device));
+  }
+  return fmt::format("umount -f {}{}", mountpoint.string(),
+                     ::geteuid() == 0 ? "" : " (as root)");
+}
+
 // Checks the mount point; detaches a dead FUSE mount left by a killed
 // daemon. Returns an error message, or nullopt when the mount can go on.
-constexpr decltype(statfs::f_type) kFuseSuperMagic = 0x65735546;
-
-// A path of /proc/self/mountinfo, with its octal escapes ("\040") undone.
-std::string UnescapeMountPath(std::string_view field) {
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' &&
-        field[i + 1] <= '3') {
-      out += static_cast<char>((field[i + 1] - '0') * 64 +
-                               (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += field[i];
-    }
-  }
-  return out;
-}
-
-// Whether something is mounted exactly at `path` in this mount namespace.
-bool IsMountPoint(const stdfs::path& path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // "36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 ...": the
-    // fifth field is the mount point.
-    size_t pos = 0;
-    for (int field = 0; field < 4 && pos != std::string::npos; ++field) {
-      pos = line.find(' ', pos);
-      if (pos != std::string::npos) ++pos;
-    }
-    if (pos == std::string::npos) continue;
-    const size_t end = line.find(' ', pos);
-    if (UnescapeMountPath(std::string_view(line).substr(pos, end - pos)) ==
-        path.string()) {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::optional<std::string> PrepareMountpoint(const stdfs::path& mountpoint) {
   // statfs, not stat: right after a daemon dies, the kernel may still
   // answer stat from its attribute cache, but statfs asks the dead daemon
   // and fails with ENOTCONN.
-  struct statfs fs_st {};
-  if (::statfs(mountpoint.c_str(), &fs_st) == 0) {
+  const std::optional<StatfsProbe> probe =
+      ProbeStatfs(mountpoint, kProbeTimeout);
+  if (!probe) {
+    return fmt::format(
+        "{} does not answer within {} s: the FUSE daemon serving it is "
+        "stuck or dead. If no regfs daemon serves it any more, run: {}",
+        mountpoint.string(), kProbeTimeout.count(), AbortCommand(mountpoint));
+  }
+  if (probe->err == 0) {
     struct stat st {};
     if (::stat(mountpoint.c_str(), &st) != 0) {
       return fmt::format("{}: {}", mountpoint.string(), std::strerror(errno));
@@ -226,14 +265,14 @@ std::optional<std::string> PrepareMountpoint(const stdfs::path& mountpoint) {
     if (!S_ISDIR(st.st_mode)) {
       return fmt::format("{}: not a directory", mountpoint.string());
     }
-    if (fs_st.f_type == kFuseSuperMagic && IsMountPoint(mountpoint)) {
+    if (probe->type == kFuseSuperMagic && MountedDevice(mountpoint)) {
       return fmt::format(
           "{0} is already a FUSE mount; unmount it first (umount {0})",
           mountpoint.string());
     }
     return std::nullopt;
   }
-  const int err = errno;
+  const int err = probe->err;
   if (err != ENOTCONN) {
     return fmt::format("{}: {}", mountpoint.string(), std::strerror(err));
   }
@@ -342,6 +381,9 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   if (fs_options.as_of) joined += ",ro";
   args.Add("-o");
   args.Add(joined);
+  // Declared before the session, so that it still watches while the
+  // session unmounts.
+  Watchdog watchdog;
   SessionGuard session(fuse_session_new(
       args.get(), &FuseOps(), sizeof(fuse_lowlevel_ops), &file_system));
   if (session.get() == nullptr) {
@@ -359,6 +401,14 @@ int Serve(const MountOptions& options, const stdfs::path& store,
     return 1;
   }
   session.set_mounted();
+  // Before any thread starts: the watchdog is forked.
+  if (const std::optional<dev_t> device = MountedDevice(mountpoint)) {
+    watchdog.Start(*device, mountpoint,
+                   [&] { (void)SetUpLogging(options, store); });
+  } else {
+    spdlog::warn("no watchdog: {} is not in /proc/self/mountinfo",
+                 mountpoint.string());
+  }
   file_system.Start(session.get());
   spdlog::info("mounted {} at {} (-o {}){}", store.string(),
                mountpoint.string(), joined, frozen);
@@ -407,7 +457,9 @@ int RunMount(const MountOptions& options) {
       options.store.empty() ? registry::Registry::DefaultStorePath()
                             : options.store,
       ec);
-  const stdfs::path mountpoint = stdfs::absolute(options.mountpoint, ec);
+  // As the kernel spells it (mountinfo), without asking the mount itself.
+  const stdfs::path mountpoint =
+      ResolveParent(stdfs::absolute(options.mountpoint, ec));
   if (ec || mountpoint.empty()) {
     std::fprintf(stderr, "regfs: bad mount point %s\n",
                  options.mountpoint.c_str());

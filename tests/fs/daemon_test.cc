@@ -2,12 +2,17 @@
 // option errors.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include <thread>
 
 #include "tests/fs/mount_fixture.h"
@@ -106,6 +111,77 @@ TEST_F(DaemonTest, RemountRightAfterAKillReplacesTheDeadMount) {
   RunAs(kRoot, {"fusermount3", "-u", mnt_.string()});
   ForceUnmount(mnt_);
   EXPECT_FALSE(IsMounted(mnt_)) << "no dead mount left underneath";
+}
+
+// The daemon's only child is its watchdog (fs/watchdog.h).
+std::optional<pid_t> WatchdogOf(pid_t daemon) {
+  const std::string children =
+      ReadFile(fmt::format("/proc/{}/task/{}/children", daemon, daemon));
+  if (children.empty()) return std::nullopt;
+  return static_cast<pid_t>(std::stol(children));
+}
+
+bool ProcessGone(pid_t pid, std::chrono::seconds within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    // Reparented to init, which reaps it; a zombie counts as gone.
+    const std::string stat = ReadFile(fmt::format("/proc/{}/stat", pid));
+    const size_t paren = stat.rfind(')');
+    if (stat.empty() ||
+        (paren != std::string::npos && stat.compare(paren + 2, 1, "Z") == 0)) {
+      return true;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+TEST_F(DaemonTest, TheWatchdogLeavesQuietlyOnACleanStop) {
+  const pid_t pid = mount_->pid();
+  const std::optional<pid_t> watchdog = WatchdogOf(pid);
+  ASSERT_TRUE(watchdog.has_value()) << "the daemon has no watchdog";
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_TRUE(WaitProcess(pid, 5s).has_value());
+  mount_->Abandon();
+  // The daemon reaps it before it exits.
+  EXPECT_TRUE(ProcessGone(*watchdog, 1s));
+  EXPECT_THAT(DaemonLog(), ::testing::Not(HasSubstr("died without")));
+}
+
+TEST_F(DaemonTest, TheWatchdogAbortsTheConnectionOfAKilledDaemon) {
+  const pid_t pid = mount_->pid();
+  const std::optional<pid_t> watchdog = WatchdogOf(pid);
+  ASSERT_TRUE(watchdog.has_value()) << "the daemon has no watchdog";
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  WaitProcess(pid, 20s);
+  mount_->Abandon();
+  EXPECT_TRUE(ProcessGone(*watchdog, 10s));
+  EXPECT_THAT(DaemonLog(), HasSubstr("died without unmounting; aborted"));
+  struct stat st {};
+  EXPECT_NE(::stat((mnt_ / "models").c_str(), &st), 0);
+  EXPECT_EQ(errno, ENOTCONN);
+  ForceUnmount(mnt_);
+}
+
+// A FUSE mount whose server never reads a request (as a killed daemon
+// stuck in the kernel leaves it): `regfs mount` on it must say so and the
+// command that frees it, not wait for ever.
+TEST_F(DaemonTest, AMountThatDoesNotAnswerIsReportedNotWaitedOn) {
+  const stdfs::path stuck = dir_ / "stuck";
+  stdfs::create_directories(stuck);
+  const int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  const std::string options =
+      fmt::format("fd={},rootmode=40000,user_id=0,group_id=0", fd);
+  ASSERT_EQ(::mount("stuck", stuck.c_str(), "fuse.stuck", 0, options.c_str()),
+            0)
+      << std::strerror(errno);
+  const RunResult r = Regfs({"mount", stuck.string()});
+  ::close(fd);  // the last descriptor: the kernel aborts the connection
+  ::umount2(stuck.c_str(), MNT_DETACH);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("does not answer"));
+  EXPECT_THAT(r.err, HasSubstr("umount -f " + stuck.string()));
 }
 
 TEST_F(DaemonTest, ASecondMountOnTheSamePointIsRefused) {
