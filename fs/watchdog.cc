@@ -47,7 +47,7 @@ bool WriteAbort(unsigned connection) {
 
 // The watchdog's life after fork(); never returns.
 [[noreturn]] void RunChild(int from_daemon, pid_t daemon, dev_t device,
-                           const stdfs::path& mountpoint,
+                           const stdfs::path& mountpoint, bool keep_stderr,
                            const std::function<void()>& reopen_log) {
   // Block the death signal before asking for it, then check that the
   // daemon did not die before the request.
@@ -57,6 +57,8 @@ bool WriteAbort(unsigned connection) {
   sigprocmask(SIG_BLOCK, &death, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
   const bool already_dead = ::getppid() != daemon;
+  // Told apart from the daemon in ps, and spared by `killall regfs`.
+  ::prctl(PR_SET_NAME, "regfs-watchdog");
   // libfuse's handlers were inherited: a terminal's ^C and hang-up are the
   // daemon's business; a plain kill ends the watchdog.
   ::signal(SIGINT, SIG_IGN);
@@ -78,50 +80,60 @@ bool WriteAbort(unsigned connection) {
   if (null >= 0) {
     ::dup2(null, STDIN_FILENO);
     ::dup2(null, STDOUT_FILENO);
+    if (!keep_stderr) ::dup2(null, STDERR_FILENO);
     ::close(null);
   }
   reopen_log();
 
-  bool died = already_dead;
-  if (!died) {
+  // How the daemon ended: by a clean exit (a 'Q'), or by dying, either
+  // entirely (every descriptor closed: end of file here; the kernel
+  // aborted the connection on the last close of /dev/fuse) or with a
+  // thread still inside the kernel (only the death signal comes).
+  enum class End { kClean, kClosed, kSignalled };
+  End end = already_dead ? End::kSignalled : End::kClean;
+  if (!already_dead) {
     UniqueFd signals(::signalfd(-1, &death, SFD_CLOEXEC));
     while (true) {
       pollfd fds[2] = {{3, POLLIN, 0}, {signals.get(), POLLIN, 0}};
       if (::poll(fds, signals.valid() ? 2 : 1, -1) < 0) {
         if (errno == EINTR) continue;
+        std::_Exit(1);
+      }
+      if (fds[1].revents != 0) {
+        end = End::kSignalled;
         break;
       }
       if (fds[0].revents != 0) {
         char c = 0;
         const ssize_t n = ::read(3, &c, 1);
         if (n == 1 && c == kQuit) std::_Exit(0);
-        // EOF: every descriptor of the daemon is closed, so it exited and
-        // the kernel aborted the connection; the signal tells the rest.
-        if (n == 0 && fds[1].revents == 0) std::_Exit(0);
-      }
-      if (fds[1].revents != 0) {
-        died = true;
-        break;
+        if (n <= 0) {
+          end = End::kClosed;
+          break;
+        }
       }
     }
   }
-  if (died) {
-    const unsigned connection = ::minor(device);
-    if (AbortFuseConnection(connection, mountpoint)) {
-      spdlog::warn(
-          "the daemon (pid {}) died without unmounting; aborted its FUSE "
-          "connection {}, so callers of {} get ENOTCONN. `regfs mount` on it "
-          "again replaces the dead mount",
-          daemon, connection, mountpoint.string());
-    } else {
-      spdlog::error(
-          "the daemon (pid {}) died without unmounting and its FUSE "
-          "connection {} could not be aborted ({} is not mounted and only "
-          "root may mount it); if callers of {} hang, run as root: umount -f "
-          "{}",
-          daemon, connection, kFusectl, mountpoint.string(),
-          mountpoint.string());
-    }
+  const unsigned connection = ::minor(device);
+  if (end == End::kClosed) {
+    spdlog::warn(
+        "the daemon (pid {}) died without unmounting; callers of {} get "
+        "ENOTCONN until `regfs mount` replaces the dead mount",
+        daemon, mountpoint.string());
+  } else if (AbortFuseConnection(connection, mountpoint)) {
+    spdlog::warn(
+        "the daemon (pid {}) died without unmounting; aborted its FUSE "
+        "connection {}, so callers of {} get ENOTCONN until `regfs mount` "
+        "replaces the dead mount",
+        daemon, connection, mountpoint.string());
+  } else {
+    spdlog::error(
+        "the daemon (pid {}) died without unmounting and its FUSE "
+        "connection {} could not be aborted ({} is not mounted and only "
+        "root may mount it); if callers of {} hang, run as root: umount -f "
+        "{}",
+        daemon, connection, kFusectl, mountpoint.string(),
+        mountpoint.string());
   }
   spdlog::shutdown();
   std::_Exit(0);
@@ -157,6 +169,7 @@ bool AbortFuseConnection(unsigned connection, const stdfs::path& mountpoint) {
 Watchdog::~Watchdog() { Stop(); }
 
 bool Watchdog::Start(dev_t device, const stdfs::path& mountpoint,
+                     bool keep_stderr,
                      const std::function<void()>& reopen_log) {
   // A socket, not a pipe: send(MSG_NOSIGNAL) to a watchdog that is gone
   // must not raise SIGPIPE, whatever the daemon's signal handlers are then.
@@ -176,7 +189,8 @@ bool Watchdog::Start(dev_t device, const stdfs::path& mountpoint,
     return false;
   }
   if (pid == 0) {
-    RunChild(read_end.get(), daemon, device, mountpoint, reopen_log);
+    RunChild(read_end.get(), daemon, device, mountpoint, keep_stderr,
+             reopen_log);
   }
   pid_ = pid;
   to_child_ = std::move(write_end);

@@ -41,10 +41,11 @@ class Watchdog final {
   // `device` (its minor number names the connection). The calling thread
   // must be the one that outlives serving, and no other thread may exist
   // yet. `reopen_log` runs in the child after it closed every inherited
-  // descriptor but stderr, to set up logging again. Returns false (and
-  // logs) if it could not fork; the mount works without it.
+  // descriptor (but stderr, if `keep_stderr`: a foreground daemon's), to
+  // set up logging again. Returns false (and logs) if it could not fork;
+  // the mount works without it.
   bool Start(dev_t device, const std::filesystem::path& mountpoint,
-             const std::function<void()>& reopen_log);
+             bool keep_stderr, const std::function<void()>& reopen_log);
 
   // The daemon exits on purpose: tells the watchdog and reaps it.
   void Stop();

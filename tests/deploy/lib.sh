@@ -97,10 +97,12 @@ unmount_all() {
 }
 
 # daemon_pids MOUNTPOINT: the pids of regfs processes serving MOUNTPOINT
-# (argv[0] is regfs, one argument is exactly MOUNTPOINT).
+# (argv[0] is regfs, one argument is exactly MOUNTPOINT; not the daemon's
+# watchdog, which has the same command line and is named regfs-watchdog).
 daemon_pids() {
   local proc
   for proc in /proc/[0-9]*; do
+    [[ $(cat "$proc/comm" 2>/dev/null) == regfs ]] || continue
     tr '\0' '\n' 2>/dev/null <"$proc/cmdline" |
       awk -v m="$1" 'NR == 1 && $0 !~ /(^|\/)regfs$/ { exit 1 }
                      $0 == m { found = 1 } END { exit !found }' &&

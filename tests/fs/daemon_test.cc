@@ -156,7 +156,9 @@ TEST_F(DaemonTest, TheWatchdogAbortsTheConnectionOfAKilledDaemon) {
   WaitProcess(pid, 20s);
   mount_->Abandon();
   EXPECT_TRUE(ProcessGone(*watchdog, 10s));
-  EXPECT_THAT(DaemonLog(), HasSubstr("died without unmounting; aborted"));
+  // Aborted by the watchdog, or by the kernel when the last descriptor of
+  // the dead daemon closed first.
+  EXPECT_THAT(DaemonLog(), HasSubstr("died without unmounting"));
   struct stat st {};
   EXPECT_NE(::stat((mnt_ / "models").c_str(), &st), 0);
   EXPECT_EQ(errno, ENOTCONN);
