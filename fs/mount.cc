@@ -403,7 +403,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   session.set_mounted();
   // Before any thread starts: the watchdog is forked.
   if (const std::optional<dev_t> device = MountedDevice(mountpoint)) {
-    watchdog.Start(*device, mountpoint,
+    watchdog.Start(*device, mountpoint, /*keep_stderr=*/!detach,
                    [&] { (void)SetUpLogging(options, store); });
   } else {
     spdlog::warn("no watchdog: {} is not in /proc/self/mountinfo",
@@ -421,6 +421,11 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   const int rc = fuse_session_loop_mt(session.get(), config);
   fuse_loop_cfg_destroy(config);
   file_system.Stop();
+  const registry::Registry::BatchStats batches = (*registry)->GetBatchStats();
+  if (batches.moves > 0) {
+    spdlog::info("{} alias moves in {} commits (at most {} in one)",
+                 batches.moves, batches.commits, batches.largest);
+  }
   spdlog::info("unmounting {} ({})", mountpoint.string(),
                rc > 0   ? fmt::format("signal {}", rc)
                : rc < 0 ? std::strerror(-rc)

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <initializer_list>
 #include <map>
@@ -181,6 +183,104 @@ class Registry::Impl {
   OpenOptions options;
   BlobStore blobs;
   uid_t owner_uid = 0;
+
+  // ---- Group commit ----
+  //
+  // Alias moves (SetAlias) that arrive while another is applied or being
+  // committed share its transaction, and so its one sync: a mover joins
+  // the open batch (JoinBatch), applies its change inside a savepoint, and
+  // then either commits the batch, if no other mover is waiting for `mu`
+  // (or the batch is full), or waits until some later member has. Nobody
+  // returns before the commit that holds their change is durable. Every
+  // other call takes `mu` through Lock(), which waits until no batch is
+  // open, so nothing uncommitted is ever read or built upon.
+
+  static constexpr size_t kMaxBatch = 64;
+
+  // A batch member's hold on `mu`.
+  struct BatchTicket {
+    std::unique_lock<std::mutex> lock;
+    uint64_t batch = 0;
+  };
+  struct FailedBatch {
+    Error error;
+    size_t waiting = 0;  // members that have not picked the error up yet
+  };
+
+  std::condition_variable batch_cv;  // batch_open went false
+  std::atomic<int> batch_joining{0};  // movers waiting for `mu`
+  bool batch_open = false;            // guarded by mu, as are the rest
+  uint64_t batch_id = 0;              // the open batch, or the last one
+  uint64_t batch_done = 0;            // every batch up to it has ended
+  size_t batch_members = 0;           // changes applied in the open batch
+  BatchStats batch_stats;
+  std::map<uint64_t, FailedBatch> batch_failed;
+
+  // `mu`, once no batch is open.
+  std::unique_lock<std::mutex> Lock() {
+    std::unique_lock lock(mu);
+    batch_cv.wait(lock, [this] { return !batch_open; });
+    return lock;
+  }
+
+  Result<BatchTicket> JoinBatch() {
+    batch_joining.fetch_add(1);
+    std::unique_lock lock(mu);
+    batch_joining.fetch_sub(1);
+    // After an I/O error SQLite may have rolled the batch back itself.
+    if (batch_open && !db->InTransaction()) EndBatch(BatchLost());
+    if (!batch_open) {
+      if (auto s = db->Exec("BEGIN IMMEDIATE"); !s) {
+        return std::unexpected(s.error());
+      }
+      batch_open = true;
+      ++batch_id;
+      batch_members = 0;
+    }
+    return BatchTicket{std::move(lock), batch_id};
+  }
+
+  // Ends a member's part: `applied` says whether its change is in the
+  // batch. Returns once that change is committed, or the commit's error.
+  Status LeaveBatch(BatchTicket& ticket, bool applied) {
+    if (applied) ++batch_members;
+    if (batch_id == ticket.batch && batch_open &&
+        (batch_joining.load() == 0 || batch_members >= kMaxBatch)) {
+      EndBatch(db->InTransaction() ? db->Exec("COMMIT") : BatchLost());
+    }
+    if (!applied) return {};
+    batch_cv.wait(ticket.lock,
+                  [&] { return batch_done >= ticket.batch; });
+    const auto failed = batch_failed.find(ticket.batch);
+    if (failed == batch_failed.end()) return {};
+    Error error = failed->second.error;
+    if (--failed->second.waiting == 0) batch_failed.erase(failed);
+    return std::unexpected(std::move(error));
+  }
+
+  static Status BatchLost() {
+    return Fail(Code::kIoError,
+                "the store rolled back a batch of alias moves after an "
+                "earlier error; nothing in it was applied");
+  }
+
+  // Closes the open batch with the outcome of its COMMIT.
+  void EndBatch(Status committed) {
+    if (!committed) {
+      if (db->InTransaction()) (void)db->Exec("ROLLBACK");
+      if (batch_members > 0) {
+        batch_failed[batch_id] = FailedBatch{committed.error(), batch_members};
+      }
+    }
+    if (batch_members > 0) {
+      ++batch_stats.commits;
+      batch_stats.moves += batch_members;
+      batch_stats.largest = std::max<uint64_t>(batch_stats.largest, batch_members);
+    }
+    batch_open = false;
+    batch_done = batch_id;
+    batch_cv.notify_all();
+  }
 
   struct CollectionRow {
     int64_t id = 0;
@@ -886,12 +986,12 @@ static Result<std::vector<Collection>> QueryCollections(
 }
 
 Result<std::vector<Collection>> Registry::ListCollections() {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   return QueryCollections(*impl_->db, std::nullopt, std::nullopt);
 }
 
 Result<Collection> Registry::GetCollection(std::string_view name) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto found = QueryCollections(*impl_->db, name, std::nullopt);
   if (!found) return std::unexpected(found.error());
   if (!found->empty()) return std::move(found->front());
@@ -902,7 +1002,7 @@ Result<Collection> Registry::GetCollection(std::string_view name) {
 }
 
 Result<Collection> Registry::GetCollectionById(int64_t id) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto found = QueryCollections(*impl_->db, std::nullopt, id);
   if (!found) return std::unexpected(found.error());
   if (found->empty()) return Fail(Code::kNotFound, "no such collection");
@@ -910,7 +1010,7 @@ Result<Collection> Registry::GetCollectionById(int64_t id) {
 }
 
 Result<Version> Registry::GetVersionById(int64_t id) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   static const std::string sql = fmt::format(
       "SELECT {} FROM versions v JOIN collections c ON "
       "c.id = v.collection_id WHERE v.id = ?1",
@@ -925,7 +1025,7 @@ Result<Version> Registry::GetVersionById(int64_t id) {
 
 Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
                                              uint64_t number) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto v = impl_->FindVersion(collection_id, number);
   if (!v) return std::unexpected(v.error());
   if (!*v) {
@@ -937,7 +1037,7 @@ Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
 
 Result<std::vector<Version>> Registry::ListVersions(
     std::string_view collection) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   static const std::string sql = fmt::format(
@@ -959,7 +1059,7 @@ Result<std::vector<Version>> Registry::ListVersions(
 
 Result<Version> Registry::GetVersion(std::string_view collection,
                                      uint64_t number) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   auto v = impl_->FindVersion(c->id, number);
@@ -973,7 +1073,7 @@ Result<Version> Registry::GetVersion(std::string_view collection,
 }
 
 Result<std::vector<Alias>> Registry::ListAliases(std::string_view collection) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   return impl_->ListAliases(*c);
@@ -981,7 +1081,7 @@ Result<std::vector<Alias>> Registry::ListAliases(std::string_view collection) {
 
 Result<Alias> Registry::GetAlias(std::string_view collection,
                                  std::string_view name) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   return impl_->AliasInfo(*c, name);
@@ -989,7 +1089,7 @@ Result<Alias> Registry::GetAlias(std::string_view collection,
 
 Result<Version> Registry::Resolve(std::string_view collection,
                                   std::string_view name) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   auto v = impl_->ResolveIn(*c, name);
@@ -1000,7 +1100,7 @@ Result<Version> Registry::Resolve(std::string_view collection,
 
 Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
                                                   int64_t parent_id) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   {
     REGFS_STMT(v, *impl_->db, "SELECT 1 FROM versions WHERE id = ?1");
     v->BindInt64(1, version_id);
@@ -1025,7 +1125,7 @@ Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
 
 Result<TreeEntry> Registry::LookupTree(int64_t version_id, int64_t parent_id,
                                        std::string_view name) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT id, version_id, parent_id, name, is_dir, executable, "
              "size, coalesce(blob, '') FROM tree_entries "
@@ -1035,7 +1135,7 @@ Result<TreeEntry> Registry::LookupTree(int64_t version_id, int64_t parent_id,
 }
 
 Result<TreeEntry> Registry::GetTreeEntry(int64_t entry_id) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT id, version_id, parent_id, name, is_dir, executable, "
              "size, coalesce(blob, '') FROM tree_entries WHERE id = ?1");
@@ -1074,7 +1174,7 @@ static Result<std::vector<Event>> ReadEvents(sqlite::Statement& s) {
 }
 
 Result<std::vector<Event>> Registry::History(const HistoryFilter& filter) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(
       s, *impl_->db,
       "SELECT seq, time_ms, event, collection, alias, old_version, "
@@ -1093,7 +1193,7 @@ Result<std::vector<Event>> Registry::History(const HistoryFilter& filter) {
 }
 
 Result<uint64_t> Registry::LastSeq() {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   return impl_->LastSeq();
 }
 
@@ -1116,7 +1216,7 @@ Result<uint64_t> Registry::SeqAt(std::string_view point) {
     case Moment::Kind::kTime:
       break;
   }
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1");
   s->BindInt64(1, static_cast<int64_t>(moment->value));
@@ -1128,7 +1228,7 @@ Result<uint64_t> Registry::SeqAt(std::string_view point) {
 Result<std::vector<Collection>> Registry::CollectionsAt(uint64_t seq) {
   auto all = ListCollections();
   if (!all) return all;
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT collection FROM history WHERE event = 'collection.create' "
              "AND seq <= ?1");
@@ -1150,7 +1250,7 @@ Result<Collection> Registry::GetCollectionAt(std::string_view name,
                                              uint64_t seq) {
   auto c = GetCollection(name);
   if (!c) return c;
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT 1 FROM history WHERE collection = ?1 "
              "AND event = 'collection.create' AND seq <= ?2");
@@ -1167,7 +1267,7 @@ Result<Collection> Registry::GetCollectionAt(std::string_view name,
 
 Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
                                                   uint64_t seq) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   // A live version was never deleted, so it was live at every event since
@@ -1236,7 +1336,7 @@ Result<Alias> Registry::Impl::AliasFromState(std::string_view collection,
 
 Result<std::vector<Alias>> Registry::AliasesAt(std::string_view collection,
                                                uint64_t seq) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto replay = impl_->Replay(collection, seq, std::nullopt);
   if (!replay) return std::unexpected(replay.error());
   std::vector<Alias> out;
@@ -1257,7 +1357,7 @@ Result<std::vector<Alias>> Registry::AliasesAt(std::string_view collection,
 
 Result<Alias> Registry::GetAliasAt(std::string_view collection,
                                    std::string_view name, uint64_t seq) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   if (ParseVersionName(name)) {
     return Fail(Code::kInvalidArgument,
                 fmt::format("{} is a version, not an alias", name));
@@ -1276,7 +1376,7 @@ Result<Alias> Registry::GetAliasAt(std::string_view collection,
 
 Result<Alias> Registry::GetAliasBefore(std::string_view collection,
                                        std::string_view name, uint64_t back) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   if (ParseVersionName(name)) {
     return Fail(Code::kInvalidArgument,
                 fmt::format("{} is a version, not an alias", name));
@@ -1302,12 +1402,12 @@ Result<Alias> Registry::GetAliasBefore(std::string_view collection,
 }
 
 Result<Role> Registry::RoleOf(const Identity& who) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   return impl_->RoleOf(who);
 }
 
 Result<std::vector<RoleGrant>> Registry::ListRoles() {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT principal, role FROM roles ORDER BY principal");
   std::vector<RoleGrant> out;
@@ -1321,14 +1421,14 @@ Result<std::vector<RoleGrant>> Registry::ListRoles() {
 }
 
 Result<Role> Registry::DefaultRole() {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto role = impl_->GrantedRole(kDefaultPrincipal);
   if (!role) return std::unexpected(role.error());
   return role->value_or(Role::kViewer);
 }
 
 Result<std::vector<ProtectedName>> Registry::ListProtected() {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT name, created_ms, created_by FROM protected_names "
              "ORDER BY name");
@@ -1343,7 +1443,7 @@ Result<std::vector<ProtectedName>> Registry::ListProtected() {
 }
 
 Result<bool> Registry::IsProtected(std::string_view name) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   return impl_->IsProtected(name);
 }
 
@@ -1352,7 +1452,7 @@ Result<bool> Registry::IsProtected(std::string_view name) {
 Result<Collection> Registry::CreateCollection(const Identity& who,
                                               std::string_view name) {
   {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->Lock();
     REGFS_TRY(impl_->Require(who, kRoleToChange, "create collections"));
     REGFS_TRY(ValidateCollectionName(name));
     auto tx = Transaction::Begin(*impl_->db);
@@ -1386,7 +1486,7 @@ Result<Version> Registry::Push(const Identity& who,
   for (const auto& [key, value] : request.metadata)
     REGFS_TRY(ValidateMetaKey(key));
   {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->Lock();
     REGFS_TRY(impl_->Require(who, kRoleToChange, "push versions"));
     for (const auto& alias : request.aliases) {
       REGFS_TRY(impl_->CheckAliasName(who, alias, "set"));
@@ -1461,7 +1561,7 @@ Result<Version> Registry::Push(const Identity& who,
     filename += name;
   }
 
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   Database& db = *impl_->db;
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
@@ -1591,7 +1691,7 @@ Result<Version> Registry::Push(const Identity& who,
 
 Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
                                uint64_t number) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   Database& db = *impl_->db;
   auto tx = Transaction::Begin(db);
   if (!tx) return std::unexpected(tx.error());
@@ -1642,7 +1742,7 @@ Result<Version> Registry::CheckSetAlias(const Identity& who,
                                         std::string_view collection,
                                         std::string_view alias,
                                         std::string_view target) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   REGFS_TRY(impl_->CheckAliasName(who, alias, "move"));
@@ -1652,7 +1752,7 @@ Result<Version> Registry::CheckSetAlias(const Identity& who,
 Result<Version> Registry::CheckTarget(const Identity& who,
                                       std::string_view collection,
                                       std::string_view target) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   REGFS_TRY(impl_->Require(who, kRoleToChange, "change aliases"));
@@ -1663,7 +1763,7 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
                                     std::string_view collection,
                                     std::string_view alias,
                                     std::string_view target) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto change = impl_->BeginAliasChange(who, collection, {{alias, "create"}});
   if (!change) return std::unexpected(change.error());
   const Impl::CollectionRow& c = change->c;
@@ -1683,34 +1783,48 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
 Result<Alias> Registry::SetAlias(
     const Identity& who, std::string_view collection, std::string_view alias,
     std::string_view target, std::optional<std::optional<uint64_t>> expected) {
-  std::lock_guard lock(impl_->mu);
-  auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}});
-  if (!change) return std::unexpected(change.error());
-  const Impl::CollectionRow& c = change->c;
-  auto version = impl_->ResolveTarget(c, target);
-  if (!version) return std::unexpected(version.error());
-  if (expected) {
-    auto existing = impl_->FindAlias(c.id, alias);
-    if (!existing) return std::unexpected(existing.error());
-    std::optional<uint64_t> now;
-    if (*existing) now = (*existing)->number;
-    if (now != *expected) {
-      auto show = [](const std::optional<uint64_t>& v) {
-        return v ? VersionName(*v) : std::string("nothing");
-      };
-      return Fail(Code::kConflict,
-                  fmt::format("alias '{}' moved meanwhile: it names {}, not {}",
-                              alias, show(now), show(*expected)));
+  auto ticket = impl_->JoinBatch();
+  if (!ticket) return std::unexpected(ticket.error());
+  // Inside the batch, the change's own transaction is a savepoint.
+  auto moved = [&]() -> Result<Alias> {
+    auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}});
+    if (!change) return std::unexpected(change.error());
+    const Impl::CollectionRow& c = change->c;
+    auto version = impl_->ResolveTarget(c, target);
+    if (!version) return std::unexpected(version.error());
+    if (expected) {
+      auto existing = impl_->FindAlias(c.id, alias);
+      if (!existing) return std::unexpected(existing.error());
+      std::optional<uint64_t> now;
+      if (*existing) now = (*existing)->number;
+      if (now != *expected) {
+        auto show = [](const std::optional<uint64_t>& v) {
+          return v ? VersionName(*v) : std::string("nothing");
+        };
+        return Fail(
+            Code::kConflict,
+            fmt::format("alias '{}' moved meanwhile: it names {}, not {}",
+                        alias, show(now), show(*expected)));
+      }
     }
-  }
-  REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
-  REGFS_TRY(change->tx.Commit());
-  return impl_->AliasInfo(c, alias);
+    REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
+    auto info = impl_->AliasInfo(c, alias);
+    if (!info) return std::unexpected(info.error());
+    REGFS_TRY(change->tx.Commit());
+    return info;
+  }();
+  REGFS_TRY(impl_->LeaveBatch(*ticket, moved.has_value()));
+  return moved;
+}
+
+Registry::BatchStats Registry::GetBatchStats() {
+  auto lock = impl_->Lock();
+  return impl_->batch_stats;
 }
 
 Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
                              std::string_view alias) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto change = impl_->BeginAliasChange(who, collection, {{alias, "remove"}});
   if (!change) return std::unexpected(change.error());
   const Impl::CollectionRow& c = change->c;
@@ -1723,7 +1837,7 @@ Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
 Status Registry::RenameAlias(const Identity& who, std::string_view collection,
                              std::string_view from, std::string_view to,
                              bool replace) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto change = impl_->BeginAliasChange(who, collection,
                                         {{from, "rename"}, {to, "replace"}});
   if (!change) return std::unexpected(change.error());
@@ -1761,7 +1875,7 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
 Status Registry::ExchangeAliases(const Identity& who,
                                  std::string_view collection,
                                  std::string_view a, std::string_view b) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto change =
       impl_->BeginAliasChange(who, collection, {{a, "move"}, {b, "move"}});
   if (!change) return std::unexpected(change.error());
@@ -1781,18 +1895,18 @@ Status Registry::ExchangeAliases(const Identity& who,
 
 Status Registry::AddTag(const Identity& who, std::string_view collection,
                         uint64_t number, std::string_view tag) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   return impl_->ChangeTag(who, collection, number, tag, true);
 }
 
 Status Registry::RemoveTag(const Identity& who, std::string_view collection,
                            uint64_t number, std::string_view tag) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   return impl_->ChangeTag(who, collection, number, tag, false);
 }
 
 Status Registry::Protect(const Identity& who, std::string_view name) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_TRY(ValidateAliasName(name));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
@@ -1814,7 +1928,7 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
 }
 
 Status Registry::Unprotect(const Identity& who, std::string_view name) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
@@ -1849,7 +1963,7 @@ static Status ValidatePrincipal(std::string_view principal) {
 
 Status Registry::Grant(const Identity& who, std::string_view principal,
                        Role role) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_TRY(ValidatePrincipal(principal));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
@@ -1875,7 +1989,7 @@ Status Registry::Grant(const Identity& who, std::string_view principal,
 }
 
 Status Registry::Revoke(const Identity& who, std::string_view principal) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   REGFS_TRY(ValidatePrincipal(principal));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
@@ -1902,7 +2016,7 @@ Result<FsckReport> Registry::Fsck() {
   FsckReport report;
   std::vector<std::pair<std::string, uint64_t>> blobs;  // key, size
   {
-    std::lock_guard lock(impl_->mu);
+    auto lock = impl_->Lock();
     Database& db = *impl_->db;
     auto check = [&](const char* sql, std::string_view what) -> Status {
       auto s = db.Prepare(sql);
@@ -1977,7 +2091,7 @@ Result<FsckReport> Registry::Fsck() {
     if (!s && !impl_->blobs.Exists(key)) {
       // Re-check under the lock: a concurrent delete + gc may have removed
       // a blob that is no longer referenced.
-      std::lock_guard lock(impl_->mu);
+      auto lock = impl_->Lock();
       auto still = impl_->db->Prepare(
           "SELECT 1 FROM versions WHERE blob = ?1 "
           "UNION SELECT 1 FROM tree_entries WHERE blob = ?1");
@@ -1993,7 +2107,7 @@ Result<FsckReport> Registry::Fsck() {
 }
 
 Result<GcReport> Registry::Gc(const Identity& who) {
-  std::lock_guard lock(impl_->mu);
+  auto lock = impl_->Lock();
   Database& db = *impl_->db;
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "collect garbage"));
   // The write lock keeps pushes from installing a blob between the query

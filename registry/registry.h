@@ -4,9 +4,12 @@
 // SQLite transaction.
 //
 // Thread safety: a Registry is safe to use from many threads. It owns one
-// SQLite connection behind `mu_`; every call holds `mu_` for its SQL, and
+// SQLite connection behind a mutex; every call holds it for its SQL, and
 // slow work that needs no SQL (hashing and copying pushed files, comparing
-// blobs) runs before taking it. Several processes may open one store at
+// blobs) runs before taking it. Concurrent SetAlias calls are committed in
+// groups: moves that arrive while another is being applied or synced share
+// one transaction and one sync, and each returns once its group is durable
+// (GetBatchStats). Several processes may open one store at
 // once: writes use BEGIN IMMEDIATE with a busy timeout, so they wait for
 // each other instead of failing.
 #ifndef REGFS_REGISTRY_REGISTRY_H_
@@ -181,6 +184,14 @@ class Registry final {
       std::optional<std::optional<uint64_t>> expected = std::nullopt);
   Status RemoveAlias(const Identity& who, std::string_view collection,
                      std::string_view alias);
+
+  // How SetAlias calls were grouped into commits since Open.
+  struct BatchStats {
+    uint64_t commits = 0;  // commits that applied at least one move
+    uint64_t moves = 0;    // moves applied by them
+    uint64_t largest = 0;  // the most moves in one commit
+  };
+  BatchStats GetBatchStats();
   // Renames `from` to `to`; replaces `to` if it exists and `replace`.
   Status RenameAlias(const Identity& who, std::string_view collection,
                      std::string_view from, std::string_view to, bool replace);

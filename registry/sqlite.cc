@@ -149,18 +149,31 @@ int64_t Database::LastInsertRowId() const {
 
 int Database::Changes() const { return sqlite3_changes(db_); }
 
+bool Database::InTransaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
 Result<Transaction> Transaction::Begin(Database& db) {
-  if (auto s = db.Exec("BEGIN IMMEDIATE"); !s)
+  const bool nested = db.InTransaction();
+  if (auto s = db.Exec(nested ? "SAVEPOINT regfs_nested" : "BEGIN IMMEDIATE");
+      !s) {
     return std::unexpected(s.error());
-  return Transaction(&db);
+  }
+  return Transaction(&db, nested);
 }
 
 Transaction::~Transaction() {
-  if (db_ != nullptr) (void)db_->Exec("ROLLBACK");
+  if (db_ == nullptr) return;
+  if (!nested_) {
+    (void)db_->Exec("ROLLBACK");
+  } else if (db_->InTransaction()) {
+    // Unless SQLite already rolled everything back after an I/O error.
+    (void)db_->Exec("ROLLBACK TO regfs_nested; RELEASE regfs_nested");
+  }
 }
 
 Status Transaction::Commit() {
-  auto s = db_->Exec("COMMIT");
+  auto s = db_->Exec(nested_ ? "RELEASE regfs_nested" : "COMMIT");
   if (s) db_ = nullptr;
   return s;
 }

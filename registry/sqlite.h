@@ -97,6 +97,8 @@ class Database final {
 
   int64_t LastInsertRowId() const;
   int Changes() const;
+  // Whether a transaction is open (SQLite is not in autocommit mode).
+  bool InTransaction() const;
   sqlite3* handle() const { return db_; }
 
  private:
@@ -108,12 +110,14 @@ class Database final {
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless
-// Commit() succeeded.
+// Commit() succeeded. Inside an open transaction (a group commit, see
+// Registry::Impl::JoinBatch) it is a savepoint instead: Commit() releases
+// it into the outer transaction, destruction rolls back to it.
 class Transaction final {
  public:
   [[nodiscard]] static Result<Transaction> Begin(Database& db);
   Transaction(Transaction&& other) noexcept
-      : db_(std::exchange(other.db_, nullptr)) {}
+      : db_(std::exchange(other.db_, nullptr)), nested_(other.nested_) {}
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -122,8 +126,9 @@ class Transaction final {
   [[nodiscard]] Status Commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, bool nested) : db_(db), nested_(nested) {}
   Database* db_;
+  bool nested_;
 };
 
 // Maps an SQLite result code to an Error; SQLITE_CORRUPT and

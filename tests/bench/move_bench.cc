@@ -4,7 +4,8 @@
 // row and inserts one history row, in WAL mode with synchronous=FULL, on
 // the same disk.
 //
-//   regfs_bench_moves --alias=LABEL=PATH... --sqlite=DB [benchmark flags]
+//   regfs_bench_moves --alias=LABEL=PATH... --sqlite=DB [--concurrent=N]
+//                     [benchmark flags]
 //
 // Storage latency on a shared disk changes from one second to the next, so
 // the variants are measured in lockstep: every iteration makes one move in
@@ -17,6 +18,13 @@
 // temporary name starts with '.', which the mount always stages
 // (fs/staging.h).
 //
+// With --concurrent=N a second benchmark runs N threads at once on each
+// variant in turn, each thread moving an alias of its own (PATH-0 ..
+// PATH-(N-1), created by its first move; for SQLite, N connections to one
+// database, one row each): moves per second of wall time. A registry can
+// batch concurrent moves into one commit (Registry::GetBatchStats); N
+// separate SQLite connections cannot, so they pay one sync per move.
+//
 // The SQLite baseline is the one place outside registry/ with SQL: it is
 // what the registry would pay if it did nothing but its one transaction.
 // Its tables copy the registry's `aliases` and `history` (schema.cc), with
@@ -24,6 +32,8 @@
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <cerrno>
 #include <cstdio>
@@ -90,8 +100,9 @@ class Mover {
 // alternating the target between v0 and v1 so that every move is a change.
 class DirMover final : public Mover {
  public:
-  explicit DirMover(const std::string& alias)
-      : temp_(std::filesystem::path(alias).parent_path() / ".bench-move"),
+  explicit DirMover(const std::string& alias, const std::string& temp_suffix = "")
+      : temp_(std::filesystem::path(alias).parent_path() /
+              (".bench-move" + temp_suffix)),
         alias_(alias) {
     char now[16] = {};
     if (::readlink(alias_.c_str(), now, sizeof(now) - 1) > 0 &&
@@ -121,12 +132,24 @@ class DirMover final : public Mover {
 // One connection and its three prepared statements; finalizes them.
 class SqliteMover final : public Mover {
  public:
-  explicit SqliteMover(const std::string& path) {
-    ::unlink(path.c_str());
-    ::unlink((path + "-wal").c_str());
-    ::unlink((path + "-shm").c_str());
+  // A new database at `path` with alias row 1, or (row > 1) one more
+  // connection to it that moves row `row`, added if missing.
+  explicit SqliteMover(const std::string& path, int64_t row = 1) : row_(row) {
+    if (row == 1) {
+      ::unlink(path.c_str());
+      ::unlink((path + "-wal").c_str());
+      ::unlink((path + "-shm").c_str());
+    }
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) Die(Error("open"));
-    Exec(kSchema);
+    if (row == 1) {
+      Exec(kSchema);
+    } else {
+      Exec("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 60000;");
+      const std::string add =
+          "INSERT OR IGNORE INTO aliases VALUES (" + std::to_string(row) +
+          ", 1, 'a" + std::to_string(row) + "', 1, 0, 0, 0, 'root')";
+      Exec(add.c_str());
+    }
     Prepare(
         "INSERT INTO history (time_ms, event, collection, alias, "
         "old_version, new_version, uid, user, interface, detail) "
@@ -136,7 +159,7 @@ class SqliteMover final : public Mover {
     Prepare(
         "UPDATE aliases SET version_id = ?1, revision = ?2, "
         "updated_ms = ?3, updated_uid = 0, updated_by = 'root' "
-        "WHERE id = 1",
+        "WHERE id = ?4",
         &update_);
   }
   SqliteMover(const SqliteMover&) = delete;
@@ -159,6 +182,7 @@ class SqliteMover final : public Mover {
     sqlite3_bind_int64(update_, 1, (n + 1) % 2);
     sqlite3_bind_int64(update_, 2, sqlite3_last_insert_rowid(db_));
     sqlite3_bind_int64(update_, 3, n);
+    sqlite3_bind_int64(update_, 4, row_);
     Step(update_);
     Exec("COMMIT");
     return "";
@@ -186,6 +210,7 @@ class SqliteMover final : public Mover {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* update_ = nullptr;
+  int64_t row_ = 1;
   int64_t n_ = 0;
 };
 
@@ -217,6 +242,54 @@ void Lockstep(benchmark::State& state, std::vector<Labeled>* movers) {
   }
 }
 
+// One variant's movers for the concurrent benchmark: one per thread.
+struct Group {
+  std::string label;
+  std::vector<std::unique_ptr<Mover>> movers;
+};
+
+// Every iteration runs each group in turn (rotating which goes first):
+// all its threads make `per_thread` moves at once; the group's rate is
+// its moves over the wall time its rounds took.
+void Concurrent(benchmark::State& state, std::vector<Group>* groups,
+                int per_thread) {
+  const size_t n = groups->size();
+  std::vector<double> seconds(n, 0.0);
+  size_t round = 0;
+  std::string error;
+  for (auto _ : state) {
+    for (size_t k = 0; k < n; ++k) {
+      Group& group = (*groups)[(k + round) % n];
+      std::vector<std::string> errors(group.movers.size());
+      std::vector<std::thread> threads;
+      const auto start = Clock::now();
+      for (size_t t = 0; t < group.movers.size(); ++t) {
+        threads.emplace_back([&, t] {
+          for (int m = 0; m < per_thread && errors[t].empty(); ++m) {
+            errors[t] = group.movers[t]->Move();
+          }
+        });
+      }
+      for (auto& thread : threads) thread.join();
+      seconds[(k + round) % n] += SecondsSince(start);
+      for (const std::string& e : errors) {
+        if (!e.empty()) error = e;
+      }
+      if (!error.empty()) {
+        state.SkipWithError(error.c_str());
+        return;
+      }
+    }
+    ++round;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const double moves = static_cast<double>(state.iterations()) *
+                         static_cast<double>((*groups)[i].movers.size()) *
+                         per_thread;
+    state.counters["rate:" + (*groups)[i].label] = moves / seconds[i];
+  }
+}
+
 }  // namespace
 }  // namespace regfs::bench
 
@@ -224,14 +297,25 @@ int main(int argc, char** argv) {
   using namespace regfs::bench;
   benchmark::Initialize(&argc, argv);
   static std::vector<Labeled> movers;
+  std::vector<std::pair<std::string, std::string>> aliases;
+  std::string sqlite_path;
+  int concurrent = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg.starts_with("--alias=")) {
       auto [label, alias] = SplitLabel(arg.substr(8));
+      aliases.emplace_back(label, alias);
       movers.push_back({label, std::make_unique<DirMover>(alias)});
     } else if (arg.starts_with("--sqlite=")) {
-      movers.push_back({"bare SQLite txn", std::make_unique<SqliteMover>(
-                                               std::string(arg.substr(9)))});
+      sqlite_path = std::string(arg.substr(9));
+      movers.push_back({"bare SQLite txn",
+                        std::make_unique<SqliteMover>(sqlite_path)});
+    } else if (arg.starts_with("--concurrent=")) {
+      concurrent = std::atoi(std::string(arg.substr(13)).c_str());
+      if (concurrent < 1) {
+        std::fprintf(stderr, "regfs_bench_moves: bad %s\n", argv[i]);
+        return 2;
+      }
     } else {
       std::fprintf(stderr, "regfs_bench_moves: unknown argument %s\n", argv[i]);
       return 2;
@@ -241,6 +325,32 @@ int main(int argc, char** argv) {
       "alias move, one history row (in lockstep):all",
       [](benchmark::State& s) { Lockstep(s, &movers); })
       ->UseRealTime();
+  static std::vector<Group> groups;
+  if (concurrent > 0) {
+    for (const auto& [label, alias] : aliases) {
+      Group group{label, {}};
+      for (int t = 0; t < concurrent; ++t) {
+        const std::string suffix = "-" + std::to_string(t);
+        group.movers.push_back(
+            std::make_unique<DirMover>(alias + suffix, suffix));
+      }
+      groups.push_back(std::move(group));
+    }
+    if (!sqlite_path.empty()) {
+      Group group{"bare SQLite txn", {}};
+      for (int t = 0; t < concurrent; ++t) {
+        group.movers.push_back(
+            std::make_unique<SqliteMover>(sqlite_path, 2 + t));
+      }
+      groups.push_back(std::move(group));
+    }
+    benchmark::RegisterBenchmark(
+        ("alias moves, " + std::to_string(concurrent) +
+         " concurrent movers:all")
+            .c_str(),
+        [](benchmark::State& s) { Concurrent(s, &groups, 20); })
+        ->UseRealTime();
+  }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

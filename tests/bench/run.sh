@@ -102,6 +102,7 @@ render() {
     --var "machine=@$build/bench-machine.md" \
     --var "options=@$build/bench-options.txt" \
     --var "fdlimit=$(ulimit -Hn)" \
+    --var "batches=@$build/bench-batches.txt" \
     --var "analysis=@$REPO/tests/bench/analysis.md" > "$out"
 }
 if ((render_only)); then
@@ -448,9 +449,17 @@ mount_meta() {
   return 0
 }
 unmount_meta() {
-  local l
+  local l line
   for l in "${regfs_labels[@]}"; do unmount "$W/mnt/meta-$l"; done
   unmount "$W/mnt/meta-pt"
+  # The daemons' group commits over the metadata and move runs, from the
+  # line each logs at unmount.
+  : > "$W/batches.txt"
+  for l in "${regfs_labels[@]}"; do
+    line=$(grep -o '[0-9]* alias moves in [0-9]* commits (at most [0-9]* in one)' \
+      "$LOGS/meta-$l.log" | tail -n 1 || true)
+    printf -- '- %s: %s\n' "$l" "${line:-no alias moves logged}" >> "$W/batches.txt"
+  done
 }
 
 section_meta() {
@@ -552,7 +561,7 @@ section_moves() {
     k=$((k + 1))
   done
   aliases+=("--alias=tmpfs=$TMPFS_DIR/a")
-  cmd="$B/regfs_bench_moves ${aliases[*]} --sqlite=$W/floor.db $(gbench_flags 1) --benchmark_out=$W/moves.json --benchmark_out_format=json"
+  cmd="$B/regfs_bench_moves ${aliases[*]} --sqlite=$W/floor.db --concurrent=16 $(gbench_flags 1) --benchmark_out=$W/moves.json --benchmark_out_format=json"
   log "moves: symlink+rename against the bare SQLite transaction"
   $cmd > "$LOGS/moves.txt" 2>&1 || { tail "$LOGS/moves.txt" >&2; die "regfs_bench_moves failed"; }
   "$B/regfs_bench_report" gb2tsv --json "$W/moves.json" --section moves \
@@ -701,9 +710,10 @@ if has scale; then log "== scale"; section_scale; fi
 # The run's results are kept in the build tree, so that the report can be
 # written again (--render-only, e.g. after editing analysis.md).
 machine > "$W/machine.md"
+[[ -f $W/batches.txt ]] || echo "(the moves section did not run)" > "$W/batches.txt"
 printf '%s' "reps $reps, ${read_mib} MiB version, metadata collection of $meta_versions versions and $meta_aliases aliases, $cold_names names per cold run, scale store of $scale_collections collections of 1000 versions$( ((${#compare[@]})) && echo "; also measured: ${compare[*]}")" \
   > "$W/options.txt"
-for f in samples.tsv targets.tsv machine.md options.txt; do
+for f in samples.tsv targets.tsv machine.md options.txt batches.txt; do
   cp "$W/$f" "$build/bench-$f"
 done
 render

@@ -253,6 +253,60 @@ TEST_F(ConcurrencyTest, CompareAndSwapHasExactlyOneWinner) {
   EXPECT_EQ(conflicts, kWorkers - 1);
 }
 
+// Moves from many threads are committed in groups: each call returns after
+// its group's commit, nothing is lost or reordered, and fewer commits than
+// moves were made.
+TEST_F(ConcurrencyTest, ConcurrentMovesShareCommits) {
+  constexpr int kThreads = 16;
+  constexpr int kMoves = 150;
+  for (int i = 0; i < 3; ++i) {
+    REGFS_ASSERT_OK(PushContent(Owner(), "gc", "g" + std::to_string(i)));
+  }
+  const uint64_t before = AllEvents().back().seq;
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int m = 0; m < kMoves; ++m) {
+        // Alternating targets: every move changes the alias.
+        const std::string alias =
+            m % 2 == 0 ? "own-" + std::to_string(t) : "shared";
+        auto r = reg().SetAlias(Owner(), "gc", alias,
+                                "v" + std::to_string((m / 2 + t) % 3));
+        if (!r) {
+          errors[t] = Describe(r);
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) ASSERT_TRUE(e.empty()) << e;
+  const Registry::BatchStats stats = reg().GetBatchStats();
+  EXPECT_EQ(stats.moves, uint64_t{kThreads} * kMoves);
+  EXPECT_LT(stats.commits, stats.moves) << "no two moves shared a commit";
+  EXPECT_LE(stats.largest, 64u);
+
+  // What was acknowledged is on disk: the aliases as the last events say.
+  Reopen();
+  std::map<std::string, uint64_t> last;
+  uint64_t seq = before;
+  for (const Event& e : AllEvents()) {
+    if (e.seq <= before) continue;
+    EXPECT_EQ(e.seq, ++seq) << "a gap in the history";
+    if (e.type == EventType::kAliasMove || e.type == EventType::kAliasCreate) {
+      ASSERT_TRUE(e.new_version.has_value());
+      last[e.alias] = *e.new_version;
+    }
+  }
+  EXPECT_EQ(last.size(), size_t{kThreads} + 1);
+  for (const auto& [alias, number] : last) {
+    auto now = reg().GetAlias("gc", alias);
+    REGFS_ASSERT_OK(now);
+    EXPECT_EQ(now->version, number) << alias;
+  }
+}
+
 TEST_F(ConcurrencyTest, CreateCollectionRaceHasOneWinner) {
   std::atomic<int> made = 0, exists = 0;
   std::vector<std::thread> threads;
