@@ -106,9 +106,9 @@ void FileSystem::Start(fuse_session* session) {
   watcher_.Start();
 }
 
-void FileSystem::Stop() {
+void FileSystem::Stop(const std::function<void()>& unstick) {
   watcher_.Stop();
-  notifier_.Stop();
+  notifier_.Stop(std::chrono::seconds(2), unstick);
 }
 
 void FileSystem::Init(fuse_conn_info* conn) {

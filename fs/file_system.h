@@ -98,7 +98,9 @@ class FileSystem final {
   // Starts the notifier and the store watcher once the session is mounted;
   // Stop joins them (before the session is destroyed).
   void Start(fuse_session* session);
-  void Stop();
+  // `unstick` aborts the connection if the notifier is stuck (Notifier::
+  // Stop).
+  void Stop(const std::function<void()>& unstick = {});
 
   void Init(fuse_conn_info* conn);
 

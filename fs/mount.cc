@@ -214,8 +214,12 @@ std::optional<StatfsProbe> ProbeStatfs(const stdfs::path& path,
     ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
   } while (ready < 0 && errno == EINTR);
   StatfsProbe probe;
-  if (ready > 0 && ::read(read_end.get(), &probe, sizeof probe) ==
-                       static_cast<ssize_t>(sizeof probe)) {
+  if (ready > 0) {
+    // An answer, or the end of the pipe: the child died without one.
+    if (::read(read_end.get(), &probe, sizeof probe) !=
+        static_cast<ssize_t>(sizeof probe)) {
+      probe = StatfsProbe{EIO, 0};
+    }
     result = probe;
   } else {
     ::kill(child, SIGKILL);
@@ -404,7 +408,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   // Before any thread starts: the watchdog is forked.
   if (const std::optional<dev_t> device = MountedDevice(mountpoint)) {
     watchdog.Start(*device, mountpoint, /*keep_stderr=*/!detach,
-                   [&] { (void)SetUpLogging(options, store); });
+                   [&] { return !SetUpLogging(options, store).has_value(); });
   } else {
     spdlog::warn("no watchdog: {} is not in /proc/self/mountinfo",
                  mountpoint.string());
@@ -420,7 +424,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   fuse_loop_cfg_set_max_threads(config, 16);
   const int rc = fuse_session_loop_mt(session.get(), config);
   fuse_loop_cfg_destroy(config);
-  file_system.Stop();
+  file_system.Stop([&] { watchdog.AbortNow(); });
   const registry::Registry::BatchStats batches = (*registry)->GetBatchStats();
   if (batches.moves > 0) {
     spdlog::info("{} alias moves in {} commits (at most {} in one)",

@@ -1,6 +1,8 @@
 #include "fs/mount_table.h"
 
+#include <limits.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -61,15 +63,30 @@ std::optional<dev_t> MountedDevice(const std::filesystem::path& path) {
 }
 
 std::filesystem::path ResolveParent(const std::filesystem::path& given) {
-  std::filesystem::path path = given.lexically_normal();
-  if (!path.has_filename() && path != path.root_path()) {
-    path = path.parent_path();  // "/a/b/" is "/a/b"
+  namespace stdfs = std::filesystem;
+  std::string text = given.string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  stdfs::path path(text);
+  // A symlink as the last component: readlink(2) does not ask a file
+  // system mounted there (it answers EINVAL for its root without a
+  // request).
+  for (int hop = 0; hop < 40; ++hop) {
+    char target[PATH_MAX];
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof target);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof target) break;
+    const stdfs::path next(std::string(target, static_cast<size_t>(n)));
+    path = next.is_absolute() ? next : path.parent_path() / next;
   }
   std::error_code ec;
-  const std::filesystem::path parent =
-      std::filesystem::weakly_canonical(path.parent_path(), ec);
-  if (ec || path.filename().empty()) return path;
-  return parent / path.filename();
+  const stdfs::path name = path.filename();
+  if (name.empty() || name == "." || name == "..") {
+    const stdfs::path whole = stdfs::weakly_canonical(path, ec);
+    return ec ? path : whole;
+  }
+  // `..` in the parent is resolved after its symlinks, as the kernel does.
+  const stdfs::path parent = stdfs::weakly_canonical(path.parent_path(), ec);
+  if (ec) return path;
+  return parent / name;
 }
 
 }  // namespace regfs::fs

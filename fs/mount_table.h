@@ -16,8 +16,9 @@ namespace regfs::fs {
 // mounted there in this mount namespace.
 std::optional<dev_t> MountedDevice(const std::filesystem::path& path);
 
-// `path` with the symlinks of its parent resolved; the last component is
-// kept as it is, so that nothing is asked of a mount at `path` itself.
+// `path` as the kernel would mount on it: symlinks resolved, the last
+// component's with readlink(2) only, so that nothing is asked of a file
+// system mounted at `path` itself (it may be a dead or stuck FUSE mount).
 std::filesystem::path ResolveParent(const std::filesystem::path& path);
 
 }  // namespace regfs::fs

@@ -23,16 +23,33 @@ void Notifier::Start(fuse_session* session) {
   session_ = session;
   running_ = true;
   stopping_ = false;
-  thread_ = StartBackgroundThread([this] { Run(); });
+  finished_ = false;
+  thread_ = StartBackgroundThread([this] {
+    Run();
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    cv_.notify_all();
+  });
 }
 
-void Notifier::Stop() {
+void Notifier::Stop(std::chrono::milliseconds patience,
+                    const std::function<void()>& unstick) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (!running_) return;
     stopping_ = true;
+    cv_.notify_all();
+    if (!cv_.wait_for(lock, patience, [this] { return finished_; }) &&
+        unstick) {
+      lock.unlock();
+      spdlog::warn(
+          "the notifier is stuck in the kernel after {} ms (a directory "
+          "lock held by a request that will not be answered); aborting the "
+          "connection",
+          patience.count());
+      unstick();
+    }
   }
-  cv_.notify_all();
   thread_.join();
   std::lock_guard lock(mu_);
   running_ = false;

@@ -11,8 +11,10 @@
 #ifndef REGFS_FS_NOTIFIER_H_
 #define REGFS_FS_NOTIFIER_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -32,8 +34,14 @@ class Notifier final {
 
   // Starts the thread; `session` must outlive Stop().
   void Start(fuse_session* session);
-  // Drains nothing more; joins the thread.
-  void Stop();
+  // Drains nothing more; joins the thread. A notification may be stuck in
+  // the kernel, waiting for a directory lock that a caller holds while its
+  // request waits for an answer; once the session loop has ended nobody
+  // answers, so if the thread has not finished after `patience`,
+  // `unstick` runs (once; it should abort the connection) and Stop waits
+  // on.
+  void Stop(std::chrono::milliseconds patience = std::chrono::seconds(2),
+            const std::function<void()>& unstick = {});
 
   // Drops the kernel's entry `name` in directory `parent` (and the
   // directory's attributes).
@@ -50,11 +58,12 @@ class Notifier final {
   void Run();
 
   fuse_session* session_ = nullptr;
-  std::mutex mu_;  // guards queue_, running_, stopping_
+  std::mutex mu_;  // guards queue_, running_, stopping_, finished_
   std::condition_variable cv_;
   std::deque<Item> queue_;
   bool running_ = false;
   bool stopping_ = false;
+  bool finished_ = false;  // Run has returned
   std::thread thread_;
 };
 

@@ -12,10 +12,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/null_sink.h>
+
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "fs/mount_table.h"
 
@@ -26,7 +33,10 @@ namespace stdfs = std::filesystem;
 using registry::UniqueFd;
 
 constexpr char kFusectl[] = "/sys/fs/fuse/connections";
+// Messages from the daemon: it exits cleanly, or asks for the abort now
+// (its own shutdown is stuck on the kernel's directory lock).
 constexpr char kQuit = 'Q';
+constexpr char kAbortNow = 'A';
 
 bool FusectlMounted() {
   std::ifstream in("/proc/self/mounts");
@@ -38,17 +48,40 @@ bool FusectlMounted() {
   return false;
 }
 
-bool WriteAbort(unsigned connection) {
-  const std::string path =
-      std::string(kFusectl) + "/" + std::to_string(connection) + "/abort";
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  return fd.valid() && ::write(fd.get(), "1", 1) == 1;
+std::string AbortPath(unsigned connection) {
+  return std::string(kFusectl) + "/" + std::to_string(connection) + "/abort";
+}
+
+// The `abort` file of the connection, opened while the connection is
+// known to be ours: writing to it later can only abort this connection,
+// even if another mount has taken its number since (the file of a gone
+// connection does nothing). Mounts fusectl first as root if needed.
+UniqueFd OpenAbortFile(unsigned connection) {
+  UniqueFd fd(::open(AbortPath(connection).c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid() && ::geteuid() == 0 && !FusectlMounted() &&
+      ::mount("fusectl", kFusectl, "fusectl", 0, nullptr) == 0) {
+    fd.Reset(::open(AbortPath(connection).c_str(), O_WRONLY | O_CLOEXEC));
+  }
+  return fd;
+}
+
+// Closes every descriptor from `first` up; close_range where the kernel
+// (or a seccomp profile) allows it, else one by one from /proc/self/fd.
+void CloseFrom(int first) {
+  if (::close_range(static_cast<unsigned>(first), ~0U, 0) == 0) return;
+  std::vector<int> open;
+  std::error_code ec;
+  for (const auto& entry : stdfs::directory_iterator("/proc/self/fd", ec)) {
+    const int fd = std::atoi(entry.path().filename().c_str());
+    if (fd >= first) open.push_back(fd);
+  }
+  for (int fd : open) ::close(fd);
 }
 
 // The watchdog's life after fork(); never returns.
 [[noreturn]] void RunChild(int from_daemon, pid_t daemon, dev_t device,
                            const stdfs::path& mountpoint, bool keep_stderr,
-                           const std::function<void()>& reopen_log) {
+                           const std::function<bool()>& reopen_log) {
   // Block the death signal before asking for it, then check that the
   // daemon did not die before the request.
   sigset_t death;
@@ -59,23 +92,25 @@ bool WriteAbort(unsigned connection) {
   const bool already_dead = ::getppid() != daemon;
   // Told apart from the daemon in ps, and spared by `killall regfs`.
   ::prctl(PR_SET_NAME, "regfs-watchdog");
-  // libfuse's handlers were inherited: a terminal's ^C and hang-up are the
-  // daemon's business; a plain kill ends the watchdog.
+  // libfuse's handlers were inherited. The watchdog ends by itself (the
+  // daemon's word, or its death), so it outlives a terminal's ^C and
+  // hang-up and a SIGTERM sent to the whole group (systemd's stop), which
+  // the daemon answers by unmounting.
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGHUP, SIG_IGN);
-  ::signal(SIGTERM, SIG_DFL);
+  ::signal(SIGTERM, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
 
-  // Close the inherited loggers' files properly (after close_range their
-  // numbers could be reused by the new ones), then hold nothing of the
-  // daemon's: not /dev/fuse (its last close is what
-  // aborts the connection of a daemon that does exit), not the store, not
-  // the pipe `regfs mount` waits on.
+  // Close the inherited loggers' files properly (after CloseFrom their
+  // numbers could be reused by the new ones; the daemon flushed them
+  // before the fork), then hold nothing of the daemon's: not /dev/fuse
+  // (its last close is what aborts the connection of a daemon that does
+  // exit), not the store, not the pipe `regfs mount` waits on, nor, in
+  // the background, the caller's stdout and stderr (a shell's
+  // $(regfs mount ...) waits for their end).
   spdlog::drop_all();
-  if (from_daemon != 3) {
-    ::dup2(from_daemon, 3);
-  }
-  ::close_range(4, ~0U, 0);
+  if (from_daemon != 3) ::dup2(from_daemon, 3);
+  CloseFrom(4);
   const int null = ::open("/dev/null", O_RDWR);
   if (null >= 0) {
     ::dup2(null, STDIN_FILENO);
@@ -83,7 +118,27 @@ bool WriteAbort(unsigned connection) {
     if (!keep_stderr) ::dup2(null, STDERR_FILENO);
     ::close(null);
   }
-  reopen_log();
+  if (!reopen_log()) {
+    spdlog::set_default_logger(spdlog::null_logger_mt("watchdog"));
+  }
+  const unsigned connection = ::minor(device);
+  UniqueFd abort_file = OpenAbortFile(connection);
+  if (!abort_file.valid()) {
+    spdlog::warn(
+        "cannot open {}: {}; if this daemon dies with a thread stuck in the "
+        "kernel, its callers may hang until root runs: umount -f {}",
+        AbortPath(connection), std::strerror(errno), mountpoint.string());
+  }
+  const auto abort_connection = [&] {
+    if (abort_file.valid()) {
+      return ::write(abort_file.get(), "1", 1) == 1;
+    }
+    // No fusectl: as root, MNT_FORCE makes FUSE abort the connection (and
+    // unmounts, unless busy); only if the mount there is still this one.
+    const std::optional<dev_t> there = MountedDevice(mountpoint);
+    return ::geteuid() == 0 && there && *there == device &&
+           (::umount2(mountpoint.c_str(), MNT_FORCE) == 0 || errno == EBUSY);
+  };
 
   // How the daemon ended: by a clean exit (a 'Q'), or by dying, either
   // entirely (every descriptor closed: end of file here; the kernel
@@ -93,20 +148,40 @@ bool WriteAbort(unsigned connection) {
   End end = already_dead ? End::kSignalled : End::kClean;
   if (!already_dead) {
     UniqueFd signals(::signalfd(-1, &death, SFD_CLOEXEC));
+    if (!signals.valid()) {
+      spdlog::warn("watchdog: signalfd: {}; it only notices a daemon that "
+                   "exits entirely",
+                   std::strerror(errno));
+    }
     while (true) {
       pollfd fds[2] = {{3, POLLIN, 0}, {signals.get(), POLLIN, 0}};
       if (::poll(fds, signals.valid() ? 2 : 1, -1) < 0) {
         if (errno == EINTR) continue;
         std::_Exit(1);
       }
-      if (fds[1].revents != 0) {
-        end = End::kSignalled;
-        break;
+      if (signals.valid() && fds[1].revents != 0) {
+        signalfd_siginfo info{};
+        // The kernel sends the death signal from the dying daemon; a
+        // SIGUSR1 from anyone else is not its death.
+        if (::read(signals.get(), &info, sizeof info) ==
+                static_cast<ssize_t>(sizeof info) &&
+            static_cast<pid_t>(info.ssi_pid) == daemon) {
+          end = End::kSignalled;
+          break;
+        }
       }
       if (fds[0].revents != 0) {
         char c = 0;
         const ssize_t n = ::read(3, &c, 1);
         if (n == 1 && c == kQuit) std::_Exit(0);
+        if (n == 1 && c == kAbortNow) {
+          const bool done = abort_connection();
+          spdlog::warn(
+              "the daemon's shutdown was stuck on a directory lock; {} its "
+              "FUSE connection {}",
+              done ? "aborted" : "could not abort", connection);
+          continue;
+        }
         if (n <= 0) {
           end = End::kClosed;
           break;
@@ -114,13 +189,12 @@ bool WriteAbort(unsigned connection) {
       }
     }
   }
-  const unsigned connection = ::minor(device);
   if (end == End::kClosed) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; callers of {} get "
         "ENOTCONN until `regfs mount` replaces the dead mount",
         daemon, mountpoint.string());
-  } else if (AbortFuseConnection(connection, mountpoint)) {
+  } else if (abort_connection()) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; aborted its FUSE "
         "connection {}, so callers of {} get ENOTCONN until `regfs mount` "
@@ -141,36 +215,11 @@ bool WriteAbort(unsigned connection) {
 
 }  // namespace
 
-bool AbortFuseConnection(unsigned connection, const stdfs::path& mountpoint) {
-  if (WriteAbort(connection)) return true;
-  const bool root = ::geteuid() == 0;
-  if (!FusectlMounted()) {
-    // systemd mounts it at boot; a bare machine or a container may not.
-    if (root && ::mount("fusectl", kFusectl, "fusectl", 0, nullptr) == 0) {
-      if (WriteAbort(connection)) return true;
-    }
-  } else {
-    // Mounted, yet no such connection: it is gone already.
-    std::error_code ec;
-    if (!stdfs::exists(stdfs::path(kFusectl) / std::to_string(connection),
-                       ec)) {
-      return true;
-    }
-  }
-  // MNT_FORCE makes FUSE abort the connection (and unmounts, unless busy).
-  // Only if the mount there is still this connection.
-  const std::optional<dev_t> there = MountedDevice(mountpoint);
-  if (root && there && ::minor(*there) == connection) {
-    return ::umount2(mountpoint.c_str(), MNT_FORCE) == 0 || errno == EBUSY;
-  }
-  return false;
-}
-
 Watchdog::~Watchdog() { Stop(); }
 
 bool Watchdog::Start(dev_t device, const stdfs::path& mountpoint,
                      bool keep_stderr,
-                     const std::function<void()>& reopen_log) {
+                     const std::function<bool()>& reopen_log) {
   // A socket, not a pipe: send(MSG_NOSIGNAL) to a watchdog that is gone
   // must not raise SIGPIPE, whatever the daemon's signal handlers are then.
   int fds[2];
@@ -182,6 +231,8 @@ bool Watchdog::Start(dev_t device, const stdfs::path& mountpoint,
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
   const pid_t daemon = ::getpid();
+  // What the child's copy of the logger holds must not be written twice.
+  spdlog::default_logger()->flush();
   const pid_t pid = ::fork();
   if (pid < 0) {
     spdlog::warn("no watchdog for {}: fork: {}", mountpoint.string(),
@@ -197,10 +248,26 @@ bool Watchdog::Start(dev_t device, const stdfs::path& mountpoint,
   return true;
 }
 
+void Watchdog::AbortNow() {
+  if (pid_ < 0) return;
+  (void)!::send(to_child_.get(), &kAbortNow, 1, MSG_NOSIGNAL);
+}
+
 void Watchdog::Stop() {
   if (pid_ < 0) return;
   (void)!::send(to_child_.get(), &kQuit, 1, MSG_NOSIGNAL);
   to_child_.Reset();
+  // It leaves at once; one that does not (stopped, or stuck writing its
+  // log to a hung disk) is killed: it holds nothing.
+  for (int i = 0; i < 200; ++i) {
+    const pid_t done = ::waitpid(pid_, nullptr, WNOHANG);
+    if (done == pid_ || (done < 0 && errno != EINTR)) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
   while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
   pid_ = -1;

@@ -12,11 +12,14 @@
 // `umount -f`) breaks the cycle.
 //
 // The watchdog is a child process, forked before any thread starts, that
-// holds no descriptor of the mount or the store. The kernel signals it
-// when the thread that forked it (the daemon's main thread) dies; then it
-// writes to /sys/fs/fuse/connections/N/abort (mounting fusectl there
-// first if it can), else, as root, forces the unmount. On a clean exit the
-// daemon tells it so through a pipe, and it leaves quietly.
+// holds no descriptor of the mount or the store, only the connection's
+// /sys/fs/fuse/connections/N/abort file (it mounts fusectl there as root
+// if needed). The kernel signals it when the thread that forked it (the
+// daemon's main thread) dies; then it writes to that file (without it, as
+// root, it forces the unmount). The same cycle can stop a clean shutdown,
+// whose notifier waits for a lock held by a request nobody reads any more;
+// the daemon then asks for the abort (AbortNow). On a clean exit the
+// daemon tells it so through a socket, and it leaves quietly.
 #ifndef REGFS_FS_WATCHDOG_H_
 #define REGFS_FS_WATCHDOG_H_
 
@@ -42,25 +45,23 @@ class Watchdog final {
   // must be the one that outlives serving, and no other thread may exist
   // yet. `reopen_log` runs in the child after it closed every inherited
   // descriptor (but stderr, if `keep_stderr`: a foreground daemon's), to
-  // set up logging again. Returns false (and logs) if it could not fork;
-  // the mount works without it.
+  // set up logging again (false: it could not; the watchdog logs nothing).
+  // Returns false (and logs) if it could not fork; the mount works
+  // without it.
   bool Start(dev_t device, const std::filesystem::path& mountpoint,
-             bool keep_stderr, const std::function<void()>& reopen_log);
+             bool keep_stderr, const std::function<bool()>& reopen_log);
 
-  // The daemon exits on purpose: tells the watchdog and reaps it.
+  // Has the watchdog abort the connection now (a stuck shutdown).
+  void AbortNow();
+
+  // The daemon exits on purpose: tells the watchdog and reaps it (killing
+  // it after 2 s).
   void Stop();
 
  private:
   pid_t pid_ = -1;
   registry::UniqueFd to_child_;
 };
-
-// Aborts FUSE connection `connection` (the minor number of the mount's
-// device) through fusectl, mounting fusectl first if needed and allowed;
-// as root, falls back to umount2(MNT_FORCE) of `mountpoint`. Returns
-// whether the connection was aborted.
-bool AbortFuseConnection(unsigned connection,
-                         const std::filesystem::path& mountpoint);
 
 }  // namespace regfs::fs
 
