@@ -186,14 +186,16 @@ class Registry::Impl {
 
   // ---- Group commit ----
   //
-  // Alias moves (SetAlias) that arrive while another is applied or being
-  // committed share its transaction, and so its one sync: a mover joins
-  // the open batch (JoinBatch), applies its change inside a savepoint, and
-  // then either commits the batch, if no other mover is waiting for `mu`
-  // (or the batch is full), or waits until some later member has. Nobody
-  // returns before the commit that holds their change is durable. Every
-  // other call takes `mu` through Lock(), which waits until no batch is
-  // open, so nothing uncommitted is ever read or built upon.
+  // Alias moves (SetAlias) that arrive while another is being applied
+  // share its transaction, and so its one sync: a mover joins the open
+  // batch (JoinBatch), applies its change inside a savepoint, and then
+  // either commits the batch, if no other mover is waiting for `mu` (or 64
+  // have joined), or waits until some later member has. Moves that arrive
+  // during the commit form the next batch. Nobody returns before the
+  // commit that holds their change is durable. Every other call takes `mu`
+  // through Lock(), which waits until no batch is open, so nothing
+  // uncommitted is ever read or built upon; and no new batch opens while
+  // such a call waits, so batches cannot keep it out.
 
   static constexpr size_t kMaxBatch = 64;
 
@@ -207,19 +209,25 @@ class Registry::Impl {
     size_t waiting = 0;  // members that have not picked the error up yet
   };
 
-  std::condition_variable batch_cv;  // batch_open went false
+  std::condition_variable batch_cv;  // batch_open or lock_waiters changed
   std::atomic<int> batch_joining{0};  // movers waiting for `mu`
   bool batch_open = false;            // guarded by mu, as are the rest
   uint64_t batch_id = 0;              // the open batch, or the last one
   uint64_t batch_done = 0;            // every batch up to it has ended
-  size_t batch_members = 0;           // changes applied in the open batch
+  size_t batch_joined = 0;            // members of the open batch
+  size_t batch_members = 0;           // of them, changes applied
+  int lock_waiters = 0;               // Lock() calls waiting for a batch
   BatchStats batch_stats;
   std::map<uint64_t, FailedBatch> batch_failed;
 
   // `mu`, once no batch is open.
   std::unique_lock<std::mutex> Lock() {
     std::unique_lock lock(mu);
-    batch_cv.wait(lock, [this] { return !batch_open; });
+    if (batch_open) {
+      ++lock_waiters;
+      batch_cv.wait(lock, [this] { return !batch_open; });
+      if (--lock_waiters == 0) batch_cv.notify_all();
+    }
     return lock;
   }
 
@@ -230,13 +238,19 @@ class Registry::Impl {
     // After an I/O error SQLite may have rolled the batch back itself.
     if (batch_open && !db->InTransaction()) EndBatch(BatchLost());
     if (!batch_open) {
+      // Calls that waited for the last batch go first.
+      batch_cv.wait(lock, [this] { return batch_open || lock_waiters == 0; });
+    }
+    if (!batch_open) {
       if (auto s = db->Exec("BEGIN IMMEDIATE"); !s) {
         return std::unexpected(s.error());
       }
       batch_open = true;
       ++batch_id;
+      batch_joined = 0;
       batch_members = 0;
     }
+    ++batch_joined;
     return BatchTicket{std::move(lock), batch_id};
   }
 
@@ -245,7 +259,7 @@ class Registry::Impl {
   Status LeaveBatch(BatchTicket& ticket, bool applied) {
     if (applied) ++batch_members;
     if (batch_id == ticket.batch && batch_open &&
-        (batch_joining.load() == 0 || batch_members >= kMaxBatch)) {
+        (batch_joining.load() == 0 || batch_joined >= kMaxBatch)) {
       EndBatch(db->InTransaction() ? db->Exec("COMMIT") : BatchLost());
     }
     if (!applied) return {};
@@ -271,11 +285,11 @@ class Registry::Impl {
       if (batch_members > 0) {
         batch_failed[batch_id] = FailedBatch{committed.error(), batch_members};
       }
-    }
-    if (batch_members > 0) {
+    } else if (batch_members > 0) {
       ++batch_stats.commits;
       batch_stats.moves += batch_members;
-      batch_stats.largest = std::max<uint64_t>(batch_stats.largest, batch_members);
+      batch_stats.largest =
+          std::max<uint64_t>(batch_stats.largest, batch_members);
     }
     batch_open = false;
     batch_done = batch_id;
@@ -588,13 +602,15 @@ class Registry::Impl {
   // Begins the write transaction of a change to the aliases `names` of
   // `collection` (each with the verb for messages), after the checks every
   // alias change makes (CheckAliasName), taken inside the transaction.
+  // `in_batch`: inside a group commit's transaction (a savepoint).
   Result<AliasChange> BeginAliasChange(
       const Identity& who, std::string_view collection,
       std::initializer_list<std::pair<std::string_view, std::string_view>>
-          names) {
+          names,
+      bool in_batch = false) {
     auto c = FindCollection(collection);
     if (!c) return std::unexpected(c.error());
-    auto tx = Transaction::Begin(*db);
+    auto tx = in_batch ? Transaction::Nested(*db) : Transaction::Begin(*db);
     if (!tx) return std::unexpected(tx.error());
     for (const auto& [name, verb] : names) {
       REGFS_TRY(CheckAliasName(who, name, verb));
@@ -1786,8 +1802,9 @@ Result<Alias> Registry::SetAlias(
   auto ticket = impl_->JoinBatch();
   if (!ticket) return std::unexpected(ticket.error());
   // Inside the batch, the change's own transaction is a savepoint.
-  auto moved = [&]() -> Result<Alias> {
-    auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}});
+  auto move = [&]() -> Result<Alias> {
+    auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}},
+                                          /*in_batch=*/true);
     if (!change) return std::unexpected(change.error());
     const Impl::CollectionRow& c = change->c;
     auto version = impl_->ResolveTarget(c, target);
@@ -1812,6 +1829,15 @@ Result<Alias> Registry::SetAlias(
     if (!info) return std::unexpected(info.error());
     REGFS_TRY(change->tx.Commit());
     return info;
+  };
+  Result<Alias> moved = [&]() -> Result<Alias> {
+    try {
+      return move();
+    } catch (...) {
+      // The batch must still end, or its members would wait for ever.
+      (void)impl_->LeaveBatch(*ticket, false);
+      throw;
+    }
   }();
   REGFS_TRY(impl_->LeaveBatch(*ticket, moved.has_value()));
   return moved;

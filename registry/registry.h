@@ -7,8 +7,8 @@
 // SQLite connection behind a mutex; every call holds it for its SQL, and
 // slow work that needs no SQL (hashing and copying pushed files, comparing
 // blobs) runs before taking it. Concurrent SetAlias calls are committed in
-// groups: moves that arrive while another is being applied or synced share
-// one transaction and one sync, and each returns once its group is durable
+// groups: moves that arrive while another is being applied share one
+// transaction and one sync, and each returns once its group is durable
 // (GetBatchStats). Several processes may open one store at
 // once: writes use BEGIN IMMEDIATE with a busy timeout, so they wait for
 // each other instead of failing.
@@ -187,7 +187,7 @@ class Registry final {
 
   // How SetAlias calls were grouped into commits since Open.
   struct BatchStats {
-    uint64_t commits = 0;  // commits that applied at least one move
+    uint64_t commits = 0;  // successful commits of at least one move
     uint64_t moves = 0;    // moves applied by them
     uint64_t largest = 0;  // the most moves in one commit
   };

@@ -154,21 +154,31 @@ bool Database::InTransaction() const {
 }
 
 Result<Transaction> Transaction::Begin(Database& db) {
-  const bool nested = db.InTransaction();
-  if (auto s = db.Exec(nested ? "SAVEPOINT regfs_nested" : "BEGIN IMMEDIATE");
-      !s) {
+  if (auto s = db.Exec("BEGIN IMMEDIATE"); !s) {
     return std::unexpected(s.error());
   }
-  return Transaction(&db, nested);
+  return Transaction(&db, /*nested=*/false);
+}
+
+Result<Transaction> Transaction::Nested(Database& db) {
+  if (!db.InTransaction()) {
+    return std::unexpected(
+        SqliteError(SQLITE_MISUSE, "savepoint", "no transaction is open"));
+  }
+  if (auto s = db.Exec("SAVEPOINT regfs_nested"); !s) {
+    return std::unexpected(s.error());
+  }
+  return Transaction(&db, /*nested=*/true);
 }
 
 Transaction::~Transaction() {
   if (db_ == nullptr) return;
   if (!nested_) {
     (void)db_->Exec("ROLLBACK");
-  } else if (db_->InTransaction()) {
-    // Unless SQLite already rolled everything back after an I/O error.
-    (void)db_->Exec("ROLLBACK TO regfs_nested; RELEASE regfs_nested");
+  } else if (db_->InTransaction() &&
+             !db_->Exec("ROLLBACK TO regfs_nested; RELEASE regfs_nested")) {
+    // Half of this change might otherwise commit with the others.
+    (void)db_->Exec("ROLLBACK");
   }
 }
 

@@ -110,12 +110,15 @@ class Database final {
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless
-// Commit() succeeded. Inside an open transaction (a group commit, see
-// Registry::Impl::JoinBatch) it is a savepoint instead: Commit() releases
-// it into the outer transaction, destruction rolls back to it.
+// Commit() succeeded. Nested() is a savepoint inside an open transaction
+// (a group commit, Registry::Impl::JoinBatch): Commit() releases it into
+// that transaction, destruction rolls back to it, and if even that fails,
+// rolls back the whole transaction, so that no half of it can commit.
 class Transaction final {
  public:
   [[nodiscard]] static Result<Transaction> Begin(Database& db);
+  // Fails unless a transaction is open.
+  [[nodiscard]] static Result<Transaction> Nested(Database& db);
   Transaction(Transaction&& other) noexcept
       : db_(std::exchange(other.db_, nullptr)), nested_(other.nested_) {}
   Transaction& operator=(Transaction&&) = delete;
