@@ -313,6 +313,13 @@ int FileSystem::CheckRead(const Request& r, const What& what) {
   return 0;
 }
 
+ErrorReply FileSystem::RefuseImmutable(const Request& r, const What& what,
+                                       std::string_view why) {
+  auto role = callers_.RoleOf(ChangeIdentity(r));
+  if (!role) return Refuse(r, what, role.error());
+  return Refuse(r, what, registry::MayChange(*role) ? EPERM : EACCES, why);
+}
+
 int FileSystem::CheckStagedOwner(const Request& r, const What& what,
                                  const StagedEntry& staged) {
   if (r.uid == staged.uid) return 0;
@@ -321,7 +328,8 @@ int FileSystem::CheckStagedOwner(const Request& r, const What& what,
   if (*role == Role::kAdmin) return 0;
   const std::string why = fmt::format(
       "the temporary symlink belongs to {} (uid {})", staged.user, staged.uid);
-  return Refuse(r, what, *role < Role::kMember ? EACCES : EPERM, why).err;
+  return Refuse(r, what, registry::MayChange(*role) ? EPERM : EACCES, why)
+      .err;
 }
 
 std::string FileSystem::WhoIs(const Request& r) {
@@ -655,8 +663,9 @@ Reply FileSystem::GetAttr(const Request& r, Ino ino) {
 }
 
 Reply FileSystem::SetAttr(const Request& r, Ino ino, int to_set) {
-  return Refuse(r, fmt::format("setattr (0x{:x}) of {}", to_set, PathOf(ino)),
-                EPERM, "versions and aliases are immutable");
+  return RefuseImmutable(
+      r, fmt::format("setattr (0x{:x}) of {}", to_set, PathOf(ino)),
+      "versions and aliases are immutable");
 }
 
 Reply FileSystem::ReadLink(const Request& r, Ino ino) {
@@ -674,22 +683,22 @@ Reply FileSystem::ReadLink(const Request& r, Ino ino) {
 // ---- Changes ------------------------------------------------------------
 
 Reply FileSystem::MkNod(const Request& r, Ino parent, std::string_view name) {
-  return Refuse(r, "mknod " + PathIn(parent, name), EPERM,
-                "only symlinks (aliases) can be created");
+  return RefuseImmutable(r, "mknod " + PathIn(parent, name),
+                         "only symlinks (aliases) can be created");
 }
 
 Reply FileSystem::Create(const Request& r, Ino parent, std::string_view name) {
-  return Refuse(r, "create " + PathIn(parent, name), EPERM,
-                "only symlinks (aliases) can be created; versions come from "
-                "`regfs push`");
+  return RefuseImmutable(r, "create " + PathIn(parent, name),
+                         "only symlinks (aliases) can be created; versions "
+                         "come from `regfs push`");
 }
 
 Reply FileSystem::Link(const Request& r, Ino ino, Ino new_parent,
                        std::string_view new_name) {
-  return Refuse(r,
-                fmt::format("link of {} as {}", PathOf(ino),
-                            PathIn(new_parent, new_name)),
-                EPERM, "hard links are not supported");
+  return RefuseImmutable(r,
+                         fmt::format("link of {} as {}", PathOf(ino),
+                                     PathIn(new_parent, new_name)),
+                         "hard links are not supported");
 }
 
 Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
@@ -699,7 +708,7 @@ Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
     return Refuse(r, what, EROFS, "the past is read-only");
   }
   if (parent != kRootIno) {
-    return Refuse(r, what, EPERM, "collections live at the root only");
+    return RefuseImmutable(r, what, "collections live at the root only");
   }
   const Identity who = ChangeIdentity(r);
   auto collection = registry_.CreateCollection(who, name);
@@ -713,9 +722,9 @@ Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
 }
 
 Reply FileSystem::RmDir(const Request& r, Ino parent, std::string_view name) {
-  return Refuse(r, "rmdir " + PathIn(parent, name), EPERM,
-                "collections and versions cannot be removed through the "
-                "mount");
+  return RefuseImmutable(r, "rmdir " + PathIn(parent, name),
+                         "collections and versions cannot be removed "
+                         "through the mount");
 }
 
 Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
@@ -726,10 +735,10 @@ Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
     return Refuse(r, what, EROFS, "the past is read-only");
   }
   if (dir->type != NodeType::kCollection) {
-    return Refuse(r, what, EPERM, "only aliases can be removed");
+    return RefuseImmutable(r, what, "only aliases can be removed");
   }
   if (name == kCollectionHistory) {
-    return Refuse(r, what, EPERM, "control files are read-only");
+    return RefuseImmutable(r, what, "control files are read-only");
   }
   if (auto staged = staging_.Find(dir->collection_id, name)) {
     if (const int err = CheckStagedOwner(r, what, *staged)) {
@@ -762,7 +771,7 @@ Reply FileSystem::Symlink(const Request& r, std::string_view target, Ino parent,
     return Refuse(r, what, EROFS, "the past is read-only");
   }
   if (dir->type != NodeType::kCollection) {
-    return Refuse(r, what, EPERM, "aliases live in collections");
+    return RefuseImmutable(r, what, "aliases live in collections");
   }
   const Identity who = ChangeIdentity(r);
   if (Staging::IsStagingOnlyName(name)) {
@@ -799,7 +808,7 @@ Reply FileSystem::StageSymlink(const Request& r, const Identity& who,
     // the version `target` names. The rename that follows is checked again.
     checked = registry_.CheckTarget(who, dir.collection, target);
   } else if (existing->name == kCollectionHistory) {
-    return Refuse(r, what, EPERM, "control files are read-only");
+    return RefuseImmutable(r, what, "control files are read-only");
   } else {
     // The second step of `ln -sf`: check now what the rename will do (a
     // version or `latest` is refused there, after the role check).
@@ -844,13 +853,13 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
     return Refuse(r, what, EINVAL, "unsupported rename flags");
   }
   if (dir->type != NodeType::kCollection) {
-    return Refuse(r, what, EPERM, "only aliases can be renamed");
+    return RefuseImmutable(r, what, "only aliases can be renamed");
   }
   if (new_parent != parent) {
     return Refuse(r, what, EINVAL, "aliases cannot leave their collection");
   }
   if (name == kCollectionHistory || new_name == kCollectionHistory) {
-    return Refuse(r, what, EPERM, "control files are read-only");
+    return RefuseImmutable(r, what, "control files are read-only");
   }
   if (auto staged = staging_.Find(dir->collection_id, name)) {
     return RenameStaged(r, *dir, *staged, new_name, flags);
@@ -943,7 +952,8 @@ Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
   const auto what = [&] { return "open of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
-    return Refuse(r, what, EPERM, "versions and control files are read-only");
+    return RefuseImmutable(r, what,
+                           "versions and control files are read-only");
   }
   OpenReply reply;
   reply.handle = std::make_unique<Handle>();
@@ -1226,14 +1236,16 @@ Reply FileSystem::ListXattr(const Request& r, Ino ino, size_t size) {
 }
 
 Reply FileSystem::SetXattr(const Request& r, Ino ino, std::string_view name) {
-  return Refuse(r, fmt::format("setxattr {} of {}", name, PathOf(ino)), EPERM,
-                "attributes are read-only; use `regfs` to tag");
+  return RefuseImmutable(r,
+                         fmt::format("setxattr {} of {}", name, PathOf(ino)),
+                         "attributes are read-only; use `regfs` to tag");
 }
 
 Reply FileSystem::RemoveXattr(const Request& r, Ino ino,
                               std::string_view name) {
-  return Refuse(r, fmt::format("removexattr {} of {}", name, PathOf(ino)),
-                EPERM, "attributes are read-only");
+  return RefuseImmutable(
+      r, fmt::format("removexattr {} of {}", name, PathOf(ino)),
+      "attributes are read-only");
 }
 
 Reply FileSystem::Access(const Request& r, Ino ino, int mask) {

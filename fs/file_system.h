@@ -195,6 +195,11 @@ class FileSystem final {
                     const registry::Error& error);
   ErrorReply Refuse(const Request& r, const What& what, int err,
                     std::string_view why);
+  // Refuses a change that nobody may make (to a version, a control file,
+  // a tree): EACCES for a caller who may change nothing at all (a viewer:
+  // DESIGN's "viewer tries any change"), EPERM for everyone else.
+  ErrorReply RefuseImmutable(const Request& r, const What& what,
+                             std::string_view why);
 
   // Attributes.
   struct stat DirStat(Ino ino, mode_t perm, uid_t uid,
