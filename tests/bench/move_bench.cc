@@ -19,11 +19,16 @@
 // (fs/staging.h).
 //
 // With --concurrent=N a second benchmark runs N threads at once on each
-// variant in turn, each thread moving an alias of its own (PATH-0 ..
-// PATH-(N-1), created by its first move; for SQLite, N connections to one
-// database, one row each): moves per second of wall time. A registry can
-// batch concurrent moves into one commit (Registry::GetBatchStats); N
-// separate SQLite connections cannot, so they pay one sync per move.
+// variant in turn, each thread moving an alias in a directory of its own:
+// for PATH = DIR/NAME, thread t moves DIR-t/NAME (created by its first
+// move; DIR-t must hold v0 and v1). Through a mount each directory is a
+// collection: the kernel lets one symlink or rename at a time into a
+// directory, so movers in one collection reach the daemon one by one and
+// only moves in different collections can share a commit. For SQLite:
+// N connections to one database, one row each, taking turns. Moves per
+// second of wall time. The daemon batches concurrent moves into one
+// commit (Registry::GetBatchStats); the N SQLite movers pay one sync per
+// move.
 //
 // The SQLite baseline is the one place outside registry/ with SQL: it is
 // what the registry would pay if it did nothing but its one transaction.
@@ -41,6 +46,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,9 +106,8 @@ class Mover {
 // alternating the target between v0 and v1 so that every move is a change.
 class DirMover final : public Mover {
  public:
-  explicit DirMover(const std::string& alias, const std::string& temp_suffix = "")
-      : temp_(std::filesystem::path(alias).parent_path() /
-              (".bench-move" + temp_suffix)),
+  explicit DirMover(const std::string& alias)
+      : temp_(std::filesystem::path(alias).parent_path() / ".bench-move"),
         alias_(alias) {
     char now[16] = {};
     if (::readlink(alias_.c_str(), now, sizeof(now) - 1) > 0 &&
@@ -170,21 +175,27 @@ class SqliteMover final : public Mover {
     sqlite3_close(db_);
   }
 
-  // One durable move: BEGIN IMMEDIATE, insert, update, COMMIT. Dies on an
-  // SQLite error.
+  // One durable move: BEGIN IMMEDIATE, insert, update, COMMIT. Movers in
+  // one process take turns (a mutex, not SQLite's sleeping busy handler),
+  // so N of them at once pay exactly one sync per move.
   std::string Move() override {
+    static std::mutex turn;
+    std::lock_guard lock(turn);
     const int64_t n = n_++;
-    Exec("BEGIN IMMEDIATE");
+    if (!Try("BEGIN IMMEDIATE")) return Error("BEGIN");
     sqlite3_bind_int64(insert_, 1, n);
     sqlite3_bind_int64(insert_, 2, n % 2);
     sqlite3_bind_int64(insert_, 3, (n + 1) % 2);
-    Step(insert_);
+    const bool inserted = StepOk(insert_);
     sqlite3_bind_int64(update_, 1, (n + 1) % 2);
     sqlite3_bind_int64(update_, 2, sqlite3_last_insert_rowid(db_));
     sqlite3_bind_int64(update_, 3, n);
     sqlite3_bind_int64(update_, 4, row_);
-    Step(update_);
-    Exec("COMMIT");
+    if (!inserted || !StepOk(update_) || !Try("COMMIT")) {
+      const std::string error = Error("move");
+      Try("ROLLBACK");
+      return error;
+    }
     return "";
   }
 
@@ -202,9 +213,13 @@ class SqliteMover final : public Mover {
       Die(Error(sql));
     }
   }
-  void Step(sqlite3_stmt* stmt) {
-    if (sqlite3_step(stmt) != SQLITE_DONE) Die(Error("step"));
+  bool Try(const char* sql) {
+    return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  bool StepOk(sqlite3_stmt* stmt) {
+    const bool done = sqlite3_step(stmt) == SQLITE_DONE;
     sqlite3_reset(stmt);
+    return done;
   }
 
   sqlite3* db_ = nullptr;
@@ -329,10 +344,12 @@ int main(int argc, char** argv) {
   if (concurrent > 0) {
     for (const auto& [label, alias] : aliases) {
       Group group{label, {}};
+      const std::filesystem::path path(alias);
       for (int t = 0; t < concurrent; ++t) {
-        const std::string suffix = "-" + std::to_string(t);
+        const std::filesystem::path own =
+            path.parent_path().string() + "-" + std::to_string(t);
         group.movers.push_back(
-            std::make_unique<DirMover>(alias + suffix, suffix));
+            std::make_unique<DirMover>((own / path.filename()).string()));
       }
       groups.push_back(std::move(group));
     }

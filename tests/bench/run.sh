@@ -48,6 +48,7 @@ meta_aliases=10000
 cold_names=2000
 ls_timeout=120
 scale_collections=100
+concurrent_movers=16
 build=$REPO/build-bench
 work=""
 out=$REPO/BENCHMARKS.md
@@ -84,7 +85,7 @@ while (($#)); do
 done
 work=${work:-$build/bench-data}
 readonly reps sections read_mib meta_versions meta_aliases cold_names ls_timeout \
-  scale_collections build work out keep
+  scale_collections concurrent_movers build work out keep
 readonly B=$build/tests/bench        # the harnesses
 readonly REGFS=$build/regfs
 readonly W=$work
@@ -433,10 +434,15 @@ make_meta_store() {
   printf 'two\n' > "$W/v1.txt"
   "$REGFS" --store "$META_STORE" push moves "$W/v0.txt" > /dev/null
   "$REGFS" --store "$META_STORE" push moves "$W/v1.txt" > /dev/null
-  local k
+  local k t
   for ((k = 0; k <= ${#regfs_labels[@]}; k++)); do
     "$REGFS" --store "$META_STORE" alias set moves "a$k" v0 > /dev/null
     "$REGFS" --store "$META_STORE" alias set moves "m$k" v0 > /dev/null
+  done
+  # The concurrent movers' collections, one per thread (move_bench.cc).
+  for ((t = 0; t < concurrent_movers; t++)); do
+    "$REGFS" --store "$META_STORE" push "moves-$t" "$W/v0.txt" > /dev/null
+    "$REGFS" --store "$META_STORE" push "moves-$t" "$W/v1.txt" > /dev/null
   done
 }
 
@@ -515,10 +521,14 @@ section_meta() {
 
 section_moves() {
   TMPFS_DIR=$(mktemp -d /dev/shm/regfs-bench.XXXXXX)
-  printf 'one\n' > "$TMPFS_DIR/v0"
-  printf 'two\n' > "$TMPFS_DIR/v1"
-  ln -s v0 "$TMPFS_DIR/a"
-  ln -s v0 "$TMPFS_DIR/m"
+  local dir
+  for dir in moves $(seq -f 'moves-%g' 0 $((concurrent_movers - 1))); do
+    mkdir "$TMPFS_DIR/$dir"
+    printf 'one\n' > "$TMPFS_DIR/$dir/v0"
+    printf 'two\n' > "$TMPFS_DIR/$dir/v1"
+  done
+  ln -s v0 "$TMPFS_DIR/moves/a"
+  ln -s v0 "$TMPFS_DIR/moves/m"
   # One alias per variant: two variants moving one alias to the same
   # version would make the second move a no-op.
   local n=100 rep v t l cmd i k
@@ -531,7 +541,7 @@ section_moves() {
     k=$((k + 1))
   done
   variants+=("tmpfs: ln -sfn" "regfs alias set (CLI)")
-  loop["tmpfs: ln -sfn"]="ln -sfn v\$((i % 2)) $TMPFS_DIR/m"
+  loop["tmpfs: ln -sfn"]="ln -sfn v\$((i % 2)) $TMPFS_DIR/moves/m"
   loop["regfs alias set (CLI)"]="$REGFS --store $META_STORE alias set moves m$k v\$((i % 2))"
   local nv=${#variants[@]}
   # In lockstep: every round makes one move with each variant (rotating
@@ -560,8 +570,8 @@ section_moves() {
     aliases+=("--alias=$l=$W/mnt/meta-$l/moves/a$k")
     k=$((k + 1))
   done
-  aliases+=("--alias=tmpfs=$TMPFS_DIR/a")
-  cmd="$B/regfs_bench_moves ${aliases[*]} --sqlite=$W/floor.db --concurrent=16 $(gbench_flags 1) --benchmark_out=$W/moves.json --benchmark_out_format=json"
+  aliases+=("--alias=tmpfs=$TMPFS_DIR/moves/a")
+  cmd="$B/regfs_bench_moves ${aliases[*]} --sqlite=$W/floor.db --concurrent=$concurrent_movers $(gbench_flags 1) --benchmark_out=$W/moves.json --benchmark_out_format=json"
   log "moves: symlink+rename against the bare SQLite transaction"
   $cmd > "$LOGS/moves.txt" 2>&1 || { tail "$LOGS/moves.txt" >&2; die "regfs_bench_moves failed"; }
   "$B/regfs_bench_report" gb2tsv --json "$W/moves.json" --section moves \
