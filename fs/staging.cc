@@ -38,15 +38,21 @@ void Staging::NoteCreateExists(pid_t pid, int64_t collection_id,
 }
 
 void Staging::AddNoteLocked(pid_t pid, Note note) {
-  if (notes_.size() > 1024) PruneNotesLocked(note.when);
-  std::deque<Note>& notes = notes_[pid];
+  if (notes_.size() > 1024 && note.when - last_prune_ >= kPruneEvery) {
+    PruneNotesLocked(note.when);
+    last_prune_ = note.when;
+  }
+  std::vector<Note>& notes = notes_[pid];
   // A repeated lookup of a name refreshes its note.
   std::erase_if(notes, [&](const Note& n) {
     return n.collection_id == note.collection_id && n.name == note.name &&
            n.failed_target == note.failed_target;
   });
   notes.push_back(std::move(note));
-  while (notes.size() > kNotesPerPid) notes.pop_front();
+  if (notes.size() > kNotesPerPid) {
+    notes.erase(notes.begin(),
+                notes.end() - static_cast<std::ptrdiff_t>(kNotesPerPid));
+  }
 }
 
 void Staging::PruneNotesLocked(Clock::time_point now) {

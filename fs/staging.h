@@ -33,7 +33,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -124,12 +123,18 @@ class Staging final {
     Clock::time_point when;
   };
   static constexpr size_t kNotesPerPid = 4;
+  // Notes of processes that made none for kReplaceWindow are dropped at
+  // most this often: each ln is a new pid, so at hundreds of moves a
+  // second the table holds thousands of them, and scanning it on every
+  // lookup cost more than the lookup.
+  static constexpr std::chrono::seconds kPruneEvery{1};
   void AddNoteLocked(pid_t pid, Note note);
   void PruneNotesLocked(Clock::time_point now);
 
   const NowFn now_;
   mutable std::mutex mu_;  // guards everything below
-  std::unordered_map<pid_t, std::deque<Note>> notes_;
+  std::unordered_map<pid_t, std::vector<Note>> notes_;
+  Clock::time_point last_prune_{};
   std::map<std::pair<int64_t, std::string>, StagedEntry> staged_;
   uint64_t next_id_ = 1;
 };
