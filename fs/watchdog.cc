@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -11,8 +12,6 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <spdlog/sinks/null_sink.h>
 
 #include <cerrno>
 #include <chrono>
@@ -203,11 +202,9 @@ void CloseFrom(int first) {
   } else {
     spdlog::error(
         "the daemon (pid {}) died without unmounting and its FUSE "
-        "connection {} could not be aborted ({} is not mounted and only "
-        "root may mount it); if callers of {} hang, run as root: umount -f "
-        "{}",
-        daemon, connection, kFusectl, mountpoint.string(),
-        mountpoint.string());
+        "connection {} could not be aborted (no fusectl abort file, see "
+        "above); if callers of {} hang, run as root: umount -f {}",
+        daemon, connection, mountpoint.string(), mountpoint.string());
   }
   spdlog::shutdown();
   std::_Exit(0);
