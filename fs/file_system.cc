@@ -62,8 +62,8 @@ LinkNode StagedLinkNode(const StagedEntry& entry,
   node.version = entry.version;
   node.staged = true;
   node.updated = entry.created_ms;
-  node.updated_uid = entry.uid;
-  node.updated_by = entry.user;
+  node.updated_uid = entry.who.uid;
+  node.updated_by = entry.who.user;
   return node;
 }
 
@@ -95,6 +95,8 @@ FileSystem::FileSystem(registry::Registry& registry, FileSystemOptions options)
       options_(options),
       started_(registry::NowMs()),
       callers_(registry),
+      staging_(&Staging::Clock::now, options.staged_private_lifetime,
+               options.staged_commit_after),
       watcher_(
           registry, [this](const auto& events) { OnEvents(events); },
           [this] { OnTick(); }, options.watch_interval) {}
@@ -108,6 +110,17 @@ void FileSystem::Start(fuse_session* session) {
 
 void FileSystem::Stop(const std::function<void()>& unstick) {
   watcher_.Stop();
+  // No tick runs now. A pending symlink of an alias name is committed,
+  // never lost; the kernel is gone, so nothing is invalidated.
+  for (StagedEntry& entry : staging_.TakeAll()) {
+    if (Staging::IsStagingOnlyName(entry.name)) {
+      spdlog::info("dropped staged symlink {} (uid {}) at unmount: private "
+                   "staging, never renamed",
+                   entry.name, entry.who.uid);
+      continue;
+    }
+    CommitStaged(entry, "the mount stops", /*invalidate=*/false);
+  }
   notifier_.Stop(std::chrono::seconds(2), unstick);
 }
 
@@ -322,12 +335,13 @@ ErrorReply FileSystem::RefuseImmutable(const Request& r, const What& what,
 
 int FileSystem::CheckStagedOwner(const Request& r, const What& what,
                                  const StagedEntry& staged) {
-  if (r.uid == staged.uid) return 0;
+  if (r.uid == staged.who.uid) return 0;
   auto role = callers_.RoleOf(ChangeIdentity(r));
   if (!role) return Refuse(r, what, role.error()).err;
   if (*role == Role::kAdmin) return 0;
   const std::string why = fmt::format(
-      "the temporary symlink belongs to {} (uid {})", staged.user, staged.uid);
+      "the temporary symlink belongs to {} (uid {})", staged.who.user,
+      staged.who.uid);
   return Refuse(r, what, registry::MayChange(*role) ? EPERM : EACCES, why)
       .err;
 }
@@ -821,16 +835,25 @@ Reply FileSystem::StageSymlink(const Request& r, const Identity& who,
   entry.name = std::string(name);
   entry.target = std::string(target);
   entry.version = checked->number;
-  entry.uid = who.uid;
-  entry.user = who.user;
+  entry.who = who;
   entry.created_ms = registry::NowMs();
   switch (staging_.Add(entry)) {
     case Staging::AddResult::kAdded:
       break;
     case Staging::AddResult::kNameTaken:
       return ErrorReply{EEXIST};
+    case Staging::AddResult::kUserFull:
+      return Refuse(
+          r, what, EDQUOT,
+          fmt::format("uid {} already has {} staged symlinks in this mount "
+                      "(the per-user bound); rename or remove them, or wait "
+                      "for them to expire",
+                      who.uid, Staging::kMaxStagedPerUser));
     case Staging::AddResult::kFull:
-      return Refuse(r, what, ENOSPC, "too many staged symlinks");
+      return Refuse(r, what, ENOSPC,
+                    fmt::format("{} other users have staged symlinks in this "
+                                "mount (the bound on users)",
+                                Staging::kMaxStagingUsers));
   }
   spdlog::debug("staged {}/{} -> v{} for uid {} (pid {}){}", dir.collection,
                 name, entry.version, who.uid, r.pid,
@@ -909,13 +932,23 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
     if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
     auto entry = staging_.Take(dir.collection_id, staged.name, staged.ino);
     if (!entry) return ErrorReply{ENOENT};
-    entry->name = std::string(new_name);
-    if (staging_.Add(*entry) != Staging::AddResult::kAdded) {
-      return ErrorReply{ENOSPC};
+    StagedEntry renamed = *entry;
+    renamed.name = std::string(new_name);
+    if (staging_.Add(renamed) != Staging::AddResult::kAdded) {
+      staging_.Restore(std::move(*entry));
+      return Refuse(r, what, ENOSPC, "too many staged symlinks");
     }
     notifier_.InvalidateEntry(parent, staged.name);
     notifier_.InvalidateEntry(parent, std::string(new_name));
     return ErrorReply{0};
+  }
+  // Claimed before the commit, so that OnTick cannot commit it too; put
+  // back if the registry refuses (ln then unlinks it).
+  std::optional<StagedEntry> claimed =
+      staging_.Take(dir.collection_id, staged.name, staged.ino);
+  if (!claimed) {
+    return Refuse(r, what, ENOENT,
+                  "the staged symlink was committed or removed meanwhile");
   }
   const Identity who = ChangeIdentity(r);
   std::optional<std::optional<uint64_t>> expected;
@@ -924,6 +957,7 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
       registry_.SetAlias(who, dir.collection, new_name,
                          registry::VersionName(staged.version), expected);
   if (!alias) {
+    staging_.Restore(std::move(*claimed));
     if ((flags & RENAME_NOREPLACE) && alias.error().code == Code::kConflict) {
       return ErrorReply{EEXIST};
     }
@@ -931,7 +965,6 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
   }
   spdlog::info("{} (uid {}) set alias {}/{} -> v{}", who.user, who.uid,
                dir.collection, new_name, alias->version);
-  staging_.Take(dir.collection_id, staged.name, staged.ino);
   if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
   // The kernel now knows the staged inode under `new_name` until the
   // invalidation lands; let it answer as the committed alias.
@@ -1341,13 +1374,46 @@ void FileSystem::OnEvents(const std::vector<registry::Event>& events) {
 
 void FileSystem::OnTick() {
   for (const StagedEntry& entry : staging_.Expire()) {
-    spdlog::info("dropped staged symlink {} (uid {}): never renamed",
-                 entry.name, entry.uid);
+    if (!Staging::IsStagingOnlyName(entry.name)) {
+      CommitStaged(entry, "it was not renamed in time", /*invalidate=*/true);
+      continue;
+    }
+    spdlog::info("dropped staged symlink {} (uid {}): private staging, "
+                 "never renamed",
+                 entry.name, entry.who.uid);
     notifier_.InvalidateEntry(
         MakeIno(NodeType::kCollection,
                 static_cast<uint64_t>(entry.collection_id)),
         entry.name);
   }
+}
+
+void FileSystem::CommitStaged(const StagedEntry& entry, std::string_view why,
+                              bool invalidate) {
+  const Ino parent = MakeIno(NodeType::kCollection,
+                             static_cast<uint64_t>(entry.collection_id));
+  const std::string target = registry::VersionName(entry.version);
+  auto collection = CollectionName(entry.collection_id);
+  Result<Alias> alias = collection
+                            ? registry_.CreateAlias(entry.who, *collection,
+                                                    entry.name, target)
+                            : Result<Alias>(std::unexpected(collection.error()));
+  const std::string path = fmt::format(
+      "{}/{}", collection ? *collection : std::to_string(entry.collection_id),
+      entry.name);
+  if (!alias) {
+    spdlog::warn(
+        "could not commit the symlink {} -> {} of {} (uid {}) as an alias "
+        "({}): {}",
+        path, target, entry.who.user, entry.who.uid, why,
+        alias.error().message);
+  } else {
+    spdlog::info("{} (uid {}) created alias {} -> v{}: committed its staged "
+                 "symlink as {}",
+                 entry.who.user, entry.who.uid, path, alias->version, why);
+    if (invalidate) links_.Update(entry.ino, LinkNodeOf(*alias, entry.collection_id));
+  }
+  if (invalidate) notifier_.InvalidateEntry(parent, entry.name);
 }
 
 }  // namespace regfs::fs

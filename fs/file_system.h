@@ -83,6 +83,11 @@ struct FileSystemOptions {
   double version_timeout = 3600;  // entry/attr timeout of immutable nodes
   double alias_timeout = 1;       // entry/attr timeout of symlinks
   std::chrono::milliseconds watch_interval{200};
+  // How long staged symlinks wait (Staging): '.'-names before they are
+  // dropped, other names before they are committed as aliases. Only tests
+  // shorten them (`-o staged_lifetime_ms=N` sets both).
+  std::chrono::milliseconds staged_private_lifetime = Staging::kPrivateLifetime;
+  std::chrono::milliseconds staged_commit_after = Staging::kCommitAfter;
   // A frozen mount (`regfs mount --as-of`): aliases, versions and
   // collections as they were right after this event. Mounted read-only.
   std::optional<uint64_t> as_of;
@@ -131,7 +136,8 @@ class FileSystem final {
   Reply Access(const Request& r, Ino ino, int mask);
   Reply Create(const Request& r, Ino parent, std::string_view name);
 
-  // The watcher's callbacks (public for tests).
+  // The watcher's callbacks (public for tests). OnTick drops expired
+  // '.'-named staged symlinks and commits the other expired ones.
   void OnEvents(const std::vector<registry::Event>& events);
   void OnTick();
 
@@ -237,6 +243,12 @@ class FileSystem final {
                      const Node& dir, std::string_view name,
                      std::string_view target,
                      const std::optional<Existing>& existing);
+  // Makes the staged symlink `entry` (taken from staging_) a lasting alias
+  // with its creator's identity, because `why`; a refusal (name taken
+  // meanwhile, role revoked) is logged at warn. `invalidate`: tell the
+  // kernel (not when the mount stops).
+  void CommitStaged(const StagedEntry& entry, std::string_view why,
+                    bool invalidate);
   Reply RenameStaged(const Request& r, const Node& dir,
                      const StagedEntry& staged, std::string_view new_name,
                      unsigned flags);

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -113,6 +115,10 @@ std::string EscapeOption(std::string_view value) {
   return out;
 }
 
+// A hidden option for tests only: how long staged symlinks wait
+// (FileSystemOptions::staged_*), in milliseconds. Not passed to libfuse.
+constexpr std::string_view kStagedLifetimeOption = "staged_lifetime_ms=";
+
 // The -o list: ours first (fsname, subtype, allow_other as root), then the
 // user's, which libfuse parses (and may override ours with).
 std::vector<std::string> MountOptionList(const MountOptions& options,
@@ -126,7 +132,7 @@ std::vector<std::string> MountOptionList(const MountOptions& options,
       const size_t comma = rest.find(',');
       const std::string_view opt = rest.substr(0, comma);
       rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-      if (opt.empty()) continue;
+      if (opt.empty() || opt.starts_with(kStagedLifetimeOption)) continue;
       if (opt == "default_permissions") {
         spdlog::warn(
             "ignoring -o default_permissions: the registry decides "
@@ -139,6 +145,22 @@ std::vector<std::string> MountOptionList(const MountOptions& options,
   }
   if (allow_other_default) list.insert(list.begin() + 2, "allow_other");
   return list;
+}
+
+// The value of the last -o NAME=VALUE (`prefix` is "NAME="), if any.
+std::optional<std::string_view> OptionValue(const MountOptions& options,
+                                            std::string_view prefix) {
+  std::optional<std::string_view> value;
+  for (const std::string& group : options.fuse_options) {
+    std::string_view rest = group;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view opt = rest.substr(0, comma);
+      if (opt.starts_with(prefix)) value = opt.substr(prefix.size());
+      rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+    }
+  }
+  return value;
 }
 
 bool HasOption(const MountOptions& options, std::string_view name) {
@@ -362,6 +384,22 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   FileSystemOptions fs_options;
   fs_options.owner_uid = store_st.st_uid;
   fs_options.owner_gid = store_st.st_gid;
+  if (auto text = OptionValue(options, kStagedLifetimeOption)) {
+    int64_t ms = 0;
+    const auto [end, ec] =
+        std::from_chars(text->data(), text->data() + text->size(), ms);
+    if (ec != std::errc() || end != text->data() + text->size() || ms < 1 ||
+        ms > 3600 * 1000) {
+      ready.Fail(fmt::format(
+          "-o {}{}: expected milliseconds from 1 to 3600000",
+          kStagedLifetimeOption, *text));
+      return 1;
+    }
+    fs_options.staged_private_lifetime = std::chrono::milliseconds(ms);
+    fs_options.staged_commit_after = std::chrono::milliseconds(ms);
+    spdlog::warn("staged symlinks wait {} ms (-o {}{}: for tests only)", ms,
+                 kStagedLifetimeOption, ms);
+  }
   std::string frozen;
   if (!options.as_of.empty()) {
     auto seq = (*registry)->SeqAt(options.as_of);

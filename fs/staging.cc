@@ -12,7 +12,11 @@ bool IsAlnum(char c) {
 
 }  // namespace
 
-Staging::Staging(NowFn now) : now_(std::move(now)) {}
+Staging::Staging(NowFn now, Clock::duration private_lifetime,
+                 Clock::duration commit_after)
+    : now_(std::move(now)),
+      private_lifetime_(private_lifetime),
+      commit_after_(commit_after) {}
 
 bool Staging::IsStagingOnlyName(std::string_view name) {
   return !name.empty() && name.front() == '.' && name != "." && name != "..";
@@ -97,15 +101,46 @@ std::optional<Existing> Staging::TakeReplaceEvidence(pid_t pid,
   return result;
 }
 
+Staging::AddResult Staging::CheckBoundsLocked(const StagedEntry& entry) const {
+  if (staged_.contains(std::make_pair(entry.collection_id, entry.name))) {
+    return AddResult::kNameTaken;
+  }
+  const auto it = per_user_.find(entry.who.uid);
+  if (it != per_user_.end()) {
+    return it->second >= kMaxStagedPerUser ? AddResult::kUserFull
+                                           : AddResult::kAdded;
+  }
+  return per_user_.size() >= kMaxStagingUsers ? AddResult::kFull
+                                              : AddResult::kAdded;
+}
+
+void Staging::InsertLocked(StagedEntry entry) {
+  ++per_user_[entry.who.uid];
+  auto key = std::make_pair(entry.collection_id, entry.name);
+  staged_.emplace(std::move(key), std::move(entry));
+}
+
+void Staging::ForgetLocked(const StagedEntry& entry) {
+  const auto it = per_user_.find(entry.who.uid);
+  if (it == per_user_.end()) return;
+  if (--it->second == 0) per_user_.erase(it);
+}
+
 Staging::AddResult Staging::Add(StagedEntry& entry) {
   std::lock_guard lock(mu_);
-  if (staged_.size() >= kMaxStaged) return AddResult::kFull;
-  auto key = std::make_pair(entry.collection_id, entry.name);
-  if (staged_.contains(key)) return AddResult::kNameTaken;
+  const AddResult result = CheckBoundsLocked(entry);
+  if (result != AddResult::kAdded) return result;
   entry.ino = MakeIno(NodeType::kStaged, next_id_++);
   entry.created = now_();
-  staged_.emplace(std::move(key), entry);
+  InsertLocked(entry);
   return AddResult::kAdded;
+}
+
+bool Staging::Restore(StagedEntry entry) {
+  std::lock_guard lock(mu_);
+  if (CheckBoundsLocked(entry) != AddResult::kAdded) return false;
+  InsertLocked(std::move(entry));
+  return true;
 }
 
 std::optional<StagedEntry> Staging::Find(int64_t collection_id,
@@ -127,7 +162,14 @@ std::optional<StagedEntry> Staging::Take(int64_t collection_id,
   if (ino && it->second.ino != *ino) return std::nullopt;
   StagedEntry entry = std::move(it->second);
   staged_.erase(it);
+  ForgetLocked(entry);
   return entry;
+}
+
+size_t Staging::CountOf(uid_t uid) const {
+  std::lock_guard lock(mu_);
+  const auto it = per_user_.find(uid);
+  return it == per_user_.end() ? 0 : it->second;
 }
 
 std::vector<StagedEntry> Staging::Expire() {
@@ -135,7 +177,11 @@ std::vector<StagedEntry> Staging::Expire() {
   const Clock::time_point now = now_();
   std::vector<StagedEntry> expired;
   for (auto it = staged_.begin(); it != staged_.end();) {
-    if (now - it->second.created >= kStagedLifetime) {
+    const Clock::duration lifetime = IsStagingOnlyName(it->second.name)
+                                         ? private_lifetime_
+                                         : commit_after_;
+    if (now - it->second.created >= lifetime) {
+      ForgetLocked(it->second);
       expired.push_back(std::move(it->second));
       it = staged_.erase(it);
     } else {
@@ -144,6 +190,16 @@ std::vector<StagedEntry> Staging::Expire() {
   }
   PruneNotesLocked(now);
   return expired;
+}
+
+std::vector<StagedEntry> Staging::TakeAll() {
+  std::lock_guard lock(mu_);
+  std::vector<StagedEntry> all;
+  all.reserve(staged_.size());
+  for (auto& item : staged_) all.push_back(std::move(item.second));
+  staged_.clear();
+  per_user_.clear();
+  return all;
 }
 
 }  // namespace regfs::fs

@@ -23,9 +23,24 @@
 //
 // A staged entry is visible to lookup, readlink and getattr of this mount
 // only: not to readdir, other mounts or the CLI. It ends when renamed (the
-// rename commits it), unlinked, or kStagedLifetime after its creation.
+// rename commits it) or unlinked, or else (the mount's OnTick):
+//   - a '.'-name, the creator's private staging, is dropped
+//     kPrivateLifetime (30 s) after its creation;
+//   - any other name (a symlink call that succeeded on a name that may be
+//     an alias, e.g. "Customer" from a program that had looked up an
+//     alias) is committed as an alias with its creator's identity
+//     kCommitAfter (10 s) after its creation, and when the mount stops
+//     cleanly: a successful symlink of such a name is never lost.
+// Expire() hands over both kinds; the caller tells them apart with
+// IsStagingOnlyName. Tests shorten both times (-o staged_lifetime_ms=).
 //
-// Thread-safe: one mutex guards both tables; no call blocks on I/O.
+// Bounds: one user (uid) holds at most kMaxStagedPerUser entries (Add
+// answers kUserFull: EDQUOT for that user only), and at most
+// kMaxStagingUsers distinct uids hold entries at once (kFull: ENOSPC). One
+// user can fill only their own quota: the global size, kMaxStagedPerUser x
+// kMaxStagingUsers, takes that many distinct uids.
+//
+// Thread-safe: one mutex guards all tables; no call blocks on I/O.
 #ifndef REGFS_FS_STAGING_H_
 #define REGFS_FS_STAGING_H_
 
@@ -44,6 +59,7 @@
 #include <vector>
 
 #include "fs/inode.h"
+#include "registry/identity.h"
 #include "registry/model.h"
 
 namespace regfs::fs {
@@ -62,8 +78,9 @@ struct StagedEntry {
   Ino ino = 0;
   std::string target;    // the text given to symlink()
   uint64_t version = 0;  // the version it named when created
-  uid_t uid = 0;
-  std::string user;
+  // The creator, as their symlink call was checked: the owner of the
+  // entry, whose quota it counts against, and who commits it on expiry.
+  registry::Identity who;
   registry::TimeMs created_ms = 0;  // wall clock, shown as mtime
   std::chrono::steady_clock::time_point created;
 };
@@ -73,13 +90,19 @@ class Staging final {
   using Clock = std::chrono::steady_clock;
   using NowFn = std::function<Clock::time_point()>;
 
-  // As long as a staged entry lives: on a loaded machine the two steps of
-  // ln -sf can be seconds apart.
+  // How long evidence of ln's first step counts: on a loaded machine the
+  // two steps of ln -sf can be seconds apart.
   static constexpr auto kReplaceWindow = std::chrono::seconds(30);
-  static constexpr auto kStagedLifetime = std::chrono::seconds(30);
-  static constexpr size_t kMaxStaged = 4096;
-
-  explicit Staging(NowFn now = &Clock::now);
+  // A staged '.'-name (private staging) is dropped after this.
+  static constexpr std::chrono::milliseconds kPrivateLifetime{30000};
+  // Any other staged name is committed as an alias after this: ln renames
+  // its temporary at once, this is slack for a loaded machine.
+  static constexpr std::chrono::milliseconds kCommitAfter{10000};
+  static constexpr size_t kMaxStagedPerUser = 1024;
+  static constexpr size_t kMaxStagingUsers = 256;
+  explicit Staging(NowFn now = &Clock::now,
+                   Clock::duration private_lifetime = kPrivateLifetime,
+                   Clock::duration commit_after = kCommitAfter);
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
 
@@ -102,17 +125,31 @@ class Staging final {
                                               std::string_view name,
                                               std::string_view target);
 
-  enum class AddResult { kAdded, kNameTaken, kFull };
-  // Adds a staged entry, giving it a fresh inode (entry.ino is set).
+  enum class AddResult {
+    kAdded,
+    kNameTaken,
+    kUserFull,  // entry.who.uid holds kMaxStagedPerUser entries
+    kFull,      // kMaxStagingUsers other uids hold entries
+  };
+  // Adds a staged entry, giving it a fresh inode and creation time.
   AddResult Add(StagedEntry& entry);
+  // Puts back an entry taken by Take, keeping its inode and creation time
+  // (a rename that failed); false if its name was staged again meanwhile
+  // or a bound is reached.
+  bool Restore(StagedEntry entry);
   std::optional<StagedEntry> Find(int64_t collection_id,
                                   std::string_view name) const;
   // Removes and returns the entry; with `ino`, only if it is still the
   // entry of that inode (not one staged under the same name since).
   std::optional<StagedEntry> Take(int64_t collection_id, std::string_view name,
                                   std::optional<Ino> ino = std::nullopt);
-  // Removes and returns the entries older than kStagedLifetime.
+  // How many entries `uid` holds.
+  size_t CountOf(uid_t uid) const;
+  // Removes and returns the '.'-names older than the private lifetime and
+  // the other names older than the commit delay.
   std::vector<StagedEntry> Expire();
+  // Removes and returns every entry (the mount stops).
+  std::vector<StagedEntry> TakeAll();
 
  private:
   struct Note {
@@ -130,12 +167,18 @@ class Staging final {
   static constexpr std::chrono::seconds kPruneEvery{1};
   void AddNoteLocked(pid_t pid, Note note);
   void PruneNotesLocked(Clock::time_point now);
+  AddResult CheckBoundsLocked(const StagedEntry& entry) const;
+  void InsertLocked(StagedEntry entry);
+  void ForgetLocked(const StagedEntry& entry);
 
   const NowFn now_;
+  const Clock::duration private_lifetime_;
+  const Clock::duration commit_after_;
   mutable std::mutex mu_;  // guards everything below
   std::unordered_map<pid_t, std::vector<Note>> notes_;
   Clock::time_point last_prune_{};
   std::map<std::pair<int64_t, std::string>, StagedEntry> staged_;
+  std::unordered_map<uid_t, size_t> per_user_;  // entries of each uid, > 0
   uint64_t next_id_ = 1;
 };
 

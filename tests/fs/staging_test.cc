@@ -109,14 +109,117 @@ TEST_F(StagingTest, StagedEntriesAddFindTakeExpire) {
   EXPECT_NE(a.ino, b.ino);
   EXPECT_TRUE(staging_.Take(1, ".tmp").has_value());
   EXPECT_FALSE(staging_.Find(1, ".tmp").has_value());
+}
 
-  now_ += 29s;
+// A name that may be an alias waits kCommitAfter (then the mount commits
+// it); a '.'-name, private staging, lives kPrivateLifetime.
+TEST_F(StagingTest, ExpireHandsOverAliasNamesSoonerThanDotNames) {
+  StagedEntry temp;
+  temp.collection_id = 1;
+  temp.name = "CuStom14";
+  ASSERT_EQ(staging_.Add(temp), Staging::AddResult::kAdded);
+  StagedEntry dot;
+  dot.collection_id = 1;
+  dot.name = ".hidden";
+  ASSERT_EQ(staging_.Add(dot), Staging::AddResult::kAdded);
+
+  now_ += Staging::kCommitAfter - 1ms;
   EXPECT_TRUE(staging_.Expire().empty());
-  now_ += 2s;
-  const auto expired = staging_.Expire();
+  now_ += 1ms;
+  auto expired = staging_.Expire();
   ASSERT_EQ(expired.size(), 1u);
-  EXPECT_EQ(expired[0].name, "CuAbcdef");
-  EXPECT_FALSE(staging_.Find(1, "CuAbcdef").has_value());
+  EXPECT_EQ(expired[0].name, "CuStom14");
+  EXPECT_FALSE(staging_.Find(1, "CuStom14").has_value());
+  ASSERT_TRUE(staging_.Find(1, ".hidden").has_value());
+
+  now_ = Staging::Clock::time_point(1000s) + Staging::kPrivateLifetime - 1ms;
+  EXPECT_TRUE(staging_.Expire().empty());
+  now_ += 1ms;
+  expired = staging_.Expire();
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].name, ".hidden");
+}
+
+TEST(StagingLifetimes, AreInjectable) {
+  Staging::Clock::time_point now(1000s);
+  Staging staging([&] { return now; }, 300ms, 200ms);
+  StagedEntry temp;
+  temp.name = "CuStom14";
+  ASSERT_EQ(staging.Add(temp), Staging::AddResult::kAdded);
+  StagedEntry dot;
+  dot.name = ".x";
+  ASSERT_EQ(staging.Add(dot), Staging::AddResult::kAdded);
+  now += 200ms;
+  EXPECT_EQ(staging.Expire().size(), 1u);
+  now += 100ms;
+  EXPECT_EQ(staging.Expire().size(), 1u);
+}
+
+StagedEntry EntryOf(uid_t uid, std::string name) {
+  StagedEntry entry;
+  entry.collection_id = 1;
+  entry.name = std::move(name);
+  entry.who.uid = uid;
+  entry.who.user = std::to_string(uid);
+  return entry;
+}
+
+// Issue #11: one member's flood filled a table shared by everybody, and
+// every `ln -sf` in the mount failed with ENOSPC for 30 s.
+TEST_F(StagingTest, PerUserBoundRefusesOnlyThatUser) {
+  constexpr uid_t kFlooder = 20001;
+  for (size_t i = 0; i < Staging::kMaxStagedPerUser; ++i) {
+    StagedEntry entry = EntryOf(kFlooder, ".f" + std::to_string(i));
+    ASSERT_EQ(staging_.Add(entry), Staging::AddResult::kAdded) << i;
+  }
+  EXPECT_EQ(staging_.CountOf(kFlooder), Staging::kMaxStagedPerUser);
+  StagedEntry more = EntryOf(kFlooder, ".more");
+  EXPECT_EQ(staging_.Add(more), Staging::AddResult::kUserFull);
+  for (uid_t other : {0u, 20003u, 20005u}) {
+    StagedEntry entry = EntryOf(other, "CuAbc" + std::to_string(other % 1000));
+    EXPECT_EQ(staging_.Add(entry), Staging::AddResult::kAdded) << other;
+    EXPECT_TRUE(staging_.Take(1, entry.name, entry.ino).has_value());
+  }
+  // Taking, restoring and expiring keep the count right.
+  auto taken = staging_.Take(1, ".f0");
+  ASSERT_TRUE(taken.has_value());
+  StagedEntry again = EntryOf(kFlooder, ".again");
+  EXPECT_EQ(staging_.Add(again), Staging::AddResult::kAdded);
+  EXPECT_FALSE(staging_.Restore(*taken));  // the quota is full again
+  ASSERT_TRUE(staging_.Take(1, ".again").has_value());
+  EXPECT_TRUE(staging_.Restore(*taken));
+  EXPECT_EQ(staging_.Find(1, ".f0")->ino, taken->ino);
+  EXPECT_EQ(staging_.Find(1, ".f0")->created, taken->created);
+  now_ += Staging::kPrivateLifetime;
+  EXPECT_EQ(staging_.Expire().size(), Staging::kMaxStagedPerUser);
+  EXPECT_EQ(staging_.CountOf(kFlooder), 0u);
+  EXPECT_EQ(staging_.Add(more), Staging::AddResult::kAdded);
+}
+
+// The global bound needs kMaxStagingUsers distinct uids: one user cannot
+// reach it, and users who already stage keep their own quota.
+TEST_F(StagingTest, BoundOnUsersNeedsThatManyUids) {
+  for (uid_t uid = 1; uid <= Staging::kMaxStagingUsers; ++uid) {
+    StagedEntry entry = EntryOf(uid, ".x" + std::to_string(uid));
+    ASSERT_EQ(staging_.Add(entry), Staging::AddResult::kAdded) << uid;
+  }
+  StagedEntry newcomer = EntryOf(99999, ".new");
+  EXPECT_EQ(staging_.Add(newcomer), Staging::AddResult::kFull);
+  StagedEntry known = EntryOf(1, ".second");
+  EXPECT_EQ(staging_.Add(known), Staging::AddResult::kAdded);
+  ASSERT_TRUE(staging_.Take(1, ".x7").has_value());  // uid 7's only entry
+  EXPECT_EQ(staging_.Add(newcomer), Staging::AddResult::kAdded);
+}
+
+TEST_F(StagingTest, TakeAllEmptiesTheTable) {
+  StagedEntry a = EntryOf(5, "CuStom14");
+  StagedEntry b = EntryOf(6, ".b");
+  ASSERT_EQ(staging_.Add(a), Staging::AddResult::kAdded);
+  ASSERT_EQ(staging_.Add(b), Staging::AddResult::kAdded);
+  EXPECT_EQ(staging_.TakeAll().size(), 2u);
+  EXPECT_FALSE(staging_.Find(1, "CuStom14").has_value());
+  EXPECT_EQ(staging_.CountOf(5), 0u);
+  EXPECT_TRUE(staging_.TakeAll().empty());
 }
 
 }  // namespace
