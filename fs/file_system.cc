@@ -1319,8 +1319,8 @@ void FileSystem::OnEvents(const std::vector<registry::Event>& events) {
         break;
       case EventType::kCollectionDelete:
         // The name may already hold a new collection (a later event):
-        // forget only an id that is gone.
-        if (id) {
+        // forget only an id that is gone. A frozen mount still shows it.
+        if (id && !options_.as_of) {
           auto still = registry_.GetCollectionById(*id);
           if (!still && still.error().IsNotFound()) {
             ForgetCollection(e.collection);

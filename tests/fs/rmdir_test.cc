@@ -168,5 +168,26 @@ TEST_F(RmdirTest, TimeTravelShowsTheDeletedCollectionBefore) {
             ENOENT);
 }
 
+// A mount frozen before the deletion keeps showing the collection, its
+// aliases included, even after the deletion happens while it runs.
+TEST_F(RmdirTest, FrozenMountKeepsTheDeletedCollection) {
+  ASSERT_TRUE(reg().CreateAlias(root(), "zoo", "keep", "v0").has_value());
+  const uint64_t before = LastSeq();
+  const stdfs::path frozen = dir_ / "frozen";
+  stdfs::create_directories(frozen);
+  Mount pinned(store_, frozen, dir_ / "frozen.log",
+               {"--as-of", std::to_string(before)});
+  ASSERT_TRUE(pinned.Start());
+  EXPECT_TRUE(Ls(frozen).contains("zoo"));
+  auto done = reg().DeleteCollection(root(), "zoo", /*all=*/true);
+  ASSERT_TRUE(done.has_value()) << done.error().message;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // watcher
+  EXPECT_TRUE(Ls(frozen).contains("zoo"));
+  EXPECT_EQ(Ls(frozen / "zoo"),
+            (std::set<std::string>{".history", "keep", "latest"}))
+      << ReadFile(dir_ / "frozen.log");
+  EXPECT_FALSE(Ls(mnt_).contains("zoo"));
+}
+
 }  // namespace
 }  // namespace regfs::fs::testing

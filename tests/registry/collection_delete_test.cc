@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "registry/names.h"
 #include "registry/registry.h"
+#include "registry/replay.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -281,6 +283,35 @@ TEST_F(CollectionDeleteTest, HistoryOfTheNameShowsBothCollectionsInOrder) {
             std::string::npos);
   EXPECT_NE(RenderJsonLine(events->at(3)).find("\"collection.delete\""),
             std::string::npos);
+}
+
+// CollectionReplay starts afresh at collection.delete and .create: nothing
+// of a deleted collection leaks into the next one of the same name.
+TEST(CollectionReplayDeleteTest, DeleteAndCreateStartAfresh) {
+  auto event = [](uint64_t seq, EventType type, std::string alias = "",
+                  std::optional<uint64_t> v = std::nullopt) {
+    Event e;
+    e.seq = seq;
+    e.type = type;
+    e.collection = "models";
+    e.alias = std::move(alias);
+    e.new_version = v;
+    return e;
+  };
+  CollectionReplay replay("models", std::string("best"));
+  replay.Apply(event(1, EventType::kCollectionCreate));
+  replay.Apply(event(2, EventType::kVersionCreate, "", 0));
+  replay.Apply(event(3, EventType::kAliasCreate, "best", 0));
+  EXPECT_TRUE(replay.Find("best").has_value());
+  replay.Apply(event(4, EventType::kCollectionDelete));
+  EXPECT_FALSE(replay.exists());
+  EXPECT_FALSE(replay.Find("best").has_value());
+  EXPECT_FALSE(replay.latest().has_value());
+  replay.Apply(event(5, EventType::kCollectionCreate));
+  EXPECT_TRUE(replay.exists());
+  EXPECT_TRUE(replay.versions().empty());
+  ASSERT_EQ(replay.timeline().size(), 2u);
+  EXPECT_FALSE(replay.timeline().back().has_value()) << "best went with it";
 }
 
 }  // namespace
