@@ -149,6 +149,22 @@ void FileSystem::RememberCollection(int64_t id, const std::string& name) {
   collection_ids_[name] = id;
 }
 
+void FileSystem::ForgetCollection(std::string_view name) {
+  std::optional<int64_t> id;
+  {
+    std::lock_guard lock(collections_mu_);
+    const auto it = collection_ids_.find(name);
+    if (it == collection_ids_.end()) return;
+    id = it->second;
+    collection_names_.erase(it->second);
+    collection_ids_.erase(it);
+  }
+  std::lock_guard lock(versions_mu_);
+  std::erase_if(versions_, [&](const auto& item) {
+    return item.second.collection_id == *id;
+  });
+}
+
 std::optional<int64_t> FileSystem::KnownCollectionId(std::string_view name) {
   std::lock_guard lock(collections_mu_);
   const auto it = collection_ids_.find(name);
@@ -736,9 +752,25 @@ Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
 }
 
 Reply FileSystem::RmDir(const Request& r, Ino parent, std::string_view name) {
-  return RefuseImmutable(r, "rmdir " + PathIn(parent, name),
-                         "collections and versions cannot be removed "
-                         "through the mount");
+  const std::string what = fmt::format("rmdir {}", PathIn(parent, name));
+  if (options_.as_of || parent == kAtDirIno ||
+      TypeOf(parent) == NodeType::kPast) {
+    return Refuse(r, what, EROFS, "the past is read-only");
+  }
+  if (parent != kRootIno || name == kControlDir) {
+    return RefuseImmutable(r, what,
+                           "only empty collections can be removed; versions "
+                           "are immutable");
+  }
+  const Identity who = ChangeIdentity(r);
+  auto status = registry_.DeleteCollection(who, name, /*all=*/false);
+  if (!status && status.error().code == registry::Code::kConflict) {
+    return Refuse(r, what, ENOTEMPTY, status.error().message);
+  }
+  if (!status) return Refuse(r, what, status.error());
+  spdlog::info("{} (uid {}) deleted collection {}", who.user, who.uid, name);
+  ForgetCollection(name);
+  return ErrorReply{0};
 }
 
 Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
@@ -1316,6 +1348,18 @@ void FileSystem::OnEvents(const std::vector<registry::Event>& events) {
         id ? MakeIno(NodeType::kCollection, static_cast<uint64_t>(*id)) : 0;
     switch (e.type) {
       case EventType::kCollectionCreate:
+        notifier_.InvalidateEntry(kRootIno, e.collection);
+        break;
+      case EventType::kCollectionDelete:
+        // The name may already hold a new collection (a later event):
+        // forget only an id that is gone. A frozen mount still shows it.
+        if (id && !options_.as_of) {
+          auto still = registry_.GetCollectionById(*id);
+          if (!still && still.error().IsNotFound()) {
+            ForgetCollection(e.collection);
+            notifier_.InvalidateInode(dir);
+          }
+        }
         notifier_.InvalidateEntry(kRootIno, e.collection);
         break;
       case EventType::kVersionCreate:

@@ -164,6 +164,8 @@ class FileSystem final {
   registry::Result<std::string> CollectionName(int64_t id);
   std::optional<int64_t> KnownCollectionId(std::string_view name);
   void RememberCollection(int64_t id, const std::string& name);
+  // Drops a deleted collection's name, id and versions from the caches.
+  void ForgetCollection(std::string_view name);
   registry::Result<registry::Version> VersionById(int64_t id);
   // Caches `version` without its tags, metadata and aliases.
   void RememberVersion(registry::Version version);

@@ -20,6 +20,7 @@ struct EventName {
 
 constexpr EventName kEventNames[] = {
     {EventType::kCollectionCreate, "collection.create"},
+    {EventType::kCollectionDelete, "collection.delete"},
     {EventType::kVersionCreate, "version.create"},
     {EventType::kVersionDelete, "version.delete"},
     {EventType::kAliasCreate, "alias.create"},
@@ -95,6 +96,9 @@ std::string RenderText(const Event& event) {
   switch (event.type) {
     case EventType::kCollectionCreate:
       what = fmt::format("created collection {}", event.collection);
+      break;
+    case EventType::kCollectionDelete:
+      what = fmt::format("deleted collection {}", event.collection);
       break;
     case EventType::kVersionCreate:
       what =

@@ -18,6 +18,7 @@ namespace regfs::registry {
 
 enum class EventType {
   kCollectionCreate,
+  kCollectionDelete,
   kVersionCreate,
   kVersionDelete,
   kAliasCreate,

@@ -639,21 +639,46 @@ class Registry::Impl {
     return s->Run();
   }
 
+  // A collection re-created under a deleted one's name continues its
+  // numbering, and no id is used twice (see DeleteCollection).
   Result<CollectionRow> InsertCollection(const Identity& who,
                                          std::string_view name) {
+    auto next_version = DeletedNextVersion(name);
+    if (!next_version) return std::unexpected(next_version.error());
     REGFS_STMT(s, *db,
-               "INSERT INTO collections (name, created_ms, creator_uid, "
-               "creator) VALUES (?1, ?2, ?3, ?4)");
+               "INSERT INTO collections (id, name, next_version, created_ms, "
+               "creator_uid, creator) VALUES (max((SELECT coalesce(max(id), 0) "
+               "FROM collections), (SELECT coalesce(max(id), 0) FROM "
+               "deleted_collections)) + 1, ?1, ?2, ?3, ?4, ?5)");
     s->BindText(1, name)
-        .BindInt64(2, NowMs())
-        .BindInt64(3, static_cast<int64_t>(who.uid))
-        .BindText(4, who.user);
+        .BindInt64(2, *next_version)
+        .BindInt64(3, NowMs())
+        .BindInt64(4, static_cast<int64_t>(who.uid))
+        .BindText(5, who.user);
     REGFS_TRY(s->Run());
     const int64_t id = db->LastInsertRowId();
     REGFS_TRY(Append(who, EventType::kCollectionCreate, name, "", std::nullopt,
                      std::nullopt));
-    return CollectionRow{id, std::string(name), Kind::kEmpty, 0};
+    return CollectionRow{id, std::string(name), Kind::kEmpty, *next_version};
   }
+
+  // ---- Deleted collections (DeleteCollection, time travel) ----
+  // Where the numbering of deleted collections named `name` got (0: none).
+  Result<int64_t> DeletedNextVersion(std::string_view name);
+  // The collection that held `name` right after event `seq`, as it is now
+  // or, if deleted since, as it was deleted (no versions or aliases then);
+  // nullopt if `name` named no collection then.
+  Result<std::optional<Collection>> IncarnationAt(std::string_view name,
+                                                  uint64_t seq);
+  // Every collection that existed right after `seq`, by name.
+  Result<std::vector<Collection>> IncarnationsAt(uint64_t seq);
+  // Refuses, or removes with their history rows, what `c` holds.
+  Status CheckDeletable(const CollectionRow& c, bool all, size_t versions,
+                        const std::vector<AliasRow>& aliases);
+  Result<std::vector<std::pair<int64_t, uint64_t>>> CollectionVersions(
+      int64_t collection_id);
+  Result<std::vector<AliasRow>> CollectionAliases(int64_t collection_id);
+  Status RetireCollection(const Identity& who, const CollectionRow& c);
 
   Result<std::vector<std::string>> VersionAliases(const Version& v) {
     std::vector<std::string> names;
@@ -1242,49 +1267,33 @@ Result<uint64_t> Registry::SeqAt(std::string_view point) {
 }
 
 Result<std::vector<Collection>> Registry::CollectionsAt(uint64_t seq) {
-  auto all = ListCollections();
-  if (!all) return all;
   auto lock = impl_->Lock();
-  REGFS_STMT(s, *impl_->db,
-             "SELECT collection FROM history WHERE event = 'collection.create' "
-             "AND seq <= ?1");
-  s->BindInt64(1, static_cast<int64_t>(seq));
-  std::set<std::string> existed;
-  for (;;) {
-    auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) break;
-    existed.insert(s->ColumnText(0));
-  }
-  std::erase_if(*all, [&](const Collection& c) {
-    return !existed.contains(c.name);
-  });
-  return all;
+  return impl_->IncarnationsAt(seq);
 }
 
 Result<Collection> Registry::GetCollectionAt(std::string_view name,
                                              uint64_t seq) {
-  auto c = GetCollection(name);
-  if (!c) return c;
+  REGFS_TRY(ValidateName(name, "collection"));
   auto lock = impl_->Lock();
-  REGFS_STMT(s, *impl_->db,
-             "SELECT 1 FROM history WHERE collection = ?1 "
-             "AND event = 'collection.create' AND seq <= ?2");
-  s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
-  auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
-  if (!*row) {
+  auto c = impl_->IncarnationAt(name, seq);
+  if (!c) return std::unexpected(c.error());
+  if (!*c) {
     return Fail(Code::kNotFound,
-                fmt::format("collection '{}' did not exist yet after event {}",
+                fmt::format("there was no collection '{}' after event {}",
                             name, seq));
   }
-  return c;
+  return std::move(**c);
 }
 
 Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
                                                   uint64_t seq) {
   auto lock = impl_->Lock();
-  auto c = impl_->FindCollection(collection);
+  // The collection of that name then: a deleted one has no versions left.
+  auto then = impl_->IncarnationAt(collection, seq);
+  if (!then) return std::unexpected(then.error());
+  auto c = *then ? Result<Impl::CollectionRow>(Impl::CollectionRow{
+                     (*then)->id, (*then)->name, (*then)->kind, 0})
+                 : impl_->FindCollection(collection);
   if (!c) return std::unexpected(c.error());
   // A live version was never deleted, so it was live at every event since
   // its creation.
@@ -1308,7 +1317,11 @@ Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
 Result<CollectionReplay> Registry::Impl::Replay(
     std::string_view collection, uint64_t seq,
     std::optional<std::string> watch) {
+  // By name: a collection deleted since is replayed too.
   auto c = FindCollection(collection);
+  if (!c && c.error().IsNotFound() && ValidateName(collection, "collection")) {
+    c = CollectionRow{0, std::string(collection), Kind::kEmpty, 0};
+  }
   if (!c) return std::unexpected(c.error());
   REGFS_STMT(s, *db,
              "SELECT seq, time_ms, event, collection, alias, old_version, "
@@ -1343,6 +1356,7 @@ Result<Alias> Registry::Impl::AliasFromState(std::string_view collection,
   a.updated_uid = state.uid;
   a.updated_by = state.user;
   auto c = FindCollection(collection);
+  if (!c && c.error().IsNotFound()) return a;  // deleted with its versions
   if (!c) return std::unexpected(c.error());
   auto v = FindVersion(c->id, state.version);
   if (!v) return std::unexpected(v.error());
@@ -1752,6 +1766,228 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
     REGFS_TRY(s->Run());
   }
   return tx->Commit();
+}
+
+// ---- Deleting collections -------------------------------------------------
+//
+// A collection's row is deleted, so that its name can be used again, and
+// copied into deleted_collections (schema v3): its id is never given to
+// another collection (inodes derive from ids, so a re-created collection
+// gets a fresh directory inode), and a collection re-created under the
+// name continues its numbering. A version number thus never names two
+// contents under one name, in `regfs history COLL` and `.history` as in
+// time travel, where the history's collection.delete and collection.create
+// rows separate the two collections (CollectionReplay starts afresh at
+// each).
+
+Status Registry::DeleteCollection(const Identity& who, std::string_view name,
+                                  bool all) {
+  auto lock = impl_->Lock();
+  auto tx = Transaction::Begin(*impl_->db);
+  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(impl_->Require(
+      who, all ? Role::kAdmin : kRoleToChange,
+      all ? "delete a collection with its versions" : "delete collections"));
+  auto c = impl_->FindCollection(name);
+  if (!c) return std::unexpected(c.error());
+  auto versions = impl_->CollectionVersions(c->id);
+  if (!versions) return std::unexpected(versions.error());
+  auto aliases = impl_->CollectionAliases(c->id);
+  if (!aliases) return std::unexpected(aliases.error());
+  REGFS_TRY(impl_->CheckDeletable(*c, all, versions->size(), *aliases));
+  for (const auto& alias : *aliases)
+    REGFS_TRY(impl_->DeleteAliasRow(who, *c, alias));
+  for (const auto& [id, number] : *versions) {
+    REGFS_TRY(impl_->Append(who, EventType::kVersionDelete, c->name, "",
+                            number, std::nullopt));
+    REGFS_STMT(s, *impl_->db, "DELETE FROM versions WHERE id = ?1");
+    s->BindInt64(1, id);
+    REGFS_TRY(s->Run());
+  }
+  REGFS_TRY(impl_->RetireCollection(who, *c));
+  return tx->Commit();
+}
+
+Status Registry::Impl::CheckDeletable(const CollectionRow& c, bool all,
+                                      size_t versions,
+                                      const std::vector<AliasRow>& aliases) {
+  if (!all && (versions > 0 || !aliases.empty())) {
+    return Fail(Code::kConflict,
+                fmt::format("collection '{}' is not empty: it has {} "
+                            "version(s); an admin can delete it with them: "
+                            "regfs rm {} --all",
+                            c.name, versions, c.name));
+  }
+  // W&B's rule, as for one version: nothing a protected alias names goes.
+  for (const AliasRow& alias : aliases) {
+    auto prot = IsProtected(alias.name);
+    if (!prot) return std::unexpected(prot.error());
+    if (*prot) {
+      return Fail(Code::kNotPermitted,
+                  fmt::format("{}/{} is a protected alias (-> {}): remove it "
+                              "before deleting the collection",
+                              c.name, alias.name, VersionName(alias.number)));
+    }
+  }
+  return {};
+}
+
+Result<std::vector<std::pair<int64_t, uint64_t>>>
+Registry::Impl::CollectionVersions(int64_t collection_id) {
+  REGFS_STMT(s, *db,
+             "SELECT id, number FROM versions WHERE collection_id = ?1 "
+             "ORDER BY number");
+  s->BindInt64(1, collection_id);
+  std::vector<std::pair<int64_t, uint64_t>> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out.emplace_back(s->ColumnInt64(0),
+                     static_cast<uint64_t>(s->ColumnInt64(1)));
+  }
+}
+
+Result<std::vector<Registry::Impl::AliasRow>>
+Registry::Impl::CollectionAliases(int64_t collection_id) {
+  REGFS_STMT(s, *db,
+             "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
+             "JOIN versions v ON v.id = a.version_id "
+             "WHERE a.collection_id = ?1 ORDER BY a.name");
+  s->BindInt64(1, collection_id);
+  std::vector<AliasRow> out;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back({s->ColumnInt64(0), s->ColumnText(1), s->ColumnInt64(2),
+                   static_cast<uint64_t>(s->ColumnInt64(3))});
+  }
+}
+
+// The collection.delete row, then the collection's row moves to
+// deleted_collections.
+Status Registry::Impl::RetireCollection(const Identity& who,
+                                        const CollectionRow& c) {
+  auto seq = Append(who, EventType::kCollectionDelete, c.name, "",
+                    std::nullopt, std::nullopt);
+  if (!seq) return std::unexpected(seq.error());
+  {
+    REGFS_STMT(s, *db,
+               "INSERT INTO deleted_collections (id, name, kind, next_version, "
+               "created_ms, creator_uid, creator, deleted_seq) SELECT id, "
+               "name, kind, next_version, created_ms, creator_uid, creator, ?2 "
+               "FROM collections WHERE id = ?1");
+    s->BindInt64(1, c.id).BindInt64(2, static_cast<int64_t>(*seq));
+    REGFS_TRY(s->Run());
+  }
+  REGFS_STMT(s, *db, "DELETE FROM collections WHERE id = ?1");
+  s->BindInt64(1, c.id);
+  return s->Run();
+}
+
+Result<int64_t> Registry::Impl::DeletedNextVersion(std::string_view name) {
+  REGFS_STMT(s, *db,
+             "SELECT coalesce(max(next_version), 0) FROM deleted_collections "
+             "WHERE name = ?1");
+  s->BindText(1, name);
+  auto row = s->Step();
+  if (!row) return std::unexpected(row.error());
+  return *row ? s->ColumnInt64(0) : 0;
+}
+
+// A deleted collection as time travel shows it: no versions, no aliases.
+static Collection DeletedCollectionFromRow(sqlite::Statement& s) {
+  Collection c;
+  c.id = s.ColumnInt64(0);
+  c.name = s.ColumnText(1);
+  c.kind = static_cast<Kind>(s.ColumnInt64(2));
+  c.created = s.ColumnInt64(3);
+  c.creator_uid = static_cast<uid_t>(s.ColumnInt64(4));
+  c.creator = s.ColumnText(5);
+  return c;
+}
+
+Result<std::optional<Collection>> Registry::Impl::IncarnationAt(
+    std::string_view name, uint64_t seq) {
+  using Found = std::optional<Collection>;
+  {
+    REGFS_STMT(s, *db,
+               "SELECT event FROM history WHERE collection = ?1 AND seq <= ?2 "
+               "AND event IN ('collection.create', 'collection.delete') "
+               "ORDER BY seq DESC LIMIT 1");
+    s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row || s->ColumnText(0) != EventTypeName(EventType::kCollectionCreate))
+      return Found();
+  }
+  {
+    REGFS_STMT(s, *db,
+               "SELECT id, name, kind, created_ms, creator_uid, creator FROM "
+               "deleted_collections WHERE name = ?1 AND deleted_seq > ?2 "
+               "ORDER BY deleted_seq LIMIT 1");
+    s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (*row) return Found(DeletedCollectionFromRow(*s));
+  }
+  auto now = QueryCollections(*db, name, std::nullopt);
+  if (!now) return std::unexpected(now.error());
+  if (now->empty()) return Found();
+  return Found(std::move(now->front()));
+}
+
+Result<std::vector<Collection>> Registry::Impl::IncarnationsAt(uint64_t seq) {
+  // Whether each name held a collection right after `seq`.
+  std::map<std::string, bool> existed;
+  {
+    REGFS_STMT(s, *db,
+               "SELECT collection, event FROM history WHERE seq <= ?1 AND "
+               "event IN ('collection.create', 'collection.delete') "
+               "ORDER BY seq");
+    s->BindInt64(1, static_cast<int64_t>(seq));
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      existed[s->ColumnText(0)] =
+          s->ColumnText(1) == EventTypeName(EventType::kCollectionCreate);
+    }
+  }
+  // Of each name, the first collection deleted after `seq` was the one then.
+  std::map<std::string, Collection> deleted;
+  {
+    REGFS_STMT(s, *db,
+               "SELECT id, name, kind, created_ms, creator_uid, creator FROM "
+               "deleted_collections WHERE deleted_seq > ?1 "
+               "ORDER BY deleted_seq");
+    s->BindInt64(1, static_cast<int64_t>(seq));
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      Collection c = DeletedCollectionFromRow(*s);
+      deleted.try_emplace(c.name, std::move(c));
+    }
+  }
+  auto now = QueryCollections(*db, std::nullopt, std::nullopt);
+  if (!now) return std::unexpected(now.error());
+  std::vector<Collection> out;
+  for (Collection& c : *now) {
+    if (deleted.contains(c.name)) continue;
+    const auto it = existed.find(c.name);
+    if (it != existed.end() && it->second) out.push_back(std::move(c));
+  }
+  for (auto& [name, c] : deleted) {
+    const auto it = existed.find(name);
+    if (it != existed.end() && it->second) out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const Collection& a,
+                                       const Collection& b) {
+    return a.name < b.name;
+  });
+  return out;
 }
 
 Result<Version> Registry::CheckSetAlias(const Identity& who,

@@ -95,7 +95,7 @@ class Registry final {
   Registry& operator=(const Registry&) = delete;
 
   const std::filesystem::path& store() const { return store_; }
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // ---- Reads: need no role; the mount checks Role for its callers. ----
   Result<std::vector<Collection>> ListCollections();
@@ -170,6 +170,17 @@ class Registry final {
   Result<Version> Push(const Identity& who, const PushRequest& request);
   Status DeleteVersion(const Identity& who, std::string_view collection,
                        uint64_t number);
+  // Deletes a collection; its name can then be used again. Without `all`
+  // (members and admins: `rmdir`), only a collection with no live
+  // versions, else Conflict. With `all` (admins only: `regfs rm COLL
+  // --all`), its aliases and versions go too, each with its history row
+  // (alias.remove, version.delete) before the collection.delete, in one
+  // transaction; NotPermitted while any alias of it has a protected name.
+  // Their blobs are left for Gc. A collection later created under the
+  // same name is a new collection (a new id) whose numbering continues
+  // where this one's stopped, so that `NAME/vN` never names two contents.
+  Status DeleteCollection(const Identity& who, std::string_view name,
+                          bool all);
 
   // Creates the alias (AlreadyExists if it exists).
   Result<Alias> CreateAlias(const Identity& who, std::string_view collection,

@@ -54,7 +54,12 @@ void CollectionReplay::Apply(const Event& e) {
   if (e.collection != collection_) return;
   switch (e.type) {
     case EventType::kCollectionCreate:
-      exists_ = true;
+    case EventType::kCollectionDelete:
+      // Either starts a new collection of this name (deletion left it
+      // empty; what a deleted collection had is not the next one's).
+      exists_ = e.type == EventType::kCollectionCreate;
+      aliases_.clear();
+      versions_.clear();
       break;
     case EventType::kVersionCreate:
       if (e.new_version) versions_[*e.new_version] = StateOf(e, *e.new_version);

@@ -41,7 +41,7 @@ class CollectionReplay final {
 
   void Apply(const Event& event);
 
-  // Whether the collection had been created.
+  // Whether the collection had been created (and not deleted since).
   bool exists() const { return exists_; }
   // User aliases, by name (`latest` is not among them).
   const std::map<std::string, AliasState>& aliases() const { return aliases_; }

@@ -115,7 +115,28 @@ CREATE TABLE metadata (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr const char* kSteps[] = {kVersion1, kVersion2};
+// Deleted collections (Registry::DeleteCollection). The collection's row
+// goes, so that its name can be used again; this row keeps what must
+// outlive it: its id, so that no later collection gets the same id (inodes
+// derive from ids), and how far its numbering got, so that a collection
+// re-created under the name continues it (a version number never names two
+// contents). `deleted_seq` is its collection.delete event: time travel
+// shows this incarnation at events before it.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE deleted_collections (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  next_version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  creator_uid INTEGER NOT NULL,
+  creator TEXT NOT NULL,
+  deleted_seq INTEGER NOT NULL
+);
+CREATE INDEX deleted_collections_name ON deleted_collections(name, deleted_seq);
+)sql";
+
+constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3};
 static_assert(std::size(kSteps) == kCurrentVersion);
 
 }  // namespace

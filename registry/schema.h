@@ -9,7 +9,7 @@
 
 namespace regfs::registry::schema {
 
-inline constexpr int kCurrentVersion = 2;
+inline constexpr int kCurrentVersion = 3;
 
 // Version 1: collections, versions, tree entries, aliases, protected
 // names, roles, settings, history.

@@ -172,9 +172,31 @@ void AddPush(CLI::App& app, Context& ctx) {
 
 struct RmArgs {
   std::string version;
+  bool all = false;  // COLLECTION --all: the collection and everything in it
 };
 
+// `regfs rm COLLECTION [--all]`: an empty collection (members), or with
+// --all its versions and aliases too (admins).
+int RunRmCollection(Context& ctx, const RmArgs& args) {
+  auto registry = ctx.Open();
+  if (!registry) return ReportError(registry.error());
+  auto done =
+      (*registry)->DeleteCollection(ctx.identity(), args.version, args.all);
+  if (!done) return ReportError(done.error());
+  fmt::print("deleted collection {}\n", args.version);
+  return kExitOk;
+}
+
 int RunRm(Context& ctx, const RmArgs& args) {
+  if (args.version.find('/') == std::string::npos) {
+    return RunRmCollection(ctx, args);
+  }
+  if (args.all) {
+    return ReportError(fmt::format(
+        "--all deletes a whole collection: 'regfs rm COLLECTION --all', not "
+        "'{}'",
+        args.version));
+  }
   auto ref = ParseVersionRef(args.version, /*need_name=*/true);
   if (!ref) return ReportError(ref.error());
   const auto number = reg::ParseVersionName(ref->name);
@@ -196,9 +218,15 @@ int RunRm(Context& ctx, const RmArgs& args) {
 void AddRm(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<RmArgs>();
   auto* cmd = app.add_subcommand(
-      "rm", "Delete a version (admin only; its aliases are removed too)");
+      "rm",
+      "Delete a version (admin only; its aliases are removed too), or an "
+      "empty collection; --all deletes a collection with its versions and "
+      "aliases (admin only)");
   cmd->group(kVersionsGroup);
-  cmd->add_option("VERSION", args->version, "COLLECTION/vN")->required();
+  cmd->add_option("VERSION", args->version, "COLLECTION/vN or COLLECTION")
+      ->required();
+  cmd->add_flag("--all", args->all,
+                "Delete the collection with all its versions and aliases");
   OnSelected(cmd, ctx, args, RunRm);
 }
 

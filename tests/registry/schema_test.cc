@@ -37,8 +37,8 @@ int SchemaVersionOf(const fs::path& store) {
   return v.value_or(-1);
 }
 
-TEST(SchemaTest, CurrentVersionIsTwo) {
-  EXPECT_EQ(Registry::kSchemaVersion, 2);
+TEST(SchemaTest, CurrentVersionIsThree) {
+  EXPECT_EQ(Registry::kSchemaVersion, 3);
   EXPECT_EQ(schema::kCurrentVersion, Registry::kSchemaVersion);
 }
 
@@ -215,6 +215,35 @@ TEST_F(SchemaUpgradeTest, UpgradeIsDurableAndIdempotent) {
   auto history = (*reg)->History(HistoryFilter{});
   REGFS_ASSERT_OK(history);
   EXPECT_EQ(history->size(), 7u) << "the upgrade itself is not an event";
+}
+
+// Version 3 keeps deleted collections (deleted_collections): an upgraded
+// store can delete a collection, whose id is never reused (even though it
+// was the newest) and whose numbering a re-created one continues.
+TEST_F(SchemaUpgradeTest, UpgradedStoreDeletesAndRecreatesCollections) {
+  auto reg = Registry::Open(store_);
+  REGFS_ASSERT_OK(reg);
+  EXPECT_EQ(SchemaVersionOf(store_), 3);
+  REGFS_ASSERT_OK((*reg)->DeleteCollection(Owner(), "zoo", /*all=*/true));
+  EXPECT_EQ(CodeOf((*reg)->GetCollection("zoo")), Code::kNotFound);
+  auto zoo = (*reg)->CreateCollection(Owner(), "zoo");
+  REGFS_ASSERT_OK(zoo);
+  EXPECT_EQ(zoo->id, 3) << "ids 1 and 2 were taken";
+  WriteFile(tmp_.path() / "src2" / "labels.txt", "new labels");
+  PushRequest push;
+  push.collection = "zoo";
+  push.paths = {tmp_.path() / "src2" / "labels.txt"};
+  auto v = (*reg)->Push(Owner(), push);
+  REGFS_ASSERT_OK(v);
+  EXPECT_EQ(v->number, 1u) << "v0 was the deleted collection's";
+  auto last = (*reg)->LastSeq();
+  REGFS_ASSERT_OK(last);
+  auto now = (*reg)->GetCollectionAt("zoo", *last);
+  REGFS_ASSERT_OK(now);
+  EXPECT_EQ(now->id, 3);
+  auto fsck = (*reg)->Fsck();
+  REGFS_ASSERT_OK(fsck);
+  EXPECT_TRUE(fsck->clean()) << ::testing::PrintToString(fsck->problems);
 }
 
 TEST(SchemaTest, NewerStoreIsRefused) {
