@@ -362,6 +362,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   FileSystemOptions fs_options;
   fs_options.owner_uid = store_st.st_uid;
   fs_options.owner_gid = store_st.st_gid;
+  fs_options.mountpoint = mountpoint.string();
   std::string frozen;
   if (!options.as_of.empty()) {
     auto seq = (*registry)->SeqAt(options.as_of);
