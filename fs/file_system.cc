@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "fs/error_codes.h"
+#include "fs/link_target.h"
 #include "registry/history.h"
 #include "registry/names.h"
 
@@ -807,10 +808,10 @@ Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
   return ErrorReply{0};
 }
 
-Reply FileSystem::Symlink(const Request& r, std::string_view target, Ino parent,
-                          std::string_view name) {
+Reply FileSystem::Symlink(const Request& r, std::string_view given_target,
+                          Ino parent, std::string_view name) {
   const std::string what =
-      fmt::format("symlink {} -> {}", PathIn(parent, name), target);
+      fmt::format("symlink {} -> {}", PathIn(parent, name), given_target);
   auto dir = Resolve(parent);
   if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
   if (ReadOnlyView(*dir, name)) {
@@ -819,6 +820,10 @@ Reply FileSystem::Symlink(const Request& r, std::string_view target, Ino parent,
   if (dir->type != NodeType::kCollection) {
     return RefuseImmutable(r, what, "aliases live in collections");
   }
+  auto relative =
+      MountRelativeTarget(options_.mountpoint, dir->collection, given_target);
+  if (!relative) return Refuse(r, what, relative.error());
+  const std::string_view target = *relative;
   const Identity who = ChangeIdentity(r);
   if (Staging::IsStagingOnlyName(name)) {
     return StageSymlink(r, who, *dir, name, target, std::nullopt);
@@ -910,6 +915,13 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
   if (dir->type != NodeType::kCollection) {
     return RefuseImmutable(r, what, "only aliases can be renamed");
   }
+  if (const NodeType into = TypeOf(new_parent);
+      into == NodeType::kVersion || into == NodeType::kTreeEntry) {
+    // `mv a b` with `b` an alias of a tree: mv follows it and renames into
+    // the version.
+    return RefuseImmutable(r, what,
+                           IntoVersionReason(*dir, name, new_parent));
+  }
   if (new_parent != parent) {
     return Refuse(r, what, EINVAL, "aliases cannot leave their collection");
   }
@@ -936,6 +948,28 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
   notifier_.InvalidateEntry(parent, std::string(name));
   notifier_.InvalidateEntry(parent, std::string(new_name));
   return ErrorReply{0};
+}
+
+std::string FileSystem::IntoVersionReason(const Node& dir,
+                                          std::string_view moved,
+                                          Ino version_ino) {
+  constexpr std::string_view kWhy = "versions are immutable";
+  auto node = Resolve(version_ino);
+  if (!node || !node->version || node->collection_id != dir.collection_id) {
+    return std::string(kWhy);
+  }
+  auto aliases = registry_.ListAliases(dir.collection);
+  if (!aliases) return std::string(kWhy);
+  std::string names;
+  for (const Alias& alias : *aliases) {
+    if (alias.version != node->version->number || alias.is_latest ||
+        alias.name == moved) {
+      continue;
+    }
+    names += fmt::format("{}{}", names.empty() ? "" : " or ", alias.name);
+  }
+  if (names.empty()) return std::string(kWhy);
+  return fmt::format("{}; use mv -T to replace alias {}", kWhy, names);
 }
 
 Reply FileSystem::RenameStaged(const Request& r, const Node& dir,

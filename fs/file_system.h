@@ -91,6 +91,9 @@ struct FileSystemOptions {
   // A frozen mount (`regfs mount --as-of`): aliases, versions and
   // collections as they were right after this event. Mounted read-only.
   std::optional<uint64_t> as_of;
+  // Where the mount is, as the kernel spells it: an absolute symlink target
+  // under it is made relative (link_target.h); empty refuses them all.
+  std::string mountpoint;
 };
 
 class FileSystem final {
@@ -251,6 +254,11 @@ class FileSystem final {
   // kernel (not when the mount stops).
   void CommitStaged(const StagedEntry& entry, std::string_view why,
                     bool invalidate);
+  // Why a rename of alias `moved` into version `version_ino` (mv onto a
+  // tree alias without -T) is refused, naming the other aliases of that
+  // version in `dir`: the ones mv -T could replace.
+  std::string IntoVersionReason(const Node& dir, std::string_view moved,
+                                Ino version_ino);
   Reply RenameStaged(const Request& r, const Node& dir,
                      const StagedEntry& staged, std::string_view new_name,
                      unsigned flags);

@@ -400,6 +400,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
     spdlog::warn("staged symlinks wait {} ms (-o {}{}: for tests only)", ms,
                  kStagedLifetimeOption, ms);
   }
+  fs_options.mountpoint = mountpoint.string();
   std::string frozen;
   if (!options.as_of.empty()) {
     auto seq = (*registry)->SeqAt(options.as_of);

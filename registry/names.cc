@@ -8,6 +8,10 @@
 namespace regfs::registry {
 namespace {
 
+char ToLowerAscii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
@@ -43,6 +47,20 @@ std::vector<std::string_view> Split(std::string_view path) {
 
 }  // namespace
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ToLowerAscii(a[i]) != ToLowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
+std::string ToLowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ToLowerAscii(c);
+  return out;
+}
+
 Status ValidateName(std::string_view name, std::string_view what) {
   if (name.empty())
     return Fail(Code::kInvalidArgument, fmt::format("{} name is empty", what));
@@ -66,15 +84,20 @@ Status ValidateName(std::string_view name, std::string_view what) {
   return {};
 }
 
+bool IsReservedName(std::string_view name) {
+  // `latest`, and `v` followed by digits (v01 too), in any case.
+  if (EqualsIgnoreCase(name, kLatest)) return true;
+  return name.size() > 1 && (name[0] == 'v' || name[0] == 'V') &&
+         name.find_first_not_of("0123456789", 1) == std::string_view::npos;
+}
+
 static Status ValidateNotReserved(std::string_view name,
                                   std::string_view what) {
   if (auto s = ValidateName(name, what); !s) return s;
-  if (name == kLatest || ParseVersionName(name) ||
-      (name.size() > 1 && name[0] == 'v' &&
-       name.find_first_not_of("0123456789", 1) == std::string_view::npos)) {
+  if (IsReservedName(name)) {
     return Fail(Code::kInvalidArgument,
                 fmt::format("{} name '{}' is reserved (latest and v<digits> "
-                            "name versions)",
+                            "name versions, in any case)",
                             what, name));
   }
   return {};
@@ -115,12 +138,14 @@ Result<std::string> ParseLinkTarget(std::string_view collection,
   std::vector<std::string_view> parts = Split(target);
   std::string_view name;
   if (target.front() == '/') {
-    // An absolute path: it must end in /COLLECTION/NAME.
-    if (parts.size() < 3 || parts[parts.size() - 2] != collection) {
-      return invalid(fmt::format("must end in /{}/NAME", collection));
-    }
-    name = parts.back();
-  } else if (parts.size() == 1) {
+    // Only a mount knows where it is mounted: it turns an absolute target
+    // under its own mount point into a relative one before it gets here.
+    return invalid(fmt::format(
+        "is an absolute path: name a version or alias of '{}' (v3, ./v3, "
+        "../{}/v3)",
+        collection, collection));
+  }
+  if (parts.size() == 1) {
     name = parts[0];
   } else if (parts.size() == 2 && parts[0] == ".") {
     name = parts[1];

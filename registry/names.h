@@ -19,7 +19,18 @@ inline constexpr std::string_view kLatest = "latest";
 // `what` names the thing in the message ("collection", "alias").
 Status ValidateName(std::string_view name, std::string_view what);
 
-// As ValidateName, and neither `latest` nor `v<digits>` (reserved).
+// Names compare without regard to case (DESIGN.md): a protected name
+// protects every spelling of itself, and two aliases of one collection, or
+// two collections, may not differ only by case. Names are ASCII, so these
+// fold A-Z only.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string ToLowerAscii(std::string_view s);
+
+// `latest` or `v<digits>` in any case (`Latest`, `V1`, `v01`): names that a
+// user may not give to an alias or a collection.
+bool IsReservedName(std::string_view name);
+
+// As ValidateName, and not reserved (IsReservedName).
 Status ValidateAliasName(std::string_view name);
 Status ValidateCollectionName(std::string_view name);
 
@@ -28,9 +39,10 @@ std::optional<uint64_t> ParseVersionName(std::string_view name);
 std::string VersionName(uint64_t number);
 
 // A symlink target written into collection `collection`: "v3", "./v3",
-// "best", "../models/v3", "/any/path/models/v3". Returns the name it
-// points at inside the collection (a version or an alias name), or
-// InvalidArgument when the target leaves the collection or is malformed.
+// "best", "../models/v3". Returns the name it points at inside the
+// collection (a version or an alias name), or InvalidArgument when the
+// target leaves the collection, is malformed or is absolute (the registry
+// knows no mount point: fs/ makes a target under its own mount relative).
 Result<std::string> ParseLinkTarget(std::string_view collection,
                                     std::string_view target);
 

@@ -425,12 +425,53 @@ class Registry::Impl {
     return **v;
   }
 
-  Result<bool> IsProtected(std::string_view name) {
-    REGFS_STMT(s, *db, "SELECT 1 FROM protected_names WHERE name = ?1");
+  // Protection ignores case: the protected spelling of `name` (the first,
+  // should an old store hold several), or nullopt.
+  Result<std::optional<std::string>> ProtectedSpelling(std::string_view name) {
+    REGFS_STMT(s, *db,
+               "SELECT name FROM protected_names WHERE name = ?1 COLLATE "
+               "NOCASE ORDER BY name LIMIT 1");
     s->BindText(1, name);
     auto row = s->Step();
     if (!row) return std::unexpected(row.error());
-    return *row;
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(s->ColumnText(0));
+  }
+
+  Result<bool> IsProtected(std::string_view name) {
+    auto spelling = ProtectedSpelling(name);
+    if (!spelling) return std::unexpected(spelling.error());
+    return spelling->has_value();
+  }
+
+  // Two aliases of one collection may not differ only by case: the name of
+  // an alias of collection `collection_id` that equals `name` but for case
+  // (other than alias `except_id`), or nullopt. Enforced here rather than
+  // by a unique index, which stores from before the rule may violate.
+  Result<std::optional<std::string>> AliasCaseTwin(int64_t collection_id,
+                                                   std::string_view name,
+                                                   int64_t except_id = 0) {
+    REGFS_STMT(s, *db,
+               "SELECT name FROM aliases WHERE collection_id = ?1 AND "
+               "name = ?2 COLLATE NOCASE AND name <> ?2 AND id <> ?3 "
+               "ORDER BY name LIMIT 1");
+    s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, except_id);
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(s->ColumnText(0));
+  }
+
+  // AlreadyExists if `c` has an alias `name` but for case.
+  Status RequireNoAliasCaseTwin(const CollectionRow& c, std::string_view name,
+                                int64_t except_id = 0) {
+    auto twin = AliasCaseTwin(c.id, name, except_id);
+    if (!twin) return std::unexpected(twin.error());
+    if (!*twin) return {};
+    return Fail(Code::kAlreadyExists,
+                fmt::format("{} already has an alias {}: alias names may not "
+                            "differ only by case",
+                            c.name, Quote(**twin)));
   }
 
   Result<std::optional<Role>> GrantedRole(std::string_view principal) {
@@ -495,17 +536,26 @@ class Registry::Impl {
           Code::kNotPermitted,
           fmt::format("{} is a version: versions are immutable", alias));
     }
-    if (auto s = ValidateAliasName(alias); !s) return s;
-    auto prot = IsProtected(alias);
+    // An alias that a store from before the case rules holds (`V1`,
+    // `Latest`) may still be removed or renamed away.
+    const bool names_existing = verb == "remove" || verb == "rename";
+    if (auto s = names_existing ? ValidateName(alias, "alias")
+                                : ValidateAliasName(alias);
+        !s) {
+      return s;
+    }
+    auto prot = ProtectedSpelling(alias);
     if (!prot) return std::unexpected(prot.error());
     if (*prot) {
       auto role = RoleOf(who);
       if (!role) return std::unexpected(role.error());
       if (*role < Role::kAdmin) {
-        return Fail(
-            Code::kNotPermitted,
-            fmt::format("alias '{}' is protected: only admins may {} it", alias,
-                        verb));
+        const std::string as =
+            **prot == alias ? "" : fmt::format(" (as '{}')", **prot);
+        return Fail(Code::kNotPermitted,
+                    fmt::format("alias '{}' is protected{}: only admins may "
+                                "{} it",
+                                alias, as, verb));
       }
     }
     return {};
@@ -575,6 +625,7 @@ class Registry::Impl {
           .BindInt64(6, (*existing)->id);
       return s->Run();
     }
+    REGFS_TRY(RequireNoAliasCaseTwin(c, alias));
     auto seq = Append(who, EventType::kAliasCreate, c.name, alias, std::nullopt,
                       target.number, nlohmann::json::object(), now);
     if (!seq) return std::unexpected(seq.error());
@@ -645,6 +696,21 @@ class Registry::Impl {
                                          std::string_view name) {
     auto next_version = DeletedNextVersion(name);
     if (!next_version) return std::unexpected(next_version.error());
+    {
+      // Collection names may not differ only by case either (as aliases).
+      REGFS_STMT(twin, *db,
+                 "SELECT name FROM collections WHERE name = ?1 COLLATE NOCASE "
+                 "ORDER BY name LIMIT 1");
+      twin->BindText(1, name);
+      auto row = twin->Step();
+      if (!row) return std::unexpected(row.error());
+      if (*row) {
+        return Fail(Code::kAlreadyExists,
+                    fmt::format("collection {} already exists: collection "
+                                "names may not differ only by case",
+                                Quote(twin->ColumnText(0))));
+      }
+    }
     REGFS_STMT(s, *db,
                "INSERT INTO collections (id, name, next_version, created_ms, "
                "creator_uid, creator) VALUES (max((SELECT coalesce(max(id), 0) "
@@ -748,7 +814,8 @@ class Registry::Impl {
     REGFS_STMT(s, *db,
                "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
                "a.updated_ms, a.updated_uid, a.updated_by, "
-               "EXISTS (SELECT 1 FROM protected_names p WHERE p.name = a.name) "
+               "EXISTS (SELECT 1 FROM protected_names p "
+               "WHERE p.name = a.name COLLATE NOCASE) "
                "FROM aliases a JOIN versions v ON v.id = a.version_id "
                "WHERE a.collection_id = ?1 AND a.name = ?2");
     s->BindInt64(1, c.id).BindText(2, name);
@@ -790,7 +857,8 @@ class Registry::Impl {
     REGFS_STMT(s, *db,
                "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
                "a.updated_ms, a.updated_uid, a.updated_by, "
-               "EXISTS (SELECT 1 FROM protected_names p WHERE p.name = a.name) "
+               "EXISTS (SELECT 1 FROM protected_names p "
+               "WHERE p.name = a.name COLLATE NOCASE) "
                "FROM aliases a JOIN versions v ON v.id = a.version_id "
                "WHERE a.collection_id = ?1 AND (?2 IS NULL OR a.name = ?2) "
                "ORDER BY a.name");
@@ -1738,7 +1806,8 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
   {
     REGFS_STMT(s, db,
                "SELECT a.id, a.name, EXISTS (SELECT 1 FROM protected_names p "
-               "WHERE p.name = a.name) FROM aliases a WHERE a.version_id = ?1 "
+               "WHERE p.name = a.name COLLATE NOCASE) FROM aliases a "
+               "WHERE a.version_id = ?1 "
                "ORDER BY a.name");
     s->BindInt64(1, (*v)->id);
     for (;;) {
@@ -2115,6 +2184,9 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
                   fmt::format("{} already has an alias {}", c.name, Quote(to)));
     }
     REGFS_TRY(impl_->DeleteAliasRow(who, c, **dest));
+  } else {
+    // `mv a A` renames `a` itself; `mv a B` beside `b` is refused.
+    REGFS_TRY(impl_->RequireNoAliasCaseTwin(c, to, source->id));
   }
   const TimeMs now = NowMs();
   auto seq = impl_->Append(who, EventType::kAliasRename, c.name, from,
@@ -2173,11 +2245,14 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
-  auto prot = impl_->IsProtected(name);
+  auto prot = impl_->ProtectedSpelling(name);
   if (!prot) return std::unexpected(prot.error());
   if (*prot) {
+    // Protection ignores case: `Production` is protected with `production`.
+    const std::string as =
+        **prot == name ? "" : fmt::format(" (as {})", Quote(**prot));
     return Fail(Code::kAlreadyExists,
-                fmt::format("name {} is already protected", Quote(name)));
+                fmt::format("name {} is already protected{}", Quote(name), as));
   }
   REGFS_STMT(s, *impl_->db,
              "INSERT INTO protected_names (name, created_ms, created_by) "
@@ -2194,16 +2269,25 @@ Status Registry::Unprotect(const Identity& who, std::string_view name) {
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
-  REGFS_STMT(s, *impl_->db, "DELETE FROM protected_names WHERE name = ?1");
-  s->BindText(1, name);
-  REGFS_TRY(s->Run());
-  if (impl_->db->Changes() == 0) {
+  bool removed = false;
+  // Protection ignores case: every spelling of `name` goes (a store from
+  // before that rule may hold several), each with its own event.
+  for (;;) {
+    auto spelling = impl_->ProtectedSpelling(name);
+    if (!spelling) return std::unexpected(spelling.error());
+    if (!*spelling) break;
+    REGFS_STMT(s, *impl_->db, "DELETE FROM protected_names WHERE name = ?1");
+    s->BindText(1, **spelling);
+    REGFS_TRY(s->Run());
+    REGFS_TRY(impl_->Append(who, EventType::kUnprotect, "", **spelling,
+                            std::nullopt, std::nullopt));
+    removed = true;
+  }
+  if (!removed) {
     if (auto v = ValidateName(name, "alias"); !v) return v;
     return Fail(Code::kNotFound,
                 fmt::format("name {} is not protected", Quote(name)));
   }
-  REGFS_TRY(impl_->Append(who, EventType::kUnprotect, "", name, std::nullopt,
-                          std::nullopt));
   return tx->Commit();
 }
 

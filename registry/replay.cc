@@ -42,6 +42,13 @@ std::optional<AliasState> CollectionReplay::Find(std::string_view name) const {
   return it->second;
 }
 
+bool CollectionReplay::IsProtected(std::string_view name) const {
+  for (const std::string& p : protected_) {
+    if (EqualsIgnoreCase(p, name)) return true;
+  }
+  return false;
+}
+
 void CollectionReplay::Apply(const Event& e) {
   if (e.type == EventType::kProtect) {
     protected_.insert(e.alias);

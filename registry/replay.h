@@ -51,9 +51,8 @@ class CollectionReplay final {
   std::optional<AliasState> latest() const;
   // `name` as it resolves now: `latest`, a user alias, or `vN`.
   std::optional<AliasState> Find(std::string_view name) const;
-  bool IsProtected(std::string_view name) const {
-    return protected_.contains(std::string(name));
-  }
+  // Protection ignores case, as Registry::IsProtected.
+  bool IsProtected(std::string_view name) const;
 
   // The watched name's values, oldest first: each entry is what it named
   // after one change (nullopt: it was removed). Empty if it never existed.

@@ -36,9 +36,14 @@ bool AllDigits(std::string_view s) {
   return true;
 }
 
-// `v<digits>` and `latest` are reserved.
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+
+// `v<digits>` and `latest` are reserved, in any case.
 bool IsReserved(std::string_view s) {
-  return s == "latest" || (s.size() >= 2 && s[0] == 'v' && AllDigits(s.substr(1)));
+  std::string lower(s);
+  for (char& c : lower) c = Lower(c);
+  return lower == "latest" ||
+         (lower.size() >= 2 && lower[0] == 'v' && AllDigits(lower.substr(1)));
 }
 
 // "v0", "v12": no leading zero, fits in 64 bits.
@@ -76,10 +81,6 @@ std::string CollectionFrom(const std::string& raw) {
   if (name.size() > 128) name.resize(128);
   if (name.empty() || IsReserved(name)) name = "models";
   return name;
-}
-
-bool EndsWith(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
 }
 
 }  // namespace
@@ -120,17 +121,16 @@ int FuzzLinkTarget(const uint8_t* data, size_t size) {
   const std::string where =
       fmt::format("ParseLinkTarget('{}', '{}')", Escape(collection), Escape(target));
 
-  // DESIGN.md's accepted forms, for a name that is a version, `latest`,
-  // or any alias name.
+  // DESIGN.md's accepted relative forms, for a name that is a version,
+  // `latest`, or any alias name. Absolute targets are the mount's to make
+  // relative: the registry refuses them all.
   std::optional<std::string> expected;
   const size_t slash = target.rfind('/');
   const std::string last = slash == std::string::npos ? target : target.substr(slash + 1);
   const bool name_ok = last == "latest" || ParseVersionName(last) || IsName(last);
   if (name_ok && target.find('\0') == std::string::npos) {
     if (target == last || target == "./" + last ||
-        target == "../" + collection + "/" + last ||
-        (!target.empty() && target[0] == '/' &&
-         EndsWith(target, "/" + collection + "/" + last))) {
+        target == "../" + collection + "/" + last) {
       expected = last;
     }
   }

@@ -62,10 +62,10 @@ std::vector<NameCase> NameCases() {
       // Names that merely look like reserved ones.
       {"v", Verdict::kOk},
       {"v1x", Verdict::kOk},
-      {"V1", Verdict::kOk},
+      {"V1x", Verdict::kOk},
       {"vx1", Verdict::kOk},
       {"latest2", Verdict::kOk},
-      {"Latest", Verdict::kOk},
+      {"Latest2", Verdict::kOk},
       {"xv1", Verdict::kOk},
       // Length: 128 allowed, 129 not.
       {std::string(128, 'a'), Verdict::kOk},
@@ -113,6 +113,15 @@ std::vector<NameCase> NameCases() {
       {"v1", Verdict::kReserved},
       {"v12", Verdict::kReserved},
       {"v18446744073709551615", Verdict::kReserved},
+      {"v01", Verdict::kReserved},
+      // Reserved in any case (DESIGN.md: `V1`, `Latest` too).
+      {"V1", Verdict::kReserved},
+      {"V0", Verdict::kReserved},
+      {"V12", Verdict::kReserved},
+      {"V01", Verdict::kReserved},
+      {"Latest", Verdict::kReserved},
+      {"LATEST", Verdict::kReserved},
+      {"lAtEsT", Verdict::kReserved},
   };
 }
 
@@ -219,9 +228,13 @@ TEST(NamesTest, ParseLinkTarget) {
       {"production-us", "production-us"},
       {"../models/v3", "v3"},
       {"../models/best", "best"},
-      {"/abs/path/models/v3", "v3"},
-      {"/registry/models/v3", "v3"},
-      {"/models/v3", "v3"},
+      // Absolute targets: only the mount knows its mount point and makes
+      // one under it relative (fs/link_target.h); the registry refuses all.
+      {"/abs/path/models/v3", std::nullopt},
+      {"/registry/models/v3", std::nullopt},
+      {"/models/v3", std::nullopt},
+      {"/elsewhere/models/v1", std::nullopt},
+      {"//models//v3", std::nullopt},
       // Leaving the collection, or malformed.
       {"../other/v3", std::nullopt},
       {"../../etc/passwd", std::nullopt},

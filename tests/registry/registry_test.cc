@@ -160,9 +160,12 @@ TEST_F(CollectionTest, BadNames) {
   EXPECT_EQ(Seq(), 0u);
 }
 
-TEST_F(CollectionTest, NamesAreCaseSensitive) {
+TEST_F(CollectionTest, NamesKeepTheirCaseButMayNotDifferOnlyByIt) {
   REGFS_ASSERT_OK(reg().CreateCollection(Owner(), "Models"));
-  REGFS_EXPECT_OK(reg().CreateCollection(Owner(), "models"));
+  REGFS_EXPECT_OK(reg().GetCollection("Models"));
+  EXPECT_EQ(CodeOf(reg().GetCollection("models")), Code::kNotFound);
+  EXPECT_EQ(CodeOf(reg().CreateCollection(Owner(), "models")),
+            Code::kAlreadyExists);
 }
 
 TEST_F(CollectionTest, ReadsOfWhatDoesNotExist) {
