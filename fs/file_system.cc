@@ -95,6 +95,7 @@ FileSystem::FileSystem(registry::Registry& registry, FileSystemOptions options)
       options_(options),
       started_(registry::NowMs()),
       callers_(registry),
+      histories_(options.as_of),
       watcher_(
           registry, [this](const auto& events) { OnEvents(events); },
           [this] { OnTick(); }, options.watch_interval) {}
@@ -600,7 +601,7 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
                      options_.version_timeout);
   }
   if (auto reflog = registry::ParseReflogName(name)) {
-    return LookupReflog(r, dir, name, *reflog);
+    return LookupReflog(r, dir, name, *reflog, options_.as_of, "");
   }
   if (options_.as_of) {
     auto alias = registry_.GetAliasAt(dir.collection, name, *options_.as_of);
