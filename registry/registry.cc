@@ -1228,10 +1228,14 @@ Result<uint64_t> Registry::SeqAt(std::string_view point,
   const uint64_t newest = view ? std::min(*view, *last) : *last;
   // A view frozen at `newest` has no later events: they are its future.
   auto after_view = [&](uint64_t seq) {
+    const std::string what =
+        moment->kind == Moment::Kind::kEvent
+            ? fmt::format("event {}", seq)
+            : fmt::format("{} (event {})", point, seq);
     return Fail(Code::kNotFound,
-                fmt::format("'{}' is event {}, after event {}, the moment "
-                            "this view is frozen at",
-                            point, seq, newest));
+                fmt::format("{} is after event {}, the moment this view is "
+                            "frozen at",
+                            what, newest));
   };
   switch (moment->kind) {
     case Moment::Kind::kNow:
