@@ -1243,7 +1243,8 @@ Result<uint64_t> Registry::SeqAt(std::string_view point,
     case Moment::Kind::kEvent:
       if (moment->value > *last) {
         return Fail(Code::kNotFound,
-                    fmt::format("event {} is in the future: the newest is {}",
+                    fmt::format("there is no event {}, it is in the future: "
+                                "the newest is {}",
                                 moment->value, *last));
       }
       if (moment->value > newest) return after_view(moment->value);
