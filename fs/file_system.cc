@@ -98,6 +98,7 @@ FileSystem::FileSystem(registry::Registry& registry, FileSystemOptions options)
       callers_(registry),
       staging_(&Staging::Clock::now, options.staged_private_lifetime,
                options.staged_commit_after),
+      histories_(options.as_of),
       watcher_(
           registry, [this](const auto& events) { OnEvents(events); },
           [this] { OnTick(); }, options.watch_interval) {}
@@ -631,7 +632,7 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
                      options_.version_timeout);
   }
   if (auto reflog = registry::ParseReflogName(name)) {
-    return LookupReflog(r, dir, name, *reflog);
+    return LookupReflog(r, dir, name, *reflog, options_.as_of, "");
   }
   if (options_.as_of) {
     auto alias = registry_.GetAliasAt(dir.collection, name, *options_.as_of);

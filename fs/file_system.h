@@ -233,8 +233,11 @@ class FileSystem final {
   // <collection>/<alias>@{N}, and frozen (--as-of) mounts.
   Reply LookupMoment(const Request& r, std::string_view name);
   Reply LookupInPast(const Request& r, const Node& dir, std::string_view name);
+  // `name` = ALIAS@{N} in the collection `dir`, counting back from event
+  // `at` (nullopt: now); `moment` names the .regfs/at/ view it is in.
   Reply LookupReflog(const Request& r, const Node& dir, std::string_view name,
-                     const registry::ReflogName& reflog);
+                     const registry::ReflogName& reflog,
+                     std::optional<uint64_t> at, std::string_view moment);
   EntryReply PastEntry(PastNode node);
   registry::Result<std::vector<DirEntry>> ListPast(const Node& node);
   // Whether a collection existed at a frozen mount's moment (always true

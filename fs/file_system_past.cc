@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -85,10 +86,14 @@ EntryReply FileSystem::PastEntry(PastNode node) {
 }
 
 Reply FileSystem::LookupMoment(const Request& r, std::string_view name) {
-  auto seq = registry_.SeqAt(name);
+  // A frozen mount's `now` is its moment, and what came after is its
+  // future: the registry refuses both a moment after it and a real one.
+  auto seq = registry_.SeqAt(name, options_.as_of);
   if (!seq) {
     const auto what = [&] { return fmt::format("lookup of .regfs/at/{}", name); };
-    return ErrorReply{LookupErrnoFor(r, what, seq.error())};
+    const int err = LookupErrnoFor(r, what, seq.error());
+    if (err != ENOENT) return ErrorReply{err};
+    return Refuse(r, what, err, seq.error().message);
   }
   PastNode node;
   node.kind = PastNode::Kind::kMoment;
@@ -116,6 +121,9 @@ Reply FileSystem::LookupInPast(const Request& r, const Node& dir,
       return PastEntry(std::move(node));
     }
     case PastNode::Kind::kCollection: {
+      if (auto reflog = registry::ParseReflogName(name)) {
+        return LookupReflog(r, dir, name, *reflog, at.seq, at.moment);
+      }
       node.kind = PastNode::Kind::kLink;
       node.collection_id = at.collection_id;
       node.collection = at.collection;
@@ -139,19 +147,23 @@ Reply FileSystem::LookupInPast(const Request& r, const Node& dir,
 
 Reply FileSystem::LookupReflog(const Request& r, const Node& dir,
                                std::string_view name,
-                               const registry::ReflogName& reflog) {
+                               const registry::ReflogName& reflog,
+                               std::optional<uint64_t> at,
+                               std::string_view moment) {
   auto alias =
-      registry_.GetAliasBefore(dir.collection, reflog.alias, reflog.back);
+      registry_.GetAliasBefore(dir.collection, reflog.alias, reflog.back, at);
   if (!alias) {
     const auto what = [&] {
-      return fmt::format("lookup of {}/{}", dir.collection, name);
+      return fmt::format("lookup of {}/{}", PathOf(dir), name);
     };
     return ErrorReply{LookupErrnoFor(r, what, alias.error())};
   }
-  // Its meaning moves with every change of the alias: never cached (the
-  // empty moment), and a new inode whenever it names something else.
+  // In the live tree its meaning moves with every change of the alias:
+  // never cached (the empty moment), and a new inode whenever it names
+  // something else. Under .regfs/at/<moment>/ it is as fixed as the moment.
   PastNode node;
   node.kind = PastNode::Kind::kLink;
+  node.moment = std::string(moment);
   node.seq = alias->revision;
   node.collection_id = dir.collection_id;
   node.collection = dir.collection;

@@ -7,17 +7,20 @@
 
 namespace regfs::fs {
 
-HistoryText::HistoryText(std::string collection)
-    : collection_(std::move(collection)) {}
+HistoryText::HistoryText(std::string collection,
+                         std::optional<uint64_t> until)
+    : collection_(std::move(collection)), until_(until) {}
 
 registry::Result<uint64_t> HistoryText::Refresh(registry::Registry& registry) {
   std::lock_guard lock(mu_);
   registry::Result<uint64_t> last = registry.LastSeq();
   if (!last) return std::unexpected(last.error());
+  if (until_) *last = std::min(*last, *until_);
   if (*last <= seen_seq_) return text_.size();
   registry::HistoryFilter filter;
   filter.collection = collection_;
   filter.after_seq = seen_seq_;
+  filter.until_seq = *last;
   auto events = registry.History(filter);
   if (!events) return std::unexpected(events.error());
   uint64_t seen = *last;
@@ -50,7 +53,7 @@ registry::TimeMs HistoryText::last_time() const {
 std::shared_ptr<HistoryText> HistoryFiles::Get(const std::string& collection) {
   std::lock_guard lock(mu_);
   std::shared_ptr<HistoryText>& text = texts_[collection];
-  if (!text) text = std::make_shared<HistoryText>(collection);
+  if (!text) text = std::make_shared<HistoryText>(collection, until_);
   return text;
 }
 

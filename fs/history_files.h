@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "registry/error.h"
@@ -24,8 +25,9 @@ namespace regfs::fs {
 // the same events (lock order: HistoryText::mu_, then the registry's).
 class HistoryText final {
  public:
-  // `collection` empty: all events.
-  explicit HistoryText(std::string collection);
+  // `collection` empty: all events. With `until` (a frozen mount's
+  // moment), only events up to it.
+  HistoryText(std::string collection, std::optional<uint64_t> until);
   HistoryText(const HistoryText&) = delete;
   HistoryText& operator=(const HistoryText&) = delete;
 
@@ -40,6 +42,7 @@ class HistoryText final {
 
  private:
   const std::string collection_;
+  const std::optional<uint64_t> until_;
   mutable std::mutex mu_;  // guards the fields below
   std::string text_;
   uint64_t seen_seq_ = 0;  // every event <= seen_seq_ is rendered
@@ -47,12 +50,15 @@ class HistoryText final {
 };
 
 // The texts by collection ("" for the global file), created on first use
-// and kept for the mount's life. Thread-safe.
+// and kept for the mount's life; each ends at `until` if set. Thread-safe.
 class HistoryFiles final {
  public:
+  explicit HistoryFiles(std::optional<uint64_t> until = std::nullopt)
+      : until_(until) {}
   std::shared_ptr<HistoryText> Get(const std::string& collection);
 
  private:
+  const std::optional<uint64_t> until_;
   std::mutex mu_;  // guards texts_
   std::map<std::string, std::shared_ptr<HistoryText>> texts_;
 };

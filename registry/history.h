@@ -60,6 +60,8 @@ struct HistoryFilter {
   std::string alias;  // matches `alias` and a rename's "to"
   std::optional<TimeMs> since;
   uint64_t after_seq = 0;  // only events with seq > after_seq
+  // Only events with seq <= until_seq: a view frozen at that event.
+  std::optional<uint64_t> until_seq;
   uint64_t limit = 0;      // 0: no limit
 };
 

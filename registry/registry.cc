@@ -1291,13 +1291,18 @@ Result<std::vector<Event>> Registry::History(const HistoryFilter& filter) {
       "WHERE seq > ?1 AND (?2 = '' OR collection = ?2) "
       "AND (?3 = '' OR alias = ?3 OR "
       "     (event = 'alias.rename' AND json_extract(detail, '$.to') = ?3)) "
-      "AND time_ms >= ?4 ORDER BY seq LIMIT ?5");
+      "AND time_ms >= ?4 AND seq <= ?6 ORDER BY seq LIMIT ?5");
   s->BindInt64(1, static_cast<int64_t>(filter.after_seq))
       .BindText(2, filter.collection)
       .BindText(3, filter.alias)
       .BindInt64(4, filter.since.value_or(INT64_MIN))
       .BindInt64(5,
-                 filter.limit == 0 ? -1 : static_cast<int64_t>(filter.limit));
+                 filter.limit == 0 ? -1 : static_cast<int64_t>(filter.limit))
+      .BindInt64(6, filter.until_seq
+                        ? static_cast<int64_t>(std::min(
+                              *filter.until_seq,
+                              static_cast<uint64_t>(INT64_MAX)))
+                        : INT64_MAX);
   return ReadEvents(*s);
 }
 
@@ -1307,31 +1312,55 @@ Result<uint64_t> Registry::LastSeq() {
 }
 
 
-Result<uint64_t> Registry::SeqAt(std::string_view point) {
+Result<uint64_t> Registry::SeqAt(std::string_view point,
+                                 std::optional<uint64_t> view) {
   auto moment = ParseMoment(point);
   if (!moment) return std::unexpected(moment.error());
   auto last = LastSeq();
   if (!last) return last;
+  const uint64_t newest = view ? std::min(*view, *last) : *last;
+  // A view frozen at `newest` has no later events: they are its future.
+  auto after_view = [&](uint64_t seq) {
+    const std::string what =
+        moment->kind == Moment::Kind::kEvent
+            ? fmt::format("event {}", seq)
+            : fmt::format("{} (event {})", point, seq);
+    return Fail(Code::kNotFound,
+                fmt::format("{} is after event {}, the moment this view is "
+                            "frozen at",
+                            what, newest));
+  };
   switch (moment->kind) {
     case Moment::Kind::kNow:
-      return *last;
+      return newest;
     case Moment::Kind::kEvent:
       if (moment->value > *last) {
         return Fail(Code::kNotFound,
-                    fmt::format("there is no event {}: the newest is {}",
+                    fmt::format("there is no event {}, it is in the future: "
+                                "the newest is {}",
                                 moment->value, *last));
       }
+      if (moment->value > newest) return after_view(moment->value);
       return moment->value;
     case Moment::Kind::kTime:
       break;
   }
+  const TimeMs time = static_cast<TimeMs>(moment->value);
+  if (const TimeMs now = NowMs(); time > now) {
+    return Fail(Code::kNotFound,
+                fmt::format("{} is in the future (it is now {}): name a "
+                            "moment that has passed, or now",
+                            point, FormatTime(now)));
+  }
   auto lock = impl_->Lock();
   REGFS_STMT(s, *impl_->db,
              "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1");
-  s->BindInt64(1, static_cast<int64_t>(moment->value));
+  s->BindInt64(1, time);
   auto row = s->Step();
   if (!row) return std::unexpected(row.error());
-  return static_cast<uint64_t>(s->ColumnInt64(0));
+  const auto seq = static_cast<uint64_t>(s->ColumnInt64(0));
+  if (seq > newest) return after_view(seq);
+  return seq;
 }
 
 Result<std::vector<Collection>> Registry::CollectionsAt(uint64_t seq) {
@@ -1473,7 +1502,8 @@ Result<Alias> Registry::GetAliasAt(std::string_view collection,
 }
 
 Result<Alias> Registry::GetAliasBefore(std::string_view collection,
-                                       std::string_view name, uint64_t back) {
+                                       std::string_view name, uint64_t back,
+                                       std::optional<uint64_t> at) {
   auto lock = impl_->Lock();
   if (ParseVersionName(name)) {
     return Fail(Code::kInvalidArgument,
@@ -1481,13 +1511,16 @@ Result<Alias> Registry::GetAliasBefore(std::string_view collection,
   }
   auto last = impl_->LastSeq();
   if (!last) return std::unexpected(last.error());
-  auto replay = impl_->Replay(collection, *last, std::string(name));
+  const uint64_t until = at ? std::min(*at, *last) : *last;
+  auto replay = impl_->Replay(collection, until, std::string(name));
   if (!replay) return std::unexpected(replay.error());
   const auto& timeline = replay->timeline();
   if (back >= timeline.size()) {
     return Fail(Code::kNotFound,
-                fmt::format("{}/{} has had {} target(s), not {}", collection,
-                            name, timeline.size(), back + 1));
+                fmt::format("{}/{} has had {} target(s){}, not {}",
+                            collection, name, timeline.size(),
+                            at ? fmt::format(" by event {}", until) : "",
+                            back + 1));
   }
   const auto& state = timeline[timeline.size() - 1 - back];
   if (!state) {

@@ -131,10 +131,16 @@ class Registry final {
 
   // ---- Time travel, read-only: the registry right after event `seq` ----
   // ---- (seq 0: before the first event), replayed from the history.  ----
-  // "now" (the newest event), an event number ("42"), or a time in
-  // ParseTime's forms (the newest event at or before it). InvalidArgument
-  // for anything else; NotFound for an event number past the newest.
-  Result<uint64_t> SeqAt(std::string_view point);
+  // The event `point` names in a view whose newest event is `view`
+  // (nullopt: the live registry, whose newest event is the newest there
+  // is; a frozen mount passes its moment): "now" is the view's newest
+  // event, an event number is itself, a time in ParseTime's forms is the
+  // newest event at or before it. A moment must not be in the view's
+  // future: NotFound, saying so, for an event number past the view's
+  // newest, a time after now, or a time whose event is past the view's
+  // newest. InvalidArgument for anything that is not a moment.
+  Result<uint64_t> SeqAt(std::string_view point,
+                         std::optional<uint64_t> view = std::nullopt);
   // Collections that existed right after `seq`, by name, as they are now.
   Result<std::vector<Collection>> CollectionsAt(uint64_t seq);
   // One of them; NotFound if it was created after `seq` (or never).
@@ -151,11 +157,14 @@ class Registry final {
   // `latest` or an alias right after `seq`; NotFound if it did not exist.
   Result<Alias> GetAliasAt(std::string_view collection, std::string_view name,
                            uint64_t seq);
-  // `name@{back}`: the alias (or `latest`) `back` changes ago; back 0 is
-  // now. NotFound when it has had fewer targets, or had none then (it was
-  // removed). `version_id` 0 if that version has been deleted since.
+  // `name@{back}`: the alias (or `latest`) `back` changes before event
+  // `at` (nullopt: now), counting only changes up to `at`; back 0 is what
+  // it named right after `at`. NotFound when it had had fewer targets by
+  // then, or had none at that point (it was removed). `version_id` 0 if
+  // that version has been deleted since.
   Result<Alias> GetAliasBefore(std::string_view collection,
-                               std::string_view name, uint64_t back);
+                               std::string_view name, uint64_t back,
+                               std::optional<uint64_t> at = std::nullopt);
 
   Result<Role> RoleOf(const Identity& who);
   Result<std::vector<RoleGrant>> ListRoles();
