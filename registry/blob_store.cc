@@ -507,10 +507,11 @@ Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
   const std::filesystem::path path = PathOf(key);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    if (errno == ENOENT) {
-      return Fail(Code::kCorruption, fmt::format("blob {} is missing", key));
-    }
-    return std::unexpected(PosixError("open", path.string(), errno));
+    const int err = errno;
+    const Error error = PosixError("open", path.string(), err);
+    if (err != ENOENT) return std::unexpected(error);
+    return Fail(Code::kCorruption,
+                fmt::format("blob {} is missing: {}", key, error.message));
   }
   if (HasVerity(fd.get())) return fd;  // the kernel checks every read
 
