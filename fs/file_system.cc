@@ -1083,13 +1083,12 @@ Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
         if (node->version->kind == Kind::kTree) return ErrorReply{EISDIR};
         blob = node->version->blob;
       }
-      const std::string path = registry_.BlobPath(blob).string();
+      // Corruption (a missing blob, or bytes that differ from its
+      // digest) is EIO, logged with the version and the blob.
+      auto fd = registry_.OpenBlob(blob);
+      if (!fd) return Refuse(r, what, fd.error());
       handle.kind = Handle::Kind::kBlob;
-      handle.fd.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!handle.fd.valid()) {
-        const Error error = registry::PosixError("open", path, errno);
-        return Refuse(r, what, Error{Code::kIoError, error.message});
-      }
+      handle.fd = std::move(*fd);
       reply.info.keep_cache = 1;
       reply.info.noflush = 1;
       return reply;

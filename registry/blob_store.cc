@@ -145,6 +145,34 @@ Result<std::optional<uint64_t>> CopyThroughBuffer(
   }
 }
 
+bool SameTime(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+// A file written, truncated or appended to while it was copied would make
+// a version that never existed on disk (a prefix, a mix of old and new):
+// refuse unless the open file still has the size, mtime and ctime it had
+// before the copy, and the copy holds exactly that many bytes.
+Status CheckUnchanged(int fd, const struct stat& before, uint64_t copied,
+                      const std::filesystem::path& source) {
+  struct stat after;
+  if (::fstat(fd, &after) != 0) {
+    return std::unexpected(PosixError("stat", source.string(), errno));
+  }
+  if (after.st_size == before.st_size &&
+      copied == static_cast<uint64_t>(before.st_size) &&
+      SameTime(after.st_mtim, before.st_mtim) &&
+      SameTime(after.st_ctim, before.st_ctim)) {
+    return {};
+  }
+  return Fail(Code::kConflict,
+              fmt::format("{} changed while it was being pushed ({} bytes "
+                          "when the push began, {} now, {} copied); push it "
+                          "again when it is complete",
+                          source.string(), before.st_size, after.st_size,
+                          copied));
+}
+
 bool IsHex(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -262,14 +290,29 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
 
   StagedBlob staged;
   std::string templ;
-  // gc removes temporary files it can lock. Between mkostemp and our
-  // flock it may take one for abandoned and unlink it: then the path no
-  // longer names our file, and we start over with a new one.
+  // The copy is written through `writer`; staged.fd_, read-only, holds
+  // the flock, so that once the writer is closed fs-verity can be enabled
+  // while the file stays locked. gc removes temporary files it can lock.
+  // Between mkostemp and our flock it may take one for abandoned and
+  // unlink it: then the path no longer names our file, and we start over
+  // with a new one.
+  UniqueFd writer;
   for (int attempt = 0;; ++attempt) {
+    if (attempt == 100) {
+      return Fail(Code::kIoError,
+                  fmt::format("{}: temporary files keep disappearing",
+                              (root_ / kTempDir).string()));
+    }
     templ = (root_ / kTempDir / "push-XXXXXX").string();
-    staged.fd_.Reset(::mkostemp(templ.data(), O_CLOEXEC));
-    if (!staged.fd_.valid()) {
+    writer.Reset(::mkostemp(templ.data(), O_CLOEXEC));
+    if (!writer.valid()) {
       return std::unexpected(PosixError("mkstemp", templ, errno));
+    }
+    staged.fd_.Reset(::open(templ.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!staged.fd_.valid()) {
+      if (errno == ENOENT) continue;
+      ::unlink(templ.c_str());
+      return std::unexpected(PosixError("open", templ, errno));
     }
     if (::flock(staged.fd_.get(), LOCK_EX) != 0) {
       ::unlink(templ.c_str());
@@ -284,30 +327,29 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
         by_path.st_dev == by_fd.st_dev) {
       break;
     }
-    if (attempt == 100) {
-      return Fail(Code::kIoError,
-                  fmt::format("{}: temporary files keep disappearing",
-                              (root_ / kTempDir).string()));
-    }
   }
   staged.temp_ = templ;
 
   auto hasher = hasher_();
   const uint64_t total = static_cast<uint64_t>(st.st_size);
   Result<std::optional<uint64_t>> copied = CopyInKernel(
-      in.get(), staged.fd_.get(), total, *hasher, progress, source, durable_);
+      in.get(), writer.get(), total, *hasher, progress, source, durable_);
   if (!copied) return std::unexpected(copied.error());
   // Some file systems (procfs, sysfs, some FUSE ones) report a size but
   // copy nothing in the kernel: read them the portable way.
   if (!*copied || (**copied == 0 && total > 0)) {
-    copied = CopyThroughBuffer(in.get(), staged.fd_.get(), total, *hasher,
+    copied = CopyThroughBuffer(in.get(), writer.get(), total, *hasher,
                                progress, source, staged.temp_, durable_);
     if (!copied) return std::unexpected(copied.error());
   }
   const uint64_t done = **copied;
-  if (durable_ && ::fsync(staged.fd_.get()) != 0) {
+  if (auto s = CheckUnchanged(in.get(), st, done, source); !s) {
+    return std::unexpected(s.error());
+  }
+  if (durable_ && ::fsync(writer.get()) != 0) {
     return std::unexpected(PosixError("fsync", templ, errno));
   }
+  writer.Reset();  // fs-verity needs every writer gone
   staged.digest_ = hasher->Final();
   staged.size_ = done;
 
@@ -322,6 +364,12 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
       staged.verified_key_ = key;
       break;
     }
+  }
+  // A new content: protect it before it is in place (and read-only).
+  if (staged.verified_key_.empty()) {
+    auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
+    if (!verity) return std::unexpected(verity.error());
+    staged.verity_ = *verity == VerityState::kEnabled;
   }
   return staged;
 }
@@ -343,6 +391,11 @@ Result<std::string> BlobStore::Install(StagedBlob& staged) const {
       new_dir = true;
     } else if (errno != EEXIST) {
       return std::unexpected(PosixError("mkdir", dir.string(), errno));
+    }
+    if (!staged.verity_) {  // an identical blob vanished since Stage()
+      auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
+      if (!verity) return std::unexpected(verity.error());
+      staged.verity_ = *verity == VerityState::kEnabled;
     }
     if (::fchmod(staged.fd_.get(), 0444) != 0) {
       return std::unexpected(PosixError("chmod", staged.temp_.string(), errno));
@@ -369,29 +422,134 @@ Status BlobStore::Verify(std::string_view key, uint64_t size) const {
     }
     return std::unexpected(PosixError("open", path.string(), errno));
   }
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-  auto hasher = hasher_();
-  std::vector<std::byte> buf(kChunk);
-  uint64_t total = 0;
-  for (;;) {
-    auto n = ReadFull(fd.get(), buf.data(), buf.size(), path);
-    if (!n) return std::unexpected(n.error());
-    if (*n == 0) break;
-    hasher->Update(std::span(buf.data(), *n));
-    total += *n;
-  }
+  auto hashed = HashFile(fd.get(), path);
+  if (!hashed) return std::unexpected(hashed.error());
+  const auto& [total, digest] = *hashed;
   if (total != size) {
     return Fail(
         Code::kCorruption,
         fmt::format("blob {} has {} bytes, expected {}", key, total, size));
   }
-  const std::string digest = hasher->Final();
   if (digest != DigestOf(key)) {
     return Fail(
         Code::kCorruption,
         fmt::format("blob {} has hash {}: its content changed", key, digest));
   }
   return {};
+}
+
+Result<std::pair<uint64_t, std::string>> BlobStore::HashFile(
+    int fd, const std::filesystem::path& path) const {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return std::unexpected(PosixError("stat", path.string(), errno));
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  auto hasher = hasher_();
+  if (size > 0) {
+    void* map = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ,
+                       MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+      return std::unexpected(PosixError("mmap", path.string(), errno));
+    }
+    ::madvise(map, static_cast<size_t>(size), MADV_SEQUENTIAL);
+    hasher->Update(
+        std::span(static_cast<const std::byte*>(map), static_cast<size_t>(size)));
+    ::munmap(map, static_cast<size_t>(size));
+  }
+  return std::pair(size, hasher->Final());
+}
+
+Result<VerityState> BlobStore::EnableVerityOn(
+    int fd, const std::filesystem::path& path) const {
+  if (verity_.load() == Verity::kUnsupported) return VerityState::kUnsupported;
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return std::unexpected(PosixError("stat", path.string(), errno));
+  }
+  // The ioctl wants write permission on the file (blobs are 0444).
+  const bool writable = (st.st_mode & S_IWUSR) != 0;
+  if (!writable && ::fchmod(fd, (st.st_mode & 07777) | S_IWUSR) != 0) {
+    return std::unexpected(PosixError("chmod", path.string(), errno));
+  }
+  auto verity = EnableVerity(fd, path);
+  if (!writable) (void)::fchmod(fd, st.st_mode & 07777);
+  if (verity) {
+    verity_.store(*verity == VerityState::kEnabled ? Verity::kSupported
+                                                   : Verity::kUnsupported);
+  }
+  return verity;
+}
+
+std::optional<bool> BlobStore::verity_supported() const {
+  switch (verity_.load()) {
+    case Verity::kSupported:
+      return true;
+    case Verity::kUnsupported:
+      return false;
+    case Verity::kUnknown:
+      break;
+  }
+  return std::nullopt;
+}
+
+Result<VerityState> BlobStore::Protect(std::string_view key) const {
+  const std::filesystem::path path = PathOf(key);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return std::unexpected(PosixError("open", path.string(), errno));
+  }
+  if (HasVerity(fd.get())) return VerityState::kEnabled;
+  return EnableVerityOn(fd.get(), path);
+}
+
+Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
+  const std::filesystem::path path = PathOf(key);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int err = errno;
+    const Error error = PosixError("open", path.string(), err);
+    if (err != ENOENT) return std::unexpected(error);
+    return Fail(Code::kCorruption,
+                fmt::format("blob {} is missing: {}", key, error.message));
+  }
+  if (HasVerity(fd.get())) return fd;  // the kernel checks every read
+
+  const std::string k(key);
+  {
+    std::unique_lock lock(verified_.mu);
+    verified_.cv.wait(lock, [&] { return !verified_.busy.contains(k); });
+    if (verified_.done.contains(k)) return fd;
+    verified_.busy.insert(k);
+  }
+  // Ends our claim on `k` whatever happens below, and wakes the waiters.
+  bool intact = false;
+  struct Release {
+    VerifiedSet& set;
+    const std::string& key;
+    const bool& intact;
+    ~Release() {
+      std::lock_guard lock(set.mu);
+      set.busy.erase(key);
+      if (intact) {
+        if (set.done.size() >= kMaxVerified) set.done.clear();
+        set.done.insert(key);
+      }
+      set.cv.notify_all();
+    }
+  } release{verified_, k, intact};
+
+  auto hashed = HashFile(fd.get(), path);
+  if (!hashed) return std::unexpected(hashed.error());
+  if (hashed->second != DigestOf(key)) {
+    return Fail(Code::kCorruption,
+                fmt::format("blob {} has hash {}: its content changed", key,
+                            hashed->second));
+  }
+  intact = true;
+  // Protect it for the next opens; the bytes were checked either way.
+  (void)EnableVerityOn(fd.get(), path);
+  return fd;
 }
 
 Result<std::vector<std::string>> BlobStore::List() const {

@@ -7,18 +7,31 @@
 // flock()ed by their writer for their whole life, so that gc removes only
 // those whose writer is gone.
 //
-// Thread-safe: the class holds no mutable state; the file system arbitrates.
+// Integrity: where the store's file system supports fs-verity, every blob
+// gets it when installed, and the kernel checks each page read from it.
+// Elsewhere OpenVerified() hashes a blob before its first open in this
+// process succeeds.
+//
+// Thread-safe: the file system arbitrates between processes; the little
+// state of this process (whether fs-verity works here, the blobs verified
+// so far) is atomic or behind `verified_.mu`, a leaf lock.
 #ifndef REGFS_REGISTRY_BLOB_STORE_H_
 #define REGFS_REGISTRY_BLOB_STORE_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
+#include <optional>
+#include <unordered_set>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "registry/error.h"
+#include "registry/fs_verity.h"
 #include "registry/hasher.h"
 #include "registry/unique_fd.h"
 
@@ -44,9 +57,10 @@ class StagedBlob final {
  private:
   friend class BlobStore;
   std::filesystem::path temp_;
-  UniqueFd fd_;  // holds the flock
+  UniqueFd fd_;  // read-only; holds the flock
   std::string digest_;
   uint64_t size_ = 0;
+  bool verity_ = false;  // fs-verity is enabled on the temporary file
   std::string verified_key_;  // an existing blob found byte-identical
 };
 
@@ -89,6 +103,24 @@ class BlobStore final {
   // Size and hash check of one blob; Corruption describes a mismatch.
   Status Verify(std::string_view key, uint64_t size) const;
 
+  // Opens a blob for reading, with the guarantee that what is read from it
+  // is its content: fs-verity protects it, or this process has hashed it
+  // (now, or since it started) and found its key's digest. A blob that
+  // passes and lacks fs-verity gets it if the file system has it.
+  // Corruption names the blob when it is missing or its hash differs.
+  // Concurrent first opens of one blob hash it once; at most
+  // kMaxVerified verified keys are remembered (then forgotten together).
+  Result<UniqueFd> OpenVerified(std::string_view key) const;
+  static constexpr size_t kMaxVerified = 1 << 16;
+
+  // Enables fs-verity on a blob that lacks it (fsck --repair: call only
+  // after Verify() passed). kUnsupported when the file system lacks it.
+  Result<VerityState> Protect(std::string_view key) const;
+
+  // Whether this store's file system has fs-verity: nullopt until a blob
+  // has been tried.
+  std::optional<bool> verity_supported() const;
+
   // All keys present on disk.
   Result<std::vector<std::string>> List() const;
 
@@ -102,10 +134,28 @@ class BlobStore final {
 
  private:
   Result<bool> SameContent(int fd, const std::filesystem::path& blob) const;
+  // The size and digest of the file open at `fd`, read through a mapping.
+  Result<std::pair<uint64_t, std::string>> HashFile(
+      int fd, const std::filesystem::path& path) const;
+  // Enables fs-verity on the file open read-only at `fd`, making it
+  // writable for the call if it is not; skips quietly once the store's
+  // file system is known to lack it.
+  Result<VerityState> EnableVerityOn(int fd,
+                                     const std::filesystem::path& path) const;
+
+  enum class Verity { kUnknown, kSupported, kUnsupported };
 
   std::filesystem::path root_;
   HasherFactory hasher_;
   bool durable_ = true;
+  mutable std::atomic<Verity> verity_{Verity::kUnknown};
+  struct VerifiedSet {
+    std::mutex mu;
+    std::condition_variable cv;            // `busy` shrank
+    std::unordered_set<std::string> done;  // hashed and found intact
+    std::unordered_set<std::string> busy;  // being hashed now
+  };
+  mutable VerifiedSet verified_;
 };
 
 }  // namespace regfs::registry

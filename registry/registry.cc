@@ -1,6 +1,7 @@
 #include "registry/registry.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -183,6 +184,13 @@ class Registry::Impl {
   OpenOptions options;
   BlobStore blobs;
   uid_t owner_uid = 0;
+
+  // The live versions (and tree files) whose content is blob `key`,
+  // sorted. Takes the lock.
+  Result<std::vector<std::string>> FilesOfBlob(std::string_view key);
+  // fsck --repair of one intact blob: enables fs-verity, counting it in
+  // `report`, or records why it could not.
+  Status RepairVerity(const std::string& key, FsckReport& report);
 
   // ---- Group commit ----
   //
@@ -2391,7 +2399,7 @@ Status Registry::Revoke(const Identity& who, std::string_view principal) {
 
 // ---- Maintenance -----------------------------------------------------------
 
-Result<FsckReport> Registry::Fsck() {
+Result<FsckReport> Registry::Fsck(FsckOptions options) {
   FsckReport report;
   std::vector<std::pair<std::string, uint64_t>> blobs;  // key, size
   {
@@ -2480,8 +2488,24 @@ Result<FsckReport> Registry::Fsck() {
       if (!row) return std::unexpected(row.error());
       if (!*row) continue;
     }
-    if (!s) report.problems.push_back(s.error().message);
+    if (!s) {
+      auto files = impl_->FilesOfBlob(key);
+      if (!files) return std::unexpected(files.error());
+      report.problems.push_back(
+          files->empty() ? s.error().message
+                         : fmt::format("{} (in {})", s.error().message,
+                                       fmt::join(*files, ", ")));
+      report.affected.insert(report.affected.end(), files->begin(),
+                             files->end());
+      continue;
+    }
+    if (options.repair) REGFS_TRY(impl_->RepairVerity(key, report));
   }
+  std::sort(report.affected.begin(), report.affected.end());
+  report.affected.erase(
+      std::unique(report.affected.begin(), report.affected.end()),
+      report.affected.end());
+  if (options.repair) report.verity_supported = impl_->blobs.verity_supported();
   return report;
 }
 
@@ -2508,6 +2532,106 @@ Result<GcReport> Registry::Gc(const Identity& who) {
   auto collected = impl_->blobs.Collect(referenced);
   if (!collected) return std::unexpected(collected.error());
   return GcReport{*collected};
+}
+
+// ---- Integrity --------------------------------------------------------------
+
+Result<std::vector<std::string>> Registry::Impl::FilesOfBlob(
+    std::string_view key) {
+  auto lock = Lock();
+  // Tree entries are walked up to their version's root to name their path.
+  auto s = db->Prepare(
+      "WITH RECURSIVE up(entry, parent, path) AS ("
+      "  SELECT id, parent_id, name FROM tree_entries WHERE blob = ?1"
+      "  UNION ALL"
+      "  SELECT up.entry, t.parent_id, t.name || '/' || up.path"
+      "  FROM up JOIN tree_entries t ON t.id = up.parent) "
+      "SELECT c.name || '/v' || v.number || '/' || up.path FROM up "
+      "JOIN tree_entries e ON e.id = up.entry "
+      "JOIN versions v ON v.id = e.version_id "
+      "JOIN collections c ON c.id = v.collection_id WHERE up.parent = 0 "
+      "UNION "
+      "SELECT c.name || '/v' || v.number FROM versions v "
+      "JOIN collections c ON c.id = v.collection_id WHERE v.blob = ?1 "
+      "ORDER BY 1");
+  if (!s) return std::unexpected(s.error());
+  s->BindText(1, key);
+  std::vector<std::string> files;
+  for (;;) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return files;
+    files.push_back(s->ColumnText(0));
+  }
+}
+
+Status Registry::Impl::RepairVerity(const std::string& key,
+                                    FsckReport& report) {
+  auto verity = blobs.Protect(key);
+  if (!verity) {
+    report.problems.push_back(fmt::format(
+        "blob {}: cannot enable fs-verity: {}", key, verity.error().message));
+  } else if (*verity == VerityState::kEnabled) {
+    ++report.verity_blobs;
+  }
+  return {};
+}
+
+Result<UniqueFd> Registry::OpenBlob(std::string_view key) {
+  return impl_->blobs.OpenVerified(key);
+}
+
+Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
+  struct File {
+    std::string path;  // "models/v1" or "zoo/v0/sub/file.bin"
+    std::string blob;
+    uint64_t size;
+  };
+  std::vector<File> files;
+  {
+    auto lock = impl_->Lock();
+    auto c = impl_->FindCollection(collection);
+    if (!c) return std::unexpected(c.error());
+    auto v = impl_->FindVersion(c->id, number);
+    if (!v) return std::unexpected(v.error());
+    if (!*v) {
+      return Fail(Code::kNotFound, fmt::format("{} has no version {}",
+                                               c->name, VersionName(number)));
+    }
+    const std::string name =
+        fmt::format("{}/{}", c->name, VersionName(number));
+    if ((*v)->kind == Kind::kFile) {
+      files.push_back({name, (*v)->blob, (*v)->size});
+    } else {
+      auto s = impl_->db->Prepare(
+          "WITH RECURSIVE down(id, path, blob, size) AS ("
+          "  SELECT id, name, blob, size FROM tree_entries"
+          "  WHERE version_id = ?1 AND parent_id = 0"
+          "  UNION ALL"
+          "  SELECT t.id, down.path || '/' || t.name, t.blob, t.size"
+          "  FROM tree_entries t JOIN down ON t.parent_id = down.id) "
+          "SELECT path, blob, size FROM down WHERE blob IS NOT NULL "
+          "ORDER BY path");
+      if (!s) return std::unexpected(s.error());
+      s->BindInt64(1, (*v)->id);
+      for (;;) {
+        auto row = s->Step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        files.push_back({name + "/" + s->ColumnText(0), s->ColumnText(1),
+                         static_cast<uint64_t>(s->ColumnInt64(2))});
+      }
+    }
+  }
+  // Blobs are immutable: hash them without the lock.
+  for (const File& file : files) {
+    auto s = impl_->blobs.Verify(file.blob, file.size);
+    if (!s) {
+      return Fail(s.error().code,
+                  fmt::format("{}: {}", file.path, s.error().message));
+    }
+  }
+  return {};
 }
 
 }  // namespace regfs::registry

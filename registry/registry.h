@@ -63,11 +63,24 @@ struct PushRequest {
   ProgressFn progress;  // may be empty
 };
 
+struct FsckOptions {
+  // Also enable fs-verity on every intact blob that lacks it, where the
+  // store's file system supports it.
+  bool repair = false;
+};
+
 struct FsckReport {
   uint64_t versions = 0;
   uint64_t blobs = 0;
   uint64_t bytes = 0;
   std::vector<std::string> problems;  // one line each; empty when clean
+  // The versions a missing or corrupt blob belongs to, sorted: "models/v1",
+  // and for a tree "zoo/v0/sub/file.bin".
+  std::vector<std::string> affected;
+  // With `repair`: blobs protected by fs-verity after the run, and whether
+  // the file system supports it (nullopt: no blob was tried).
+  uint64_t verity_blobs = 0;
+  std::optional<bool> verity_supported;
   bool clean() const { return problems.empty(); }
 };
 
@@ -243,7 +256,14 @@ class Registry final {
   Status Grant(const Identity& who, std::string_view principal, Role role);
   Status Revoke(const Identity& who, std::string_view principal);
 
-  Result<FsckReport> Fsck();
+  Result<FsckReport> Fsck(FsckOptions options = {});
+
+  // Opens blob `key` for reading, its bytes checked against its digest
+  // (BlobStore::OpenVerified): Corruption when it is missing or differs.
+  Result<UniqueFd> OpenBlob(std::string_view key);
+  // Hashes every blob of live version `number` of `collection` (each file
+  // of a tree) now. Corruption names the version, file and blob.
+  Status VerifyVersion(std::string_view collection, uint64_t number);
   Result<GcReport> Gc(const Identity& who);
 
  private:

@@ -13,6 +13,8 @@ namespace regfs::tools {
 
 // init, push, rm, fsck, gc, whoami, mount.
 void AddStoreCommands(CLI::App& app, Context& ctx);
+// verify (tools/verify_command.cc), registered by AddStoreCommands.
+void AddVerify(CLI::App& app, Context& ctx);
 // ls, resolve, history.
 void AddBrowseCommands(CLI::App& app, Context& ctx);
 // alias, tag, protect, unprotect, role.

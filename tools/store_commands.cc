@@ -236,10 +236,25 @@ struct JsonArgs {
   bool json = false;
 };
 
-int RunFsck(Context& ctx, const JsonArgs& args) {
+struct FsckArgs {
+  bool json = false;
+  bool repair = false;
+};
+
+// "enabled on 12 blobs", "not supported by the store's file system".
+std::string VerityLine(const reg::FsckReport& report) {
+  if (report.verity_supported == false) {
+    return "not supported by the store's file system (blobs are verified "
+           "when first opened instead)";
+  }
+  return fmt::format("enabled on {} blob{}", report.verity_blobs,
+                     report.verity_blobs == 1 ? "" : "s");
+}
+
+int RunFsck(Context& ctx, const FsckArgs& args) {
   auto registry = ctx.Open();
   if (!registry) return ReportError(registry.error());
-  auto report = (*registry)->Fsck();
+  auto report = (*registry)->Fsck({.repair = args.repair});
   if (!report) return ReportError(report.error());
   if (args.json) {
     Json j;
@@ -248,9 +263,20 @@ int RunFsck(Context& ctx, const JsonArgs& args) {
     j["blobs"] = report->blobs;
     j["bytes"] = report->bytes;
     j["problems"] = report->problems;
+    j["affected"] = report->affected;
+    if (args.repair) {
+      j["verity_blobs"] = report->verity_blobs;
+      if (report->verity_supported) {
+        j["verity_supported"] = *report->verity_supported;
+      }
+    }
     PrintJson(j);
   } else {
     for (const auto& problem : report->problems) fmt::print("{}\n", problem);
+    for (const auto& version : report->affected) {
+      fmt::print("affected: {}\n", version);
+    }
+    if (args.repair) fmt::print("fs-verity: {}\n", VerityLine(*report));
     fmt::print("checked {} versions and {} blobs ({}): {}\n", report->versions,
                report->blobs, FormatSize(report->bytes),
                report->clean()
@@ -265,13 +291,16 @@ int RunFsck(Context& ctx, const JsonArgs& args) {
 }
 
 void AddFsck(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<JsonArgs>();
+  auto args = std::make_shared<FsckArgs>();
   auto* cmd = app.add_subcommand(
       "fsck",
       "Check every blob's size and hash and every reference; exit 1 if "
       "anything is wrong");
   cmd->group(kStoreGroup);
   cmd->add_flag("--json", args->json, "Print the report as JSON");
+  cmd->add_flag("--repair", args->repair,
+                "Also enable fs-verity on every intact blob that lacks it, "
+                "where the file system supports it");
   OnSelected(cmd, ctx, args, RunFsck);
 }
 
@@ -426,6 +455,7 @@ void AddStoreCommands(CLI::App& app, Context& ctx) {
   AddPush(app, ctx);
   AddRm(app, ctx);
   AddFsck(app, ctx);
+  AddVerify(app, ctx);
   AddGc(app, ctx);
   AddWhoami(app, ctx);
   AddMount(app, ctx);

@@ -166,7 +166,8 @@ _regfs() {
     case $cmd in
       "") opts+=" --version -s --store" ;;
       push) opts+=" -a --alias -t --tag -m --meta -d --description --json" ;;
-      ls | resolve | fsck | gc | whoami | "alias ls" | "role ls") opts+=" --json" ;;
+      ls | resolve | verify | gc | whoami | "alias ls" | "role ls") opts+=" --json" ;;
+      fsck) opts+=" --repair --json" ;;
       history) opts+=" --alias --since -f --follow --json" ;;
       "alias set") opts+=" --expect" ;;
       "alias mv") opts+=" -f --force" ;;
@@ -179,7 +180,7 @@ _regfs() {
   case $cmd in
     "")
       _regfs_add "$(printf '%s\n' init push ls resolve rm tag alias protect \
-        unprotect role history fsck gc whoami mount)"
+        unprotect role history fsck verify gc whoami mount)"
       ;;
     alias) _regfs_add $'set\nrm\nmv\nls' ;;
     tag) _regfs_add $'add\nrm' ;;
@@ -191,7 +192,7 @@ _regfs() {
         _regfs_files
       fi
       ;;
-    ls) ((n == 0)) && _regfs_ref both ;;
+    ls | verify) ((n == 0)) && _regfs_ref both ;;
     history) ((n == 0)) && _regfs_ref aliases ;;
     resolve) ((n == 0)) && _regfs_ref aliases ;;
     rm | "tag add" | "tag rm") ((n == 0)) && _regfs_ref versions ;;
