@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fuse_lowlevel.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <poll.h>
@@ -320,8 +320,20 @@ std::optional<std::string> PrepareMountpoint(const stdfs::path& mountpoint) {
       mountpoint.string());
 }
 
+// A log file grows to kLogFileBytes, then is renamed NAME.1.EXT (the
+// older ones shift up to NAME.{kLogFileBackups}.EXT, the oldest is
+// removed) and a new one is started.
+constexpr size_t kLogFileBytes = 10 * 1024 * 1024;
+constexpr size_t kLogFileBackups = 3;
+
+std::shared_ptr<spdlog::logger> FileLogger(const std::string& path) {
+  return spdlog::rotating_logger_mt("mount", path, kLogFileBytes,
+                                    kLogFileBackups);
+}
+
 // Sets the default logger. Foreground: stderr unless a log file is given.
-// Daemon: the log file, else STORE/regfs-mount.log, else nothing.
+// Daemon: the log file, else STORE/regfs-mount.log, else nothing. Files
+// are size-bounded (FileLogger).
 std::optional<std::string> SetUpLogging(const MountOptions& options,
                                         const stdfs::path& store) {
   const spdlog::level::level_enum level =
@@ -333,13 +345,12 @@ std::optional<std::string> SetUpLogging(const MountOptions& options,
   spdlog::drop("mount");
   try {
     if (!options.log_file.empty()) {
-      logger = spdlog::basic_logger_mt("mount", options.log_file);
+      logger = FileLogger(options.log_file);
     } else if (options.foreground) {
       logger = spdlog::stderr_logger_mt("mount");
     } else {
       try {
-        logger = spdlog::basic_logger_mt("mount",
-                                         (store / "regfs-mount.log").string());
+        logger = FileLogger((store / "regfs-mount.log").string());
       } catch (const spdlog::spdlog_ex&) {
         logger = spdlog::null_logger_mt("mount");
       }
@@ -375,8 +386,12 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   }
   auto registry = registry::Registry::Open(store);
   if (!registry) {
-    ready.Fail(fmt::format("cannot open the store {}: {}", store.string(),
-                           registry.error().message));
+    // Open's messages mostly name the store already: say it once.
+    const std::string& why = registry.error().message;
+    ready.Fail(
+        why.find(store.string()) != std::string::npos
+            ? why
+            : fmt::format("cannot open the store {}: {}", store.string(), why));
     return 1;
   }
   struct stat store_st {};

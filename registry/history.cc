@@ -169,8 +169,15 @@ Result<Moment> ParseMoment(std::string_view text) {
     for (char c : text) seq = seq * 10 + static_cast<uint64_t>(c - '0');
     return Moment{Moment::Kind::kEvent, seq};
   }
-  if (auto time = ParseTime(text)) {
-    return Moment{Moment::Kind::kTime, static_cast<uint64_t>(*time)};
+  auto time = ParseTime(text);
+  if (time) return Moment{Moment::Kind::kTime, static_cast<uint64_t>(*time)};
+  // Shaped as YYYY-MM-DD...: ParseTime's message says what is wrong with
+  // it (2026-02-30: "2026-02 has no day 30").
+  const auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
+  if (text.size() >= 10 && text[4] == '-' && text[7] == '-' && digit(0) &&
+      digit(1) && digit(2) && digit(3) && digit(5) && digit(6) && digit(8) &&
+      digit(9)) {
+    return std::unexpected(time.error());
   }
   return Fail(Code::kInvalidArgument,
               fmt::format("cannot read '{}' as a moment: use now, an event "
@@ -246,6 +253,14 @@ Result<TimeMs> ParseTime(std::string_view text) {
   if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || h > 23 || mi > 59 ||
       sec > 60) {
     return invalid();
+  }
+  const std::chrono::year_month_day date{
+      std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
+      std::chrono::day(static_cast<unsigned>(*d))};
+  if (!date.ok()) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("cannot read time '{}': {:04}-{:02} has no day {}",
+                            text, *y, *mo, *d));
   }
   std::tm tm{};
   tm.tm_year = *y - 1900;

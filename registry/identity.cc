@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <optional>
+#include <system_error>
 
 namespace regfs::registry {
 namespace {
@@ -36,6 +39,56 @@ std::string UserName(uid_t uid) {
   }
   if (result == nullptr) return std::to_string(uid);
   return result->pw_name;
+}
+
+namespace {
+
+// `text` as a uid or gid, if it is all decimal digits and fits.
+std::optional<uint32_t> ParseId(std::string_view text) {
+  uint32_t id = 0;
+  const auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+bool UserExists(const std::string& name) {
+  std::vector<char> buf(4096);
+  struct passwd pw;
+  struct passwd* result = nullptr;
+  while (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result) ==
+         ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  return result != nullptr;
+}
+
+bool GroupExists(const std::string& name) {
+  std::vector<char> buf(4096);
+  struct group grp;
+  struct group* result = nullptr;
+  while (getgrnam_r(name.c_str(), &grp, buf.data(), buf.size(), &result) ==
+         ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  return result != nullptr;
+}
+
+}  // namespace
+
+std::string CanonicalPrincipal(std::string_view principal) {
+  constexpr std::string_view kGroup = "group:";
+  const bool group = principal.starts_with(kGroup);
+  const std::string name(group ? principal.substr(kGroup.size()) : principal);
+  const auto id = ParseId(name);
+  if (!id) return std::string(principal);
+  if (group) {
+    return GroupExists(name) ? std::string(principal)
+                             : std::string(kGroup) + GroupName(*id);
+  }
+  return UserExists(name) ? name : UserName(*id);
 }
 
 Identity Identity::Current(Interface interface) {

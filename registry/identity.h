@@ -33,6 +33,13 @@ struct Identity {
 // The user name of `uid`, or the uid in decimal when it has none.
 std::string UserName(uid_t uid);
 
+// The principal a role grant is stored under, as RoleOf matches callers by
+// their names: a user or group name as given; a uid in decimal ("47002")
+// becomes its user's name, and "group:GID" its group's name, unless a user
+// (group) is literally named so. A uid or gid without a name stays decimal,
+// which is what Identity holds for such a caller. "*" stays "*".
+std::string CanonicalPrincipal(std::string_view principal);
+
 }  // namespace regfs::registry
 
 #endif  // REGFS_REGISTRY_IDENTITY_H_

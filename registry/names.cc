@@ -77,9 +77,10 @@ Status ValidateName(std::string_view name, std::string_view what) {
     }
   }
   if (name.front() == '.' || name.front() == '-') {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("{} name '{}' must not start with '.' or '-'", what,
-                            Printable(name)));
+    return Fail(
+        Code::kInvalidArgument,
+        fmt::format("{} name '{}' is invalid: must not start with '.' or '-'",
+                    what, Printable(name)));
   }
   return {};
 }

@@ -78,7 +78,53 @@ struct PushItem {
   bool executable = false;
 };
 
+// What a pushed path is. Without `follow`, a symbolic link is refused
+// with a message that names -L; with it, the link's final target is
+// taken, and `source` becomes that target's path (Stage opens sources
+// with O_NOFOLLOW). A dangling link or a loop of links is an error.
+Result<struct stat> StatPushed(std::filesystem::path& source, bool follow) {
+  struct stat st;
+  if (::lstat(source.c_str(), &st) != 0) {
+    return std::unexpected(PosixError("cannot push", source.string(), errno));
+  }
+  if (!S_ISLNK(st.st_mode)) return st;
+  if (!follow) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("{} is a symbolic link: push what links point to "
+                            "with -L (--follow-symlinks), or remove it",
+                            source.string()));
+  }
+  if (::stat(source.c_str(), &st) != 0) {
+    const int err = errno;
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink(source, ec);
+    if (err == ENOENT) {
+      return Fail(Code::kInvalidArgument,
+                  fmt::format("{} is a dangling symbolic link (to {})",
+                              source.string(), target.string()));
+    }
+    if (err == ELOOP) {
+      return Fail(Code::kInvalidArgument,
+                  fmt::format("{} is a loop of symbolic links (to {})",
+                              source.string(), target.string()));
+    }
+    return std::unexpected(PosixError("cannot push", source.string(), err));
+  }
+  std::error_code ec;
+  auto resolved = std::filesystem::canonical(source, ec);
+  if (ec) {
+    return std::unexpected(
+        PosixError("cannot push", source.string(), ec.value()));
+  }
+  source = std::move(resolved);
+  return st;
+}
+
+// The directories being walked, to stop at a link back to one of them.
+using DirChain = std::vector<std::pair<dev_t, ino_t>>;
+
 Status AddTreeItems(const std::filesystem::path& dir, const std::string& prefix,
+                    bool follow, DirChain& chain,
                     std::vector<PushItem>& items) {
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
@@ -86,23 +132,28 @@ Status AddTreeItems(const std::filesystem::path& dir, const std::string& prefix,
   for (const auto& entry : it) {
     const std::string name = entry.path().filename().string();
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
-    const auto status = entry.symlink_status(ec);
-    if (ec)
-      return std::unexpected(
-          PosixError("stat", entry.path().string(), ec.value()));
-    if (std::filesystem::is_directory(status)) {
-      items.push_back({rel, entry.path(), true, false});
-      if (auto s = AddTreeItems(entry.path(), rel, items); !s) return s;
-    } else if (std::filesystem::is_regular_file(status)) {
-      const bool exec =
-          (status.permissions() & std::filesystem::perms::owner_exec) !=
-          std::filesystem::perms::none;
-      items.push_back({rel, entry.path(), false, exec});
+    std::filesystem::path source = entry.path();
+    auto st = StatPushed(source, follow);
+    if (!st) return std::unexpected(st.error());
+    if (S_ISDIR(st->st_mode)) {
+      const std::pair id(st->st_dev, st->st_ino);
+      if (std::find(chain.begin(), chain.end(), id) != chain.end()) {
+        return Fail(Code::kInvalidArgument,
+                    fmt::format("{} links back to {}, which holds it: a "
+                                "loop cannot be pushed",
+                                entry.path().string(), source.string()));
+      }
+      items.push_back({rel, source, true, false});
+      chain.push_back(id);
+      auto s = AddTreeItems(source, rel, follow, chain, items);
+      chain.pop_back();
+      if (!s) return s;
+    } else if (S_ISREG(st->st_mode)) {
+      items.push_back({rel, source, false, (st->st_mode & S_IXUSR) != 0});
     } else {
-      const char* what = std::filesystem::is_symlink(status) ? "a symbolic link"
-                         : std::filesystem::is_fifo(status)  ? "a FIFO"
-                         : std::filesystem::is_socket(status) ? "a socket"
-                                                              : "a device";
+      const char* what = S_ISFIFO(st->st_mode)   ? "a FIFO"
+                         : S_ISSOCK(st->st_mode) ? "a socket"
+                                                 : "a device";
       return Fail(Code::kInvalidArgument,
                   fmt::format("{} is {}: a pushed tree may hold only "
                               "directories and regular files",
@@ -124,10 +175,10 @@ Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
   std::set<std::string> top;
   const bool single_dir = request.paths.size() == 1;
   for (const auto& path : request.paths) {
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) {
-      return std::unexpected(PosixError("cannot push", path.string(), errno));
-    }
+    std::filesystem::path source = path;
+    auto stat_or = StatPushed(source, request.follow_symlinks);
+    if (!stat_or) return std::unexpected(stat_or.error());
+    const struct stat& st = *stat_or;
     std::string name =
         std::filesystem::path(path).lexically_normal().filename().string();
     if (name.empty() || name == "." || name == "..") {
@@ -141,7 +192,7 @@ Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
         return Fail(Code::kInvalidArgument,
                     fmt::format("two pushed paths are named '{}'", name));
       }
-      items.push_back({name, path, false, (st.st_mode & S_IXUSR) != 0});
+      items.push_back({name, source, false, (st.st_mode & S_IXUSR) != 0});
     } else if (S_ISDIR(st.st_mode)) {
       std::string prefix;
       if (!single_dir) {
@@ -149,10 +200,13 @@ Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
           return Fail(Code::kInvalidArgument,
                       fmt::format("two pushed paths are named '{}'", name));
         }
-        items.push_back({name, path, true, false});
+        items.push_back({name, source, true, false});
         prefix = name;
       }
-      if (auto s = AddTreeItems(path, prefix, items); !s) {
+      DirChain chain = {{st.st_dev, st.st_ino}};
+      if (auto s = AddTreeItems(source, prefix, request.follow_symlinks, chain,
+                                items);
+          !s) {
         return std::unexpected(s.error());
       }
     } else {
@@ -491,8 +545,10 @@ class Registry::Impl {
     return std::optional<Role>(static_cast<Role>(s->ColumnInt64(0)));
   }
 
-  // Root and the owner are admins; an explicit grant to the user wins;
-  // else the highest of the user's groups' grants; else the default.
+  // Root and the owner are admins; an explicit grant to the user wins,
+  // `none` included (it denies even when a group grants more); else the
+  // highest of the user's groups' grants (a group's `none` denies only if
+  // no other group of the user grants a role); else the default.
   Result<Role> RoleOf(const Identity& who) {
     if (who.uid == 0 || who.uid == owner_uid) return Role::kAdmin;
     auto user = GrantedRole(who.user);
@@ -1019,6 +1075,32 @@ Result<std::unique_ptr<Registry>> Registry::Init(
   return reg;
 }
 
+// SQLite gives registry.db-shm (and -wal) the database's mode when it
+// makes them, and keeps the -shm: a run while registry.db was 0444 leaves
+// one that no later connection can write ("attempt to write a readonly
+// database", naming no file). The caller's own such file is made writable
+// again (its content stays valid: only the mode changes); anyone else's is
+// an error that names it.
+static Status CheckSidecars(const std::filesystem::path& store) {
+  for (const char* suffix : {"-shm", "-wal"}) {
+    const std::filesystem::path path = store / (std::string(kDbName) + suffix);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) continue;  // SQLite makes it
+    if (::access(path.c_str(), R_OK | W_OK) == 0 || errno != EACCES) continue;
+    if (st.st_uid == ::geteuid() &&
+        ::chmod(path.c_str(), (st.st_mode & 0777) | S_IRUSR | S_IWUSR) == 0) {
+      continue;
+    }
+    return Fail(
+        Code::kPermissionDenied,
+        fmt::format("{} is not writable (left by a run while {} was "
+                    "read-only, or by another user?): make it writable or "
+                    "remove it while no regfs process uses the store",
+                    path.string(), kDbName));
+  }
+  return {};
+}
+
 Result<std::unique_ptr<Registry>> Registry::Open(
     const std::filesystem::path& store, OpenOptions options) {
   struct stat st;
@@ -1031,6 +1113,7 @@ Result<std::unique_ptr<Registry>> Registry::Open(
     return std::unexpected(
         PosixError("cannot open store", store.string(), errno));
   }
+  REGFS_TRY(CheckSidecars(store));
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
   auto db = Database::Open(store / kDbName, /*create=*/false);
@@ -1152,18 +1235,16 @@ Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
   return std::move(**v);
 }
 
-Result<std::vector<Version>> Registry::ListVersions(
-    std::string_view collection) {
-  auto lock = impl_->Lock();
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+// The live versions of the collection `collection_id`, oldest first.
+static Result<std::vector<Version>> QueryVersions(Database& db,
+                                                  int64_t collection_id) {
   static const std::string sql = fmt::format(
       "SELECT {} FROM versions v JOIN collections c ON "
       "c.id = v.collection_id WHERE v.collection_id = ?1 "
       "ORDER BY v.number",
       kVersionColumns);
-  REGFS_STMT(s, *impl_->db, sql.c_str());
-  s->BindInt64(1, c->id);
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, collection_id);
   std::vector<Version> out;
   for (;;) {
     auto row = s->Step();
@@ -1172,6 +1253,64 @@ Result<std::vector<Version>> Registry::ListVersions(
     out.push_back(VersionFromRow(*s));
   }
   return out;
+}
+
+Result<std::vector<Version>> Registry::ListVersions(
+    std::string_view collection) {
+  auto lock = impl_->Lock();
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  return QueryVersions(*impl_->db, c->id);
+}
+
+Result<std::vector<Version>> Registry::ListVersionsInFull(
+    std::string_view collection) {
+  auto lock = impl_->Lock();
+  auto c = impl_->FindCollection(collection);
+  if (!c) return std::unexpected(c.error());
+  auto versions = QueryVersions(*impl_->db, c->id);
+  if (!versions) return versions;
+  std::map<int64_t, Version*> by_id;
+  for (auto& v : *versions) by_id[v.id] = &v;
+  const auto find = [&](int64_t id) {
+    const auto it = by_id.find(id);
+    return it == by_id.end() ? nullptr : it->second;
+  };
+  {
+    REGFS_STMT(s, *impl_->db,
+               "SELECT t.version_id, t.tag FROM tags t JOIN versions v ON "
+               "v.id = t.version_id WHERE v.collection_id = ?1 "
+               "ORDER BY t.version_id, t.tag");
+    s->BindInt64(1, c->id);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      if (Version* v = find(s->ColumnInt64(0))) {
+        v->tags.push_back(s->ColumnText(1));
+      }
+    }
+  }
+  {
+    REGFS_STMT(s, *impl_->db,
+               "SELECT m.version_id, m.key, m.value FROM metadata m JOIN "
+               "versions v ON v.id = m.version_id WHERE v.collection_id = ?1");
+    s->BindInt64(1, c->id);
+    for (;;) {
+      auto row = s->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      if (Version* v = find(s->ColumnInt64(0))) {
+        v->metadata[s->ColumnText(1)] = s->ColumnText(2);
+      }
+    }
+  }
+  auto aliases = impl_->ListAliases(*c);
+  if (!aliases) return std::unexpected(aliases.error());
+  for (const auto& a : *aliases) {
+    if (Version* v = find(a.version_id)) v->aliases.push_back(a.name);
+  }
+  return versions;
 }
 
 Result<Version> Registry::GetVersion(std::string_view collection,
@@ -2348,18 +2487,13 @@ static Status ValidatePrincipal(std::string_view principal) {
   return {};
 }
 
-Status Registry::Grant(const Identity& who, std::string_view principal,
-                       Role role) {
+Status Registry::Grant(const Identity& who, std::string_view given, Role role) {
+  REGFS_TRY(ValidatePrincipal(given));
+  const std::string principal = CanonicalPrincipal(given);
   auto lock = impl_->Lock();
-  REGFS_TRY(ValidatePrincipal(principal));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
-  if (role == Role::kNone && principal != kDefaultPrincipal) {
-    return Fail(Code::kInvalidArgument,
-                "role 'none' is only a default role ('regfs role default "
-                "none'): revoke a user's or group's grant instead");
-  }
   auto old = impl_->GrantedRole(principal);
   if (!old) return std::unexpected(old.error());
   if (*old == role) return {};
@@ -2375,17 +2509,24 @@ Status Registry::Grant(const Identity& who, std::string_view principal,
   return tx->Commit();
 }
 
-Status Registry::Revoke(const Identity& who, std::string_view principal) {
+Status Registry::Revoke(const Identity& who, std::string_view given) {
+  REGFS_TRY(ValidatePrincipal(given));
+  std::string principal = CanonicalPrincipal(given);
   auto lock = impl_->Lock();
-  REGFS_TRY(ValidatePrincipal(principal));
   auto tx = Transaction::Begin(*impl_->db);
   if (!tx) return std::unexpected(tx.error());
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
   auto old = impl_->GrantedRole(principal);
   if (!old) return std::unexpected(old.error());
+  if (!*old && principal != given) {
+    // A grant stored under the decimal uid before its user had a name.
+    principal = std::string(given);
+    old = impl_->GrantedRole(principal);
+    if (!old) return std::unexpected(old.error());
+  }
   if (!*old) {
     return Fail(Code::kNotFound,
-                fmt::format("{} has no granted role", Quote(principal)));
+                fmt::format("{} has no granted role", Quote(given)));
   }
   REGFS_STMT(s, *impl_->db, "DELETE FROM roles WHERE principal = ?1");
   s->BindText(1, principal);

@@ -60,6 +60,10 @@ struct PushRequest {
   std::vector<std::string> tags;
   std::vector<std::pair<std::string, std::string>> metadata;
   std::string description;
+  // Push what symbolic links point to (as `cp -L`): regular files and
+  // directories; a dangling link or a loop is InvalidArgument. false: any
+  // symbolic link among the paths is refused.
+  bool follow_symlinks = false;
   ProgressFn progress;  // may be empty
 };
 
@@ -122,6 +126,9 @@ class Registry final {
   Result<Version> GetVersionByNumber(int64_t collection_id, uint64_t number);
   // Live versions, oldest first, without tags/metadata/aliases.
   Result<std::vector<Version>> ListVersions(std::string_view collection);
+  // The same, each in full (tags, metadata, aliases): one query each for
+  // all the collection's tags, metadata and aliases, not one per version.
+  Result<std::vector<Version>> ListVersionsInFull(std::string_view collection);
   // One version in full (tags, metadata, aliases).
   Result<Version> GetVersion(std::string_view collection, uint64_t number);
   // User aliases and `latest` (if the collection has a live version).
@@ -179,6 +186,9 @@ class Registry final {
                                std::string_view name, uint64_t back,
                                std::optional<uint64_t> at = std::nullopt);
 
+  // Root and the store's owner: admin. Else the user's own grant, `none`
+  // included (it wins over the user's groups); else the highest grant of
+  // the user's groups; else the default role.
   Result<Role> RoleOf(const Identity& who);
   Result<std::vector<RoleGrant>> ListRoles();
   Result<Role> DefaultRole();
@@ -251,8 +261,10 @@ class Registry final {
   Status Protect(const Identity& who, std::string_view name);
   Status Unprotect(const Identity& who, std::string_view name);
 
-  // `principal`: a user name, "group:NAME", or "*" for the default role
-  // (Role::kNone allowed only there).
+  // `principal`: a user name, "group:NAME", or "*" for the default role;
+  // a uid or "group:GID" is stored under its name (CanonicalPrincipal).
+  // Role::kNone for a user or group denies them what the default or
+  // (for a user) their groups would give; see RoleOf.
   Status Grant(const Identity& who, std::string_view principal, Role role);
   Status Revoke(const Identity& who, std::string_view principal);
 

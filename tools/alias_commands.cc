@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "registry/history.h"
+#include "registry/identity.h"
 #include "registry/names.h"
 #include "registry/registry.h"
 #include "tools/commands.h"
@@ -242,6 +243,22 @@ CLI::Validator RoleValidator() {
       names);
 }
 
+// The principal a grant to `given` is stored under, saying which uid or
+// gid it came from: "alice (uid 47002)", or "uid 47002 (no user name)"
+// for a uid without one (the grant applies to callers with that uid).
+std::string DescribePrincipal(const std::string& given) {
+  const std::string stored = reg::CanonicalPrincipal(given);
+  constexpr std::string_view kGroup = "group:";
+  const bool group = given.starts_with(kGroup);
+  const std::string id = given.substr(group ? kGroup.size() : 0);
+  const bool numeric =
+      !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
+  if (!numeric) return given;
+  const char* what = group ? "gid" : "uid";
+  if (stored != given) return fmt::format("{} ({} {})", stored, what, id);
+  return fmt::format("{} {} (no {} name)", what, id, group ? "group" : "user");
+}
+
 int RunRoleGrant(Context& ctx, const RoleArgs& args) {
   auto role = reg::ParseRole(args.role);
   if (!role) return ReportError(role.error());
@@ -252,7 +269,8 @@ int RunRoleGrant(Context& ctx, const RoleArgs& args) {
   if (args.principal == "*") {
     fmt::print("default role is now {}\n", args.role);
   } else {
-    fmt::print("granted {} to {}\n", args.role, args.principal);
+    fmt::print("granted {} to {}\n", args.role,
+               DescribePrincipal(args.principal));
   }
   return kExitOk;
 }
@@ -262,7 +280,7 @@ int RunRoleRevoke(Context& ctx, const RoleArgs& args) {
   if (!registry) return ReportError(registry.error());
   auto done = (*registry)->Revoke(ctx.identity(), args.principal);
   if (!done) return ReportError(done.error());
-  fmt::print("revoked the role of {}\n", args.principal);
+  fmt::print("revoked the role of {}\n", DescribePrincipal(args.principal));
   return kExitOk;
 }
 
@@ -303,7 +321,9 @@ void AddRole(CLI::App& app, Context& ctx) {
 
   auto grant_args = std::make_shared<RoleArgs>();
   auto* grant = parent->add_subcommand(
-      "grant", "Give PRINCIPAL (a user name, group:NAME, or *) a role");
+      "grant",
+      "Give PRINCIPAL (a user name or uid, group:NAME or group:GID, or *) a "
+      "role; none denies the user or group what the default gives");
   grant->add_option("PRINCIPAL", grant_args->principal)->required();
   grant->add_option("ROLE", grant_args->role)
       ->required()

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -61,7 +60,7 @@ int ListCollections(Registry& registry, bool json) {
   return kExitOk;
 }
 
-// A collection with its live versions (aliases filled in) and aliases.
+// A collection with its live versions (in full) and aliases.
 struct CollectionListing {
   reg::Collection collection;
   std::vector<reg::Version> versions;
@@ -74,18 +73,12 @@ reg::Result<CollectionListing> LoadCollection(Registry& registry,
   auto collection = registry.GetCollection(name);
   if (!collection) return std::unexpected(collection.error());
   listing.collection = std::move(*collection);
-  auto versions = registry.ListVersions(name);
+  auto versions = registry.ListVersionsInFull(name);
   if (!versions) return std::unexpected(versions.error());
   listing.versions = std::move(*versions);
   auto aliases = registry.ListAliases(name);
   if (!aliases) return std::unexpected(aliases.error());
   listing.aliases = std::move(*aliases);
-  // ListVersions leaves out aliases; hang them on their versions here.
-  std::map<uint64_t, std::vector<std::string>> by_version;
-  for (const auto& a : listing.aliases) {
-    by_version[a.version].push_back(a.name);
-  }
-  for (auto& v : listing.versions) v.aliases = by_version[v.number];
   return listing;
 }
 
@@ -484,6 +477,28 @@ int Follow(Registry& registry, reg::HistoryFilter filter, bool json) {
   return kExitOk;
 }
 
+// --since MOMENT, as `--at` takes it: a time keeps events at or after it,
+// event N keeps N and later ones, and `now` (the newest event, `last`)
+// keeps only events yet to come.
+reg::Status ApplySince(const std::string& since, uint64_t last,
+                       reg::HistoryFilter& filter) {
+  if (since.empty()) return {};
+  auto moment = reg::ParseMoment(since);  // checked by the option too
+  if (!moment) return std::unexpected(moment.error());
+  switch (moment->kind) {
+    case reg::Moment::Kind::kNow:
+      filter.after_seq = last;
+      break;
+    case reg::Moment::Kind::kEvent:
+      filter.after_seq = moment->value > 0 ? moment->value - 1 : 0;
+      break;
+    case reg::Moment::Kind::kTime:
+      filter.since = static_cast<reg::TimeMs>(moment->value);
+      break;
+  }
+  return {};
+}
+
 int RunHistory(Context& ctx, const HistoryArgs& args) {
   reg::HistoryFilter filter;
   if (!args.target.empty()) {
@@ -493,19 +508,22 @@ int RunHistory(Context& ctx, const HistoryArgs& args) {
     filter.alias = ref->name;
   }
   if (!args.alias.empty()) filter.alias = args.alias;
-  if (!args.since.empty()) {
-    auto since = reg::ParseTime(args.since);  // checked by the option too
-    if (!since) return ReportError(since.error());
-    filter.since = *since;
-  }
 
   auto registry = ctx.Open();
   if (!registry) return ReportError(registry.error());
   // Read the cursor before the backlog so that nothing falls in between.
   auto last = (*registry)->LastSeq();
   if (!last) return ReportError(last.error());
+  if (auto s = ApplySince(args.since, *last, filter); !s) {
+    return ReportError(s.error());
+  }
   auto events = (*registry)->History(filter);
   if (!events) return ReportError(events.error());
+  if (events->empty() && !filter.collection.empty()) {
+    // No events and no such collection: say so rather than print nothing.
+    auto c = (*registry)->GetCollection(filter.collection);
+    if (!c) return ReportError(c.error());
+  }
   const uint64_t printed = PrintEvents(*events, args.json, args.follow);
   if (!args.follow) return kExitOk;
   std::fflush(stdout);
@@ -523,14 +541,11 @@ void AddHistory(CLI::App& app, Context& ctx) {
   cmd->add_option("TARGET", args->target, "COLLECTION or COLLECTION/ALIAS");
   cmd->add_option("--alias", args->alias, "Only events of this alias");
   cmd->add_option("--since", args->since,
-                  "Only events at or after TIME (2026-11-22T04:53Z, "
-                  "2026-11-22, @SECONDS; UTC)")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            auto t = reg::ParseTime(text);
-            return t ? std::string() : t.error().message;
-          },
-          "TIME"));
+                  "Only events from MOMENT on: a UTC time (2026-11-22T04:53Z, "
+                  "2026-11-22, @SECONDS), an event number, or now (only "
+                  "events yet to come, with --follow)")
+      ->type_name("MOMENT")
+      ->check(CLI::Validator(CheckMoment, ""));
   cmd->add_flag("--follow,-f", args->follow,
                 "Keep printing new events until interrupted");
   cmd->add_flag("--json", args->json,

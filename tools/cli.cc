@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "tools/commands.h"
@@ -42,6 +43,16 @@ std::string CommandPath(const CLI::App& app) {
   return path;
 }
 
+// An argument that starts with '-' and is no option of the command: a
+// name such as "-dash", which CLI11 sets aside (and then reports what it
+// misses instead, "TARGET is required"). The first such, if any.
+std::optional<std::string> StrayDashArgument(const CLI::App& app) {
+  for (const std::string& arg : app.remaining(/*recurse=*/true)) {
+    if (arg.size() > 1 && arg.front() == '-') return arg;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -74,6 +85,13 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version end the parse with exit code 0.
     if (e.get_exit_code() == 0) return app.exit(e);
+    if (auto stray = StrayDashArgument(app)) {
+      fmt::print(stderr,
+                 "regfs: '{}' is not an option of '{}', and as a name it is "
+                 "invalid: names must not start with '.' or '-'\n",
+                 *stray, CommandPath(app));
+      return kExitUsage;
+    }
     fmt::print(stderr, "regfs: {}\nRun '{} --help' for usage.\n", e.what(),
                CommandPath(app));
     return kExitUsage;

@@ -56,25 +56,32 @@ struct PushArgs {
   std::vector<std::string> tags;
   std::vector<std::string> meta;
   std::string description;
+  bool follow_symlinks = false;
   bool json = false;
 };
 
 // The bytes a push of `paths` will copy, for deciding on a progress bar.
 // Unreadable entries count as nothing: Push() reports them properly.
-uint64_t TotalSize(const std::vector<std::string>& paths) {
+uint64_t TotalSize(const std::vector<std::string>& paths, bool follow) {
   namespace stdfs = std::filesystem;
   uint64_t total = 0;
   for (const auto& path : paths) {
     std::error_code ec;
-    const auto status = stdfs::symlink_status(path, ec);
+    const auto status =
+        follow ? stdfs::status(path, ec) : stdfs::symlink_status(path, ec);
     if (ec) continue;
     if (stdfs::is_regular_file(status)) {
       total += stdfs::file_size(path, ec);
       continue;
     }
     if (!stdfs::is_directory(status)) continue;
-    for (auto it = stdfs::recursive_directory_iterator(
-             path, stdfs::directory_options::skip_permission_denied, ec);
+    // Without following, links are not walked (the push refuses them);
+    // with it, a loop ends the count early (the push reports it).
+    const auto options =
+        stdfs::directory_options::skip_permission_denied |
+        (follow ? stdfs::directory_options::follow_directory_symlink
+                : stdfs::directory_options::none);
+    for (auto it = stdfs::recursive_directory_iterator(path, options, ec);
          !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
       std::error_code size_ec;
       if (it->is_regular_file(size_ec)) {
@@ -114,9 +121,11 @@ int RunPush(Context& ctx, const PushArgs& args) {
     request.metadata.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
   request.description = args.description;
+  request.follow_symlinks = args.follow_symlinks;
 
   std::unique_ptr<ProgressBar> bar;
-  if (IsTerminal(STDERR_FILENO) && TotalSize(args.paths) > kProgressThreshold) {
+  if (IsTerminal(STDERR_FILENO) &&
+      TotalSize(args.paths, args.follow_symlinks) > kProgressThreshold) {
     bar = std::make_unique<ProgressBar>(stderr, "pushing " + args.collection);
     request.progress = [&bar](uint64_t done, uint64_t total) {
       bar->Update(done, total);
@@ -164,6 +173,9 @@ void AddPush(CLI::App& app, Context& ctx) {
           "KEY=VALUE"));
   cmd->add_option("--description,-d", args->description,
                   "A description of the new version");
+  cmd->add_flag("-L,--follow-symlinks", args->follow_symlinks,
+                "Push what symbolic links point to, as cp -L does (e.g. a "
+                "Hugging Face snapshot folder); without it links are refused");
   cmd->add_flag("--json", args->json, "Print the new version as JSON");
   OnSelected(cmd, ctx, args, RunPush);
 }

@@ -165,7 +165,7 @@ _regfs() {
     local opts="-h --help"
     case $cmd in
       "") opts+=" --version -s --store" ;;
-      push) opts+=" -a --alias -t --tag -m --meta -d --description --json" ;;
+      push) opts+=" -a --alias -t --tag -m --meta -d --description -L --follow-symlinks --json" ;;
       ls | resolve | verify | gc | whoami | "alias ls" | "role ls") opts+=" --json" ;;
       fsck) opts+=" --repair --json" ;;
       history) opts+=" --alias --since -f --follow --json" ;;

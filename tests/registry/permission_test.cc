@@ -559,14 +559,6 @@ TEST_F(RoleTest, RegrantReplacesTheRole) {
   EXPECT_EQ(count, 1);
 }
 
-TEST_F(RoleTest, NoneOnlyAsTheDefault) {
-  EXPECT_EQ(CodeOf(reg().Grant(Owner(), "20002", Role::kNone)),
-            Code::kInvalidArgument);
-  EXPECT_EQ(CodeOf(reg().Grant(Owner(), "group:30002", Role::kNone)),
-            Code::kInvalidArgument);
-  EXPECT_EQ(Seq(), 0u);
-}
-
 TEST_F(RoleTest, MalformedPrincipals) {
   for (const char* p : {"", "group:", "a b", "group:a b", "a\nb"}) {
     auto r = reg().Grant(Owner(), p, Role::kMember);

@@ -148,5 +148,40 @@ TEST_F(CliMountTest, ResolvePathNamesTheVersionInTheMount) {
   EXPECT_EQ(ReadFile(path), "one");
 }
 
+// The daemon's log is bounded: past 10 MiB it moves to regfs-mount.1.log
+// and a new one starts (at most 3 old ones are kept).
+TEST_F(CliMountTest, DaemonLogIsRotatedAtTenMebibytes) {
+  Ok({"push", "models", WriteFile("m", "x")});
+  const stdfs::path log = store() / "regfs-mount.log";
+  const std::string old_log(10 * 1024 * 1024, '#');
+  {
+    std::ofstream out(log, std::ios::binary);
+    out << old_log;
+  }
+  const RunResult mounted = Regfs({"mount", mountpoint_.string()});
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+  ASSERT_TRUE(IsMounted(mountpoint_));
+  const std::string command = "fusermount3 -u '" + mountpoint_.string() + "'";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const stdfs::path rotated = store() / "regfs-mount.1.log";
+  ASSERT_TRUE(stdfs::exists(rotated));
+  EXPECT_EQ(stdfs::file_size(rotated), old_log.size());
+  EXPECT_LT(stdfs::file_size(log), 64u * 1024);
+  EXPECT_THAT(ReadFile(log), ::testing::HasSubstr("mounted "));
+}
+
+// A store that cannot be opened is named once, not twice.
+TEST_F(CliMountTest, AStoreThatCannotBeOpenedIsNamedOnce) {
+  const stdfs::path missing = dir() / "no-store";
+  const RunResult r =
+      RunRegfs({"--store", missing.string(), "mount", mountpoint_.string()});
+  EXPECT_NE(r.exit_code, 0);
+  const std::string name = missing.string();
+  const size_t first = r.err.find(name);
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(name, first + 1), std::string::npos) << r.err;
+  EXPECT_FALSE(IsMounted(mountpoint_));
+}
+
 }  // namespace
 }  // namespace regfs::tools::testing
