@@ -98,11 +98,6 @@ void ChangeAnnouncer::Skip(std::string name) {
   skip_.insert(std::move(name));
 }
 
-void ChangeAnnouncer::Unskip(const std::string& name) {
-  std::lock_guard lock(mu_);
-  skip_.erase(name);
-}
-
 void ChangeAnnouncer::Announce(uint64_t seq) noexcept {
   try {
     AnnounceOrThrow(seq);

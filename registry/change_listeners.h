@@ -81,7 +81,6 @@ class ChangeAnnouncer final {
   void Announce(uint64_t seq) noexcept;
   // Never announce to the listener with this socket name (this process's).
   void Skip(std::string name);
-  void Unskip(const std::string& name);
 
  private:
   void AnnounceOrThrow(uint64_t seq);
