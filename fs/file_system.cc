@@ -40,6 +40,12 @@ constexpr std::string_view kWhoamiFile = "whoami";
 constexpr std::string_view kAtDir = "at";
 constexpr std::string_view kCollectionHistory = ".history";
 constexpr blksize_t kBlockSize = 1 << 20;  // 1 MiB: big reads
+// How long an announced change waits for the kernel to take this mount's
+// invalidations: well within the writer's deadline, so that the writer
+// hears from us even when a notification is stuck behind a directory lock
+// (e.g. held by a rename of ours that is announcing to that writer's own
+// mount).
+constexpr auto kAnnouncedFlushPatience = registry::kAnnounceDeadline / 2;
 
 timespec ToTimespec(TimeMs ms) {
   timespec ts{};
@@ -108,9 +114,21 @@ FileSystem::~FileSystem() { Stop(); }
 void FileSystem::Start(fuse_session* session) {
   notifier_.Start(session);
   watcher_.Start();
+  if (options_.as_of) return;
+  auto listener =
+      registry_.Listen([this](uint64_t seq) { OnAnnounced(seq); });
+  if (listener) {
+    listener_ = std::move(*listener);
+  } else {
+    spdlog::warn(
+        "changes made by other processes will show within {} ms, not at "
+        "once: {}",
+        options_.watch_interval.count(), listener.error().message);
+  }
 }
 
 void FileSystem::Stop(const std::function<void()>& unstick) {
+  listener_.reset();
   watcher_.Stop();
   // No tick runs now. A pending symlink of an alias name is committed,
   // never lost; the kernel is gone, so nothing is invalidated.
@@ -1448,6 +1466,15 @@ void FileSystem::OnEvents(const std::vector<registry::Event>& events) {
     }
   }
   if (roles_changed) callers_.InvalidateRoles();
+}
+
+void FileSystem::OnAnnounced(uint64_t seq) {
+  watcher_.CatchUp(seq);
+  if (!notifier_.Flush(kAnnouncedFlushPatience)) {
+    spdlog::debug("change {}: the kernel has not taken every invalidation "
+                  "within {} ms",
+                  seq, kAnnouncedFlushPatience.count());
+  }
 }
 
 void FileSystem::OnTick() {

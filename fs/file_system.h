@@ -13,7 +13,8 @@
 // ids (inode.h). Versions and tree entries are immutable, so the kernel may
 // cache them for an hour; alias entries live one second and are also
 // invalidated explicitly after every change this mount sees (its own, and
-// via the Watcher, everybody else's). History and whoami files are read
+// via the Watcher, everybody else's: before the writer's call returns,
+// registry/change_listeners.h). History and whoami files are read
 // with direct_io and attribute timeout 0 so that size and content are
 // current.
 //
@@ -30,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -143,6 +145,10 @@ class FileSystem final {
   // '.'-named staged symlinks and commits the other expired ones.
   void OnEvents(const std::vector<registry::Event>& events);
   void OnTick();
+  // Another process has committed changes up to `seq` and waits: returns
+  // once the kernel has been told of them all (or after
+  // kAnnouncedFlushPatience; registry/change_listeners.h).
+  void OnAnnounced(uint64_t seq);
 
  private:
   // A resolved inode.
@@ -279,6 +285,8 @@ class FileSystem final {
   HistoryFiles histories_;
   Notifier notifier_;
   Watcher watcher_;
+  // Live mounts only (a frozen one shows no changes); from Start to Stop.
+  std::unique_ptr<registry::ChangeListener> listener_;
 
   std::mutex collections_mu_;  // guards the two maps below
   std::unordered_map<int64_t, std::string> collection_names_;

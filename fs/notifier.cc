@@ -39,6 +39,7 @@ void Notifier::Stop(std::chrono::milliseconds patience,
     if (!running_) return;
     stopping_ = true;
     cv_.notify_all();
+    delivered_cv_.notify_all();
     if (!cv_.wait_for(lock, patience, [this] { return finished_; }) &&
         unstick) {
       lock.unlock();
@@ -62,6 +63,16 @@ void Notifier::InvalidateEntry(Ino parent, std::string name) {
 
 void Notifier::InvalidateInode(Ino ino) { Push(Item{ino, {}}); }
 
+bool Notifier::Flush(std::chrono::milliseconds patience) {
+  std::unique_lock lock(mu_);
+  if (!running_) return true;
+  const uint64_t target = queued_;
+  delivered_cv_.wait_for(lock, patience, [&] {
+    return delivered_ >= target || stopping_;
+  });
+  return delivered_ >= target;
+}
+
 void Notifier::Push(Item item) {
   {
     std::lock_guard lock(mu_);
@@ -69,6 +80,7 @@ void Notifier::Push(Item item) {
     // A flood of changes: the kernel's short timeouts cover what is lost.
     if (queue_.size() >= kMaxQueued) return;
     queue_.push_back(std::move(item));
+    ++queued_;
   }
   cv_.notify_one();
 }
@@ -93,6 +105,8 @@ void Notifier::Run() {
                     std::strerror(-rc));
     }
     lock.lock();
+    ++delivered_;
+    delivered_cv_.notify_all();
   }
 }
 

@@ -6,8 +6,9 @@
 // drains the queue. Invalidating a name the kernel does not cache is
 // harmless (ENOENT, ignored).
 //
-// Thread-safe: Invalidate* may be called from any thread, before Start and
-// after Stop too (then they are dropped).
+// Thread-safe: Invalidate* and Flush may be called from any thread, before
+// Start and after Stop too (then they are dropped, and Flush returns at
+// once).
 #ifndef REGFS_FS_NOTIFIER_H_
 #define REGFS_FS_NOTIFIER_H_
 
@@ -49,6 +50,12 @@ class Notifier final {
   // Drops the kernel's attributes and cached pages of `ino`.
   void InvalidateInode(Ino ino);
 
+  // Waits until the kernel has been sent every invalidation queued before
+  // this call (read-your-writes: a writer in another process waits for
+  // it), or `patience` has passed: false then, or if some were dropped
+  // because the notifier stopped meanwhile.
+  bool Flush(std::chrono::milliseconds patience);
+
  private:
   struct Item {
     Ino ino = 0;       // the parent for an entry
@@ -58,9 +65,12 @@ class Notifier final {
   void Run();
 
   fuse_session* session_ = nullptr;
-  std::mutex mu_;  // guards queue_, running_, stopping_, finished_
+  std::mutex mu_;  // guards queue_, the counts, running_, stopping_, finished_
   std::condition_variable cv_;
+  std::condition_variable delivered_cv_;  // delivered_ or stopping_ changed
   std::deque<Item> queue_;
+  uint64_t queued_ = 0;     // items ever queued
+  uint64_t delivered_ = 0;  // of them, sent to the kernel
   bool running_ = false;
   bool stopping_ = false;
   bool finished_ = false;  // Run has returned

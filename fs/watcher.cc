@@ -21,6 +21,7 @@ void Watcher::Start() {
   if (thread_.joinable()) return;
   auto last = registry_.LastSeq();
   if (last) {
+    std::lock_guard lock(poll_mu_);
     seen_seq_ = *last;
   } else {
     spdlog::warn("watcher: reading the last event: {}", last.error().message);
@@ -44,13 +45,22 @@ void Watcher::Run() {
   while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
     lock.unlock();
     try {
-      Poll();
+      {
+        std::lock_guard poll_lock(poll_mu_);
+        Poll();
+      }
       on_tick_();
     } catch (const std::exception& e) {
       spdlog::warn("watcher: {}", e.what());
     }
     lock.lock();
   }
+}
+
+void Watcher::CatchUp(uint64_t seq) {
+  std::lock_guard lock(poll_mu_);
+  if (seen_seq_ >= seq) return;
+  Poll();
 }
 
 void Watcher::Poll() {

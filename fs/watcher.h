@@ -1,12 +1,16 @@
 // Notices changes made to the store from outside this mount (the CLI,
-// other mounts) by polling Registry::LastSeq, and hands the new events to
-// a callback that invalidates the kernel's entries. With the default
-// interval of 200 ms such changes show through the mount well within a
-// second. The callback also runs for this mount's own changes; invalidating
-// twice is harmless.
+// other mounts) and hands the new events to a callback that invalidates
+// the kernel's entries. Two ways in: a writer on this machine announces
+// each change and waits (registry/change_listeners.h), and the mount's
+// listener calls CatchUp before acknowledging, so the change shows before
+// the writer returns; and, as the fallback (a writer that could not reach
+// us within its deadline), a thread polls Registry::LastSeq every 200 ms.
+// Both hand each event to the callback exactly once. The callback also
+// runs for this mount's own changes; invalidating twice is harmless.
 //
-// Thread-safe: Start and Stop from one thread; the callbacks run on the
-// watcher's thread.
+// Thread-safe: Start and Stop from one thread; CatchUp from any; the
+// events callback runs on the watcher's thread or CatchUp's caller, one at
+// a time (under poll_mu_); on_tick on the watcher's thread.
 #ifndef REGFS_FS_WATCHER_H_
 #define REGFS_FS_WATCHER_H_
 
@@ -39,16 +43,22 @@ class Watcher final {
   // Starts watching from the store's newest event.
   void Start();
   void Stop();
+  // Hands on, before returning, every event up to at least `seq` (if the
+  // store has them), unless that was done already.
+  void CatchUp(uint64_t seq);
 
  private:
   void Run();
-  void Poll();
+  void Poll();  // expects poll_mu_ held
 
   registry::Registry& registry_;
   const EventsFn on_events_;
   const TickFn on_tick_;
   const std::chrono::milliseconds interval_;
-  uint64_t seen_seq_ = 0;  // the watcher thread's own
+  // Lock order: poll_mu_, then whatever the events callback takes; mu_
+  // is never held with it.
+  std::mutex poll_mu_;     // guards seen_seq_; held while handing events on
+  uint64_t seen_seq_ = 0;
   std::mutex mu_;          // guards stopping_
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -13,6 +13,7 @@
 #include <initializer_list>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "registry/names.h"
 #include "registry/replay.h"
@@ -27,6 +28,11 @@ using sqlite::Transaction;
 namespace {
 
 constexpr std::string_view kDbName = "registry.db";
+
+// The newest history row this thread has written while holding the
+// registry's lock; announced to the mounts once it lets the lock go
+// (Registry::Impl::AnnounceOnRelease).
+thread_local uint64_t t_unannounced_seq = 0;
 constexpr std::string_view kDefaultPrincipal = "*";
 
 #define REGFS_TRY(expr)                                            \
@@ -231,13 +237,39 @@ class Registry::Impl {
  public:
   Impl(const std::filesystem::path& store, OpenOptions options)
       : options(std::move(options)),
-        blobs(store / "blobs", this->options.hasher, this->options.durable) {}
+        blobs(store / "blobs", this->options.hasher, this->options.durable),
+        announcer(store) {}
 
   std::mutex mu;
   std::unique_ptr<Database> db;  // guarded by mu
   OpenOptions options;
   BlobStore blobs;
   uid_t owner_uid = 0;
+  ChangeAnnouncer announcer;
+
+  // Read-your-writes (change_listeners.h): every hold on `mu` carries one;
+  // when it is destroyed, after `mu` has been released and so after the
+  // change's commit (or rollback: then announcing is merely needless), it
+  // announces the change the thread wrote meanwhile, if any.
+  class AnnounceOnRelease final {
+   public:
+    explicit AnnounceOnRelease(Impl* impl) : impl_(impl) {}
+    AnnounceOnRelease(AnnounceOnRelease&& other) noexcept
+        : impl_(std::exchange(other.impl_, nullptr)) {}
+    AnnounceOnRelease& operator=(AnnounceOnRelease&&) = delete;
+    ~AnnounceOnRelease() {
+      if (impl_ == nullptr || t_unannounced_seq == 0) return;
+      impl_->announcer.Announce(std::exchange(t_unannounced_seq, 0));
+    }
+
+   private:
+    Impl* impl_;
+  };
+  // `mu`, held; the member order releases it before announcing.
+  struct Held {
+    AnnounceOnRelease announce;
+    std::unique_lock<std::mutex> lock;
+  };
 
   // The live versions (and tree files) whose content is blob `key`,
   // sorted. Takes the lock.
@@ -263,6 +295,7 @@ class Registry::Impl {
 
   // A batch member's hold on `mu`.
   struct BatchTicket {
+    AnnounceOnRelease announce;  // after the commit that holds the change
     std::unique_lock<std::mutex> lock;
     uint64_t batch = 0;
   };
@@ -283,14 +316,14 @@ class Registry::Impl {
   std::map<uint64_t, FailedBatch> batch_failed;
 
   // `mu`, once no batch is open.
-  std::unique_lock<std::mutex> Lock() {
-    std::unique_lock lock(mu);
+  Held Lock() {
+    Held held{AnnounceOnRelease(this), std::unique_lock(mu)};
     if (batch_open) {
       ++lock_waiters;
-      batch_cv.wait(lock, [this] { return !batch_open; });
+      batch_cv.wait(held.lock, [this] { return !batch_open; });
       if (--lock_waiters == 0) batch_cv.notify_all();
     }
-    return lock;
+    return held;
   }
 
   Result<BatchTicket> JoinBatch() {
@@ -313,7 +346,7 @@ class Registry::Impl {
       batch_members = 0;
     }
     ++batch_joined;
-    return BatchTicket{std::move(lock), batch_id};
+    return BatchTicket{AnnounceOnRelease(this), std::move(lock), batch_id};
   }
 
   // Ends a member's part: `applied` says whether its change is in the
@@ -660,7 +693,9 @@ class Registry::Impl {
         .BindText(10, detail.dump(-1, ' ', false,
                                   nlohmann::json::error_handler_t::replace));
     REGFS_TRY(s->Run());
-    return static_cast<uint64_t>(db->LastInsertRowId());
+    const auto seq = static_cast<uint64_t>(db->LastInsertRowId());
+    t_unannounced_seq = std::max(t_unannounced_seq, seq);
+    return seq;
   }
 
   // Creates or moves `alias` of `c` to `target` inside the caller's
@@ -2326,6 +2361,13 @@ Result<Alias> Registry::SetAlias(
   }();
   REGFS_TRY(impl_->LeaveBatch(*ticket, moved.has_value()));
   return moved;
+}
+
+Result<std::unique_ptr<ChangeListener>> Registry::Listen(
+    ChangeListener::OnChange on_change) {
+  auto listener = ChangeListener::Start(store_, std::move(on_change));
+  if (listener) impl_->announcer.Skip((*listener)->name());
+  return listener;
 }
 
 Registry::BatchStats Registry::GetBatchStats() {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "registry/blob_store.h"
+#include "registry/change_listeners.h"
 #include "registry/error.h"
 #include "registry/hasher.h"
 #include "registry/history.h"
@@ -227,6 +228,13 @@ class Registry final {
       std::optional<std::optional<uint64_t>> expected = std::nullopt);
   Status RemoveAlias(const Identity& who, std::string_view collection,
                      std::string_view alias);
+
+  // Starts this process's listener for the changes that other processes
+  // (the CLI, other mounts) make, and announces this Registry's own changes
+  // to every other listener but not to it (change_listeners.h). Every
+  // change announces itself before it returns, listener or not.
+  Result<std::unique_ptr<ChangeListener>> Listen(
+      ChangeListener::OnChange on_change);
 
   // How SetAlias calls were grouped into commits since Open.
   struct BatchStats {

@@ -1,0 +1,338 @@
+#include "registry/change_listeners.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace regfs::registry {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A leftover temporary name older than this belongs to a listener that
+// died while starting.
+constexpr std::chrono::seconds kTemporaryAge{60};
+constexpr int kBacklog = 64;
+
+// The address of `name` in the directory `dir_path`, open as `dir_fd`:
+// through /proc/self/fd when the plain path is too long for sun_path.
+std::optional<sockaddr_un> Address(const std::filesystem::path& dir_path,
+                                   int dir_fd, std::string_view name) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = (dir_path / name).string();
+  if (path.size() >= sizeof(addr.sun_path)) {
+    path = fmt::format("/proc/self/fd/{}/{}", dir_fd, name);
+  }
+  if (path.size() >= sizeof(addr.sun_path)) return std::nullopt;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+int Connect(int fd, const sockaddr_un& addr) {
+  return ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+}
+
+struct Pending {
+  std::string name;
+  UniqueFd fd;
+};
+
+// Removes temporary names that dead listeners left (see the header).
+void RemoveOldTemporaries(int dir_fd) {
+  const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return;
+  }
+  const auto cutoff = std::chrono::system_clock::now() - kTemporaryAge;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (!name.starts_with('.') || !name.ends_with(".tmp")) continue;
+    struct stat st {};
+    if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      continue;
+    }
+    if (std::chrono::system_clock::from_time_t(st.st_mtime) < cutoff) {
+      (void)::unlinkat(dir_fd, entry->d_name, 0);
+    }
+  }
+  ::closedir(dir);
+}
+
+std::string RandomHex() {
+  uint64_t value = 0;
+  if (::getrandom(&value, sizeof(value), 0) != sizeof(value)) {
+    value = static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^
+            (static_cast<uint64_t>(::getpid()) << 32);
+  }
+  return fmt::format("{:016x}", value);
+}
+
+}  // namespace
+
+// ---- Writer ----------------------------------------------------------------
+
+void ChangeAnnouncer::Skip(std::string name) {
+  std::lock_guard lock(mu_);
+  skip_.insert(std::move(name));
+}
+
+void ChangeAnnouncer::Announce(uint64_t seq) noexcept {
+  try {
+    AnnounceOrThrow(seq);
+  } catch (const std::exception& e) {
+    spdlog::warn("telling the mounts of change {}: {}", seq, e.what());
+  } catch (...) {
+    spdlog::warn("telling the mounts of change {}: unknown exception", seq);
+  }
+}
+
+void ChangeAnnouncer::AnnounceOrThrow(uint64_t seq) {
+  // No mount has ever run: this failed open is all it costs.
+  const int fd =
+      ::open(listeners_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
+  if (!dir) {
+    ::close(fd);
+    return;
+  }
+  const int dir_fd = ::dirfd(dir.get());
+  std::vector<Pending> pending;
+  std::vector<std::pair<std::string, std::string>> unreachable;  // name, why
+  while (const dirent* entry = ::readdir(dir.get())) {
+    std::string name = entry->d_name;
+    if (name.starts_with('.') || !name.ends_with(".sock")) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (skip_.contains(name)) continue;
+    }
+    const auto addr = Address(listeners_, dir_fd, name);
+    UniqueFd socket(
+        ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!addr || !socket.valid()) continue;
+    if (Connect(socket.get(), *addr) != 0) {
+      const int err = errno;
+      if (err == ECONNREFUSED) {
+        // Nobody listens: its daemon died. Forget it.
+        (void)::unlinkat(dir_fd, name.c_str(), 0);
+        spdlog::debug("removed the stale listener {}", name);
+      } else if (err != ENOENT) {
+        // EAGAIN: its backlog is full, it has stopped answering.
+        unreachable.emplace_back(name, std::strerror(err));
+      }
+      continue;
+    }
+    // An empty socket buffer takes 8 bytes at once; failing, the peer is
+    // gone, and the next writer finds its socket refused.
+    if (::send(socket.get(), &seq, sizeof(seq), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+        static_cast<ssize_t>(sizeof(seq))) {
+      continue;
+    }
+    pending.push_back(Pending{std::move(name), std::move(socket)});
+  }
+  dir.reset();
+
+  const auto deadline = Clock::now() + kAnnounceDeadline;
+  std::vector<pollfd> fds;
+  while (!pending.empty()) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - Clock::now());
+    if (left.count() <= 0) break;
+    fds.clear();
+    for (const Pending& p : pending) fds.push_back({p.fd.get(), POLLIN, 0});
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) break;
+    // An acknowledgement, or a hang-up of a listener that died meanwhile.
+    for (size_t i = fds.size(); i-- > 0;) {
+      if (fds[i].revents == 0) continue;
+      char ack = 0;
+      (void)::recv(fds[i].fd, &ack, 1, MSG_DONTWAIT);
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  for (const Pending& p : pending) {
+    unreachable.emplace_back(
+        p.name,
+        fmt::format("no answer within {} ms", kAnnounceDeadline.count()));
+  }
+  for (const auto& [name, why] : unreachable) {
+    {
+      std::lock_guard lock(mu_);
+      if (!warned_.insert(name).second) continue;
+    }
+    spdlog::warn(
+        "the mount daemon listening at {} was not told of change {} ({}); "
+        "its mount shows changes late until it answers again",
+        (listeners_ / name).string(), seq, why);
+  }
+}
+
+// ---- Listener ---------------------------------------------------------------
+
+Result<std::unique_ptr<ChangeListener>> ChangeListener::Start(
+    const std::filesystem::path& store, OnChange on_change) {
+  UniqueFd store_fd(::open(store.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!store_fd.valid()) {
+    return std::unexpected(PosixError("open", store.string(), errno));
+  }
+  struct stat store_st {};
+  if (::fstat(store_fd.get(), &store_st) != 0) {
+    return std::unexpected(PosixError("stat", store.string(), errno));
+  }
+  const std::filesystem::path dir_path = store / kListenersDir;
+  const std::string dir_name(kListenersDir);
+  if (::mkdirat(store_fd.get(), dir_name.c_str(), 0700) != 0 &&
+      errno != EEXIST) {
+    return std::unexpected(PosixError("mkdir", dir_path.string(), errno));
+  }
+  UniqueFd dir(::openat(store_fd.get(), dir_name.c_str(),
+                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) {
+    return std::unexpected(PosixError("open", dir_path.string(), errno));
+  }
+  // Root's daemon: the owner's CLI must reach and clean the sockets.
+  const bool give_away = ::geteuid() == 0 && store_st.st_uid != 0;
+  if (give_away && ::fchownat(dir.get(), "", store_st.st_uid, store_st.st_gid,
+                              AT_EMPTY_PATH) != 0) {
+    return std::unexpected(PosixError("chown", dir_path.string(), errno));
+  }
+  RemoveOldTemporaries(dir.get());
+
+  const std::string id = fmt::format("{}-{}", ::getpid(), RandomHex());
+  std::string name = id + ".sock";
+  const std::string temporary = "." + id + ".tmp";
+  UniqueFd socket(
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!socket.valid()) {
+    return std::unexpected(PosixError("socket", dir_path.string(), errno));
+  }
+  const auto addr = Address(dir_path, dir.get(), temporary);
+  if (!addr) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("no socket address fits {}", dir_path.string()));
+  }
+  const std::string temporary_path = (dir_path / temporary).string();
+  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&*addr),
+             sizeof(*addr)) != 0) {
+    return std::unexpected(PosixError("bind", temporary_path, errno));
+  }
+  auto fail = [&](std::string_view what) {
+    const Error error = PosixError(what, temporary_path, errno);
+    (void)::unlinkat(dir.get(), temporary.c_str(), 0);
+    return std::unexpected(error);
+  };
+  if (::fchmodat(dir.get(), temporary.c_str(), 0600, 0) != 0) {
+    return fail("chmod");
+  }
+  if (give_away && ::fchownat(dir.get(), temporary.c_str(), store_st.st_uid,
+                              store_st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    return fail("chown");
+  }
+  if (::listen(socket.get(), kBacklog) != 0) return fail("listen");
+  UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake.valid()) return fail("eventfd");
+  if (::renameat(dir.get(), temporary.c_str(), dir.get(), name.c_str()) != 0) {
+    return fail("rename");
+  }
+  return std::unique_ptr<ChangeListener>(
+      new ChangeListener(std::move(dir), std::move(socket), std::move(wake),
+                         std::move(name), std::move(on_change)));
+}
+
+ChangeListener::ChangeListener(UniqueFd dir, UniqueFd socket, UniqueFd wake,
+                               std::string name, OnChange on_change)
+    : dir_(std::move(dir)),
+      socket_(std::move(socket)),
+      wake_(std::move(wake)),
+      name_(std::move(name)),
+      on_change_(std::move(on_change)) {
+  // As libfuse's workers: termination signals go to the session's thread.
+  sigset_t block;
+  sigset_t old;
+  sigemptyset(&block);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE}) {
+    sigaddset(&block, sig);
+  }
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  thread_ = std::thread([this] { Run(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+ChangeListener::~ChangeListener() { Stop(); }
+
+void ChangeListener::Stop() {
+  if (!thread_.joinable()) return;
+  // Unlinked before it closes: no writer takes it for a dead one meanwhile
+  // (a refused connect would only unlink it anyway).
+  (void)::unlinkat(dir_.get(), name_.c_str(), 0);
+  const uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof(one));
+  thread_.join();
+  socket_.Reset();
+}
+
+void ChangeListener::Run() {
+  while (true) {
+    pollfd fds[2] = {{socket_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      spdlog::warn("change listener {}: poll: {}", name_,
+                   std::strerror(errno));
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    if (fds[0].revents == 0) continue;
+    UniqueFd connection(
+        ::accept4(socket_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (connection.valid()) Answer(connection.get());
+  }
+}
+
+// Reads one announcement (the writer sends it right after connecting) and
+// acknowledges it once `on_change_` has returned.
+void ChangeListener::Answer(int connection) {
+  uint64_t seq = 0;
+  size_t got = 0;
+  auto* bytes = reinterpret_cast<char*>(&seq);
+  while (got < sizeof(seq)) {
+    pollfd fd{connection, POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(kAnnounceDeadline.count())) <= 0) {
+      return;
+    }
+    const ssize_t n = ::recv(connection, bytes + got, sizeof(seq) - got, 0);
+    if (n <= 0) return;
+    got += static_cast<size_t>(n);
+  }
+  try {
+    on_change_(seq);
+  } catch (const std::exception& e) {
+    spdlog::warn("change listener {}: catching up with change {}: {}", name_,
+                 seq, e.what());
+  }
+  const char ack = 1;
+  (void)::send(connection, &ack, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+}  // namespace regfs::registry
