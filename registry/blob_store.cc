@@ -438,26 +438,28 @@ Status BlobStore::Verify(std::string_view key, uint64_t size) const {
   return {};
 }
 
+// Reads with pread, not through a mapping: a page that cannot be read (a
+// disk error, or the file truncated meanwhile) must be an error for this
+// one blob, not a SIGBUS that takes the whole daemon down.
 Result<std::pair<uint64_t, std::string>> BlobStore::HashFile(
     int fd, const std::filesystem::path& path) const {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    return std::unexpected(PosixError("stat", path.string(), errno));
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  constexpr size_t kChunk = size_t{1} << 20;
+  std::vector<std::byte> buffer(kChunk);
   auto hasher = hasher_();
-  if (size > 0) {
-    void* map = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ,
-                       MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) {
-      return std::unexpected(PosixError("mmap", path.string(), errno));
+  uint64_t total = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buffer.data(), buffer.size(),
+                              static_cast<off_t>(total));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(PosixError("read", path.string(), errno));
     }
-    ::madvise(map, static_cast<size_t>(size), MADV_SEQUENTIAL);
-    hasher->Update(
-        std::span(static_cast<const std::byte*>(map), static_cast<size_t>(size)));
-    ::munmap(map, static_cast<size_t>(size));
+    if (n == 0) break;
+    hasher->Update(std::span(buffer.data(), static_cast<size_t>(n)));
+    total += static_cast<uint64_t>(n);
   }
-  return std::pair(size, hasher->Final());
+  return std::pair(total, hasher->Final());
 }
 
 Result<VerityState> BlobStore::EnableVerityOn(
