@@ -107,6 +107,28 @@ std::string Join(const std::vector<std::string>& rows) {
   return out;
 }
 
+// Writes `stop` and reaps the workers if the test returns before it does
+// so itself (a failed ASSERT), so that no worker outlives its test.
+class StopAndReap final {
+ public:
+  StopAndReap(stdfs::path stop, std::vector<pid_t> pids)
+      : stop_(std::move(stop)), pids_(std::move(pids)) {}
+  StopAndReap(const StopAndReap&) = delete;
+  StopAndReap& operator=(const StopAndReap&) = delete;
+  ~StopAndReap() {
+    if (pids_.empty()) return;
+    WriteFile(stop_, "");
+    std::string hung;
+    WaitAll(pids_, 60s, &hung);
+  }
+  // The test stops and reaps them itself.
+  void Release() { pids_.clear(); }
+
+ private:
+  const stdfs::path stop_;
+  std::vector<pid_t> pids_;
+};
+
 class HostileUsersTest : public MountTest {
  protected:
   void SetUp() override {
@@ -590,6 +612,7 @@ TEST_F(HostileUsersTest, PushOfAFileBeingModifiedIsWholeOrRefused) {
     ::close(fd);
     return 0;
   });
+  StopAndReap guard(stop, {modifier});
 
   int pushed = 0, refused = 0;
   std::vector<std::string> problems;
@@ -626,6 +649,7 @@ TEST_F(HostileUsersTest, PushOfAFileBeingModifiedIsWholeOrRefused) {
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     EXPECT_THAT(verify.out, HasSubstr("ok")) << version;
   }
+  guard.Release();
   WriteFile(stop, "");
   std::string hung;
   ASSERT_EQ(WaitAll({modifier}, 60s, &hung), std::vector<int>{0});
@@ -665,7 +689,9 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
       JsonLinesWriter out(out_ / fmt::format("reader{}.jsonl", r));
       // phase -> outcome -> count
       std::map<std::string, std::map<std::string, int>> seen;
-      while (!stdfs::exists(stop)) {
+      // Until told to stop, and not before two reads after the remount.
+      int after = 0;
+      while (!stdfs::exists(stop) || (after < 2 && stdfs::exists(remounted))) {
         if (stdfs::exists(pause)) {
           WriteFile(out_ / fmt::format("paused{}", r), "");
           std::this_thread::sleep_for(10ms);
@@ -674,6 +700,7 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
         const std::string phase = stdfs::exists(remounted) ? "remounted"
                                   : stdfs::exists(flipped) ? "flipped"
                                                            : "before";
+        if (phase == "remounted") ++after;
         const ExecResult cat = Exec({"cat", M("models/v1").string()},
                                     std::chrono::seconds(30));
         std::string outcome;
@@ -694,6 +721,7 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
       return 0;
     }));
   }
+  StopAndReap guard(stop, pids);
   std::this_thread::sleep_for(500ms);
   // Root flips one byte in the middle of the blob.
   const stdfs::path blob = reg().BlobPath(v1->blob);
@@ -724,7 +752,8 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
   Remount();
   WriteFile(remounted, "");
   stdfs::remove(pause);
-  std::this_thread::sleep_for(1500ms);
+  std::this_thread::sleep_for(1s);
+  guard.Release();
   WriteFile(stop, "");
   std::string hung;
   const auto codes = WaitAll(pids, 60s, &hung);
