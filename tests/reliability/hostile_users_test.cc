@@ -52,14 +52,14 @@ using registry::EventType;
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-const User& kAttacker = kMember;                    // member 20001
-const User kSecondMember{20011, 20011, {}};         // member, a victim
-const User kSecondViewer{20012, 20012, {}};         // viewer, a reader
+const User& kAttacker = kMember;             // member 20001
+const User kSecondMember{20011, 20011, {}};  // member, a victim
+const User kSecondViewer{20012, 20012, {}};  // viewer, a reader
 
 std::string Errno(int err) {
-  return err == 0 ? "success"
-                  : fmt::format("{} ({})", strerrorname_np(err),
-                                std::strerror(err));
+  return err == 0
+             ? "success"
+             : fmt::format("{} ({})", strerrorname_np(err), std::strerror(err));
 }
 
 std::string Printable(const std::string& s) {
@@ -134,8 +134,10 @@ class HostileUsersTest : public MountTest {
   void SetUp() override {
     MountTest::SetUp();
     if (HasFatalFailure()) return;
-    ASSERT_TRUE(reg().Grant(root(), kSecondMember.name(), registry::Role::kMember));
-    ASSERT_TRUE(reg().Grant(root(), kSecondViewer.name(), registry::Role::kViewer));
+    ASSERT_TRUE(
+        reg().Grant(root(), kSecondMember.name(), registry::Role::kMember));
+    ASSERT_TRUE(
+        reg().Grant(root(), kSecondViewer.name(), registry::Role::kViewer));
     out_ = dir_ / "out";  // the workers' records; any uid writes here
     stdfs::create_directories(out_);
     ASSERT_EQ(::chmod(out_.c_str(), 0777), 0);
@@ -180,11 +182,10 @@ TEST_F(HostileUsersTest, StagingFloodRefusesOnlyTheFlooderWhileOthersMove) {
     JsonLinesWriter out(out_ / "attacker.jsonl");
     std::vector<stdfs::path> mine;
     std::map<std::string, int> errors;  // errno name -> count
-    int staged = 0, refused = 0;
+    int staged = 0, retries = 0;
     for (const char* collection : {"models", "zoo"}) {
       for (size_t i = 0; i <= 2 * fs::Staging::kMaxStagedPerUser; ++i) {
-        const stdfs::path link =
-            M(collection) / fmt::format(".flood-{}", i);
+        const stdfs::path link = M(collection) / fmt::format(".flood-{}", i);
         const int err = Symlink("v0", link);
         if (err == 0) {
           mine.push_back(link);
@@ -205,7 +206,7 @@ TEST_F(HostileUsersTest, StagingFloodRefusesOnlyTheFlooderWhileOthersMove) {
       const int err = Symlink("v0", link);
       if (err == 0) mine.push_back(link);
       ++errors[Errno(err)];
-      ++refused;
+      ++retries;
       std::this_thread::sleep_for(1ms);
     }
     const auto retried = Clock::now();
@@ -214,17 +215,22 @@ TEST_F(HostileUsersTest, StagingFloodRefusesOnlyTheFlooderWhileOthersMove) {
       if (::unlink(link.c_str()) != 0) ++unlink_failures;
     }
     const int again = Symlink("v1", M("models/.after"));
-    const int again_unlinked = again == 0 ? (::unlink(M("models/.after").c_str()) == 0 ? 0 : errno) : -1;
-    out.Append({{"staged", staged},
-                {"retries", refused},
-                {"errors", errors},
-                {"unlink_failures", unlink_failures},
-                {"again", Errno(again)},
-                {"again_unlinked", again_unlinked},
-                {"retry_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 retried - started).count()},
-                {"cleanup_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   Clock::now() - retried).count()}});
+    const int again_unlinked =
+        again == 0 ? (::unlink(M("models/.after").c_str()) == 0 ? 0 : errno)
+                   : -1;
+    out.Append(
+        {{"staged", staged},
+         {"retries", retries},
+         {"errors", errors},
+         {"unlink_failures", unlink_failures},
+         {"again", Errno(again)},
+         {"again_unlinked", again_unlinked},
+         {"retry_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                          retried - started)
+                          .count()},
+         {"cleanup_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                            Clock::now() - retried)
+                            .count()}});
     return 0;
   });
 
@@ -240,12 +246,16 @@ TEST_F(HostileUsersTest, StagingFloodRefusesOnlyTheFlooderWhileOthersMove) {
       for (int j = 0; j < 20; ++j) {
         const std::string target = registry::VersionName(1 + j % 2);
         const auto t0 = Clock::now();
-        const ExecResult r = Exec(
-            {"ln", j % 2 == 0 ? "-sf" : "-sfn", target, M("models/" + alias).string()},
-            std::chrono::seconds(30));
-        out.Append({{"to", target}, {"exit", r.exit_code}, {"err", r.err},
-                    {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                               Clock::now() - t0).count()}});
+        const ExecResult r = Exec({"ln", j % 2 == 0 ? "-sf" : "-sfn", target,
+                                   M("models/" + alias).string()},
+                                  std::chrono::seconds(30));
+        out.Append(
+            {{"to", target},
+             {"exit", r.exit_code},
+             {"err", r.err},
+             {"ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                        Clock::now() - t0)
+                        .count()}});
       }
       return 0;
     });
@@ -268,18 +278,19 @@ TEST_F(HostileUsersTest, StagingFloodRefusesOnlyTheFlooderWhileOthersMove) {
   EXPECT_EQ(a["staged"].get<size_t>(), fs::Staging::kMaxStagedPerUser);
   ASSERT_EQ(a["errors"].size(), 1u) << a.dump();
   EXPECT_EQ(a["errors"].begin().key(), Errno(EDQUOT)) << a.dump();
-  EXPECT_EQ(a["errors"].begin().value().get<int>(),
-            a["retries"].get<int>() + 2)  // + the first refusal in each collection
+  EXPECT_EQ(
+      a["errors"].begin().value().get<int>(),
+      a["retries"].get<int>() + 2)  // + the first refusal in each collection
       << a.dump();
   EXPECT_GT(a["retries"].get<int>(), 20) << a.dump();
   EXPECT_EQ(a["unlink_failures"].get<int>(), 0);
-  EXPECT_EQ(a["again"], Errno(0)) << "the attacker cannot stage after cleaning up";
+  EXPECT_EQ(a["again"], Errno(0))
+      << "the attacker cannot stage after cleaning up";
   EXPECT_EQ(a["again_unlinked"].get<int>(), 0);
 
   // Every victim's move succeeded and is exactly one alias.move by them.
-  for (const auto& [user, alias] :
-       std::vector<std::pair<User, std::string>>{{kSecondMember, "second"},
-                                                 {kAdmin, "admins"}}) {
+  for (const auto& [user, alias] : std::vector<std::pair<User, std::string>>{
+           {kSecondMember, "second"}, {kAdmin, "admins"}}) {
     SCOPED_TRACE(alias);
     const auto moves = ReadJsonLines(out_ / (alias + ".jsonl"));
     ASSERT_EQ(moves.size(), 20u);
@@ -312,7 +323,8 @@ TEST_F(HostileUsersTest, StagingFloodRefusesOnlyTheFlooderWhileOthersMove) {
   EXPECT_TRUE(StoreIsClean(store_));
 }
 
-// ---- 2. Race between users on one alias ----------------------------------------
+// ---- 2. Race between users on one alias
+// ----------------------------------------
 
 TEST_F(HostileUsersTest, RaceOnOneAliasKeepsOneChainAndProtectedNamesHold) {
   ASSERT_TRUE(reg().CreateAlias(root(), "models", "contested", "v0"));
@@ -326,18 +338,27 @@ TEST_F(HostileUsersTest, RaceOnOneAliasKeepsOneChainAndProtectedNamesHold) {
       Rng rng(hostile ? 0xBAD : 0x600D);
       for (int j = 0; j < 50; ++j) {
         const std::string target = registry::VersionName(rng.Below(3));
-        const ExecResult r = Exec({"ln", "-sf", target, M("models/contested").string()},
-                                  std::chrono::seconds(30));
-        out.Append({{"what", "move"}, {"to", target}, {"exit", r.exit_code}, {"err", r.err}});
+        const ExecResult r =
+            Exec({"ln", "-sf", target, M("models/contested").string()},
+                 std::chrono::seconds(30));
+        out.Append({{"what", "move"},
+                    {"to", target},
+                    {"exit", r.exit_code},
+                    {"err", r.err}});
         if (!hostile || j >= 20) continue;
         // The protected alias: by ln's own steps, and a staged rename.
-        const ExecResult ln = Exec({"ln", "-sf", "v0", M("models/production").string()},
-                                   std::chrono::seconds(30));
-        out.Append({{"what", "ln production"}, {"exit", ln.exit_code}, {"err", ln.err}});
+        const ExecResult ln =
+            Exec({"ln", "-sf", "v0", M("models/production").string()},
+                 std::chrono::seconds(30));
+        out.Append({{"what", "ln production"},
+                    {"exit", ln.exit_code},
+                    {"err", ln.err}});
         const stdfs::path tmp = M(fmt::format("models/.p{}", j));
         int err = Symlink("v2", tmp);
         if (err == 0) {
-          err = ::rename(tmp.c_str(), M("models/production").c_str()) == 0 ? 0 : errno;
+          err = ::rename(tmp.c_str(), M("models/production").c_str()) == 0
+                    ? 0
+                    : errno;
           ::unlink(tmp.c_str());
         }
         out.Append({{"what", "rename over production"}, {"errno", Errno(err)}});
@@ -364,12 +385,15 @@ TEST_F(HostileUsersTest, RaceOnOneAliasKeepsOneChainAndProtectedNamesHold) {
     for (const auto& r : ReadJsonLines(out_ / (tag + ".jsonl"))) {
       const std::string what = r["what"];
       if (what == "move") {
-        EXPECT_EQ(r["exit"].get<int>(), 0) << tag << ": " << r["err"].get<std::string>();
-        if (r["exit"].get<int>() == 0) ++ok[user.uid][r["to"].get<std::string>()];
+        EXPECT_EQ(r["exit"].get<int>(), 0)
+            << tag << ": " << r["err"].get<std::string>();
+        if (r["exit"].get<int>() == 0)
+          ++ok[user.uid][r["to"].get<std::string>()];
       } else if (what == "ln production") {
         ++protected_attempts;
         EXPECT_NE(r["exit"].get<int>(), 0) << "a member moved production";
-        EXPECT_THAT(r["err"].get<std::string>(), HasSubstr("Operation not permitted"));
+        EXPECT_THAT(r["err"].get<std::string>(),
+                    HasSubstr("Operation not permitted"));
       } else if (what == "create V1" || what == "create Latest") {
         ++protected_attempts;
         // Reserved in any case: a bad name.
@@ -395,22 +419,22 @@ TEST_F(HostileUsersTest, RaceOnOneAliasKeepsOneChainAndProtectedNamesHold) {
   }
   for (const auto& [uid, targets] : recorded) {
     for (const auto& [to, count] : targets) {
-      EXPECT_LE(count, ok[uid][to]) << "uid " << uid << " has " << count
-                                    << " events to " << to;
+      EXPECT_LE(count, ok[uid][to])
+          << "uid " << uid << " has " << count << " events to " << to;
     }
   }
   EXPECT_GE(recorded.size(), 1u);
-  std::printf("[ hostile ] contested: %zu moves recorded (attacker %d, second "
-              "member %d)\n", events.size(),
-              static_cast<int>(events.size()) -
-                  static_cast<int>(std::count_if(events.begin(), events.end(),
-                                                 [](const Event& e) {
-                                                   return e.uid == kSecondMember.uid;
-                                                 })),
-              static_cast<int>(std::count_if(events.begin(), events.end(),
-                                             [](const Event& e) {
-                                               return e.uid == kSecondMember.uid;
-                                             })));
+  std::printf(
+      "[ hostile ] contested: %zu moves recorded (attacker %d, second "
+      "member %d)\n",
+      events.size(),
+      static_cast<int>(events.size()) -
+          static_cast<int>(std::count_if(
+              events.begin(), events.end(),
+              [](const Event& e) { return e.uid == kSecondMember.uid; })),
+      static_cast<int>(std::count_if(
+          events.begin(), events.end(),
+          [](const Event& e) { return e.uid == kSecondMember.uid; })));
   // Its last event is what the mount and the CLI show.
   EXPECT_EQ(AliasTarget("models", "contested"), V(now));
   std::error_code ec;
@@ -437,7 +461,8 @@ TEST_F(HostileUsersTest, RaceOnOneAliasKeepsOneChainAndProtectedNamesHold) {
   EXPECT_TRUE(StoreIsClean(store_));
 }
 
-// ---- 3. Odd names and targets --------------------------------------------------
+// ---- 3. Odd names and targets
+// --------------------------------------------------
 
 TEST_F(HostileUsersTest, OddNamesAndTargetsGetTheTablesErrno) {
   Remount({"-o", "staged_lifetime_ms=300"});
@@ -511,20 +536,23 @@ TEST_F(HostileUsersTest, OddNamesAndTargetsGetTheTablesErrno) {
   EXPECT_EQ(LastSeq(), start) << Rows(start);
 
   // An absolute target that does name a version here is stored relative.
-  EXPECT_EQ(Errno(fs::testing::AsUser(kAttacker, [&] {
-              return Symlink(mnt + "/models/v2", M("models/abs"));
-            })),
+  EXPECT_EQ(Errno(fs::testing::AsUser(
+                kAttacker,
+                [&] { return Symlink(mnt + "/models/v2", M("models/abs")); })),
             Errno(0));
   std::error_code ec;
   EXPECT_EQ(stdfs::read_symlink(M("models/abs"), ec).string(), "v2");
 
   // ln's temporary form after a lookup: staged, then a lasting alias.
   const uint64_t before_cu = LastSeq();
-  EXPECT_EQ(Errno(fs::testing::AsUser(kAttacker, [&] {
-              struct stat st {};
-              if (::lstat(M("models/candidate").c_str(), &st) != 0) return 200;
-              return Symlink("v0", M("models/CuXq9Zk2"));
-            })),
+  EXPECT_EQ(Errno(fs::testing::AsUser(
+                kAttacker,
+                [&] {
+                  struct stat st {};
+                  if (::lstat(M("models/candidate").c_str(), &st) != 0)
+                    return 200;
+                  return Symlink("v0", M("models/CuXq9Zk2"));
+                })),
             Errno(0));
   bool committed = false;
   for (auto deadline = Clock::now() + 10s; Clock::now() < deadline;) {
@@ -545,12 +573,15 @@ TEST_F(HostileUsersTest, OddNamesAndTargetsGetTheTablesErrno) {
   // Nothing unexpected: two creates by the attacker, and fsck clean.
   std::vector<std::string> rows;
   for (const auto& e : EventsAfter(start)) {
-    rows.push_back(fmt::format("{} {} {} uid {}", registry::EventTypeName(e.type),
-                               e.alias, V(e.new_version), e.uid));
+    rows.push_back(fmt::format("{} {} {} uid {}",
+                               registry::EventTypeName(e.type), e.alias,
+                               V(e.new_version), e.uid));
   }
-  EXPECT_EQ(rows, (std::vector<std::string>{
-                      fmt::format("alias.create abs v2 uid {}", kAttacker.uid),
-                      fmt::format("alias.create CuXq9Zk2 v0 uid {}", kAttacker.uid)}));
+  EXPECT_EQ(
+      rows,
+      (std::vector<std::string>{
+          fmt::format("alias.create abs v2 uid {}", kAttacker.uid),
+          fmt::format("alias.create CuXq9Zk2 v0 uid {}", kAttacker.uid)}));
   EXPECT_TRUE(StoreIsClean(store_));
 }
 
@@ -584,7 +615,8 @@ TEST_F(HostileUsersTest, PushOfAFileBeingModifiedIsWholeOrRefused) {
     while (!stdfs::exists(stop)) {
       const uint64_t op = rng.Below(10);
       if (op < 5 && size < kMax) {  // append
-        const size_t add = std::min<size_t>(kMax - size, 1 + rng.Below(1 << 20));
+        const size_t add =
+            std::min<size_t>(kMax - size, 1 + rng.Below(1 << 20));
         if (::pwrite(fd, stream.data() + size, add, static_cast<off_t>(size)) !=
             static_cast<ssize_t>(add)) {
           return 11;
@@ -622,7 +654,8 @@ TEST_F(HostileUsersTest, PushOfAFileBeingModifiedIsWholeOrRefused) {
     const ExecResult r = Regfs({"push", "attack", file.string(), "--json"});
     if (r.exit_code != 0) {
       EXPECT_EQ(r.exit_code, 1) << r.err;
-      EXPECT_THAT(r.err, HasSubstr("changed while it was being pushed")) << r.err;
+      EXPECT_THAT(r.err, HasSubstr("changed while it was being pushed"))
+          << r.err;
       ++refused;
       continue;
     }
@@ -636,8 +669,9 @@ TEST_F(HostileUsersTest, PushOfAFileBeingModifiedIsWholeOrRefused) {
     ASSERT_EQ(error, 0) << version << ": " << std::strerror(error);
     bool consistent = false;
     for (int g = 0; g < kGenerations && !consistent; ++g) {
-      consistent = bytes.size() <= kMax &&
-                   std::memcmp(bytes.data(), streams[g].data(), bytes.size()) == 0;
+      consistent =
+          bytes.size() <= kMax &&
+          std::memcmp(bytes.data(), streams[g].data(), bytes.size()) == 0;
     }
     if (!consistent) problems.push_back(version + " is torn");
     const ExecResult ls = Regfs({"ls", "attack/" + version, "--json"});
@@ -655,8 +689,10 @@ TEST_F(HostileUsersTest, PushOfAFileBeingModifiedIsWholeOrRefused) {
   ASSERT_EQ(WaitAll({modifier}, 60s, &hung), std::vector<int>{0});
   ASSERT_EQ(hung, "");
   EXPECT_EQ(problems, std::vector<std::string>{});
-  std::printf("[ hostile ] %d pushes of a file being modified: %d versions, "
-              "%d refused\n", kRounds, pushed, refused);
+  std::printf(
+      "[ hostile ] %d pushes of a file being modified: %d versions, "
+      "%d refused\n",
+      kRounds, pushed, refused);
   EXPECT_EQ(pushed + refused, kRounds);
   // A quiet file pushes.
   const ExecResult last = Regfs({"push", "attack", file.string()});
@@ -666,12 +702,14 @@ TEST_F(HostileUsersTest, PushOfAFileBeingModifiedIsWholeOrRefused) {
   const ExecResult gc = Regfs({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   int error = 0;
-  EXPECT_EQ(ListDir(store_ / "blobs" / "tmp", &error), std::vector<std::string>{})
+  EXPECT_EQ(ListDir(store_ / "blobs" / "tmp", &error),
+            std::vector<std::string>{})
       << "temporary files are left behind";
   EXPECT_EQ(error, 0) << std::strerror(error);
 }
 
-// ---- 5. Corrupt blob under concurrent readers --------------------------------
+// ---- 5. Corrupt blob under concurrent readers
+// --------------------------------
 
 TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
   const std::string original = ReadFile(Src("m1"));
@@ -681,7 +719,8 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
   const stdfs::path pause = dir_ / "pause";
   const stdfs::path remounted = dir_ / "remounted";
   const stdfs::path stop = dir_ / "stop";
-  const std::vector<User> readers = {kViewer, kSecondViewer, kSecondMember, kAdmin};
+  const std::vector<User> readers = {kViewer, kSecondViewer, kSecondMember,
+                                     kAdmin};
 
   std::vector<pid_t> pids;
   for (size_t r = 0; r < readers.size(); ++r) {
@@ -701,8 +740,8 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
                                   : stdfs::exists(flipped) ? "flipped"
                                                            : "before";
         if (phase == "remounted") ++after;
-        const ExecResult cat = Exec({"cat", M("models/v1").string()},
-                                    std::chrono::seconds(30));
+        const ExecResult cat =
+            Exec({"cat", M("models/v1").string()}, std::chrono::seconds(30));
         std::string outcome;
         if (cat.exit_code == 0 && cat.out == original) {
           outcome = "original";
@@ -768,8 +807,10 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
     const auto& seen = records[0];
     std::printf("[ hostile ] reader %zu: %s\n", r, seen.dump().c_str());
     // Before the flip: the content. After the remount: EIO, every time.
-    const nlohmann::json before = seen.value("before", nlohmann::json::object());
-    const nlohmann::json between = seen.value("flipped", nlohmann::json::object());
+    const nlohmann::json before =
+        seen.value("before", nlohmann::json::object());
+    const nlohmann::json between =
+        seen.value("flipped", nlohmann::json::object());
     for (const auto& [outcome, count] : before.items()) {
       EXPECT_EQ(outcome, "original") << count;
     }
@@ -785,8 +826,10 @@ TEST_F(HostileUsersTest, CorruptBlobUnderReadersIsEioNeverWrongBytes) {
   }
   // Other versions keep reading; fsck names the version.
   for (const auto& [version, source] :
-       std::vector<std::pair<std::string, std::string>>{{"v0", "m0"}, {"v2", "m2"}}) {
-    const fs::testing::RunResult r = fs::testing::RunAs(kViewer, {"cat", M("models/" + version).string()});
+       std::vector<std::pair<std::string, std::string>>{{"v0", "m0"},
+                                                        {"v2", "m2"}}) {
+    const fs::testing::RunResult r =
+        fs::testing::RunAs(kViewer, {"cat", M("models/" + version).string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, ReadFile(Src(source))) << version;
   }
