@@ -35,31 +35,21 @@ inline constexpr const char* kStoreGroup = "Store";
 inline constexpr const char* kVersionsGroup = "Versions";
 inline constexpr const char* kAliasesGroup = "Aliases and history";
 
-// A command's work returns a Status; ExitCode (tools/context.h) prints its
-// error, the one place that does, and turns it into the exit code. `args`
-// holds the values CLI11 parses into and lives as long as the App.
-
-// The action `run(ctx, args)`, for a command that needs no open store.
-template <class Args, class Run>
-std::function<int()> Action(Context& ctx, std::shared_ptr<Args> args, Run run) {
-  return [&ctx, args, run] { return ExitCode(run(ctx, std::as_const(*args))); };
-}
-
 // The action `run(ctx, registry, args)`, `registry` being the store that
 // Context::Open opened for it. First `prepare(args)` checks the arguments
 // and parses them into their typed fields, so that a malformed argument is
-// reported ahead of a store that is missing or refused.
+// reported ahead of a store that is missing or refused. Each step returns a
+// Status, whose error ExitCode (tools/context.h) prints. `args` holds the
+// values CLI11 parses into and lives as long as the App.
 template <class Args, class Prepare, class Run>
 std::function<int()> StoreAction(Context& ctx, std::shared_ptr<Args> args,
                                  Prepare prepare, Run run) {
   return [&ctx, args, prepare, run] {
-    auto work = [&]() -> registry::Status {
-      if (auto prepared = prepare(*args); !prepared) return prepared;
-      auto registry = ctx.Open();
-      if (!registry) return std::unexpected(registry.error());
-      return run(ctx, **registry, std::as_const(*args));
-    };
-    return ExitCode(work());
+    if (auto prepared = prepare(*args); !prepared) return ExitCode(prepared);
+    auto registry = ctx.Open();
+    if (!registry) return ExitCode(std::unexpected(registry.error()));
+    // Reported while the store is still open, as each command did itself.
+    return ExitCode(run(ctx, **registry, std::as_const(*args)));
   };
 }
 
