@@ -1,5 +1,4 @@
-// Commands that change names and rights: alias, tag, protect, unprotect,
-// role.
+// Commands that change names: alias, tag, protect, unprotect.
 #include <fmt/format.h>
 
 #include <optional>
@@ -7,7 +6,6 @@
 #include <vector>
 
 #include "registry/history.h"
-#include "registry/identity.h"
 #include "registry/names.h"
 #include "registry/registry.h"
 #include "tools/commands.h"
@@ -38,50 +36,44 @@ struct AliasArgs {
   bool json = false;
 };
 
-int RunAliasSet(Context& ctx, const AliasArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto alias =
-      (*registry)->SetAlias(ctx.identity(), args.collection, args.alias,
-                            args.target, ParseExpect(args.expect));
-  if (!alias) return ReportError(alias.error());
+reg::Status RunAliasSet(Context& ctx, reg::Registry& registry,
+                        const AliasArgs& args) {
+  auto alias = registry.SetAlias(ctx.identity(), args.collection, args.alias,
+                                 args.target, ParseExpect(args.expect));
+  if (!alias) return std::unexpected(alias.error());
   fmt::print("{}/{} -> {}\n", alias->collection, alias->name,
              reg::VersionName(alias->version));
-  return kExitOk;
+  return {};
 }
 
-int RunAliasRm(Context& ctx, const AliasArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto done =
-      (*registry)->RemoveAlias(ctx.identity(), args.collection, args.alias);
-  if (!done) return ReportError(done.error());
+reg::Status RunAliasRm(Context& ctx, reg::Registry& registry,
+                       const AliasArgs& args) {
+  auto done = registry.RemoveAlias(ctx.identity(), args.collection, args.alias);
+  if (!done) return done;
   fmt::print("removed alias {}/{}\n", args.collection, args.alias);
-  return kExitOk;
+  return {};
 }
 
-int RunAliasMv(Context& ctx, const AliasArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto done = (*registry)->RenameAlias(ctx.identity(), args.collection,
-                                       args.alias, args.target, args.force);
-  if (!done) return ReportError(done.error());
+reg::Status RunAliasMv(Context& ctx, reg::Registry& registry,
+                       const AliasArgs& args) {
+  auto done = registry.RenameAlias(ctx.identity(), args.collection, args.alias,
+                                   args.target, args.force);
+  if (!done) return done;
   fmt::print("renamed alias {}/{} to {}\n", args.collection, args.alias,
              args.target);
-  return kExitOk;
+  return {};
 }
 
-int RunAliasLs(Context& ctx, const AliasArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto aliases = (*registry)->ListAliases(args.collection);
-  if (!aliases) return ReportError(aliases.error());
+reg::Status RunAliasLs(Context&, reg::Registry& registry,
+                       const AliasArgs& args) {
+  auto aliases = registry.ListAliases(args.collection);
+  if (!aliases) return std::unexpected(aliases.error());
   if (args.json) {
     PrintJson(ToJsonArray(*aliases));
-    return kExitOk;
+  } else {
+    AliasTable(*aliases).Print(stdout);
   }
-  AliasTable(*aliases).Print(stdout);
-  return kExitOk;
+  return {};
 }
 
 void AddAlias(CLI::App& app, Context& ctx) {
@@ -107,13 +99,13 @@ void AddAlias(CLI::App& app, Context& ctx) {
             return "--expect takes vN or none, not '" + text + "'";
           },
           "vN|none"));
-  OnSelected(set, ctx, set_args, RunAliasSet);
+  OnSelected(set, ctx, StoreAction(ctx, set_args, RunAliasSet));
 
   auto rm_args = std::make_shared<AliasArgs>();
   auto* rm = parent->add_subcommand("rm", "Remove an alias");
   rm->add_option("COLLECTION", rm_args->collection)->required();
   rm->add_option("ALIAS", rm_args->alias)->required();
-  OnSelected(rm, ctx, rm_args, RunAliasRm);
+  OnSelected(rm, ctx, StoreAction(ctx, rm_args, RunAliasRm));
 
   auto mv_args = std::make_shared<AliasArgs>();
   auto* mv = parent->add_subcommand("mv", "Rename an alias");
@@ -121,13 +113,13 @@ void AddAlias(CLI::App& app, Context& ctx) {
   mv->add_option("FROM", mv_args->alias)->required();
   mv->add_option("TO", mv_args->target)->required();
   mv->add_flag("--force,-f", mv_args->force, "Replace TO if it exists");
-  OnSelected(mv, ctx, mv_args, RunAliasMv);
+  OnSelected(mv, ctx, StoreAction(ctx, mv_args, RunAliasMv));
 
   auto ls_args = std::make_shared<AliasArgs>();
   auto* ls = parent->add_subcommand("ls", "List a collection's aliases");
   ls->add_option("COLLECTION", ls_args->collection)->required();
   ls->add_flag("--json", ls_args->json, "Print as JSON");
-  OnSelected(ls, ctx, ls_args, RunAliasLs);
+  OnSelected(ls, ctx, StoreAction(ctx, ls_args, RunAliasLs));
   // Set last: subcommands inherit the group they are created under.
   parent->group(kAliasesGroup);
 }
@@ -138,30 +130,35 @@ struct TagArgs {
   std::string version;
   std::string tag;
   bool remove = false;
+  VersionRef ref;  // `version`, parsed by PrepareTag
 };
 
-int RunTag(Context& ctx, const TagArgs& args) {
+reg::Status PrepareTag(TagArgs& args) {
   auto ref = ParseVersionRef(args.version, /*need_name=*/true);
-  if (!ref) return ReportError(ref.error());
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
+  if (!ref) return std::unexpected(ref.error());
+  args.ref = std::move(*ref);
+  return {};
+}
+
+reg::Status RunTag(Context& ctx, reg::Registry& registry, const TagArgs& args) {
+  const VersionRef& ref = args.ref;
   // COLLECTION/ALIAS tags the version the alias names now.
-  auto v = (*registry)->Resolve(ref->collection, ref->name);
-  if (!v) return ReportError(v.error());
+  auto v = registry.Resolve(ref.collection, ref.name);
+  if (!v) return std::unexpected(v.error());
   const std::string where =
       fmt::format("{}/{}", v->collection, reg::VersionName(v->number));
   if (args.remove) {
-    auto done = (*registry)->RemoveTag(ctx.identity(), ref->collection,
-                                       v->number, args.tag);
-    if (!done) return ReportError(done.error());
+    auto done =
+        registry.RemoveTag(ctx.identity(), ref.collection, v->number, args.tag);
+    if (!done) return done;
     fmt::print("removed tag {} from {}\n", args.tag, where);
   } else {
-    auto done = (*registry)->AddTag(ctx.identity(), ref->collection, v->number,
-                                    args.tag);
-    if (!done) return ReportError(done.error());
+    auto done =
+        registry.AddTag(ctx.identity(), ref.collection, v->number, args.tag);
+    if (!done) return done;
     fmt::print("tagged {} {}\n", where, args.tag);
   }
-  return kExitOk;
+  return {};
 }
 
 void AddTag(CLI::App& app, Context& ctx) {
@@ -175,7 +172,7 @@ void AddTag(CLI::App& app, Context& ctx) {
         remove ? "Remove TAG from a version" : "Add TAG to a version");
     cmd->add_option("VERSION", args->version, "COLLECTION/vN")->required();
     cmd->add_option("TAG", args->tag)->required();
-    OnSelected(cmd, ctx, args, RunTag);
+    OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareTag, RunTag));
   }
   // Set last: subcommands inherit the group they are created under.
   parent->group(kVersionsGroup);
@@ -188,12 +185,11 @@ struct NameArgs {
   bool protect = true;
 };
 
-int RunProtect(Context& ctx, const NameArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto done = args.protect ? (*registry)->Protect(ctx.identity(), args.name)
-                           : (*registry)->Unprotect(ctx.identity(), args.name);
-  if (!done) return ReportError(done.error());
+reg::Status RunProtect(Context& ctx, reg::Registry& registry,
+                       const NameArgs& args) {
+  auto done = args.protect ? registry.Protect(ctx.identity(), args.name)
+                           : registry.Unprotect(ctx.identity(), args.name);
+  if (!done) return done;
   if (args.protect) {
     fmt::print(
         "protected '{}': only admins may create, move or remove "
@@ -202,7 +198,7 @@ int RunProtect(Context& ctx, const NameArgs& args) {
   } else {
     fmt::print("unprotected '{}'\n", args.name);
   }
-  return kExitOk;
+  return {};
 }
 
 void AddProtect(CLI::App& app, Context& ctx) {
@@ -216,140 +212,8 @@ void AddProtect(CLI::App& app, Context& ctx) {
     cmd->group(kAliasesGroup);
     cmd->add_option("NAME", args->name, "An alias name, e.g. production")
         ->required();
-    OnSelected(cmd, ctx, args, RunProtect);
+    OnSelected(cmd, ctx, StoreAction(ctx, args, RunProtect));
   }
-}
-
-// ---- role grant / revoke / default / ls ----
-
-struct RoleArgs {
-  std::string principal;
-  std::string role;
-  bool json = false;
-};
-
-// Accepts what registry::ParseRole accepts, with its message.
-CLI::Validator RoleValidator() {
-  std::string names;
-  for (const reg::Role role : {reg::Role::kAdmin, reg::Role::kMember,
-                               reg::Role::kViewer, reg::Role::kNone}) {
-    names += (names.empty() ? "" : "|") + std::string(reg::RoleName(role));
-  }
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        auto role = reg::ParseRole(text);
-        return role ? std::string() : role.error().message;
-      },
-      names);
-}
-
-// The principal a grant to `given` is stored under, saying which uid or
-// gid it came from: "alice (uid 47002)", or "uid 47002 (no user name)"
-// for a uid without one (the grant applies to callers with that uid).
-std::string DescribePrincipal(const std::string& given) {
-  const std::string stored = reg::CanonicalPrincipal(given);
-  constexpr std::string_view kGroup = "group:";
-  const bool group = given.starts_with(kGroup);
-  const std::string id = given.substr(group ? kGroup.size() : 0);
-  const bool numeric =
-      !id.empty() && id.find_first_not_of("0123456789") == std::string::npos;
-  if (!numeric) return given;
-  const char* what = group ? "gid" : "uid";
-  if (stored != given) return fmt::format("{} ({} {})", stored, what, id);
-  return fmt::format("{} {} (no {} name)", what, id, group ? "group" : "user");
-}
-
-int RunRoleGrant(Context& ctx, const RoleArgs& args) {
-  auto role = reg::ParseRole(args.role);
-  if (!role) return ReportError(role.error());
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto done = (*registry)->Grant(ctx.identity(), args.principal, *role);
-  if (!done) return ReportError(done.error());
-  if (args.principal == "*") {
-    fmt::print("default role is now {}\n", args.role);
-  } else {
-    fmt::print("granted {} to {}\n", args.role,
-               DescribePrincipal(args.principal));
-  }
-  return kExitOk;
-}
-
-int RunRoleRevoke(Context& ctx, const RoleArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto done = (*registry)->Revoke(ctx.identity(), args.principal);
-  if (!done) return ReportError(done.error());
-  fmt::print("revoked the role of {}\n", DescribePrincipal(args.principal));
-  return kExitOk;
-}
-
-int RunRoleLs(Context& ctx, const RoleArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto grants = (*registry)->ListRoles();
-  if (!grants) return ReportError(grants.error());
-  auto default_role = (*registry)->DefaultRole();
-  if (!default_role) return ReportError(default_role.error());
-  if (args.json) {
-    Json j;
-    j["default"] = reg::RoleName(*default_role);
-    Json list = Json::array();
-    for (const auto& g : *grants) {
-      if (g.principal != "*") list.push_back(ToJson(g));
-    }
-    j["grants"] = std::move(list);
-    PrintJson(j);
-    return kExitOk;
-  }
-  Table table({"PRINCIPAL", "ROLE"});
-  for (const auto& g : *grants) {
-    if (g.principal == "*") continue;
-    table.AddRow({g.principal, std::string(reg::RoleName(g.role))});
-  }
-  table.AddRow(
-      {"* (everyone else)", std::string(reg::RoleName(*default_role))});
-  table.Print(stdout);
-  fmt::print("\nroot and the store's owner are always admins\n");
-  return kExitOk;
-}
-
-void AddRole(CLI::App& app, Context& ctx) {
-  auto* parent = app.add_subcommand(
-      "role", "Grant, revoke and list roles (admin, member, viewer)");
-  parent->require_subcommand(1);
-
-  auto grant_args = std::make_shared<RoleArgs>();
-  auto* grant = parent->add_subcommand(
-      "grant",
-      "Give PRINCIPAL (a user name or uid, group:NAME or group:GID, or *) a "
-      "role; none denies the user or group what the default gives");
-  grant->add_option("PRINCIPAL", grant_args->principal)->required();
-  grant->add_option("ROLE", grant_args->role)
-      ->required()
-      ->check(RoleValidator());
-  OnSelected(grant, ctx, grant_args, RunRoleGrant);
-
-  auto default_args = std::make_shared<RoleArgs>();
-  default_args->principal = "*";
-  auto* def = parent->add_subcommand(
-      "default", "Set the role of everyone without a grant");
-  def->add_option("ROLE", default_args->role)
-      ->required()
-      ->check(RoleValidator());
-  OnSelected(def, ctx, default_args, RunRoleGrant);
-
-  auto revoke_args = std::make_shared<RoleArgs>();
-  auto* revoke = parent->add_subcommand("revoke", "Remove PRINCIPAL's grant");
-  revoke->add_option("PRINCIPAL", revoke_args->principal)->required();
-  OnSelected(revoke, ctx, revoke_args, RunRoleRevoke);
-
-  auto ls_args = std::make_shared<RoleArgs>();
-  auto* ls = parent->add_subcommand("ls", "List grants and the default role");
-  ls->add_flag("--json", ls_args->json, "Print as JSON");
-  OnSelected(ls, ctx, ls_args, RunRoleLs);
-  // Set last: subcommands inherit the group they are created under.
-  parent->group(kStoreGroup);
 }
 
 }  // namespace
@@ -358,7 +222,6 @@ void AddAliasCommands(CLI::App& app, Context& ctx) {
   AddAlias(app, ctx);
   AddTag(app, ctx);
   AddProtect(app, ctx);
-  AddRole(app, ctx);
 }
 
 }  // namespace regfs::tools

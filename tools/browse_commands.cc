@@ -31,12 +31,12 @@ struct LsArgs {
   bool json = false;
 };
 
-int ListCollections(Registry& registry, bool json) {
+reg::Status ListCollections(Registry& registry, bool json) {
   auto collections = registry.ListCollections();
-  if (!collections) return ReportError(collections.error());
+  if (!collections) return std::unexpected(collections.error());
   if (json) {
     PrintJson(ToJsonArray(*collections));
-    return kExitOk;
+    return {};
   }
   if (collections->empty()) {
     fmt::print(
@@ -57,7 +57,7 @@ int ListCollections(Registry& registry, bool json) {
     for (const auto& p : *protected_names) names.push_back(p.name);
     fmt::print("\nprotected names: {}\n", JoinNames(names));
   }
-  return kExitOk;
+  return {};
 }
 
 // A collection with its live versions (in full) and aliases.
@@ -122,15 +122,16 @@ void PrintCollectionText(const CollectionListing& listing) {
   AliasTable(listing.aliases).Print(stdout);
 }
 
-int ListCollection(Registry& registry, const std::string& name, bool json) {
+reg::Status ListCollection(Registry& registry, const std::string& name,
+                           bool json) {
   auto listing = LoadCollection(registry, name);
-  if (!listing) return ReportError(listing.error());
+  if (!listing) return std::unexpected(listing.error());
   if (json) {
     PrintCollectionJson(registry, *listing);
   } else {
     PrintCollectionText(*listing);
   }
-  return kExitOk;
+  return {};
 }
 
 struct TreeFile {
@@ -230,27 +231,27 @@ void PrintVersionText(const Registry& registry, const VersionDetail& d) {
   tree.Print(stdout);
 }
 
-int ShowVersion(Registry& registry, const VersionRef& ref, bool json) {
+reg::Status ShowVersion(Registry& registry, const VersionRef& ref, bool json) {
   auto detail = LoadVersion(registry, ref);
-  if (!detail) return ReportError(detail.error());
+  if (!detail) return std::unexpected(detail.error());
   if (json) {
     PrintVersionJson(registry, *detail);
   } else {
     PrintVersionText(registry, *detail);
   }
-  return kExitOk;
+  return {};
 }
 
-int RunLs(Context& ctx, const LsArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  if (args.target.empty()) return ListCollections(**registry, args.json);
+// TARGET is parsed once the store is open: `ls` with a malformed TARGET and
+// no store says there is no store.
+reg::Status RunLs(Context&, Registry& registry, const LsArgs& args) {
+  if (args.target.empty()) return ListCollections(registry, args.json);
   auto ref = ParseVersionRef(args.target, /*need_name=*/false);
-  if (!ref) return ReportError(ref.error());
+  if (!ref) return std::unexpected(ref.error());
   if (ref->name.empty()) {
-    return ListCollection(**registry, ref->collection, args.json);
+    return ListCollection(registry, ref->collection, args.json);
   }
-  return ShowVersion(**registry, *ref, args.json);
+  return ShowVersion(registry, *ref, args.json);
 }
 
 void AddLs(CLI::App& app, Context& ctx) {
@@ -263,7 +264,7 @@ void AddLs(CLI::App& app, Context& ctx) {
   cmd->add_option("TARGET", args->target,
                   "COLLECTION, COLLECTION/vN or COLLECTION/ALIAS");
   cmd->add_flag("--json", args->json, "Print as JSON");
-  OnSelected(cmd, ctx, args, RunLs);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, RunLs));
 }
 
 // ---- resolve ----
@@ -273,6 +274,7 @@ struct ResolveArgs {
   std::string at;
   std::string mountpoint;
   bool json = false;
+  VersionRef ref;  // `target`, parsed by PrepareResolve
 };
 
 // What `resolve` found, and at which moment.
@@ -363,32 +365,28 @@ void PrintResolutionJson(const Registry& registry, const ResolveArgs& args,
   PrintJson(j);
 }
 
-int RunResolve(Context& ctx, const ResolveArgs& args) {
+reg::Status PrepareResolve(ResolveArgs& args) {
   auto ref = ParseVersionRef(args.target, /*need_name=*/true);
-  if (!ref) return ReportError(ref.error());
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto r = LoadResolution(**registry, *ref, args.at);
-  if (!r) return ReportError(r.error());
+  if (!ref) return std::unexpected(ref.error());
+  args.ref = std::move(*ref);
+  return {};
+}
+
+reg::Status RunResolve(Context&, Registry& registry, const ResolveArgs& args) {
+  auto r = LoadResolution(registry, args.ref, args.at);
+  if (!r) return std::unexpected(r.error());
   const reg::Version& v = r->version;
   if (args.json) {
-    PrintResolutionJson(**registry, args, *ref, *r);
+    PrintResolutionJson(registry, args, args.ref, *r);
   } else if (!args.mountpoint.empty()) {
     fmt::print("{}\n", MountPath(args.mountpoint, v));
   } else if (v.blob.empty()) {
     fmt::print("{}\n", reg::VersionName(v.number));
   } else {
     fmt::print("{} {}\n", reg::VersionName(v.number),
-               (*registry)->BlobPath(v.blob).string());
+               registry.BlobPath(v.blob).string());
   }
-  return kExitOk;
-}
-
-// --at's forms, as Registry::SeqAt reads them: now, an event number, or a
-// time. Checked while parsing, so that a malformed moment is a usage error.
-std::string CheckMoment(std::string& text) {
-  auto moment = reg::ParseMoment(text);
-  return moment ? std::string() : moment.error().message;
+  return {};
 }
 
 void AddResolve(CLI::App& app, Context& ctx) {
@@ -407,21 +405,22 @@ void AddResolve(CLI::App& app, Context& ctx) {
                   "event number (see 'regfs history'), or a UTC time "
                   "(2026-11-22T04:53:02Z, 2026-11-22, @SECONDS)")
       ->type_name("MOMENT")
-      ->check(CLI::Validator(CheckMoment, ""));
+      ->check(MomentValidator());
   cmd->add_option("--path", args->mountpoint,
                   "Print only MOUNTPOINT/COLLECTION/vN, the version's "
                   "immutable path under a regfs mount of this store "
                   "(MOUNTPOINT is not checked: it may be a container's path)")
       ->type_name("MOUNTPOINT");
   cmd->add_flag("--json", args->json, "Print as JSON");
-  cmd->callback([&ctx, args] {
+  auto action = StoreAction(ctx, args, PrepareResolve, RunResolve);
+  cmd->callback([&ctx, args, action] {
     // Both name a past target: a usage error, reported as the parse's own.
     const auto ref = ParseVersionRef(args->target, /*need_name=*/true);
     if (!args->at.empty() && ref && reg::ParseReflogName(ref->name)) {
       throw CLI::ValidationError(
           "--at", "cannot be combined with ALIAS@{N}: use one or the other");
     }
-    ctx.SetAction([&ctx, args] { return RunResolve(ctx, *args); });
+    ctx.SetAction(action);
   });
 }
 
@@ -433,6 +432,7 @@ struct HistoryArgs {
   std::string since;
   bool follow = false;
   bool json = false;
+  reg::HistoryFilter filter;  // TARGET and --alias, set by PrepareHistory
 };
 
 // Set by SIGINT/SIGTERM while `history --follow` runs.
@@ -460,21 +460,21 @@ uint64_t PrintEvents(const std::vector<reg::Event>& events, bool json,
   return last;
 }
 
-int Follow(Registry& registry, reg::HistoryFilter filter, bool json) {
+reg::Status Follow(Registry& registry, reg::HistoryFilter filter, bool json) {
   constexpr auto kPollInterval = std::chrono::milliseconds(200);
   InstallStopHandlers();
   while (!stop_following.load()) {
     std::this_thread::sleep_for(kPollInterval);
     auto last = registry.LastSeq();
-    if (!last) return ReportError(last.error());
+    if (!last) return std::unexpected(last.error());
     if (*last <= filter.after_seq) continue;
     auto events = registry.History(filter);
-    if (!events) return ReportError(events.error());
+    if (!events) return std::unexpected(events.error());
     const uint64_t printed = PrintEvents(*events, json, /*flush=*/true);
     // Skip past what did not match the filter, too.
     filter.after_seq = std::max({filter.after_seq, *last, printed});
   }
-  return kExitOk;
+  return {};
 }
 
 // --since MOMENT, as `--at` takes it: a time keeps events at or after it,
@@ -499,36 +499,35 @@ reg::Status ApplySince(const std::string& since, uint64_t last,
   return {};
 }
 
-int RunHistory(Context& ctx, const HistoryArgs& args) {
-  reg::HistoryFilter filter;
+reg::Status PrepareHistory(HistoryArgs& args) {
   if (!args.target.empty()) {
     auto ref = ParseVersionRef(args.target, /*need_name=*/false);
-    if (!ref) return ReportError(ref.error());
-    filter.collection = ref->collection;
-    filter.alias = ref->name;
+    if (!ref) return std::unexpected(ref.error());
+    args.filter.collection = ref->collection;
+    args.filter.alias = ref->name;
   }
-  if (!args.alias.empty()) filter.alias = args.alias;
+  if (!args.alias.empty()) args.filter.alias = args.alias;
+  return {};
+}
 
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
+reg::Status RunHistory(Context&, Registry& registry, const HistoryArgs& args) {
+  reg::HistoryFilter filter = args.filter;
   // Read the cursor before the backlog so that nothing falls in between.
-  auto last = (*registry)->LastSeq();
-  if (!last) return ReportError(last.error());
-  if (auto s = ApplySince(args.since, *last, filter); !s) {
-    return ReportError(s.error());
-  }
-  auto events = (*registry)->History(filter);
-  if (!events) return ReportError(events.error());
+  auto last = registry.LastSeq();
+  if (!last) return std::unexpected(last.error());
+  if (auto s = ApplySince(args.since, *last, filter); !s) return s;
+  auto events = registry.History(filter);
+  if (!events) return std::unexpected(events.error());
   if (events->empty() && !filter.collection.empty()) {
     // No events and no such collection: say so rather than print nothing.
-    auto c = (*registry)->GetCollection(filter.collection);
-    if (!c) return ReportError(c.error());
+    auto c = registry.GetCollection(filter.collection);
+    if (!c) return std::unexpected(c.error());
   }
   const uint64_t printed = PrintEvents(*events, args.json, args.follow);
-  if (!args.follow) return kExitOk;
+  if (!args.follow) return {};
   std::fflush(stdout);
   filter.after_seq = std::max(*last, printed);
-  return Follow(**registry, filter, args.json);
+  return Follow(registry, filter, args.json);
 }
 
 void AddHistory(CLI::App& app, Context& ctx) {
@@ -545,12 +544,12 @@ void AddHistory(CLI::App& app, Context& ctx) {
                   "2026-11-22, @SECONDS), an event number, or now (only "
                   "events yet to come, with --follow)")
       ->type_name("MOMENT")
-      ->check(CLI::Validator(CheckMoment, ""));
+      ->check(MomentValidator());
   cmd->add_flag("--follow,-f", args->follow,
                 "Keep printing new events until interrupted");
   cmd->add_flag("--json", args->json,
                 "Print JSON Lines, as the mount's history files do");
-  OnSelected(cmd, ctx, args, RunHistory);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareHistory, RunHistory));
 }
 
 }  // namespace

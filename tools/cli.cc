@@ -79,6 +79,7 @@ int RunCli(int argc, char** argv) {
   AddStoreCommands(app, ctx);
   AddBrowseCommands(app, ctx);
   AddAliasCommands(app, ctx);
+  AddRoleCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,12 +1,20 @@
-// The subcommands of `regfs`, grouped by what they work on. Each Add*
-// function registers its subcommands on `app`; when the parse selects one,
-// its callback hands the work to Context::SetAction.
+// The subcommands of `regfs`, grouped by what they work on, and how a
+// selected one runs. Each Add* function registers its subcommands on `app`;
+// when the parse selects one, its callback hands an action to
+// Context::SetAction, which runs once the whole command line has parsed.
 #ifndef REGFS_TOOLS_COMMANDS_H_
 #define REGFS_TOOLS_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
+#include <expected>
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 
+#include "registry/error.h"
+#include "registry/history.h"
+#include "registry/registry.h"
 #include "tools/context.h"
 
 namespace regfs::tools {
@@ -17,22 +25,58 @@ void AddStoreCommands(CLI::App& app, Context& ctx);
 void AddVerify(CLI::App& app, Context& ctx);
 // ls, resolve, history.
 void AddBrowseCommands(CLI::App& app, Context& ctx);
-// alias, tag, protect, unprotect, role.
+// alias, tag, protect, unprotect.
 void AddAliasCommands(CLI::App& app, Context& ctx);
+// role grant, default, revoke, ls.
+void AddRoleCommands(CLI::App& app, Context& ctx);
 
 // The groups of `regfs --help`, listed in the order first used.
 inline constexpr const char* kStoreGroup = "Store";
 inline constexpr const char* kVersionsGroup = "Versions";
 inline constexpr const char* kAliasesGroup = "Aliases and history";
 
-// Makes `run(ctx, *args)` the action of `cmd` once the parse selects it.
-// `args` holds the values CLI11 parses into and lives as long as the App.
+// The action `run(ctx, registry, args)`, `registry` being the store that
+// Context::Open opened for it. First `prepare(args)` checks the arguments
+// and parses them into their typed fields, so that a malformed argument is
+// reported ahead of a store that is missing or refused. Each step returns a
+// Status, whose error ExitCode (tools/context.h) prints. `args` holds the
+// values CLI11 parses into and lives as long as the App.
+template <class Args, class Prepare, class Run>
+std::function<int()> StoreAction(Context& ctx, std::shared_ptr<Args> args,
+                                 Prepare prepare, Run run) {
+  return [&ctx, args, prepare, run] {
+    if (auto prepared = prepare(*args); !prepared) return ExitCode(prepared);
+    auto registry = ctx.Open();
+    if (!registry) return ExitCode(std::unexpected(registry.error()));
+    // Reported while the store is still open, as each command did itself.
+    return ExitCode(run(ctx, **registry, std::as_const(*args)));
+  };
+}
+
+// The same for a command whose arguments need no preparation.
 template <class Args, class Run>
-void OnSelected(CLI::App* cmd, Context& ctx, std::shared_ptr<Args> args,
-                Run run) {
-  cmd->callback([&ctx, args, run] {
-    ctx.SetAction([&ctx, args, run] { return run(ctx, *args); });
-  });
+std::function<int()> StoreAction(Context& ctx, std::shared_ptr<Args> args,
+                                 Run run) {
+  return StoreAction(
+      ctx, std::move(args), [](Args&) { return registry::Status(); }, run);
+}
+
+// Makes `action` the one to run once the parse selects `cmd`.
+inline void OnSelected(CLI::App* cmd, Context& ctx,
+                       std::function<int()> action) {
+  cmd->callback([&ctx, action] { ctx.SetAction(action); });
+}
+
+// Checks a MOMENT option (--at, --as-of, --since) as Registry::SeqAt reads
+// it: now, an event number, or a time. Checked while parsing, so that a
+// malformed moment is a usage error.
+inline CLI::Validator MomentValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto moment = registry::ParseMoment(text);
+        return moment ? std::string() : moment.error().message;
+      },
+      "");
 }
 
 }  // namespace regfs::tools

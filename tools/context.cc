@@ -25,6 +25,10 @@ int ReportError(std::string_view message) {
 
 int ReportError(const reg::Error& error) { return ReportError(error.message); }
 
+int ExitCode(const reg::Status& outcome) {
+  return outcome ? kExitOk : ReportError(outcome.error());
+}
+
 namespace {
 
 // Whether the file system refuses the caller the store's directory or
@@ -33,7 +37,7 @@ bool DeniedToCaller(const std::filesystem::path& store) {
   const bool denied_dir = ::access(store.c_str(), R_OK | W_OK | X_OK) != 0 &&
                           (errno == EACCES || errno == EPERM);
   if (denied_dir) return true;
-  const std::filesystem::path db = store / "registry.db";
+  const std::filesystem::path db = store / kDatabaseFileName;
   return ::access(db.c_str(), R_OK | W_OK) != 0 &&
          (errno == EACCES || errno == EPERM);
 }
@@ -66,7 +70,7 @@ const reg::Identity& Context::identity() {
 reg::Result<std::unique_ptr<reg::Registry>> Context::Open() const {
   const std::filesystem::path store = StorePath();
   std::error_code ec;
-  const bool exists = std::filesystem::exists(store / "registry.db", ec);
+  const bool exists = std::filesystem::exists(store / kDatabaseFileName, ec);
   // Only a clear "not there" earns the hint; EACCES and the like are left
   // to Open(), whose message names the failing call.
   if (!ec && !exists) {

@@ -27,6 +27,18 @@ inline constexpr int kExitUsage = 2;   // the command line is malformed
 int ReportError(std::string_view message);
 int ReportError(const registry::Error& error);
 
+// kExitOk for success; else ReportError(its error). The one place where
+// the outcome of a command is printed and becomes its exit code.
+int ExitCode(const registry::Status& outcome);
+
+// The store's database file, inside the store directory (registry.cc
+// names it too, in a private kDbName).
+inline constexpr std::string_view kDatabaseFileName = "registry.db";
+
+// The principal whose grant is the default role of everyone without one
+// (Registry::Grant, RoleGrant::principal).
+inline constexpr std::string_view kDefaultPrincipal = "*";
+
 // Not thread-safe; one per process.
 class Context final {
  public:

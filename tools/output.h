@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "registry/identity.h"
 #include "registry/model.h"
 #include "registry/registry.h"
 
@@ -54,6 +56,11 @@ Json ToJson(const registry::Collection& collection);
 Json ToJson(const registry::Version& version);
 Json ToJson(const registry::Alias& alias);
 Json ToJson(const registry::RoleGrant& grant);
+
+// `whoami --json`: the keys of the mount's .regfs/whoami (uid, user, gid,
+// groups, group_names, role), then the store.
+Json WhoamiJson(const registry::Identity& who, registry::Role role,
+                const std::filesystem::path& store);
 
 // A JSON array of ToJson(item), in order.
 template <class Items>

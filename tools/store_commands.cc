@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -23,7 +24,7 @@ namespace reg = regfs::registry;
 
 // ---- init ----
 
-int RunInit(Context& ctx) {
+reg::Status RunInit(Context& ctx) {
   const std::filesystem::path store = ctx.StorePath();
   // The per-user default (~/.local/share/regfs) may lack its parents on a
   // fresh account; make them as `mkdir -p` would. The store itself is
@@ -31,20 +32,21 @@ int RunInit(Context& ctx) {
   std::error_code ec;
   std::filesystem::create_directories(store.parent_path(), ec);
   if (ec) {
-    return ReportError(fmt::format("cannot create {}: {}",
-                                   store.parent_path().string(), ec.message()));
+    return reg::Fail(reg::Code::kIoError,
+                     fmt::format("cannot create {}: {}",
+                                 store.parent_path().string(), ec.message()));
   }
   auto registry = reg::Registry::Init(store, ctx.identity());
-  if (!registry) return ReportError(registry.error());
+  if (!registry) return std::unexpected(registry.error());
   fmt::print("initialized an empty store at {}\n", store.string());
-  return kExitOk;
+  return {};
 }
 
 void AddInit(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "init", "Create an empty store (mode 0700; you are its owner and admin)");
   cmd->group(kStoreGroup);
-  cmd->callback([&ctx] { ctx.SetAction([&ctx] { return RunInit(ctx); }); });
+  OnSelected(cmd, ctx, [&ctx] { return ExitCode(RunInit(ctx)); });
 }
 
 // ---- push ----
@@ -107,10 +109,7 @@ std::string PushSummary(const reg::Version& v) {
   return line;
 }
 
-int RunPush(Context& ctx, const PushArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-
+reg::PushRequest MakePushRequest(const PushArgs& args) {
   reg::PushRequest request;
   request.collection = args.collection;
   for (const auto& path : args.paths) request.paths.emplace_back(path);
@@ -122,7 +121,12 @@ int RunPush(Context& ctx, const PushArgs& args) {
   }
   request.description = args.description;
   request.follow_symlinks = args.follow_symlinks;
+  return request;
+}
 
+reg::Status RunPush(Context& ctx, reg::Registry& registry,
+                    const PushArgs& args) {
+  reg::PushRequest request = MakePushRequest(args);
   std::unique_ptr<ProgressBar> bar;
   if (IsTerminal(STDERR_FILENO) &&
       TotalSize(args.paths, args.follow_symlinks) > kProgressThreshold) {
@@ -131,17 +135,17 @@ int RunPush(Context& ctx, const PushArgs& args) {
       bar->Update(done, total);
     };
   }
-  auto pushed = (*registry)->Push(ctx.identity(), request);
+  auto pushed = registry.Push(ctx.identity(), request);
   if (bar) bar->Finish();
-  if (!pushed) return ReportError(pushed.error());
+  if (!pushed) return std::unexpected(pushed.error());
 
   // Push returns the version as stored, aliases and tags included.
   if (args.json) {
-    PrintJson(ToJsonWithBlobPath(**registry, *pushed));
+    PrintJson(ToJsonWithBlobPath(registry, *pushed));
   } else {
     fmt::print("{}\n", PushSummary(*pushed));
   }
-  return kExitOk;
+  return {};
 }
 
 void AddPush(CLI::App& app, Context& ctx) {
@@ -177,7 +181,7 @@ void AddPush(CLI::App& app, Context& ctx) {
                 "Push what symbolic links point to, as cp -L does (e.g. a "
                 "Hugging Face snapshot folder); without it links are refused");
   cmd->add_flag("--json", args->json, "Print the new version as JSON");
-  OnSelected(cmd, ctx, args, RunPush);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, RunPush));
 }
 
 // ---- rm ----
@@ -185,46 +189,50 @@ void AddPush(CLI::App& app, Context& ctx) {
 struct RmArgs {
   std::string version;
   bool all = false;  // COLLECTION --all: the collection and everything in it
+  // Set by PrepareRm when `version` is COLLECTION/vN rather than COLLECTION.
+  VersionRef ref;
+  std::optional<uint64_t> number;
 };
 
-// `regfs rm COLLECTION [--all]`: an empty collection (members), or with
-// --all its versions and aliases too (admins).
-int RunRmCollection(Context& ctx, const RmArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto done =
-      (*registry)->DeleteCollection(ctx.identity(), args.version, args.all);
-  if (!done) return ReportError(done.error());
-  fmt::print("deleted collection {}\n", args.version);
-  return kExitOk;
-}
-
-int RunRm(Context& ctx, const RmArgs& args) {
-  if (args.version.find('/') == std::string::npos) {
-    return RunRmCollection(ctx, args);
-  }
+reg::Status PrepareRm(RmArgs& args) {
+  if (args.version.find('/') == std::string::npos) return {};
   if (args.all) {
-    return ReportError(fmt::format(
-        "--all deletes a whole collection: 'regfs rm COLLECTION --all', not "
-        "'{}'",
-        args.version));
+    return reg::Fail(
+        reg::Code::kInvalidArgument,
+        fmt::format("--all deletes a whole collection: 'regfs rm COLLECTION "
+                    "--all', not '{}'",
+                    args.version));
   }
   auto ref = ParseVersionRef(args.version, /*need_name=*/true);
-  if (!ref) return ReportError(ref.error());
-  const auto number = reg::ParseVersionName(ref->name);
-  if (!number) {
-    return ReportError(fmt::format(
-        "'{}' does not name a version: rm takes COLLECTION/vN (remove an "
-        "alias with 'regfs alias rm')",
-        args.version));
+  if (!ref) return std::unexpected(ref.error());
+  args.number = reg::ParseVersionName(ref->name);
+  if (!args.number) {
+    return reg::Fail(
+        reg::Code::kInvalidArgument,
+        fmt::format("'{}' does not name a version: rm takes COLLECTION/vN "
+                    "(remove an alias with 'regfs alias rm')",
+                    args.version));
   }
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
+  args.ref = std::move(*ref);
+  return {};
+}
+
+// `regfs rm COLLECTION/vN`; `regfs rm COLLECTION [--all]`: an empty
+// collection (members), or with --all its versions and aliases too
+// (admins).
+reg::Status RunRm(Context& ctx, reg::Registry& registry, const RmArgs& args) {
+  if (!args.number) {
+    auto done =
+        registry.DeleteCollection(ctx.identity(), args.version, args.all);
+    if (!done) return done;
+    fmt::print("deleted collection {}\n", args.version);
+    return {};
+  }
   auto done =
-      (*registry)->DeleteVersion(ctx.identity(), ref->collection, *number);
-  if (!done) return ReportError(done.error());
-  fmt::print("deleted {}/{}\n", ref->collection, ref->name);
-  return kExitOk;
+      registry.DeleteVersion(ctx.identity(), args.ref.collection, *args.number);
+  if (!done) return done;
+  fmt::print("deleted {}/{}\n", args.ref.collection, args.ref.name);
+  return {};
 }
 
 void AddRm(CLI::App& app, Context& ctx) {
@@ -239,7 +247,7 @@ void AddRm(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_flag("--all", args->all,
                 "Delete the collection with all its versions and aliases");
-  OnSelected(cmd, ctx, args, RunRm);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareRm, RunRm));
 }
 
 // ---- fsck ----
@@ -263,11 +271,9 @@ std::string VerityLine(const reg::FsckReport& report) {
                      report.verity_blobs == 1 ? "" : "s");
 }
 
-int RunFsck(Context& ctx, const FsckArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto report = (*registry)->Fsck({.repair = args.repair});
-  if (!report) return ReportError(report.error());
+reg::Status RunFsck(Context&, reg::Registry& registry, const FsckArgs& args) {
+  auto report = registry.Fsck({.repair = args.repair});
+  if (!report) return std::unexpected(report.error());
   if (args.json) {
     Json j;
     j["clean"] = report->clean();
@@ -296,10 +302,12 @@ int RunFsck(Context& ctx, const FsckArgs& args) {
                    : fmt::format("{} problem{}", report->problems.size(),
                                  report->problems.size() == 1 ? "" : "s"));
   }
-  if (report->clean()) return kExitOk;
-  return ReportError(fmt::format(
-      "fsck found {} problem{} in {}", report->problems.size(),
-      report->problems.size() == 1 ? "" : "s", (*registry)->store().string()));
+  if (report->clean()) return {};
+  return reg::Fail(
+      reg::Code::kCorruption,
+      fmt::format("fsck found {} problem{} in {}", report->problems.size(),
+                  report->problems.size() == 1 ? "" : "s",
+                  registry.store().string()));
 }
 
 void AddFsck(CLI::App& app, Context& ctx) {
@@ -313,16 +321,14 @@ void AddFsck(CLI::App& app, Context& ctx) {
   cmd->add_flag("--repair", args->repair,
                 "Also enable fs-verity on every intact blob that lacks it, "
                 "where the file system supports it");
-  OnSelected(cmd, ctx, args, RunFsck);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, RunFsck));
 }
 
 // ---- gc ----
 
-int RunGc(Context& ctx, const JsonArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
-  auto report = (*registry)->Gc(ctx.identity());
-  if (!report) return ReportError(report.error());
+reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
+  auto report = registry.Gc(ctx.identity());
+  if (!report) return std::unexpected(report.error());
   const reg::BlobGcReport& r = report->blobs;
   if (args.json) {
     Json j;
@@ -338,7 +344,7 @@ int RunGc(Context& ctx, const JsonArgs& args) {
         FormatSize(r.bytes_removed), r.temps_removed,
         r.temps_removed == 1 ? "" : "s");
   }
-  return kExitOk;
+  return {};
 }
 
 void AddGc(CLI::App& app, Context& ctx) {
@@ -349,29 +355,19 @@ void AddGc(CLI::App& app, Context& ctx) {
       "pushes run)");
   cmd->group(kStoreGroup);
   cmd->add_flag("--json", args->json, "Print the counts as JSON");
-  OnSelected(cmd, ctx, args, RunGc);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, RunGc));
 }
 
 // ---- whoami ----
 
-int RunWhoami(Context& ctx, const JsonArgs& args) {
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
+reg::Status RunWhoami(Context& ctx, reg::Registry& registry,
+                      const JsonArgs& args) {
   const reg::Identity& who = ctx.identity();
-  auto role = (*registry)->RoleOf(who);
-  if (!role) return ReportError(role.error());
+  auto role = registry.RoleOf(who);
+  if (!role) return std::unexpected(role.error());
   if (args.json) {
-    // The keys of the mount's .regfs/whoami, and the store.
-    Json j;
-    j["uid"] = who.uid;
-    j["user"] = who.user;
-    j["gid"] = who.gid;
-    j["groups"] = who.groups;
-    j["group_names"] = who.group_names;
-    j["role"] = reg::RoleName(*role);
-    j["store"] = (*registry)->store().string();
-    PrintJson(j);
-    return kExitOk;
+    PrintJson(WhoamiJson(who, *role, registry.store()));
+    return {};
   }
   std::vector<std::string> groups;
   for (size_t i = 0; i < who.groups.size(); ++i) {
@@ -384,9 +380,9 @@ int RunWhoami(Context& ctx, const JsonArgs& args) {
   table.AddRow({"user:", who.user});
   table.AddRow({"groups:", JoinNames(groups)});
   table.AddRow({"role:", std::string(reg::RoleName(*role))});
-  table.AddRow({"store:", (*registry)->store().string()});
+  table.AddRow({"store:", registry.store().string()});
   table.Print(stdout);
-  return kExitOk;
+  return {};
 }
 
 void AddWhoami(CLI::App& app, Context& ctx) {
@@ -395,7 +391,7 @@ void AddWhoami(CLI::App& app, Context& ctx) {
       "whoami", "Show your uid, user name, groups and role in the store");
   cmd->group(kStoreGroup);
   cmd->add_flag("--json", args->json, "Print as JSON");
-  OnSelected(cmd, ctx, args, RunWhoami);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, RunWhoami));
 }
 
 // ---- mount ----
@@ -451,13 +447,9 @@ void AddMount(CLI::App& app, Context& ctx) {
                   "resolves as it did right after it (now, an event number, "
                   "or a UTC time such as 2026-11-22T04:53:02Z)")
       ->type_name("MOMENT")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            auto moment = reg::ParseMoment(text);
-            return moment ? std::string() : moment.error().message;
-          },
-          ""));
-  OnSelected(cmd, ctx, args, RunMountCommand);
+      ->check(MomentValidator());
+  // fs::RunMount reports its own errors and picks the exit code.
+  OnSelected(cmd, ctx, [&ctx, args] { return RunMountCommand(ctx, *args); });
 }
 
 }  // namespace

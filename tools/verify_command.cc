@@ -19,32 +19,40 @@ namespace reg = regfs::registry;
 struct VerifyArgs {
   std::string target;
   bool json = false;
+  VersionRef ref;  // `target`, parsed by PrepareVerify
 };
 
-int RunVerify(Context& ctx, const VerifyArgs& args) {
+reg::Status PrepareVerify(VerifyArgs& args) {
   auto ref = ParseVersionRef(args.target, /*need_name=*/false);
-  if (!ref) return ReportError(ref.error());
-  auto registry = ctx.Open();
-  if (!registry) return ReportError(registry.error());
+  if (!ref) return std::unexpected(ref.error());
+  args.ref = std::move(*ref);
+  return {};
+}
+
+// The version TARGET names, or every version of its collection.
+reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& registry,
+                                                        const VersionRef& ref) {
+  if (ref.name.empty()) return registry.ListVersions(ref.collection);
+  auto one = registry.Resolve(ref.collection, ref.name);
+  if (!one) return std::unexpected(one.error());
   std::vector<reg::Version> versions;
-  if (ref->name.empty()) {
-    auto all = (*registry)->ListVersions(ref->collection);
-    if (!all) return ReportError(all.error());
-    versions = std::move(*all);
-  } else {
-    auto one = (*registry)->Resolve(ref->collection, ref->name);
-    if (!one) return ReportError(one.error());
-    versions.push_back(std::move(*one));
-  }
+  versions.push_back(std::move(*one));
+  return versions;
+}
+
+reg::Status RunVerify(Context&, reg::Registry& registry,
+                      const VerifyArgs& args) {
+  const VersionRef& ref = args.ref;
+  auto listed = VersionsToVerify(registry, ref);
+  if (!listed) return std::unexpected(listed.error());
+  const std::vector<reg::Version>& versions = *listed;
   Json results = Json::array();
   size_t corrupt = 0;
   for (const reg::Version& v : versions) {
     const std::string name =
-        fmt::format("{}/{}", ref->collection, reg::VersionName(v.number));
-    auto s = (*registry)->VerifyVersion(ref->collection, v.number);
-    if (!s && s.error().code != reg::Code::kCorruption) {
-      return ReportError(s.error());
-    }
+        fmt::format("{}/{}", ref.collection, reg::VersionName(v.number));
+    auto s = registry.VerifyVersion(ref.collection, v.number);
+    if (!s && s.error().code != reg::Code::kCorruption) return s;
     if (!s) ++corrupt;
     if (args.json) {
       Json j;
@@ -64,11 +72,11 @@ int RunVerify(Context& ctx, const VerifyArgs& args) {
     }
   }
   if (args.json) PrintJson(results);
-  if (corrupt == 0) return kExitOk;
-  return ReportError(fmt::format("{} of {} version{} of {} {} corrupt",
-                                 corrupt, versions.size(),
-                                 versions.size() == 1 ? "" : "s",
-                                 ref->collection, corrupt == 1 ? "is" : "are"));
+  if (corrupt == 0) return {};
+  return reg::Fail(reg::Code::kCorruption,
+                   fmt::format("{} of {} version{} of {} {} corrupt", corrupt,
+                               versions.size(), versions.size() == 1 ? "" : "s",
+                               ref.collection, corrupt == 1 ? "is" : "are"));
 }
 
 }  // namespace
@@ -84,7 +92,7 @@ void AddVerify(CLI::App& app, Context& ctx) {
                   "COLLECTION, or COLLECTION/VERSION (vN or an alias)")
       ->required();
   cmd->add_flag("--json", args->json, "Print the results as JSON");
-  OnSelected(cmd, ctx, args, RunVerify);
+  OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareVerify, RunVerify));
 }
 
 }  // namespace regfs::tools
