@@ -408,17 +408,18 @@ TEST_F(RefusedTreeTest, SocketInsideATree) {
   ExpectRefused(dir, "a-socket");
 }
 
-TEST_F(PushTest, SymlinkGivenAsTheFileItselfIsRefusedOrFollowed) {
-  // Not a tree entry: the user named it. Whatever the registry does, it
-  // must never store the link's target path as content.
+TEST_F(PushTest, SymlinkGivenAsTheFileItselfIsRefusedWithoutFollow) {
+  // Not a tree entry: the user named it. Without -L (follow_symlinks) the
+  // link is refused, never stored as its target path; follow_symlinks_test
+  // covers pushing what it points to.
   const fs::path target = Source("real.bin", "real content");
   fs::create_symlink(target, src() / "link.bin");
+  const uint64_t seq = Seq();
   auto v = reg().Push(Owner(), Request("data", {src() / "link.bin"}));
-  if (v.has_value()) {
-    EXPECT_EQ(ReadFile(reg().BlobPath(v->blob)), "real content");
-  } else {
-    EXPECT_EQ(v.error().code, Code::kInvalidArgument) << Describe(v);
-  }
+  ASSERT_FALSE(v.has_value()) << "a symbolic link pushed without -L";
+  EXPECT_EQ(v.error().code, Code::kInvalidArgument) << Describe(v);
+  EXPECT_EQ(CodeOf(reg().GetCollection("data")), Code::kNotFound);
+  EXPECT_EQ(Seq(), seq);
 }
 
 TEST_F(PushTest, MissingPathIsRefusedAndNothingCreated) {
@@ -483,14 +484,14 @@ TEST_F(PushTest, KindIsFixedByTheFirstVersion) {
 TEST_F(PushTest, TreeCollectionNeverGetsAFileVersion) {
   WriteFile(src() / "tree" / "x", "x");
   REGFS_ASSERT_OK(reg().Push(Owner(), Request("data", {src() / "tree"})));
+  // One file pushed to a tree collection becomes a tree holding that file.
   auto one = reg().Push(Owner(), Request("data", {Source("single", "1")}));
-  if (one.has_value()) {
-    EXPECT_EQ(one->kind, Kind::kTree);
-  } else {
-    EXPECT_TRUE(one.error().code == Code::kConflict ||
-                one.error().code == Code::kInvalidArgument)
-        << Describe(one);
-  }
+  REGFS_ASSERT_OK(one);
+  EXPECT_EQ(one->kind, Kind::kTree);
+  EXPECT_EQ(one->files, 1u);
+  auto root = reg().ListTree(one->id, 0);
+  REGFS_ASSERT_OK(root);
+  EXPECT_EQ(Names(*root), (std::vector<std::string>{"single"}));
   auto coll = reg().GetCollection("data");
   REGFS_ASSERT_OK(coll);
   EXPECT_EQ(coll->kind, Kind::kTree);
