@@ -74,8 +74,6 @@ LinkNode StagedLinkNode(const StagedEntry& entry,
   return node;
 }
 
-bool IsDirNode(NodeType type) { return type == NodeType::kCollection; }
-
 // What readlink answers: "v3", or a view of the past's own target.
 std::string LinkTarget(const LinkNode& link) {
   return link.target.empty() ? registry::VersionName(link.version)
@@ -1383,7 +1381,8 @@ Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
   if ((mask & W_OK) && ReadOnlyView(*node, "")) return ErrorReply{EROFS};
   if (mask & W_OK) {
     // Changes happen in the root (mkdir) and in collections (aliases).
-    const bool changeable = node->ino == kRootIno || IsDirNode(node->type);
+    const bool changeable =
+        node->ino == kRootIno || node->type == NodeType::kCollection;
     if (!changeable || !registry::MayChange(*role)) return ErrorReply{EACCES};
   }
   return ErrorReply{0};

@@ -246,9 +246,6 @@ class FileSystem final {
                      std::optional<uint64_t> at, std::string_view moment);
   EntryReply PastEntry(PastNode node);
   registry::Result<std::vector<DirEntry>> ListPast(const Node& node);
-  // Whether a collection existed at a frozen mount's moment (always true
-  // for a live mount).
-  registry::Result<bool> ExistedThen(std::string_view collection);
   // .regfs/at, its contents, reflog names and everything of a frozen mount
   // are read-only: changes there get EROFS.
   bool ReadOnlyView(const Node& dir, std::string_view name) const;

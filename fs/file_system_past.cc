@@ -65,14 +65,6 @@ bool FileSystem::ReadOnlyView(const Node& dir, std::string_view name) const {
          dir.ino == kAtDirIno || registry::ParseReflogName(name).has_value();
 }
 
-Result<bool> FileSystem::ExistedThen(std::string_view collection) {
-  if (!options_.as_of) return true;
-  auto c = registry_.GetCollectionAt(collection, *options_.as_of);
-  if (c) return true;
-  if (c.error().IsNotFound()) return false;
-  return std::unexpected(c.error());
-}
-
 EntryReply FileSystem::PastEntry(PastNode node) {
   const double timeout =
       FixedMoment(node.moment) ? options_.version_timeout : 0;
