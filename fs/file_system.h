@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <map>
 #include <memory>
@@ -168,6 +169,10 @@ class FileSystem final {
   static constexpr size_t kMaxCachedVersions = 4096;
 
   registry::Result<Node> Resolve(Ino ino);
+  // Resolve for a handler: the reply to `op` ("getattr") of an inode that
+  // does not resolve, its errno from ErrnoFor.
+  std::expected<Node, ErrorReply> ResolveOr(const Request& r, Ino ino,
+                                            std::string_view op);
   // Names and versions by id: from the caches, else one indexed registry
   // query each (never a scan of the store).
   registry::Result<std::string> CollectionName(int64_t id);

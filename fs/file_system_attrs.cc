@@ -134,12 +134,12 @@ double FileSystem::AttrTimeout(const Node& node) const {
     case NodeType::kSpecial:
       return node.ino == kRootIno || node.ino == kControlDirIno ||
                      node.ino == kAtDirIno
-                 ? 60
-                 : 0;
+                 ? kDirAttrTimeout
+                 : kUncachedTimeout;
     case NodeType::kCollectionHistory:
-      return 0;
+      return kUncachedTimeout;
     case NodeType::kCollection:
-      return 60;
+      return kDirAttrTimeout;
     case NodeType::kVersion:
     case NodeType::kTreeEntry:
       return options_.version_timeout;
@@ -148,9 +148,9 @@ double FileSystem::AttrTimeout(const Node& node) const {
     case NodeType::kStaged:
       return options_.alias_timeout;
     case NodeType::kPast:
-      return 0;  // cheap to answer; whether it may move is the entry's
+      return kUncachedTimeout;  // whether it may move is the entry's
   }
-  return 0;
+  return kUncachedTimeout;
 }
 
 EntryReply FileSystem::MakeEntry(Ino ino, const struct stat& attr,
@@ -171,22 +171,16 @@ EntryReply FileSystem::LinkEntry(Ino ino, LinkNode link) {
 }
 
 Reply FileSystem::GetAttr(const Request& r, Ino ino) {
-  auto node = Resolve(ino);
-  if (!node) {
-    return ErrorReply{
-        ErrnoFor(r, fmt::format("getattr of inode {}", ino), node.error())};
-  }
+  auto node = ResolveOr(r, ino, "getattr");
+  if (!node) return node.error();
   auto attr = StatOf(r, *node);
   if (!attr) return Refuse(r, "stat of " + PathOf(*node), attr.error());
   return AttrReply{*attr, AttrTimeout(*node)};
 }
 
 Reply FileSystem::ReadLink(const Request& r, Ino ino) {
-  auto node = Resolve(ino);
-  if (!node) {
-    return ErrorReply{
-        ErrnoFor(r, fmt::format("readlink of inode {}", ino), node.error())};
-  }
+  auto node = ResolveOr(r, ino, "readlink");
+  if (!node) return node.error();
   if (!node->link) return ErrorReply{EINVAL};
   const auto what = [&] { return "readlink of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};

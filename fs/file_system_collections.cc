@@ -31,7 +31,7 @@ Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
   const Ino ino =
       MakeIno(NodeType::kCollection, static_cast<uint64_t>(collection->id));
   return MakeEntry(ino, DirStat(ino, 0755, options_.owner_uid, started_),
-                   options_.version_timeout, 60);
+                   options_.version_timeout, kDirAttrTimeout);
 }
 
 Reply FileSystem::RmDir(const Request& r, Ino parent, std::string_view name) {

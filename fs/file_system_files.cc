@@ -31,11 +31,8 @@ using registry::TreeEntry;
 using registry::Version;
 
 Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
-  auto node = Resolve(ino);
-  if (!node) {
-    return ErrorReply{
-        ErrnoFor(r, fmt::format("open of inode {}", ino), node.error())};
-  }
+  auto node = ResolveOr(r, ino, "open");
+  if (!node) return node.error();
   const auto what = [&] { return "open of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
@@ -195,11 +192,8 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
 }
 
 Reply FileSystem::OpenDir(const Request& r, Ino ino) {
-  auto node = Resolve(ino);
-  if (!node) {
-    return ErrorReply{
-        ErrnoFor(r, fmt::format("opendir of inode {}", ino), node.error())};
-  }
+  auto node = ResolveOr(r, ino, "opendir");
+  if (!node) return node.error();
   const auto what = [&] { return "opendir of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   auto entries = ListDir(*node);

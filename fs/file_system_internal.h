@@ -19,6 +19,17 @@ inline constexpr std::string_view kWhoamiFile = "whoami";
 inline constexpr std::string_view kAtDir = "at";
 inline constexpr std::string_view kCollectionHistory = ".history";
 
+// How long the kernel may keep an entry or attributes (seconds), where
+// FileSystemOptions does not say (it sets versions' and aliases').
+// The entries of .regfs, .regfs/at and the control files never change.
+inline constexpr double kControlEntryTimeout = 3600;
+// Directories whose attributes are the mount's own (the root, .regfs,
+// .regfs/at, collections).
+inline constexpr double kDirAttrTimeout = 60;
+// Asked every time: files whose size changes with every event (history,
+// whoami) and views of the past (cheap to answer).
+inline constexpr double kUncachedTimeout = 0;
+
 // The inode of an alias as the registry returned it.
 inline Ino AliasIno(const registry::Alias& alias) {
   return MakeIno(alias.is_latest ? NodeType::kLatest : NodeType::kAlias,

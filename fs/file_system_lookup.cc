@@ -46,7 +46,8 @@ Reply FileSystem::LookupInRoot(const Request& r, std::string_view name) {
     Node node{.type = NodeType::kSpecial, .ino = kControlDirIno};
     auto attr = StatOf(r, node);
     if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
-    return MakeEntry(kControlDirIno, *attr, 3600, 60);
+    return MakeEntry(kControlDirIno, *attr, kControlEntryTimeout,
+                     kDirAttrTimeout);
   }
   auto collection = options_.as_of
                         ? registry_.GetCollectionAt(name, *options_.as_of)
@@ -59,7 +60,7 @@ Reply FileSystem::LookupInRoot(const Request& r, std::string_view name) {
   const Ino ino =
       MakeIno(NodeType::kCollection, static_cast<uint64_t>(collection->id));
   return MakeEntry(ino, DirStat(ino, 0755, options_.owner_uid, started_),
-                   options_.version_timeout, 60);
+                   options_.version_timeout, kDirAttrTimeout);
 }
 
 Reply FileSystem::LookupInControl(const Request& r, std::string_view name) {
@@ -71,13 +72,13 @@ Reply FileSystem::LookupInControl(const Request& r, std::string_view name) {
   } else if (name == kAtDir) {
     return MakeEntry(kAtDirIno,
                      DirStat(kAtDirIno, 0555, options_.owner_uid, started_),
-                     3600, 60);
+                     kControlEntryTimeout, kDirAttrTimeout);
   } else {
     return ErrorReply{ENOENT};
   }
   auto attr = StatOf(r, node);
   if (!attr) return Refuse(r, "stat of a history file", attr.error());
-  return MakeEntry(node.ino, *attr, 3600, 0);
+  return MakeEntry(node.ino, *attr, kControlEntryTimeout, kUncachedTimeout);
 }
 
 Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
@@ -90,7 +91,8 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
                        static_cast<uint64_t>(dir.collection_id));
     auto attr = StatOf(r, node);
     if (!attr) return Refuse(r, "stat of a history file", attr.error());
-    return MakeEntry(node.ino, *attr, options_.version_timeout, 0);
+    return MakeEntry(node.ino, *attr, options_.version_timeout,
+                     kUncachedTimeout);
   }
   const auto what = [&] {
     return fmt::format("lookup of {}/{}", dir.collection, name);

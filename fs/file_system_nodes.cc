@@ -141,6 +141,16 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
   return registry::Fail(Code::kNotFound, fmt::format("unknown inode {}", ino));
 }
 
+std::expected<FileSystem::Node, ErrorReply> FileSystem::ResolveOr(
+    const Request& r, Ino ino, std::string_view op) {
+  auto node = Resolve(ino);
+  if (!node) {
+    return std::unexpected(ErrorReply{
+        ErrnoFor(r, fmt::format("{} of inode {}", op, ino), node.error())});
+  }
+  return std::move(*node);
+}
+
 std::string FileSystem::PathOf(const Node& node) {
   switch (node.type) {
     case NodeType::kSpecial:

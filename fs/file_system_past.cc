@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs/file_system.h"
+#include "fs/file_system_internal.h"
 #include "registry/history.h"
 #include "registry/names.h"
 
@@ -67,7 +68,7 @@ bool FileSystem::ReadOnlyView(const Node& dir, std::string_view name) const {
 
 EntryReply FileSystem::PastEntry(PastNode node) {
   const double timeout =
-      FixedMoment(node.moment) ? options_.version_timeout : 0;
+      FixedMoment(node.moment) ? options_.version_timeout : kUncachedTimeout;
   const bool is_link = node.kind == PastNode::Kind::kLink;
   LinkNode link = node.link;
   const Ino ino = past_.Intern(std::move(node));

@@ -142,11 +142,8 @@ Reply FileSystem::Link(const Request& r, Ino ino, Ino new_parent,
 }
 
 Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
-  auto node = Resolve(ino);
-  if (!node) {
-    return ErrorReply{
-        ErrnoFor(r, fmt::format("access of inode {}", ino), node.error())};
-  }
+  auto node = ResolveOr(r, ino, "access");
+  if (!node) return node.error();
   if (mask == F_OK) return ErrorReply{0};
   const auto what = [&] { return "access to " + PathOf(*node); };
   const Identity who = ReadIdentity(r);

@@ -44,11 +44,8 @@ Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
                            size_t size) {
   // security.*, system.posix_acl_* and the like are asked for often.
   if (!name.starts_with(kXattrPrefix)) return ErrorReply{ENODATA};
-  auto node = Resolve(ino);
-  if (!node) {
-    return ErrorReply{
-        ErrnoFor(r, fmt::format("getxattr of inode {}", ino), node.error())};
-  }
+  auto node = ResolveOr(r, ino, "getxattr");
+  if (!node) return node.error();
   const auto what = [&] {
     return fmt::format("getxattr {} of {}", name, PathOf(*node));
   };
@@ -63,11 +60,8 @@ Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
 }
 
 Reply FileSystem::ListXattr(const Request& r, Ino ino, size_t size) {
-  auto node = Resolve(ino);
-  if (!node) {
-    return ErrorReply{
-        ErrnoFor(r, fmt::format("listxattr of inode {}", ino), node.error())};
-  }
+  auto node = ResolveOr(r, ino, "listxattr");
+  if (!node) return node.error();
   const auto what = [&] { return "listxattr of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   auto list = XattrsOf(*node);
