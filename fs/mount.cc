@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -73,8 +74,14 @@ class FuseArgs final {
 registry::Result<FileSystemOptions> FileSystemOptionsFor(
     const MountOptions& options, registry::Registry& reg,
     const stdfs::path& store, const stdfs::path& mountpoint) {
+  // The store's owner owns the root and .regfs: without it they would
+  // show as root's.
   struct stat store_st {};
-  ::stat(store.c_str(), &store_st);
+  if (::stat(store.c_str(), &store_st) != 0) {
+    return registry::Fail(registry::Code::kIoError,
+                          fmt::format("cannot stat the store {}: {}",
+                                      store.string(), std::strerror(errno)));
+  }
   FileSystemOptions fs_options;
   fs_options.owner_uid = store_st.st_uid;
   fs_options.owner_gid = store_st.st_gid;
