@@ -177,10 +177,14 @@ class FileSystem final {
   // query each (never a scan of the store).
   registry::Result<std::string> CollectionName(int64_t id);
   std::optional<int64_t> KnownCollectionId(std::string_view name);
+  // The ids of every collection the caches know.
+  std::vector<int64_t> KnownCollectionIds();
   void RememberCollection(int64_t id, const std::string& name);
   // Drops a deleted collection's name, id and versions from the caches.
   void ForgetCollection(std::string_view name);
   registry::Result<registry::Version> VersionById(int64_t id);
+  // Drops a deleted version from the cache.
+  void ForgetVersion(std::string_view collection, uint64_t number);
   // Caches `version` without its tags, metadata and aliases.
   void RememberVersion(registry::Version version);
 
@@ -273,9 +277,21 @@ class FileSystem final {
   Reply RenameStaged(const Request& r, const Node& dir,
                      const StagedEntry& staged, std::string_view new_name,
                      unsigned flags);
+  // The staged symlink `staged` renamed to `new_name`, still a temporary
+  // name: moved within the staging table, replacing `replaced`.
+  Reply RestageSymlink(const Request& r, const std::string& what,
+                       const Node& dir, const StagedEntry& staged,
+                       const std::optional<StagedEntry>& replaced,
+                       std::string_view new_name);
   registry::Result<std::vector<DirEntry>> ListDir(const Node& node);
+  // A collection's entries (.history, versions, aliases) after `entries`.
+  registry::Result<std::vector<DirEntry>> ListCollection(
+      const Node& node, std::vector<DirEntry> entries);
   registry::Result<XattrList> XattrsOf(const Node& node);
   std::string RenderWhoami(const Request& r);
+  // Invalidates what event `e` changed (OnEvents); true if it changed a
+  // role.
+  bool InvalidateFor(const registry::Event& e);
 
   registry::Registry& registry_;
   const FileSystemOptions options_;

@@ -245,19 +245,7 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
   }
   const Ino parent = dir.ino;
   if (Staging::IsStagingOnlyName(new_name)) {
-    // Still a temporary name: move it within the staging table.
-    if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
-    auto entry = staging_.Take(dir.collection_id, staged.name, staged.ino);
-    if (!entry) return ErrorReply{ENOENT};
-    StagedEntry renamed = *entry;
-    renamed.name = std::string(new_name);
-    if (staging_.Add(renamed) != Staging::AddResult::kAdded) {
-      staging_.Restore(std::move(*entry));
-      return Refuse(r, what, ENOSPC, "too many staged symlinks");
-    }
-    notifier_.InvalidateEntry(parent, staged.name);
-    notifier_.InvalidateEntry(parent, std::string(new_name));
-    return ErrorReply{0};
+    return RestageSymlink(r, what, dir, staged, replaced, new_name);
   }
   // Claimed before the commit, so that OnTick cannot commit it too; put
   // back if the registry refuses (ln then unlinks it).
@@ -291,6 +279,24 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
   return ErrorReply{0};
 }
 
+Reply FileSystem::RestageSymlink(const Request& r, const std::string& what,
+                                 const Node& dir, const StagedEntry& staged,
+                                 const std::optional<StagedEntry>& replaced,
+                                 std::string_view new_name) {
+  if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
+  auto entry = staging_.Take(dir.collection_id, staged.name, staged.ino);
+  if (!entry) return ErrorReply{ENOENT};
+  StagedEntry renamed = *entry;
+  renamed.name = std::string(new_name);
+  if (staging_.Add(renamed) != Staging::AddResult::kAdded) {
+    staging_.Restore(std::move(*entry));
+    return Refuse(r, what, ENOSPC, "too many staged symlinks");
+  }
+  notifier_.InvalidateEntry(dir.ino, staged.name);
+  notifier_.InvalidateEntry(dir.ino, std::string(new_name));
+  return ErrorReply{0};
+}
+
 void FileSystem::CommitStaged(const StagedEntry& entry, std::string_view why,
                               bool invalidate) {
   const Ino parent = MakeIno(NodeType::kCollection,
@@ -314,7 +320,9 @@ void FileSystem::CommitStaged(const StagedEntry& entry, std::string_view why,
     spdlog::info("{} (uid {}) created alias {} -> v{}: committed its staged "
                  "symlink as {}",
                  entry.who.user, entry.who.uid, path, alias->version, why);
-    if (invalidate) links_.Update(entry.ino, LinkNodeOf(*alias, entry.collection_id));
+    if (invalidate) {
+      links_.Update(entry.ino, LinkNodeOf(*alias, entry.collection_id));
+    }
   }
   if (invalidate) notifier_.InvalidateEntry(parent, entry.name);
 }

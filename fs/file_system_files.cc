@@ -150,29 +150,7 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
     return ListPast(node);
   }
   if (node.type == NodeType::kCollection) {
-    entries.push_back({std::string(kCollectionHistory),
-                       MakeIno(NodeType::kCollectionHistory,
-                               static_cast<uint64_t>(node.collection_id)),
-                       S_IFREG});
-    auto versions =
-        options_.as_of
-            ? registry_.VersionsAt(node.collection, *options_.as_of)
-            : registry_.ListVersions(node.collection);
-    if (!versions) return std::unexpected(versions.error());
-    for (const Version& v : *versions) {
-      entries.push_back(
-          {registry::VersionName(v.number),
-           MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
-           static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG)});
-    }
-    auto aliases = options_.as_of
-                       ? registry_.AliasesAt(node.collection, *options_.as_of)
-                       : registry_.ListAliases(node.collection);
-    if (!aliases) return std::unexpected(aliases.error());
-    for (const Alias& a : *aliases) {
-      entries.push_back({a.name, AliasIno(a), S_IFLNK});
-    }
-    return entries;
+    return ListCollection(node, std::move(entries));
   }
   if (node.type == NodeType::kVersion || node.type == NodeType::kTreeEntry) {
     if (node.entry ? !node.entry->is_dir : node.version->kind != Kind::kTree) {
@@ -189,6 +167,33 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
     return entries;
   }
   return registry::Fail(Code::kInvalidArgument, "not a directory");
+}
+
+Result<std::vector<DirEntry>> FileSystem::ListCollection(
+    const Node& node, std::vector<DirEntry> entries) {
+  entries.push_back({std::string(kCollectionHistory),
+                     MakeIno(NodeType::kCollectionHistory,
+                             static_cast<uint64_t>(node.collection_id)),
+                     S_IFREG});
+  auto versions =
+      options_.as_of
+          ? registry_.VersionsAt(node.collection, *options_.as_of)
+          : registry_.ListVersions(node.collection);
+  if (!versions) return std::unexpected(versions.error());
+  for (const Version& v : *versions) {
+    entries.push_back(
+        {registry::VersionName(v.number),
+         MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
+         static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG)});
+  }
+  auto aliases = options_.as_of
+                     ? registry_.AliasesAt(node.collection, *options_.as_of)
+                     : registry_.ListAliases(node.collection);
+  if (!aliases) return std::unexpected(aliases.error());
+  for (const Alias& a : *aliases) {
+    entries.push_back({a.name, AliasIno(a), S_IFLNK});
+  }
+  return entries;
 }
 
 Reply FileSystem::OpenDir(const Request& r, Ino ino) {

@@ -47,6 +47,21 @@ std::optional<int64_t> FileSystem::KnownCollectionId(std::string_view name) {
   return it->second;
 }
 
+std::vector<int64_t> FileSystem::KnownCollectionIds() {
+  std::vector<int64_t> ids;
+  std::lock_guard lock(collections_mu_);
+  for (const auto& [id, name] : collection_names_) ids.push_back(id);
+  return ids;
+}
+
+void FileSystem::ForgetVersion(std::string_view collection, uint64_t number) {
+  std::lock_guard lock(versions_mu_);
+  std::erase_if(versions_, [&](const auto& item) {
+    return item.second.collection == collection &&
+           item.second.number == number;
+  });
+}
+
 Result<std::string> FileSystem::CollectionName(int64_t id) {
   {
     std::lock_guard lock(collections_mu_);

@@ -27,80 +27,74 @@ constexpr auto kAnnouncedFlushPatience = registry::kAnnounceDeadline / 2;
 }  // namespace
 
 void FileSystem::OnEvents(const std::vector<registry::Event>& events) {
-  using registry::EventType;
   bool roles_changed = false;
   for (const registry::Event& e : events) {
-    const std::optional<int64_t> id = KnownCollectionId(e.collection);
-    const Ino dir =
-        id ? MakeIno(NodeType::kCollection, static_cast<uint64_t>(*id)) : 0;
-    switch (e.type) {
-      case EventType::kCollectionCreate:
-        notifier_.InvalidateEntry(kRootIno, e.collection);
-        break;
-      case EventType::kCollectionDelete:
-        // The name may already hold a new collection (a later event):
-        // forget only an id that is gone. A frozen mount still shows it.
-        if (id && !options_.as_of) {
-          auto still = registry_.GetCollectionById(*id);
-          if (!still && still.error().IsNotFound()) {
-            ForgetCollection(e.collection);
-            notifier_.InvalidateInode(dir);
-          }
-        }
-        notifier_.InvalidateEntry(kRootIno, e.collection);
-        break;
-      case EventType::kVersionCreate:
-      case EventType::kVersionDelete:
-        if (!dir) break;
-        for (auto number : {e.old_version, e.new_version}) {
-          if (number) {
-            notifier_.InvalidateEntry(dir, registry::VersionName(*number));
-          }
-        }
-        notifier_.InvalidateEntry(dir, std::string(registry::kLatest));
-        if (e.type == EventType::kVersionDelete && e.old_version) {
-          std::lock_guard lock(versions_mu_);
-          std::erase_if(versions_, [&](const auto& item) {
-            return item.second.collection == e.collection &&
-                   item.second.number == *e.old_version;
-          });
-        }
-        break;
-      case EventType::kAliasCreate:
-      case EventType::kAliasMove:
-      case EventType::kAliasRemove:
-      case EventType::kAliasRename:
-        if (!dir) break;
-        notifier_.InvalidateEntry(dir, e.alias);
-        if (e.detail.contains("to") && e.detail["to"].is_string()) {
-          notifier_.InvalidateEntry(dir, e.detail["to"].get<std::string>());
-        }
-        break;
-      case EventType::kProtect:
-      case EventType::kUnprotect: {
-        // The alias snapshots carry `protected`: drop them everywhere.
-        std::vector<int64_t> ids;
-        {
-          std::lock_guard lock(collections_mu_);
-          for (const auto& [cid, name] : collection_names_) ids.push_back(cid);
-        }
-        for (int64_t cid : ids) {
-          notifier_.InvalidateEntry(
-              MakeIno(NodeType::kCollection, static_cast<uint64_t>(cid)),
-              e.alias);
-        }
-        break;
-      }
-      case EventType::kRoleGrant:
-      case EventType::kRoleRevoke:
-        roles_changed = true;
-        break;
-      case EventType::kTagAdd:
-      case EventType::kTagRemove:
-        break;  // xattrs are not cached by the kernel
-    }
+    if (InvalidateFor(e)) roles_changed = true;
   }
   if (roles_changed) callers_.InvalidateRoles();
+}
+
+bool FileSystem::InvalidateFor(const registry::Event& e) {
+  using registry::EventType;
+  const std::optional<int64_t> id = KnownCollectionId(e.collection);
+  const Ino dir =
+      id ? MakeIno(NodeType::kCollection, static_cast<uint64_t>(*id)) : 0;
+  switch (e.type) {
+    case EventType::kCollectionCreate:
+      notifier_.InvalidateEntry(kRootIno, e.collection);
+      break;
+    case EventType::kCollectionDelete:
+      // The name may already hold a new collection (a later event):
+      // forget only an id that is gone. A frozen mount still shows it.
+      if (id && !options_.as_of) {
+        auto still = registry_.GetCollectionById(*id);
+        if (!still && still.error().IsNotFound()) {
+          ForgetCollection(e.collection);
+          notifier_.InvalidateInode(dir);
+        }
+      }
+      notifier_.InvalidateEntry(kRootIno, e.collection);
+      break;
+    case EventType::kVersionCreate:
+    case EventType::kVersionDelete:
+      if (!dir) break;
+      for (auto number : {e.old_version, e.new_version}) {
+        if (number) {
+          notifier_.InvalidateEntry(dir, registry::VersionName(*number));
+        }
+      }
+      notifier_.InvalidateEntry(dir, std::string(registry::kLatest));
+      if (e.type == EventType::kVersionDelete && e.old_version) {
+        ForgetVersion(e.collection, *e.old_version);
+      }
+      break;
+    case EventType::kAliasCreate:
+    case EventType::kAliasMove:
+    case EventType::kAliasRemove:
+    case EventType::kAliasRename:
+      if (!dir) break;
+      notifier_.InvalidateEntry(dir, e.alias);
+      if (e.detail.contains("to") && e.detail["to"].is_string()) {
+        notifier_.InvalidateEntry(dir, e.detail["to"].get<std::string>());
+      }
+      break;
+    case EventType::kProtect:
+    case EventType::kUnprotect:
+      // The alias snapshots carry `protected`: drop them everywhere.
+      for (int64_t cid : KnownCollectionIds()) {
+        notifier_.InvalidateEntry(
+            MakeIno(NodeType::kCollection, static_cast<uint64_t>(cid)),
+            e.alias);
+      }
+      break;
+    case EventType::kRoleGrant:
+    case EventType::kRoleRevoke:
+      return true;
+    case EventType::kTagAdd:
+    case EventType::kTagRemove:
+      break;  // xattrs are not cached by the kernel
+  }
+  return false;
 }
 
 void FileSystem::OnAnnounced(uint64_t seq) {
