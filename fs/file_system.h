@@ -18,6 +18,14 @@
 // with direct_io and attribute timeout 0 so that size and content are
 // current.
 //
+// The members are defined by concept: file_system.cc (start, stop),
+// _nodes.cc (Resolve, caches, PathOf), _refusals.cc (identities, errno
+// mapping, refusals, access), _attrs.cc (stat, timeouts, getattr,
+// readlink), _lookup.cc, _collections.cc (mkdir, rmdir), _aliases.cc
+// (symlink, unlink, rename, staged symlinks), _files.cc (open, read,
+// readdir), _xattrs.cc, _watch.cc (other processes' changes), _past.cc
+// (views of the past); file_system_internal.h holds their shared names.
+//
 // Thread-safe: libfuse calls handlers from many threads. The registry is
 // thread-safe; the caches each have their own mutex (never two held at
 // once); Staging, LinkTable, CallerCache, HistoryFiles and Notifier lock
