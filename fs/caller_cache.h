@@ -58,7 +58,7 @@ class CallerCache final {
 
   registry::Registry& registry_;
   const Clock::duration ttl_;
-  std::mutex mu_;  // guards entries_ and generation_
+  std::mutex mu_;  // guards entries_ and role_generation_
   std::map<Key, Entry> entries_;
   uint64_t role_generation_ = 0;  // bumped by InvalidateRoles
 };

@@ -18,6 +18,14 @@
 // with direct_io and attribute timeout 0 so that size and content are
 // current.
 //
+// The members are defined by concept: file_system.cc (start, stop),
+// _nodes.cc (Resolve, caches, PathOf), _refusals.cc (identities, errno
+// mapping, refusals, access), _attrs.cc (stat, timeouts, getattr,
+// readlink), _lookup.cc, _collections.cc (mkdir, rmdir), _aliases.cc
+// (symlink, unlink, rename, staged symlinks), _files.cc (open, read,
+// readdir), _xattrs.cc, _watch.cc (other processes' changes), _past.cc
+// (views of the past); file_system_internal.h holds their shared names.
+//
 // Thread-safe: libfuse calls handlers from many threads. The registry is
 // thread-safe; the caches each have their own mutex (never two held at
 // once); Staging, LinkTable, CallerCache, HistoryFiles and Notifier lock
@@ -29,6 +37,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <map>
 #include <memory>
@@ -168,14 +177,22 @@ class FileSystem final {
   static constexpr size_t kMaxCachedVersions = 4096;
 
   registry::Result<Node> Resolve(Ino ino);
+  // Resolve for a handler: the reply to `op` ("getattr") of an inode that
+  // does not resolve, its errno from ErrnoFor.
+  std::expected<Node, ErrorReply> ResolveOr(const Request& r, Ino ino,
+                                            std::string_view op);
   // Names and versions by id: from the caches, else one indexed registry
   // query each (never a scan of the store).
   registry::Result<std::string> CollectionName(int64_t id);
   std::optional<int64_t> KnownCollectionId(std::string_view name);
+  // The ids of every collection the caches know.
+  std::vector<int64_t> KnownCollectionIds();
   void RememberCollection(int64_t id, const std::string& name);
   // Drops a deleted collection's name, id and versions from the caches.
   void ForgetCollection(std::string_view name);
   registry::Result<registry::Version> VersionById(int64_t id);
+  // Drops a deleted version from the cache.
+  void ForgetVersion(std::string_view collection, uint64_t number);
   // Caches `version` without its tags, metadata and aliases.
   void RememberVersion(registry::Version version);
 
@@ -246,9 +263,6 @@ class FileSystem final {
                      std::optional<uint64_t> at, std::string_view moment);
   EntryReply PastEntry(PastNode node);
   registry::Result<std::vector<DirEntry>> ListPast(const Node& node);
-  // Whether a collection existed at a frozen mount's moment (always true
-  // for a live mount).
-  registry::Result<bool> ExistedThen(std::string_view collection);
   // .regfs/at, its contents, reflog names and everything of a frozen mount
   // are read-only: changes there get EROFS.
   bool ReadOnlyView(const Node& dir, std::string_view name) const;
@@ -271,9 +285,21 @@ class FileSystem final {
   Reply RenameStaged(const Request& r, const Node& dir,
                      const StagedEntry& staged, std::string_view new_name,
                      unsigned flags);
+  // The staged symlink `staged` renamed to `new_name`, still a temporary
+  // name: moved within the staging table, replacing `replaced`.
+  Reply RestageSymlink(const Request& r, const std::string& what,
+                       const Node& dir, const StagedEntry& staged,
+                       const std::optional<StagedEntry>& replaced,
+                       std::string_view new_name);
   registry::Result<std::vector<DirEntry>> ListDir(const Node& node);
+  // A collection's entries (.history, versions, aliases) after `entries`.
+  registry::Result<std::vector<DirEntry>> ListCollection(
+      const Node& node, std::vector<DirEntry> entries);
   registry::Result<XattrList> XattrsOf(const Node& node);
   std::string RenderWhoami(const Request& r);
+  // Invalidates what event `e` changed (OnEvents); true if it changed a
+  // role.
+  bool InvalidateFor(const registry::Event& e);
 
   registry::Registry& registry_;
   const FileSystemOptions options_;

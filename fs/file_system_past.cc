@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs/file_system.h"
+#include "fs/file_system_internal.h"
 #include "registry/history.h"
 #include "registry/names.h"
 
@@ -65,17 +66,9 @@ bool FileSystem::ReadOnlyView(const Node& dir, std::string_view name) const {
          dir.ino == kAtDirIno || registry::ParseReflogName(name).has_value();
 }
 
-Result<bool> FileSystem::ExistedThen(std::string_view collection) {
-  if (!options_.as_of) return true;
-  auto c = registry_.GetCollectionAt(collection, *options_.as_of);
-  if (c) return true;
-  if (c.error().IsNotFound()) return false;
-  return std::unexpected(c.error());
-}
-
 EntryReply FileSystem::PastEntry(PastNode node) {
   const double timeout =
-      FixedMoment(node.moment) ? options_.version_timeout : 0;
+      FixedMoment(node.moment) ? options_.version_timeout : kUncachedTimeout;
   const bool is_link = node.kind == PastNode::Kind::kLink;
   LinkNode link = node.link;
   const Ino ino = past_.Intern(std::move(node));

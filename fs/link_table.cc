@@ -35,11 +35,6 @@ void LinkTable::Forget(Ino ino, uint64_t nlookup) {
   }
 }
 
-size_t LinkTable::size() const {
-  std::lock_guard lock(mu_);
-  return nodes_.size();
-}
-
 LinkNode LinkNodeOf(const registry::Alias& alias, int64_t collection_id) {
   LinkNode node;
   node.collection_id = collection_id;

@@ -56,7 +56,6 @@ class LinkTable final {
   void Update(Ino ino, LinkNode node);
   // The kernel dropped `nlookup` references to `ino`.
   void Forget(Ino ino, uint64_t nlookup);
-  size_t size() const;
 
  private:
   struct Slot {

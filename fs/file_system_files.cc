@@ -1,0 +1,254 @@
+// Open files and directories: blobs, the history and whoami files, and
+// directory listings (open, read, opendir, readdir, statfs).
+#include "fs/file_system.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fs/file_system_internal.h"
+#include "registry/names.h"
+
+namespace regfs::fs {
+
+using registry::Alias;
+using registry::Code;
+using registry::Collection;
+using registry::Identity;
+using registry::Kind;
+using registry::Result;
+using registry::TreeEntry;
+using registry::Version;
+
+Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
+  auto node = ResolveOr(r, ino, "open");
+  if (!node) return node.error();
+  const auto what = [&] { return "open of " + PathOf(*node); };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+    return RefuseImmutable(r, what,
+                           "versions and control files are read-only");
+  }
+  OpenReply reply;
+  reply.handle = std::make_unique<Handle>();
+  Handle& handle = *reply.handle;
+  switch (node->type) {
+    case NodeType::kSpecial:
+    case NodeType::kCollectionHistory:
+      if (node->ino == kWhoamiIno) {
+        handle.kind = Handle::Kind::kText;
+        handle.text = RenderWhoami(r);
+      } else if (node->ino == kGlobalHistoryIno ||
+                 node->type == NodeType::kCollectionHistory) {
+        handle.kind = Handle::Kind::kHistory;
+        handle.history = histories_.Get(node->collection);
+      } else {
+        return ErrorReply{EISDIR};
+      }
+      reply.info.direct_io = 1;
+      return reply;
+    case NodeType::kVersion:
+    case NodeType::kTreeEntry: {
+      std::string blob;
+      if (node->entry) {
+        if (node->entry->is_dir) return ErrorReply{EISDIR};
+        blob = node->entry->blob;
+      } else {
+        if (node->version->kind == Kind::kTree) return ErrorReply{EISDIR};
+        blob = node->version->blob;
+      }
+      // Corruption (a missing blob, or bytes that differ from its
+      // digest) is EIO, logged with the version and the blob.
+      auto fd = registry_.OpenBlob(blob);
+      if (!fd) return Refuse(r, what, fd.error());
+      handle.kind = Handle::Kind::kBlob;
+      handle.fd = std::move(*fd);
+      reply.info.keep_cache = 1;
+      reply.info.noflush = 1;
+      return reply;
+    }
+    default:
+      return ErrorReply{EINVAL};
+  }
+}
+
+Reply FileSystem::Read(const Request& r, Handle& handle, size_t size,
+                       off_t offset) {
+  if (offset < 0) return ErrorReply{EINVAL};
+  switch (handle.kind) {
+    case Handle::Kind::kBlob:
+      return FdReply{handle.fd.get(), size, offset};
+    case Handle::Kind::kText:
+      if (static_cast<size_t>(offset) >= handle.text.size()) return BufReply{};
+      return BufReply{handle.text.substr(static_cast<size_t>(offset), size)};
+    case Handle::Kind::kHistory: {
+      // Only a read past the rendered text asks for newer events.
+      const uint64_t start = static_cast<uint64_t>(offset);
+      if (start + size > handle.history->size()) {
+        auto refreshed = handle.history->Refresh(registry_);
+        if (!refreshed) {
+          return Refuse(r, "read of a history file", refreshed.error());
+        }
+      }
+      return BufReply{handle.history->Read(start, size)};
+    }
+    case Handle::Kind::kDir:
+      return ErrorReply{EISDIR};
+  }
+  return ErrorReply{EINVAL};
+}
+
+std::string FileSystem::RenderWhoami(const Request& r) {
+  const Identity who = ReadIdentity(r);
+  auto role = callers_.RoleOf(who);
+  nlohmann::json json = {
+      {"uid", who.uid},
+      {"user", who.user},
+      {"gid", who.gid},
+      {"groups", who.groups},
+      {"group_names", who.group_names},
+      {"role", role ? std::string(registry::RoleName(*role)) : "unknown"},
+  };
+  return json.dump() + "\n";
+}
+
+Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
+  std::vector<DirEntry> entries;
+  entries.push_back({".", node.ino, S_IFDIR});
+  entries.push_back({"..", kRootIno, S_IFDIR});
+  if (node.ino == kRootIno) {
+    entries.push_back({std::string(kControlDir), kControlDirIno, S_IFDIR});
+    auto collections = options_.as_of
+                           ? registry_.CollectionsAt(*options_.as_of)
+                           : registry_.ListCollections();
+    if (!collections) return std::unexpected(collections.error());
+    for (const Collection& c : *collections) {
+      RememberCollection(c.id, c.name);
+      entries.push_back(
+          {c.name, MakeIno(NodeType::kCollection, static_cast<uint64_t>(c.id)),
+           S_IFDIR});
+    }
+    return entries;
+  }
+  if (node.ino == kControlDirIno) {
+    entries.push_back({std::string(kHistoryFile), kGlobalHistoryIno, S_IFREG});
+    entries.push_back({std::string(kWhoamiFile), kWhoamiIno, S_IFREG});
+    entries.push_back({std::string(kAtDir), kAtDirIno, S_IFDIR});
+    return entries;
+  }
+  if (node.ino == kAtDirIno || node.type == NodeType::kPast) {
+    return ListPast(node);
+  }
+  if (node.type == NodeType::kCollection) {
+    return ListCollection(node, std::move(entries));
+  }
+  if (node.type == NodeType::kVersion || node.type == NodeType::kTreeEntry) {
+    if (node.entry ? !node.entry->is_dir : node.version->kind != Kind::kTree) {
+      return registry::Fail(Code::kInvalidArgument, "not a directory");
+    }
+    auto tree =
+        registry_.ListTree(node.version->id, node.entry ? node.entry->id : 0);
+    if (!tree) return std::unexpected(tree.error());
+    for (const TreeEntry& e : *tree) {
+      entries.push_back(
+          {e.name, MakeIno(NodeType::kTreeEntry, static_cast<uint64_t>(e.id)),
+           static_cast<mode_t>(e.is_dir ? S_IFDIR : S_IFREG)});
+    }
+    return entries;
+  }
+  return registry::Fail(Code::kInvalidArgument, "not a directory");
+}
+
+Result<std::vector<DirEntry>> FileSystem::ListCollection(
+    const Node& node, std::vector<DirEntry> entries) {
+  entries.push_back({std::string(kCollectionHistory),
+                     MakeIno(NodeType::kCollectionHistory,
+                             static_cast<uint64_t>(node.collection_id)),
+                     S_IFREG});
+  auto versions =
+      options_.as_of
+          ? registry_.VersionsAt(node.collection, *options_.as_of)
+          : registry_.ListVersions(node.collection);
+  if (!versions) return std::unexpected(versions.error());
+  for (const Version& v : *versions) {
+    entries.push_back(
+        {registry::VersionName(v.number),
+         MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
+         static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG)});
+  }
+  auto aliases = options_.as_of
+                     ? registry_.AliasesAt(node.collection, *options_.as_of)
+                     : registry_.ListAliases(node.collection);
+  if (!aliases) return std::unexpected(aliases.error());
+  for (const Alias& a : *aliases) {
+    entries.push_back({a.name, AliasIno(a), S_IFLNK});
+  }
+  return entries;
+}
+
+Reply FileSystem::OpenDir(const Request& r, Ino ino) {
+  auto node = ResolveOr(r, ino, "opendir");
+  if (!node) return node.error();
+  const auto what = [&] { return "opendir of " + PathOf(*node); };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  auto entries = ListDir(*node);
+  if (!entries) {
+    if (entries.error().code == Code::kInvalidArgument) {
+      return ErrorReply{ENOTDIR};
+    }
+    return Refuse(r, what, entries.error());
+  }
+  OpenReply reply;
+  reply.directory = true;
+  reply.handle = std::make_unique<Handle>();
+  reply.handle->kind = Handle::Kind::kDir;
+  reply.handle->entries = std::move(*entries);
+  if (node->type == NodeType::kVersion || node->type == NodeType::kTreeEntry) {
+    reply.info.cache_readdir = 1;  // trees are immutable
+    reply.info.keep_cache = 1;
+  }
+  return reply;
+}
+
+Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
+                          off_t offset) {
+  if (handle.kind != Handle::Kind::kDir) return ErrorReply{ENOTDIR};
+  std::string buf(size, '\0');
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0));
+       i < handle.entries.size(); ++i) {
+    const DirEntry& e = handle.entries[i];
+    struct stat st {};
+    st.st_ino = e.ino;
+    st.st_mode = e.type;
+    const size_t need =
+        fuse_add_direntry(r.req, buf.data() + used, size - used, e.name.c_str(),
+                          &st, static_cast<off_t>(i + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  buf.resize(used);
+  return BufReply{std::move(buf)};
+}
+
+Reply FileSystem::StatFs(const Request& r) {
+  StatfsReply reply;
+  if (statvfs(registry_.store().c_str(), &reply.stat) != 0) {
+    const int err = errno;
+    return Refuse(r, "statfs", err, std::strerror(err));
+  }
+  reply.stat.f_namemax = 255;
+  return reply;
+}
+
+}  // namespace regfs::fs

@@ -1,0 +1,56 @@
+// Names and helpers shared by the files of FileSystem (file_system*.cc);
+// not part of the fs/ interface.
+#ifndef REGFS_FS_FILE_SYSTEM_INTERNAL_H_
+#define REGFS_FS_FILE_SYSTEM_INTERNAL_H_
+
+#include <string>
+#include <string_view>
+
+#include "fs/inode.h"
+#include "fs/link_table.h"
+#include "fs/staging.h"
+#include "registry/model.h"
+
+namespace regfs::fs {
+
+inline constexpr std::string_view kControlDir = ".regfs";
+inline constexpr std::string_view kHistoryFile = "history";
+inline constexpr std::string_view kWhoamiFile = "whoami";
+inline constexpr std::string_view kAtDir = "at";
+inline constexpr std::string_view kCollectionHistory = ".history";
+
+// How long the kernel may keep an entry or attributes (seconds), where
+// FileSystemOptions does not say (it sets versions' and aliases').
+// The entries of .regfs, .regfs/at and the control files never change.
+inline constexpr double kControlEntryTimeout = 3600;
+// Directories whose attributes are the mount's own (the root, .regfs,
+// .regfs/at, collections).
+inline constexpr double kDirAttrTimeout = 60;
+// Asked every time: files whose size changes with every event (history,
+// whoami) and views of the past (cheap to answer).
+inline constexpr double kUncachedTimeout = 0;
+
+// The inode of an alias as the registry returned it.
+inline Ino AliasIno(const registry::Alias& alias) {
+  return MakeIno(alias.is_latest ? NodeType::kLatest : NodeType::kAlias,
+                 alias.revision);
+}
+
+// The symlink a staged entry shows until it is committed.
+inline LinkNode StagedLinkNode(const StagedEntry& entry,
+                               const std::string& collection) {
+  LinkNode node;
+  node.collection_id = entry.collection_id;
+  node.collection = collection;
+  node.name = entry.name;
+  node.version = entry.version;
+  node.staged = true;
+  node.updated = entry.created_ms;
+  node.updated_uid = entry.who.uid;
+  node.updated_by = entry.who.user;
+  return node;
+}
+
+}  // namespace regfs::fs
+
+#endif  // REGFS_FS_FILE_SYSTEM_INTERNAL_H_

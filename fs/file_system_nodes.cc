@@ -1,0 +1,224 @@
+// What an inode is (FileSystem::Resolve) and what it is called in logs
+// (PathOf), with the caches of collection names and versions behind them.
+#include "fs/file_system.h"
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "fs/file_system_internal.h"
+#include "registry/names.h"
+
+namespace regfs::fs {
+
+using registry::Code;
+using registry::Result;
+using registry::Version;
+
+void FileSystem::RememberCollection(int64_t id, const std::string& name) {
+  std::lock_guard lock(collections_mu_);
+  collection_names_[id] = name;
+  collection_ids_[name] = id;
+}
+
+void FileSystem::ForgetCollection(std::string_view name) {
+  std::optional<int64_t> id;
+  {
+    std::lock_guard lock(collections_mu_);
+    const auto it = collection_ids_.find(name);
+    if (it == collection_ids_.end()) return;
+    id = it->second;
+    collection_names_.erase(it->second);
+    collection_ids_.erase(it);
+  }
+  std::lock_guard lock(versions_mu_);
+  std::erase_if(versions_, [&](const auto& item) {
+    return item.second.collection_id == *id;
+  });
+}
+
+std::optional<int64_t> FileSystem::KnownCollectionId(std::string_view name) {
+  std::lock_guard lock(collections_mu_);
+  const auto it = collection_ids_.find(name);
+  if (it == collection_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<int64_t> FileSystem::KnownCollectionIds() {
+  std::vector<int64_t> ids;
+  std::lock_guard lock(collections_mu_);
+  for (const auto& [id, name] : collection_names_) ids.push_back(id);
+  return ids;
+}
+
+void FileSystem::ForgetVersion(std::string_view collection, uint64_t number) {
+  std::lock_guard lock(versions_mu_);
+  std::erase_if(versions_, [&](const auto& item) {
+    return item.second.collection == collection &&
+           item.second.number == number;
+  });
+}
+
+Result<std::string> FileSystem::CollectionName(int64_t id) {
+  {
+    std::lock_guard lock(collections_mu_);
+    const auto it = collection_names_.find(id);
+    if (it != collection_names_.end()) return it->second;
+  }
+  auto collection = registry_.GetCollectionById(id);
+  if (!collection) return std::unexpected(collection.error());
+  RememberCollection(collection->id, collection->name);
+  return std::move(collection->name);
+}
+
+void FileSystem::RememberVersion(Version version) {
+  // Tags, metadata and aliases change; the attribute handlers read them
+  // fresh, so the cache keeps only the immutable fields.
+  version.tags.clear();
+  version.metadata.clear();
+  version.aliases.clear();
+  std::lock_guard lock(versions_mu_);
+  if (versions_.size() >= kMaxCachedVersions) versions_.clear();
+  versions_.try_emplace(version.id, std::move(version));
+}
+
+Result<Version> FileSystem::VersionById(int64_t id) {
+  {
+    std::lock_guard lock(versions_mu_);
+    const auto it = versions_.find(id);
+    if (it != versions_.end()) return it->second;
+  }
+  auto version = registry_.GetVersionById(id);
+  if (!version) return std::unexpected(version.error());
+  RememberVersion(*version);
+  return version;
+}
+
+Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
+  Node node;
+  node.ino = ino;
+  node.type = TypeOf(ino);
+  const uint64_t id = IdOf(ino);
+  switch (node.type) {
+    case NodeType::kSpecial:
+      if (ino < kRootIno || ino > kAtDirIno) break;
+      return node;
+    case NodeType::kCollection:
+    case NodeType::kCollectionHistory: {
+      auto name = CollectionName(static_cast<int64_t>(id));
+      if (!name) return std::unexpected(name.error());
+      node.collection_id = static_cast<int64_t>(id);
+      node.collection = *name;
+      return node;
+    }
+    case NodeType::kVersion: {
+      auto version = VersionById(static_cast<int64_t>(id));
+      if (!version) return std::unexpected(version.error());
+      node.collection_id = version->collection_id;
+      node.collection = version->collection;
+      node.version = std::move(*version);
+      return node;
+    }
+    case NodeType::kTreeEntry: {
+      auto entry = registry_.GetTreeEntry(static_cast<int64_t>(id));
+      if (!entry) return std::unexpected(entry.error());
+      auto version = VersionById(entry->version_id);
+      if (!version) return std::unexpected(version.error());
+      node.collection_id = version->collection_id;
+      node.collection = version->collection;
+      node.version = std::move(*version);
+      node.entry = std::move(*entry);
+      return node;
+    }
+    case NodeType::kAlias:
+    case NodeType::kLatest:
+    case NodeType::kStaged: {
+      auto link = links_.Get(ino);
+      if (!link) break;
+      node.collection_id = link->collection_id;
+      node.collection = link->collection;
+      node.link = std::move(*link);
+      return node;
+    }
+    case NodeType::kPast: {
+      auto past = past_.Get(ino);
+      if (!past) break;
+      node.collection_id = past->collection_id;
+      node.collection = past->collection;
+      if (past->kind == PastNode::Kind::kLink) node.link = past->link;
+      node.past = std::move(*past);
+      return node;
+    }
+  }
+  return registry::Fail(Code::kNotFound, fmt::format("unknown inode {}", ino));
+}
+
+std::expected<FileSystem::Node, ErrorReply> FileSystem::ResolveOr(
+    const Request& r, Ino ino, std::string_view op) {
+  auto node = Resolve(ino);
+  if (!node) {
+    return std::unexpected(ErrorReply{
+        ErrnoFor(r, fmt::format("{} of inode {}", op, ino), node.error())});
+  }
+  return std::move(*node);
+}
+
+std::string FileSystem::PathOf(const Node& node) {
+  switch (node.type) {
+    case NodeType::kSpecial:
+      if (node.ino == kRootIno) return "/";
+      if (node.ino == kControlDirIno) return std::string(kControlDir);
+      if (node.ino == kGlobalHistoryIno) return ".regfs/history";
+      if (node.ino == kAtDirIno) return ".regfs/at";
+      return ".regfs/whoami";
+    case NodeType::kCollection:
+      return node.collection;
+    case NodeType::kCollectionHistory:
+      return node.collection + "/.history";
+    case NodeType::kVersion:
+      return node.collection + "/" +
+             registry::VersionName(node.version->number);
+    case NodeType::kTreeEntry: {
+      std::string path = node.entry->name;
+      int64_t parent = node.entry->parent_id;
+      for (int depth = 0; parent != 0 && depth < 64; ++depth) {
+        auto up = registry_.GetTreeEntry(parent);
+        if (!up) break;
+        path = up->name + "/" + path;
+        parent = up->parent_id;
+      }
+      return node.collection + "/" +
+             registry::VersionName(node.version->number) + "/" + path;
+    }
+    case NodeType::kAlias:
+    case NodeType::kLatest:
+    case NodeType::kStaged:
+      return node.collection + "/" + node.link->name;
+    case NodeType::kPast: {
+      const PastNode& past = *node.past;
+      std::string path =
+          past.moment.empty() ? "" : ".regfs/at/" + past.moment;
+      if (past.kind == PastNode::Kind::kMoment) return path;
+      path += (path.empty() ? "" : "/") + past.collection;
+      if (past.kind == PastNode::Kind::kLink) path += "/" + past.link.name;
+      return path;
+    }
+  }
+  return "?";
+}
+
+std::string FileSystem::PathOf(Ino ino) {
+  auto node = Resolve(ino);
+  if (!node) return fmt::format("inode {}", ino);
+  return PathOf(*node);
+}
+
+std::string FileSystem::PathIn(Ino parent, std::string_view name) {
+  const std::string dir = PathOf(parent);
+  return dir == "/" ? std::string(name) : fmt::format("{}/{}", dir, name);
+}
+
+}  // namespace regfs::fs

@@ -1,0 +1,166 @@
+// Who is asking (identities from CallerCache), the read check, and the
+// one place where a registry Error becomes an errno (ErrnoFor, Refuse):
+// a refusal logs at info, a failure at warn. Also the handlers of
+// changes that nobody may make (they only refuse) and access(2).
+#include "fs/file_system.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fs/error_codes.h"
+
+namespace regfs::fs {
+
+using registry::Code;
+using registry::Error;
+using registry::Identity;
+using registry::Role;
+
+namespace {
+
+std::vector<gid_t> RequestGroups(fuse_req_t req) {
+  std::vector<gid_t> groups(64);
+  int n =
+      fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+  if (n > static_cast<int>(groups.size())) {
+    groups.resize(static_cast<size_t>(n));
+    n = fuse_req_getgroups(req, n, groups.data());
+  }
+  if (n < 0) return {};
+  groups.resize(std::min(static_cast<size_t>(n), groups.size()));
+  return groups;
+}
+
+}  // namespace
+
+Identity FileSystem::ReadIdentity(const Request& r) {
+  return callers_.ForRead(r.uid, r.gid,
+                          [req = r.req] { return RequestGroups(req); });
+}
+
+Identity FileSystem::ChangeIdentity(const Request& r) {
+  return callers_.ForChange(r.uid, r.gid, RequestGroups(r.req));
+}
+
+int FileSystem::CheckRead(const Request& r, const What& what) {
+  const Identity who = ReadIdentity(r);
+  auto role = callers_.RoleOf(who);
+  if (!role) return Refuse(r, what, role.error()).err;
+  if (*role < Role::kViewer) {
+    return Refuse(r, what, EACCES, "reading needs a role").err;
+  }
+  return 0;
+}
+
+ErrorReply FileSystem::RefuseImmutable(const Request& r, const What& what,
+                                       std::string_view why) {
+  auto role = callers_.RoleOf(ChangeIdentity(r));
+  if (!role) return Refuse(r, what, role.error());
+  return Refuse(r, what, registry::MayChange(*role) ? EPERM : EACCES, why);
+}
+
+int FileSystem::CheckStagedOwner(const Request& r, const What& what,
+                                 const StagedEntry& staged) {
+  if (r.uid == staged.who.uid) return 0;
+  auto role = callers_.RoleOf(ChangeIdentity(r));
+  if (!role) return Refuse(r, what, role.error()).err;
+  if (*role == Role::kAdmin) return 0;
+  const std::string why = fmt::format(
+      "the temporary symlink belongs to {} (uid {})", staged.who.user,
+      staged.who.uid);
+  return Refuse(r, what, registry::MayChange(*role) ? EPERM : EACCES, why)
+      .err;
+}
+
+std::string FileSystem::WhoIs(const Request& r) {
+  return fmt::format("{} (uid {}, pid {})", ReadIdentity(r).user, r.uid, r.pid);
+}
+
+int FileSystem::ErrnoFor(const Request& r, const What& what,
+                         const Error& error) {
+  const int err = ErrnoOf(error);
+  if (IsFailure(error)) {
+    spdlog::warn("{} by {} failed: {} [{}]", what.str(), WhoIs(r),
+                 error.message, std::strerror(err));
+  }
+  return err;
+}
+
+int FileSystem::LookupErrnoFor(const Request& r, const What& what,
+                               const Error& error) {
+  if (error.code == Code::kInvalidArgument) return ENOENT;
+  return ErrnoFor(r, what, error);
+}
+
+ErrorReply FileSystem::Refuse(const Request& r, const What& what,
+                              const Error& error) {
+  if (IsFailure(error)) return ErrorReply{ErrnoFor(r, what, error)};
+  const int err = ErrnoOf(error);
+  spdlog::info("refused {} for {}: {} [{}]", what.str(), WhoIs(r),
+               error.message, std::strerror(err));
+  return ErrorReply{err};
+}
+
+ErrorReply FileSystem::Refuse(const Request& r, const What& what, int err,
+                              std::string_view why) {
+  spdlog::info("refused {} for {}: {} [{}]", what.str(), WhoIs(r), why,
+               std::strerror(err));
+  return ErrorReply{err};
+}
+
+Reply FileSystem::SetAttr(const Request& r, Ino ino, int to_set) {
+  return RefuseImmutable(
+      r, fmt::format("setattr (0x{:x}) of {}", to_set, PathOf(ino)),
+      "versions and aliases are immutable");
+}
+
+Reply FileSystem::MkNod(const Request& r, Ino parent, std::string_view name) {
+  return RefuseImmutable(r, "mknod " + PathIn(parent, name),
+                         "only symlinks (aliases) can be created");
+}
+
+Reply FileSystem::Create(const Request& r, Ino parent, std::string_view name) {
+  return RefuseImmutable(r, "create " + PathIn(parent, name),
+                         "only symlinks (aliases) can be created; versions "
+                         "come from `regfs push`");
+}
+
+Reply FileSystem::Link(const Request& r, Ino ino, Ino new_parent,
+                       std::string_view new_name) {
+  return RefuseImmutable(r,
+                         fmt::format("link of {} as {}", PathOf(ino),
+                                     PathIn(new_parent, new_name)),
+                         "hard links are not supported");
+}
+
+Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
+  auto node = ResolveOr(r, ino, "access");
+  if (!node) return node.error();
+  if (mask == F_OK) return ErrorReply{0};
+  const auto what = [&] { return "access to " + PathOf(*node); };
+  const Identity who = ReadIdentity(r);
+  auto role = callers_.RoleOf(who);
+  if (!role) return Refuse(r, what, role.error());
+  if (*role < Role::kViewer) return ErrorReply{EACCES};
+  auto attr = StatOf(r, *node);
+  if (!attr) return Refuse(r, what, attr.error());
+  if ((mask & X_OK) && !(attr->st_mode & S_IXOTH)) return ErrorReply{EACCES};
+  if ((mask & W_OK) && ReadOnlyView(*node, "")) return ErrorReply{EROFS};
+  if (mask & W_OK) {
+    // Changes happen in the root (mkdir) and in collections (aliases).
+    const bool changeable =
+        node->ino == kRootIno || node->type == NodeType::kCollection;
+    if (!changeable || !registry::MayChange(*role)) return ErrorReply{EACCES};
+  }
+  return ErrorReply{0};
+}
+
+}  // namespace regfs::fs

@@ -1,0 +1,88 @@
+// Extended attributes (user.regfs.*, xattrs.h): read-only.
+#include "fs/file_system.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace regfs::fs {
+
+using registry::Alias;
+using registry::Result;
+
+Result<XattrList> FileSystem::XattrsOf(const Node& node) {
+  switch (node.type) {
+    case NodeType::kVersion: {
+      auto version =
+          registry_.GetVersion(node.collection, node.version->number);
+      if (!version) return std::unexpected(version.error());
+      // The aliases naming it, each by name: never all of the collection's.
+      std::vector<Alias> aliases;
+      for (const std::string& name : version->aliases) {
+        auto alias = registry_.GetAlias(node.collection, name);
+        if (alias) {
+          aliases.push_back(std::move(*alias));
+        } else if (!alias.error().IsNotFound()) {
+          return std::unexpected(alias.error());  // else removed meanwhile
+        }
+      }
+      return VersionXattrs(*version, aliases);
+    }
+    case NodeType::kTreeEntry:
+      return TreeEntryXattrs(*node.entry);
+    default:
+      // Directories, control files and symlinks (the kernel answers user.*
+      // on symlinks itself) have none.
+      return XattrList{};
+  }
+}
+
+Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
+                           size_t size) {
+  // security.*, system.posix_acl_* and the like are asked for often.
+  if (!name.starts_with(kXattrPrefix)) return ErrorReply{ENODATA};
+  auto node = ResolveOr(r, ino, "getxattr");
+  if (!node) return node.error();
+  const auto what = [&] {
+    return fmt::format("getxattr {} of {}", name, PathOf(*node));
+  };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  auto list = XattrsOf(*node);
+  if (!list) return Refuse(r, what, list.error());
+  auto value = FindXattr(*list, name);
+  if (!value) return ErrorReply{ENODATA};
+  if (size == 0) return XattrSizeReply{value->size()};
+  if (size < value->size()) return ErrorReply{ERANGE};
+  return BufReply{std::move(*value)};
+}
+
+Reply FileSystem::ListXattr(const Request& r, Ino ino, size_t size) {
+  auto node = ResolveOr(r, ino, "listxattr");
+  if (!node) return node.error();
+  const auto what = [&] { return "listxattr of " + PathOf(*node); };
+  if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  auto list = XattrsOf(*node);
+  if (!list) return Refuse(r, what, list.error());
+  std::string names = XattrNames(*list);
+  if (size == 0) return XattrSizeReply{names.size()};
+  if (size < names.size()) return ErrorReply{ERANGE};
+  return BufReply{std::move(names)};
+}
+
+Reply FileSystem::SetXattr(const Request& r, Ino ino, std::string_view name) {
+  return RefuseImmutable(r,
+                         fmt::format("setxattr {} of {}", name, PathOf(ino)),
+                         "attributes are read-only; use `regfs` to tag");
+}
+
+Reply FileSystem::RemoveXattr(const Request& r, Ino ino,
+                              std::string_view name) {
+  return RefuseImmutable(
+      r, fmt::format("removexattr {} of {}", name, PathOf(ino)),
+      "attributes are read-only");
+}
+
+}  // namespace regfs::fs
