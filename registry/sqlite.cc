@@ -188,4 +188,10 @@ Status Transaction::Commit() {
   return s;
 }
 
+Status BeginBatch(Database& db) { return db.Exec("BEGIN IMMEDIATE"); }
+
+Status CommitBatch(Database& db) { return db.Exec("COMMIT"); }
+
+void RollbackBatch(Database& db) { (void)db.Exec("ROLLBACK"); }
+
 }  // namespace regfs::registry::sqlite

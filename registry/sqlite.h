@@ -134,6 +134,13 @@ class Transaction final {
   bool nested_;
 };
 
+// The open-ended write transaction of a group commit (GroupCommit), which
+// outlives any one caller: BEGIN IMMEDIATE, COMMIT, and a ROLLBACK that
+// cannot fail in a way the caller could act on.
+[[nodiscard]] Status BeginBatch(Database& db);
+[[nodiscard]] Status CommitBatch(Database& db);
+void RollbackBatch(Database& db);
+
 // Maps an SQLite result code to an Error; SQLITE_CORRUPT and
 // SQLITE_NOTADB become Corruption, SQLITE_BUSY stays an IoError that says
 // the store is busy.
