@@ -11,7 +11,7 @@ Result<std::optional<Role>> Registry::Impl::GrantedRole(
   REGFS_STMT(s, *db, "SELECT role FROM roles WHERE principal = ?1");
   s->BindText(1, principal);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return std::optional<Role>();
   return std::optional<Role>(static_cast<Role>(s->ColumnInt64(0)));
 }
@@ -23,34 +23,39 @@ Result<std::optional<Role>> Registry::Impl::GrantedRole(
 Result<Role> Registry::Impl::RoleOf(const Identity& who) {
   if (who.uid == 0 || who.uid == owner_uid) return Role::kAdmin;
   auto user = GrantedRole(who.user);
-  if (!user) return std::unexpected(user.error());
+  REGFS_TRY(user);
   if (*user) return **user;
   std::optional<Role> best;
   for (const auto& group : who.group_names) {
     auto role = GrantedRole("group:" + group);
-    if (!role) return std::unexpected(role.error());
+    REGFS_TRY(role);
     if (*role && (!best || **role > *best)) best = **role;
   }
   if (best) return *best;
   auto def = GrantedRole(kDefaultPrincipal);
-  if (!def) return std::unexpected(def.error());
+  REGFS_TRY(def);
   return def->value_or(Role::kViewer);
 }
 
-// PermissionDenied unless `who` has at least `needed`.
-Status Registry::Impl::Require(const Identity& who, Role needed,
-                               std::string_view action) {
-  auto role = RoleOf(who);
-  if (!role) return std::unexpected(role.error());
-  if (*role >= needed) return {};
-  const std::string_view who_is = *role == Role::kNone ? "has no role" : "is a";
+// PermissionDenied unless `role`, `who`'s, is at least `needed`.
+static Status RequireRole(const Identity& who, Role role, Role needed,
+                          std::string_view action) {
+  if (role >= needed) return {};
+  const std::string_view who_is = role == Role::kNone ? "has no role" : "is a";
   return Fail(
       Code::kPermissionDenied,
       fmt::format("user '{}' {}{}{}: only {} may {}", who.user, who_is,
-                  *role == Role::kNone ? "" : " ",
-                  *role == Role::kNone ? "" : RoleName(*role),
+                  role == Role::kNone ? "" : " ",
+                  role == Role::kNone ? "" : RoleName(role),
                   needed == Role::kAdmin ? "admins" : "members and admins",
                   action));
+}
+
+Result<Role> Registry::Impl::Require(const Identity& who, Role needed,
+                                     std::string_view action) {
+  REGFS_ASSIGN_OR_RETURN(const Role role, RoleOf(who));
+  REGFS_TRY(RequireRole(who, role, needed, action));
+  return role;
 }
 
 // Protection ignores case: the protected spelling of `name` (the first,
@@ -62,26 +67,19 @@ Result<std::optional<std::string>> Registry::Impl::ProtectedSpelling(
              "NOCASE ORDER BY name LIMIT 1");
   s->BindText(1, name);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return std::optional<std::string>();
   return std::optional<std::string>(s->ColumnText(0));
 }
 
 Result<bool> Registry::Impl::IsProtected(std::string_view name) {
   auto spelling = ProtectedSpelling(name);
-  if (!spelling) return std::unexpected(spelling.error());
+  REGFS_TRY(spelling);
   return spelling->has_value();
 }
 
-// The checks every alias change makes on the alias's own name: a member
-// at least, not `latest` or a version, admin for protected names.
-Status Registry::Impl::CheckAliasName(const Identity& who,
-                                      std::string_view alias,
-                                      std::string_view verb) {
-  if (auto s = Require(who, kRoleToChange, fmt::format("{} aliases", verb));
-      !s) {
-    return s;
-  }
+// The form of an alias's name: not `latest` or a version, and valid.
+static Status CheckAliasForm(std::string_view alias, std::string_view verb) {
   if (alias == kLatest) {
     return Fail(Code::kNotPermitted,
                 "'latest' is maintained by the registry: it always names the "
@@ -94,26 +92,28 @@ Status Registry::Impl::CheckAliasName(const Identity& who,
   // An alias that a store from before the case rules holds (`V1`,
   // `Latest`) may still be removed or renamed away.
   const bool names_existing = verb == "remove" || verb == "rename";
-  if (auto s = names_existing ? ValidateName(alias, "alias")
-                              : ValidateAliasName(alias);
-      !s) {
-    return s;
-  }
-  auto prot = ProtectedSpelling(alias);
-  if (!prot) return std::unexpected(prot.error());
-  if (*prot) {
-    auto role = RoleOf(who);
-    if (!role) return std::unexpected(role.error());
-    if (*role < Role::kAdmin) {
-      const std::string as =
-          **prot == alias ? "" : fmt::format(" (as '{}')", **prot);
-      return Fail(Code::kNotPermitted,
-                  fmt::format("alias '{}' is protected{}: only admins may "
-                              "{} it",
-                              alias, as, verb));
-    }
-  }
-  return {};
+  return names_existing ? ValidateName(alias, "alias")
+                        : ValidateAliasName(alias);
+}
+
+Status Registry::Impl::CheckProtection(Role role, std::string_view alias,
+                                       std::string_view verb) {
+  REGFS_ASSIGN_OR_RETURN(const auto prot, ProtectedSpelling(alias));
+  if (!prot || role >= Role::kAdmin) return {};
+  const std::string as = *prot == alias ? "" : fmt::format(" (as '{}')", *prot);
+  return Fail(Code::kNotPermitted,
+              fmt::format("alias '{}' is protected{}: only admins may {} it",
+                          alias, as, verb));
+}
+
+Status Registry::Impl::CheckAliasName(const Identity& who,
+                                      std::string_view alias,
+                                      std::string_view verb) {
+  REGFS_ASSIGN_OR_RETURN(const Role role, RoleOf(who));
+  REGFS_TRY(
+      RequireRole(who, role, kRoleToChange, fmt::format("{} aliases", verb)));
+  REGFS_TRY(CheckAliasForm(alias, verb));
+  return CheckProtection(role, alias, verb);
 }
 
 Result<Role> Registry::RoleOf(const Identity& who) {
@@ -128,7 +128,7 @@ Result<std::vector<RoleGrant>> Registry::ListRoles() {
   std::vector<RoleGrant> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     out.push_back({s->ColumnText(0), static_cast<Role>(s->ColumnInt64(1))});
   }
@@ -138,7 +138,7 @@ Result<std::vector<RoleGrant>> Registry::ListRoles() {
 Result<Role> Registry::DefaultRole() {
   auto lock = impl_->Lock();
   auto role = impl_->GrantedRole(kDefaultPrincipal);
-  if (!role) return std::unexpected(role.error());
+  REGFS_TRY(role);
   return role->value_or(Role::kViewer);
 }
 
@@ -150,7 +150,7 @@ Result<std::vector<ProtectedName>> Registry::ListProtected() {
   std::vector<ProtectedName> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     out.push_back({s->ColumnText(0), s->ColumnInt64(1), s->ColumnText(2)});
   }
@@ -166,10 +166,10 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
   auto lock = impl_->Lock();
   REGFS_TRY(ValidateAliasName(name));
   auto tx = Transaction::Begin(*impl_->db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
   auto prot = impl_->ProtectedSpelling(name);
-  if (!prot) return std::unexpected(prot.error());
+  REGFS_TRY(prot);
   if (*prot) {
     // Protection ignores case: `Production` is protected with `production`.
     const std::string as =
@@ -190,14 +190,14 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
 Status Registry::Unprotect(const Identity& who, std::string_view name) {
   auto lock = impl_->Lock();
   auto tx = Transaction::Begin(*impl_->db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
   bool removed = false;
   // Protection ignores case: every spelling of `name` goes (a store from
   // before that rule may hold several), each with its own event.
   for (;;) {
     auto spelling = impl_->ProtectedSpelling(name);
-    if (!spelling) return std::unexpected(spelling.error());
+    REGFS_TRY(spelling);
     if (!*spelling) break;
     REGFS_STMT(s, *impl_->db, "DELETE FROM protected_names WHERE name = ?1");
     s->BindText(1, **spelling);
@@ -235,10 +235,10 @@ Status Registry::Grant(const Identity& who, std::string_view given, Role role) {
   const std::string principal = CanonicalPrincipal(given);
   auto lock = impl_->Lock();
   auto tx = Transaction::Begin(*impl_->db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
   auto old = impl_->GrantedRole(principal);
-  if (!old) return std::unexpected(old.error());
+  REGFS_TRY(old);
   if (*old == role) return {};
   REGFS_STMT(s, *impl_->db,
              "INSERT OR REPLACE INTO roles (principal, role) VALUES (?1, ?2)");
@@ -257,15 +257,15 @@ Status Registry::Revoke(const Identity& who, std::string_view given) {
   std::string principal = CanonicalPrincipal(given);
   auto lock = impl_->Lock();
   auto tx = Transaction::Begin(*impl_->db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
   auto old = impl_->GrantedRole(principal);
-  if (!old) return std::unexpected(old.error());
+  REGFS_TRY(old);
   if (!*old && principal != given) {
     // A grant stored under the decimal uid before its user had a name.
     principal = std::string(given);
     old = impl_->GrantedRole(principal);
-    if (!old) return std::unexpected(old.error());
+    REGFS_TRY(old);
   }
   if (!*old) {
     return Fail(Code::kNotFound,

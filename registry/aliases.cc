@@ -12,7 +12,7 @@ Result<std::optional<AliasRow>> Registry::Impl::FindAlias(
              "WHERE a.collection_id = ?1 AND a.name = ?2");
   s->BindInt64(1, collection_id).BindText(2, name);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return std::optional<AliasRow>();
   return std::optional<AliasRow>(
       AliasRow{s->ColumnInt64(0), s->ColumnText(1), s->ColumnInt64(2),
@@ -24,7 +24,7 @@ Result<Version> Registry::Impl::ResolveIn(const CollectionRow& c,
                                           std::string_view name) {
   if (auto n = ParseVersionName(name)) {
     auto v = FindVersion(c.id, *n);
-    if (!v) return std::unexpected(v.error());
+    REGFS_TRY(v);
     if (!*v) {
       return Fail(Code::kNotFound,
                   fmt::format("{} has no version {}", c.name, name));
@@ -33,23 +33,21 @@ Result<Version> Registry::Impl::ResolveIn(const CollectionRow& c,
   }
   if (name == kLatest) {
     auto latest = FindLatest(c.id);
-    if (!latest) return std::unexpected(latest.error());
+    REGFS_TRY(latest);
     if (!*latest) {
       return Fail(Code::kNotFound, fmt::format("{} has no versions", c.name));
     }
     return (*latest)->first;
   }
   auto alias = FindAlias(c.id, name);
-  if (!alias) return std::unexpected(alias.error());
+  REGFS_TRY(alias);
   if (!*alias) {
-    if (auto v = ValidateName(name, "alias"); !v) {
-      return std::unexpected(v.error());
-    }
+    REGFS_TRY(ValidateName(name, "alias"));
     return Fail(Code::kNotFound, fmt::format("{} has no version or alias {}",
                                              c.name, Quote(name)));
   }
   auto v = FindVersion(c.id, (*alias)->number);
-  if (!v) return std::unexpected(v.error());
+  REGFS_TRY(v);
   if (!*v) return Fail(Code::kCorruption, "alias names a missing version");
   return **v;
 }
@@ -58,7 +56,7 @@ Result<Version> Registry::Impl::ResolveIn(const CollectionRow& c,
 Result<Version> Registry::Impl::ResolveTarget(const CollectionRow& c,
                                               std::string_view target) {
   auto name = ParseLinkTarget(c.name, target);
-  if (!name) return std::unexpected(name.error());
+  REGFS_TRY(name);
   return ResolveIn(c, *name);
 }
 
@@ -74,7 +72,7 @@ Result<std::optional<std::string>> Registry::Impl::AliasCaseTwin(
              "ORDER BY name LIMIT 1");
   s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, except_id);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return std::optional<std::string>();
   return std::optional<std::string>(s->ColumnText(0));
 }
@@ -84,7 +82,7 @@ Status Registry::Impl::RequireNoAliasCaseTwin(const CollectionRow& c,
                                               std::string_view name,
                                               int64_t except_id) {
   auto twin = AliasCaseTwin(c.id, name, except_id);
-  if (!twin) return std::unexpected(twin.error());
+  REGFS_TRY(twin);
   if (!*twin) return {};
   return Fail(Code::kAlreadyExists,
               fmt::format("{} already has an alias {}: alias names may not "
@@ -99,14 +97,14 @@ Status Registry::Impl::WriteAlias(const Identity& who, const CollectionRow& c,
                                   std::string_view alias,
                                   const Version& target) {
   auto existing = FindAlias(c.id, alias);
-  if (!existing) return std::unexpected(existing.error());
+  REGFS_TRY(existing);
   if (*existing && (*existing)->version_id == target.id) return {};
   const TimeMs now = NowMs();
   if (*existing) {
     auto seq =
         Append(who, EventType::kAliasMove, c.name, alias, (*existing)->number,
                target.number, nlohmann::json::object(), now);
-    if (!seq) return std::unexpected(seq.error());
+    REGFS_TRY(seq);
     REGFS_STMT(s, *db,
                "UPDATE aliases SET version_id = ?1, revision = ?2, "
                "updated_ms = ?3, updated_uid = ?4, updated_by = ?5 "
@@ -122,7 +120,7 @@ Status Registry::Impl::WriteAlias(const Identity& who, const CollectionRow& c,
   REGFS_TRY(RequireNoAliasCaseTwin(c, alias));
   auto seq = Append(who, EventType::kAliasCreate, c.name, alias, std::nullopt,
                     target.number, nlohmann::json::object(), now);
-  if (!seq) return std::unexpected(seq.error());
+  REGFS_TRY(seq);
   REGFS_STMT(s, *db,
              "INSERT INTO aliases (collection_id, name, version_id, revision, "
              "updated_ms, updated_uid, updated_by) "
@@ -146,9 +144,9 @@ Result<AliasChange> Registry::Impl::BeginAliasChange(
     std::initializer_list<std::pair<std::string_view, std::string_view>> names,
     bool in_batch) {
   auto c = FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto tx = in_batch ? Transaction::Nested(*db) : Transaction::Begin(*db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   for (const auto& [name, verb] : names) {
     REGFS_TRY(CheckAliasName(who, name, verb));
   }
@@ -159,7 +157,7 @@ Result<AliasChange> Registry::Impl::BeginAliasChange(
 Result<AliasRow> Registry::Impl::RequireAlias(const CollectionRow& c,
                                               std::string_view name) {
   auto alias = FindAlias(c.id, name);
-  if (!alias) return std::unexpected(alias.error());
+  REGFS_TRY(alias);
   if (!*alias) {
     return Fail(Code::kNotFound,
                 fmt::format("{} has no alias {}", c.name, Quote(name)));
@@ -172,7 +170,7 @@ Status Registry::Impl::DeleteAliasRow(const Identity& who,
                                       const AliasRow& alias) {
   auto seq = Append(who, EventType::kAliasRemove, c.name, alias.name,
                     alias.number, std::nullopt);
-  if (!seq) return std::unexpected(seq.error());
+  REGFS_TRY(seq);
   REGFS_STMT(s, *db, "DELETE FROM aliases WHERE id = ?1");
   s->BindInt64(1, alias.id);
   return s->Run();
@@ -198,7 +196,7 @@ Result<Alias> Registry::Impl::AliasInfo(const CollectionRow& c,
                                         std::string_view name) {
   if (name == kLatest) {
     auto latest = FindLatest(c.id);
-    if (!latest) return std::unexpected(latest.error());
+    REGFS_TRY(latest);
     if (!*latest) {
       return Fail(Code::kNotFound, fmt::format("{} has no versions", c.name));
     }
@@ -223,11 +221,9 @@ Result<Alias> Registry::Impl::AliasInfo(const CollectionRow& c,
              "WHERE a.collection_id = ?1 AND a.name = ?2");
   s->BindInt64(1, c.id).BindText(2, name);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) {
-    if (auto v = ValidateName(name, "alias"); !v) {
-      return std::unexpected(v.error());
-    }
+    REGFS_TRY(ValidateName(name, "alias"));
     return Fail(Code::kNotFound,
                 fmt::format("{} has no alias {}", c.name, Quote(name)));
   }
@@ -248,12 +244,12 @@ Result<std::vector<Alias>> Registry::Impl::ListAliases(const CollectionRow& c) {
              "EXISTS (SELECT 1 FROM protected_names p "
              "WHERE p.name = a.name COLLATE NOCASE) "
              "FROM aliases a JOIN versions v ON v.id = a.version_id "
-             "WHERE a.collection_id = ?1 AND (?2 IS NULL OR a.name = ?2) "
+             "WHERE a.collection_id = ?1 "
              "ORDER BY a.name");
   s->BindInt64(1, c.id);
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     out.push_back(AliasFromRow(c, *s));
   }
@@ -263,7 +259,7 @@ Result<std::vector<Alias>> Registry::Impl::ListAliases(const CollectionRow& c) {
 Result<std::vector<Alias>> Registry::ListAliases(std::string_view collection) {
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   return impl_->ListAliases(*c);
 }
 
@@ -271,7 +267,7 @@ Result<Alias> Registry::GetAlias(std::string_view collection,
                                  std::string_view name) {
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   return impl_->AliasInfo(*c, name);
 }
 
@@ -279,11 +275,26 @@ Result<Version> Registry::Resolve(std::string_view collection,
                                   std::string_view name) {
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto v = impl_->ResolveIn(*c, name);
   if (!v) return v;
-  if (auto s = impl_->FillDetails(*v); !s) return std::unexpected(s.error());
+  REGFS_TRY(impl_->FillDetails(*v));
   return v;
+}
+
+// CheckSetAlias and CheckTarget: with an `alias`, the checks a move of it
+// makes; without, that `who` may change aliases at all.
+Result<Version> Registry::Impl::CheckMove(const Identity& who,
+                                          std::string_view collection,
+                                          std::optional<std::string_view> alias,
+                                          std::string_view target) {
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c, FindCollection(collection));
+  if (alias) {
+    REGFS_TRY(CheckAliasName(who, *alias, "move"));
+  } else {
+    REGFS_TRY(Require(who, kRoleToChange, "change aliases"));
+  }
+  return ResolveTarget(c, target);
 }
 
 Result<Version> Registry::CheckSetAlias(const Identity& who,
@@ -291,20 +302,14 @@ Result<Version> Registry::CheckSetAlias(const Identity& who,
                                         std::string_view alias,
                                         std::string_view target) {
   auto lock = impl_->Lock();
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->CheckAliasName(who, alias, "move"));
-  return impl_->ResolveTarget(*c, target);
+  return impl_->CheckMove(who, collection, alias, target);
 }
 
 Result<Version> Registry::CheckTarget(const Identity& who,
                                       std::string_view collection,
                                       std::string_view target) {
   auto lock = impl_->Lock();
-  auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
-  REGFS_TRY(impl_->Require(who, kRoleToChange, "change aliases"));
-  return impl_->ResolveTarget(*c, target);
+  return impl_->CheckMove(who, collection, std::nullopt, target);
 }
 
 Result<Alias> Registry::CreateAlias(const Identity& who,
@@ -313,12 +318,12 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
                                     std::string_view target) {
   auto lock = impl_->Lock();
   auto change = impl_->BeginAliasChange(who, collection, {{alias, "create"}});
-  if (!change) return std::unexpected(change.error());
+  REGFS_TRY(change);
   const CollectionRow& c = change->c;
   auto version = impl_->ResolveTarget(c, target);
-  if (!version) return std::unexpected(version.error());
+  REGFS_TRY(version);
   auto existing = impl_->FindAlias(c.id, alias);
-  if (!existing) return std::unexpected(existing.error());
+  REGFS_TRY(existing);
   if (*existing) {
     return Fail(Code::kAlreadyExists, fmt::format("{} already has an alias {}",
                                                   c.name, Quote(alias)));
@@ -332,18 +337,18 @@ Result<Alias> Registry::SetAlias(
     const Identity& who, std::string_view collection, std::string_view alias,
     std::string_view target, std::optional<std::optional<uint64_t>> expected) {
   auto ticket = impl_->batch.Join();
-  if (!ticket) return std::unexpected(ticket.error());
+  REGFS_TRY(ticket);
   // Inside the batch, the change's own transaction is a savepoint.
   auto move = [&]() -> Result<Alias> {
     auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}},
                                           /*in_batch=*/true);
-    if (!change) return std::unexpected(change.error());
+    REGFS_TRY(change);
     const CollectionRow& c = change->c;
     auto version = impl_->ResolveTarget(c, target);
-    if (!version) return std::unexpected(version.error());
+    REGFS_TRY(version);
     if (expected) {
       auto existing = impl_->FindAlias(c.id, alias);
-      if (!existing) return std::unexpected(existing.error());
+      REGFS_TRY(existing);
       std::optional<uint64_t> now;
       if (*existing) now = (*existing)->number;
       if (now != *expected) {
@@ -358,7 +363,7 @@ Result<Alias> Registry::SetAlias(
     }
     REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
     auto info = impl_->AliasInfo(c, alias);
-    if (!info) return std::unexpected(info.error());
+    REGFS_TRY(info);
     REGFS_TRY(change->tx.Commit());
     return info;
   };
@@ -379,10 +384,10 @@ Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
                              std::string_view alias) {
   auto lock = impl_->Lock();
   auto change = impl_->BeginAliasChange(who, collection, {{alias, "remove"}});
-  if (!change) return std::unexpected(change.error());
+  REGFS_TRY(change);
   const CollectionRow& c = change->c;
   auto existing = impl_->RequireAlias(c, alias);
-  if (!existing) return std::unexpected(existing.error());
+  REGFS_TRY(existing);
   REGFS_TRY(impl_->DeleteAliasRow(who, c, *existing));
   return change->tx.Commit();
 }
@@ -393,13 +398,13 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
   auto lock = impl_->Lock();
   auto change = impl_->BeginAliasChange(who, collection,
                                         {{from, "rename"}, {to, "replace"}});
-  if (!change) return std::unexpected(change.error());
+  REGFS_TRY(change);
   const CollectionRow& c = change->c;
   auto source = impl_->RequireAlias(c, from);
-  if (!source) return std::unexpected(source.error());
+  REGFS_TRY(source);
   if (from == to) return {};
   auto dest = impl_->FindAlias(c.id, to);
-  if (!dest) return std::unexpected(dest.error());
+  REGFS_TRY(dest);
   if (*dest) {
     if (!replace) {
       return Fail(Code::kAlreadyExists,
@@ -414,7 +419,7 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
   auto seq = impl_->Append(who, EventType::kAliasRename, c.name, from,
                            source->number, source->number,
                            nlohmann::json{{"to", std::string(to)}}, now);
-  if (!seq) return std::unexpected(seq.error());
+  REGFS_TRY(seq);
   REGFS_STMT(s, *impl_->db,
              "UPDATE aliases SET name = ?1, revision = ?2, updated_ms = ?3, "
              "updated_uid = ?4, updated_by = ?5 WHERE id = ?6");
@@ -434,18 +439,20 @@ Status Registry::ExchangeAliases(const Identity& who,
   auto lock = impl_->Lock();
   auto change =
       impl_->BeginAliasChange(who, collection, {{a, "move"}, {b, "move"}});
-  if (!change) return std::unexpected(change.error());
+  REGFS_TRY(change);
   const CollectionRow& c = change->c;
   auto first = impl_->RequireAlias(c, a);
-  if (!first) return std::unexpected(first.error());
+  REGFS_TRY(first);
   auto second = impl_->RequireAlias(c, b);
-  if (!second) return std::unexpected(second.error());
-  auto va = impl_->FindVersion(c.id, first->number);
-  auto vb = impl_->FindVersion(c.id, second->number);
-  if (!va) return std::unexpected(va.error());
-  if (!vb) return std::unexpected(vb.error());
-  REGFS_TRY(impl_->WriteAlias(who, c, a, **vb));
-  REGFS_TRY(impl_->WriteAlias(who, c, b, **va));
+  REGFS_TRY(second);
+  REGFS_ASSIGN_OR_RETURN(const auto va,
+                         impl_->FindVersion(c.id, first->number));
+  REGFS_ASSIGN_OR_RETURN(const auto vb,
+                         impl_->FindVersion(c.id, second->number));
+  if (!va || !vb)
+    return Fail(Code::kCorruption, "alias names a missing version");
+  REGFS_TRY(impl_->WriteAlias(who, c, a, *vb));
+  REGFS_TRY(impl_->WriteAlias(who, c, b, *va));
   return change->tx.Commit();
 }
 

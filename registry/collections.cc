@@ -31,7 +31,7 @@ Result<std::vector<Collection>> QueryCollections(
   std::vector<Collection> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     Collection c;
     c.id = s->ColumnInt64(0);
@@ -58,18 +58,16 @@ Result<std::vector<Collection>> Registry::ListCollections() {
 Result<Collection> Registry::GetCollection(std::string_view name) {
   auto lock = impl_->Lock();
   auto found = QueryCollections(*impl_->db, name, std::nullopt);
-  if (!found) return std::unexpected(found.error());
+  REGFS_TRY(found);
   if (!found->empty()) return std::move(found->front());
-  if (auto v = ValidateName(name, "collection"); !v) {
-    return std::unexpected(v.error());
-  }
+  REGFS_TRY(ValidateName(name, "collection"));
   return Fail(Code::kNotFound, fmt::format("no collection {}", Quote(name)));
 }
 
 Result<Collection> Registry::GetCollectionById(int64_t id) {
   auto lock = impl_->Lock();
   auto found = QueryCollections(*impl_->db, std::nullopt, id);
-  if (!found) return std::unexpected(found.error());
+  REGFS_TRY(found);
   if (found->empty()) return Fail(Code::kNotFound, "no such collection");
   return std::move(found->front());
 }
@@ -79,7 +77,7 @@ Result<Collection> Registry::GetCollectionById(int64_t id) {
 Result<CollectionRow> Registry::Impl::InsertCollection(const Identity& who,
                                                        std::string_view name) {
   auto next_version = DeletedNextVersion(name);
-  if (!next_version) return std::unexpected(next_version.error());
+  REGFS_TRY(next_version);
   {
     // Collection names may not differ only by case either (as aliases).
     REGFS_STMT(twin, *db,
@@ -87,7 +85,7 @@ Result<CollectionRow> Registry::Impl::InsertCollection(const Identity& who,
                "ORDER BY name LIMIT 1");
     twin->BindText(1, name);
     auto row = twin->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (*row) {
       return Fail(Code::kAlreadyExists,
                   fmt::format("collection {} already exists: collection "
@@ -119,7 +117,7 @@ Result<Collection> Registry::CreateCollection(const Identity& who,
     REGFS_TRY(impl_->Require(who, kRoleToChange, "create collections"));
     REGFS_TRY(ValidateCollectionName(name));
     auto tx = Transaction::Begin(*impl_->db);
-    if (!tx) return std::unexpected(tx.error());
+    REGFS_TRY(tx);
     auto existing = impl_->FindCollection(name);
     if (existing) {
       return Fail(Code::kAlreadyExists,
@@ -149,16 +147,16 @@ Status Registry::DeleteCollection(const Identity& who, std::string_view name,
                                   bool all) {
   auto lock = impl_->Lock();
   auto tx = Transaction::Begin(*impl_->db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(
       who, all ? Role::kAdmin : kRoleToChange,
       all ? "delete a collection with its versions" : "delete collections"));
   auto c = impl_->FindCollection(name);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto versions = impl_->CollectionVersions(c->id);
-  if (!versions) return std::unexpected(versions.error());
+  REGFS_TRY(versions);
   auto aliases = impl_->CollectionAliases(c->id);
-  if (!aliases) return std::unexpected(aliases.error());
+  REGFS_TRY(aliases);
   REGFS_TRY(impl_->CheckDeletable(*c, all, versions->size(), *aliases));
   for (const auto& alias : *aliases)
     REGFS_TRY(impl_->DeleteAliasRow(who, *c, alias));
@@ -186,7 +184,7 @@ Status Registry::Impl::CheckDeletable(const CollectionRow& c, bool all,
   // W&B's rule, as for one version: nothing a protected alias names goes.
   for (const AliasRow& alias : aliases) {
     auto prot = IsProtected(alias.name);
-    if (!prot) return std::unexpected(prot.error());
+    REGFS_TRY(prot);
     if (*prot) {
       return Fail(Code::kNotPermitted,
                   fmt::format("{}/{} is a protected alias (-> {}): remove it "
@@ -206,7 +204,7 @@ Registry::Impl::CollectionVersions(int64_t collection_id) {
   std::vector<std::pair<int64_t, uint64_t>> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) return out;
     out.emplace_back(s->ColumnInt64(0),
                      static_cast<uint64_t>(s->ColumnInt64(1)));
@@ -223,7 +221,7 @@ Result<std::vector<AliasRow>> Registry::Impl::CollectionAliases(
   std::vector<AliasRow> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) return out;
     out.push_back({s->ColumnInt64(0), s->ColumnText(1), s->ColumnInt64(2),
                    static_cast<uint64_t>(s->ColumnInt64(3))});
@@ -236,7 +234,7 @@ Status Registry::Impl::RetireCollection(const Identity& who,
                                         const CollectionRow& c) {
   auto seq = Append(who, EventType::kCollectionDelete, c.name, "", std::nullopt,
                     std::nullopt);
-  if (!seq) return std::unexpected(seq.error());
+  REGFS_TRY(seq);
   {
     REGFS_STMT(s, *db,
                "INSERT INTO deleted_collections (id, name, kind, next_version, "
@@ -257,7 +255,7 @@ Result<int64_t> Registry::Impl::DeletedNextVersion(std::string_view name) {
              "WHERE name = ?1");
   s->BindText(1, name);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   return *row ? s->ColumnInt64(0) : 0;
 }
 

@@ -43,7 +43,7 @@ Result<uint64_t> Registry::Impl::Append(const Identity& who, EventType type,
 Result<uint64_t> Registry::Impl::LastSeq() {
   REGFS_STMT(s, *db, "SELECT coalesce(max(seq), 0) FROM history");
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   return static_cast<uint64_t>(s->ColumnInt64(0));
 }
 
@@ -53,7 +53,7 @@ Result<std::vector<Event>> ReadEvents(sqlite::Statement& s) {
   std::vector<Event> out;
   for (;;) {
     auto row = s.Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     Event e;
     e.seq = static_cast<uint64_t>(s.ColumnInt64(0));

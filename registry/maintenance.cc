@@ -15,10 +15,10 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
     Database& db = *impl_->db;
     auto check = [&](const char* sql, std::string_view what) -> Status {
       auto s = db.Prepare(sql);
-      if (!s) return std::unexpected(s.error());
+      REGFS_TRY(s);
       for (;;) {
         auto row = s->Step();
-        if (!row) return std::unexpected(row.error());
+        REGFS_TRY(row);
         if (!*row) return {};
         report.problems.push_back(
             fmt::format("{}: {}", what, s->ColumnText(0)));
@@ -56,17 +56,17 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
     auto s = db.Prepare(
         "SELECT blob, size FROM versions WHERE blob IS NOT NULL "
         "UNION SELECT blob, size FROM tree_entries WHERE blob IS NOT NULL");
-    if (!s) return std::unexpected(s.error());
+    REGFS_TRY(s);
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       blobs.emplace_back(s->ColumnText(0),
                          static_cast<uint64_t>(s->ColumnInt64(1)));
     }
     auto n = db.Prepare("SELECT count(*) FROM versions");
-    if (!n) return std::unexpected(n.error());
-    if (auto row = n->Step(); !row) return std::unexpected(row.error());
+    REGFS_TRY(n);
+    REGFS_TRY(n->Step());
     report.versions = static_cast<uint64_t>(n->ColumnInt64(0));
   }
   // Hash every blob without the lock: blobs are immutable.
@@ -90,15 +90,15 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
       auto still = impl_->db->Prepare(
           "SELECT 1 FROM versions WHERE blob = ?1 "
           "UNION SELECT 1 FROM tree_entries WHERE blob = ?1");
-      if (!still) return std::unexpected(still.error());
+      REGFS_TRY(still);
       still->BindText(1, key);
       auto row = still->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) continue;
     }
     if (!s) {
       auto files = impl_->FilesOfBlob(key);
-      if (!files) return std::unexpected(files.error());
+      REGFS_TRY(files);
       report.problems.push_back(
           files->empty() ? s.error().message
                          : fmt::format("{} (in {})", s.error().message,
@@ -124,21 +124,21 @@ Result<GcReport> Registry::Gc(const Identity& who) {
   // The write lock keeps pushes from installing a blob between the query
   // and the removal; nothing is written, so the transaction rolls back.
   auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   std::vector<std::string> referenced;
   auto s = db.Prepare(
       "SELECT blob FROM versions WHERE blob IS NOT NULL "
       "UNION SELECT blob FROM tree_entries WHERE blob IS NOT NULL");
-  if (!s) return std::unexpected(s.error());
+  REGFS_TRY(s);
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     referenced.push_back(s->ColumnText(0));
   }
   std::sort(referenced.begin(), referenced.end());
   auto collected = impl_->blobs.Collect(referenced);
-  if (!collected) return std::unexpected(collected.error());
+  REGFS_TRY(collected);
   return GcReport{*collected};
 }
 
@@ -160,12 +160,12 @@ Result<std::vector<std::string>> Registry::Impl::FilesOfBlob(
       "SELECT c.name || '/v' || v.number FROM versions v "
       "JOIN collections c ON c.id = v.collection_id WHERE v.blob = ?1 "
       "ORDER BY 1");
-  if (!s) return std::unexpected(s.error());
+  REGFS_TRY(s);
   s->BindText(1, key);
   std::vector<std::string> files;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) return files;
     files.push_back(s->ColumnText(0));
   }
@@ -197,9 +197,9 @@ Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
   {
     auto lock = impl_->Lock();
     auto c = impl_->FindCollection(collection);
-    if (!c) return std::unexpected(c.error());
+    REGFS_TRY(c);
     auto v = impl_->FindVersion(c->id, number);
-    if (!v) return std::unexpected(v.error());
+    REGFS_TRY(v);
     if (!*v) {
       return Fail(Code::kNotFound, fmt::format("{} has no version {}", c->name,
                                                VersionName(number)));
@@ -217,11 +217,11 @@ Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
           "  FROM tree_entries t JOIN down ON t.parent_id = down.id) "
           "SELECT path, blob, size FROM down WHERE blob IS NOT NULL "
           "ORDER BY path");
-      if (!s) return std::unexpected(s.error());
+      REGFS_TRY(s);
       s->BindInt64(1, (*v)->id);
       for (;;) {
         auto row = s->Step();
-        if (!row) return std::unexpected(row.error());
+        REGFS_TRY(row);
         if (!*row) break;
         files.push_back({name + "/" + s->ColumnText(0), s->ColumnText(1),
                          static_cast<uint64_t>(s->ColumnInt64(2))});

@@ -75,7 +75,7 @@ Status AddTreeItems(const std::filesystem::path& dir, const std::string& prefix,
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
     std::filesystem::path source = entry.path();
     auto st = StatPushed(source, follow);
-    if (!st) return std::unexpected(st.error());
+    REGFS_TRY(st);
     if (S_ISDIR(st->st_mode)) {
       const std::pair id(st->st_dev, st->st_ino);
       if (std::find(chain.begin(), chain.end(), id) != chain.end()) {
@@ -104,6 +104,17 @@ Status AddTreeItems(const std::filesystem::path& dir, const std::string& prefix,
   return {};
 }
 
+// The name a pushed path goes by: its base name, or the base name of
+// its absolute form for "." or "..".
+std::string PushedName(const std::filesystem::path& path) {
+  std::string name = path.lexically_normal().filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    name =
+        std::filesystem::absolute(path).lexically_normal().filename().string();
+  }
+  return name;
+}
+
 // Classifies the pushed paths: one regular file is a file version,
 // anything else a tree.
 Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
@@ -118,16 +129,9 @@ Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
   for (const auto& path : request.paths) {
     std::filesystem::path source = path;
     auto stat_or = StatPushed(source, request.follow_symlinks);
-    if (!stat_or) return std::unexpected(stat_or.error());
+    REGFS_TRY(stat_or);
     const struct stat& st = *stat_or;
-    std::string name =
-        std::filesystem::path(path).lexically_normal().filename().string();
-    if (name.empty() || name == "." || name == "..") {
-      name = std::filesystem::absolute(path)
-                 .lexically_normal()
-                 .filename()
-                 .string();
-    }
+    const std::string name = PushedName(path);
     if (S_ISREG(st.st_mode)) {
       if (!top.insert(name).second) {
         return Fail(Code::kInvalidArgument,
@@ -145,11 +149,8 @@ Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
         prefix = name;
       }
       DirChain chain = {{st.st_dev, st.st_ino}};
-      if (auto s = AddTreeItems(source, prefix, request.follow_symlinks, chain,
-                                items);
-          !s) {
-        return std::unexpected(s.error());
-      }
+      REGFS_TRY(
+          AddTreeItems(source, prefix, request.follow_symlinks, chain, items));
     } else {
       return Fail(
           Code::kInvalidArgument,
@@ -164,11 +165,8 @@ Result<std::vector<PushItem>> PlanPush(const PushRequest& request,
   return items;
 }
 
-}  // namespace
-
-Result<Version> Registry::Push(const Identity& who,
-                               const PushRequest& request) {
-  // Cheap checks first, so that a refused push copies nothing.
+// What needs no copying and no lock: the names in the request.
+Status CheckRequest(const PushRequest& request) {
   REGFS_TRY(ValidateCollectionName(request.collection));
   for (const auto& alias : request.aliases) {
     if (alias == kLatest) {
@@ -179,186 +177,174 @@ Result<Version> Registry::Push(const Identity& who,
     REGFS_TRY(ValidateAliasName(alias));
   }
   for (const auto& tag : request.tags) REGFS_TRY(ValidateTag(tag));
-  for (const auto& [key, value] : request.metadata)
+  for (const auto& [key, value] : request.metadata) {
     REGFS_TRY(ValidateMetaKey(key));
-  {
-    auto lock = impl_->Lock();
-    REGFS_TRY(impl_->Require(who, kRoleToChange, "push versions"));
-    for (const auto& alias : request.aliases) {
-      REGFS_TRY(impl_->CheckAliasName(who, alias, "set"));
+  }
+  return {};
+}
+
+// Copies and hashes every file into the staging area, reporting the bytes
+// done against the total. staged[i] belongs to items[i] (empty for a
+// directory).
+Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
+                                         const std::vector<PushItem>& items,
+                                         const ProgressFn& report) {
+  uint64_t total = 0;
+  for (const auto& item : items) {
+    struct stat st;
+    if (!item.is_dir && ::stat(item.source.c_str(), &st) == 0) {
+      total += static_cast<uint64_t>(st.st_size);
     }
   }
-  bool is_tree = false;
-  auto items = PlanPush(request, is_tree);
-  if (!items) return std::unexpected(items.error());
-
-  // Copy and hash every file, without the lock.
-  uint64_t total = 0;
-  for (const auto& item : *items) {
-    if (item.is_dir) continue;
-    struct stat st;
-    if (::stat(item.source.c_str(), &st) == 0)
-      total += static_cast<uint64_t>(st.st_size);
-  }
-  std::vector<StagedBlob> staged(items->size());
+  std::vector<StagedBlob> staged(items.size());
   uint64_t done_before = 0;
-  for (size_t i = 0; i < items->size(); ++i) {
-    if ((*items)[i].is_dir) continue;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].is_dir) continue;
     ProgressFn progress;
-    if (request.progress) {
+    if (report) {
       progress = [&](uint64_t done, uint64_t) {
-        request.progress(done_before + done,
-                         std::max(total, done_before + done));
+        report(done_before + done, std::max(total, done_before + done));
       };
     }
-    auto blob = impl_->blobs.Stage((*items)[i].source, progress);
-    if (!blob) return std::unexpected(blob.error());
-    done_before += blob->size();
-    staged[i] = std::move(*blob);
+    REGFS_ASSIGN_OR_RETURN(staged[i], blobs.Stage(items[i].source, progress));
+    done_before += staged[i].size();
   }
-  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterStage) {
-    return Fail(Code::kIoError, "injected failure after staging");
-  }
+  return staged;
+}
 
-  // The version's digest: the file's, or the hash of the tree's manifest.
-  std::string tree_digest;
-  uint64_t size = 0, files = 0;
-  {
-    std::string manifest;
-    for (size_t i = 0; i < items->size(); ++i) {
-      const auto& item = (*items)[i];
-      manifest += item.path;
-      manifest += '\0';
-      if (item.is_dir) {
-        manifest += "dir\n";
-        continue;
-      }
-      manifest += item.executable ? "exec" : "file";
-      manifest += '\0';
-      manifest += std::to_string(staged[i].size());
-      manifest += '\0';
-      manifest += staged[i].digest();
-      manifest += '\n';
-      size += staged[i].size();
-      ++files;
+// What the version's row records of its content.
+struct Content {
+  std::string tree_digest;  // the hash of the tree's manifest
+  uint64_t size = 0;
+  uint64_t files = 0;
+  std::string filename;  // the pushed paths' names, comma-separated
+};
+
+Content Summarize(const PushRequest& request,
+                  const std::vector<PushItem>& items,
+                  const std::vector<StagedBlob>& staged) {
+  Content content;
+  std::string manifest;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    manifest += item.path;
+    manifest += '\0';
+    if (item.is_dir) {
+      manifest += "dir\n";
+      continue;
     }
-    tree_digest = Xxh3Hex(manifest);
+    manifest += item.executable ? "exec" : "file";
+    manifest += '\0';
+    manifest += std::to_string(staged[i].size());
+    manifest += '\0';
+    manifest += staged[i].digest();
+    manifest += '\n';
+    content.size += staged[i].size();
+    ++content.files;
   }
-  std::string filename;
+  content.tree_digest = Xxh3Hex(manifest);
   for (const auto& path : request.paths) {
-    if (!filename.empty()) filename += ",";
-    std::string name = path.lexically_normal().filename().string();
-    if (name.empty() || name == "." || name == "..") {
-      name = std::filesystem::absolute(path)
-                 .lexically_normal()
-                 .filename()
-                 .string();
-    }
-    filename += name;
+    if (!content.filename.empty()) content.filename += ",";
+    content.filename += PushedName(path);
   }
+  return content;
+}
 
-  auto lock = impl_->Lock();
-  Database& db = *impl_->db;
-  auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
-  REGFS_TRY(impl_->Require(who, kRoleToChange, "push versions"));
-  auto c = impl_->FindCollection(request.collection);
-  if (!c) {
-    if (!c.error().IsNotFound()) return std::unexpected(c.error());
-    c = impl_->InsertCollection(who, request.collection);
-    if (!c) return std::unexpected(c.error());
+// Moves every staged blob into the store; keys[i] is items[i]'s blob.
+Result<std::vector<std::string>> InstallAll(BlobStore& blobs,
+                                            const std::vector<PushItem>& items,
+                                            std::vector<StagedBlob>& staged) {
+  std::vector<std::string> keys(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].is_dir) continue;
+    REGFS_ASSIGN_OR_RETURN(keys[i], blobs.Install(staged[i]));
   }
-  // One file pushed to a tree collection is a tree of one file.
-  if (c->kind == Kind::kTree) is_tree = true;
-  const Kind kind = is_tree ? Kind::kTree : Kind::kFile;
-  const std::string digest = is_tree ? tree_digest : staged[0].digest();
-  if (c->kind == Kind::kFile && is_tree) {
-    return Fail(Code::kConflict,
-                fmt::format("collection {} holds single files: push one file, "
-                            "or push the tree to a new collection",
-                            Quote(c->name)));
-  }
+  return keys;
+}
 
-  std::vector<std::string> keys(items->size());
-  for (size_t i = 0; i < items->size(); ++i) {
-    if ((*items)[i].is_dir) continue;
-    auto key = impl_->blobs.Install(staged[i]);
-    if (!key) return std::unexpected(key.error());
-    keys[i] = std::move(*key);
-  }
-  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterInstall) {
-    return Fail(Code::kIoError, "injected failure after installing blobs");
-  }
+// The row of a new version, and what goes with it.
+struct NewVersion {
+  int64_t collection_id = 0;
+  uint64_t number = 0;
+  Kind kind = Kind::kFile;
+  std::string digest;
+  std::string blob;  // a file version's; empty for a tree
+  uint64_t seq = 0;  // of its version.create event
+};
 
-  const uint64_t number = static_cast<uint64_t>(c->next_version);
-  auto seq = impl_->Append(
-      who, EventType::kVersionCreate, c->name, "", std::nullopt, number,
-      nlohmann::json{
-          {"digest", digest}, {"size", size}, {"filename", filename}});
-  if (!seq) return std::unexpected(seq.error());
+Result<int64_t> InsertVersion(Database& db, const Identity& who,
+                              const NewVersion& v, const Content& content,
+                              const PushRequest& request) {
   {
     REGFS_STMT(s, db,
                "INSERT INTO versions (collection_id, number, created_ms, "
                "creator_uid, creator, size, files, digest, blob, filename, "
                "description, created_seq) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-    s->BindInt64(1, c->id)
-        .BindInt64(2, static_cast<int64_t>(number))
+    s->BindInt64(1, v.collection_id)
+        .BindInt64(2, static_cast<int64_t>(v.number))
         .BindInt64(3, NowMs())
         .BindInt64(4, static_cast<int64_t>(who.uid))
         .BindText(5, who.user)
-        .BindInt64(6, static_cast<int64_t>(size))
-        .BindInt64(7, static_cast<int64_t>(files))
-        .BindText(8, digest);
-    if (is_tree) {
+        .BindInt64(6, static_cast<int64_t>(content.size))
+        .BindInt64(7, static_cast<int64_t>(content.files))
+        .BindText(8, v.digest);
+    if (v.kind == Kind::kTree) {
       s->BindNull(9);
     } else {
-      s->BindText(9, keys[0]);
+      s->BindText(9, v.blob);
     }
-    s->BindText(10, filename)
+    s->BindText(10, content.filename)
         .BindText(11, request.description)
-        .BindInt64(12, static_cast<int64_t>(*seq));
+        .BindInt64(12, static_cast<int64_t>(v.seq));
     REGFS_TRY(s->Run());
   }
   const int64_t version_id = db.LastInsertRowId();
-  {
-    REGFS_STMT(
-        s, db,
-        "UPDATE collections SET next_version = ?1, kind = ?2 WHERE id = ?3");
-    s->BindInt64(1, static_cast<int64_t>(number + 1))
-        .BindInt64(2, static_cast<int64_t>(kind))
-        .BindInt64(3, c->id);
-    REGFS_TRY(s->Run());
-  }
-  if (is_tree) {
-    std::map<std::string, int64_t> dir_ids;  // relative path -> entry id
-    for (size_t i = 0; i < items->size(); ++i) {
-      const auto& item = (*items)[i];
-      const size_t slash = item.path.rfind('/');
-      const std::string parent =
-          slash == std::string::npos ? "" : item.path.substr(0, slash);
-      const std::string name =
-          slash == std::string::npos ? item.path : item.path.substr(slash + 1);
-      REGFS_STMT(s, db,
-                 "INSERT INTO tree_entries (version_id, parent_id, name, "
-                 "is_dir, executable, size, blob) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-      s->BindInt64(1, version_id)
-          .BindInt64(2, parent.empty() ? 0 : dir_ids.at(parent))
-          .BindText(3, name)
-          .BindInt64(4, int64_t{item.is_dir ? 1 : 0})
-          .BindInt64(5, int64_t{item.executable ? 1 : 0})
-          .BindInt64(6,
-                     item.is_dir ? 0 : static_cast<int64_t>(staged[i].size()));
-      if (item.is_dir) {
-        s->BindNull(7);
-      } else {
-        s->BindText(7, keys[i]);
-      }
-      REGFS_TRY(s->Run());
-      if (item.is_dir) dir_ids[item.path] = db.LastInsertRowId();
+  REGFS_STMT(
+      s, db,
+      "UPDATE collections SET next_version = ?1, kind = ?2 WHERE id = ?3");
+  s->BindInt64(1, static_cast<int64_t>(v.number + 1))
+      .BindInt64(2, static_cast<int64_t>(v.kind))
+      .BindInt64(3, v.collection_id);
+  REGFS_TRY(s->Run());
+  return version_id;
+}
+
+Status InsertTree(Database& db, int64_t version_id,
+                  const std::vector<PushItem>& items,
+                  const std::vector<StagedBlob>& staged,
+                  const std::vector<std::string>& keys) {
+  std::map<std::string, int64_t> dir_ids;  // relative path -> entry id
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    const size_t slash = item.path.rfind('/');
+    const std::string parent =
+        slash == std::string::npos ? "" : item.path.substr(0, slash);
+    const std::string name =
+        slash == std::string::npos ? item.path : item.path.substr(slash + 1);
+    REGFS_STMT(s, db,
+               "INSERT INTO tree_entries (version_id, parent_id, name, "
+               "is_dir, executable, size, blob) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    s->BindInt64(1, version_id)
+        .BindInt64(2, parent.empty() ? 0 : dir_ids.at(parent))
+        .BindText(3, name)
+        .BindInt64(4, int64_t{item.is_dir ? 1 : 0})
+        .BindInt64(5, int64_t{item.executable ? 1 : 0})
+        .BindInt64(6, item.is_dir ? 0 : static_cast<int64_t>(staged[i].size()));
+    if (item.is_dir) {
+      s->BindNull(7);
+    } else {
+      s->BindText(7, keys[i]);
     }
+    REGFS_TRY(s->Run());
+    if (item.is_dir) dir_ids[item.path] = db.LastInsertRowId();
   }
+  return {};
+}
+
+Status InsertLabels(Database& db, int64_t version_id,
+                    const PushRequest& request) {
   for (const auto& tag : request.tags) {
     REGFS_STMT(s, db,
                "INSERT OR IGNORE INTO tags (version_id, tag) VALUES (?1, ?2)");
@@ -372,16 +358,100 @@ Result<Version> Registry::Push(const Identity& who,
     s->BindInt64(1, version_id).BindText(2, key).BindText(3, value);
     REGFS_TRY(s->Run());
   }
-  auto version = impl_->FindVersion(c->id, number);
-  if (!version) return std::unexpected(version.error());
-  for (const auto& alias : request.aliases) {
-    REGFS_TRY(impl_->CheckAliasName(who, alias, "set"));
-    REGFS_TRY(impl_->WriteAlias(who, *c, alias, **version));
+  return {};
+}
+
+// The kind the pushed version has in `c`: one file pushed to a tree
+// collection is a tree of one file; a tree may not go to a collection of
+// files.
+Result<Kind> KindIn(const CollectionRow& c, bool is_tree) {
+  if (c.kind == Kind::kTree) return Kind::kTree;
+  if (c.kind == Kind::kFile && is_tree) {
+    return Fail(Code::kConflict,
+                fmt::format("collection {} holds single files: push one file, "
+                            "or push the tree to a new collection",
+                            Quote(c.name)));
   }
-  REGFS_TRY(tx->Commit());
-  Version result = std::move(**version);
-  if (auto s = impl_->FillDetails(result); !s)
-    return std::unexpected(s.error());
+  return is_tree ? Kind::kTree : Kind::kFile;
+}
+
+}  // namespace
+
+Result<CollectionRow> Registry::Impl::FindOrInsertCollection(
+    const Identity& who, std::string_view name) {
+  auto c = FindCollection(name);
+  if (c || !c.error().IsNotFound()) return c;
+  return InsertCollection(who, name);
+}
+
+// Checks `who` may push with these aliases: the role, taken once, and
+// each alias's protection (CheckRequest has checked their names).
+Result<Role> Registry::Impl::CheckPusher(
+    const Identity& who, const std::vector<std::string>& aliases) {
+  REGFS_ASSIGN_OR_RETURN(const Role role,
+                         Require(who, kRoleToChange, "push versions"));
+  for (const auto& alias : aliases) {
+    REGFS_TRY(CheckProtection(role, alias, "set"));
+  }
+  return role;
+}
+
+Result<Version> Registry::Push(const Identity& who,
+                               const PushRequest& request) {
+  // Cheap checks first, so that a refused push copies nothing.
+  REGFS_TRY(CheckRequest(request));
+  {
+    auto lock = impl_->Lock();
+    REGFS_TRY(impl_->CheckPusher(who, request.aliases));
+  }
+  bool is_tree = false;
+  REGFS_ASSIGN_OR_RETURN(const std::vector<PushItem> items,
+                         PlanPush(request, is_tree));
+  // Copy and hash every file, without the lock.
+  REGFS_ASSIGN_OR_RETURN(std::vector<StagedBlob> staged,
+                         StageAll(impl_->blobs, items, request.progress));
+  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterStage) {
+    return Fail(Code::kIoError, "injected failure after staging");
+  }
+  const Content content = Summarize(request, items, staged);
+
+  auto lock = impl_->Lock();
+  REGFS_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*impl_->db));
+  // Checked again inside the transaction: roles and protection may have
+  // changed while the files were copied.
+  REGFS_ASSIGN_OR_RETURN(const Role role,
+                         impl_->Require(who, kRoleToChange, "push versions"));
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c, impl_->FindOrInsertCollection(
+                                                    who, request.collection));
+  REGFS_ASSIGN_OR_RETURN(const Kind kind, KindIn(c, is_tree));
+  REGFS_ASSIGN_OR_RETURN(const std::vector<std::string> keys,
+                         InstallAll(impl_->blobs, items, staged));
+  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterInstall) {
+    return Fail(Code::kIoError, "injected failure after installing blobs");
+  }
+  NewVersion v{c.id, static_cast<uint64_t>(c.next_version), kind,
+               kind == Kind::kTree ? content.tree_digest : staged[0].digest(),
+               kind == Kind::kTree ? "" : keys[0]};
+  REGFS_ASSIGN_OR_RETURN(
+      v.seq, impl_->Append(who, EventType::kVersionCreate, c.name, "",
+                           std::nullopt, v.number,
+                           nlohmann::json{{"digest", v.digest},
+                                          {"size", content.size},
+                                          {"filename", content.filename}}));
+  REGFS_ASSIGN_OR_RETURN(const int64_t version_id,
+                         InsertVersion(*impl_->db, who, v, content, request));
+  if (kind == Kind::kTree) {
+    REGFS_TRY(InsertTree(*impl_->db, version_id, items, staged, keys));
+  }
+  REGFS_TRY(InsertLabels(*impl_->db, version_id, request));
+  REGFS_ASSIGN_OR_RETURN(auto version, impl_->FindVersion(c.id, v.number));
+  for (const auto& alias : request.aliases) {
+    REGFS_TRY(impl_->CheckProtection(role, alias, "set"));
+    REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
+  }
+  REGFS_TRY(tx.Commit());
+  Version result = std::move(*version);
+  REGFS_TRY(impl_->FillDetails(result));
   return result;
 }
 

@@ -76,23 +76,22 @@ Result<std::unique_ptr<Registry>> Registry::Init(
   }
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
-  if (auto s = impl.blobs.Create(); !s) return std::unexpected(s.error());
+  REGFS_TRY(impl.blobs.Create());
   auto db = Database::Open(store / kDbName, /*create=*/true);
-  if (!db) return std::unexpected(db.error());
+  REGFS_TRY(db);
   impl.db = std::move(*db);
-  if (auto s = Configure(*impl.db, impl.options.durable); !s)
-    return std::unexpected(s.error());
-  if (auto s = schema::Migrate(*impl.db); !s) return std::unexpected(s.error());
+  REGFS_TRY(Configure(*impl.db, impl.options.durable));
+  REGFS_TRY(schema::Migrate(*impl.db));
   auto put = impl.db->Prepare(
       "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)");
-  if (!put) return std::unexpected(put.error());
+  REGFS_TRY(put);
   for (auto [k, v] : {std::pair<std::string, std::string>{
                           "owner_uid", std::to_string(owner.uid)},
                       {"owner", owner.user},
                       {"created", FormatTime(NowMs())}}) {
     put->Reset();
     put->BindText(1, k).BindText(2, v);
-    if (auto s = put->Run(); !s) return std::unexpected(s.error());
+    REGFS_TRY(put->Run());
   }
   impl.owner_uid = owner.uid;
   return reg;
@@ -140,18 +139,28 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
   auto db = Database::Open(store / kDbName, /*create=*/false);
-  if (!db) return std::unexpected(db.error());
+  REGFS_TRY(db);
   impl.db = std::move(*db);
-  if (auto s = Configure(*impl.db, impl.options.durable); !s)
-    return std::unexpected(s.error());
-  if (auto s = schema::Migrate(*impl.db); !s) return std::unexpected(s.error());
+  REGFS_TRY(Configure(*impl.db, impl.options.durable));
+  REGFS_TRY(schema::Migrate(*impl.db));
   auto get =
       impl.db->Prepare("SELECT value FROM settings WHERE key = 'owner_uid'");
-  if (!get) return std::unexpected(get.error());
+  REGFS_TRY(get);
   auto row = get->Step();
-  if (!row) return std::unexpected(row.error());
-  impl.owner_uid =
-      *row ? static_cast<uid_t>(std::stoul(get->ColumnText(0))) : st.st_uid;
+  REGFS_TRY(row);
+  impl.owner_uid = st.st_uid;
+  if (*row) {
+    const std::string text = get->ColumnText(0);
+    uid_t uid = 0;
+    const auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), uid);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return Fail(Code::kCorruption,
+                  fmt::format("{}: the owner's uid '{}' is not a number",
+                              (store / kDbName).string(), text));
+    }
+    impl.owner_uid = uid;
+  }
   return reg;
 }
 

@@ -30,11 +30,9 @@ Result<CollectionRow> Registry::Impl::FindCollection(std::string_view name) {
              "WHERE name = ?1");
   s->BindText(1, name);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) {
-    if (auto v = ValidateName(name, "collection"); !v) {
-      return std::unexpected(v.error());
-    }
+    REGFS_TRY(ValidateName(name, "collection"));
     return Fail(Code::kNotFound, fmt::format("no collection {}", Quote(name)));
   }
   return CollectionRow{s->ColumnInt64(0), s->ColumnText(1),
@@ -51,7 +49,7 @@ Result<std::optional<Version>> Registry::Impl::FindVersion(
   REGFS_STMT(s, *db, sql.c_str());
   s->BindInt64(1, collection_id).BindInt64(2, static_cast<int64_t>(number));
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return std::optional<Version>();
   return std::optional<Version>(VersionFromRow(*s));
 }
@@ -67,7 +65,7 @@ Result<std::optional<std::pair<Version, uint64_t>>> Registry::Impl::FindLatest(
   REGFS_STMT(s, *db, sql.c_str());
   s->BindInt64(1, collection_id);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return std::optional<std::pair<Version, uint64_t>>();
   return std::optional<std::pair<Version, uint64_t>>(
       std::pair(VersionFromRow(*s), static_cast<uint64_t>(s->ColumnInt64(14))));

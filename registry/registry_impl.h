@@ -159,13 +159,23 @@ class Registry::Impl {
   // no other group of the user grants a role); else the default.
   Result<Role> RoleOf(const Identity& who);
 
-  // PermissionDenied unless `who` has at least `needed`.
-  Status Require(const Identity& who, Role needed, std::string_view action);
+  // `who`'s role; PermissionDenied unless it is at least `needed`.
+  Result<Role> Require(const Identity& who, Role needed,
+                       std::string_view action);
 
   // The checks every alias change makes on the alias's own name: a member
   // at least, not `latest` or a version, admin for protected names.
   Status CheckAliasName(const Identity& who, std::string_view alias,
                         std::string_view verb);
+  // NotPermitted if `alias` is protected and `role` is not admin.
+  Status CheckProtection(Role role, std::string_view alias,
+                         std::string_view verb);
+
+  // The version `target` names in `collection`, after the checks of a
+  // move of `alias` (or, without one, of any alias change).
+  Result<Version> CheckMove(const Identity& who, std::string_view collection,
+                            std::optional<std::string_view> alias,
+                            std::string_view target);
 
   // The version a symlink target written into `c` names now.
   Result<Version> ResolveTarget(const CollectionRow& c,
@@ -204,6 +214,12 @@ class Registry::Impl {
   // numbering, and no id is used twice (see DeleteCollection).
   Result<CollectionRow> InsertCollection(const Identity& who,
                                          std::string_view name);
+  // The collection `name`, created if there is none.
+  Result<CollectionRow> FindOrInsertCollection(const Identity& who,
+                                               std::string_view name);
+  // Push's checks of `who`: the role, and each alias's protection.
+  Result<Role> CheckPusher(const Identity& who,
+                           const std::vector<std::string>& aliases);
 
   // ---- Deleted collections (DeleteCollection, time travel) ----
   // Where the numbering of deleted collections named `name` got (0: none).

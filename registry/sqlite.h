@@ -99,7 +99,6 @@ class Database final {
   int Changes() const;
   // Whether a transaction is open (SQLite is not in autocommit mode).
   bool InTransaction() const;
-  sqlite3* handle() const { return db_; }
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}

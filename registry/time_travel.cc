@@ -10,7 +10,7 @@ namespace regfs::registry {
 Result<uint64_t> Registry::SeqAt(std::string_view point,
                                  std::optional<uint64_t> view) {
   auto moment = ParseMoment(point);
-  if (!moment) return std::unexpected(moment.error());
+  REGFS_TRY(moment);
   auto last = LastSeq();
   if (!last) return last;
   const uint64_t newest = view ? std::min(*view, *last) : *last;
@@ -51,7 +51,7 @@ Result<uint64_t> Registry::SeqAt(std::string_view point,
              "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1");
   s->BindInt64(1, time);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   const auto seq = static_cast<uint64_t>(s->ColumnInt64(0));
   if (seq > newest) return after_view(seq);
   return seq;
@@ -79,7 +79,7 @@ Result<std::optional<Collection>> Registry::Impl::IncarnationAt(
                "ORDER BY seq DESC LIMIT 1");
     s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row ||
         s->ColumnText(0) != EventTypeName(EventType::kCollectionCreate))
       return Found();
@@ -91,11 +91,11 @@ Result<std::optional<Collection>> Registry::Impl::IncarnationAt(
                "ORDER BY deleted_seq LIMIT 1");
     s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (*row) return Found(DeletedCollectionFromRow(*s));
   }
   auto now = QueryCollections(*db, name, std::nullopt);
-  if (!now) return std::unexpected(now.error());
+  REGFS_TRY(now);
   if (now->empty()) return Found();
   return Found(std::move(now->front()));
 }
@@ -111,7 +111,7 @@ Result<std::vector<Collection>> Registry::Impl::IncarnationsAt(uint64_t seq) {
     s->BindInt64(1, static_cast<int64_t>(seq));
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       existed[s->ColumnText(0)] =
           s->ColumnText(1) == EventTypeName(EventType::kCollectionCreate);
@@ -127,14 +127,14 @@ Result<std::vector<Collection>> Registry::Impl::IncarnationsAt(uint64_t seq) {
     s->BindInt64(1, static_cast<int64_t>(seq));
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       Collection c = DeletedCollectionFromRow(*s);
       deleted.try_emplace(c.name, std::move(c));
     }
   }
   auto now = QueryCollections(*db, std::nullopt, std::nullopt);
-  if (!now) return std::unexpected(now.error());
+  REGFS_TRY(now);
   std::vector<Collection> out;
   for (Collection& c : *now) {
     if (deleted.contains(c.name)) continue;
@@ -161,7 +161,7 @@ Result<Collection> Registry::GetCollectionAt(std::string_view name,
   REGFS_TRY(ValidateName(name, "collection"));
   auto lock = impl_->Lock();
   auto c = impl_->IncarnationAt(name, seq);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   if (!*c) {
     return Fail(
         Code::kNotFound,
@@ -175,11 +175,11 @@ Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
   auto lock = impl_->Lock();
   // The collection of that name then: a deleted one has no versions left.
   auto then = impl_->IncarnationAt(collection, seq);
-  if (!then) return std::unexpected(then.error());
+  REGFS_TRY(then);
   auto c = *then ? Result<CollectionRow>(CollectionRow{
                        (*then)->id, (*then)->name, (*then)->kind, 0})
                  : impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   // A live version was never deleted, so it was live at every event since
   // its creation.
   static const std::string sql = fmt::format(
@@ -192,7 +192,7 @@ Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
   std::vector<Version> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     out.push_back(VersionFromRow(*s));
   }
@@ -207,7 +207,7 @@ Result<CollectionReplay> Registry::Impl::Replay(
   if (!c && c.error().IsNotFound() && ValidateName(collection, "collection")) {
     c = CollectionRow{0, std::string(collection), Kind::kEmpty, 0};
   }
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   REGFS_STMT(s, *db,
              "SELECT seq, time_ms, event, collection, alias, old_version, "
              "new_version, uid, user, interface, detail FROM history "
@@ -215,7 +215,7 @@ Result<CollectionReplay> Registry::Impl::Replay(
              "('name.protect', 'name.unprotect')) ORDER BY seq");
   s->BindText(1, c->name).BindInt64(2, static_cast<int64_t>(seq));
   auto events = ReadEvents(*s);
-  if (!events) return std::unexpected(events.error());
+  REGFS_TRY(events);
   CollectionReplay replay(c->name, std::move(watch));
   for (const Event& e : *events) replay.Apply(e);
   if (!replay.exists()) {
@@ -242,9 +242,9 @@ Result<Alias> Registry::Impl::AliasFromState(std::string_view collection,
   a.updated_by = state.user;
   auto c = FindCollection(collection);
   if (!c && c.error().IsNotFound()) return a;  // deleted with its versions
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto v = FindVersion(c->id, state.version);
-  if (!v) return std::unexpected(v.error());
+  REGFS_TRY(v);
   if (*v) a.version_id = (*v)->id;
   return a;
 }
@@ -253,12 +253,12 @@ Result<std::vector<Alias>> Registry::AliasesAt(std::string_view collection,
                                                uint64_t seq) {
   auto lock = impl_->Lock();
   auto replay = impl_->Replay(collection, seq, std::nullopt);
-  if (!replay) return std::unexpected(replay.error());
+  REGFS_TRY(replay);
   std::vector<Alias> out;
   auto add = [&](std::string_view name, const AliasState& state) -> Status {
     auto a = impl_->AliasFromState(collection, name, state,
                                    replay->IsProtected(name));
-    if (!a) return std::unexpected(a.error());
+    REGFS_TRY(a);
     out.push_back(std::move(*a));
     return {};
   };
@@ -278,7 +278,7 @@ Result<Alias> Registry::GetAliasAt(std::string_view collection,
                 fmt::format("{} is a version, not an alias", name));
   }
   auto replay = impl_->Replay(collection, seq, std::nullopt);
-  if (!replay) return std::unexpected(replay.error());
+  REGFS_TRY(replay);
   auto state = replay->Find(name);
   if (!state) {
     return Fail(Code::kNotFound,
@@ -298,10 +298,10 @@ Result<Alias> Registry::GetAliasBefore(std::string_view collection,
                 fmt::format("{} is a version, not an alias", name));
   }
   auto last = impl_->LastSeq();
-  if (!last) return std::unexpected(last.error());
+  REGFS_TRY(last);
   const uint64_t until = at ? std::min(*at, *last) : *last;
   auto replay = impl_->Replay(collection, until, std::string(name));
-  if (!replay) return std::unexpected(replay.error());
+  REGFS_TRY(replay);
   const auto& timeline = replay->timeline();
   if (back >= timeline.size()) {
     return Fail(

@@ -14,7 +14,7 @@ Result<Version> Registry::GetVersionById(int64_t id) {
   REGFS_STMT(s, *impl_->db, sql.c_str());
   s->BindInt64(1, id);
   auto row = s->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return Fail(Code::kNotFound, "no such version");
   return VersionFromRow(*s);
 }
@@ -23,7 +23,7 @@ Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
                                              uint64_t number) {
   auto lock = impl_->Lock();
   auto v = impl_->FindVersion(collection_id, number);
-  if (!v) return std::unexpected(v.error());
+  REGFS_TRY(v);
   if (!*v) {
     return Fail(Code::kNotFound,
                 fmt::format("no version {}", VersionName(number)));
@@ -44,7 +44,7 @@ Result<std::vector<Version>> QueryVersions(Database& db,
   std::vector<Version> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     out.push_back(VersionFromRow(*s));
   }
@@ -55,7 +55,7 @@ Result<std::vector<Version>> Registry::ListVersions(
     std::string_view collection) {
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   return QueryVersions(*impl_->db, c->id);
 }
 
@@ -63,7 +63,7 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
     std::string_view collection) {
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto versions = QueryVersions(*impl_->db, c->id);
   if (!versions) return versions;
   std::map<int64_t, Version*> by_id;
@@ -80,7 +80,7 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
     s->BindInt64(1, c->id);
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       if (Version* v = find(s->ColumnInt64(0))) {
         v->tags.push_back(s->ColumnText(1));
@@ -94,7 +94,7 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
     s->BindInt64(1, c->id);
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       if (Version* v = find(s->ColumnInt64(0))) {
         v->metadata[s->ColumnText(1)] = s->ColumnText(2);
@@ -102,7 +102,7 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
     }
   }
   auto aliases = impl_->ListAliases(*c);
-  if (!aliases) return std::unexpected(aliases.error());
+  REGFS_TRY(aliases);
   for (const auto& a : *aliases) {
     if (Version* v = find(a.version_id)) v->aliases.push_back(a.name);
   }
@@ -113,14 +113,14 @@ Result<Version> Registry::GetVersion(std::string_view collection,
                                      uint64_t number) {
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto v = impl_->FindVersion(c->id, number);
-  if (!v) return std::unexpected(v.error());
+  REGFS_TRY(v);
   if (!*v) {
     return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
                                              VersionName(number)));
   }
-  if (auto s = impl_->FillDetails(**v); !s) return std::unexpected(s.error());
+  REGFS_TRY(impl_->FillDetails(**v));
   return std::move(**v);
 }
 
@@ -128,14 +128,14 @@ Result<std::vector<std::string>> Registry::Impl::VersionAliases(
     const Version& v) {
   std::vector<std::string> names;
   auto latest = FindLatest(v.collection_id);
-  if (!latest) return std::unexpected(latest.error());
+  REGFS_TRY(latest);
   if (*latest && (*latest)->first.id == v.id) names.emplace_back(kLatest);
   REGFS_STMT(s, *db,
              "SELECT name FROM aliases WHERE version_id = ?1 ORDER BY name");
   s->BindInt64(1, v.id);
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     names.push_back(s->ColumnText(0));
   }
@@ -149,7 +149,7 @@ Status Registry::Impl::FillDetails(Version& v) {
     s->BindInt64(1, v.id);
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       v.tags.push_back(s->ColumnText(0));
     }
@@ -159,13 +159,13 @@ Status Registry::Impl::FillDetails(Version& v) {
     s->BindInt64(1, v.id);
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       v.metadata[s->ColumnText(0)] = s->ColumnText(1);
     }
   }
   auto aliases = VersionAliases(v);
-  if (!aliases) return std::unexpected(aliases.error());
+  REGFS_TRY(aliases);
   v.aliases = std::move(*aliases);
   return {};
 }
@@ -185,7 +185,7 @@ TreeEntry Registry::Impl::TreeEntryFromRow(sqlite::Statement& s) {
 
 Result<TreeEntry> Registry::Impl::TreeEntryFromQuery(sqlite::Statement& s) {
   auto row = s.Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   if (!*row) return Fail(Code::kNotFound, "no such file in this version");
   return TreeEntryFromRow(s);
 }
@@ -197,7 +197,7 @@ Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
     REGFS_STMT(v, *impl_->db, "SELECT 1 FROM versions WHERE id = ?1");
     v->BindInt64(1, version_id);
     auto row = v->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) return Fail(Code::kNotFound, "no such version");
   }
   REGFS_STMT(s, *impl_->db,
@@ -208,7 +208,7 @@ Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
   std::vector<TreeEntry> out;
   for (;;) {
     auto row = s->Step();
-    if (!row) return std::unexpected(row.error());
+    REGFS_TRY(row);
     if (!*row) break;
     out.push_back(Impl::TreeEntryFromRow(*s));
   }
@@ -240,12 +240,12 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
   auto lock = impl_->Lock();
   Database& db = *impl_->db;
   auto tx = Transaction::Begin(db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "delete versions"));
   auto c = impl_->FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto v = impl_->FindVersion(c->id, number);
-  if (!v) return std::unexpected(v.error());
+  REGFS_TRY(v);
   if (!*v) {
     return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
                                              VersionName(number)));
@@ -260,7 +260,7 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
     s->BindInt64(1, (*v)->id);
     for (;;) {
       auto row = s->Step();
-      if (!row) return std::unexpected(row.error());
+      REGFS_TRY(row);
       if (!*row) break;
       if (s->ColumnInt64(2) != 0) {
         return Fail(
@@ -291,11 +291,11 @@ Status Registry::Impl::ChangeTag(const Identity& who,
   REGFS_TRY(Require(who, kRoleToChange, "tag versions"));
   REGFS_TRY(ValidateTag(tag));
   auto tx = Transaction::Begin(*db);
-  if (!tx) return std::unexpected(tx.error());
+  REGFS_TRY(tx);
   auto c = FindCollection(collection);
-  if (!c) return std::unexpected(c.error());
+  REGFS_TRY(c);
   auto v = FindVersion(c->id, number);
-  if (!v) return std::unexpected(v.error());
+  REGFS_TRY(v);
   if (!*v) {
     return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
                                              VersionName(number)));
@@ -306,7 +306,7 @@ Status Registry::Impl::ChangeTag(const Identity& who,
                   "INSERT OR IGNORE INTO tags (version_id, tag) "
                   "VALUES (?1, ?2)")
             : db->Cached("DELETE FROM tags WHERE version_id = ?1 AND tag = ?2");
-    if (!stmt) return std::unexpected(stmt.error());
+    REGFS_TRY(stmt);
     (*stmt)->BindInt64(1, (*v)->id).BindText(2, tag);
     REGFS_TRY((*stmt)->Run());
   }
