@@ -130,16 +130,14 @@ Result<std::optional<uint64_t>> CopyThroughBuffer(
   uint64_t written_back = 0;
   for (;;) {
     auto n = ReadFull(in, buf.get(), cap, source);
-    if (!n) return std::unexpected(n.error());
+    REGFS_TRY(n);
     if (*n == 0) return std::optional<uint64_t>(done);
     if (done - written_back >= kWritebackStep) {
       StartWriteback(out, written_back, done - written_back, durable);
       written_back = done;
     }
     hasher.Update(std::span(buf.get(), *n));
-    if (auto s = WriteAll(out, buf.get(), *n, temp); !s) {
-      return std::unexpected(s.error());
-    }
+    REGFS_TRY(WriteAll(out, buf.get(), *n, temp));
     done += *n;
     if (progress) progress(done, std::max(total, done));
   }
@@ -257,7 +255,7 @@ Result<bool> BlobStore::SameContent(int fd,
     if (n < 0) return std::unexpected(PosixError("read", "staged blob", errno));
     if (n == 0) return true;
     auto m = ReadFull(other.get(), y.get(), static_cast<size_t>(n), blob);
-    if (!m) return std::unexpected(m.error());
+    REGFS_TRY(m);
     if (*m != static_cast<size_t>(n) ||
         std::memcmp(x.get(), y.get(), static_cast<size_t>(n)) != 0) {
       return false;
@@ -334,18 +332,16 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
   const uint64_t total = static_cast<uint64_t>(st.st_size);
   Result<std::optional<uint64_t>> copied = CopyInKernel(
       in.get(), writer.get(), total, *hasher, progress, source, durable_);
-  if (!copied) return std::unexpected(copied.error());
+  REGFS_TRY(copied);
   // Some file systems (procfs, sysfs, some FUSE ones) report a size but
   // copy nothing in the kernel: read them the portable way.
   if (!*copied || (**copied == 0 && total > 0)) {
     copied = CopyThroughBuffer(in.get(), writer.get(), total, *hasher,
                                progress, source, staged.temp_, durable_);
-    if (!copied) return std::unexpected(copied.error());
+    REGFS_TRY(copied);
   }
   const uint64_t done = **copied;
-  if (auto s = CheckUnchanged(in.get(), st, done, source); !s) {
-    return std::unexpected(s.error());
-  }
+  REGFS_TRY(CheckUnchanged(in.get(), st, done, source));
   if (durable_ && ::fsync(writer.get()) != 0) {
     return std::unexpected(PosixError("fsync", templ, errno));
   }
@@ -359,7 +355,7 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
     const std::string key = KeyFor(staged.digest_, suffix);
     if (!Exists(key)) break;
     auto same = SameContent(staged.fd_.get(), PathOf(key));
-    if (!same) return std::unexpected(same.error());
+    REGFS_TRY(same);
     if (*same) {
       staged.verified_key_ = key;
       break;
@@ -368,7 +364,7 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
   // A new content: protect it before it is in place (and read-only).
   if (staged.verified_key_.empty()) {
     auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
-    if (!verity) return std::unexpected(verity.error());
+    REGFS_TRY(verity);
     staged.verity_ = *verity == VerityState::kEnabled;
   }
   return staged;
@@ -381,7 +377,7 @@ Result<std::string> BlobStore::Install(StagedBlob& staged) const {
     if (Exists(key)) {
       if (key == staged.verified_key_) return key;
       auto same = SameContent(staged.fd_.get(), path);
-      if (!same) return std::unexpected(same.error());
+      REGFS_TRY(same);
       if (*same) return key;
       continue;  // a different content with the same hash
     }
@@ -394,7 +390,7 @@ Result<std::string> BlobStore::Install(StagedBlob& staged) const {
     }
     if (!staged.verity_) {  // an identical blob vanished since Stage()
       auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
-      if (!verity) return std::unexpected(verity.error());
+      REGFS_TRY(verity);
       staged.verity_ = *verity == VerityState::kEnabled;
     }
     if (::fchmod(staged.fd_.get(), 0444) != 0) {
@@ -405,9 +401,9 @@ Result<std::string> BlobStore::Install(StagedBlob& staged) const {
     }
     staged.temp_.clear();
     if (!durable_) return key;
-    if (auto s = SyncDir(dir); !s) return std::unexpected(s.error());
+    REGFS_TRY(SyncDir(dir));
     if (new_dir) {
-      if (auto s = SyncDir(root_); !s) return std::unexpected(s.error());
+      REGFS_TRY(SyncDir(root_));
     }
     return key;
   }
@@ -423,7 +419,7 @@ Status BlobStore::Verify(std::string_view key, uint64_t size) const {
     return std::unexpected(PosixError("open", path.string(), errno));
   }
   auto hashed = HashFile(fd.get(), path);
-  if (!hashed) return std::unexpected(hashed.error());
+  REGFS_TRY(hashed);
   const auto& [total, digest] = *hashed;
   if (total != size) {
     return Fail(
@@ -542,7 +538,7 @@ Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
   } release{verified_, k, intact};
 
   auto hashed = HashFile(fd.get(), path);
-  if (!hashed) return std::unexpected(hashed.error());
+  REGFS_TRY(hashed);
   if (hashed->second != DigestOf(key)) {
     return Fail(Code::kCorruption,
                 fmt::format("blob {} has hash {}: its content changed", key,
@@ -577,7 +573,7 @@ Result<BlobGcReport> BlobStore::Collect(
     const std::vector<std::string>& referenced) const {
   BlobGcReport report;
   auto keys = List();
-  if (!keys) return std::unexpected(keys.error());
+  REGFS_TRY(keys);
   for (const auto& key : *keys) {
     if (std::binary_search(referenced.begin(), referenced.end(), key)) continue;
     const std::filesystem::path path = PathOf(key);

@@ -121,7 +121,7 @@ class BlobStore final {
   // has been tried.
   std::optional<bool> verity_supported() const;
 
-  // All keys present on disk.
+  // All keys present on disk (Collect; tests).
   Result<std::vector<std::string>> List() const;
 
   // Removes the blobs not in `referenced` (sorted) and abandoned temporary

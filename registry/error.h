@@ -5,6 +5,7 @@
 #include <expected>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace regfs::registry {
 
@@ -37,6 +38,30 @@ using Status = Result<void>;
 inline std::unexpected<Error> Fail(Code code, std::string message) {
   return std::unexpected(Error{code, std::move(message)});
 }
+
+// Returns the error of `expr` (a Result or Status) from the enclosing
+// function, which returns a Result or Status too.
+#define REGFS_TRY(expr)                                            \
+  do {                                                             \
+    auto&& regfs_try_result = (expr);                              \
+    if (!regfs_try_result) {                                       \
+      return std::unexpected(std::move(regfs_try_result).error()); \
+    }                                                              \
+  } while (0)
+
+#define REGFS_CONCAT_INNER_(a, b) a##b
+#define REGFS_CONCAT_(a, b) REGFS_CONCAT_INNER_(a, b)
+
+// `lhs = *expr` when `expr` (a Result) holds a value; else returns its
+// error. `lhs` may declare: REGFS_ASSIGN_OR_RETURN(auto c, Find(name)).
+#define REGFS_ASSIGN_OR_RETURN(lhs, expr) \
+  REGFS_ASSIGN_OR_RETURN_(REGFS_CONCAT_(regfs_result_, __LINE__), lhs, expr)
+#define REGFS_ASSIGN_OR_RETURN_(result, lhs, expr)        \
+  auto result = (expr);                                   \
+  if (!result) {                                          \
+    return std::unexpected(std::move(result).error());    \
+  }                                                       \
+  lhs = std::move(*result)
 
 // Turns a failed system call into an IoError that names the call, the path
 // and errno's text: "open /s/blobs/x: No such file or directory".

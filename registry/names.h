@@ -46,7 +46,7 @@ std::string VersionName(uint64_t number);
 Result<std::string> ParseLinkTarget(std::string_view collection,
                                     std::string_view target);
 
-// Tag, metadata key and principal checks.
+// Tag and metadata key checks (a principal is checked by Registry::Grant).
 Status ValidateTag(std::string_view tag);
 Status ValidateMetaKey(std::string_view key);
 

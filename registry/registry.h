@@ -101,11 +101,11 @@ class Registry final {
 
   // Creates a store owned by `owner` (mode 0700). AlreadyExists if
   // `store` already holds a registry.
-  static Result<std::unique_ptr<Registry>> Init(
+  [[nodiscard]] static Result<std::unique_ptr<Registry>> Init(
       const std::filesystem::path& store, const Identity& owner,
       OpenOptions options = {});
   // Opens an existing store, upgrading an older schema.
-  static Result<std::unique_ptr<Registry>> Open(
+  [[nodiscard]] static Result<std::unique_ptr<Registry>> Open(
       const std::filesystem::path& store, OpenOptions options = {});
 
   ~Registry();
@@ -116,39 +116,47 @@ class Registry final {
   static constexpr int kSchemaVersion = 3;
 
   // ---- Reads: need no role; the mount checks Role for its callers. ----
-  Result<std::vector<Collection>> ListCollections();
-  Result<Collection> GetCollection(std::string_view name);
-  Result<Collection> GetCollectionById(int64_t id);
+  [[nodiscard]] Result<std::vector<Collection>> ListCollections();
+  [[nodiscard]] Result<Collection> GetCollection(std::string_view name);
+  [[nodiscard]] Result<Collection> GetCollectionById(int64_t id);
   // A live version by Version::id, without tags, metadata or aliases: one
   // indexed query, for the mount's getattr and open.
-  Result<Version> GetVersionById(int64_t id);
+  [[nodiscard]] Result<Version> GetVersionById(int64_t id);
   // A live version of the collection with id `collection_id` by number,
   // without tags, metadata or aliases: one indexed query.
-  Result<Version> GetVersionByNumber(int64_t collection_id, uint64_t number);
+  [[nodiscard]] Result<Version> GetVersionByNumber(int64_t collection_id,
+                                                   uint64_t number);
   // Live versions, oldest first, without tags/metadata/aliases.
-  Result<std::vector<Version>> ListVersions(std::string_view collection);
+  [[nodiscard]] Result<std::vector<Version>> ListVersions(
+      std::string_view collection);
   // The same, each in full (tags, metadata, aliases): one query each for
   // all the collection's tags, metadata and aliases, not one per version.
-  Result<std::vector<Version>> ListVersionsInFull(std::string_view collection);
+  [[nodiscard]] Result<std::vector<Version>> ListVersionsInFull(
+      std::string_view collection);
   // One version in full (tags, metadata, aliases).
-  Result<Version> GetVersion(std::string_view collection, uint64_t number);
+  [[nodiscard]] Result<Version> GetVersion(std::string_view collection,
+                                           uint64_t number);
   // User aliases and `latest` (if the collection has a live version).
-  Result<std::vector<Alias>> ListAliases(std::string_view collection);
-  Result<Alias> GetAlias(std::string_view collection, std::string_view name);
+  [[nodiscard]] Result<std::vector<Alias>> ListAliases(
+      std::string_view collection);
+  [[nodiscard]] Result<Alias> GetAlias(std::string_view collection,
+                                       std::string_view name);
   // "v3", "latest" or an alias name -> the version it names now.
-  Result<Version> Resolve(std::string_view collection, std::string_view name);
+  [[nodiscard]] Result<Version> Resolve(std::string_view collection,
+                                        std::string_view name);
   // Entries of a tree version's directory (`parent_id` 0: the root),
   // sorted by name.
-  Result<std::vector<TreeEntry>> ListTree(int64_t version_id,
-                                          int64_t parent_id);
-  Result<TreeEntry> LookupTree(int64_t version_id, int64_t parent_id,
-                               std::string_view name);
-  Result<TreeEntry> GetTreeEntry(int64_t entry_id);
+  [[nodiscard]] Result<std::vector<TreeEntry>> ListTree(int64_t version_id,
+                                                        int64_t parent_id);
+  [[nodiscard]] Result<TreeEntry> LookupTree(int64_t version_id,
+                                             int64_t parent_id,
+                                             std::string_view name);
+  [[nodiscard]] Result<TreeEntry> GetTreeEntry(int64_t entry_id);
   std::filesystem::path BlobPath(std::string_view key) const;
 
-  Result<std::vector<Event>> History(const HistoryFilter& filter);
+  [[nodiscard]] Result<std::vector<Event>> History(const HistoryFilter& filter);
   // The newest event's sequence number (0 for none): cheap, for polling.
-  Result<uint64_t> LastSeq();
+  [[nodiscard]] Result<uint64_t> LastSeq();
 
   // ---- Time travel, read-only: the registry right after event `seq` ----
   // ---- (seq 0: before the first event), replayed from the history.  ----
@@ -160,49 +168,52 @@ class Registry final {
   // future: NotFound, saying so, for an event number past the view's
   // newest, a time after now, or a time whose event is past the view's
   // newest. InvalidArgument for anything that is not a moment.
-  Result<uint64_t> SeqAt(std::string_view point,
-                         std::optional<uint64_t> view = std::nullopt);
+  [[nodiscard]] Result<uint64_t> SeqAt(
+      std::string_view point, std::optional<uint64_t> view = std::nullopt);
   // Collections that existed right after `seq`, by name, as they are now.
-  Result<std::vector<Collection>> CollectionsAt(uint64_t seq);
+  [[nodiscard]] Result<std::vector<Collection>> CollectionsAt(uint64_t seq);
   // One of them; NotFound if it was created after `seq` (or never).
-  Result<Collection> GetCollectionAt(std::string_view name, uint64_t seq);
+  [[nodiscard]] Result<Collection> GetCollectionAt(std::string_view name,
+                                                   uint64_t seq);
   // Versions live right after `seq` that still exist (a deleted version's
   // content is gone), oldest first, without tags/metadata/aliases.
-  Result<std::vector<Version>> VersionsAt(std::string_view collection,
-                                          uint64_t seq);
+  [[nodiscard]] Result<std::vector<Version>> VersionsAt(
+      std::string_view collection, uint64_t seq);
   // Aliases right after `seq`, `latest` included, sorted by name. An
   // alias's `version_id` is 0 if its version has been deleted since;
   // `revision`, `updated*` come from the event that set it.
-  Result<std::vector<Alias>> AliasesAt(std::string_view collection,
-                                       uint64_t seq);
+  [[nodiscard]] Result<std::vector<Alias>> AliasesAt(
+      std::string_view collection, uint64_t seq);
   // `latest` or an alias right after `seq`; NotFound if it did not exist.
-  Result<Alias> GetAliasAt(std::string_view collection, std::string_view name,
-                           uint64_t seq);
+  [[nodiscard]] Result<Alias> GetAliasAt(std::string_view collection,
+                                         std::string_view name, uint64_t seq);
   // `name@{back}`: the alias (or `latest`) `back` changes before event
   // `at` (nullopt: now), counting only changes up to `at`; back 0 is what
   // it named right after `at`. NotFound when it had had fewer targets by
   // then, or had none at that point (it was removed). `version_id` 0 if
   // that version has been deleted since.
-  Result<Alias> GetAliasBefore(std::string_view collection,
-                               std::string_view name, uint64_t back,
-                               std::optional<uint64_t> at = std::nullopt);
+  [[nodiscard]] Result<Alias> GetAliasBefore(
+      std::string_view collection, std::string_view name, uint64_t back,
+      std::optional<uint64_t> at = std::nullopt);
 
   // Root and the store's owner: admin. Else the user's own grant, `none`
   // included (it wins over the user's groups); else the highest grant of
   // the user's groups; else the default role.
-  Result<Role> RoleOf(const Identity& who);
-  Result<std::vector<RoleGrant>> ListRoles();
-  Result<Role> DefaultRole();
-  Result<std::vector<ProtectedName>> ListProtected();
-  Result<bool> IsProtected(std::string_view name);
+  [[nodiscard]] Result<Role> RoleOf(const Identity& who);
+  [[nodiscard]] Result<std::vector<RoleGrant>> ListRoles();
+  [[nodiscard]] Result<Role> DefaultRole();
+  [[nodiscard]] Result<std::vector<ProtectedName>> ListProtected();
+  [[nodiscard]] Result<bool> IsProtected(std::string_view name);
 
   // ---- Changes: each checks `who`, writes one transaction with its ----
   // ---- history rows, and returns what it made.                       ----
-  Result<Collection> CreateCollection(const Identity& who,
-                                      std::string_view name);
-  Result<Version> Push(const Identity& who, const PushRequest& request);
-  Status DeleteVersion(const Identity& who, std::string_view collection,
-                       uint64_t number);
+  [[nodiscard]] Result<Collection> CreateCollection(const Identity& who,
+                                                    std::string_view name);
+  [[nodiscard]] Result<Version> Push(const Identity& who,
+                                     const PushRequest& request);
+  [[nodiscard]] Status DeleteVersion(const Identity& who,
+                                     std::string_view collection,
+                                     uint64_t number);
   // Deletes a collection; its name can then be used again. Without `all`
   // (members and admins: `rmdir`), only a collection with no live
   // versions, else Conflict. With `all` (admins only: `regfs rm COLL
@@ -212,28 +223,31 @@ class Registry final {
   // Their blobs are left for Gc. A collection later created under the
   // same name is a new collection (a new id) whose numbering continues
   // where this one's stopped, so that `NAME/vN` never names two contents.
-  Status DeleteCollection(const Identity& who, std::string_view name,
-                          bool all);
+  [[nodiscard]] Status DeleteCollection(const Identity& who,
+                                        std::string_view name, bool all);
 
   // Creates the alias (AlreadyExists if it exists).
-  Result<Alias> CreateAlias(const Identity& who, std::string_view collection,
-                            std::string_view alias, std::string_view target);
+  [[nodiscard]] Result<Alias> CreateAlias(const Identity& who,
+                                          std::string_view collection,
+                                          std::string_view alias,
+                                          std::string_view target);
   // Creates or moves the alias. With `expected`, moves only if the alias
   // now points at that version (nullopt in expected->value: must not
   // exist); otherwise Conflict. Moving to the version it already names
   // records nothing.
-  Result<Alias> SetAlias(
+  [[nodiscard]] Result<Alias> SetAlias(
       const Identity& who, std::string_view collection, std::string_view alias,
       std::string_view target,
       std::optional<std::optional<uint64_t>> expected = std::nullopt);
-  Status RemoveAlias(const Identity& who, std::string_view collection,
-                     std::string_view alias);
+  [[nodiscard]] Status RemoveAlias(const Identity& who,
+                                   std::string_view collection,
+                                   std::string_view alias);
 
   // Starts this process's listener for the changes that other processes
   // (the CLI, other mounts) make, and announces this Registry's own changes
   // to every other listener but not to it (change_listeners.h). Every
   // change announces itself before it returns, listener or not.
-  Result<std::unique_ptr<ChangeListener>> Listen(
+  [[nodiscard]] Result<std::unique_ptr<ChangeListener>> Listen(
       ChangeListener::OnChange on_change);
 
   // How SetAlias calls were grouped into commits since Open.
@@ -244,47 +258,54 @@ class Registry final {
   };
   BatchStats GetBatchStats();
   // Renames `from` to `to`; replaces `to` if it exists and `replace`.
-  Status RenameAlias(const Identity& who, std::string_view collection,
-                     std::string_view from, std::string_view to, bool replace);
+  [[nodiscard]] Status RenameAlias(const Identity& who,
+                                   std::string_view collection,
+                                   std::string_view from, std::string_view to,
+                                   bool replace);
   // Swaps the targets of two existing aliases: one transaction, two moves.
-  Status ExchangeAliases(const Identity& who, std::string_view collection,
-                         std::string_view a, std::string_view b);
+  [[nodiscard]] Status ExchangeAliases(const Identity& who,
+                                       std::string_view collection,
+                                       std::string_view a, std::string_view b);
   // Checks, without changing anything, that `who` may make `alias` name
   // `target` (as SetAlias would), and returns the version it would name.
-  Result<Version> CheckSetAlias(const Identity& who,
-                                std::string_view collection,
-                                std::string_view alias,
-                                std::string_view target);
+  [[nodiscard]] Result<Version> CheckSetAlias(const Identity& who,
+                                              std::string_view collection,
+                                              std::string_view alias,
+                                              std::string_view target);
   // The same for a name that is not an alias yet (a temporary symlink that
   // a rename will turn into one): that `who` may change aliases of
   // `collection` at all, and the version `target` names there.
-  Result<Version> CheckTarget(const Identity& who, std::string_view collection,
-                              std::string_view target);
+  [[nodiscard]] Result<Version> CheckTarget(const Identity& who,
+                                            std::string_view collection,
+                                            std::string_view target);
 
-  Status AddTag(const Identity& who, std::string_view collection,
-                uint64_t number, std::string_view tag);
-  Status RemoveTag(const Identity& who, std::string_view collection,
-                   uint64_t number, std::string_view tag);
+  [[nodiscard]] Status AddTag(const Identity& who, std::string_view collection,
+                              uint64_t number, std::string_view tag);
+  [[nodiscard]] Status RemoveTag(const Identity& who,
+                                 std::string_view collection, uint64_t number,
+                                 std::string_view tag);
 
-  Status Protect(const Identity& who, std::string_view name);
-  Status Unprotect(const Identity& who, std::string_view name);
+  [[nodiscard]] Status Protect(const Identity& who, std::string_view name);
+  [[nodiscard]] Status Unprotect(const Identity& who, std::string_view name);
 
   // `principal`: a user name, "group:NAME", or "*" for the default role;
   // a uid or "group:GID" is stored under its name (CanonicalPrincipal).
   // Role::kNone for a user or group denies them what the default or
   // (for a user) their groups would give; see RoleOf.
-  Status Grant(const Identity& who, std::string_view principal, Role role);
-  Status Revoke(const Identity& who, std::string_view principal);
+  [[nodiscard]] Status Grant(const Identity& who, std::string_view principal,
+                             Role role);
+  [[nodiscard]] Status Revoke(const Identity& who, std::string_view principal);
 
-  Result<FsckReport> Fsck(FsckOptions options = {});
+  [[nodiscard]] Result<FsckReport> Fsck(FsckOptions options = {});
 
   // Opens blob `key` for reading, its bytes checked against its digest
   // (BlobStore::OpenVerified): Corruption when it is missing or differs.
-  Result<UniqueFd> OpenBlob(std::string_view key);
+  [[nodiscard]] Result<UniqueFd> OpenBlob(std::string_view key);
   // Hashes every blob of live version `number` of `collection` (each file
   // of a tree) now. Corruption names the version, file and blob.
-  Status VerifyVersion(std::string_view collection, uint64_t number);
-  Result<GcReport> Gc(const Identity& who);
+  [[nodiscard]] Status VerifyVersion(std::string_view collection,
+                                     uint64_t number);
+  [[nodiscard]] Result<GcReport> Gc(const Identity& who);
 
  private:
   Registry(std::filesystem::path store, OpenOptions options);

@@ -137,29 +137,29 @@ CREATE INDEX deleted_collections_name ON deleted_collections(name, deleted_seq);
 )sql";
 
 constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3};
-static_assert(std::size(kSteps) == kCurrentVersion);
+static_assert(std::size(kSteps) == Registry::kSchemaVersion);
 
 }  // namespace
 
 Result<int> Version(sqlite::Database& db) {
   auto stmt = db.Prepare("PRAGMA user_version");
-  if (!stmt) return std::unexpected(stmt.error());
+  REGFS_TRY(stmt);
   auto row = stmt->Step();
-  if (!row) return std::unexpected(row.error());
+  REGFS_TRY(row);
   return *row ? static_cast<int>(stmt->ColumnInt64(0)) : 0;
 }
 
 Status Migrate(sqlite::Database& db, int target) {
   for (;;) {
     auto tx = sqlite::Transaction::Begin(db);
-    if (!tx) return std::unexpected(tx.error());
+    REGFS_TRY(tx);
     auto version = Version(db);  // re-read under the write lock
-    if (!version) return std::unexpected(version.error());
-    if (*version > kCurrentVersion) {
+    REGFS_TRY(version);
+    if (*version > Registry::kSchemaVersion) {
       return Fail(Code::kCorruption,
                   fmt::format("the store has schema version {}, newer than "
                               "this regfs ({}): upgrade regfs",
-                              *version, kCurrentVersion));
+                              *version, Registry::kSchemaVersion));
     }
     if (*version >= target) return {};
     if (auto s = db.Exec(kSteps[*version]); !s) return s;

@@ -5,11 +5,10 @@
 #define REGFS_REGISTRY_SCHEMA_H_
 
 #include "registry/error.h"
+#include "registry/registry.h"
 #include "registry/sqlite.h"
 
 namespace regfs::registry::schema {
-
-inline constexpr int kCurrentVersion = 3;
 
 // Version 1: collections, versions, tree entries, aliases, protected
 // names, roles, settings, history.
@@ -21,7 +20,7 @@ Result<int> Version(sqlite::Database& db);
 // Applies every missing step up to `target` (tests build an older store
 // with Migrate(db, 1) and then open it); Corruption for a store newer
 // than this program.
-Status Migrate(sqlite::Database& db, int target = kCurrentVersion);
+Status Migrate(sqlite::Database& db, int target = Registry::kSchemaVersion);
 
 }  // namespace regfs::registry::schema
 

@@ -60,7 +60,7 @@ Result<bool> Statement::Step() {
 Status Statement::Run() {
   for (;;) {
     auto more = Step();
-    if (!more) return std::unexpected(more.error());
+    REGFS_TRY(more);
     if (!*more) return {};
   }
 }
@@ -154,9 +154,7 @@ bool Database::InTransaction() const {
 }
 
 Result<Transaction> Transaction::Begin(Database& db) {
-  if (auto s = db.Exec("BEGIN IMMEDIATE"); !s) {
-    return std::unexpected(s.error());
-  }
+  REGFS_TRY(db.Exec("BEGIN IMMEDIATE"));
   return Transaction(&db, /*nested=*/false);
 }
 
@@ -165,9 +163,7 @@ Result<Transaction> Transaction::Nested(Database& db) {
     return std::unexpected(
         SqliteError(SQLITE_MISUSE, "savepoint", "no transaction is open"));
   }
-  if (auto s = db.Exec("SAVEPOINT regfs_nested"); !s) {
-    return std::unexpected(s.error());
-  }
+  REGFS_TRY(db.Exec("SAVEPOINT regfs_nested"));
   return Transaction(&db, /*nested=*/true);
 }
 
@@ -187,5 +183,11 @@ Status Transaction::Commit() {
   if (s) db_ = nullptr;
   return s;
 }
+
+Status BeginBatch(Database& db) { return db.Exec("BEGIN IMMEDIATE"); }
+
+Status CommitBatch(Database& db) { return db.Exec("COMMIT"); }
+
+void RollbackBatch(Database& db) { (void)db.Exec("ROLLBACK"); }
 
 }  // namespace regfs::registry::sqlite

@@ -99,7 +99,6 @@ class Database final {
   int Changes() const;
   // Whether a transaction is open (SQLite is not in autocommit mode).
   bool InTransaction() const;
-  sqlite3* handle() const { return db_; }
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
@@ -133,6 +132,13 @@ class Transaction final {
   Database* db_;
   bool nested_;
 };
+
+// The open-ended write transaction of a group commit (GroupCommit), which
+// outlives any one caller: BEGIN IMMEDIATE, COMMIT, and a ROLLBACK that
+// cannot fail in a way the caller could act on.
+[[nodiscard]] Status BeginBatch(Database& db);
+[[nodiscard]] Status CommitBatch(Database& db);
+void RollbackBatch(Database& db);
 
 // Maps an SQLite result code to an Error; SQLITE_CORRUPT and
 // SQLITE_NOTADB become Corruption, SQLITE_BUSY stays an IoError that says

@@ -1,0 +1,284 @@
+// Access: roles and their grants, protected names, and the checks every
+// alias change makes on the alias's name.
+#include <algorithm>
+
+#include "registry/registry_impl.h"
+
+namespace regfs::registry {
+
+Result<std::optional<Role>> Registry::Impl::GrantedRole(
+    std::string_view principal) {
+  REGFS_STMT(s, *db, "SELECT role FROM roles WHERE principal = ?1");
+  s->BindText(1, principal);
+  auto row = s->Step();
+  REGFS_TRY(row);
+  if (!*row) return std::optional<Role>();
+  return std::optional<Role>(static_cast<Role>(s->ColumnInt64(0)));
+}
+
+// Root and the owner are admins; an explicit grant to the user wins,
+// `none` included (it denies even when a group grants more); else the
+// highest of the user's groups' grants (a group's `none` denies only if
+// no other group of the user grants a role); else the default.
+Result<Role> Registry::Impl::RoleOf(const Identity& who) {
+  if (who.uid == 0 || who.uid == owner_uid) return Role::kAdmin;
+  auto user = GrantedRole(who.user);
+  REGFS_TRY(user);
+  if (*user) return **user;
+  std::optional<Role> best;
+  for (const auto& group : who.group_names) {
+    auto role = GrantedRole("group:" + group);
+    REGFS_TRY(role);
+    if (*role && (!best || **role > *best)) best = **role;
+  }
+  if (best) return *best;
+  auto def = GrantedRole(kDefaultPrincipal);
+  REGFS_TRY(def);
+  return def->value_or(Role::kViewer);
+}
+
+// PermissionDenied unless `role`, `who`'s, is at least `needed`.
+static Status RequireRole(const Identity& who, Role role, Role needed,
+                          std::string_view action) {
+  if (role >= needed) return {};
+  const std::string_view who_is = role == Role::kNone ? "has no role" : "is a";
+  return Fail(
+      Code::kPermissionDenied,
+      fmt::format("user '{}' {}{}{}: only {} may {}", who.user, who_is,
+                  role == Role::kNone ? "" : " ",
+                  role == Role::kNone ? "" : RoleName(role),
+                  needed == Role::kAdmin ? "admins" : "members and admins",
+                  action));
+}
+
+Result<Role> Registry::Impl::Require(const Identity& who, Role needed,
+                                     std::string_view action) {
+  REGFS_ASSIGN_OR_RETURN(const Role role, RoleOf(who));
+  REGFS_TRY(RequireRole(who, role, needed, action));
+  return role;
+}
+
+// Protection ignores case: the protected spelling of `name` (the first,
+// should an old store hold several), or nullopt.
+Result<std::optional<std::string>> Registry::Impl::ProtectedSpelling(
+    std::string_view name) {
+  REGFS_STMT(s, *db,
+             "SELECT name FROM protected_names WHERE name = ?1 COLLATE "
+             "NOCASE ORDER BY name LIMIT 1");
+  s->BindText(1, name);
+  auto row = s->Step();
+  REGFS_TRY(row);
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(s->ColumnText(0));
+}
+
+Result<bool> Registry::Impl::IsProtected(std::string_view name) {
+  auto spelling = ProtectedSpelling(name);
+  REGFS_TRY(spelling);
+  return spelling->has_value();
+}
+
+// The form of an alias's name: not `latest` or a version, and valid.
+static Status CheckAliasForm(std::string_view alias, std::string_view verb) {
+  if (alias == kLatest) {
+    return Fail(Code::kNotPermitted,
+                "'latest' is maintained by the registry: it always names the "
+                "newest version");
+  }
+  if (ParseVersionName(alias)) {
+    return Fail(Code::kNotPermitted,
+                fmt::format("{} is a version: versions are immutable", alias));
+  }
+  // An alias that a store from before the case rules holds (`V1`,
+  // `Latest`) may still be removed or renamed away.
+  const bool names_existing = verb == "remove" || verb == "rename";
+  return names_existing ? ValidateName(alias, "alias")
+                        : ValidateAliasName(alias);
+}
+
+Status Registry::Impl::CheckProtection(Role role, std::string_view alias,
+                                       std::string_view verb) {
+  REGFS_ASSIGN_OR_RETURN(const auto prot, ProtectedSpelling(alias));
+  if (!prot || role >= Role::kAdmin) return {};
+  const std::string as = *prot == alias ? "" : fmt::format(" (as '{}')", *prot);
+  return Fail(Code::kNotPermitted,
+              fmt::format("alias '{}' is protected{}: only admins may {} it",
+                          alias, as, verb));
+}
+
+Status Registry::Impl::CheckAliasName(const Identity& who,
+                                      std::string_view alias,
+                                      std::string_view verb) {
+  REGFS_ASSIGN_OR_RETURN(const Role role, RoleOf(who));
+  REGFS_TRY(
+      RequireRole(who, role, kRoleToChange, fmt::format("{} aliases", verb)));
+  REGFS_TRY(CheckAliasForm(alias, verb));
+  return CheckProtection(role, alias, verb);
+}
+
+Result<Role> Registry::RoleOf(const Identity& who) {
+  auto lock = impl_->Lock();
+  return impl_->RoleOf(who);
+}
+
+Result<std::vector<RoleGrant>> Registry::ListRoles() {
+  auto lock = impl_->Lock();
+  REGFS_STMT(s, *impl_->db,
+             "SELECT principal, role FROM roles ORDER BY principal");
+  std::vector<RoleGrant> out;
+  for (;;) {
+    auto row = s->Step();
+    REGFS_TRY(row);
+    if (!*row) break;
+    out.push_back({s->ColumnText(0), static_cast<Role>(s->ColumnInt64(1))});
+  }
+  return out;
+}
+
+Result<Role> Registry::DefaultRole() {
+  auto lock = impl_->Lock();
+  auto role = impl_->GrantedRole(kDefaultPrincipal);
+  REGFS_TRY(role);
+  return role->value_or(Role::kViewer);
+}
+
+Result<std::vector<ProtectedName>> Registry::ListProtected() {
+  auto lock = impl_->Lock();
+  REGFS_STMT(s, *impl_->db,
+             "SELECT name, created_ms, created_by FROM protected_names "
+             "ORDER BY name");
+  std::vector<ProtectedName> out;
+  for (;;) {
+    auto row = s->Step();
+    REGFS_TRY(row);
+    if (!*row) break;
+    out.push_back({s->ColumnText(0), s->ColumnInt64(1), s->ColumnText(2)});
+  }
+  return out;
+}
+
+Result<bool> Registry::IsProtected(std::string_view name) {
+  auto lock = impl_->Lock();
+  return impl_->IsProtected(name);
+}
+
+Status Registry::Protect(const Identity& who, std::string_view name) {
+  auto lock = impl_->Lock();
+  REGFS_TRY(ValidateAliasName(name));
+  auto tx = Transaction::Begin(*impl_->db);
+  REGFS_TRY(tx);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
+  auto prot = impl_->ProtectedSpelling(name);
+  REGFS_TRY(prot);
+  if (*prot) {
+    // Protection ignores case: `Production` is protected with `production`.
+    const std::string as =
+        **prot == name ? "" : fmt::format(" (as {})", Quote(**prot));
+    return Fail(Code::kAlreadyExists,
+                fmt::format("name {} is already protected{}", Quote(name), as));
+  }
+  REGFS_STMT(s, *impl_->db,
+             "INSERT INTO protected_names (name, created_ms, created_by) "
+             "VALUES (?1, ?2, ?3)");
+  s->BindText(1, name).BindInt64(2, NowMs()).BindText(3, who.user);
+  REGFS_TRY(s->Run());
+  REGFS_TRY(impl_->Append(who, EventType::kProtect, "", name, std::nullopt,
+                          std::nullopt));
+  return tx->Commit();
+}
+
+Status Registry::Unprotect(const Identity& who, std::string_view name) {
+  auto lock = impl_->Lock();
+  auto tx = Transaction::Begin(*impl_->db);
+  REGFS_TRY(tx);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
+  bool removed = false;
+  // Protection ignores case: every spelling of `name` goes (a store from
+  // before that rule may hold several), each with its own event.
+  for (;;) {
+    auto spelling = impl_->ProtectedSpelling(name);
+    REGFS_TRY(spelling);
+    if (!*spelling) break;
+    REGFS_STMT(s, *impl_->db, "DELETE FROM protected_names WHERE name = ?1");
+    s->BindText(1, **spelling);
+    REGFS_TRY(s->Run());
+    REGFS_TRY(impl_->Append(who, EventType::kUnprotect, "", **spelling,
+                            std::nullopt, std::nullopt));
+    removed = true;
+  }
+  if (!removed) {
+    if (auto v = ValidateName(name, "alias"); !v) return v;
+    return Fail(Code::kNotFound,
+                fmt::format("name {} is not protected", Quote(name)));
+  }
+  return tx->Commit();
+}
+
+Status ValidatePrincipal(std::string_view principal) {
+  if (principal == kDefaultPrincipal) return {};
+  std::string_view name = principal;
+  if (name.starts_with("group:")) name.remove_prefix(6);
+  if (name.empty() || name.size() > 256 ||
+      std::any_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == ':' || c == 0x7f;
+      })) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("'{}' is not a principal: give a user name, "
+                            "group:NAME, or * for the default role",
+                            principal.substr(0, 200)));
+  }
+  return {};
+}
+
+Status Registry::Grant(const Identity& who, std::string_view given, Role role) {
+  REGFS_TRY(ValidatePrincipal(given));
+  const std::string principal = CanonicalPrincipal(given);
+  auto lock = impl_->Lock();
+  auto tx = Transaction::Begin(*impl_->db);
+  REGFS_TRY(tx);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
+  auto old = impl_->GrantedRole(principal);
+  REGFS_TRY(old);
+  if (*old == role) return {};
+  REGFS_STMT(s, *impl_->db,
+             "INSERT OR REPLACE INTO roles (principal, role) VALUES (?1, ?2)");
+  s->BindText(1, principal).BindInt64(2, static_cast<int64_t>(role));
+  REGFS_TRY(s->Run());
+  nlohmann::json detail{{"principal", std::string(principal)},
+                        {"role", std::string(RoleName(role))}};
+  if (*old) detail["previous"] = std::string(RoleName(**old));
+  REGFS_TRY(impl_->Append(who, EventType::kRoleGrant, "", "", std::nullopt,
+                          std::nullopt, detail));
+  return tx->Commit();
+}
+
+Status Registry::Revoke(const Identity& who, std::string_view given) {
+  REGFS_TRY(ValidatePrincipal(given));
+  std::string principal = CanonicalPrincipal(given);
+  auto lock = impl_->Lock();
+  auto tx = Transaction::Begin(*impl_->db);
+  REGFS_TRY(tx);
+  REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
+  auto old = impl_->GrantedRole(principal);
+  REGFS_TRY(old);
+  if (!*old && principal != given) {
+    // A grant stored under the decimal uid before its user had a name.
+    principal = std::string(given);
+    old = impl_->GrantedRole(principal);
+    REGFS_TRY(old);
+  }
+  if (!*old) {
+    return Fail(Code::kNotFound,
+                fmt::format("{} has no granted role", Quote(given)));
+  }
+  REGFS_STMT(s, *impl_->db, "DELETE FROM roles WHERE principal = ?1");
+  s->BindText(1, principal);
+  REGFS_TRY(s->Run());
+  REGFS_TRY(impl_->Append(
+      who, EventType::kRoleRevoke, "", "", std::nullopt, std::nullopt,
+      nlohmann::json{{"principal", std::string(principal)},
+                     {"role", std::string(RoleName(**old))}}));
+  return tx->Commit();
+}
+
+}  // namespace regfs::registry

@@ -1,0 +1,459 @@
+// Aliases: resolving names, and creating, moving, removing, renaming and
+// exchanging aliases.
+#include "registry/registry_impl.h"
+
+namespace regfs::registry {
+
+Result<std::optional<AliasRow>> Registry::Impl::FindAlias(
+    int64_t collection_id, std::string_view name) {
+  REGFS_STMT(s, *db,
+             "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
+             "JOIN versions v ON v.id = a.version_id "
+             "WHERE a.collection_id = ?1 AND a.name = ?2");
+  s->BindInt64(1, collection_id).BindText(2, name);
+  auto row = s->Step();
+  REGFS_TRY(row);
+  if (!*row) return std::optional<AliasRow>();
+  return std::optional<AliasRow>(
+      AliasRow{s->ColumnInt64(0), s->ColumnText(1), s->ColumnInt64(2),
+               static_cast<uint64_t>(s->ColumnInt64(3))});
+}
+
+// "vN", "latest" or an alias of `c`, resolved now.
+Result<Version> Registry::Impl::ResolveIn(const CollectionRow& c,
+                                          std::string_view name) {
+  if (auto n = ParseVersionName(name)) {
+    auto v = FindVersion(c.id, *n);
+    REGFS_TRY(v);
+    if (!*v) {
+      return Fail(Code::kNotFound,
+                  fmt::format("{} has no version {}", c.name, name));
+    }
+    return **v;
+  }
+  if (name == kLatest) {
+    auto latest = FindLatest(c.id);
+    REGFS_TRY(latest);
+    if (!*latest) {
+      return Fail(Code::kNotFound, fmt::format("{} has no versions", c.name));
+    }
+    return (*latest)->first;
+  }
+  auto alias = FindAlias(c.id, name);
+  REGFS_TRY(alias);
+  if (!*alias) {
+    REGFS_TRY(ValidateName(name, "alias"));
+    return Fail(Code::kNotFound, fmt::format("{} has no version or alias {}",
+                                             c.name, Quote(name)));
+  }
+  auto v = FindVersion(c.id, (*alias)->number);
+  REGFS_TRY(v);
+  if (!*v) return Fail(Code::kCorruption, "alias names a missing version");
+  return **v;
+}
+
+// The version a symlink target written into `c` names now.
+Result<Version> Registry::Impl::ResolveTarget(const CollectionRow& c,
+                                              std::string_view target) {
+  auto name = ParseLinkTarget(c.name, target);
+  REGFS_TRY(name);
+  return ResolveIn(c, *name);
+}
+
+// Two aliases of one collection may not differ only by case: the name of
+// an alias of collection `collection_id` that equals `name` but for case
+// (other than alias `except_id`), or nullopt. Enforced here rather than
+// by a unique index, which stores from before the rule may violate.
+Result<std::optional<std::string>> Registry::Impl::AliasCaseTwin(
+    int64_t collection_id, std::string_view name, int64_t except_id) {
+  REGFS_STMT(s, *db,
+             "SELECT name FROM aliases WHERE collection_id = ?1 AND "
+             "name = ?2 COLLATE NOCASE AND name <> ?2 AND id <> ?3 "
+             "ORDER BY name LIMIT 1");
+  s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, except_id);
+  auto row = s->Step();
+  REGFS_TRY(row);
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(s->ColumnText(0));
+}
+
+// AlreadyExists if `c` has an alias `name` but for case.
+Status Registry::Impl::RequireNoAliasCaseTwin(const CollectionRow& c,
+                                              std::string_view name,
+                                              int64_t except_id) {
+  auto twin = AliasCaseTwin(c.id, name, except_id);
+  REGFS_TRY(twin);
+  if (!*twin) return {};
+  return Fail(Code::kAlreadyExists,
+              fmt::format("{} already has an alias {}: alias names may not "
+                          "differ only by case",
+                          c.name, Quote(**twin)));
+}
+
+// Creates or moves `alias` of `c` to `target` inside the caller's
+// transaction, with its history row. Moving to the same version records
+// nothing.
+Status Registry::Impl::WriteAlias(const Identity& who, const CollectionRow& c,
+                                  std::string_view alias,
+                                  const Version& target) {
+  auto existing = FindAlias(c.id, alias);
+  REGFS_TRY(existing);
+  if (*existing && (*existing)->version_id == target.id) return {};
+  const TimeMs now = NowMs();
+  if (*existing) {
+    auto seq =
+        Append(who, EventType::kAliasMove, c.name, alias, (*existing)->number,
+               target.number, nlohmann::json::object(), now);
+    REGFS_TRY(seq);
+    REGFS_STMT(s, *db,
+               "UPDATE aliases SET version_id = ?1, revision = ?2, "
+               "updated_ms = ?3, updated_uid = ?4, updated_by = ?5 "
+               "WHERE id = ?6");
+    s->BindInt64(1, target.id)
+        .BindInt64(2, static_cast<int64_t>(*seq))
+        .BindInt64(3, now)
+        .BindInt64(4, static_cast<int64_t>(who.uid))
+        .BindText(5, who.user)
+        .BindInt64(6, (*existing)->id);
+    return s->Run();
+  }
+  REGFS_TRY(RequireNoAliasCaseTwin(c, alias));
+  auto seq = Append(who, EventType::kAliasCreate, c.name, alias, std::nullopt,
+                    target.number, nlohmann::json::object(), now);
+  REGFS_TRY(seq);
+  REGFS_STMT(s, *db,
+             "INSERT INTO aliases (collection_id, name, version_id, revision, "
+             "updated_ms, updated_uid, updated_by) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  s->BindInt64(1, c.id)
+      .BindText(2, alias)
+      .BindInt64(3, target.id)
+      .BindInt64(4, static_cast<int64_t>(*seq))
+      .BindInt64(5, now)
+      .BindInt64(6, static_cast<int64_t>(who.uid))
+      .BindText(7, who.user);
+  return s->Run();
+}
+
+// Begins the write transaction of a change to the aliases `names` of
+// `collection` (each with the verb for messages), after the checks every
+// alias change makes (CheckAliasName), taken inside the transaction.
+// `in_batch`: inside a group commit's transaction (a savepoint).
+Result<AliasChange> Registry::Impl::BeginAliasChange(
+    const Identity& who, std::string_view collection,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> names,
+    bool in_batch) {
+  auto c = FindCollection(collection);
+  REGFS_TRY(c);
+  auto tx = in_batch ? Transaction::Nested(*db) : Transaction::Begin(*db);
+  REGFS_TRY(tx);
+  for (const auto& [name, verb] : names) {
+    REGFS_TRY(CheckAliasName(who, name, verb));
+  }
+  return AliasChange{std::move(*c), std::move(*tx)};
+}
+
+// The alias `name` of `c`, or NotFound.
+Result<AliasRow> Registry::Impl::RequireAlias(const CollectionRow& c,
+                                              std::string_view name) {
+  auto alias = FindAlias(c.id, name);
+  REGFS_TRY(alias);
+  if (!*alias) {
+    return Fail(Code::kNotFound,
+                fmt::format("{} has no alias {}", c.name, Quote(name)));
+  }
+  return std::move(**alias);
+}
+
+Status Registry::Impl::DeleteAliasRow(const Identity& who,
+                                      const CollectionRow& c,
+                                      const AliasRow& alias) {
+  auto seq = Append(who, EventType::kAliasRemove, c.name, alias.name,
+                    alias.number, std::nullopt);
+  REGFS_TRY(seq);
+  REGFS_STMT(s, *db, "DELETE FROM aliases WHERE id = ?1");
+  s->BindInt64(1, alias.id);
+  return s->Run();
+}
+
+Alias Registry::Impl::AliasFromRow(const CollectionRow& c,
+                                   sqlite::Statement& s) {
+  Alias a;
+  a.id = s.ColumnInt64(0);
+  a.collection = c.name;
+  a.name = s.ColumnText(1);
+  a.version = static_cast<uint64_t>(s.ColumnInt64(2));
+  a.version_id = s.ColumnInt64(3);
+  a.revision = static_cast<uint64_t>(s.ColumnInt64(4));
+  a.updated = s.ColumnInt64(5);
+  a.updated_uid = static_cast<uid_t>(s.ColumnInt64(6));
+  a.updated_by = s.ColumnText(7);
+  a.is_protected = s.ColumnInt64(8) != 0;
+  return a;
+}
+
+Result<Alias> Registry::Impl::AliasInfo(const CollectionRow& c,
+                                        std::string_view name) {
+  if (name == kLatest) {
+    auto latest = FindLatest(c.id);
+    REGFS_TRY(latest);
+    if (!*latest) {
+      return Fail(Code::kNotFound, fmt::format("{} has no versions", c.name));
+    }
+    Alias a;
+    a.collection = c.name;
+    a.name = kLatest;
+    a.version = (*latest)->first.number;
+    a.version_id = (*latest)->first.id;
+    a.revision = (*latest)->second;
+    a.is_latest = true;
+    a.updated = (*latest)->first.created;
+    a.updated_uid = (*latest)->first.creator_uid;
+    a.updated_by = (*latest)->first.creator;
+    return a;
+  }
+  REGFS_STMT(s, *db,
+             "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
+             "a.updated_ms, a.updated_uid, a.updated_by, "
+             "EXISTS (SELECT 1 FROM protected_names p "
+             "WHERE p.name = a.name COLLATE NOCASE) "
+             "FROM aliases a JOIN versions v ON v.id = a.version_id "
+             "WHERE a.collection_id = ?1 AND a.name = ?2");
+  s->BindInt64(1, c.id).BindText(2, name);
+  auto row = s->Step();
+  REGFS_TRY(row);
+  if (!*row) {
+    REGFS_TRY(ValidateName(name, "alias"));
+    return Fail(Code::kNotFound,
+                fmt::format("{} has no alias {}", c.name, Quote(name)));
+  }
+  return AliasFromRow(c, *s);
+}
+
+Result<std::vector<Alias>> Registry::Impl::ListAliases(const CollectionRow& c) {
+  std::vector<Alias> out;
+  auto latest = AliasInfo(c, kLatest);
+  if (latest) {
+    out.push_back(std::move(*latest));
+  } else if (!latest.error().IsNotFound()) {
+    return std::unexpected(latest.error());
+  }
+  REGFS_STMT(s, *db,
+             "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
+             "a.updated_ms, a.updated_uid, a.updated_by, "
+             "EXISTS (SELECT 1 FROM protected_names p "
+             "WHERE p.name = a.name COLLATE NOCASE) "
+             "FROM aliases a JOIN versions v ON v.id = a.version_id "
+             "WHERE a.collection_id = ?1 "
+             "ORDER BY a.name");
+  s->BindInt64(1, c.id);
+  for (;;) {
+    auto row = s->Step();
+    REGFS_TRY(row);
+    if (!*row) break;
+    out.push_back(AliasFromRow(c, *s));
+  }
+  return out;
+}
+
+Result<std::vector<Alias>> Registry::ListAliases(std::string_view collection) {
+  auto lock = impl_->Lock();
+  auto c = impl_->FindCollection(collection);
+  REGFS_TRY(c);
+  return impl_->ListAliases(*c);
+}
+
+Result<Alias> Registry::GetAlias(std::string_view collection,
+                                 std::string_view name) {
+  auto lock = impl_->Lock();
+  auto c = impl_->FindCollection(collection);
+  REGFS_TRY(c);
+  return impl_->AliasInfo(*c, name);
+}
+
+Result<Version> Registry::Resolve(std::string_view collection,
+                                  std::string_view name) {
+  auto lock = impl_->Lock();
+  auto c = impl_->FindCollection(collection);
+  REGFS_TRY(c);
+  auto v = impl_->ResolveIn(*c, name);
+  if (!v) return v;
+  REGFS_TRY(impl_->FillDetails(*v));
+  return v;
+}
+
+// CheckSetAlias and CheckTarget: with an `alias`, the checks a move of it
+// makes; without, that `who` may change aliases at all.
+Result<Version> Registry::Impl::CheckMove(const Identity& who,
+                                          std::string_view collection,
+                                          std::optional<std::string_view> alias,
+                                          std::string_view target) {
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c, FindCollection(collection));
+  if (alias) {
+    REGFS_TRY(CheckAliasName(who, *alias, "move"));
+  } else {
+    REGFS_TRY(Require(who, kRoleToChange, "change aliases"));
+  }
+  return ResolveTarget(c, target);
+}
+
+Result<Version> Registry::CheckSetAlias(const Identity& who,
+                                        std::string_view collection,
+                                        std::string_view alias,
+                                        std::string_view target) {
+  auto lock = impl_->Lock();
+  return impl_->CheckMove(who, collection, alias, target);
+}
+
+Result<Version> Registry::CheckTarget(const Identity& who,
+                                      std::string_view collection,
+                                      std::string_view target) {
+  auto lock = impl_->Lock();
+  return impl_->CheckMove(who, collection, std::nullopt, target);
+}
+
+Result<Alias> Registry::CreateAlias(const Identity& who,
+                                    std::string_view collection,
+                                    std::string_view alias,
+                                    std::string_view target) {
+  auto lock = impl_->Lock();
+  auto change = impl_->BeginAliasChange(who, collection, {{alias, "create"}});
+  REGFS_TRY(change);
+  const CollectionRow& c = change->c;
+  auto version = impl_->ResolveTarget(c, target);
+  REGFS_TRY(version);
+  auto existing = impl_->FindAlias(c.id, alias);
+  REGFS_TRY(existing);
+  if (*existing) {
+    return Fail(Code::kAlreadyExists, fmt::format("{} already has an alias {}",
+                                                  c.name, Quote(alias)));
+  }
+  REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
+  REGFS_TRY(change->tx.Commit());
+  return impl_->AliasInfo(c, alias);
+}
+
+Result<Alias> Registry::SetAlias(
+    const Identity& who, std::string_view collection, std::string_view alias,
+    std::string_view target, std::optional<std::optional<uint64_t>> expected) {
+  auto ticket = impl_->batch.Join();
+  REGFS_TRY(ticket);
+  // Inside the batch, the change's own transaction is a savepoint.
+  auto move = [&]() -> Result<Alias> {
+    auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}},
+                                          /*in_batch=*/true);
+    REGFS_TRY(change);
+    const CollectionRow& c = change->c;
+    auto version = impl_->ResolveTarget(c, target);
+    REGFS_TRY(version);
+    if (expected) {
+      auto existing = impl_->FindAlias(c.id, alias);
+      REGFS_TRY(existing);
+      std::optional<uint64_t> now;
+      if (*existing) now = (*existing)->number;
+      if (now != *expected) {
+        auto show = [](const std::optional<uint64_t>& v) {
+          return v ? VersionName(*v) : std::string("nothing");
+        };
+        return Fail(
+            Code::kConflict,
+            fmt::format("alias '{}' moved meanwhile: it names {}, not {}",
+                        alias, show(now), show(*expected)));
+      }
+    }
+    REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
+    auto info = impl_->AliasInfo(c, alias);
+    REGFS_TRY(info);
+    REGFS_TRY(change->tx.Commit());
+    return info;
+  };
+  Result<Alias> moved = [&]() -> Result<Alias> {
+    try {
+      return move();
+    } catch (...) {
+      // The batch must still end, or its members would wait for ever.
+      (void)impl_->batch.Leave(*ticket, false);
+      throw;
+    }
+  }();
+  REGFS_TRY(impl_->batch.Leave(*ticket, moved.has_value()));
+  return moved;
+}
+
+Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
+                             std::string_view alias) {
+  auto lock = impl_->Lock();
+  auto change = impl_->BeginAliasChange(who, collection, {{alias, "remove"}});
+  REGFS_TRY(change);
+  const CollectionRow& c = change->c;
+  auto existing = impl_->RequireAlias(c, alias);
+  REGFS_TRY(existing);
+  REGFS_TRY(impl_->DeleteAliasRow(who, c, *existing));
+  return change->tx.Commit();
+}
+
+Status Registry::RenameAlias(const Identity& who, std::string_view collection,
+                             std::string_view from, std::string_view to,
+                             bool replace) {
+  auto lock = impl_->Lock();
+  auto change = impl_->BeginAliasChange(who, collection,
+                                        {{from, "rename"}, {to, "replace"}});
+  REGFS_TRY(change);
+  const CollectionRow& c = change->c;
+  auto source = impl_->RequireAlias(c, from);
+  REGFS_TRY(source);
+  if (from == to) return {};
+  auto dest = impl_->FindAlias(c.id, to);
+  REGFS_TRY(dest);
+  if (*dest) {
+    if (!replace) {
+      return Fail(Code::kAlreadyExists,
+                  fmt::format("{} already has an alias {}", c.name, Quote(to)));
+    }
+    REGFS_TRY(impl_->DeleteAliasRow(who, c, **dest));
+  } else {
+    // `mv a A` renames `a` itself; `mv a B` beside `b` is refused.
+    REGFS_TRY(impl_->RequireNoAliasCaseTwin(c, to, source->id));
+  }
+  const TimeMs now = NowMs();
+  auto seq = impl_->Append(who, EventType::kAliasRename, c.name, from,
+                           source->number, source->number,
+                           nlohmann::json{{"to", std::string(to)}}, now);
+  REGFS_TRY(seq);
+  REGFS_STMT(s, *impl_->db,
+             "UPDATE aliases SET name = ?1, revision = ?2, updated_ms = ?3, "
+             "updated_uid = ?4, updated_by = ?5 WHERE id = ?6");
+  s->BindText(1, to)
+      .BindInt64(2, static_cast<int64_t>(*seq))
+      .BindInt64(3, now)
+      .BindInt64(4, static_cast<int64_t>(who.uid))
+      .BindText(5, who.user)
+      .BindInt64(6, source->id);
+  REGFS_TRY(s->Run());
+  return change->tx.Commit();
+}
+
+Status Registry::ExchangeAliases(const Identity& who,
+                                 std::string_view collection,
+                                 std::string_view a, std::string_view b) {
+  auto lock = impl_->Lock();
+  auto change =
+      impl_->BeginAliasChange(who, collection, {{a, "move"}, {b, "move"}});
+  REGFS_TRY(change);
+  const CollectionRow& c = change->c;
+  auto first = impl_->RequireAlias(c, a);
+  REGFS_TRY(first);
+  auto second = impl_->RequireAlias(c, b);
+  REGFS_TRY(second);
+  REGFS_ASSIGN_OR_RETURN(const auto va,
+                         impl_->FindVersion(c.id, first->number));
+  REGFS_ASSIGN_OR_RETURN(const auto vb,
+                         impl_->FindVersion(c.id, second->number));
+  if (!va || !vb)
+    return Fail(Code::kCorruption, "alias names a missing version");
+  REGFS_TRY(impl_->WriteAlias(who, c, a, *vb));
+  REGFS_TRY(impl_->WriteAlias(who, c, b, *va));
+  return change->tx.Commit();
+}
+
+}  // namespace regfs::registry

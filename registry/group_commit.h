@@ -1,0 +1,124 @@
+// Group commit of alias moves, and the registry's one lock.
+//
+// Alias moves (Registry::SetAlias) that arrive while another is being
+// applied share its transaction, and so its one sync: a mover joins the
+// open batch (Join), applies its change inside a savepoint, and then
+// either commits the batch, if no other mover is waiting for the lock (or
+// kMaxBatch have joined), or waits until some later member has (Leave).
+// Moves that arrive during the commit form the next batch. Nobody returns
+// before the commit that holds their change is durable. Every other call
+// takes the lock through Lock(), which waits until no batch is open, so
+// nothing uncommitted is ever read or built upon; and no new batch opens
+// while such a call waits, so batches cannot keep it out.
+//
+// Read-your-writes (change_listeners.h): every hold on the lock carries an
+// AnnounceOnRelease; when it is destroyed, after the lock has been released
+// and so after the change's commit (or rollback: then announcing is merely
+// needless), it announces the history rows the thread wrote meanwhile
+// (NoteWritten), if any.
+//
+// Thread safety: every member but the constructor is safe to call from
+// any thread. Lock order: the one mutex only; no other lock is taken while
+// holding it.
+#ifndef REGFS_REGISTRY_GROUP_COMMIT_H_
+#define REGFS_REGISTRY_GROUP_COMMIT_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "registry/change_listeners.h"
+#include "registry/error.h"
+#include "registry/sqlite.h"
+
+namespace regfs::registry {
+
+// Records that this thread has written history row `seq` while holding
+// the lock; announced once the hold ends.
+void NoteWritten(uint64_t seq);
+
+// Announces, on destruction, what the thread noted (NoteWritten).
+class AnnounceOnRelease final {
+ public:
+  explicit AnnounceOnRelease(ChangeAnnouncer* announcer)
+      : announcer_(announcer) {}
+  AnnounceOnRelease(AnnounceOnRelease&& other) noexcept
+      : announcer_(std::exchange(other.announcer_, nullptr)) {}
+  AnnounceOnRelease& operator=(AnnounceOnRelease&&) = delete;
+  ~AnnounceOnRelease();
+
+ private:
+  ChangeAnnouncer* announcer_;
+};
+
+class GroupCommit final {
+ public:
+  static constexpr size_t kMaxBatch = 64;
+
+  // How moves were grouped into commits (Registry::BatchStats).
+  struct Stats {
+    uint64_t commits = 0;  // successful commits of at least one move
+    uint64_t moves = 0;    // moves applied by them
+    uint64_t largest = 0;  // the most moves in one commit
+  };
+
+  // The lock, held; the member order releases it before announcing.
+  struct Held {
+    AnnounceOnRelease announce;
+    std::unique_lock<std::mutex> lock;
+  };
+  // A batch member's hold on the lock.
+  struct Ticket {
+    AnnounceOnRelease announce;  // after the commit that holds the change
+    std::unique_lock<std::mutex> lock;
+    uint64_t batch = 0;
+  };
+
+  // `db` is the connection the batches write to; it must outlive this.
+  GroupCommit(std::unique_ptr<sqlite::Database>& db, ChangeAnnouncer& announcer)
+      : db_(db), announcer_(announcer) {}
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
+
+  // The lock, once no batch is open.
+  Held Lock();
+  // Joins (or opens) the batch; the change then goes in a savepoint.
+  Result<Ticket> Join();
+  // Ends a member's part: `applied` says whether its change is in the
+  // batch. Returns once that change is committed, or the commit's error.
+  Status Leave(Ticket& ticket, bool applied);
+  // Needs the lock held.
+  Stats stats() const { return stats_; }
+
+ private:
+  struct FailedBatch {
+    Error error;
+    size_t waiting = 0;  // members that have not picked the error up yet
+  };
+  static Status BatchLost();
+  // Closes the open batch with the outcome of its COMMIT.
+  void End(Status committed);
+
+  std::unique_ptr<sqlite::Database>& db_;  // guarded by mu_
+  ChangeAnnouncer& announcer_;
+  std::mutex mu_;
+  std::condition_variable cv_;   // open_ or lock_waiters_ changed
+  std::atomic<int> joining_{0};  // movers waiting for mu_
+  bool open_ = false;            // guarded by mu_, as are the rest
+  uint64_t id_ = 0;              // the open batch, or the last one
+  uint64_t done_ = 0;            // every batch up to it has ended
+  size_t joined_ = 0;            // members of the open batch
+  size_t members_ = 0;           // of them, changes applied
+  int lock_waiters_ = 0;         // Lock() calls waiting for a batch
+  Stats stats_;
+  std::map<uint64_t, FailedBatch> failed_;
+};
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_GROUP_COMMIT_H_

@@ -1,0 +1,262 @@
+// Registry::Impl: the state behind a Registry (the connection, the blob
+// store, the lock and its group commits) and the helpers that the files
+// implementing Registry share. Internal to registry/: each registry/*.cc
+// that defines Registry members includes it; nothing outside does.
+//
+// Thread safety: every helper expects the lock held (Impl::Lock or a
+// GroupCommit ticket), unless its comment says it takes it.
+#ifndef REGFS_REGISTRY_REGISTRY_IMPL_H_
+#define REGFS_REGISTRY_REGISTRY_IMPL_H_
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "registry/group_commit.h"
+#include "registry/names.h"
+#include "registry/registry.h"
+#include "registry/replay.h"
+#include "registry/sqlite.h"
+
+namespace regfs::registry {
+
+using sqlite::Database;
+using sqlite::Transaction;
+
+inline constexpr std::string_view kDefaultPrincipal = "*";
+
+// Binds `stmt` into a local that resets the cached statement at scope end.
+#define REGFS_STMT(var, db, sql)                           \
+  auto var##_or = (db).Cached(sql);                        \
+  if (!var##_or) return std::unexpected(var##_or.error()); \
+  auto& var = *var##_or
+
+inline constexpr const char* kVersionColumns =
+    "v.id, v.collection_id, c.name, v.number, c.kind, v.created_ms, "
+    "v.creator_uid, v.creator, v.size, v.files, v.digest, "
+    "coalesce(v.blob, ''), v.filename, v.description, v.created_seq";
+
+// A row of kVersionColumns.
+Version VersionFromRow(sqlite::Statement& s);
+
+// Collections with their counts; `name` or `id` narrows to one.
+Result<std::vector<Collection>> QueryCollections(
+    Database& db, std::optional<std::string_view> name,
+    std::optional<int64_t> id);
+
+// Rows of "SELECT seq, time_ms, event, collection, alias, old_version,
+// new_version, uid, user, interface, detail FROM history ...".
+Result<std::vector<Event>> ReadEvents(sqlite::Statement& s);
+
+inline std::string Quote(std::string_view name) {
+  return fmt::format("'{}'", name);
+}
+
+struct CollectionRow {
+  int64_t id = 0;
+  std::string name;
+  Kind kind = Kind::kEmpty;
+  int64_t next_version = 0;
+};
+
+struct AliasRow {
+  int64_t id = 0;
+  std::string name;
+  int64_t version_id = 0;
+  uint64_t number = 0;
+};
+
+// An alias change under way: its collection and its open transaction.
+struct AliasChange {
+  CollectionRow c;
+  Transaction tx;
+};
+
+// Owns the connection and the blob store. Lock order: the GroupCommit's
+// mutex only; no other lock is taken while holding it.
+class Registry::Impl {
+ public:
+  Impl(const std::filesystem::path& store, OpenOptions options)
+      : options(std::move(options)),
+        blobs(store / "blobs", this->options.hasher, this->options.durable),
+        announcer(store),
+        batch(db, announcer) {}
+
+  std::unique_ptr<Database> db;  // guarded by the lock (Lock, batch)
+  OpenOptions options;
+  BlobStore blobs;
+  uid_t owner_uid = 0;
+  ChangeAnnouncer announcer;
+  GroupCommit batch;  // the lock, and SetAlias's group commits
+
+  // The lock, once no batch is open (GroupCommit::Lock).
+  GroupCommit::Held Lock() { return batch.Lock(); }
+
+  // The live versions (and tree files) whose content is blob `key`,
+  // sorted. Takes the lock.
+  Result<std::vector<std::string>> FilesOfBlob(std::string_view key);
+  // fsck --repair of one intact blob: enables fs-verity, counting it in
+  // `report`, or records why it could not.
+  Status RepairVerity(const std::string& key, FsckReport& report);
+
+  // ---- Helpers; all expect the lock held. ----
+
+  Result<CollectionRow> FindCollection(std::string_view name);
+
+  // The newest event's seq (0 for none).
+  Result<uint64_t> LastSeq();
+  // Time travel: `collection` rebuilt from its events 1..seq.
+  Result<CollectionReplay> Replay(std::string_view collection, uint64_t seq,
+                                  std::optional<std::string> watch);
+  Result<Alias> AliasFromState(std::string_view collection,
+                               std::string_view name, const AliasState& state,
+                               bool is_protected);
+
+  Result<std::optional<Version>> FindVersion(int64_t collection_id,
+                                             uint64_t number);
+
+  // The newest live version and the seq of its creation event.
+  Result<std::optional<std::pair<Version, uint64_t>>> FindLatest(
+      int64_t collection_id);
+
+  Result<std::optional<AliasRow>> FindAlias(int64_t collection_id,
+                                            std::string_view name);
+
+  // "vN", "latest" or an alias of `c`, resolved now.
+  Result<Version> ResolveIn(const CollectionRow& c, std::string_view name);
+
+  // Protection ignores case: the protected spelling of `name` (the first,
+  // should an old store hold several), or nullopt.
+  Result<std::optional<std::string>> ProtectedSpelling(std::string_view name);
+
+  Result<bool> IsProtected(std::string_view name);
+
+  // Two aliases of one collection may not differ only by case: the name of
+  // an alias of collection `collection_id` that equals `name` but for case
+  // (other than alias `except_id`), or nullopt. Enforced here rather than
+  // by a unique index, which stores from before the rule may violate.
+  Result<std::optional<std::string>> AliasCaseTwin(int64_t collection_id,
+                                                   std::string_view name,
+                                                   int64_t except_id = 0);
+
+  // AlreadyExists if `c` has an alias `name` but for case.
+  Status RequireNoAliasCaseTwin(const CollectionRow& c, std::string_view name,
+                                int64_t except_id = 0);
+
+  Result<std::optional<Role>> GrantedRole(std::string_view principal);
+
+  // Root and the owner are admins; an explicit grant to the user wins,
+  // `none` included (it denies even when a group grants more); else the
+  // highest of the user's groups' grants (a group's `none` denies only if
+  // no other group of the user grants a role); else the default.
+  Result<Role> RoleOf(const Identity& who);
+
+  // `who`'s role; PermissionDenied unless it is at least `needed`.
+  Result<Role> Require(const Identity& who, Role needed,
+                       std::string_view action);
+
+  // The checks every alias change makes on the alias's own name: a member
+  // at least, not `latest` or a version, admin for protected names.
+  Status CheckAliasName(const Identity& who, std::string_view alias,
+                        std::string_view verb);
+  // NotPermitted if `alias` is protected and `role` is not admin.
+  Status CheckProtection(Role role, std::string_view alias,
+                         std::string_view verb);
+
+  // The version `target` names in `collection`, after the checks of a
+  // move of `alias` (or, without one, of any alias change).
+  Result<Version> CheckMove(const Identity& who, std::string_view collection,
+                            std::optional<std::string_view> alias,
+                            std::string_view target);
+
+  // The version a symlink target written into `c` names now.
+  Result<Version> ResolveTarget(const CollectionRow& c,
+                                std::string_view target);
+
+  Result<uint64_t> Append(
+      const Identity& who, EventType type, std::string_view collection,
+      std::string_view alias, std::optional<uint64_t> old_version,
+      std::optional<uint64_t> new_version,
+      const nlohmann::json& detail = nlohmann::json::object(),
+      TimeMs time = NowMs());
+
+  // Creates or moves `alias` of `c` to `target` inside the caller's
+  // transaction, with its history row. Moving to the same version records
+  // nothing.
+  Status WriteAlias(const Identity& who, const CollectionRow& c,
+                    std::string_view alias, const Version& target);
+
+  // Begins the write transaction of a change to the aliases `names` of
+  // `collection` (each with the verb for messages), after the checks every
+  // alias change makes (CheckAliasName), taken inside the transaction.
+  // `in_batch`: inside a group commit's transaction (a savepoint).
+  Result<AliasChange> BeginAliasChange(
+      const Identity& who, std::string_view collection,
+      std::initializer_list<std::pair<std::string_view, std::string_view>>
+          names,
+      bool in_batch = false);
+
+  // The alias `name` of `c`, or NotFound.
+  Result<AliasRow> RequireAlias(const CollectionRow& c, std::string_view name);
+
+  Status DeleteAliasRow(const Identity& who, const CollectionRow& c,
+                        const AliasRow& alias);
+
+  // A collection re-created under a deleted one's name continues its
+  // numbering, and no id is used twice (see DeleteCollection).
+  Result<CollectionRow> InsertCollection(const Identity& who,
+                                         std::string_view name);
+  // The collection `name`, created if there is none.
+  Result<CollectionRow> FindOrInsertCollection(const Identity& who,
+                                               std::string_view name);
+  // Push's checks of `who`: the role, and each alias's protection.
+  Result<Role> CheckPusher(const Identity& who,
+                           const std::vector<std::string>& aliases);
+
+  // ---- Deleted collections (DeleteCollection, time travel) ----
+  // Where the numbering of deleted collections named `name` got (0: none).
+  Result<int64_t> DeletedNextVersion(std::string_view name);
+  // The collection that held `name` right after event `seq`, as it is now
+  // or, if deleted since, as it was deleted (no versions or aliases then);
+  // nullopt if `name` named no collection then.
+  Result<std::optional<Collection>> IncarnationAt(std::string_view name,
+                                                  uint64_t seq);
+  // Every collection that existed right after `seq`, by name.
+  Result<std::vector<Collection>> IncarnationsAt(uint64_t seq);
+  // Refuses, or removes with their history rows, what `c` holds.
+  Status CheckDeletable(const CollectionRow& c, bool all, size_t versions,
+                        const std::vector<AliasRow>& aliases);
+  Result<std::vector<std::pair<int64_t, uint64_t>>> CollectionVersions(
+      int64_t collection_id);
+  Result<std::vector<AliasRow>> CollectionAliases(int64_t collection_id);
+  Status RetireCollection(const Identity& who, const CollectionRow& c);
+
+  Result<std::vector<std::string>> VersionAliases(const Version& v);
+
+  Status FillDetails(Version& v);
+
+  Result<Alias> AliasInfo(const CollectionRow& c, std::string_view name);
+
+  static Alias AliasFromRow(const CollectionRow& c, sqlite::Statement& s);
+
+  Result<std::vector<Alias>> ListAliases(const CollectionRow& c);
+
+  Result<TreeEntry> TreeEntryFromQuery(sqlite::Statement& s);
+
+  Status ChangeTag(const Identity& who, std::string_view collection,
+                   uint64_t number, std::string_view tag, bool add);
+
+  static TreeEntry TreeEntryFromRow(sqlite::Statement& s);
+};
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_REGISTRY_IMPL_H_
