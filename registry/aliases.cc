@@ -176,8 +176,7 @@ Status Registry::Impl::DeleteAliasRow(const Identity& who,
   return s->Run();
 }
 
-Alias Registry::Impl::AliasFromRow(const CollectionRow& c,
-                                   sqlite::Statement& s) {
+Alias Registry::Impl::AliasFromRow(const CollectionRow& c, sql::Statement& s) {
   Alias a;
   a.id = s.ColumnInt64(0);
   a.collection = c.name;

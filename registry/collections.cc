@@ -5,7 +5,7 @@ namespace regfs::registry {
 
 // Collections with their counts; `name` or `id` narrows to one.
 Result<std::vector<Collection>> QueryCollections(
-    Database& db, std::optional<std::string_view> name,
+    Connection& db, std::optional<std::string_view> name,
     std::optional<int64_t> id) {
   // One statement per form, so that a lookup by name or id uses its index
   // (an "?1 IS NULL OR ..." condition would scan every collection).
@@ -97,14 +97,16 @@ Result<CollectionRow> Registry::Impl::InsertCollection(const Identity& who,
              "INSERT INTO collections (id, name, next_version, created_ms, "
              "creator_uid, creator) VALUES (max((SELECT coalesce(max(id), 0) "
              "FROM collections), (SELECT coalesce(max(id), 0) FROM "
-             "deleted_collections)) + 1, ?1, ?2, ?3, ?4, ?5)");
+             "deleted_collections)) + 1, ?1, ?2, ?3, ?4, ?5) RETURNING id");
   s->BindText(1, name)
       .BindInt64(2, *next_version)
       .BindInt64(3, NowMs())
       .BindInt64(4, static_cast<int64_t>(who.uid))
       .BindText(5, who.user);
-  REGFS_TRY(s->Run());
-  const int64_t id = db->LastInsertRowId();
+  auto row = s->Step();
+  REGFS_TRY(row);
+  if (!*row) return Fail(Code::kIoError, "collections: no id for a new row");
+  const int64_t id = s->ColumnInt64(0);
   REGFS_TRY(Append(who, EventType::kCollectionCreate, name, "", std::nullopt,
                    std::nullopt));
   return CollectionRow{id, std::string(name), Kind::kEmpty, *next_version};

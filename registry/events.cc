@@ -16,7 +16,7 @@ Result<uint64_t> Registry::Impl::Append(const Identity& who, EventType type,
   REGFS_STMT(s, *db,
              "INSERT INTO history (time_ms, event, collection, alias, "
              "old_version, new_version, uid, user, interface, detail) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING seq");
   auto opt = [](std::optional<uint64_t> v) -> std::optional<int64_t> {
     if (!v) return std::nullopt;
     return static_cast<int64_t>(*v);
@@ -33,8 +33,10 @@ Result<uint64_t> Registry::Impl::Append(const Identity& who, EventType type,
       // A pushed file's name may hold any byte; JSON holds UTF-8 only.
       .BindText(10, detail.dump(-1, ' ', false,
                                 nlohmann::json::error_handler_t::replace));
-  REGFS_TRY(s->Run());
-  const auto seq = static_cast<uint64_t>(db->LastInsertRowId());
+  auto row = s->Step();
+  REGFS_TRY(row);
+  if (!*row) return Fail(Code::kIoError, "history: no seq for a new event");
+  const auto seq = static_cast<uint64_t>(s->ColumnInt64(0));
   NoteWritten(seq);
   return seq;
 }
@@ -49,31 +51,14 @@ Result<uint64_t> Registry::Impl::LastSeq() {
 
 // Rows of "SELECT seq, time_ms, event, collection, alias, old_version,
 // new_version, uid, user, interface, detail FROM history ...".
-Result<std::vector<Event>> ReadEvents(sqlite::Statement& s) {
+Result<std::vector<Event>> ReadEvents(sql::Statement& s) {
   std::vector<Event> out;
-  for (;;) {
-    auto row = s.Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    Event e;
-    e.seq = static_cast<uint64_t>(s.ColumnInt64(0));
-    e.time = s.ColumnInt64(1);
-    auto type = ParseEventType(s.ColumnText(2));
-    if (!type) return Fail(Code::kCorruption, "unknown event type in history");
-    e.type = *type;
-    e.collection = s.ColumnText(3);
-    e.alias = s.ColumnText(4);
-    if (auto v = s.ColumnOptionalInt64(5))
-      e.old_version = static_cast<uint64_t>(*v);
-    if (auto v = s.ColumnOptionalInt64(6))
-      e.new_version = static_cast<uint64_t>(*v);
-    e.uid = static_cast<uid_t>(s.ColumnInt64(7));
-    e.user = s.ColumnText(8);
-    e.interface = s.ColumnText(9) == "fs" ? Interface::kFs : Interface::kCli;
-    e.detail = nlohmann::json::parse(s.ColumnText(10), nullptr, false);
-    if (!e.detail.is_object()) e.detail = nlohmann::json::object();
-    out.push_back(std::move(e));
-  }
+  REGFS_TRY(sql::ForEachRow(s, [&](sql::Statement& r) -> Status {
+    auto e = sql::EventFromRow(r);
+    REGFS_TRY(e);
+    out.push_back(std::move(*e));
+    return {};
+  }));
   return out;
 }
 

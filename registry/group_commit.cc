@@ -40,7 +40,7 @@ Result<GroupCommit::Ticket> GroupCommit::Join() {
     cv_.wait(lock, [this] { return open_ || lock_waiters_ == 0; });
   }
   if (!open_) {
-    REGFS_TRY(sqlite::BeginBatch(*db_));
+    REGFS_TRY(db_->BeginWrite());
     open_ = true;
     ++id_;
     joined_ = 0;
@@ -54,7 +54,7 @@ Status GroupCommit::Leave(Ticket& ticket, bool applied) {
   if (applied) ++members_;
   if (id_ == ticket.batch && open_ &&
       (joining_.load() == 0 || joined_ >= kMaxBatch)) {
-    End(db_->InTransaction() ? sqlite::CommitBatch(*db_) : BatchLost());
+    End(db_->InTransaction() ? db_->Commit() : BatchLost());
   }
   if (!applied) return {};
   cv_.wait(ticket.lock, [&] { return done_ >= ticket.batch; });
@@ -73,7 +73,7 @@ Status GroupCommit::BatchLost() {
 
 void GroupCommit::End(Status committed) {
   if (!committed) {
-    if (db_->InTransaction()) sqlite::RollbackBatch(*db_);
+    if (db_->InTransaction()) db_->Rollback();
     if (members_ > 0) failed_[id_] = FailedBatch{committed.error(), members_};
   } else if (members_ > 0) {
     ++stats_.commits;

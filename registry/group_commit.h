@@ -34,7 +34,7 @@
 
 #include "registry/change_listeners.h"
 #include "registry/error.h"
-#include "registry/sqlite.h"
+#include "registry/sql/connection.h"
 
 namespace regfs::registry {
 
@@ -80,7 +80,7 @@ class GroupCommit final {
   };
 
   // `db` is the connection the batches write to; it must outlive this.
-  GroupCommit(std::unique_ptr<sqlite::Database>& db, ChangeAnnouncer& announcer)
+  GroupCommit(std::unique_ptr<sql::Connection>& db, ChangeAnnouncer& announcer)
       : db_(db), announcer_(announcer) {}
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
@@ -104,7 +104,7 @@ class GroupCommit final {
   // Closes the open batch with the outcome of its COMMIT.
   void End(Status committed);
 
-  std::unique_ptr<sqlite::Database>& db_;  // guarded by mu_
+  std::unique_ptr<sql::Connection>& db_;  // guarded by mu_
   ChangeAnnouncer& announcer_;
   std::mutex mu_;
   std::condition_variable cv_;   // open_ or lock_waiters_ changed

@@ -12,10 +12,11 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
   std::vector<std::pair<std::string, uint64_t>> blobs;  // key, size
   {
     auto lock = impl_->Lock();
-    Database& db = *impl_->db;
+    Connection& db = *impl_->db;
     auto check = [&](const char* sql, std::string_view what) -> Status {
-      auto s = db.Prepare(sql);
-      REGFS_TRY(s);
+      auto s_or = db.Cached(sql);
+      REGFS_TRY(s_or);
+      auto& s = *s_or;
       for (;;) {
         auto row = s->Step();
         REGFS_TRY(row);
@@ -53,10 +54,11 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
               "coalesce(max(seq), 0) FROM history "
               "HAVING count(*) <> coalesce(max(seq), 0)",
               "history has gaps"));
-    auto s = db.Prepare(
+    auto s_or = db.Cached(
         "SELECT blob, size FROM versions WHERE blob IS NOT NULL "
         "UNION SELECT blob, size FROM tree_entries WHERE blob IS NOT NULL");
-    REGFS_TRY(s);
+    REGFS_TRY(s_or);
+    auto& s = *s_or;
     for (;;) {
       auto row = s->Step();
       REGFS_TRY(row);
@@ -64,8 +66,9 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
       blobs.emplace_back(s->ColumnText(0),
                          static_cast<uint64_t>(s->ColumnInt64(1)));
     }
-    auto n = db.Prepare("SELECT count(*) FROM versions");
-    REGFS_TRY(n);
+    auto n_or = db.Cached("SELECT count(*) FROM versions");
+    REGFS_TRY(n_or);
+    auto& n = *n_or;
     REGFS_TRY(n->Step());
     report.versions = static_cast<uint64_t>(n->ColumnInt64(0));
   }
@@ -87,10 +90,11 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
       // Re-check under the lock: a concurrent delete + gc may have removed
       // a blob that is no longer referenced.
       auto lock = impl_->Lock();
-      auto still = impl_->db->Prepare(
+      auto still_or = impl_->db->Cached(
           "SELECT 1 FROM versions WHERE blob = ?1 "
           "UNION SELECT 1 FROM tree_entries WHERE blob = ?1");
-      REGFS_TRY(still);
+      REGFS_TRY(still_or);
+      auto& still = *still_or;
       still->BindText(1, key);
       auto row = still->Step();
       REGFS_TRY(row);
@@ -119,17 +123,18 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
 
 Result<GcReport> Registry::Gc(const Identity& who) {
   auto lock = impl_->Lock();
-  Database& db = *impl_->db;
+  Connection& db = *impl_->db;
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "collect garbage"));
   // The write lock keeps pushes from installing a blob between the query
   // and the removal; nothing is written, so the transaction rolls back.
   auto tx = Transaction::Begin(db);
   REGFS_TRY(tx);
   std::vector<std::string> referenced;
-  auto s = db.Prepare(
+  auto s_or = db.Cached(
       "SELECT blob FROM versions WHERE blob IS NOT NULL "
       "UNION SELECT blob FROM tree_entries WHERE blob IS NOT NULL");
-  REGFS_TRY(s);
+  REGFS_TRY(s_or);
+  auto& s = *s_or;
   for (;;) {
     auto row = s->Step();
     REGFS_TRY(row);
@@ -146,7 +151,7 @@ Result<std::vector<std::string>> Registry::Impl::FilesOfBlob(
     std::string_view key) {
   auto lock = Lock();
   // Tree entries are walked up to their version's root to name their path.
-  auto s = db->Prepare(
+  auto s_or = db->Cached(
       "WITH RECURSIVE up(entry, parent, path) AS ("
       "  SELECT id, parent_id, name FROM tree_entries WHERE blob = ?1"
       "  UNION ALL"
@@ -160,7 +165,8 @@ Result<std::vector<std::string>> Registry::Impl::FilesOfBlob(
       "SELECT c.name || '/v' || v.number FROM versions v "
       "JOIN collections c ON c.id = v.collection_id WHERE v.blob = ?1 "
       "ORDER BY 1");
-  REGFS_TRY(s);
+  REGFS_TRY(s_or);
+  auto& s = *s_or;
   s->BindText(1, key);
   std::vector<std::string> files;
   for (;;) {
@@ -208,7 +214,7 @@ Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
     if ((*v)->kind == Kind::kFile) {
       files.push_back({name, (*v)->blob, (*v)->size});
     } else {
-      auto s = impl_->db->Prepare(
+      auto s_or = impl_->db->Cached(
           "WITH RECURSIVE down(id, path, blob, size) AS ("
           "  SELECT id, name, blob, size FROM tree_entries"
           "  WHERE version_id = ?1 AND parent_id = 0"
@@ -217,7 +223,8 @@ Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
           "  FROM tree_entries t JOIN down ON t.parent_id = down.id) "
           "SELECT path, blob, size FROM down WHERE blob IS NOT NULL "
           "ORDER BY path");
-      REGFS_TRY(s);
+      REGFS_TRY(s_or);
+      auto& s = *s_or;
       s->BindInt64(1, (*v)->id);
       for (;;) {
         auto row = s->Step();

@@ -272,15 +272,17 @@ struct NewVersion {
   uint64_t seq = 0;  // of its version.create event
 };
 
-Result<int64_t> InsertVersion(Database& db, const Identity& who,
+Result<int64_t> InsertVersion(Connection& db, const Identity& who,
                               const NewVersion& v, const Content& content,
                               const PushRequest& request) {
+  int64_t version_id = 0;
   {
     REGFS_STMT(s, db,
                "INSERT INTO versions (collection_id, number, created_ms, "
                "creator_uid, creator, size, files, digest, blob, filename, "
                "description, created_seq) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+               "RETURNING id");
     s->BindInt64(1, v.collection_id)
         .BindInt64(2, static_cast<int64_t>(v.number))
         .BindInt64(3, NowMs())
@@ -297,9 +299,11 @@ Result<int64_t> InsertVersion(Database& db, const Identity& who,
     s->BindText(10, content.filename)
         .BindText(11, request.description)
         .BindInt64(12, static_cast<int64_t>(v.seq));
-    REGFS_TRY(s->Run());
+    auto row = s->Step();
+    REGFS_TRY(row);
+    if (!*row) return Fail(Code::kIoError, "versions: no id for a new row");
+    version_id = s->ColumnInt64(0);
   }
-  const int64_t version_id = db.LastInsertRowId();
   REGFS_STMT(
       s, db,
       "UPDATE collections SET next_version = ?1, kind = ?2 WHERE id = ?3");
@@ -310,7 +314,7 @@ Result<int64_t> InsertVersion(Database& db, const Identity& who,
   return version_id;
 }
 
-Status InsertTree(Database& db, int64_t version_id,
+Status InsertTree(Connection& db, int64_t version_id,
                   const std::vector<PushItem>& items,
                   const std::vector<StagedBlob>& staged,
                   const std::vector<std::string>& keys) {
@@ -325,7 +329,7 @@ Status InsertTree(Database& db, int64_t version_id,
     REGFS_STMT(s, db,
                "INSERT INTO tree_entries (version_id, parent_id, name, "
                "is_dir, executable, size, blob) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id");
     s->BindInt64(1, version_id)
         .BindInt64(2, parent.empty() ? 0 : dir_ids.at(parent))
         .BindText(3, name)
@@ -337,13 +341,15 @@ Status InsertTree(Database& db, int64_t version_id,
     } else {
       s->BindText(7, keys[i]);
     }
-    REGFS_TRY(s->Run());
-    if (item.is_dir) dir_ids[item.path] = db.LastInsertRowId();
+    auto row = s->Step();
+    REGFS_TRY(row);
+    if (!*row) return Fail(Code::kIoError, "tree_entries: no id for a new row");
+    if (item.is_dir) dir_ids[item.path] = s->ColumnInt64(0);
   }
   return {};
 }
 
-Status InsertLabels(Database& db, int64_t version_id,
+Status InsertLabels(Connection& db, int64_t version_id,
                     const PushRequest& request) {
   for (const auto& tag : request.tags) {
     REGFS_STMT(s, db,

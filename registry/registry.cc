@@ -11,7 +11,9 @@
 #include <utility>
 
 #include "registry/registry_impl.h"
-#include "registry/schema.h"
+#include "registry/sql/schema.h"
+#include "registry/sql/settings.h"
+#include "registry/sql/sqlite.h"
 
 namespace regfs::registry {
 
@@ -38,22 +40,6 @@ Registry::Registry(std::filesystem::path store, OpenOptions options)
 
 Registry::~Registry() = default;
 
-Status Configure(Database& db, bool durable) {
-  // WAL with synchronous=FULL: a commit is durable once it returns, even
-  // across a power loss. The busy timeout makes concurrent writers wait.
-  // A 16 MiB page cache (SQLite's default is 2 MiB) keeps the interior
-  // pages of a store with a million versions in memory (tests/bench).
-  return db.Exec(durable ? "PRAGMA busy_timeout = 60000;"
-                           "PRAGMA journal_mode = WAL;"
-                           "PRAGMA synchronous = FULL;"
-                           "PRAGMA cache_size = -16384;"
-                           "PRAGMA foreign_keys = ON;"
-                         : "PRAGMA busy_timeout = 60000;"
-                           "PRAGMA journal_mode = WAL;"
-                           "PRAGMA synchronous = OFF;"
-                           "PRAGMA foreign_keys = ON;");
-}
-
 Result<std::unique_ptr<Registry>> Registry::Init(
     const std::filesystem::path& store, const Identity& owner,
     OpenOptions options) {
@@ -77,21 +63,16 @@ Result<std::unique_ptr<Registry>> Registry::Init(
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
   REGFS_TRY(impl.blobs.Create());
-  auto db = Database::Open(store / kDbName, /*create=*/true);
+  auto db = sql::SqliteConnection::Open(store / kDbName, /*create=*/true,
+                                        impl.options.durable);
   REGFS_TRY(db);
   impl.db = std::move(*db);
-  REGFS_TRY(Configure(*impl.db, impl.options.durable));
-  REGFS_TRY(schema::Migrate(*impl.db));
-  auto put = impl.db->Prepare(
-      "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)");
-  REGFS_TRY(put);
+  REGFS_TRY(sql::schema::Migrate(*impl.db));
   for (auto [k, v] : {std::pair<std::string, std::string>{
                           "owner_uid", std::to_string(owner.uid)},
                       {"owner", owner.user},
                       {"created", FormatTime(NowMs())}}) {
-    put->Reset();
-    put->BindText(1, k).BindText(2, v);
-    REGFS_TRY(put->Run());
+    REGFS_TRY(sql::PutSetting(*impl.db, k, v));
   }
   impl.owner_uid = owner.uid;
   return reg;
@@ -138,19 +119,16 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   REGFS_TRY(CheckSidecars(store));
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
-  auto db = Database::Open(store / kDbName, /*create=*/false);
+  auto db = sql::SqliteConnection::Open(store / kDbName, /*create=*/false,
+                                        impl.options.durable);
   REGFS_TRY(db);
   impl.db = std::move(*db);
-  REGFS_TRY(Configure(*impl.db, impl.options.durable));
-  REGFS_TRY(schema::Migrate(*impl.db));
-  auto get =
-      impl.db->Prepare("SELECT value FROM settings WHERE key = 'owner_uid'");
-  REGFS_TRY(get);
-  auto row = get->Step();
-  REGFS_TRY(row);
+  REGFS_TRY(sql::schema::Migrate(*impl.db));
+  auto owner_uid = sql::GetSetting(*impl.db, "owner_uid");
+  REGFS_TRY(owner_uid);
   impl.owner_uid = st.st_uid;
-  if (*row) {
-    const std::string text = get->ColumnText(0);
+  if (*owner_uid) {
+    const std::string& text = **owner_uid;
     uid_t uid = 0;
     const auto [end, ec] =
         std::from_chars(text.data(), text.data() + text.size(), uid);

@@ -35,10 +35,6 @@
 
 namespace regfs::registry {
 
-namespace sqlite {
-class Database;
-}
-
 struct OpenOptions {
   // Replaces XXH3-128 (tests inject colliding hashers).
   HasherFactory hasher;

@@ -4,26 +4,6 @@
 
 namespace regfs::registry {
 
-Version VersionFromRow(sqlite::Statement& s) {
-  Version v;
-  v.id = s.ColumnInt64(0);
-  v.collection_id = s.ColumnInt64(1);
-  v.collection = s.ColumnText(2);
-  v.number = static_cast<uint64_t>(s.ColumnInt64(3));
-  v.kind = static_cast<Kind>(s.ColumnInt64(4));
-  v.created = s.ColumnInt64(5);
-  v.creator_uid = static_cast<uid_t>(s.ColumnInt64(6));
-  v.creator = s.ColumnText(7);
-  v.size = static_cast<uint64_t>(s.ColumnInt64(8));
-  v.files = static_cast<uint64_t>(s.ColumnInt64(9));
-  v.digest = s.ColumnText(10);
-  v.blob = s.ColumnText(11);
-  v.filename = s.ColumnText(12);
-  v.description = s.ColumnText(13);
-  v.created_seq = static_cast<uint64_t>(s.ColumnInt64(14));
-  return v;
-}
-
 Result<CollectionRow> Registry::Impl::FindCollection(std::string_view name) {
   REGFS_STMT(s, *db,
              "SELECT id, name, kind, next_version FROM collections "

@@ -24,55 +24,32 @@
 #include "registry/names.h"
 #include "registry/registry.h"
 #include "registry/replay.h"
-#include "registry/sqlite.h"
+#include "registry/sql/connection.h"
+#include "registry/sql/rows.h"
 
 namespace regfs::registry {
 
-using sqlite::Database;
-using sqlite::Transaction;
+using sql::Connection;
+using sql::AliasRow;
+using sql::CollectionRow;
+using sql::kVersionColumns;
+using sql::Transaction;
+using sql::VersionFromRow;
 
 inline constexpr std::string_view kDefaultPrincipal = "*";
 
-// Binds `stmt` into a local that resets the cached statement at scope end.
-#define REGFS_STMT(var, db, sql)                           \
-  auto var##_or = (db).Cached(sql);                        \
-  if (!var##_or) return std::unexpected(var##_or.error()); \
-  auto& var = *var##_or
-
-inline constexpr const char* kVersionColumns =
-    "v.id, v.collection_id, c.name, v.number, c.kind, v.created_ms, "
-    "v.creator_uid, v.creator, v.size, v.files, v.digest, "
-    "coalesce(v.blob, ''), v.filename, v.description, v.created_seq";
-
-// A row of kVersionColumns.
-Version VersionFromRow(sqlite::Statement& s);
-
 // Collections with their counts; `name` or `id` narrows to one.
 Result<std::vector<Collection>> QueryCollections(
-    Database& db, std::optional<std::string_view> name,
+    Connection& db, std::optional<std::string_view> name,
     std::optional<int64_t> id);
 
 // Rows of "SELECT seq, time_ms, event, collection, alias, old_version,
 // new_version, uid, user, interface, detail FROM history ...".
-Result<std::vector<Event>> ReadEvents(sqlite::Statement& s);
+Result<std::vector<Event>> ReadEvents(sql::Statement& s);
 
 inline std::string Quote(std::string_view name) {
   return fmt::format("'{}'", name);
 }
-
-struct CollectionRow {
-  int64_t id = 0;
-  std::string name;
-  Kind kind = Kind::kEmpty;
-  int64_t next_version = 0;
-};
-
-struct AliasRow {
-  int64_t id = 0;
-  std::string name;
-  int64_t version_id = 0;
-  uint64_t number = 0;
-};
 
 // An alias change under way: its collection and its open transaction.
 struct AliasChange {
@@ -90,7 +67,7 @@ class Registry::Impl {
         announcer(store),
         batch(db, announcer) {}
 
-  std::unique_ptr<Database> db;  // guarded by the lock (Lock, batch)
+  std::unique_ptr<sql::Connection> db;  // guarded by the lock (Lock, batch)
   OpenOptions options;
   BlobStore blobs;
   uid_t owner_uid = 0;
@@ -245,16 +222,15 @@ class Registry::Impl {
 
   Result<Alias> AliasInfo(const CollectionRow& c, std::string_view name);
 
-  static Alias AliasFromRow(const CollectionRow& c, sqlite::Statement& s);
+  static Alias AliasFromRow(const CollectionRow& c, sql::Statement& s);
 
   Result<std::vector<Alias>> ListAliases(const CollectionRow& c);
 
-  Result<TreeEntry> TreeEntryFromQuery(sqlite::Statement& s);
+  Result<TreeEntry> TreeEntryFromQuery(sql::Statement& s);
 
   Status ChangeTag(const Identity& who, std::string_view collection,
                    uint64_t number, std::string_view tag, bool add);
 
-  static TreeEntry TreeEntryFromRow(sqlite::Statement& s);
 };
 
 }  // namespace regfs::registry

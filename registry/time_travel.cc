@@ -58,7 +58,7 @@ Result<uint64_t> Registry::SeqAt(std::string_view point,
 }
 
 // A deleted collection as time travel shows it: no versions, no aliases.
-Collection DeletedCollectionFromRow(sqlite::Statement& s) {
+Collection DeletedCollectionFromRow(sql::Statement& s) {
   Collection c;
   c.id = s.ColumnInt64(0);
   c.name = s.ColumnText(1);

@@ -32,7 +32,7 @@ Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
 }
 
 // The live versions of the collection `collection_id`, oldest first.
-Result<std::vector<Version>> QueryVersions(Database& db,
+Result<std::vector<Version>> QueryVersions(Connection& db,
                                            int64_t collection_id) {
   static const std::string sql = fmt::format(
       "SELECT {} FROM versions v JOIN collections c ON "
@@ -170,24 +170,11 @@ Status Registry::Impl::FillDetails(Version& v) {
   return {};
 }
 
-TreeEntry Registry::Impl::TreeEntryFromRow(sqlite::Statement& s) {
-  TreeEntry e;
-  e.id = s.ColumnInt64(0);
-  e.version_id = s.ColumnInt64(1);
-  e.parent_id = s.ColumnInt64(2);
-  e.name = s.ColumnText(3);
-  e.is_dir = s.ColumnInt64(4) != 0;
-  e.executable = s.ColumnInt64(5) != 0;
-  e.size = static_cast<uint64_t>(s.ColumnInt64(6));
-  e.blob = s.ColumnText(7);
-  return e;
-}
-
-Result<TreeEntry> Registry::Impl::TreeEntryFromQuery(sqlite::Statement& s) {
+Result<TreeEntry> Registry::Impl::TreeEntryFromQuery(sql::Statement& s) {
   auto row = s.Step();
   REGFS_TRY(row);
   if (!*row) return Fail(Code::kNotFound, "no such file in this version");
-  return TreeEntryFromRow(s);
+  return sql::TreeEntryFromRow(s);
 }
 
 Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
@@ -210,7 +197,7 @@ Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
     auto row = s->Step();
     REGFS_TRY(row);
     if (!*row) break;
-    out.push_back(Impl::TreeEntryFromRow(*s));
+    out.push_back(sql::TreeEntryFromRow(*s));
   }
   return out;
 }
@@ -238,7 +225,7 @@ Result<TreeEntry> Registry::GetTreeEntry(int64_t entry_id) {
 Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
                                uint64_t number) {
   auto lock = impl_->Lock();
-  Database& db = *impl_->db;
+  Connection& db = *impl_->db;
   auto tx = Transaction::Begin(db);
   REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "delete versions"));

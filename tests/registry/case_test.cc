@@ -12,7 +12,7 @@
 
 #include "registry/names.h"
 #include "registry/registry.h"
-#include "registry/sqlite.h"
+#include "registry/sql/sqlite.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -282,7 +282,7 @@ TEST_F(CaseTest, CollectionsMayNotDifferOnlyByCase) {
 TEST_F(CaseTest, AStoreWithCaseTwinsStillWorks) {
   registry_.reset();
   {
-    auto db = sqlite::Database::Open(store() / "registry.db", false);
+    auto db = sql::SqliteConnection::Open(store() / "registry.db", false);
     REGFS_ASSERT_OK(db);
     REGFS_ASSERT_OK((*db)->Exec(R"sql(
 INSERT INTO aliases (collection_id, name, version_id, revision, updated_ms,

@@ -1,8 +1,8 @@
 // Schema versions: a fresh store is at Registry::kSchemaVersion, a version 1
-// store (built with schema::Migrate(db, 1), as registry/schema.h offers)
+// store (built with sql::schema::Migrate(db, 1), as registry/sql/schema.h offers)
 // opens, upgrades and keeps its data, and a store newer than the program is
 // refused.
-#include "registry/schema.h"
+#include "registry/sql/schema.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 
 #include "registry/blob_store.h"
 #include "registry/registry.h"
-#include "registry/sqlite.h"
+#include "registry/sql/sqlite.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -29,10 +29,10 @@ using testing::User;
 using testing::WriteFile;
 
 int SchemaVersionOf(const fs::path& store) {
-  auto db = sqlite::Database::Open(store / "registry.db", /*create=*/false);
+  auto db = sql::SqliteConnection::Open(store / "registry.db", /*create=*/false);
   EXPECT_TRUE(db.has_value()) << Describe(db);
   if (!db) return -1;
-  auto v = schema::Version(**db);
+  auto v = sql::schema::Version(**db);
   EXPECT_TRUE(v.has_value()) << Describe(v);
   return v.value_or(-1);
 }
@@ -61,10 +61,10 @@ class SchemaUpgradeTest : public ::testing::Test {
     file_key_ = Install(blobs, "weights of v1");
     tree_key_ = Install(blobs, "labels");
 
-    auto db = sqlite::Database::Open(store_ / "registry.db", /*create=*/true);
+    auto db = sql::SqliteConnection::Open(store_ / "registry.db", /*create=*/true);
     REGFS_ASSERT_OK(db);
-    REGFS_ASSERT_OK(schema::Migrate(**db, 1));
-    auto version = schema::Version(**db);
+    REGFS_ASSERT_OK(sql::schema::Migrate(**db, 1));
+    auto version = sql::schema::Version(**db);
     REGFS_ASSERT_OK(version);
     ASSERT_EQ(*version, 1);
 
@@ -250,7 +250,7 @@ TEST(SchemaTest, NewerStoreIsRefused) {
   const fs::path store = tmp.path() / "store";
   REGFS_ASSERT_OK(Registry::Init(store, Owner()));
   {
-    auto db = sqlite::Database::Open(store / "registry.db", false);
+    auto db = sql::SqliteConnection::Open(store / "registry.db", false);
     REGFS_ASSERT_OK(db);
     REGFS_ASSERT_OK((*db)->Exec(
         fmt::format("PRAGMA user_version = {}", Registry::kSchemaVersion + 1)));
@@ -272,7 +272,7 @@ TEST(SchemaTest, HistoryIsAppendOnlyInTheDatabase) {
     REGFS_ASSERT_OK(reg);
     REGFS_ASSERT_OK((*reg)->Protect(Owner(), "production"));
   }
-  auto db = sqlite::Database::Open(store / "registry.db", false);
+  auto db = sql::SqliteConnection::Open(store / "registry.db", false);
   REGFS_ASSERT_OK(db);
   EXPECT_FALSE((*db)->Exec("UPDATE history SET user = 'mallory'").has_value());
   EXPECT_FALSE((*db)->Exec("DELETE FROM history").has_value());

@@ -1,27 +1,28 @@
-// The registry's SQLite schema and its migrations. The version lives in
+// The registry's SQLite schema and its migrations (the SQLite engine's:
+// a shared store's engine has its own). The version lives in
 // PRAGMA user_version; Migrate() brings any older store up to
 // Registry::kSchemaVersion, one step per transaction.
-#ifndef REGFS_REGISTRY_SCHEMA_H_
-#define REGFS_REGISTRY_SCHEMA_H_
+#ifndef REGFS_REGISTRY_SQL_SCHEMA_H_
+#define REGFS_REGISTRY_SQL_SCHEMA_H_
 
 #include "registry/error.h"
 #include "registry/registry.h"
-#include "registry/sqlite.h"
+#include "registry/sql/connection.h"
 
-namespace regfs::registry::schema {
+namespace regfs::registry::sql::schema {
 
 // Version 1: collections, versions, tree entries, aliases, protected
 // names, roles, settings, history.
 // Version 2: version descriptions, tags, user metadata.
 
 // The schema version of `db` (0 for an empty database).
-Result<int> Version(sqlite::Database& db);
+Result<int> Version(Connection& db);
 
 // Applies every missing step up to `target` (tests build an older store
 // with Migrate(db, 1) and then open it); Corruption for a store newer
 // than this program.
-Status Migrate(sqlite::Database& db, int target = Registry::kSchemaVersion);
+Status Migrate(Connection& db, int target = Registry::kSchemaVersion);
 
-}  // namespace regfs::registry::schema
+}  // namespace regfs::registry::sql::schema
 
-#endif  // REGFS_REGISTRY_SCHEMA_H_
+#endif  // REGFS_REGISTRY_SQL_SCHEMA_H_

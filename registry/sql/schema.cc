@@ -1,8 +1,8 @@
-#include "registry/schema.h"
+#include "registry/sql/schema.h"
 
 #include <fmt/format.h>
 
-namespace regfs::registry::schema {
+namespace regfs::registry::sql::schema {
 namespace {
 
 constexpr const char* kVersion1 = R"sql(
@@ -141,17 +141,16 @@ static_assert(std::size(kSteps) == Registry::kSchemaVersion);
 
 }  // namespace
 
-Result<int> Version(sqlite::Database& db) {
-  auto stmt = db.Prepare("PRAGMA user_version");
-  REGFS_TRY(stmt);
-  auto row = stmt->Step();
+Result<int> Version(Connection& db) {
+  REGFS_STMT(s, db, "PRAGMA user_version");
+  auto row = s->Step();
   REGFS_TRY(row);
-  return *row ? static_cast<int>(stmt->ColumnInt64(0)) : 0;
+  return *row ? static_cast<int>(s->ColumnInt64(0)) : 0;
 }
 
-Status Migrate(sqlite::Database& db, int target) {
+Status Migrate(Connection& db, int target) {
   for (;;) {
-    auto tx = sqlite::Transaction::Begin(db);
+    auto tx = Transaction::Begin(db);
     REGFS_TRY(tx);
     auto version = Version(db);  // re-read under the write lock
     REGFS_TRY(version);
@@ -171,4 +170,4 @@ Status Migrate(sqlite::Database& db, int target) {
   }
 }
 
-}  // namespace regfs::registry::schema
+}  // namespace regfs::registry::sql::schema

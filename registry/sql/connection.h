@@ -1,0 +1,194 @@
+// The registry's SQL layer, engine side: a connection, its prepared
+// statements and its transactions, as the statements of registry/sql/ see
+// them. An engine (sqlite.h; PostgreSQL in a shared store) implements
+// Connection and Statement; nothing above registry/sql/ names an engine.
+//
+// Statements are written once, in the SQL that both engines accept: `?N`
+// placeholders (numbered from 1), `RETURNING` instead of a last-insert id,
+// `ON CONFLICT` upserts. Where the engines differ (case-insensitive
+// comparison, JSON access), a statement asks Connection::engine().
+//
+// Not thread-safe: a Connection and its statements belong to one thread at
+// a time (Registry serializes them behind its lock).
+#ifndef REGFS_REGISTRY_SQL_CONNECTION_H_
+#define REGFS_REGISTRY_SQL_CONNECTION_H_
+
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "registry/error.h"
+
+namespace regfs::registry::sql {
+
+enum class Engine { kSqlite, kPostgres };
+
+// A prepared statement. Binds are 1-based and typed: BindInt64 takes
+// int64_t only, so no silent narrowing. Columns are 0-based.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  virtual ~Statement() = default;
+
+  virtual Statement& BindInt64(int index, int64_t value) = 0;
+  template <class T>
+  Statement& BindInt64(int, T) = delete;
+  virtual Statement& BindText(int index, std::string_view value) = 0;
+  virtual Statement& BindNull(int index) = 0;
+  Statement& BindOptionalInt64(int index, std::optional<int64_t> value) {
+    return value ? BindInt64(index, *value) : BindNull(index);
+  }
+
+  // Runs one step: true while a row is available, false when done.
+  [[nodiscard]] virtual Result<bool> Step() = 0;
+  // Steps to completion, ignoring rows.
+  [[nodiscard]] Status Run();
+
+  virtual int64_t ColumnInt64(int index) const = 0;
+  virtual std::string ColumnText(int index) const = 0;
+  virtual bool ColumnIsNull(int index) const = 0;
+  std::optional<int64_t> ColumnOptionalInt64(int index) const {
+    if (ColumnIsNull(index)) return std::nullopt;
+    return ColumnInt64(index);
+  }
+
+  // Resets for reuse and clears the bindings.
+  virtual void Reset() = 0;
+};
+
+// Resets a cached statement when it goes out of scope.
+class ScopedStatement final {
+ public:
+  explicit ScopedStatement(Statement& stmt) : stmt_(&stmt) {}
+  ScopedStatement(ScopedStatement&& other) noexcept
+      : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  ScopedStatement& operator=(ScopedStatement&&) = delete;
+  ScopedStatement(const ScopedStatement&) = delete;
+  ScopedStatement& operator=(const ScopedStatement&) = delete;
+  ~ScopedStatement() {
+    if (stmt_ != nullptr) stmt_->Reset();
+  }
+  Statement* operator->() { return stmt_; }
+  Statement& operator*() { return *stmt_; }
+
+ private:
+  Statement* stmt_;
+};
+
+// One connection to the store's database.
+class Connection {
+ public:
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  virtual ~Connection() = default;
+
+  virtual Engine engine() const = 0;
+
+  // Runs one or more statements without results.
+  [[nodiscard]] virtual Status Exec(std::string_view sql) = 0;
+  // A statement prepared once per connection and reused. `sql` must be a
+  // string with static storage (it keys the cache by address).
+  [[nodiscard]] virtual Result<ScopedStatement> Cached(const char* sql) = 0;
+  // A one-off statement.
+  [[nodiscard]] virtual Result<std::unique_ptr<Statement>> Prepare(
+      std::string_view sql) = 0;
+
+  // Rows changed by the last INSERT, UPDATE or DELETE.
+  virtual int64_t Changes() const = 0;
+  // Whether a transaction is open.
+  virtual bool InTransaction() const = 0;
+
+  // A write transaction: it excludes every other writer of the store from
+  // its start (SQLite's BEGIN IMMEDIATE), so that checks made inside it
+  // hold until it commits.
+  [[nodiscard]] virtual Status BeginWrite() = 0;
+  [[nodiscard]] virtual Status Commit() = 0;
+  // Cannot fail in a way a caller could act on.
+  virtual void Rollback() = 0;
+  // A savepoint inside the open transaction, and its two ends.
+  [[nodiscard]] virtual Status Savepoint() = 0;
+  [[nodiscard]] virtual Status ReleaseSavepoint() = 0;
+  [[nodiscard]] virtual Status RollbackToSavepoint() = 0;
+};
+
+// Binds a cached statement into a local `var` that resets it at scope
+// end; returns the error from the enclosing function if it cannot be
+// prepared. Only registry/sql/ uses it.
+#define REGFS_STMT(var, conn, sql)                         \
+  auto var##_or = (conn).Cached(sql);                      \
+  if (!var##_or) return std::unexpected(var##_or.error()); \
+  auto& var = *var##_or
+
+// Steps `s` to completion, calling `fn(s)` for each row; `fn` returns
+// void, or a Status that stops at the first error.
+template <class Fn>
+[[nodiscard]] Status ForEachRow(Statement& s, Fn&& fn) {
+  for (;;) {
+    auto row = s.Step();
+    REGFS_TRY(row);
+    if (!*row) return {};
+    if constexpr (std::same_as<std::invoke_result_t<Fn&, Statement&>, void>) {
+      fn(s);
+    } else {
+      REGFS_TRY(fn(s));
+    }
+  }
+}
+
+// Steps `s` once: the row mapped by `fn(s)`, or nullopt when there is none.
+template <class Fn>
+[[nodiscard]] auto OptionalRow(Statement& s, Fn&& fn)
+    -> Result<std::optional<std::invoke_result_t<Fn&, Statement&>>> {
+  using Row = std::invoke_result_t<Fn&, Statement&>;
+  auto row = s.Step();
+  REGFS_TRY(row);
+  if (!*row) return std::optional<Row>();
+  return std::optional<Row>(fn(s));
+}
+
+// Every row of `s`, each mapped by `fn(s)`.
+template <class Fn>
+[[nodiscard]] auto AllRows(Statement& s, Fn&& fn)
+    -> Result<std::vector<std::invoke_result_t<Fn&, Statement&>>> {
+  std::vector<std::invoke_result_t<Fn&, Statement&>> out;
+  REGFS_TRY(ForEachRow(s, [&](Statement& r) { out.push_back(fn(r)); }));
+  return out;
+}
+
+// A write transaction on construction (Begin), rolled back on destruction
+// unless Commit() succeeded. Nested() is a savepoint inside an open
+// transaction (a group commit, GroupCommit): Commit() releases it into
+// that transaction, destruction rolls back to it, and if even that fails,
+// rolls back the whole transaction, so that no half of it can commit.
+class Transaction final {
+ public:
+  [[nodiscard]] static Result<Transaction> Begin(Connection& db);
+  // Fails unless a transaction is open.
+  [[nodiscard]] static Result<Transaction> Nested(Connection& db);
+  Transaction(Transaction&& other) noexcept
+      : db_(std::exchange(other.db_, nullptr)), nested_(other.nested_) {}
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  [[nodiscard]] Status Commit();
+
+ private:
+  Transaction(Connection* db, bool nested) : db_(db), nested_(nested) {}
+  Connection* db_;
+  bool nested_;
+};
+
+}  // namespace regfs::registry::sql
+
+#endif  // REGFS_REGISTRY_SQL_CONNECTION_H_
