@@ -6,6 +6,8 @@
 #include <set>
 
 #include "registry/registry_impl.h"
+#include "registry/sql/collections.h"
+#include "registry/sql/versions.h"
 
 namespace regfs::registry {
 
@@ -272,45 +274,27 @@ struct NewVersion {
   uint64_t seq = 0;  // of its version.create event
 };
 
+// Inserts the version's row and advances its collection's numbering.
 Result<int64_t> InsertVersion(Connection& db, const Identity& who,
                               const NewVersion& v, const Content& content,
                               const PushRequest& request) {
-  int64_t version_id = 0;
-  {
-    REGFS_STMT(s, db,
-               "INSERT INTO versions (collection_id, number, created_ms, "
-               "creator_uid, creator, size, files, digest, blob, filename, "
-               "description, created_seq) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-               "RETURNING id");
-    s->BindInt64(1, v.collection_id)
-        .BindInt64(2, static_cast<int64_t>(v.number))
-        .BindInt64(3, NowMs())
-        .BindInt64(4, static_cast<int64_t>(who.uid))
-        .BindText(5, who.user)
-        .BindInt64(6, static_cast<int64_t>(content.size))
-        .BindInt64(7, static_cast<int64_t>(content.files))
-        .BindText(8, v.digest);
-    if (v.kind == Kind::kTree) {
-      s->BindNull(9);
-    } else {
-      s->BindText(9, v.blob);
-    }
-    s->BindText(10, content.filename)
-        .BindText(11, request.description)
-        .BindInt64(12, static_cast<int64_t>(v.seq));
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) return Fail(Code::kIoError, "versions: no id for a new row");
-    version_id = s->ColumnInt64(0);
-  }
-  REGFS_STMT(
-      s, db,
-      "UPDATE collections SET next_version = ?1, kind = ?2 WHERE id = ?3");
-  s->BindInt64(1, static_cast<int64_t>(v.number + 1))
-      .BindInt64(2, static_cast<int64_t>(v.kind))
-      .BindInt64(3, v.collection_id);
-  REGFS_TRY(s->Run());
+  Version row;
+  row.collection_id = v.collection_id;
+  row.number = v.number;
+  row.kind = v.kind;
+  row.created = NowMs();
+  row.creator_uid = who.uid;
+  row.creator = who.user;
+  row.size = content.size;
+  row.files = content.files;
+  row.digest = v.digest;
+  row.blob = v.blob;
+  row.filename = content.filename;
+  row.description = request.description;
+  row.created_seq = v.seq;
+  REGFS_ASSIGN_OR_RETURN(const int64_t version_id, sql::InsertVersion(db, row));
+  REGFS_TRY(sql::SetKindAndNextVersion(db, v.collection_id, v.kind,
+                                       static_cast<int64_t>(v.number + 1)));
   return version_id;
 }
 
@@ -326,25 +310,16 @@ Status InsertTree(Connection& db, int64_t version_id,
         slash == std::string::npos ? "" : item.path.substr(0, slash);
     const std::string name =
         slash == std::string::npos ? item.path : item.path.substr(slash + 1);
-    REGFS_STMT(s, db,
-               "INSERT INTO tree_entries (version_id, parent_id, name, "
-               "is_dir, executable, size, blob) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id");
-    s->BindInt64(1, version_id)
-        .BindInt64(2, parent.empty() ? 0 : dir_ids.at(parent))
-        .BindText(3, name)
-        .BindInt64(4, int64_t{item.is_dir ? 1 : 0})
-        .BindInt64(5, int64_t{item.executable ? 1 : 0})
-        .BindInt64(6, item.is_dir ? 0 : static_cast<int64_t>(staged[i].size()));
-    if (item.is_dir) {
-      s->BindNull(7);
-    } else {
-      s->BindText(7, keys[i]);
-    }
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) return Fail(Code::kIoError, "tree_entries: no id for a new row");
-    if (item.is_dir) dir_ids[item.path] = s->ColumnInt64(0);
+    TreeEntry entry;
+    entry.version_id = version_id;
+    entry.parent_id = parent.empty() ? 0 : dir_ids.at(parent);
+    entry.name = name;
+    entry.is_dir = item.is_dir;
+    entry.executable = item.executable;
+    entry.size = item.is_dir ? 0 : staged[i].size();
+    if (!item.is_dir) entry.blob = keys[i];
+    REGFS_ASSIGN_OR_RETURN(const int64_t id, sql::InsertTreeEntry(db, entry));
+    if (item.is_dir) dir_ids[item.path] = id;
   }
   return {};
 }
@@ -352,17 +327,10 @@ Status InsertTree(Connection& db, int64_t version_id,
 Status InsertLabels(Connection& db, int64_t version_id,
                     const PushRequest& request) {
   for (const auto& tag : request.tags) {
-    REGFS_STMT(s, db,
-               "INSERT OR IGNORE INTO tags (version_id, tag) VALUES (?1, ?2)");
-    s->BindInt64(1, version_id).BindText(2, tag);
-    REGFS_TRY(s->Run());
+    REGFS_TRY(sql::AddTag(db, version_id, tag));
   }
   for (const auto& [key, value] : request.metadata) {
-    REGFS_STMT(s, db,
-               "INSERT OR REPLACE INTO metadata (version_id, key, value) "
-               "VALUES (?1, ?2, ?3)");
-    s->BindInt64(1, version_id).BindText(2, key).BindText(3, value);
-    REGFS_TRY(s->Run());
+    REGFS_TRY(sql::PutMetadata(db, version_id, key, value));
   }
   return {};
 }

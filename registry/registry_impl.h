@@ -24,6 +24,7 @@
 #include "registry/names.h"
 #include "registry/registry.h"
 #include "registry/replay.h"
+#include "registry/sql/collections.h"
 #include "registry/sql/connection.h"
 #include "registry/sql/rows.h"
 
@@ -39,9 +40,7 @@ using sql::VersionFromRow;
 inline constexpr std::string_view kDefaultPrincipal = "*";
 
 // Collections with their counts; `name` or `id` narrows to one.
-Result<std::vector<Collection>> QueryCollections(
-    Connection& db, std::optional<std::string_view> name,
-    std::optional<int64_t> id);
+using sql::QueryCollections;
 
 // Rows of "SELECT seq, time_ms, event, collection, alias, old_version,
 // new_version, uid, user, interface, detail FROM history ...".
@@ -199,8 +198,6 @@ class Registry::Impl {
                            const std::vector<std::string>& aliases);
 
   // ---- Deleted collections (DeleteCollection, time travel) ----
-  // Where the numbering of deleted collections named `name` got (0: none).
-  Result<int64_t> DeletedNextVersion(std::string_view name);
   // The collection that held `name` right after event `seq`, as it is now
   // or, if deleted since, as it was deleted (no versions or aliases then);
   // nullopt if `name` named no collection then.
@@ -211,9 +208,6 @@ class Registry::Impl {
   // Refuses, or removes with their history rows, what `c` holds.
   Status CheckDeletable(const CollectionRow& c, bool all, size_t versions,
                         const std::vector<AliasRow>& aliases);
-  Result<std::vector<std::pair<int64_t, uint64_t>>> CollectionVersions(
-      int64_t collection_id);
-  Result<std::vector<AliasRow>> CollectionAliases(int64_t collection_id);
   Status RetireCollection(const Identity& who, const CollectionRow& c);
 
   Result<std::vector<std::string>> VersionAliases(const Version& v);
@@ -225,8 +219,6 @@ class Registry::Impl {
   static Alias AliasFromRow(const CollectionRow& c, sql::Statement& s);
 
   Result<std::vector<Alias>> ListAliases(const CollectionRow& c);
-
-  Result<TreeEntry> TreeEntryFromQuery(sql::Statement& s);
 
   Status ChangeTag(const Identity& who, std::string_view collection,
                    uint64_t number, std::string_view tag, bool add);

@@ -2,21 +2,27 @@
 #include <map>
 
 #include "registry/registry_impl.h"
+#include "registry/sql/versions.h"
 
 namespace regfs::registry {
 
+namespace {
+
+// A tree entry looked up, or NotFound.
+Result<TreeEntry> RequireTreeEntry(
+    Result<std::optional<TreeEntry>> entry) {
+  REGFS_TRY(entry);
+  if (!*entry) return Fail(Code::kNotFound, "no such file in this version");
+  return std::move(**entry);
+}
+
+}  // namespace
+
 Result<Version> Registry::GetVersionById(int64_t id) {
   auto lock = impl_->Lock();
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM versions v JOIN collections c ON "
-      "c.id = v.collection_id WHERE v.id = ?1",
-      kVersionColumns);
-  REGFS_STMT(s, *impl_->db, sql.c_str());
-  s->BindInt64(1, id);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  if (!*row) return Fail(Code::kNotFound, "no such version");
-  return VersionFromRow(*s);
+  REGFS_ASSIGN_OR_RETURN(auto v, sql::FindVersionById(*impl_->db, id));
+  if (!v) return Fail(Code::kNotFound, "no such version");
+  return std::move(*v);
 }
 
 Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
@@ -31,32 +37,12 @@ Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
   return std::move(**v);
 }
 
-// The live versions of the collection `collection_id`, oldest first.
-Result<std::vector<Version>> QueryVersions(Connection& db,
-                                           int64_t collection_id) {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM versions v JOIN collections c ON "
-      "c.id = v.collection_id WHERE v.collection_id = ?1 "
-      "ORDER BY v.number",
-      kVersionColumns);
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, collection_id);
-  std::vector<Version> out;
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    out.push_back(VersionFromRow(*s));
-  }
-  return out;
-}
-
 Result<std::vector<Version>> Registry::ListVersions(
     std::string_view collection) {
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   REGFS_TRY(c);
-  return QueryVersions(*impl_->db, c->id);
+  return sql::ListVersions(*impl_->db, c->id);
 }
 
 Result<std::vector<Version>> Registry::ListVersionsInFull(
@@ -64,7 +50,7 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   REGFS_TRY(c);
-  auto versions = QueryVersions(*impl_->db, c->id);
+  auto versions = sql::ListVersions(*impl_->db, c->id);
   if (!versions) return versions;
   std::map<int64_t, Version*> by_id;
   for (auto& v : *versions) by_id[v.id] = &v;
@@ -72,34 +58,15 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
     const auto it = by_id.find(id);
     return it == by_id.end() ? nullptr : it->second;
   };
-  {
-    REGFS_STMT(s, *impl_->db,
-               "SELECT t.version_id, t.tag FROM tags t JOIN versions v ON "
-               "v.id = t.version_id WHERE v.collection_id = ?1 "
-               "ORDER BY t.version_id, t.tag");
-    s->BindInt64(1, c->id);
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      if (Version* v = find(s->ColumnInt64(0))) {
-        v->tags.push_back(s->ColumnText(1));
-      }
-    }
+  REGFS_ASSIGN_OR_RETURN(const auto tags,
+                         sql::CollectionTags(*impl_->db, c->id));
+  for (const auto& t : tags) {
+    if (Version* v = find(t.version_id)) v->tags.push_back(t.tag);
   }
-  {
-    REGFS_STMT(s, *impl_->db,
-               "SELECT m.version_id, m.key, m.value FROM metadata m JOIN "
-               "versions v ON v.id = m.version_id WHERE v.collection_id = ?1");
-    s->BindInt64(1, c->id);
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      if (Version* v = find(s->ColumnInt64(0))) {
-        v->metadata[s->ColumnText(1)] = s->ColumnText(2);
-      }
-    }
+  REGFS_ASSIGN_OR_RETURN(const auto metadata,
+                         sql::CollectionMetadata(*impl_->db, c->id));
+  for (const auto& m : metadata) {
+    if (Version* v = find(m.version_id)) v->metadata[m.key] = m.value;
   }
   auto aliases = impl_->ListAliases(*c);
   REGFS_TRY(aliases);
@@ -130,96 +97,40 @@ Result<std::vector<std::string>> Registry::Impl::VersionAliases(
   auto latest = FindLatest(v.collection_id);
   REGFS_TRY(latest);
   if (*latest && (*latest)->first.id == v.id) names.emplace_back(kLatest);
-  REGFS_STMT(s, *db,
-             "SELECT name FROM aliases WHERE version_id = ?1 ORDER BY name");
-  s->BindInt64(1, v.id);
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    names.push_back(s->ColumnText(0));
-  }
+  REGFS_ASSIGN_OR_RETURN(auto named, sql::VersionAliasNames(*db, v.id));
+  names.insert(names.end(), std::make_move_iterator(named.begin()),
+               std::make_move_iterator(named.end()));
   return names;
 }
 
 Status Registry::Impl::FillDetails(Version& v) {
-  {
-    REGFS_STMT(s, *db,
-               "SELECT tag FROM tags WHERE version_id = ?1 ORDER BY tag");
-    s->BindInt64(1, v.id);
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      v.tags.push_back(s->ColumnText(0));
-    }
-  }
-  {
-    REGFS_STMT(s, *db, "SELECT key, value FROM metadata WHERE version_id = ?1");
-    s->BindInt64(1, v.id);
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      v.metadata[s->ColumnText(0)] = s->ColumnText(1);
-    }
-  }
+  REGFS_ASSIGN_OR_RETURN(v.tags, sql::VersionTags(*db, v.id));
+  REGFS_ASSIGN_OR_RETURN(v.metadata, sql::VersionMetadata(*db, v.id));
   auto aliases = VersionAliases(v);
   REGFS_TRY(aliases);
   v.aliases = std::move(*aliases);
   return {};
 }
 
-Result<TreeEntry> Registry::Impl::TreeEntryFromQuery(sql::Statement& s) {
-  auto row = s.Step();
-  REGFS_TRY(row);
-  if (!*row) return Fail(Code::kNotFound, "no such file in this version");
-  return sql::TreeEntryFromRow(s);
-}
-
 Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
                                                   int64_t parent_id) {
   auto lock = impl_->Lock();
-  {
-    REGFS_STMT(v, *impl_->db, "SELECT 1 FROM versions WHERE id = ?1");
-    v->BindInt64(1, version_id);
-    auto row = v->Step();
-    REGFS_TRY(row);
-    if (!*row) return Fail(Code::kNotFound, "no such version");
-  }
-  REGFS_STMT(s, *impl_->db,
-             "SELECT id, version_id, parent_id, name, is_dir, executable, "
-             "size, coalesce(blob, '') FROM tree_entries "
-             "WHERE version_id = ?1 AND parent_id = ?2 ORDER BY name");
-  s->BindInt64(1, version_id).BindInt64(2, parent_id);
-  std::vector<TreeEntry> out;
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    out.push_back(sql::TreeEntryFromRow(*s));
-  }
-  return out;
+  REGFS_ASSIGN_OR_RETURN(const bool exists,
+                         sql::VersionExists(*impl_->db, version_id));
+  if (!exists) return Fail(Code::kNotFound, "no such version");
+  return sql::ListTreeEntries(*impl_->db, version_id, parent_id);
 }
 
 Result<TreeEntry> Registry::LookupTree(int64_t version_id, int64_t parent_id,
                                        std::string_view name) {
   auto lock = impl_->Lock();
-  REGFS_STMT(s, *impl_->db,
-             "SELECT id, version_id, parent_id, name, is_dir, executable, "
-             "size, coalesce(blob, '') FROM tree_entries "
-             "WHERE version_id = ?1 AND parent_id = ?2 AND name = ?3");
-  s->BindInt64(1, version_id).BindInt64(2, parent_id).BindText(3, name);
-  return impl_->TreeEntryFromQuery(*s);
+  return RequireTreeEntry(
+      sql::LookupTreeEntry(*impl_->db, version_id, parent_id, name));
 }
 
 Result<TreeEntry> Registry::GetTreeEntry(int64_t entry_id) {
   auto lock = impl_->Lock();
-  REGFS_STMT(s, *impl_->db,
-             "SELECT id, version_id, parent_id, name, is_dir, executable, "
-             "size, coalesce(blob, '') FROM tree_entries WHERE id = ?1");
-  s->BindInt64(1, entry_id);
-  return impl_->TreeEntryFromQuery(*s);
+  return RequireTreeEntry(sql::FindTreeEntry(*impl_->db, entry_id));
 }
 
 Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
@@ -237,38 +148,23 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
     return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
                                              VersionName(number)));
   }
+  REGFS_ASSIGN_OR_RETURN(const auto rows,
+                         sql::VersionAliasRows(db, (*v)->id));
   std::vector<AliasRow> aliases;
-  {
-    REGFS_STMT(s, db,
-               "SELECT a.id, a.name, EXISTS (SELECT 1 FROM protected_names p "
-               "WHERE p.name = a.name COLLATE NOCASE) FROM aliases a "
-               "WHERE a.version_id = ?1 "
-               "ORDER BY a.name");
-    s->BindInt64(1, (*v)->id);
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      if (s->ColumnInt64(2) != 0) {
-        return Fail(
-            Code::kNotPermitted,
-            fmt::format("{}/{} is named by protected alias '{}': move "
-                        "the alias before deleting the version",
-                        collection, VersionName(number), s->ColumnText(1)));
-      }
-      aliases.push_back(
-          {s->ColumnInt64(0), s->ColumnText(1), (*v)->id, number});
+  for (const auto& row : rows) {
+    if (row.is_protected) {
+      return Fail(Code::kNotPermitted,
+                  fmt::format("{}/{} is named by protected alias '{}': move "
+                              "the alias before deleting the version",
+                              collection, VersionName(number), row.name));
     }
+    aliases.push_back({row.id, row.name, (*v)->id, number});
   }
   for (const auto& alias : aliases)
     REGFS_TRY(impl_->DeleteAliasRow(who, *c, alias));
   REGFS_TRY(impl_->Append(who, EventType::kVersionDelete, c->name, "", number,
                           std::nullopt));
-  {
-    REGFS_STMT(s, db, "DELETE FROM versions WHERE id = ?1");
-    s->BindInt64(1, (*v)->id);
-    REGFS_TRY(s->Run());
-  }
+  REGFS_TRY(sql::DeleteVersion(db, (*v)->id));
   return tx->Commit();
 }
 
@@ -287,17 +183,10 @@ Status Registry::Impl::ChangeTag(const Identity& who,
     return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
                                              VersionName(number)));
   }
-  {
-    auto stmt =
-        add ? db->Cached(
-                  "INSERT OR IGNORE INTO tags (version_id, tag) "
-                  "VALUES (?1, ?2)")
-            : db->Cached("DELETE FROM tags WHERE version_id = ?1 AND tag = ?2");
-    REGFS_TRY(stmt);
-    (*stmt)->BindInt64(1, (*v)->id).BindText(2, tag);
-    REGFS_TRY((*stmt)->Run());
-  }
-  if (db->Changes() == 0) {
+  REGFS_ASSIGN_OR_RETURN(const bool changed,
+                         add ? sql::AddTag(*db, (*v)->id, tag)
+                             : sql::RemoveTag(*db, (*v)->id, tag));
+  if (!changed) {
     if (add) return {};  // already tagged: nothing happened
     return Fail(Code::kNotFound, fmt::format("{}/{} has no tag {}", collection,
                                              VersionName(number), Quote(tag)));

@@ -1,0 +1,156 @@
+#include "registry/sql/collections.h"
+
+#include <fmt/format.h>
+
+namespace regfs::registry::sql {
+
+namespace {
+
+// A collection with its counts: the columns of QueryCollections.
+Collection CollectionFromRow(const Statement& s) {
+  Collection c;
+  c.id = s.ColumnInt64(0);
+  c.name = s.ColumnText(1);
+  c.kind = static_cast<Kind>(s.ColumnInt64(2));
+  c.created = s.ColumnInt64(3);
+  c.creator_uid = static_cast<uid_t>(s.ColumnInt64(4));
+  c.creator = s.ColumnText(5);
+  c.version_count = static_cast<uint64_t>(s.ColumnInt64(6));
+  c.alias_count = static_cast<uint64_t>(s.ColumnInt64(7));
+  if (auto latest = s.ColumnOptionalInt64(8)) {
+    c.latest = static_cast<uint64_t>(*latest);
+  }
+  return c;
+}
+
+std::string SelectCollections(std::string_view where) {
+  return fmt::format(
+      "SELECT c.id, c.name, c.kind, c.created_ms, c.creator_uid, c.creator, "
+      "(SELECT count(*) FROM versions v WHERE v.collection_id = c.id), "
+      "(SELECT count(*) FROM aliases a WHERE a.collection_id = c.id), "
+      "(SELECT max(number) FROM versions v WHERE v.collection_id = c.id) "
+      "FROM collections c WHERE {} ORDER BY c.name",
+      where);
+}
+
+// Engine-specific: collection names compare without case, which SQLite
+// writes as COLLATE NOCASE. Only SQLite is implemented.
+Result<ScopedStatement> CachedCaseTwin(Connection& db) {
+  if (db.engine() != Engine::kSqlite) {
+    return Fail(Code::kIoError,
+                "collection names without case: no statement for this engine");
+  }
+  return db.Cached(
+      "SELECT name FROM collections WHERE name = ?1 COLLATE NOCASE "
+      "ORDER BY name LIMIT 1");
+}
+
+}  // namespace
+
+Result<std::vector<Collection>> QueryCollections(
+    Connection& db, std::optional<std::string_view> name,
+    std::optional<int64_t> id) {
+  // One statement per form, so that a lookup by name or id uses its index
+  // (an "?1 IS NULL OR ..." condition would scan every collection).
+  static const std::string by_name = SelectCollections("c.name = ?1");
+  static const std::string by_id = SelectCollections("c.id = ?1");
+  static const std::string all = SelectCollections("1 = 1");
+  REGFS_STMT(s, db, name ? by_name.c_str() : id ? by_id.c_str() : all.c_str());
+  if (name) {
+    s->BindText(1, *name);
+  } else if (id) {
+    s->BindInt64(1, *id);
+  }
+  return AllRows(*s, CollectionFromRow);
+}
+
+Result<std::optional<CollectionRow>> FindCollection(Connection& db,
+                                                    std::string_view name) {
+  REGFS_STMT(s, db,
+             "SELECT id, name, kind, next_version FROM collections "
+             "WHERE name = ?1");
+  s->BindText(1, name);
+  return OptionalRow(*s, [](const Statement& r) {
+    return CollectionRow{r.ColumnInt64(0), r.ColumnText(1),
+                         static_cast<Kind>(r.ColumnInt64(2)),
+                         r.ColumnInt64(3)};
+  });
+}
+
+Result<std::optional<std::string>> CollectionCaseTwin(Connection& db,
+                                                      std::string_view name) {
+  auto s = CachedCaseTwin(db);
+  REGFS_TRY(s);
+  (*s)->BindText(1, name);
+  return OptionalRow(**s, [](const Statement& r) { return r.ColumnText(0); });
+}
+
+Result<int64_t> InsertCollection(Connection& db, std::string_view name,
+                                 int64_t next_version, const Identity& creator,
+                                 TimeMs created) {
+  REGFS_STMT(s, db,
+             "INSERT INTO collections (id, name, next_version, created_ms, "
+             "creator_uid, creator) VALUES (max((SELECT coalesce(max(id), 0) "
+             "FROM collections), (SELECT coalesce(max(id), 0) FROM "
+             "deleted_collections)) + 1, ?1, ?2, ?3, ?4, ?5) RETURNING id");
+  s->BindText(1, name)
+      .BindInt64(2, next_version)
+      .BindInt64(3, created)
+      .BindInt64(4, static_cast<int64_t>(creator.uid))
+      .BindText(5, creator.user);
+  auto id = OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(id);
+  if (!*id) return Fail(Code::kIoError, "collections: no id for a new row");
+  return **id;
+}
+
+Status SetKindAndNextVersion(Connection& db, int64_t id, Kind kind,
+                             int64_t next_version) {
+  REGFS_STMT(
+      s, db,
+      "UPDATE collections SET next_version = ?1, kind = ?2 WHERE id = ?3");
+  s->BindInt64(1, next_version)
+      .BindInt64(2, static_cast<int64_t>(kind))
+      .BindInt64(3, id);
+  return s->Run();
+}
+
+Result<std::vector<AliasRow>> CollectionAliasRows(Connection& db, int64_t id) {
+  REGFS_STMT(s, db,
+             "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
+             "JOIN versions v ON v.id = a.version_id "
+             "WHERE a.collection_id = ?1 ORDER BY a.name");
+  s->BindInt64(1, id);
+  return AllRows(*s, [](const Statement& r) {
+    return AliasRow{r.ColumnInt64(0), r.ColumnText(1), r.ColumnInt64(2),
+                    static_cast<uint64_t>(r.ColumnInt64(3))};
+  });
+}
+
+Status RetireCollection(Connection& db, int64_t id, uint64_t deleted_seq) {
+  {
+    REGFS_STMT(s, db,
+               "INSERT INTO deleted_collections (id, name, kind, next_version, "
+               "created_ms, creator_uid, creator, deleted_seq) SELECT id, "
+               "name, kind, next_version, created_ms, creator_uid, creator, ?2 "
+               "FROM collections WHERE id = ?1");
+    s->BindInt64(1, id).BindInt64(2, static_cast<int64_t>(deleted_seq));
+    REGFS_TRY(s->Run());
+  }
+  REGFS_STMT(s, db, "DELETE FROM collections WHERE id = ?1");
+  s->BindInt64(1, id);
+  return s->Run();
+}
+
+Result<int64_t> DeletedNextVersion(Connection& db, std::string_view name) {
+  REGFS_STMT(s, db,
+             "SELECT coalesce(max(next_version), 0) FROM deleted_collections "
+             "WHERE name = ?1");
+  s->BindText(1, name);
+  auto next =
+      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(next);
+  return next->value_or(0);
+}
+
+}  // namespace regfs::registry::sql

@@ -1,0 +1,268 @@
+#include "registry/sql/versions.h"
+
+#include <fmt/format.h>
+
+#include "registry/sql/rows.h"
+
+namespace regfs::registry::sql {
+
+namespace {
+
+// A tree entry's statement: kTreeEntryColumns from tree_entries, then
+// `rest` (its WHERE clause).
+std::string SelectTreeEntries(std::string_view rest) {
+  return fmt::format("SELECT {} FROM tree_entries {}", kTreeEntryColumns,
+                     rest);
+}
+
+std::string TextColumn(const Statement& s) { return s.ColumnText(0); }
+
+// Engine-specific: protection ignores case, which SQLite writes as
+// COLLATE NOCASE. Only SQLite is implemented.
+Result<ScopedStatement> CachedVersionAliasRows(Connection& db) {
+  if (db.engine() != Engine::kSqlite) {
+    return Fail(Code::kIoError,
+                "the aliases of a version: no statement for this engine");
+  }
+  return db.Cached(
+      "SELECT a.id, a.name, EXISTS (SELECT 1 FROM protected_names p "
+      "WHERE p.name = a.name COLLATE NOCASE) FROM aliases a "
+      "WHERE a.version_id = ?1 ORDER BY a.name");
+}
+
+}  // namespace
+
+std::string SelectVersions(std::string_view rest) {
+  return fmt::format(
+      "SELECT {} FROM versions v JOIN collections c ON "
+      "c.id = v.collection_id {}",
+      kVersionColumns, rest);
+}
+
+Result<std::optional<Version>> FindVersion(Connection& db,
+                                           int64_t collection_id,
+                                           uint64_t number) {
+  static const std::string sql =
+      SelectVersions("WHERE v.collection_id = ?1 AND v.number = ?2");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, collection_id).BindInt64(2, static_cast<int64_t>(number));
+  return OptionalRow(*s, VersionFromRow);
+}
+
+Result<std::optional<Version>> FindVersionById(Connection& db, int64_t id) {
+  static const std::string sql = SelectVersions("WHERE v.id = ?1");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, id);
+  return OptionalRow(*s, VersionFromRow);
+}
+
+Result<std::optional<Version>> FindLatestVersion(Connection& db,
+                                                 int64_t collection_id) {
+  static const std::string sql = SelectVersions(
+      "WHERE v.collection_id = ?1 ORDER BY v.number DESC LIMIT 1");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, collection_id);
+  return OptionalRow(*s, VersionFromRow);
+}
+
+Result<std::vector<Version>> ListVersions(Connection& db,
+                                          int64_t collection_id) {
+  static const std::string sql =
+      SelectVersions("WHERE v.collection_id = ?1 ORDER BY v.number");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, collection_id);
+  return AllRows(*s, VersionFromRow);
+}
+
+Result<std::vector<VersionKey>> ListVersionKeys(Connection& db,
+                                                int64_t collection_id) {
+  REGFS_STMT(s, db,
+             "SELECT id, number FROM versions WHERE collection_id = ?1 "
+             "ORDER BY number");
+  s->BindInt64(1, collection_id);
+  return AllRows(*s, [](const Statement& r) {
+    return VersionKey{r.ColumnInt64(0), static_cast<uint64_t>(r.ColumnInt64(1))};
+  });
+}
+
+Result<bool> VersionExists(Connection& db, int64_t id) {
+  REGFS_STMT(s, db, "SELECT 1 FROM versions WHERE id = ?1");
+  s->BindInt64(1, id);
+  auto row = s->Step();
+  REGFS_TRY(row);
+  return *row;
+}
+
+Result<int64_t> InsertVersion(Connection& db, const Version& v) {
+  REGFS_STMT(s, db,
+             "INSERT INTO versions (collection_id, number, created_ms, "
+             "creator_uid, creator, size, files, digest, blob, filename, "
+             "description, created_seq) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+             "RETURNING id");
+  s->BindInt64(1, v.collection_id)
+      .BindInt64(2, static_cast<int64_t>(v.number))
+      .BindInt64(3, v.created)
+      .BindInt64(4, static_cast<int64_t>(v.creator_uid))
+      .BindText(5, v.creator)
+      .BindInt64(6, static_cast<int64_t>(v.size))
+      .BindInt64(7, static_cast<int64_t>(v.files))
+      .BindText(8, v.digest);
+  if (v.kind == Kind::kTree) {
+    s->BindNull(9);
+  } else {
+    s->BindText(9, v.blob);
+  }
+  s->BindText(10, v.filename)
+      .BindText(11, v.description)
+      .BindInt64(12, static_cast<int64_t>(v.created_seq));
+  auto id = OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(id);
+  if (!*id) return Fail(Code::kIoError, "versions: no id for a new row");
+  return **id;
+}
+
+Status DeleteVersion(Connection& db, int64_t id) {
+  REGFS_STMT(s, db, "DELETE FROM versions WHERE id = ?1");
+  s->BindInt64(1, id);
+  return s->Run();
+}
+
+Result<int64_t> InsertTreeEntry(Connection& db, const TreeEntry& e) {
+  REGFS_STMT(s, db,
+             "INSERT INTO tree_entries (version_id, parent_id, name, "
+             "is_dir, executable, size, blob) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id");
+  s->BindInt64(1, e.version_id)
+      .BindInt64(2, e.parent_id)
+      .BindText(3, e.name)
+      .BindInt64(4, int64_t{e.is_dir ? 1 : 0})
+      .BindInt64(5, int64_t{e.executable ? 1 : 0})
+      .BindInt64(6, static_cast<int64_t>(e.size));
+  if (e.is_dir) {
+    s->BindNull(7);
+  } else {
+    s->BindText(7, e.blob);
+  }
+  auto id = OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(id);
+  if (!*id) return Fail(Code::kIoError, "tree_entries: no id for a new row");
+  return **id;
+}
+
+Result<std::vector<TreeEntry>> ListTreeEntries(Connection& db,
+                                               int64_t version_id,
+                                               int64_t parent_id) {
+  static const std::string sql = SelectTreeEntries(
+      "WHERE version_id = ?1 AND parent_id = ?2 ORDER BY name");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, version_id).BindInt64(2, parent_id);
+  return AllRows(*s, TreeEntryFromRow);
+}
+
+Result<std::optional<TreeEntry>> LookupTreeEntry(Connection& db,
+                                                 int64_t version_id,
+                                                 int64_t parent_id,
+                                                 std::string_view name) {
+  static const std::string sql = SelectTreeEntries(
+      "WHERE version_id = ?1 AND parent_id = ?2 AND name = ?3");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, version_id).BindInt64(2, parent_id).BindText(3, name);
+  return OptionalRow(*s, TreeEntryFromRow);
+}
+
+Result<std::optional<TreeEntry>> FindTreeEntry(Connection& db, int64_t id) {
+  static const std::string sql = SelectTreeEntries("WHERE id = ?1");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, id);
+  return OptionalRow(*s, TreeEntryFromRow);
+}
+
+Result<bool> AddTag(Connection& db, int64_t version_id, std::string_view tag) {
+  REGFS_STMT(s, db,
+             "INSERT INTO tags (version_id, tag) VALUES (?1, ?2) "
+             "ON CONFLICT (version_id, tag) DO NOTHING");
+  s->BindInt64(1, version_id).BindText(2, tag);
+  REGFS_TRY(s->Run());
+  return db.Changes() != 0;
+}
+
+Result<bool> RemoveTag(Connection& db, int64_t version_id,
+                       std::string_view tag) {
+  REGFS_STMT(s, db, "DELETE FROM tags WHERE version_id = ?1 AND tag = ?2");
+  s->BindInt64(1, version_id).BindText(2, tag);
+  REGFS_TRY(s->Run());
+  return db.Changes() != 0;
+}
+
+Result<std::vector<std::string>> VersionTags(Connection& db,
+                                             int64_t version_id) {
+  REGFS_STMT(s, db, "SELECT tag FROM tags WHERE version_id = ?1 ORDER BY tag");
+  s->BindInt64(1, version_id);
+  return AllRows(*s, TextColumn);
+}
+
+Result<std::vector<TagRow>> CollectionTags(Connection& db,
+                                           int64_t collection_id) {
+  REGFS_STMT(s, db,
+             "SELECT t.version_id, t.tag FROM tags t JOIN versions v ON "
+             "v.id = t.version_id WHERE v.collection_id = ?1 "
+             "ORDER BY t.version_id, t.tag");
+  s->BindInt64(1, collection_id);
+  return AllRows(*s, [](const Statement& r) {
+    return TagRow{r.ColumnInt64(0), r.ColumnText(1)};
+  });
+}
+
+Status PutMetadata(Connection& db, int64_t version_id, std::string_view key,
+                   std::string_view value) {
+  REGFS_STMT(s, db,
+             "INSERT INTO metadata (version_id, key, value) "
+             "VALUES (?1, ?2, ?3) "
+             "ON CONFLICT (version_id, key) DO UPDATE SET value = "
+             "excluded.value");
+  s->BindInt64(1, version_id).BindText(2, key).BindText(3, value);
+  return s->Run();
+}
+
+Result<std::map<std::string, std::string>> VersionMetadata(Connection& db,
+                                                           int64_t version_id) {
+  REGFS_STMT(s, db, "SELECT key, value FROM metadata WHERE version_id = ?1");
+  s->BindInt64(1, version_id);
+  std::map<std::string, std::string> out;
+  REGFS_TRY(ForEachRow(
+      *s, [&](const Statement& r) { out[r.ColumnText(0)] = r.ColumnText(1); }));
+  return out;
+}
+
+Result<std::vector<MetadataRow>> CollectionMetadata(Connection& db,
+                                                    int64_t collection_id) {
+  REGFS_STMT(s, db,
+             "SELECT m.version_id, m.key, m.value FROM metadata m JOIN "
+             "versions v ON v.id = m.version_id WHERE v.collection_id = ?1");
+  s->BindInt64(1, collection_id);
+  return AllRows(*s, [](const Statement& r) {
+    return MetadataRow{r.ColumnInt64(0), r.ColumnText(1), r.ColumnText(2)};
+  });
+}
+
+Result<std::vector<std::string>> VersionAliasNames(Connection& db,
+                                                   int64_t version_id) {
+  REGFS_STMT(s, db,
+             "SELECT name FROM aliases WHERE version_id = ?1 ORDER BY name");
+  s->BindInt64(1, version_id);
+  return AllRows(*s, TextColumn);
+}
+
+Result<std::vector<VersionAliasRow>> VersionAliasRows(Connection& db,
+                                                      int64_t version_id) {
+  auto s = CachedVersionAliasRows(db);
+  REGFS_TRY(s);
+  (*s)->BindInt64(1, version_id);
+  return AllRows(**s, [](const Statement& r) {
+    return VersionAliasRow{r.ColumnInt64(0), r.ColumnText(1),
+                           r.ColumnInt64(2) != 0};
+  });
+}
+
+}  // namespace regfs::registry::sql
