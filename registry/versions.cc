@@ -9,8 +9,7 @@ namespace regfs::registry {
 namespace {
 
 // A tree entry looked up, or NotFound.
-Result<TreeEntry> RequireTreeEntry(
-    Result<std::optional<TreeEntry>> entry) {
+Result<TreeEntry> RequireTreeEntry(Result<std::optional<TreeEntry>> entry) {
   REGFS_TRY(entry);
   if (!*entry) return Fail(Code::kNotFound, "no such file in this version");
   return std::move(**entry);
@@ -148,8 +147,7 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
     return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
                                              VersionName(number)));
   }
-  REGFS_ASSIGN_OR_RETURN(const auto rows,
-                         sql::VersionAliasRows(db, (*v)->id));
+  REGFS_ASSIGN_OR_RETURN(const auto rows, sql::VersionAliasRows(db, (*v)->id));
   std::vector<AliasRow> aliases;
   for (const auto& row : rows) {
     if (row.is_protected) {

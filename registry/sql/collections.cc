@@ -72,8 +72,7 @@ Result<std::optional<CollectionRow>> FindCollection(Connection& db,
   s->BindText(1, name);
   return OptionalRow(*s, [](const Statement& r) {
     return CollectionRow{r.ColumnInt64(0), r.ColumnText(1),
-                         static_cast<Kind>(r.ColumnInt64(2)),
-                         r.ColumnInt64(3)};
+                         static_cast<Kind>(r.ColumnInt64(2)), r.ColumnInt64(3)};
   });
 }
 
@@ -98,7 +97,8 @@ Result<int64_t> InsertCollection(Connection& db, std::string_view name,
       .BindInt64(3, created)
       .BindInt64(4, static_cast<int64_t>(creator.uid))
       .BindText(5, creator.user);
-  auto id = OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
+  auto id =
+      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
   REGFS_TRY(id);
   if (!*id) return Fail(Code::kIoError, "collections: no id for a new row");
   return **id;

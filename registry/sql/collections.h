@@ -39,8 +39,8 @@ namespace regfs::registry::sql {
 [[nodiscard]] Status SetKindAndNextVersion(Connection& db, int64_t id,
                                            Kind kind, int64_t next_version);
 // The aliases of collection `id` with their versions' numbers, by name.
-[[nodiscard]] Result<std::vector<AliasRow>> CollectionAliasRows(
-    Connection& db, int64_t id);
+[[nodiscard]] Result<std::vector<AliasRow>> CollectionAliasRows(Connection& db,
+                                                                int64_t id);
 // Moves collection `id`'s row to deleted_collections, recording the seq of
 // its collection.delete event.
 [[nodiscard]] Status RetireCollection(Connection& db, int64_t id,

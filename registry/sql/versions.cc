@@ -11,8 +11,7 @@ namespace {
 // A tree entry's statement: kTreeEntryColumns from tree_entries, then
 // `rest` (its WHERE clause).
 std::string SelectTreeEntries(std::string_view rest) {
-  return fmt::format("SELECT {} FROM tree_entries {}", kTreeEntryColumns,
-                     rest);
+  return fmt::format("SELECT {} FROM tree_entries {}", kTreeEntryColumns, rest);
 }
 
 std::string TextColumn(const Statement& s) { return s.ColumnText(0); }
@@ -81,7 +80,8 @@ Result<std::vector<VersionKey>> ListVersionKeys(Connection& db,
              "ORDER BY number");
   s->BindInt64(1, collection_id);
   return AllRows(*s, [](const Statement& r) {
-    return VersionKey{r.ColumnInt64(0), static_cast<uint64_t>(r.ColumnInt64(1))};
+    return VersionKey{r.ColumnInt64(0),
+                      static_cast<uint64_t>(r.ColumnInt64(1))};
   });
 }
 
@@ -116,7 +116,8 @@ Result<int64_t> InsertVersion(Connection& db, const Version& v) {
   s->BindText(10, v.filename)
       .BindText(11, v.description)
       .BindInt64(12, static_cast<int64_t>(v.created_seq));
-  auto id = OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
+  auto id =
+      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
   REGFS_TRY(id);
   if (!*id) return Fail(Code::kIoError, "versions: no id for a new row");
   return **id;
@@ -144,7 +145,8 @@ Result<int64_t> InsertTreeEntry(Connection& db, const TreeEntry& e) {
   } else {
     s->BindText(7, e.blob);
   }
-  auto id = OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
+  auto id =
+      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
   REGFS_TRY(id);
   if (!*id) return Fail(Code::kIoError, "tree_entries: no id for a new row");
   return **id;

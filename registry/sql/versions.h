@@ -81,8 +81,9 @@ struct VersionAliasRow {
                                               const TreeEntry& e);
 // The entries of directory `parent_id` (0: the root) of version
 // `version_id`, by name.
-[[nodiscard]] Result<std::vector<TreeEntry>> ListTreeEntries(
-    Connection& db, int64_t version_id, int64_t parent_id);
+[[nodiscard]] Result<std::vector<TreeEntry>> ListTreeEntries(Connection& db,
+                                                             int64_t version_id,
+                                                             int64_t parent_id);
 // The entry `name` of directory `parent_id` of `version_id`, or nullopt.
 [[nodiscard]] Result<std::optional<TreeEntry>> LookupTreeEntry(
     Connection& db, int64_t version_id, int64_t parent_id,
@@ -101,8 +102,8 @@ struct VersionAliasRow {
 [[nodiscard]] Result<std::vector<std::string>> VersionTags(Connection& db,
                                                            int64_t version_id);
 // The tags of every version of `collection_id`, by version id then tag.
-[[nodiscard]] Result<std::vector<TagRow>> CollectionTags(
-    Connection& db, int64_t collection_id);
+[[nodiscard]] Result<std::vector<TagRow>> CollectionTags(Connection& db,
+                                                         int64_t collection_id);
 
 // Sets metadata `key` of `version_id` to `value`, replacing any value.
 [[nodiscard]] Status PutMetadata(Connection& db, int64_t version_id,

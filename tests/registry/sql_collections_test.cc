@@ -1,8 +1,6 @@
 // registry/sql/collections.h, called directly on a fresh store's database:
 // collections with their counts, insertion with ids never reused, the
 // case-insensitive twin, the kind and numbering, and deleted collections.
-#include "registry/sql/collections.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -10,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "registry/sql/collections.h"
 #include "registry/sql/sqlite.h"
 #include "tests/registry/test_util.h"
 
@@ -84,7 +83,7 @@ TEST_F(SqlCollectionsTest, CaseTwin) {
     const char* name;
     std::optional<std::string> twin;
   } cases[] = {
-      {"models", "Models"}, {"MODELS", "Models"}, {"Models", "Models"},
+      {"models", "Models"}, {"MODELS", "Models"},    {"Models", "Models"},
       {"DATA", "data"},     {"other", std::nullopt},
   };
   for (const auto& c : cases) {
@@ -124,7 +123,8 @@ TEST_F(SqlCollectionsTest, QueryNarrowsByNameOrIdAndCounts) {
     REGFS_ASSERT_OK(found);
     std::vector<std::string> names;
     for (const auto& f : *found) names.push_back(f.name);
-    EXPECT_EQ(names, c.names) << c.name.value_or("-") << " " << c.id.value_or(0);
+    EXPECT_EQ(names, c.names)
+        << c.name.value_or("-") << " " << c.id.value_or(0);
   }
   auto b = sql::QueryCollections(*db_, "b", std::nullopt);
   REGFS_ASSERT_OK(b);

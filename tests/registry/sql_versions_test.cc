@@ -1,8 +1,6 @@
 // registry/sql/versions.h, called directly on a fresh store's database:
 // versions by number, id and newest, their rows as inserted, tree entries,
 // tags, metadata, deletion, and the aliases that name a version.
-#include "registry/sql/versions.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
@@ -14,6 +12,7 @@
 #include "registry/sql/collections.h"
 #include "registry/sql/rows.h"
 #include "registry/sql/sqlite.h"
+#include "registry/sql/versions.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -95,8 +94,8 @@ void ExpectSameRow(const Version& got, const Version& want) {
 
 TEST_F(SqlVersionsTest, InsertedVersionReadsBackByIdAndNumber) {
   for (const Kind kind : {Kind::kFile, Kind::kTree}) {
-    const Version want = InsertedVersion(
-        kind == Kind::kFile ? "files" : "trees", kind);
+    const Version want =
+        InsertedVersion(kind == Kind::kFile ? "files" : "trees", kind);
     auto by_id = sql::FindVersionById(*db_, want.id);
     REGFS_ASSERT_OK(by_id);
     ASSERT_TRUE(by_id->has_value());
@@ -164,8 +163,8 @@ TEST_F(SqlVersionsTest, LatestListAndKeys) {
 
 TEST_F(SqlVersionsTest, SelectVersionsIsTheSharedShape) {
   const int64_t c = PushTwo("m");
-  auto s = db_->Prepare(sql::SelectVersions(
-      "WHERE v.collection_id = ?1 ORDER BY v.number DESC"));
+  auto s = db_->Prepare(
+      sql::SelectVersions("WHERE v.collection_id = ?1 ORDER BY v.number DESC"));
   REGFS_ASSERT_OK(s);
   (*s)->BindInt64(1, c);
   auto rows = sql::AllRows(**s, sql::VersionFromRow);
@@ -245,9 +244,9 @@ TEST_F(SqlVersionsTest, TagsAddAndRemoveOnce) {
     const char* tag;
     bool changed;
   } steps[] = {
-      {true, v0, "gold", true},     {true, v0, "gold", false},
-      {true, v0, "alpha", true},    {true, v1, "gold", true},
-      {false, v0, "gold", true},    {false, v0, "gold", false},
+      {true, v0, "gold", true},      {true, v0, "gold", false},
+      {true, v0, "alpha", true},     {true, v1, "gold", true},
+      {false, v0, "gold", true},     {false, v0, "gold", false},
       {false, v1, "missing", false},
   };
   for (const auto& t : steps) {
@@ -284,14 +283,15 @@ TEST_F(SqlVersionsTest, MetadataIsReplaced) {
   auto meta = sql::VersionMetadata(*db_, v0);
   REGFS_ASSERT_OK(meta);
   EXPECT_EQ(*meta, (std::map<std::string, std::string>{{"epochs", "3"},
-                                                        {"lr", "0.2"}}));
+                                                       {"lr", "0.2"}}));
   auto all = sql::CollectionMetadata(*db_, c);
   REGFS_ASSERT_OK(all);
   std::map<std::pair<int64_t, std::string>, std::string> got;
   for (const auto& m : *all) got[{m.version_id, m.key}] = m.value;
-  EXPECT_EQ(got, (std::map<std::pair<int64_t, std::string>, std::string>{
-                     {{v0, "epochs"}, "3"}, {{v0, "lr"}, "0.2"},
-                     {{v1, "lr"}, "0.3"}}));
+  EXPECT_EQ(
+      got,
+      (std::map<std::pair<int64_t, std::string>, std::string>{
+          {{v0, "epochs"}, "3"}, {{v0, "lr"}, "0.2"}, {{v1, "lr"}, "0.3"}}));
 }
 
 TEST_F(SqlVersionsTest, DeleteTakesTagsMetadataAndTree) {
