@@ -1,10 +1,11 @@
 // Maintenance: fsck, gc and verifying a version's blobs.
+#include "registry/sql/maintenance.h"
+
 #include <fmt/ranges.h>
 
 #include <algorithm>
 
 #include "registry/registry_impl.h"
-#include "registry/sql/maintenance.h"
 
 namespace regfs::registry {
 
@@ -64,12 +65,11 @@ Status Registry::Impl::FsckBlob(const sql::BlobRef& blob, bool repair,
   if (!s) {
     auto files = FilesOfBlob(blob.key);
     REGFS_TRY(files);
-    report.problems.push_back(
-        files->empty() ? s.error().message
-                       : fmt::format("{} (in {})", s.error().message,
-                                     fmt::join(*files, ", ")));
-    report.affected.insert(report.affected.end(), files->begin(),
-                           files->end());
+    report.problems.push_back(files->empty()
+                                  ? s.error().message
+                                  : fmt::format("{} (in {})", s.error().message,
+                                                fmt::join(*files, ", ")));
+    report.affected.insert(report.affected.end(), files->begin(), files->end());
     return {};
   }
   if (repair) REGFS_TRY(RepairVerity(blob.key, report));
@@ -143,9 +143,8 @@ Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
       auto tree = sql::TreeFiles(*impl_->db, (*v)->id);
       REGFS_TRY(tree);
       for (sql::TreeFile& file : *tree) {
-        files.push_back(
-            {fmt::format("{}/{}", name, file.path), std::move(file.blob),
-             file.size});
+        files.push_back({fmt::format("{}/{}", name, file.path),
+                         std::move(file.blob), file.size});
       }
     }
   }

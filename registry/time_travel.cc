@@ -1,10 +1,11 @@
 // Time travel, read-only: the registry right after an event, replayed
 // from the history (replay.h), and the collections that held a name then.
+#include "registry/sql/time_travel.h"
+
 #include <algorithm>
 #include <map>
 
 #include "registry/registry_impl.h"
-#include "registry/sql/time_travel.h"
 
 namespace regfs::registry {
 

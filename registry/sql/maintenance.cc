@@ -97,8 +97,7 @@ Result<std::vector<BlobRef>> ReferencedBlobs(Connection& db) {
 }
 
 Result<bool> IsBlobReferenced(Connection& db, std::string_view key) {
-  static const std::string sql =
-      ReferencedBlobsWhere("blob = ?1") + " LIMIT 1";
+  static const std::string sql = ReferencedBlobsWhere("blob = ?1") + " LIMIT 1";
   REGFS_STMT(s, db, sql.c_str());
   s->BindText(1, key);
   auto row = s->Step();

@@ -2,8 +2,6 @@
 // temporary SQLite database: transactions commit or roll back whole, a
 // nested one (a savepoint) commits into the outer transaction or rolls
 // back to its start, and the row helpers step as they promise.
-#include "registry/sql/connection.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -11,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "registry/sql/connection.h"
 #include "registry/sql/sqlite.h"
 #include "tests/registry/test_util.h"
 
@@ -27,8 +26,9 @@ class SqlConnectionTest : public ::testing::Test {
     auto db = SqliteConnection::Open(tmp_.path() / "test.db", /*create=*/true);
     ASSERT_TRUE(db.has_value()) << Describe(db);
     db_ = std::move(*db);
-    ASSERT_TRUE(db_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, "
-                          "name TEXT NOT NULL)"));
+    ASSERT_TRUE(
+        db_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, "
+                  "name TEXT NOT NULL)"));
   }
 
   Connection& db() { return *db_; }

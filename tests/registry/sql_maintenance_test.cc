@@ -2,8 +2,6 @@
 // store: each consistency check of fsck finds the break it names, the
 // referenced blobs are listed once with their sizes, and a blob leads to
 // the files that hold it.
-#include "registry/sql/maintenance.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "registry/registry.h"
+#include "registry/sql/maintenance.h"
 #include "registry/sql/sqlite.h"
 #include "tests/registry/test_util.h"
 
@@ -64,8 +63,8 @@ TEST_F(SqlMaintenanceTest, CleanStoreHasNoInconsistencies) {
   ASSERT_TRUE(db);
   auto found = FindInconsistencies(*db);
   REGFS_ASSERT_OK(found);
-  EXPECT_TRUE(found->empty()) << found->front().check << ": "
-                              << found->front().detail;
+  EXPECT_TRUE(found->empty())
+      << found->front().check << ": " << found->front().detail;
 }
 
 struct BreakCase {
@@ -151,8 +150,9 @@ TEST_F(SqlMaintenanceTest, ReferencedBlobsListsEachBlobOnceSorted) {
   for (const BlobRef& b : *blobs) keys.push_back(b.key);
   std::vector<std::string> want = {
       file.blob, reg().LookupTree(tree.id, 0, "top.bin")->blob,
-      reg().LookupTree(tree.id, reg().LookupTree(tree.id, 0, "sub")->id,
-                       "deep.bin")
+      reg()
+          .LookupTree(tree.id, reg().LookupTree(tree.id, 0, "sub")->id,
+                      "deep.bin")
           ->blob};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(keys, want);
@@ -166,9 +166,9 @@ TEST_F(SqlMaintenanceTest, ReferencedBlobsShowsEachRecordedSize) {
   Push("copies", "weights");
   auto db = Open();
   ASSERT_TRUE(db);
-  REGFS_ASSERT_OK(db->Exec(
-      "UPDATE versions SET size = 8 WHERE collection_id = "
-      "(SELECT id FROM collections WHERE name = 'copies')"));
+  REGFS_ASSERT_OK(
+      db->Exec("UPDATE versions SET size = 8 WHERE collection_id = "
+               "(SELECT id FROM collections WHERE name = 'copies')"));
   auto blobs = ReferencedBlobs(*db);
   REGFS_ASSERT_OK(blobs);
   ASSERT_EQ(blobs->size(), 2u);
@@ -184,8 +184,7 @@ TEST_F(SqlMaintenanceTest, IsBlobReferencedByVersionsAndTreeEntries) {
   const std::string top = reg().LookupTree(tree.id, 0, "top.bin")->blob;
   auto db = Open();
   ASSERT_TRUE(db);
-  for (const auto& [key, want] :
-       std::vector<std::pair<std::string, bool>>{
+  for (const auto& [key, want] : std::vector<std::pair<std::string, bool>>{
            {file.blob, true}, {top, true}, {"0123abcd", false}, {"", false}}) {
     auto referenced = IsBlobReferenced(*db, key);
     REGFS_ASSERT_OK(referenced);
@@ -222,8 +221,9 @@ TEST_F(SqlMaintenanceTest, TreeFilesWalksTheTreeByPath) {
   EXPECT_EQ((*files)[0].path, "sub/deep.bin");
   EXPECT_EQ((*files)[0].size, 12u);
   EXPECT_EQ((*files)[0].blob,
-            reg().LookupTree(tree.id, reg().LookupTree(tree.id, 0, "sub")->id,
-                             "deep.bin")
+            reg()
+                .LookupTree(tree.id, reg().LookupTree(tree.id, 0, "sub")->id,
+                            "deep.bin")
                 ->blob);
   EXPECT_EQ((*files)[1].path, "top.bin");
   EXPECT_EQ((*files)[1].size, 12u);

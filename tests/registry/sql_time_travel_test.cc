@@ -1,8 +1,6 @@
 // The statements of time travel (registry/sql/time_travel.h) on a fresh
 // store: the seq at a time, collections' lives in the history, the
 // collections deleted since an event, and what a collection held then.
-#include "registry/sql/time_travel.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +11,7 @@
 
 #include "registry/registry.h"
 #include "registry/sql/sqlite.h"
+#include "registry/sql/time_travel.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry::sql {
