@@ -1,4 +1,6 @@
 // Maintenance: fsck, gc and verifying a version's blobs.
+#include "registry/sql/maintenance.h"
+
 #include <fmt/ranges.h>
 
 #include <algorithm>
@@ -9,109 +11,20 @@ namespace regfs::registry {
 
 Result<FsckReport> Registry::Fsck(FsckOptions options) {
   FsckReport report;
-  std::vector<std::pair<std::string, uint64_t>> blobs;  // key, size
-  {
-    auto lock = impl_->Lock();
-    Connection& db = *impl_->db;
-    auto check = [&](const char* sql, std::string_view what) -> Status {
-      auto s_or = db.Cached(sql);
-      REGFS_TRY(s_or);
-      auto& s = *s_or;
-      for (;;) {
-        auto row = s->Step();
-        REGFS_TRY(row);
-        if (!*row) return {};
+  auto blobs = impl_->FsckDatabase(report);
+  REGFS_TRY(blobs);
+  // Hash every blob without the lock: blobs are immutable. A key recorded
+  // with several sizes comes once per size, sorted.
+  for (size_t i = 0; i < blobs->size(); ++i) {
+    const sql::BlobRef& blob = (*blobs)[i];
+    if (i > 0 && (*blobs)[i - 1].key == blob.key) {
+      if ((*blobs)[i - 1].size != blob.size) {
         report.problems.push_back(
-            fmt::format("{}: {}", what, s->ColumnText(0)));
-      }
-    };
-    REGFS_TRY(
-        check("SELECT integrity_check FROM pragma_integrity_check "
-              "WHERE integrity_check <> 'ok'",
-              "database"));
-    REGFS_TRY(
-        check("SELECT c.name || '/' || a.name FROM aliases a "
-              "JOIN collections c ON c.id = a.collection_id "
-              "WHERE a.version_id NOT IN (SELECT id FROM versions)",
-              "alias names a missing version"));
-    REGFS_TRY(
-        check("SELECT c.name || '/v' || v.number FROM versions v "
-              "JOIN collections c ON c.id = v.collection_id "
-              "WHERE v.number >= c.next_version",
-              "version number not below the collection's next number"));
-    REGFS_TRY(
-        check("SELECT 'v' || v.number || ' of collection ' || "
-              "v.collection_id FROM versions v WHERE v.collection_id "
-              "NOT IN (SELECT id FROM collections)",
-              "version of a missing collection"));
-    REGFS_TRY(
-        check("SELECT c.name || '/v' || v.number FROM versions v "
-              "JOIN collections c ON c.id = v.collection_id "
-              "WHERE (c.kind = 1) <> (v.blob IS NOT NULL)",
-              "version of the wrong kind"));
-    REGFS_TRY(
-        check("SELECT 'events ' || count(*) || ', last seq ' || "
-              "coalesce(max(seq), 0) FROM history "
-              "HAVING count(*) <> coalesce(max(seq), 0)",
-              "history has gaps"));
-    auto s_or = db.Cached(
-        "SELECT blob, size FROM versions WHERE blob IS NOT NULL "
-        "UNION SELECT blob, size FROM tree_entries WHERE blob IS NOT NULL");
-    REGFS_TRY(s_or);
-    auto& s = *s_or;
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      blobs.emplace_back(s->ColumnText(0),
-                         static_cast<uint64_t>(s->ColumnInt64(1)));
-    }
-    auto n_or = db.Cached("SELECT count(*) FROM versions");
-    REGFS_TRY(n_or);
-    auto& n = *n_or;
-    REGFS_TRY(n->Step());
-    report.versions = static_cast<uint64_t>(n->ColumnInt64(0));
-  }
-  // Hash every blob without the lock: blobs are immutable.
-  std::sort(blobs.begin(), blobs.end());
-  for (size_t i = 0; i < blobs.size(); ++i) {
-    const auto& [key, size] = blobs[i];
-    if (i > 0 && blobs[i - 1].first == key) {
-      if (blobs[i - 1].second != size) {
-        report.problems.push_back(
-            fmt::format("blob {} is recorded with two sizes", key));
+            fmt::format("blob {} is recorded with two sizes", blob.key));
       }
       continue;
     }
-    ++report.blobs;
-    report.bytes += size;
-    auto s = impl_->blobs.Verify(key, size);
-    if (!s && !impl_->blobs.Exists(key)) {
-      // Re-check under the lock: a concurrent delete + gc may have removed
-      // a blob that is no longer referenced.
-      auto lock = impl_->Lock();
-      auto still_or = impl_->db->Cached(
-          "SELECT 1 FROM versions WHERE blob = ?1 "
-          "UNION SELECT 1 FROM tree_entries WHERE blob = ?1");
-      REGFS_TRY(still_or);
-      auto& still = *still_or;
-      still->BindText(1, key);
-      auto row = still->Step();
-      REGFS_TRY(row);
-      if (!*row) continue;
-    }
-    if (!s) {
-      auto files = impl_->FilesOfBlob(key);
-      REGFS_TRY(files);
-      report.problems.push_back(
-          files->empty() ? s.error().message
-                         : fmt::format("{} (in {})", s.error().message,
-                                       fmt::join(*files, ", ")));
-      report.affected.insert(report.affected.end(), files->begin(),
-                             files->end());
-      continue;
-    }
-    if (options.repair) REGFS_TRY(impl_->RepairVerity(key, report));
+    REGFS_TRY(impl_->FsckBlob(blob, options.repair, report));
   }
   std::sort(report.affected.begin(), report.affected.end());
   report.affected.erase(
@@ -119,6 +32,48 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
       report.affected.end());
   if (options.repair) report.verity_supported = impl_->blobs.verity_supported();
   return report;
+}
+
+Result<std::vector<sql::BlobRef>> Registry::Impl::FsckDatabase(
+    FsckReport& report) {
+  auto lock = Lock();
+  auto found = sql::FindInconsistencies(*db);
+  REGFS_TRY(found);
+  for (const sql::Inconsistency& problem : *found) {
+    report.problems.push_back(
+        fmt::format("{}: {}", problem.check, problem.detail));
+  }
+  auto versions = sql::CountVersions(*db);
+  REGFS_TRY(versions);
+  report.versions = *versions;
+  return sql::ReferencedBlobs(*db);
+}
+
+Status Registry::Impl::FsckBlob(const sql::BlobRef& blob, bool repair,
+                                FsckReport& report) {
+  ++report.blobs;
+  report.bytes += blob.size;
+  auto s = blobs.Verify(blob.key, blob.size);
+  if (!s && !blobs.Exists(blob.key)) {
+    // Re-check under the lock: a concurrent delete + gc may have removed
+    // a blob that is no longer referenced.
+    auto lock = Lock();
+    auto still = sql::IsBlobReferenced(*db, blob.key);
+    REGFS_TRY(still);
+    if (!*still) return {};
+  }
+  if (!s) {
+    auto files = FilesOfBlob(blob.key);
+    REGFS_TRY(files);
+    report.problems.push_back(files->empty()
+                                  ? s.error().message
+                                  : fmt::format("{} (in {})", s.error().message,
+                                                fmt::join(*files, ", ")));
+    report.affected.insert(report.affected.end(), files->begin(), files->end());
+    return {};
+  }
+  if (repair) REGFS_TRY(RepairVerity(blob.key, report));
+  return {};
 }
 
 Result<GcReport> Registry::Gc(const Identity& who) {
@@ -129,19 +84,14 @@ Result<GcReport> Registry::Gc(const Identity& who) {
   // and the removal; nothing is written, so the transaction rolls back.
   auto tx = Transaction::Begin(db);
   REGFS_TRY(tx);
-  std::vector<std::string> referenced;
-  auto s_or = db.Cached(
-      "SELECT blob FROM versions WHERE blob IS NOT NULL "
-      "UNION SELECT blob FROM tree_entries WHERE blob IS NOT NULL");
-  REGFS_TRY(s_or);
-  auto& s = *s_or;
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    referenced.push_back(s->ColumnText(0));
+  auto blobs = sql::ReferencedBlobs(db);
+  REGFS_TRY(blobs);
+  std::vector<std::string> referenced;  // sorted, as Collect needs
+  for (sql::BlobRef& blob : *blobs) {
+    if (referenced.empty() || referenced.back() != blob.key) {
+      referenced.push_back(std::move(blob.key));
+    }
   }
-  std::sort(referenced.begin(), referenced.end());
   auto collected = impl_->blobs.Collect(referenced);
   REGFS_TRY(collected);
   return GcReport{*collected};
@@ -150,31 +100,7 @@ Result<GcReport> Registry::Gc(const Identity& who) {
 Result<std::vector<std::string>> Registry::Impl::FilesOfBlob(
     std::string_view key) {
   auto lock = Lock();
-  // Tree entries are walked up to their version's root to name their path.
-  auto s_or = db->Cached(
-      "WITH RECURSIVE up(entry, parent, path) AS ("
-      "  SELECT id, parent_id, name FROM tree_entries WHERE blob = ?1"
-      "  UNION ALL"
-      "  SELECT up.entry, t.parent_id, t.name || '/' || up.path"
-      "  FROM up JOIN tree_entries t ON t.id = up.parent) "
-      "SELECT c.name || '/v' || v.number || '/' || up.path FROM up "
-      "JOIN tree_entries e ON e.id = up.entry "
-      "JOIN versions v ON v.id = e.version_id "
-      "JOIN collections c ON c.id = v.collection_id WHERE up.parent = 0 "
-      "UNION "
-      "SELECT c.name || '/v' || v.number FROM versions v "
-      "JOIN collections c ON c.id = v.collection_id WHERE v.blob = ?1 "
-      "ORDER BY 1");
-  REGFS_TRY(s_or);
-  auto& s = *s_or;
-  s->BindText(1, key);
-  std::vector<std::string> files;
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) return files;
-    files.push_back(s->ColumnText(0));
-  }
+  return sql::FilesOfBlob(*db, key);
 }
 
 Status Registry::Impl::RepairVerity(const std::string& key,
@@ -214,24 +140,11 @@ Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
     if ((*v)->kind == Kind::kFile) {
       files.push_back({name, (*v)->blob, (*v)->size});
     } else {
-      auto s_or = impl_->db->Cached(
-          "WITH RECURSIVE down(id, path, blob, size) AS ("
-          "  SELECT id, name, blob, size FROM tree_entries"
-          "  WHERE version_id = ?1 AND parent_id = 0"
-          "  UNION ALL"
-          "  SELECT t.id, down.path || '/' || t.name, t.blob, t.size"
-          "  FROM tree_entries t JOIN down ON t.parent_id = down.id) "
-          "SELECT path, blob, size FROM down WHERE blob IS NOT NULL "
-          "ORDER BY path");
-      REGFS_TRY(s_or);
-      auto& s = *s_or;
-      s->BindInt64(1, (*v)->id);
-      for (;;) {
-        auto row = s->Step();
-        REGFS_TRY(row);
-        if (!*row) break;
-        files.push_back({name + "/" + s->ColumnText(0), s->ColumnText(1),
-                         static_cast<uint64_t>(s->ColumnInt64(2))});
+      auto tree = sql::TreeFiles(*impl_->db, (*v)->id);
+      REGFS_TRY(tree);
+      for (sql::TreeFile& file : *tree) {
+        files.push_back({fmt::format("{}/{}", name, file.path),
+                         std::move(file.blob), file.size});
       }
     }
   }

@@ -26,6 +26,7 @@
 #include "registry/replay.h"
 #include "registry/sql/collections.h"
 #include "registry/sql/connection.h"
+#include "registry/sql/maintenance.h"
 #include "registry/sql/rows.h"
 
 namespace regfs::registry {
@@ -76,6 +77,13 @@ class Registry::Impl {
   // The lock, once no batch is open (GroupCommit::Lock).
   GroupCommit::Held Lock() { return batch.Lock(); }
 
+  // fsck's checks of the database, into `report`, and the referenced
+  // blobs (sql::ReferencedBlobs). Takes the lock.
+  Result<std::vector<sql::BlobRef>> FsckDatabase(FsckReport& report);
+  // fsck of one blob: hashes it without the lock, and records in `report`
+  // a missing or corrupt blob that is still referenced, with the files it
+  // affects; else, with `repair`, enables fs-verity on it.
+  Status FsckBlob(const sql::BlobRef& blob, bool repair, FsckReport& report);
   // The live versions (and tree files) whose content is blob `key`,
   // sorted. Takes the lock.
   Result<std::vector<std::string>> FilesOfBlob(std::string_view key);

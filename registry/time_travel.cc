@@ -1,5 +1,7 @@
 // Time travel, read-only: the registry right after an event, replayed
 // from the history (replay.h), and the collections that held a name then.
+#include "registry/sql/time_travel.h"
+
 #include <algorithm>
 #include <map>
 
@@ -47,53 +49,21 @@ Result<uint64_t> Registry::SeqAt(std::string_view point,
                             point, FormatTime(now)));
   }
   auto lock = impl_->Lock();
-  REGFS_STMT(s, *impl_->db,
-             "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1");
-  s->BindInt64(1, time);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  const auto seq = static_cast<uint64_t>(s->ColumnInt64(0));
-  if (seq > newest) return after_view(seq);
-  return seq;
-}
-
-// A deleted collection as time travel shows it: no versions, no aliases.
-Collection DeletedCollectionFromRow(sql::Statement& s) {
-  Collection c;
-  c.id = s.ColumnInt64(0);
-  c.name = s.ColumnText(1);
-  c.kind = static_cast<Kind>(s.ColumnInt64(2));
-  c.created = s.ColumnInt64(3);
-  c.creator_uid = static_cast<uid_t>(s.ColumnInt64(4));
-  c.creator = s.ColumnText(5);
-  return c;
+  auto seq = sql::LastSeqAt(*impl_->db, time);
+  REGFS_TRY(seq);
+  if (*seq > newest) return after_view(*seq);
+  return *seq;
 }
 
 Result<std::optional<Collection>> Registry::Impl::IncarnationAt(
     std::string_view name, uint64_t seq) {
   using Found = std::optional<Collection>;
-  {
-    REGFS_STMT(s, *db,
-               "SELECT event FROM history WHERE collection = ?1 AND seq <= ?2 "
-               "AND event IN ('collection.create', 'collection.delete') "
-               "ORDER BY seq DESC LIMIT 1");
-    s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row ||
-        s->ColumnText(0) != EventTypeName(EventType::kCollectionCreate))
-      return Found();
-  }
-  {
-    REGFS_STMT(s, *db,
-               "SELECT id, name, kind, created_ms, creator_uid, creator FROM "
-               "deleted_collections WHERE name = ?1 AND deleted_seq > ?2 "
-               "ORDER BY deleted_seq LIMIT 1");
-    s->BindText(1, name).BindInt64(2, static_cast<int64_t>(seq));
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (*row) return Found(DeletedCollectionFromRow(*s));
-  }
+  auto last = sql::LastLifeEvent(*db, name, seq);
+  REGFS_TRY(last);
+  if (*last != EventType::kCollectionCreate) return Found();
+  auto deleted = sql::FirstDeletedAfter(*db, name, seq);
+  REGFS_TRY(deleted);
+  if (*deleted) return deleted;
   auto now = QueryCollections(*db, name, std::nullopt);
   REGFS_TRY(now);
   if (now->empty()) return Found();
@@ -103,36 +73,16 @@ Result<std::optional<Collection>> Registry::Impl::IncarnationAt(
 Result<std::vector<Collection>> Registry::Impl::IncarnationsAt(uint64_t seq) {
   // Whether each name held a collection right after `seq`.
   std::map<std::string, bool> existed;
-  {
-    REGFS_STMT(s, *db,
-               "SELECT collection, event FROM history WHERE seq <= ?1 AND "
-               "event IN ('collection.create', 'collection.delete') "
-               "ORDER BY seq");
-    s->BindInt64(1, static_cast<int64_t>(seq));
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      existed[s->ColumnText(0)] =
-          s->ColumnText(1) == EventTypeName(EventType::kCollectionCreate);
-    }
+  auto events = sql::LifeEventsUntil(*db, seq);
+  REGFS_TRY(events);
+  for (const sql::LifeEvent& e : *events) {
+    existed[e.collection] = e.type == EventType::kCollectionCreate;
   }
   // Of each name, the first collection deleted after `seq` was the one then.
   std::map<std::string, Collection> deleted;
-  {
-    REGFS_STMT(s, *db,
-               "SELECT id, name, kind, created_ms, creator_uid, creator FROM "
-               "deleted_collections WHERE deleted_seq > ?1 "
-               "ORDER BY deleted_seq");
-    s->BindInt64(1, static_cast<int64_t>(seq));
-    for (;;) {
-      auto row = s->Step();
-      REGFS_TRY(row);
-      if (!*row) break;
-      Collection c = DeletedCollectionFromRow(*s);
-      deleted.try_emplace(c.name, std::move(c));
-    }
-  }
+  auto gone = sql::DeletedAfter(*db, seq);
+  REGFS_TRY(gone);
+  for (Collection& c : *gone) deleted.try_emplace(c.name, std::move(c));
   auto now = QueryCollections(*db, std::nullopt, std::nullopt);
   REGFS_TRY(now);
   std::vector<Collection> out;
@@ -182,21 +132,7 @@ Result<std::vector<Version>> Registry::VersionsAt(std::string_view collection,
   REGFS_TRY(c);
   // A live version was never deleted, so it was live at every event since
   // its creation.
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM versions v JOIN collections c ON "
-      "c.id = v.collection_id WHERE v.collection_id = ?1 "
-      "AND v.created_seq <= ?2 ORDER BY v.number",
-      kVersionColumns);
-  REGFS_STMT(s, *impl_->db, sql.c_str());
-  s->BindInt64(1, c->id).BindInt64(2, static_cast<int64_t>(seq));
-  std::vector<Version> out;
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    out.push_back(VersionFromRow(*s));
-  }
-  return out;
+  return sql::VersionsCreatedBy(*impl_->db, c->id, seq);
 }
 
 Result<CollectionReplay> Registry::Impl::Replay(
@@ -208,13 +144,7 @@ Result<CollectionReplay> Registry::Impl::Replay(
     c = CollectionRow{0, std::string(collection), Kind::kEmpty, 0};
   }
   REGFS_TRY(c);
-  REGFS_STMT(s, *db,
-             "SELECT seq, time_ms, event, collection, alias, old_version, "
-             "new_version, uid, user, interface, detail FROM history "
-             "WHERE seq <= ?2 AND (collection = ?1 OR event IN "
-             "('name.protect', 'name.unprotect')) ORDER BY seq");
-  s->BindText(1, c->name).BindInt64(2, static_cast<int64_t>(seq));
-  auto events = ReadEvents(*s);
+  auto events = sql::ReplayEvents(*db, c->name, seq);
   REGFS_TRY(events);
   CollectionReplay replay(c->name, std::move(watch));
   for (const Event& e : *events) replay.Apply(e);
