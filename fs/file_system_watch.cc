@@ -74,9 +74,7 @@ bool FileSystem::InvalidateFor(const registry::Event& e) {
     case EventType::kAliasRename:
       if (!dir) break;
       notifier_.InvalidateEntry(dir, e.alias);
-      if (e.detail.contains("to") && e.detail["to"].is_string()) {
-        notifier_.InvalidateEntry(dir, e.detail["to"].get<std::string>());
-      }
+      if (!e.renamed_to.empty()) notifier_.InvalidateEntry(dir, e.renamed_to);
       break;
     case EventType::kProtect:
     case EventType::kUnprotect:

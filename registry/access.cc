@@ -3,18 +3,9 @@
 #include <algorithm>
 
 #include "registry/registry_impl.h"
+#include "registry/sql/access.h"
 
 namespace regfs::registry {
-
-Result<std::optional<Role>> Registry::Impl::GrantedRole(
-    std::string_view principal) {
-  REGFS_STMT(s, *db, "SELECT role FROM roles WHERE principal = ?1");
-  s->BindText(1, principal);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  if (!*row) return std::optional<Role>();
-  return std::optional<Role>(static_cast<Role>(s->ColumnInt64(0)));
-}
 
 // Root and the owner are admins; an explicit grant to the user wins,
 // `none` included (it denies even when a group grants more); else the
@@ -22,17 +13,17 @@ Result<std::optional<Role>> Registry::Impl::GrantedRole(
 // no other group of the user grants a role); else the default.
 Result<Role> Registry::Impl::RoleOf(const Identity& who) {
   if (who.uid == 0 || who.uid == owner_uid) return Role::kAdmin;
-  auto user = GrantedRole(who.user);
+  auto user = sql::GrantedRole(*db, who.user);
   REGFS_TRY(user);
   if (*user) return **user;
   std::optional<Role> best;
   for (const auto& group : who.group_names) {
-    auto role = GrantedRole("group:" + group);
+    auto role = sql::GrantedRole(*db, "group:" + group);
     REGFS_TRY(role);
     if (*role && (!best || **role > *best)) best = **role;
   }
   if (best) return *best;
-  auto def = GrantedRole(kDefaultPrincipal);
+  auto def = sql::GrantedRole(*db, kDefaultPrincipal);
   REGFS_TRY(def);
   return def->value_or(Role::kViewer);
 }
@@ -58,22 +49,9 @@ Result<Role> Registry::Impl::Require(const Identity& who, Role needed,
   return role;
 }
 
-// Protection ignores case: the protected spelling of `name` (the first,
-// should an old store hold several), or nullopt.
-Result<std::optional<std::string>> Registry::Impl::ProtectedSpelling(
-    std::string_view name) {
-  REGFS_STMT(s, *db,
-             "SELECT name FROM protected_names WHERE name = ?1 COLLATE "
-             "NOCASE ORDER BY name LIMIT 1");
-  s->BindText(1, name);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  if (!*row) return std::optional<std::string>();
-  return std::optional<std::string>(s->ColumnText(0));
-}
-
+// Protection ignores case.
 Result<bool> Registry::Impl::IsProtected(std::string_view name) {
-  auto spelling = ProtectedSpelling(name);
+  auto spelling = sql::ProtectedSpelling(*db, name);
   REGFS_TRY(spelling);
   return spelling->has_value();
 }
@@ -98,7 +76,7 @@ static Status CheckAliasForm(std::string_view alias, std::string_view verb) {
 
 Status Registry::Impl::CheckProtection(Role role, std::string_view alias,
                                        std::string_view verb) {
-  REGFS_ASSIGN_OR_RETURN(const auto prot, ProtectedSpelling(alias));
+  REGFS_ASSIGN_OR_RETURN(const auto prot, sql::ProtectedSpelling(*db, alias));
   if (!prot || role >= Role::kAdmin) return {};
   const std::string as = *prot == alias ? "" : fmt::format(" (as '{}')", *prot);
   return Fail(Code::kNotPermitted,
@@ -123,38 +101,19 @@ Result<Role> Registry::RoleOf(const Identity& who) {
 
 Result<std::vector<RoleGrant>> Registry::ListRoles() {
   auto lock = impl_->Lock();
-  REGFS_STMT(s, *impl_->db,
-             "SELECT principal, role FROM roles ORDER BY principal");
-  std::vector<RoleGrant> out;
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    out.push_back({s->ColumnText(0), static_cast<Role>(s->ColumnInt64(1))});
-  }
-  return out;
+  return sql::ListGrants(*impl_->db);
 }
 
 Result<Role> Registry::DefaultRole() {
   auto lock = impl_->Lock();
-  auto role = impl_->GrantedRole(kDefaultPrincipal);
+  auto role = sql::GrantedRole(*impl_->db, kDefaultPrincipal);
   REGFS_TRY(role);
   return role->value_or(Role::kViewer);
 }
 
 Result<std::vector<ProtectedName>> Registry::ListProtected() {
   auto lock = impl_->Lock();
-  REGFS_STMT(s, *impl_->db,
-             "SELECT name, created_ms, created_by FROM protected_names "
-             "ORDER BY name");
-  std::vector<ProtectedName> out;
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    out.push_back({s->ColumnText(0), s->ColumnInt64(1), s->ColumnText(2)});
-  }
-  return out;
+  return sql::ListProtectedNames(*impl_->db);
 }
 
 Result<bool> Registry::IsProtected(std::string_view name) {
@@ -168,7 +127,7 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
   auto tx = Transaction::Begin(*impl_->db);
   REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
-  auto prot = impl_->ProtectedSpelling(name);
+  auto prot = sql::ProtectedSpelling(*impl_->db, name);
   REGFS_TRY(prot);
   if (*prot) {
     // Protection ignores case: `Production` is protected with `production`.
@@ -177,11 +136,7 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
     return Fail(Code::kAlreadyExists,
                 fmt::format("name {} is already protected{}", Quote(name), as));
   }
-  REGFS_STMT(s, *impl_->db,
-             "INSERT INTO protected_names (name, created_ms, created_by) "
-             "VALUES (?1, ?2, ?3)");
-  s->BindText(1, name).BindInt64(2, NowMs()).BindText(3, who.user);
-  REGFS_TRY(s->Run());
+  REGFS_TRY(sql::InsertProtectedName(*impl_->db, name, NowMs(), who.user));
   REGFS_TRY(impl_->Append(who, EventType::kProtect, "", name, std::nullopt,
                           std::nullopt));
   return tx->Commit();
@@ -196,12 +151,10 @@ Status Registry::Unprotect(const Identity& who, std::string_view name) {
   // Protection ignores case: every spelling of `name` goes (a store from
   // before that rule may hold several), each with its own event.
   for (;;) {
-    auto spelling = impl_->ProtectedSpelling(name);
+    auto spelling = sql::ProtectedSpelling(*impl_->db, name);
     REGFS_TRY(spelling);
     if (!*spelling) break;
-    REGFS_STMT(s, *impl_->db, "DELETE FROM protected_names WHERE name = ?1");
-    s->BindText(1, **spelling);
-    REGFS_TRY(s->Run());
+    REGFS_TRY(sql::DeleteProtectedName(*impl_->db, **spelling));
     REGFS_TRY(impl_->Append(who, EventType::kUnprotect, "", **spelling,
                             std::nullopt, std::nullopt));
     removed = true;
@@ -237,13 +190,10 @@ Status Registry::Grant(const Identity& who, std::string_view given, Role role) {
   auto tx = Transaction::Begin(*impl_->db);
   REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
-  auto old = impl_->GrantedRole(principal);
+  auto old = sql::GrantedRole(*impl_->db, principal);
   REGFS_TRY(old);
   if (*old == role) return {};
-  REGFS_STMT(s, *impl_->db,
-             "INSERT OR REPLACE INTO roles (principal, role) VALUES (?1, ?2)");
-  s->BindText(1, principal).BindInt64(2, static_cast<int64_t>(role));
-  REGFS_TRY(s->Run());
+  REGFS_TRY(sql::PutGrant(*impl_->db, principal, role));
   nlohmann::json detail{{"principal", std::string(principal)},
                         {"role", std::string(RoleName(role))}};
   if (*old) detail["previous"] = std::string(RoleName(**old));
@@ -259,21 +209,19 @@ Status Registry::Revoke(const Identity& who, std::string_view given) {
   auto tx = Transaction::Begin(*impl_->db);
   REGFS_TRY(tx);
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
-  auto old = impl_->GrantedRole(principal);
+  auto old = sql::GrantedRole(*impl_->db, principal);
   REGFS_TRY(old);
   if (!*old && principal != given) {
     // A grant stored under the decimal uid before its user had a name.
     principal = std::string(given);
-    old = impl_->GrantedRole(principal);
+    old = sql::GrantedRole(*impl_->db, principal);
     REGFS_TRY(old);
   }
   if (!*old) {
     return Fail(Code::kNotFound,
                 fmt::format("{} has no granted role", Quote(given)));
   }
-  REGFS_STMT(s, *impl_->db, "DELETE FROM roles WHERE principal = ?1");
-  s->BindText(1, principal);
-  REGFS_TRY(s->Run());
+  REGFS_TRY(sql::DeleteGrant(*impl_->db, principal));
   REGFS_TRY(impl_->Append(
       who, EventType::kRoleRevoke, "", "", std::nullopt, std::nullopt,
       nlohmann::json{{"principal", std::string(principal)},

@@ -1,23 +1,20 @@
 // Aliases: resolving names, and creating, moving, removing, renaming and
 // exchanging aliases.
+#include <algorithm>
+#include <iterator>
+
 #include "registry/registry_impl.h"
+#include "registry/sql/aliases.h"
 
 namespace regfs::registry {
+namespace {
 
-Result<std::optional<AliasRow>> Registry::Impl::FindAlias(
-    int64_t collection_id, std::string_view name) {
-  REGFS_STMT(s, *db,
-             "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
-             "JOIN versions v ON v.id = a.version_id "
-             "WHERE a.collection_id = ?1 AND a.name = ?2");
-  s->BindInt64(1, collection_id).BindText(2, name);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  if (!*row) return std::optional<AliasRow>();
-  return std::optional<AliasRow>(
-      AliasRow{s->ColumnInt64(0), s->ColumnText(1), s->ColumnInt64(2),
-               static_cast<uint64_t>(s->ColumnInt64(3))});
+// Who set an alias, at `now`, by the event `seq`.
+sql::AliasStamp StampOf(const Identity& who, uint64_t seq, TimeMs now) {
+  return sql::AliasStamp{seq, now, who.uid, who.user};
 }
+
+}  // namespace
 
 // "vN", "latest" or an alias of `c`, resolved now.
 Result<Version> Registry::Impl::ResolveIn(const CollectionRow& c,
@@ -39,7 +36,7 @@ Result<Version> Registry::Impl::ResolveIn(const CollectionRow& c,
     }
     return (*latest)->first;
   }
-  auto alias = FindAlias(c.id, name);
+  auto alias = sql::FindAlias(*db, c.id, name);
   REGFS_TRY(alias);
   if (!*alias) {
     REGFS_TRY(ValidateName(name, "alias"));
@@ -60,28 +57,13 @@ Result<Version> Registry::Impl::ResolveTarget(const CollectionRow& c,
   return ResolveIn(c, *name);
 }
 
-// Two aliases of one collection may not differ only by case: the name of
-// an alias of collection `collection_id` that equals `name` but for case
-// (other than alias `except_id`), or nullopt. Enforced here rather than
-// by a unique index, which stores from before the rule may violate.
-Result<std::optional<std::string>> Registry::Impl::AliasCaseTwin(
-    int64_t collection_id, std::string_view name, int64_t except_id) {
-  REGFS_STMT(s, *db,
-             "SELECT name FROM aliases WHERE collection_id = ?1 AND "
-             "name = ?2 COLLATE NOCASE AND name <> ?2 AND id <> ?3 "
-             "ORDER BY name LIMIT 1");
-  s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, except_id);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  if (!*row) return std::optional<std::string>();
-  return std::optional<std::string>(s->ColumnText(0));
-}
-
-// AlreadyExists if `c` has an alias `name` but for case.
+// Two aliases of one collection may not differ only by case: AlreadyExists
+// if `c` has an alias `name` but for case. Enforced here rather than by a
+// unique index, which stores from before the rule may violate.
 Status Registry::Impl::RequireNoAliasCaseTwin(const CollectionRow& c,
                                               std::string_view name,
                                               int64_t except_id) {
-  auto twin = AliasCaseTwin(c.id, name, except_id);
+  auto twin = sql::AliasCaseTwin(*db, c.id, name, except_id);
   REGFS_TRY(twin);
   if (!*twin) return {};
   return Fail(Code::kAlreadyExists,
@@ -96,7 +78,7 @@ Status Registry::Impl::RequireNoAliasCaseTwin(const CollectionRow& c,
 Status Registry::Impl::WriteAlias(const Identity& who, const CollectionRow& c,
                                   std::string_view alias,
                                   const Version& target) {
-  auto existing = FindAlias(c.id, alias);
+  auto existing = sql::FindAlias(*db, c.id, alias);
   REGFS_TRY(existing);
   if (*existing && (*existing)->version_id == target.id) return {};
   const TimeMs now = NowMs();
@@ -105,34 +87,15 @@ Status Registry::Impl::WriteAlias(const Identity& who, const CollectionRow& c,
         Append(who, EventType::kAliasMove, c.name, alias, (*existing)->number,
                target.number, nlohmann::json::object(), now);
     REGFS_TRY(seq);
-    REGFS_STMT(s, *db,
-               "UPDATE aliases SET version_id = ?1, revision = ?2, "
-               "updated_ms = ?3, updated_uid = ?4, updated_by = ?5 "
-               "WHERE id = ?6");
-    s->BindInt64(1, target.id)
-        .BindInt64(2, static_cast<int64_t>(*seq))
-        .BindInt64(3, now)
-        .BindInt64(4, static_cast<int64_t>(who.uid))
-        .BindText(5, who.user)
-        .BindInt64(6, (*existing)->id);
-    return s->Run();
+    return sql::MoveAlias(*db, (*existing)->id, target.id,
+                          StampOf(who, *seq, now));
   }
   REGFS_TRY(RequireNoAliasCaseTwin(c, alias));
   auto seq = Append(who, EventType::kAliasCreate, c.name, alias, std::nullopt,
                     target.number, nlohmann::json::object(), now);
   REGFS_TRY(seq);
-  REGFS_STMT(s, *db,
-             "INSERT INTO aliases (collection_id, name, version_id, revision, "
-             "updated_ms, updated_uid, updated_by) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  s->BindInt64(1, c.id)
-      .BindText(2, alias)
-      .BindInt64(3, target.id)
-      .BindInt64(4, static_cast<int64_t>(*seq))
-      .BindInt64(5, now)
-      .BindInt64(6, static_cast<int64_t>(who.uid))
-      .BindText(7, who.user);
-  return s->Run();
+  return sql::InsertAlias(*db, c.id, alias, target.id,
+                          StampOf(who, *seq, now));
 }
 
 // Begins the write transaction of a change to the aliases `names` of
@@ -156,7 +119,7 @@ Result<AliasChange> Registry::Impl::BeginAliasChange(
 // The alias `name` of `c`, or NotFound.
 Result<AliasRow> Registry::Impl::RequireAlias(const CollectionRow& c,
                                               std::string_view name) {
-  auto alias = FindAlias(c.id, name);
+  auto alias = sql::FindAlias(*db, c.id, name);
   REGFS_TRY(alias);
   if (!*alias) {
     return Fail(Code::kNotFound,
@@ -171,24 +134,7 @@ Status Registry::Impl::DeleteAliasRow(const Identity& who,
   auto seq = Append(who, EventType::kAliasRemove, c.name, alias.name,
                     alias.number, std::nullopt);
   REGFS_TRY(seq);
-  REGFS_STMT(s, *db, "DELETE FROM aliases WHERE id = ?1");
-  s->BindInt64(1, alias.id);
-  return s->Run();
-}
-
-Alias Registry::Impl::AliasFromRow(const CollectionRow& c, sql::Statement& s) {
-  Alias a;
-  a.id = s.ColumnInt64(0);
-  a.collection = c.name;
-  a.name = s.ColumnText(1);
-  a.version = static_cast<uint64_t>(s.ColumnInt64(2));
-  a.version_id = s.ColumnInt64(3);
-  a.revision = static_cast<uint64_t>(s.ColumnInt64(4));
-  a.updated = s.ColumnInt64(5);
-  a.updated_uid = static_cast<uid_t>(s.ColumnInt64(6));
-  a.updated_by = s.ColumnText(7);
-  a.is_protected = s.ColumnInt64(8) != 0;
-  return a;
+  return sql::DeleteAlias(*db, alias.id);
 }
 
 Result<Alias> Registry::Impl::AliasInfo(const CollectionRow& c,
@@ -211,22 +157,13 @@ Result<Alias> Registry::Impl::AliasInfo(const CollectionRow& c,
     a.updated_by = (*latest)->first.creator;
     return a;
   }
-  REGFS_STMT(s, *db,
-             "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
-             "a.updated_ms, a.updated_uid, a.updated_by, "
-             "EXISTS (SELECT 1 FROM protected_names p "
-             "WHERE p.name = a.name COLLATE NOCASE) "
-             "FROM aliases a JOIN versions v ON v.id = a.version_id "
-             "WHERE a.collection_id = ?1 AND a.name = ?2");
-  s->BindInt64(1, c.id).BindText(2, name);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  if (!*row) {
+  REGFS_ASSIGN_OR_RETURN(auto alias, sql::GetAlias(*db, c, name));
+  if (!alias) {
     REGFS_TRY(ValidateName(name, "alias"));
     return Fail(Code::kNotFound,
                 fmt::format("{} has no alias {}", c.name, Quote(name)));
   }
-  return AliasFromRow(c, *s);
+  return std::move(*alias);
 }
 
 Result<std::vector<Alias>> Registry::Impl::ListAliases(const CollectionRow& c) {
@@ -237,21 +174,8 @@ Result<std::vector<Alias>> Registry::Impl::ListAliases(const CollectionRow& c) {
   } else if (!latest.error().IsNotFound()) {
     return std::unexpected(latest.error());
   }
-  REGFS_STMT(s, *db,
-             "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
-             "a.updated_ms, a.updated_uid, a.updated_by, "
-             "EXISTS (SELECT 1 FROM protected_names p "
-             "WHERE p.name = a.name COLLATE NOCASE) "
-             "FROM aliases a JOIN versions v ON v.id = a.version_id "
-             "WHERE a.collection_id = ?1 "
-             "ORDER BY a.name");
-  s->BindInt64(1, c.id);
-  for (;;) {
-    auto row = s->Step();
-    REGFS_TRY(row);
-    if (!*row) break;
-    out.push_back(AliasFromRow(c, *s));
-  }
+  REGFS_ASSIGN_OR_RETURN(auto aliases, sql::ListAliases(*db, c));
+  std::move(aliases.begin(), aliases.end(), std::back_inserter(out));
   return out;
 }
 
@@ -321,7 +245,7 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
   const CollectionRow& c = change->c;
   auto version = impl_->ResolveTarget(c, target);
   REGFS_TRY(version);
-  auto existing = impl_->FindAlias(c.id, alias);
+  auto existing = sql::FindAlias(*impl_->db, c.id, alias);
   REGFS_TRY(existing);
   if (*existing) {
     return Fail(Code::kAlreadyExists, fmt::format("{} already has an alias {}",
@@ -346,7 +270,7 @@ Result<Alias> Registry::SetAlias(
     auto version = impl_->ResolveTarget(c, target);
     REGFS_TRY(version);
     if (expected) {
-      auto existing = impl_->FindAlias(c.id, alias);
+      auto existing = sql::FindAlias(*impl_->db, c.id, alias);
       REGFS_TRY(existing);
       std::optional<uint64_t> now;
       if (*existing) now = (*existing)->number;
@@ -402,7 +326,7 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
   auto source = impl_->RequireAlias(c, from);
   REGFS_TRY(source);
   if (from == to) return {};
-  auto dest = impl_->FindAlias(c.id, to);
+  auto dest = sql::FindAlias(*impl_->db, c.id, to);
   REGFS_TRY(dest);
   if (*dest) {
     if (!replace) {
@@ -414,21 +338,18 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
     // `mv a A` renames `a` itself; `mv a B` beside `b` is refused.
     REGFS_TRY(impl_->RequireNoAliasCaseTwin(c, to, source->id));
   }
-  const TimeMs now = NowMs();
-  auto seq = impl_->Append(who, EventType::kAliasRename, c.name, from,
-                           source->number, source->number,
-                           nlohmann::json{{"to", std::string(to)}}, now);
+  Event rename;
+  rename.time = NowMs();
+  rename.type = EventType::kAliasRename;
+  rename.collection = c.name;
+  rename.alias = from;
+  rename.old_version = source->number;
+  rename.new_version = source->number;
+  rename.renamed_to = to;
+  auto seq = impl_->Append(who, rename);
   REGFS_TRY(seq);
-  REGFS_STMT(s, *impl_->db,
-             "UPDATE aliases SET name = ?1, revision = ?2, updated_ms = ?3, "
-             "updated_uid = ?4, updated_by = ?5 WHERE id = ?6");
-  s->BindText(1, to)
-      .BindInt64(2, static_cast<int64_t>(*seq))
-      .BindInt64(3, now)
-      .BindInt64(4, static_cast<int64_t>(who.uid))
-      .BindText(5, who.user)
-      .BindInt64(6, source->id);
-  REGFS_TRY(s->Run());
+  REGFS_TRY(sql::RenameAlias(*impl_->db, source->id, to,
+                             StampOf(who, *seq, rename.time)));
   return change->tx.Commit();
 }
 

@@ -61,6 +61,13 @@ std::optional<EventType> ParseEventType(std::string_view name) {
   return std::nullopt;
 }
 
+nlohmann::json StoredDetail(const Event& event) {
+  nlohmann::json detail =
+      event.detail.is_object() ? event.detail : nlohmann::json::object();
+  if (!event.renamed_to.empty()) detail["to"] = event.renamed_to;
+  return detail;
+}
+
 std::string RenderJsonLine(const Event& event) {
   nlohmann::ordered_json j;
   j["seq"] = event.seq;
@@ -73,9 +80,8 @@ std::string RenderJsonLine(const Event& event) {
   j["uid"] = event.uid;
   j["user"] = event.user;
   j["interface"] = InterfaceName(event.interface);
-  if (event.detail.is_object()) {
-    for (const auto& [key, value] : event.detail.items()) j[key] = value;
-  }
+  const nlohmann::json detail = StoredDetail(event);
+  for (const auto& [key, value] : detail.items()) j[key] = value;
   // Replace invalid UTF-8 rather than throw: history must always render.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -119,7 +125,7 @@ std::string RenderText(const Event& event) {
       what = fmt::format("removed {} (was {})", where, v(event.old_version));
       break;
     case EventType::kAliasRename:
-      what = fmt::format("renamed {} to {} ({})", where, detail("to"),
+      what = fmt::format("renamed {} to {} ({})", where, event.renamed_to,
                          v(event.new_version));
       break;
     case EventType::kProtect:

@@ -49,15 +49,21 @@ struct Event {
   uid_t uid = 0;
   std::string user;
   Interface interface = Interface::kCli;
-  // Event-specific extras, always an object: {"to": NEW_NAME} for renames,
-  // {"principal", "role"} for role changes, {"tag"} for tags.
+  // A rename's new name (`alias` is the old one); empty for other events.
+  std::string renamed_to;
+  // Other event-specific extras, always an object: {"principal", "role"}
+  // for role changes, {"tag"} for tags.
   nlohmann::json detail = nlohmann::json::object();
 };
+
+// The detail as stored and rendered: `detail`, plus {"to": renamed_to}
+// for a rename (sql::EventFromRow reads it back into renamed_to).
+nlohmann::json StoredDetail(const Event& event);
 
 // Which events a reader wants; empty fields match everything.
 struct HistoryFilter {
   std::string collection;
-  std::string alias;  // matches `alias` and a rename's "to"
+  std::string alias;  // matches `alias` and a rename's `renamed_to`
   std::optional<TimeMs> since;
   uint64_t after_seq = 0;  // only events with seq > after_seq
   // Only events with seq <= until_seq: a view frozen at that event.

@@ -26,6 +26,7 @@
 #include "registry/replay.h"
 #include "registry/sql/collections.h"
 #include "registry/sql/connection.h"
+#include "registry/sql/history.h"
 #include "registry/sql/maintenance.h"
 #include "registry/sql/rows.h"
 
@@ -43,9 +44,7 @@ inline constexpr std::string_view kDefaultPrincipal = "*";
 // Collections with their counts; `name` or `id` narrows to one.
 using sql::QueryCollections;
 
-// Rows of "SELECT seq, time_ms, event, collection, alias, old_version,
-// new_version, uid, user, interface, detail FROM history ...".
-Result<std::vector<Event>> ReadEvents(sql::Statement& s);
+using sql::ReadEvents;
 
 inline std::string Quote(std::string_view name) {
   return fmt::format("'{}'", name);
@@ -111,31 +110,17 @@ class Registry::Impl {
   Result<std::optional<std::pair<Version, uint64_t>>> FindLatest(
       int64_t collection_id);
 
-  Result<std::optional<AliasRow>> FindAlias(int64_t collection_id,
-                                            std::string_view name);
-
   // "vN", "latest" or an alias of `c`, resolved now.
   Result<Version> ResolveIn(const CollectionRow& c, std::string_view name);
 
-  // Protection ignores case: the protected spelling of `name` (the first,
-  // should an old store hold several), or nullopt.
-  Result<std::optional<std::string>> ProtectedSpelling(std::string_view name);
-
   Result<bool> IsProtected(std::string_view name);
 
-  // Two aliases of one collection may not differ only by case: the name of
-  // an alias of collection `collection_id` that equals `name` but for case
-  // (other than alias `except_id`), or nullopt. Enforced here rather than
-  // by a unique index, which stores from before the rule may violate.
-  Result<std::optional<std::string>> AliasCaseTwin(int64_t collection_id,
-                                                   std::string_view name,
-                                                   int64_t except_id = 0);
-
-  // AlreadyExists if `c` has an alias `name` but for case.
+  // Two aliases of one collection may not differ only by case:
+  // AlreadyExists if `c` has an alias `name` but for case (other than
+  // alias `except_id`). Enforced here rather than by a unique index, which
+  // stores from before the rule may violate.
   Status RequireNoAliasCaseTwin(const CollectionRow& c, std::string_view name,
                                 int64_t except_id = 0);
-
-  Result<std::optional<Role>> GrantedRole(std::string_view principal);
 
   // Root and the owner are admins; an explicit grant to the user wins,
   // `none` included (it denies even when a group grants more); else the
@@ -171,6 +156,8 @@ class Registry::Impl {
       std::optional<uint64_t> new_version,
       const nlohmann::json& detail = nlohmann::json::object(),
       TimeMs time = NowMs());
+  // Appends `event` as `who`'s, and returns its seq.
+  Result<uint64_t> Append(const Identity& who, Event event);
 
   // Creates or moves `alias` of `c` to `target` inside the caller's
   // transaction, with its history row. Moving to the same version records
@@ -223,8 +210,6 @@ class Registry::Impl {
   Status FillDetails(Version& v);
 
   Result<Alias> AliasInfo(const CollectionRow& c, std::string_view name);
-
-  static Alias AliasFromRow(const CollectionRow& c, sql::Statement& s);
 
   Result<std::vector<Alias>> ListAliases(const CollectionRow& c);
 

@@ -82,8 +82,7 @@ void CollectionReplay::Apply(const Event& e) {
       aliases_.erase(e.alias);
       break;
     case EventType::kAliasRename: {
-      auto to = e.detail.find("to");
-      if (to == e.detail.end() || !to->is_string()) break;
+      if (e.renamed_to.empty()) break;
       auto it = aliases_.find(e.alias);
       if (it == aliases_.end()) break;
       AliasState moved = it->second;
@@ -92,7 +91,7 @@ void CollectionReplay::Apply(const Event& e) {
       moved.time = e.time;
       moved.uid = e.uid;
       moved.user = e.user;
-      aliases_[to->get<std::string>()] = std::move(moved);
+      aliases_[e.renamed_to] = std::move(moved);
       break;
     }
     default:

@@ -44,6 +44,13 @@ Result<Event> EventFromRow(const Statement& s) {
   e.interface = s.ColumnText(9) == "fs" ? Interface::kFs : Interface::kCli;
   e.detail = nlohmann::json::parse(s.ColumnText(10), nullptr, false);
   if (!e.detail.is_object()) e.detail = nlohmann::json::object();
+  // A rename's new name is stored in the detail (StoredDetail).
+  if (auto to = e.detail.find("to"); e.type == EventType::kAliasRename &&
+                                     to != e.detail.end() && to->is_string() &&
+                                     !to->get_ref<const std::string&>().empty()) {
+    e.renamed_to = to->get<std::string>();
+    e.detail.erase(to);
+  }
   return e;
 }
 

@@ -191,7 +191,7 @@ TEST_F(AliasTest, Rename) {
   ASSERT_EQ(events.size(), 1u) << "one rename event";
   EXPECT_EQ(events[0].type, EventType::kAliasRename);
   EXPECT_EQ(events[0].alias, "cand");
-  EXPECT_EQ(events[0].detail.value("to", ""), "champion");
+  EXPECT_EQ(events[0].renamed_to, "champion");
 }
 
 TEST_F(AliasTest, RenameOntoAnExistingAlias) {
@@ -212,7 +212,7 @@ TEST_F(AliasTest, RenameOntoAnExistingAlias) {
   bool renamed = false;
   for (const Event& e : events) {
     renamed |= e.type == EventType::kAliasRename && e.alias == "a" &&
-               e.detail.value("to", "") == "b";
+               e.renamed_to == "b";
   }
   EXPECT_TRUE(renamed) << "the rename is recorded";
   auto coll = reg().GetCollection("models");

@@ -105,7 +105,7 @@ TEST(HistoryRenderTest, RegistryWideEventHasNullCollectionAndVersions) {
 TEST(HistoryRenderTest, DetailKeysAreMerged) {
   Event rename = ExampleMove();
   rename.type = EventType::kAliasRename;
-  rename.detail = {{"to", "champion"}};
+  rename.renamed_to = "champion";
   const json r = Parse(RenderJsonLine(rename));
   EXPECT_EQ(r.value("event", json()), "alias.rename");
   EXPECT_EQ(r.value("to", json()), "champion") << r.dump();
@@ -141,7 +141,7 @@ TEST(HistoryRenderTest, SpecialCharactersRoundTrip) {
     e.user = s;
     e.collection = s;
     e.alias = s;
-    e.detail = {{"to", s}};
+    e.renamed_to = s;
     const std::string line = RenderJsonLine(e);
     EXPECT_EQ(line.find('\n'), std::string::npos) << "one line: " << line;
     EXPECT_EQ(line.find('\r'), std::string::npos) << "one line: " << line;

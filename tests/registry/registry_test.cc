@@ -250,9 +250,11 @@ class HistoryLogTest : public RegistryTest {
     EXPECT_GE(e.time, before);
     EXPECT_LE(e.time, after);
     ASSERT_TRUE(e.detail.is_object()) << e.detail.dump();
+    // As stored: a rename's "to" is its renamed_to.
+    const nlohmann::json detail = StoredDetail(e);
     for (const auto& [key, value] : c.detail.items()) {
-      EXPECT_EQ(e.detail.value(key, nlohmann::json()), value)
-          << key << " in " << e.detail.dump();
+      EXPECT_EQ(detail.value(key, nlohmann::json()), value)
+          << key << " in " << detail.dump();
     }
     // The rendered line carries the same.
     const nlohmann::json line = nlohmann::json::parse(RenderJsonLine(e));

@@ -82,12 +82,8 @@ std::string Sig(std::string_view type, const std::string& collection,
 }
 
 std::string SigOf(const Event& e) {
-  std::string to;
-  if (auto it = e.detail.find("to"); it != e.detail.end() && it->is_string()) {
-    to = it->get<std::string>();
-  }
   return Sig(registry::EventTypeName(e.type), e.collection, e.alias,
-             e.old_version, e.new_version, to, e.uid,
+             e.old_version, e.new_version, e.renamed_to, e.uid,
              registry::InterfaceName(e.interface));
 }
 
@@ -751,7 +747,7 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
   std::map<std::string, std::vector<std::string>> actual;
   for (const Event& e : *events) {
     std::string owner = "nobody";
-    const std::string to = e.detail.value("to", std::string());
+    const std::string& to = e.renamed_to;
     if (e.collection == "pushes" || e.collection == "trees") {
       owner = "push";
     } else if (e.collection.starts_with("ma-c")) {

@@ -1,0 +1,150 @@
+#include "registry/sql/aliases.h"
+
+#include <fmt/format.h>
+
+#include "registry/sql/dialect.h"
+
+namespace regfs::registry::sql {
+namespace {
+
+AliasRow AliasRowFrom(const Statement& s) {
+  return AliasRow{s.ColumnInt64(0), s.ColumnText(1), s.ColumnInt64(2),
+                  static_cast<uint64_t>(s.ColumnInt64(3))};
+}
+
+// The alias columns with protection, for an alias of collection ?1
+// narrowed by `where`: mapped by AliasFromRow.
+Result<std::string> AliasQuery(Engine engine, std::string_view where) {
+  auto protected_name = EqualsIgnoringCase(engine, "p.name", "a.name");
+  REGFS_TRY(protected_name);
+  return fmt::format(
+      "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
+      "a.updated_ms, a.updated_uid, a.updated_by, "
+      "EXISTS (SELECT 1 FROM protected_names p WHERE {}) "
+      "FROM aliases a JOIN versions v ON v.id = a.version_id "
+      "WHERE a.collection_id = ?1 {}",
+      *protected_name, where);
+}
+
+Alias AliasFromRow(const CollectionRow& c, const Statement& s) {
+  Alias a;
+  a.id = s.ColumnInt64(0);
+  a.collection = c.name;
+  a.name = s.ColumnText(1);
+  a.version = static_cast<uint64_t>(s.ColumnInt64(2));
+  a.version_id = s.ColumnInt64(3);
+  a.revision = static_cast<uint64_t>(s.ColumnInt64(4));
+  a.updated = s.ColumnInt64(5);
+  a.updated_uid = static_cast<uid_t>(s.ColumnInt64(6));
+  a.updated_by = s.ColumnText(7);
+  a.is_protected = s.ColumnInt64(8) != 0;
+  return a;
+}
+
+}  // namespace
+
+Result<std::optional<AliasRow>> FindAlias(Connection& db,
+                                          int64_t collection_id,
+                                          std::string_view name) {
+  REGFS_STMT(s, db,
+             "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
+             "JOIN versions v ON v.id = a.version_id "
+             "WHERE a.collection_id = ?1 AND a.name = ?2");
+  s->BindInt64(1, collection_id).BindText(2, name);
+  return OptionalRow(*s, AliasRowFrom);
+}
+
+Result<std::optional<std::string>> AliasCaseTwin(Connection& db,
+                                                 int64_t collection_id,
+                                                 std::string_view name,
+                                                 int64_t except_id) {
+  REGFS_ASSIGN_OR_RETURN(
+      const char* text,
+      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
+        auto same = EqualsIgnoringCase(engine, "name", "?2");
+        REGFS_TRY(same);
+        return fmt::format(
+            "SELECT name FROM aliases WHERE collection_id = ?1 AND {} AND "
+            "name <> ?2 AND id <> ?3 ORDER BY name LIMIT 1",
+            *same);
+      }));
+  REGFS_STMT(s, db, text);
+  s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, except_id);
+  return OptionalRow(*s, [](Statement& r) { return r.ColumnText(0); });
+}
+
+Result<std::optional<Alias>> GetAlias(Connection& db, const CollectionRow& c,
+                                      std::string_view name) {
+  REGFS_ASSIGN_OR_RETURN(const char* text,
+                         StatementText(db.engine(), [](Engine engine) {
+                           return AliasQuery(engine, "AND a.name = ?2");
+                         }));
+  REGFS_STMT(s, db, text);
+  s->BindInt64(1, c.id).BindText(2, name);
+  return OptionalRow(*s, [&](Statement& r) { return AliasFromRow(c, r); });
+}
+
+Result<std::vector<Alias>> ListAliases(Connection& db,
+                                       const CollectionRow& c) {
+  REGFS_ASSIGN_OR_RETURN(const char* text,
+                         StatementText(db.engine(), [](Engine engine) {
+                           return AliasQuery(engine, "ORDER BY a.name");
+                         }));
+  REGFS_STMT(s, db, text);
+  s->BindInt64(1, c.id);
+  return AllRows(*s, [&](Statement& r) { return AliasFromRow(c, r); });
+}
+
+Status InsertAlias(Connection& db, int64_t collection_id,
+                   std::string_view name, int64_t version_id,
+                   const AliasStamp& stamp) {
+  REGFS_STMT(s, db,
+             "INSERT INTO aliases (collection_id, name, version_id, revision, "
+             "updated_ms, updated_uid, updated_by) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  s->BindInt64(1, collection_id)
+      .BindText(2, name)
+      .BindInt64(3, version_id)
+      .BindInt64(4, static_cast<int64_t>(stamp.revision))
+      .BindInt64(5, stamp.time)
+      .BindInt64(6, static_cast<int64_t>(stamp.uid))
+      .BindText(7, stamp.user);
+  return s->Run();
+}
+
+Status MoveAlias(Connection& db, int64_t alias_id, int64_t version_id,
+                 const AliasStamp& stamp) {
+  REGFS_STMT(s, db,
+             "UPDATE aliases SET version_id = ?1, revision = ?2, "
+             "updated_ms = ?3, updated_uid = ?4, updated_by = ?5 "
+             "WHERE id = ?6");
+  s->BindInt64(1, version_id)
+      .BindInt64(2, static_cast<int64_t>(stamp.revision))
+      .BindInt64(3, stamp.time)
+      .BindInt64(4, static_cast<int64_t>(stamp.uid))
+      .BindText(5, stamp.user)
+      .BindInt64(6, alias_id);
+  return s->Run();
+}
+
+Status RenameAlias(Connection& db, int64_t alias_id, std::string_view name,
+                   const AliasStamp& stamp) {
+  REGFS_STMT(s, db,
+             "UPDATE aliases SET name = ?1, revision = ?2, updated_ms = ?3, "
+             "updated_uid = ?4, updated_by = ?5 WHERE id = ?6");
+  s->BindText(1, name)
+      .BindInt64(2, static_cast<int64_t>(stamp.revision))
+      .BindInt64(3, stamp.time)
+      .BindInt64(4, static_cast<int64_t>(stamp.uid))
+      .BindText(5, stamp.user)
+      .BindInt64(6, alias_id);
+  return s->Run();
+}
+
+Status DeleteAlias(Connection& db, int64_t alias_id) {
+  REGFS_STMT(s, db, "DELETE FROM aliases WHERE id = ?1");
+  s->BindInt64(1, alias_id);
+  return s->Run();
+}
+
+}  // namespace regfs::registry::sql
