@@ -36,7 +36,8 @@ using sql::kVersionColumns;
 using sql::Transaction;
 using sql::VersionFromRow;
 
-inline constexpr std::string_view kDefaultPrincipal = "*";
+inline constexpr std::string_view kDefaultPrincipal =
+    Registry::kDefaultPrincipal;
 
 // Collections with their counts; `name` or `id` narrows to one.
 Result<std::vector<Collection>> QueryCollections(
