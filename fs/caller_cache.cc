@@ -83,6 +83,12 @@ registry::Result<Role> CallerCache::RoleOf(const Identity& who) {
   return role;
 }
 
+registry::Status CallerCache::Authorize(const Identity& who,
+                                        const registry::Action& action) {
+  return registry::Registry::Authorize(who, action,
+                                       [&] { return RoleOf(who); });
+}
+
 void CallerCache::InvalidateRoles() {
   std::lock_guard lock(mu_);
   ++role_generation_;

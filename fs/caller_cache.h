@@ -46,6 +46,9 @@ class CallerCache final {
   registry::Identity ForRead(uid_t uid, gid_t gid, const GroupsFn& groups);
   // The role of `who`, cached per (uid, gid, groups).
   registry::Result<registry::Role> RoleOf(const registry::Identity& who);
+  // Registry::Authorize with the cached role.
+  registry::Status Authorize(const registry::Identity& who,
+                             const registry::Action& action);
   void InvalidateRoles();
 
  private:

@@ -229,6 +229,10 @@ class FileSystem final {
                     const registry::Error& error);
   ErrorReply Refuse(const Request& r, const What& what, int err,
                     std::string_view why);
+  // A refusal of Authorize with `why` as the logged reason (a failure
+  // logs its own).
+  ErrorReply RefuseWhy(const Request& r, const What& what,
+                       const registry::Error& error, std::string_view why);
   // Refuses a change that nobody may make (to a version, a control file,
   // a tree): EACCES for a caller who may change nothing at all (a viewer:
   // DESIGN's "viewer tries any change"), EPERM for everyone else.

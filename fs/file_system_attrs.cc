@@ -31,6 +31,19 @@ timespec ToTimespec(TimeMs ms) {
   return ts;
 }
 
+// What every node's attributes share; the caller adds links and sizes.
+struct stat CommonStat(Ino ino, mode_t mode, uid_t uid, gid_t gid,
+                       TimeMs mtime) {
+  struct stat st {};
+  st.st_ino = ino;
+  st.st_mode = mode;
+  st.st_uid = uid;
+  st.st_gid = gid;
+  st.st_blksize = kBlockSize;
+  st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(mtime);
+  return st;
+}
+
 // What readlink answers: "v3", or a view of the past's own target.
 std::string LinkTarget(const LinkNode& link) {
   return link.target.empty() ? registry::VersionName(link.version)
@@ -41,44 +54,29 @@ std::string LinkTarget(const LinkNode& link) {
 
 struct stat FileSystem::DirStat(Ino ino, mode_t perm, uid_t uid,
                                 TimeMs mtime) const {
-  struct stat st {};
-  st.st_ino = ino;
-  st.st_mode = S_IFDIR | perm;
+  struct stat st =
+      CommonStat(ino, S_IFDIR | perm, uid, options_.owner_gid, mtime);
   st.st_nlink = 2;
-  st.st_uid = uid;
-  st.st_gid = options_.owner_gid;
   st.st_size = 4096;
   st.st_blocks = 8;
-  st.st_blksize = kBlockSize;
-  st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(mtime);
   return st;
 }
 
 struct stat FileSystem::FileStat(Ino ino, mode_t perm, uint64_t size, uid_t uid,
                                  TimeMs mtime) const {
-  struct stat st {};
-  st.st_ino = ino;
-  st.st_mode = S_IFREG | perm;
+  struct stat st =
+      CommonStat(ino, S_IFREG | perm, uid, options_.owner_gid, mtime);
   st.st_nlink = 1;
-  st.st_uid = uid;
-  st.st_gid = options_.owner_gid;
   st.st_size = static_cast<off_t>(size);
   st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
-  st.st_blksize = kBlockSize;
-  st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(mtime);
   return st;
 }
 
 struct stat FileSystem::LinkStat(Ino ino, const LinkNode& link) const {
-  struct stat st {};
-  st.st_ino = ino;
-  st.st_mode = S_IFLNK | 0777;
+  struct stat st = CommonStat(ino, S_IFLNK | 0777, link.updated_uid,
+                              options_.owner_gid, link.updated);
   st.st_nlink = 1;
-  st.st_uid = link.updated_uid;
-  st.st_gid = options_.owner_gid;
   st.st_size = static_cast<off_t>(LinkTarget(link).size());
-  st.st_blksize = kBlockSize;
-  st.st_mtim = st.st_ctim = st.st_atim = ToTimespec(link.updated);
   return st;
 }
 

@@ -18,6 +18,7 @@
 
 #include "fs/file_system_internal.h"
 #include "registry/names.h"
+#include "registry/whoami.h"
 
 namespace regfs::fs {
 
@@ -110,15 +111,8 @@ Reply FileSystem::Read(const Request& r, Handle& handle, size_t size,
 
 std::string FileSystem::RenderWhoami(const Request& r) {
   const Identity who = ReadIdentity(r);
-  auto role = callers_.RoleOf(who);
-  nlohmann::json json = {
-      {"uid", who.uid},
-      {"user", who.user},
-      {"gid", who.gid},
-      {"groups", who.groups},
-      {"group_names", who.group_names},
-      {"role", role ? std::string(registry::RoleName(*role)) : "unknown"},
-  };
+  // Keys sorted, as the mount has always shown them.
+  const nlohmann::json json = registry::WhoamiJson(who, callers_.RoleOf(who));
   return json.dump() + "\n";
 }
 

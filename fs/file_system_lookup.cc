@@ -98,11 +98,9 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
     return fmt::format("lookup of {}/{}", dir.collection, name);
   };
   if (const auto number = registry::ParseVersionName(name)) {
-    auto version = registry_.GetVersionByNumber(dir.collection_id, *number);
+    auto version = registry_.GetVersionByNumberAt(dir.collection_id, *number,
+                                                  options_.as_of);
     if (!version) return ErrorReply{LookupErrnoFor(r, what, version.error())};
-    if (options_.as_of && version->created_seq > *options_.as_of) {
-      return ErrorReply{ENOENT};  // made after a frozen mount's moment
-    }
     staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kOther);
     RememberVersion(*version);
     Node node = dir;

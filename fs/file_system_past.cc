@@ -121,9 +121,9 @@ Reply FileSystem::LookupInPast(const Request& r, const Node& dir,
       node.collection_id = at.collection_id;
       node.collection = at.collection;
       if (const auto number = registry::ParseVersionName(name)) {
-        auto v = registry_.GetVersionByNumber(at.collection_id, *number);
+        auto v =
+            registry_.GetVersionByNumberAt(at.collection_id, *number, at.seq);
         if (!v) return ErrorReply{LookupErrnoFor(r, what, v.error())};
-        if (v->created_seq > at.seq) return ErrorReply{ENOENT};
         node.link = PastVersionLink(*v);
         return PastEntry(std::move(node));
       }

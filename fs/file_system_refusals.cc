@@ -19,10 +19,10 @@
 
 namespace regfs::fs {
 
+using registry::Action;
 using registry::Code;
 using registry::Error;
 using registry::Identity;
-using registry::Role;
 
 namespace {
 
@@ -51,33 +51,28 @@ Identity FileSystem::ChangeIdentity(const Request& r) {
 }
 
 int FileSystem::CheckRead(const Request& r, const What& what) {
-  const Identity who = ReadIdentity(r);
-  auto role = callers_.RoleOf(who);
-  if (!role) return Refuse(r, what, role.error()).err;
-  if (*role < Role::kViewer) {
-    return Refuse(r, what, EACCES, "reading needs a role").err;
-  }
+  auto allowed = callers_.Authorize(ReadIdentity(r), Action::Read());
+  if (!allowed) return Refuse(r, what, allowed.error()).err;
   return 0;
 }
 
 ErrorReply FileSystem::RefuseImmutable(const Request& r, const What& what,
                                        std::string_view why) {
-  auto role = callers_.RoleOf(ChangeIdentity(r));
-  if (!role) return Refuse(r, what, role.error());
-  return Refuse(r, what, registry::MayChange(*role) ? EPERM : EACCES, why);
+  auto allowed =
+      callers_.Authorize(ChangeIdentity(r), Action::ChangeImmutable());
+  if (allowed) return Refuse(r, what, EPERM, why);  // never: it is immutable
+  return RefuseWhy(r, what, allowed.error(), why);
 }
 
 int FileSystem::CheckStagedOwner(const Request& r, const What& what,
                                  const StagedEntry& staged) {
-  if (r.uid == staged.who.uid) return 0;
-  auto role = callers_.RoleOf(ChangeIdentity(r));
-  if (!role) return Refuse(r, what, role.error()).err;
-  if (*role == Role::kAdmin) return 0;
+  auto allowed =
+      callers_.Authorize(ChangeIdentity(r), Action::ChangeStaged(staged.who));
+  if (allowed) return 0;
   const std::string why = fmt::format(
       "the temporary symlink belongs to {} (uid {})", staged.who.user,
       staged.who.uid);
-  return Refuse(r, what, registry::MayChange(*role) ? EPERM : EACCES, why)
-      .err;
+  return RefuseWhy(r, what, allowed.error(), why).err;
 }
 
 std::string FileSystem::WhoIs(const Request& r) {
@@ -107,6 +102,12 @@ ErrorReply FileSystem::Refuse(const Request& r, const What& what,
   spdlog::info("refused {} for {}: {} [{}]", what.str(), WhoIs(r),
                error.message, std::strerror(err));
   return ErrorReply{err};
+}
+
+ErrorReply FileSystem::RefuseWhy(const Request& r, const What& what,
+                                 const Error& error, std::string_view why) {
+  if (IsFailure(error)) return Refuse(r, what, error);
+  return Refuse(r, what, ErrnoOf(error), why);
 }
 
 ErrorReply FileSystem::Refuse(const Request& r, const What& what, int err,
@@ -146,21 +147,27 @@ Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
   if (!node) return node.error();
   if (mask == F_OK) return ErrorReply{0};
   const auto what = [&] { return "access to " + PathOf(*node); };
+  // Refusals of access(2) are answers, not events: only failures log.
+  const auto answer = [&](const registry::Status& allowed) {
+    if (allowed) return ErrorReply{0};
+    if (IsFailure(allowed.error())) return Refuse(r, what, allowed.error());
+    return ErrorReply{ErrnoOf(allowed.error())};
+  };
   const Identity who = ReadIdentity(r);
-  auto role = callers_.RoleOf(who);
-  if (!role) return Refuse(r, what, role.error());
-  if (*role < Role::kViewer) return ErrorReply{EACCES};
+  if (auto readable = answer(callers_.Authorize(who, Action::Read()));
+      readable.err != 0) {
+    return readable;
+  }
   auto attr = StatOf(r, *node);
   if (!attr) return Refuse(r, what, attr.error());
   if ((mask & X_OK) && !(attr->st_mode & S_IXOTH)) return ErrorReply{EACCES};
   if ((mask & W_OK) && ReadOnlyView(*node, "")) return ErrorReply{EROFS};
-  if (mask & W_OK) {
-    // Changes happen in the root (mkdir) and in collections (aliases).
-    const bool changeable =
-        node->ino == kRootIno || node->type == NodeType::kCollection;
-    if (!changeable || !registry::MayChange(*role)) return ErrorReply{EACCES};
-  }
-  return ErrorReply{0};
+  if (!(mask & W_OK)) return ErrorReply{0};
+  // Changes happen in the root (mkdir) and in collections (aliases).
+  const bool changeable =
+      node->ino == kRootIno || node->type == NodeType::kCollection;
+  if (!changeable) return ErrorReply{EACCES};
+  return answer(callers_.Authorize(who, Action::Change()));
 }
 
 }  // namespace regfs::fs

@@ -77,15 +77,12 @@ void CloseFrom(int first) {
   for (int fd : open) ::close(fd);
 }
 
-// The watchdog's life after fork(); never returns.
-[[noreturn]] void RunChild(int from_daemon, pid_t daemon, dev_t device,
-                           const stdfs::path& mountpoint, bool keep_stderr,
-                           const std::function<bool()>& reopen_log) {
+// Asks for SIGUSR1 (blocked, read from a signalfd) when the daemon dies,
+// and leaves the signals the daemon's group gets to the daemon. Returns
+// whether the daemon died before the request.
+bool AskForDeathSignal(const sigset_t& death, pid_t daemon) {
   // Block the death signal before asking for it, then check that the
   // daemon did not die before the request.
-  sigset_t death;
-  sigemptyset(&death);
-  sigaddset(&death, SIGUSR1);
   sigprocmask(SIG_BLOCK, &death, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
   const bool already_dead = ::getppid() != daemon;
@@ -99,7 +96,12 @@ void CloseFrom(int first) {
   ::signal(SIGHUP, SIG_IGN);
   ::signal(SIGTERM, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
+  return already_dead;
+}
 
+// Keeps the pipe from the daemon as fd 3 and nothing else of the daemon's.
+void HoldNothingOfTheDaemon(int from_daemon, bool keep_stderr,
+                            const std::function<bool()>& reopen_log) {
   // Close the inherited loggers' files properly (after CloseFrom their
   // numbers could be reused by the new ones; the daemon flushed them
   // before the fork), then hold nothing of the daemon's: not /dev/fuse
@@ -120,92 +122,132 @@ void CloseFrom(int first) {
   if (!reopen_log()) {
     spdlog::set_default_logger(spdlog::null_logger_mt("watchdog"));
   }
-  const unsigned connection = ::minor(device);
-  UniqueFd abort_file = OpenAbortFile(connection);
-  if (!abort_file.valid()) {
-    spdlog::warn(
-        "cannot open {}: {}; if this daemon dies with a thread stuck in the "
-        "kernel, its callers may hang until root runs: umount -f {}",
-        AbortPath(connection), std::strerror(errno), mountpoint.string());
+}
+
+// The daemon's FUSE connection, which the watchdog aborts when the daemon
+// cannot. Owns the connection's fusectl abort file, if it could open it.
+class Connection final {
+ public:
+  Connection(dev_t device, const stdfs::path& mountpoint)
+      : device_(device),
+        number_(::minor(device)),
+        mountpoint_(mountpoint),
+        abort_file_(OpenAbortFile(number_)) {
+    if (!abort_file_.valid()) {
+      spdlog::warn(
+          "cannot open {}: {}; if this daemon dies with a thread stuck in "
+          "the kernel, its callers may hang until root runs: umount -f {}",
+          AbortPath(number_), std::strerror(errno), mountpoint_.string());
+    }
   }
-  const auto abort_connection = [&] {
-    if (abort_file.valid()) {
-      return ::write(abort_file.get(), "1", 1) == 1;
+
+  unsigned number() const { return number_; }
+  const stdfs::path& mountpoint() const { return mountpoint_; }
+
+  bool Abort() {
+    if (abort_file_.valid()) {
+      return ::write(abort_file_.get(), "1", 1) == 1;
     }
     // No fusectl: as root, MNT_FORCE makes FUSE abort the connection (and
     // unmounts, unless busy); only if the mount there is still this one.
-    const std::optional<dev_t> there = MountedDevice(mountpoint);
-    return ::geteuid() == 0 && there && *there == device &&
-           (::umount2(mountpoint.c_str(), MNT_FORCE) == 0 || errno == EBUSY);
-  };
+    const std::optional<dev_t> there = MountedDevice(mountpoint_);
+    return ::geteuid() == 0 && there && *there == device_ &&
+           (::umount2(mountpoint_.c_str(), MNT_FORCE) == 0 || errno == EBUSY);
+  }
 
-  // How the daemon ended: by a clean exit (a 'Q'), or by dying, either
-  // entirely (every descriptor closed: end of file here; the kernel
-  // aborted the connection on the last close of /dev/fuse) or with a
-  // thread still inside the kernel (only the death signal comes).
-  enum class End { kClean, kClosed, kSignalled };
-  End end = already_dead ? End::kSignalled : End::kClean;
-  if (!already_dead) {
-    UniqueFd signals(::signalfd(-1, &death, SFD_CLOEXEC));
-    if (!signals.valid()) {
-      spdlog::warn("watchdog: signalfd: {}; it only notices a daemon that "
-                   "exits entirely",
-                   std::strerror(errno));
+ private:
+  const dev_t device_;
+  const unsigned number_;
+  const stdfs::path mountpoint_;
+  UniqueFd abort_file_;
+};
+
+// How the daemon died: entirely (every descriptor closed: end of file
+// here; the kernel aborted the connection on the last close of /dev/fuse)
+// or with a thread still inside the kernel (only the death signal comes).
+// A clean exit (a 'Q') ends the watchdog at once.
+enum class End { kClosed, kSignalled };
+
+// Waits on fd 3 and the death signal until the daemon dies; exits the
+// watchdog when the daemon says it quits cleanly.
+End WaitForEnd(pid_t daemon, const sigset_t& death, Connection& connection) {
+  UniqueFd signals(::signalfd(-1, &death, SFD_CLOEXEC));
+  if (!signals.valid()) {
+    spdlog::warn(
+        "watchdog: signalfd: {}; it only notices a daemon that "
+        "exits entirely",
+        std::strerror(errno));
+  }
+  while (true) {
+    pollfd fds[2] = {{3, POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    if (::poll(fds, signals.valid() ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      std::_Exit(1);
     }
-    while (true) {
-      pollfd fds[2] = {{3, POLLIN, 0}, {signals.get(), POLLIN, 0}};
-      if (::poll(fds, signals.valid() ? 2 : 1, -1) < 0) {
-        if (errno == EINTR) continue;
-        std::_Exit(1);
+    if (signals.valid() && fds[1].revents != 0) {
+      signalfd_siginfo info{};
+      // The kernel sends the death signal from the dying daemon; a
+      // SIGUSR1 from anyone else is not its death.
+      if (::read(signals.get(), &info, sizeof info) ==
+              static_cast<ssize_t>(sizeof info) &&
+          static_cast<pid_t>(info.ssi_pid) == daemon) {
+        return End::kSignalled;
       }
-      if (signals.valid() && fds[1].revents != 0) {
-        signalfd_siginfo info{};
-        // The kernel sends the death signal from the dying daemon; a
-        // SIGUSR1 from anyone else is not its death.
-        if (::read(signals.get(), &info, sizeof info) ==
-                static_cast<ssize_t>(sizeof info) &&
-            static_cast<pid_t>(info.ssi_pid) == daemon) {
-          end = End::kSignalled;
-          break;
-        }
+    }
+    if (fds[0].revents != 0) {
+      char c = 0;
+      const ssize_t n = ::read(3, &c, 1);
+      if (n == 1 && c == kQuit) std::_Exit(0);
+      if (n == 1 && c == kAbortNow) {
+        const bool done = connection.Abort();
+        spdlog::warn(
+            "the daemon's shutdown was stuck on a directory lock; {} its "
+            "FUSE connection {}",
+            done ? "aborted" : "could not abort", connection.number());
+        continue;
       }
-      if (fds[0].revents != 0) {
-        char c = 0;
-        const ssize_t n = ::read(3, &c, 1);
-        if (n == 1 && c == kQuit) std::_Exit(0);
-        if (n == 1 && c == kAbortNow) {
-          const bool done = abort_connection();
-          spdlog::warn(
-              "the daemon's shutdown was stuck on a directory lock; {} its "
-              "FUSE connection {}",
-              done ? "aborted" : "could not abort", connection);
-          continue;
-        }
-        if (n <= 0) {
-          end = End::kClosed;
-          break;
-        }
-      }
+      if (n <= 0) return End::kClosed;
     }
   }
+}
+
+// Aborts the connection of a daemon that died with a thread in the
+// kernel, and says what callers of the mount point will see.
+void AbortAfter(End end, pid_t daemon, Connection& connection) {
+  const std::string mountpoint = connection.mountpoint().string();
   if (end == End::kClosed) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; callers of {} get "
         "ENOTCONN until `regfs mount` replaces the dead mount",
-        daemon, mountpoint.string());
-  } else if (abort_connection()) {
+        daemon, mountpoint);
+  } else if (connection.Abort()) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; aborted its FUSE "
         "connection {}, so callers of {} get ENOTCONN until `regfs mount` "
         "replaces the dead mount",
-        daemon, connection, mountpoint.string());
+        daemon, connection.number(), mountpoint);
   } else {
     spdlog::error(
         "the daemon (pid {}) died without unmounting and its FUSE "
         "connection {} could not be aborted (no fusectl abort file, see "
         "above); if callers of {} hang, run as root: umount -f {}",
-        daemon, connection, mountpoint.string(), mountpoint.string());
+        daemon, connection.number(), mountpoint, mountpoint);
   }
+}
+
+// The watchdog's life after fork(); never returns.
+[[noreturn]] void RunChild(int from_daemon, pid_t daemon, dev_t device,
+                           const stdfs::path& mountpoint, bool keep_stderr,
+                           const std::function<bool()>& reopen_log) {
+  sigset_t death;
+  sigemptyset(&death);
+  sigaddset(&death, SIGUSR1);
+  const bool already_dead = AskForDeathSignal(death, daemon);
+  HoldNothingOfTheDaemon(from_daemon, keep_stderr, reopen_log);
+  Connection connection(device, mountpoint);
+  const End end =
+      already_dead ? End::kSignalled : WaitForEnd(daemon, death, connection);
+  AbortAfter(end, daemon, connection);
   spdlog::shutdown();
   std::_Exit(0);
 }

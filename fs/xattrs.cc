@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "registry/blob_store.h"
 #include "registry/history.h"
 #include "registry/names.h"
 
@@ -55,7 +54,7 @@ XattrList VersionXattrs(const registry::Version& version,
 XattrList TreeEntryXattrs(const registry::TreeEntry& entry) {
   XattrList list;
   if (entry.is_dir) return list;
-  Add(list, "digest", std::string(registry::BlobStore::DigestOf(entry.blob)));
+  Add(list, "digest", entry.digest);
   Add(list, "size", std::to_string(entry.size));
   return list;
 }

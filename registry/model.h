@@ -92,7 +92,8 @@ struct TreeEntry {
   bool is_dir = false;
   bool executable = false;
   uint64_t size = 0;
-  std::string blob;  // files only
+  std::string blob;    // files only
+  std::string digest;  // files only: the content hash the blob is named by
 };
 
 struct RoleGrant {

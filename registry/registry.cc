@@ -19,7 +19,7 @@ namespace regfs::registry {
 
 namespace {
 
-constexpr std::string_view kDbName = "registry.db";
+constexpr std::string_view kDbName = Registry::kDatabaseFileName;
 
 }  // namespace
 

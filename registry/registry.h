@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -89,6 +90,25 @@ struct GcReport {
   BlobGcReport blobs;
 };
 
+// What a caller asks to do, for Registry::Authorize.
+struct Action {
+  enum class Kind {
+    kRead,             // read anything in the store
+    kChange,           // create, move or remove aliases and collections
+    kChangeImmutable,  // change a version, a control file, ...: nobody may
+    kChangeStaged,     // change a name `owner` staged and not yet committed
+  };
+  Kind kind = Kind::kRead;
+  Identity owner;  // kChangeStaged only
+
+  static Action Read() { return {Kind::kRead, {}}; }
+  static Action Change() { return {Kind::kChange, {}}; }
+  static Action ChangeImmutable() { return {Kind::kChangeImmutable, {}}; }
+  static Action ChangeStaged(Identity owner) {
+    return {Kind::kChangeStaged, std::move(owner)};
+  }
+};
+
 class Registry final {
  public:
   // The store of `--store`, else $REGFS_STORE, else
@@ -110,6 +130,10 @@ class Registry final {
 
   const std::filesystem::path& store() const { return store_; }
   static constexpr int kSchemaVersion = 3;
+  // The database file inside a store directory.
+  static constexpr std::string_view kDatabaseFileName = "registry.db";
+  // The principal of the default role (everyone without a grant).
+  static constexpr std::string_view kDefaultPrincipal = "*";
 
   // ---- Reads: need no role; the mount checks Role for its callers. ----
   [[nodiscard]] Result<std::vector<Collection>> ListCollections();
@@ -122,6 +146,10 @@ class Registry final {
   // without tags, metadata or aliases: one indexed query.
   [[nodiscard]] Result<Version> GetVersionByNumber(int64_t collection_id,
                                                    uint64_t number);
+  // The same as it stood right after event `seq` (past.cc): NotFound if
+  // it was made later. `seq` nullopt: now.
+  [[nodiscard]] Result<Version> GetVersionByNumberAt(
+      int64_t collection_id, uint64_t number, std::optional<uint64_t> seq);
   // Live versions, oldest first, without tags/metadata/aliases.
   [[nodiscard]] Result<std::vector<Version>> ListVersions(
       std::string_view collection);
@@ -196,6 +224,16 @@ class Registry final {
   // included (it wins over the user's groups); else the highest grant of
   // the user's groups; else the default role.
   [[nodiscard]] Result<Role> RoleOf(const Identity& who);
+  // Whether `who` may do `action` (authorize.cc): ok, or the refusal:
+  // PermissionDenied when `who`'s role is too low for it (EACCES),
+  // NotPermitted when the role would do but the thing is immutable or
+  // another user's (EPERM). Any other error: the role could not be read.
+  [[nodiscard]] Status Authorize(const Identity& who, const Action& action);
+  // The same decision with `who`'s role from `role_of` (a cache, say),
+  // called only when the decision depends on the role.
+  [[nodiscard]] static Status Authorize(
+      const Identity& who, const Action& action,
+      const std::function<Result<Role>()>& role_of);
   [[nodiscard]] Result<std::vector<RoleGrant>> ListRoles();
   [[nodiscard]] Result<Role> DefaultRole();
   [[nodiscard]] Result<std::vector<ProtectedName>> ListProtected();

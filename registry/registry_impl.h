@@ -39,7 +39,8 @@ using sql::kVersionColumns;
 using sql::Transaction;
 using sql::VersionFromRow;
 
-inline constexpr std::string_view kDefaultPrincipal = "*";
+inline constexpr std::string_view kDefaultPrincipal =
+    Registry::kDefaultPrincipal;
 
 // Collections with their counts; `name` or `id` narrows to one.
 using sql::QueryCollections;

@@ -37,7 +37,7 @@ bool DeniedToCaller(const std::filesystem::path& store) {
   const bool denied_dir = ::access(store.c_str(), R_OK | W_OK | X_OK) != 0 &&
                           (errno == EACCES || errno == EPERM);
   if (denied_dir) return true;
-  const std::filesystem::path db = store / kDatabaseFileName;
+  const std::filesystem::path db = store / reg::Registry::kDatabaseFileName;
   return ::access(db.c_str(), R_OK | W_OK) != 0 &&
          (errno == EACCES || errno == EPERM);
 }
@@ -70,7 +70,8 @@ const reg::Identity& Context::identity() {
 reg::Result<std::unique_ptr<reg::Registry>> Context::Open() const {
   const std::filesystem::path store = StorePath();
   std::error_code ec;
-  const bool exists = std::filesystem::exists(store / kDatabaseFileName, ec);
+  const bool exists =
+      std::filesystem::exists(store / reg::Registry::kDatabaseFileName, ec);
   // Only a clear "not there" earns the hint; EACCES and the like are left
   // to Open(), whose message names the failing call.
   if (!ec && !exists) {

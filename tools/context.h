@@ -31,14 +31,6 @@ int ReportError(const registry::Error& error);
 // the outcome of a command is printed and becomes its exit code.
 int ExitCode(const registry::Status& outcome);
 
-// The store's database file, inside the store directory (registry.cc
-// names it too, in a private kDbName).
-inline constexpr std::string_view kDatabaseFileName = "registry.db";
-
-// The principal whose grant is the default role of everyone without one
-// (Registry::Grant, RoleGrant::principal).
-inline constexpr std::string_view kDefaultPrincipal = "*";
-
 // Not thread-safe; one per process.
 class Context final {
  public:

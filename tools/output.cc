@@ -179,19 +179,6 @@ Json ToJson(const reg::RoleGrant& grant) {
   return j;
 }
 
-Json WhoamiJson(const reg::Identity& who, reg::Role role,
-                const std::filesystem::path& store) {
-  Json j;
-  j["uid"] = who.uid;
-  j["user"] = who.user;
-  j["gid"] = who.gid;
-  j["groups"] = who.groups;
-  j["group_names"] = who.group_names;
-  j["role"] = reg::RoleName(role);
-  j["store"] = store.string();
-  return j;
-}
-
 void PrintJson(const Json& value) {
   // Replace invalid UTF-8 (a pushed file name, say) rather than throw.
   fmt::print("{}\n",

@@ -57,11 +57,6 @@ Json ToJson(const registry::Version& version);
 Json ToJson(const registry::Alias& alias);
 Json ToJson(const registry::RoleGrant& grant);
 
-// `whoami --json`: the keys of the mount's .regfs/whoami (uid, user, gid,
-// groups, group_names, role), then the store.
-Json WhoamiJson(const registry::Identity& who, registry::Role role,
-                const std::filesystem::path& store);
-
 // A JSON array of ToJson(item), in order.
 template <class Items>
 Json ToJsonArray(const Items& items) {

@@ -63,7 +63,7 @@ reg::Status RunRoleGrant(Context& ctx, reg::Registry& registry,
                          const RoleArgs& args) {
   auto done = registry.Grant(ctx.identity(), args.principal, args.parsed_role);
   if (!done) return done;
-  if (args.principal == kDefaultPrincipal) {
+  if (args.principal == reg::Registry::kDefaultPrincipal) {
     fmt::print("default role is now {}\n", args.role);
   } else {
     fmt::print("granted {} to {}\n", args.role,
@@ -90,7 +90,8 @@ reg::Status RunRoleLs(Context&, reg::Registry& registry, const RoleArgs& args) {
     j["default"] = reg::RoleName(*default_role);
     Json list = Json::array();
     for (const auto& g : *grants) {
-      if (g.principal != kDefaultPrincipal) list.push_back(ToJson(g));
+      if (g.principal != reg::Registry::kDefaultPrincipal)
+        list.push_back(ToJson(g));
     }
     j["grants"] = std::move(list);
     PrintJson(j);
@@ -98,11 +99,12 @@ reg::Status RunRoleLs(Context&, reg::Registry& registry, const RoleArgs& args) {
   }
   Table table({"PRINCIPAL", "ROLE"});
   for (const auto& g : *grants) {
-    if (g.principal == kDefaultPrincipal) continue;
+    if (g.principal == reg::Registry::kDefaultPrincipal) continue;
     table.AddRow({g.principal, std::string(reg::RoleName(g.role))});
   }
-  table.AddRow({fmt::format("{} (everyone else)", kDefaultPrincipal),
-                std::string(reg::RoleName(*default_role))});
+  table.AddRow(
+      {fmt::format("{} (everyone else)", reg::Registry::kDefaultPrincipal),
+       std::string(reg::RoleName(*default_role))});
   table.Print(stdout);
   fmt::print("\nroot and the store's owner are always admins\n");
   return {};
@@ -128,7 +130,7 @@ void AddRoleCommands(CLI::App& app, Context& ctx) {
              StoreAction(ctx, grant_args, PrepareGrant, RunRoleGrant));
 
   auto default_args = std::make_shared<RoleArgs>();
-  default_args->principal = kDefaultPrincipal;
+  default_args->principal = reg::Registry::kDefaultPrincipal;
   auto* def = parent->add_subcommand(
       "default", "Set the role of everyone without a grant");
   def->add_option("ROLE", default_args->role)

@@ -13,6 +13,7 @@
 #include "fs/mount.h"
 #include "registry/names.h"
 #include "registry/registry.h"
+#include "registry/whoami.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 #include "tools/progress.h"
@@ -366,7 +367,10 @@ reg::Status RunWhoami(Context& ctx, reg::Registry& registry,
   auto role = registry.RoleOf(who);
   if (!role) return std::unexpected(role.error());
   if (args.json) {
-    PrintJson(WhoamiJson(who, *role, registry.store()));
+    // The mount's .regfs/whoami, then the store.
+    Json json = reg::WhoamiJson(who, role);
+    json["store"] = registry.store().string();
+    PrintJson(json);
     return {};
   }
   std::vector<std::string> groups;

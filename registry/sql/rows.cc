@@ -1,6 +1,9 @@
 #include "registry/sql/rows.h"
 
 #include <nlohmann/json.hpp>
+#include <string>
+
+#include "registry/blob_store.h"
 
 namespace regfs::registry::sql {
 
@@ -64,6 +67,7 @@ TreeEntry TreeEntryFromRow(const Statement& s) {
   e.executable = s.ColumnInt64(5) != 0;
   e.size = static_cast<uint64_t>(s.ColumnInt64(6));
   e.blob = s.ColumnText(7);
+  e.digest = std::string(BlobStore::DigestOf(e.blob));
   return e;
 }
 
