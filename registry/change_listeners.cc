@@ -56,6 +56,63 @@ struct Pending {
   UniqueFd fd;
 };
 
+// Listeners that were not told, and why (as ChangeAnnouncer::Unreachable).
+using Unreachable = std::vector<std::pair<std::string, std::string>>;
+
+// Connects to the listener `name` in `dir` (open at `dir_fd`) and sends it
+// `seq`: the socket to await its answer on, or none. Unlinks a stale
+// listener; adds one that cannot be reached now to `unreachable`.
+std::optional<UniqueFd> Tell(const std::filesystem::path& dir, int dir_fd,
+                             const std::string& name, uint64_t seq,
+                             Unreachable& unreachable) {
+  const auto addr = Address(dir, dir_fd, name);
+  UniqueFd socket(
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!addr || !socket.valid()) return std::nullopt;
+  if (Connect(socket.get(), *addr) != 0) {
+    const int err = errno;
+    if (err == ECONNREFUSED) {
+      // Nobody listens: its daemon died. Forget it.
+      (void)::unlinkat(dir_fd, name.c_str(), 0);
+      spdlog::debug("removed the stale listener {}", name);
+    } else if (err != ENOENT) {
+      // EAGAIN: its backlog is full, it has stopped answering.
+      unreachable.emplace_back(name, std::strerror(err));
+    }
+    return std::nullopt;
+  }
+  // An empty socket buffer takes 8 bytes at once; failing, the peer is
+  // gone, and the next writer finds its socket refused.
+  if (::send(socket.get(), &seq, sizeof(seq), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+      static_cast<ssize_t>(sizeof(seq))) {
+    return std::nullopt;
+  }
+  return socket;
+}
+
+// Waits until each of `pending` has answered (or hung up) or
+// kAnnounceDeadline has passed; removes those that did.
+void AwaitAcknowledgements(std::vector<Pending>& pending) {
+  const auto deadline = Clock::now() + kAnnounceDeadline;
+  std::vector<pollfd> fds;
+  while (!pending.empty()) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - Clock::now());
+    if (left.count() <= 0) break;
+    fds.clear();
+    for (const Pending& p : pending) fds.push_back({p.fd.get(), POLLIN, 0});
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) break;
+    // An acknowledgement, or a hang-up of a listener that died meanwhile.
+    for (size_t i = fds.size(); i-- > 0;) {
+      if (fds[i].revents == 0) continue;
+      char ack = 0;
+      (void)::recv(fds[i].fd, &ack, 1, MSG_DONTWAIT);
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+}
+
 // Removes temporary names that dead listeners left (see the header).
 void RemoveOldTemporaries(int dir_fd) {
   const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -94,7 +151,7 @@ std::string RandomHex() {
 // ---- Writer ----------------------------------------------------------------
 
 void ChangeAnnouncer::Skip(std::string name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   skip_.insert(std::move(name));
 }
 
@@ -120,66 +177,33 @@ void ChangeAnnouncer::AnnounceOrThrow(uint64_t seq) {
   }
   const int dir_fd = ::dirfd(dir.get());
   std::vector<Pending> pending;
-  std::vector<std::pair<std::string, std::string>> unreachable;  // name, why
+  Unreachable unreachable;
   while (const dirent* entry = ::readdir(dir.get())) {
     std::string name = entry->d_name;
     if (name.starts_with('.') || !name.ends_with(".sock")) continue;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (skip_.contains(name)) continue;
     }
-    const auto addr = Address(listeners_, dir_fd, name);
-    UniqueFd socket(
-        ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!addr || !socket.valid()) continue;
-    if (Connect(socket.get(), *addr) != 0) {
-      const int err = errno;
-      if (err == ECONNREFUSED) {
-        // Nobody listens: its daemon died. Forget it.
-        (void)::unlinkat(dir_fd, name.c_str(), 0);
-        spdlog::debug("removed the stale listener {}", name);
-      } else if (err != ENOENT) {
-        // EAGAIN: its backlog is full, it has stopped answering.
-        unreachable.emplace_back(name, std::strerror(err));
-      }
-      continue;
-    }
-    // An empty socket buffer takes 8 bytes at once; failing, the peer is
-    // gone, and the next writer finds its socket refused.
-    if (::send(socket.get(), &seq, sizeof(seq), MSG_NOSIGNAL | MSG_DONTWAIT) !=
-        static_cast<ssize_t>(sizeof(seq))) {
-      continue;
-    }
-    pending.push_back(Pending{std::move(name), std::move(socket)});
+    auto socket = Tell(listeners_, dir_fd, name, seq, unreachable);
+    if (socket) pending.push_back(Pending{std::move(name), std::move(*socket)});
   }
   dir.reset();
 
-  const auto deadline = Clock::now() + kAnnounceDeadline;
-  std::vector<pollfd> fds;
-  while (!pending.empty()) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-        deadline - Clock::now());
-    if (left.count() <= 0) break;
-    fds.clear();
-    for (const Pending& p : pending) fds.push_back({p.fd.get(), POLLIN, 0});
-    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR) break;
-    // An acknowledgement, or a hang-up of a listener that died meanwhile.
-    for (size_t i = fds.size(); i-- > 0;) {
-      if (fds[i].revents == 0) continue;
-      char ack = 0;
-      (void)::recv(fds[i].fd, &ack, 1, MSG_DONTWAIT);
-      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-  }
+  AwaitAcknowledgements(pending);
   for (const Pending& p : pending) {
     unreachable.emplace_back(
         p.name,
         fmt::format("no answer within {} ms", kAnnounceDeadline.count()));
   }
+  WarnUnreachable(seq, unreachable);
+}
+
+void ChangeAnnouncer::WarnUnreachable(uint64_t seq,
+                                      const Unreachable& unreachable) {
   for (const auto& [name, why] : unreachable) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!warned_.insert(name).second) continue;
     }
     spdlog::warn(
