@@ -77,13 +77,11 @@ void CloseFrom(int first) {
   for (int fd : open) ::close(fd);
 }
 
-// The watchdog's life after fork(); never returns.
-[[noreturn]] void RunChild(int from_daemon, pid_t daemon, dev_t device,
-                           const stdfs::path& mountpoint, bool keep_stderr,
-                           const std::function<bool()>& reopen_log) {
+// Asks for SIGUSR1 (blocked, in `death`) when the daemon dies and ignores
+// the signals meant for the daemon; returns whether it has died already.
+bool WatchDaemon(pid_t daemon, sigset_t& death) {
   // Block the death signal before asking for it, then check that the
   // daemon did not die before the request.
-  sigset_t death;
   sigemptyset(&death);
   sigaddset(&death, SIGUSR1);
   sigprocmask(SIG_BLOCK, &death, nullptr);
@@ -99,7 +97,13 @@ void CloseFrom(int first) {
   ::signal(SIGHUP, SIG_IGN);
   ::signal(SIGTERM, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
+  return already_dead;
+}
 
+// Leaves the watchdog holding only the socket from the daemon (as fd 3),
+// /dev/null (and stderr if `keep_stderr`), and its own log.
+void LetGoOfDaemon(int from_daemon, bool keep_stderr,
+                   const std::function<bool()>& reopen_log) {
   // Close the inherited loggers' files properly (after CloseFrom their
   // numbers could be reused by the new ones; the daemon flushed them
   // before the fork), then hold nothing of the daemon's: not /dev/fuse
@@ -120,92 +124,128 @@ void CloseFrom(int first) {
   if (!reopen_log()) {
     spdlog::set_default_logger(spdlog::null_logger_mt("watchdog"));
   }
-  const unsigned connection = ::minor(device);
-  UniqueFd abort_file = OpenAbortFile(connection);
-  if (!abort_file.valid()) {
-    spdlog::warn(
-        "cannot open {}: {}; if this daemon dies with a thread stuck in the "
-        "kernel, its callers may hang until root runs: umount -f {}",
-        AbortPath(connection), std::strerror(errno), mountpoint.string());
+}
+
+// Aborts the daemon's FUSE connection: through its fusectl abort file,
+// opened up front, or else by a forced unmount.
+class ConnectionAborter final {
+ public:
+  ConnectionAborter(dev_t device, const stdfs::path& mountpoint)
+      : device_(device),
+        mountpoint_(mountpoint),
+        connection_(::minor(device)),
+        abort_file_(OpenAbortFile(connection_)) {
+    if (!abort_file_.valid()) {
+      spdlog::warn(
+          "cannot open {}: {}; if this daemon dies with a thread stuck in "
+          "the kernel, its callers may hang until root runs: umount -f {}",
+          AbortPath(connection_), std::strerror(errno), mountpoint.string());
+    }
   }
-  const auto abort_connection = [&] {
-    if (abort_file.valid()) {
-      return ::write(abort_file.get(), "1", 1) == 1;
+  unsigned connection() const { return connection_; }
+
+  bool Abort() const {
+    if (abort_file_.valid()) {
+      return ::write(abort_file_.get(), "1", 1) == 1;
     }
     // No fusectl: as root, MNT_FORCE makes FUSE abort the connection (and
     // unmounts, unless busy); only if the mount there is still this one.
-    const std::optional<dev_t> there = MountedDevice(mountpoint);
-    return ::geteuid() == 0 && there && *there == device &&
-           (::umount2(mountpoint.c_str(), MNT_FORCE) == 0 || errno == EBUSY);
-  };
+    const std::optional<dev_t> there = MountedDevice(mountpoint_);
+    return ::geteuid() == 0 && there && *there == device_ &&
+           (::umount2(mountpoint_.c_str(), MNT_FORCE) == 0 || errno == EBUSY);
+  }
 
-  // How the daemon ended: by a clean exit (a 'Q'), or by dying, either
-  // entirely (every descriptor closed: end of file here; the kernel
-  // aborted the connection on the last close of /dev/fuse) or with a
-  // thread still inside the kernel (only the death signal comes).
-  enum class End { kClean, kClosed, kSignalled };
-  End end = already_dead ? End::kSignalled : End::kClean;
-  if (!already_dead) {
-    UniqueFd signals(::signalfd(-1, &death, SFD_CLOEXEC));
-    if (!signals.valid()) {
-      spdlog::warn("watchdog: signalfd: {}; it only notices a daemon that "
-                   "exits entirely",
-                   std::strerror(errno));
+ private:
+  const dev_t device_;
+  const stdfs::path& mountpoint_;
+  const unsigned connection_;
+  UniqueFd abort_file_;
+};
+
+// How the daemon ended: by a clean exit (a 'Q'), or by dying, either
+// entirely (every descriptor closed: end of file here; the kernel
+// aborted the connection on the last close of /dev/fuse) or with a
+// thread still inside the kernel (only the death signal comes).
+enum class End { kClean, kClosed, kSignalled };
+
+// Waits for the daemon's word on fd 3 or its death signal; exits the
+// watchdog on a clean exit, aborts the connection when asked to.
+End AwaitDaemonEnd(pid_t daemon, const sigset_t& death,
+                   const ConnectionAborter& aborter) {
+  UniqueFd signals(::signalfd(-1, &death, SFD_CLOEXEC));
+  if (!signals.valid()) {
+    spdlog::warn("watchdog: signalfd: {}; it only notices a daemon that "
+                 "exits entirely",
+                 std::strerror(errno));
+  }
+  while (true) {
+    pollfd fds[2] = {{3, POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    if (::poll(fds, signals.valid() ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      std::_Exit(1);
     }
-    while (true) {
-      pollfd fds[2] = {{3, POLLIN, 0}, {signals.get(), POLLIN, 0}};
-      if (::poll(fds, signals.valid() ? 2 : 1, -1) < 0) {
-        if (errno == EINTR) continue;
-        std::_Exit(1);
+    if (signals.valid() && fds[1].revents != 0) {
+      signalfd_siginfo info{};
+      // The kernel sends the death signal from the dying daemon; a
+      // SIGUSR1 from anyone else is not its death.
+      if (::read(signals.get(), &info, sizeof info) ==
+              static_cast<ssize_t>(sizeof info) &&
+          static_cast<pid_t>(info.ssi_pid) == daemon) {
+        return End::kSignalled;
       }
-      if (signals.valid() && fds[1].revents != 0) {
-        signalfd_siginfo info{};
-        // The kernel sends the death signal from the dying daemon; a
-        // SIGUSR1 from anyone else is not its death.
-        if (::read(signals.get(), &info, sizeof info) ==
-                static_cast<ssize_t>(sizeof info) &&
-            static_cast<pid_t>(info.ssi_pid) == daemon) {
-          end = End::kSignalled;
-          break;
-        }
+    }
+    if (fds[0].revents != 0) {
+      char c = 0;
+      const ssize_t n = ::read(3, &c, 1);
+      if (n == 1 && c == kQuit) std::_Exit(0);
+      if (n == 1 && c == kAbortNow) {
+        const bool done = aborter.Abort();
+        spdlog::warn(
+            "the daemon's shutdown was stuck on a directory lock; {} its "
+            "FUSE connection {}",
+            done ? "aborted" : "could not abort", aborter.connection());
+        continue;
       }
-      if (fds[0].revents != 0) {
-        char c = 0;
-        const ssize_t n = ::read(3, &c, 1);
-        if (n == 1 && c == kQuit) std::_Exit(0);
-        if (n == 1 && c == kAbortNow) {
-          const bool done = abort_connection();
-          spdlog::warn(
-              "the daemon's shutdown was stuck on a directory lock; {} its "
-              "FUSE connection {}",
-              done ? "aborted" : "could not abort", connection);
-          continue;
-        }
-        if (n <= 0) {
-          end = End::kClosed;
-          break;
-        }
-      }
+      if (n <= 0) return End::kClosed;
     }
   }
+}
+
+// Logs the daemon's death, aborting its connection if the kernel has not.
+void ReportDeath(End end, pid_t daemon, const ConnectionAborter& aborter,
+                 const stdfs::path& mountpoint) {
   if (end == End::kClosed) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; callers of {} get "
         "ENOTCONN until `regfs mount` replaces the dead mount",
         daemon, mountpoint.string());
-  } else if (abort_connection()) {
+  } else if (aborter.Abort()) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; aborted its FUSE "
         "connection {}, so callers of {} get ENOTCONN until `regfs mount` "
         "replaces the dead mount",
-        daemon, connection, mountpoint.string());
+        daemon, aborter.connection(), mountpoint.string());
   } else {
     spdlog::error(
         "the daemon (pid {}) died without unmounting and its FUSE "
         "connection {} could not be aborted (no fusectl abort file, see "
         "above); if callers of {} hang, run as root: umount -f {}",
-        daemon, connection, mountpoint.string(), mountpoint.string());
+        daemon, aborter.connection(), mountpoint.string(),
+        mountpoint.string());
   }
+}
+
+// The watchdog's life after fork(); never returns.
+[[noreturn]] void RunChild(int from_daemon, pid_t daemon, dev_t device,
+                           const stdfs::path& mountpoint, bool keep_stderr,
+                           const std::function<bool()>& reopen_log) {
+  sigset_t death;
+  const bool already_dead = WatchDaemon(daemon, death);
+  LetGoOfDaemon(from_daemon, keep_stderr, reopen_log);
+  const ConnectionAborter aborter(device, mountpoint);
+  const End end =
+      already_dead ? End::kSignalled : AwaitDaemonEnd(daemon, death, aborter);
+  ReportDeath(end, daemon, aborter, mountpoint);
   spdlog::shutdown();
   std::_Exit(0);
 }
