@@ -113,6 +113,44 @@ void AwaitAcknowledgements(std::vector<Pending>& pending) {
   }
 }
 
+// The store's listeners/ directory, created if missing.
+struct ListenersDir {
+  UniqueFd fd;  // O_PATH
+  std::filesystem::path path;
+  struct stat store_st {};
+  // Root's daemon: the owner's CLI must reach and clean the sockets, so
+  // they (and the directory) belong to the store's owner.
+  bool give_away = false;
+};
+
+Result<ListenersDir> OpenListenersDir(const std::filesystem::path& store) {
+  UniqueFd store_fd(::open(store.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!store_fd.valid()) {
+    return std::unexpected(PosixError("open", store.string(), errno));
+  }
+  ListenersDir dir;
+  if (::fstat(store_fd.get(), &dir.store_st) != 0) {
+    return std::unexpected(PosixError("stat", store.string(), errno));
+  }
+  dir.path = store / kListenersDir;
+  const std::string dir_name(kListenersDir);
+  if (::mkdirat(store_fd.get(), dir_name.c_str(), 0700) != 0 &&
+      errno != EEXIST) {
+    return std::unexpected(PosixError("mkdir", dir.path.string(), errno));
+  }
+  dir.fd.Reset(::openat(store_fd.get(), dir_name.c_str(),
+                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.fd.valid()) {
+    return std::unexpected(PosixError("open", dir.path.string(), errno));
+  }
+  dir.give_away = ::geteuid() == 0 && dir.store_st.st_uid != 0;
+  if (dir.give_away && ::fchownat(dir.fd.get(), "", dir.store_st.st_uid,
+                                  dir.store_st.st_gid, AT_EMPTY_PATH) != 0) {
+    return std::unexpected(PosixError("chown", dir.path.string(), errno));
+  }
+  return dir;
+}
+
 // Removes temporary names that dead listeners left (see the header).
 void RemoveOldTemporaries(int dir_fd) {
   const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -217,31 +255,12 @@ void ChangeAnnouncer::WarnUnreachable(uint64_t seq,
 
 Result<std::unique_ptr<ChangeListener>> ChangeListener::Start(
     const std::filesystem::path& store, OnChange on_change) {
-  UniqueFd store_fd(::open(store.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!store_fd.valid()) {
-    return std::unexpected(PosixError("open", store.string(), errno));
-  }
-  struct stat store_st {};
-  if (::fstat(store_fd.get(), &store_st) != 0) {
-    return std::unexpected(PosixError("stat", store.string(), errno));
-  }
-  const std::filesystem::path dir_path = store / kListenersDir;
-  const std::string dir_name(kListenersDir);
-  if (::mkdirat(store_fd.get(), dir_name.c_str(), 0700) != 0 &&
-      errno != EEXIST) {
-    return std::unexpected(PosixError("mkdir", dir_path.string(), errno));
-  }
-  UniqueFd dir(::openat(store_fd.get(), dir_name.c_str(),
-                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) {
-    return std::unexpected(PosixError("open", dir_path.string(), errno));
-  }
-  // Root's daemon: the owner's CLI must reach and clean the sockets.
-  const bool give_away = ::geteuid() == 0 && store_st.st_uid != 0;
-  if (give_away && ::fchownat(dir.get(), "", store_st.st_uid, store_st.st_gid,
-                              AT_EMPTY_PATH) != 0) {
-    return std::unexpected(PosixError("chown", dir_path.string(), errno));
-  }
+  auto listeners = OpenListenersDir(store);
+  REGFS_TRY(listeners);
+  UniqueFd& dir = listeners->fd;
+  const std::filesystem::path& dir_path = listeners->path;
+  const bool give_away = listeners->give_away;
+  const struct stat& store_st = listeners->store_st;
   RemoveOldTemporaries(dir.get());
 
   const std::string id = fmt::format("{}-{}", ::getpid(), RandomHex());
