@@ -31,7 +31,7 @@ Identity CallerCache::ForChange(uid_t uid, gid_t gid,
                                 const std::vector<gid_t>& groups) {
   const Key key{uid, gid};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto it = entries_.find(key);
     if (it != entries_.end() && it->second.expires > Clock::now() &&
         SameGroups(it->second.identity, uid, gid, groups)) {
@@ -39,7 +39,7 @@ Identity CallerCache::ForChange(uid_t uid, gid_t gid,
     }
   }
   Identity identity = Identity::For(uid, gid, groups, Interface::kFs);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_[key] = Entry{identity, std::nullopt, Clock::now() + ttl_};
   return identity;
 }
@@ -47,14 +47,14 @@ Identity CallerCache::ForChange(uid_t uid, gid_t gid,
 Identity CallerCache::ForRead(uid_t uid, gid_t gid, const GroupsFn& groups) {
   const Key key{uid, gid};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto it = entries_.find(key);
     if (it != entries_.end() && it->second.expires > Clock::now()) {
       return it->second.identity;
     }
   }
   Identity identity = Identity::For(uid, gid, groups(), Interface::kFs);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_[key] = Entry{identity, std::nullopt, Clock::now() + ttl_};
   return identity;
 }
@@ -63,7 +63,7 @@ registry::Result<Role> CallerCache::RoleOf(const Identity& who) {
   const Key key{who.uid, who.gid};
   uint64_t generation = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto it = entries_.find(key);
     if (it != entries_.end() && it->second.role &&
         it->second.expires > Clock::now() &&
@@ -74,7 +74,7 @@ registry::Result<Role> CallerCache::RoleOf(const Identity& who) {
   }
   registry::Result<Role> role = registry_.RoleOf(who);
   if (!role) return role;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (generation != role_generation_) return role;  // raced an invalidation
   const auto it = entries_.find(key);
   if (it != entries_.end() && it->second.identity.groups == who.groups) {
@@ -90,7 +90,7 @@ registry::Status CallerCache::Authorize(const Identity& who,
 }
 
 void CallerCache::InvalidateRoles() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++role_generation_;
   for (auto& [key, entry] : entries_) entry.role.reset();
 }

@@ -16,7 +16,6 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "registry/error.h"
 #include "registry/identity.h"
 #include "registry/model.h"
+#include "registry/mutex.h"
 #include "registry/registry.h"
 
 namespace regfs::fs {
@@ -61,9 +61,9 @@ class CallerCache final {
 
   registry::Registry& registry_;
   const Clock::duration ttl_;
-  std::mutex mu_;  // guards entries_ and role_generation_
-  std::map<Key, Entry> entries_;
-  uint64_t role_generation_ = 0;  // bumped by InvalidateRoles
+  Mutex mu_;
+  std::map<Key, Entry> entries_ GUARDED_BY(mu_);
+  uint64_t role_generation_ GUARDED_BY(mu_) = 0;  // bumped by InvalidateRoles
 };
 
 }  // namespace regfs::fs

@@ -41,7 +41,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +58,7 @@
 #include "fs/staging.h"
 #include "fs/watcher.h"
 #include "fs/xattrs.h"
+#include "registry/mutex.h"
 #include "registry/registry.h"
 #include "registry/replay.h"
 
@@ -318,11 +318,14 @@ class FileSystem final {
   // Live mounts only (a frozen one shows no changes); from Start to Stop.
   std::unique_ptr<registry::ChangeListener> listener_;
 
-  std::mutex collections_mu_;  // guards the two maps below
-  std::unordered_map<int64_t, std::string> collection_names_;
-  std::map<std::string, int64_t, std::less<>> collection_ids_;
-  std::mutex versions_mu_;  // guards versions_
-  std::unordered_map<int64_t, registry::Version> versions_;
+  Mutex collections_mu_;
+  std::unordered_map<int64_t, std::string> collection_names_
+      GUARDED_BY(collections_mu_);
+  std::map<std::string, int64_t, std::less<>> collection_ids_
+      GUARDED_BY(collections_mu_);
+  Mutex versions_mu_;
+  std::unordered_map<int64_t, registry::Version> versions_
+      GUARDED_BY(versions_mu_);
 };
 
 }  // namespace regfs::fs

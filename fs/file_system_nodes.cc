@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,7 +18,7 @@ using registry::Result;
 using registry::Version;
 
 void FileSystem::RememberCollection(int64_t id, const std::string& name) {
-  std::lock_guard lock(collections_mu_);
+  MutexLock lock(collections_mu_);
   collection_names_[id] = name;
   collection_ids_[name] = id;
 }
@@ -27,21 +26,21 @@ void FileSystem::RememberCollection(int64_t id, const std::string& name) {
 void FileSystem::ForgetCollection(std::string_view name) {
   std::optional<int64_t> id;
   {
-    std::lock_guard lock(collections_mu_);
+    MutexLock lock(collections_mu_);
     const auto it = collection_ids_.find(name);
     if (it == collection_ids_.end()) return;
     id = it->second;
     collection_names_.erase(it->second);
     collection_ids_.erase(it);
   }
-  std::lock_guard lock(versions_mu_);
+  MutexLock lock(versions_mu_);
   std::erase_if(versions_, [&](const auto& item) {
     return item.second.collection_id == *id;
   });
 }
 
 std::optional<int64_t> FileSystem::KnownCollectionId(std::string_view name) {
-  std::lock_guard lock(collections_mu_);
+  MutexLock lock(collections_mu_);
   const auto it = collection_ids_.find(name);
   if (it == collection_ids_.end()) return std::nullopt;
   return it->second;
@@ -49,13 +48,13 @@ std::optional<int64_t> FileSystem::KnownCollectionId(std::string_view name) {
 
 std::vector<int64_t> FileSystem::KnownCollectionIds() {
   std::vector<int64_t> ids;
-  std::lock_guard lock(collections_mu_);
+  MutexLock lock(collections_mu_);
   for (const auto& [id, name] : collection_names_) ids.push_back(id);
   return ids;
 }
 
 void FileSystem::ForgetVersion(std::string_view collection, uint64_t number) {
-  std::lock_guard lock(versions_mu_);
+  MutexLock lock(versions_mu_);
   std::erase_if(versions_, [&](const auto& item) {
     return item.second.collection == collection &&
            item.second.number == number;
@@ -64,7 +63,7 @@ void FileSystem::ForgetVersion(std::string_view collection, uint64_t number) {
 
 Result<std::string> FileSystem::CollectionName(int64_t id) {
   {
-    std::lock_guard lock(collections_mu_);
+    MutexLock lock(collections_mu_);
     const auto it = collection_names_.find(id);
     if (it != collection_names_.end()) return it->second;
   }
@@ -80,14 +79,14 @@ void FileSystem::RememberVersion(Version version) {
   version.tags.clear();
   version.metadata.clear();
   version.aliases.clear();
-  std::lock_guard lock(versions_mu_);
+  MutexLock lock(versions_mu_);
   if (versions_.size() >= kMaxCachedVersions) versions_.clear();
   versions_.try_emplace(version.id, std::move(version));
 }
 
 Result<Version> FileSystem::VersionById(int64_t id) {
   {
-    std::lock_guard lock(versions_mu_);
+    MutexLock lock(versions_mu_);
     const auto it = versions_.find(id);
     if (it != versions_.end()) return it->second;
   }

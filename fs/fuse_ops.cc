@@ -49,7 +49,10 @@ void Send(fuse_req_t req, Reply&& reply) noexcept {
         } else if constexpr (std::is_same_v<T, BufReply>) {
           fuse_reply_buf(req, r.data.data(), r.data.size());
         } else if constexpr (std::is_same_v<T, FdReply>) {
-          fuse_bufvec buf = FUSE_BUFVEC_INIT(r.size);
+          // FUSE_BUFVEC_INIT's C compound literal, spelled in C++.
+          fuse_bufvec buf{};
+          buf.count = 1;
+          buf.buf[0].size = r.size;
           buf.buf[0].flags =
               static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
           buf.buf[0].fd = r.fd;

@@ -12,7 +12,7 @@ HistoryText::HistoryText(std::string collection,
     : collection_(std::move(collection)), until_(until) {}
 
 registry::Result<uint64_t> HistoryText::Refresh(registry::Registry& registry) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   registry::Result<uint64_t> last = registry.LastSeq();
   if (!last) return std::unexpected(last.error());
   if (until_) *last = std::min(*last, *until_);
@@ -35,23 +35,23 @@ registry::Result<uint64_t> HistoryText::Refresh(registry::Registry& registry) {
 }
 
 std::string HistoryText::Read(uint64_t offset, size_t size) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (offset >= text_.size()) return {};
   return text_.substr(offset, size);
 }
 
 uint64_t HistoryText::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return text_.size();
 }
 
 registry::TimeMs HistoryText::last_time() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return last_time_;
 }
 
 std::shared_ptr<HistoryText> HistoryFiles::Get(const std::string& collection) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::shared_ptr<HistoryText>& text = texts_[collection];
   if (!text) text = std::make_shared<HistoryText>(collection, until_);
   return text;

@@ -10,12 +10,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "registry/error.h"
 #include "registry/model.h"
+#include "registry/mutex.h"
 #include "registry/registry.h"
 
 namespace regfs::fs {
@@ -43,10 +43,11 @@ class HistoryText final {
  private:
   const std::string collection_;
   const std::optional<uint64_t> until_;
-  mutable std::mutex mu_;  // guards the fields below
-  std::string text_;
-  uint64_t seen_seq_ = 0;  // every event <= seen_seq_ is rendered
-  registry::TimeMs last_time_ = 0;
+  mutable Mutex mu_;
+  std::string text_ GUARDED_BY(mu_);
+  // Every event <= seen_seq_ is rendered.
+  uint64_t seen_seq_ GUARDED_BY(mu_) = 0;
+  registry::TimeMs last_time_ GUARDED_BY(mu_) = 0;
 };
 
 // The texts by collection ("" for the global file), created on first use
@@ -59,8 +60,8 @@ class HistoryFiles final {
 
  private:
   const std::optional<uint64_t> until_;
-  std::mutex mu_;  // guards texts_
-  std::map<std::string, std::shared_ptr<HistoryText>> texts_;
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<HistoryText>> texts_ GUARDED_BY(mu_);
 };
 
 }  // namespace regfs::fs

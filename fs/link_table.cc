@@ -5,27 +5,27 @@
 namespace regfs::fs {
 
 void LinkTable::Remember(Ino ino, LinkNode node) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Slot& slot = nodes_[ino];
   slot.node = std::move(node);
   ++slot.lookups;
 }
 
 std::optional<LinkNode> LinkTable::Get(Ino ino) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = nodes_.find(ino);
   if (it == nodes_.end()) return std::nullopt;
   return it->second.node;
 }
 
 void LinkTable::Update(Ino ino, LinkNode node) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = nodes_.find(ino);
   if (it != nodes_.end()) it->second.node = std::move(node);
 }
 
 void LinkTable::Forget(Ino ino, uint64_t nlookup) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = nodes_.find(ino);
   if (it == nodes_.end()) return;
   if (it->second.lookups <= nlookup) {

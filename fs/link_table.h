@@ -15,13 +15,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "fs/inode.h"
 #include "registry/model.h"
+#include "registry/mutex.h"
 
 namespace regfs::fs {
 
@@ -62,8 +62,8 @@ class LinkTable final {
     LinkNode node;
     uint64_t lookups = 0;
   };
-  mutable std::mutex mu_;  // guards nodes_
-  std::unordered_map<Ino, Slot> nodes_;
+  mutable Mutex mu_;
+  std::unordered_map<Ino, Slot> nodes_ GUARDED_BY(mu_);
 };
 
 }  // namespace regfs::fs

@@ -18,7 +18,7 @@ constexpr size_t kMaxQueued = 65536;
 Notifier::~Notifier() { Stop(); }
 
 void Notifier::Start(fuse_session* session) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (running_) return;
   session_ = session;
   running_ = true;
@@ -26,33 +26,33 @@ void Notifier::Start(fuse_session* session) {
   finished_ = false;
   thread_ = StartBackgroundThread([this] {
     Run();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     finished_ = true;
-    cv_.notify_all();
+    cv_.NotifyAll();
   });
 }
 
 void Notifier::Stop(std::chrono::milliseconds patience,
                     const std::function<void()>& unstick) {
+  bool stuck = false;
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     if (!running_) return;
     stopping_ = true;
-    cv_.notify_all();
-    delivered_cv_.notify_all();
-    if (!cv_.wait_for(lock, patience, [this] { return finished_; }) &&
-        unstick) {
-      lock.unlock();
-      spdlog::warn(
-          "the notifier is stuck in the kernel after {} ms (a directory "
-          "lock held by a request that will not be answered); aborting the "
-          "connection",
-          patience.count());
-      unstick();
-    }
+    cv_.NotifyAll();
+    delivered_cv_.NotifyAll();
+    stuck = !AwaitFinished(patience);
+  }
+  if (stuck && unstick) {
+    spdlog::warn(
+        "the notifier is stuck in the kernel after {} ms (a directory "
+        "lock held by a request that will not be answered); aborting the "
+        "connection",
+        patience.count());
+    unstick();
   }
   thread_.join();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   running_ = false;
   queue_.clear();
 }
@@ -63,36 +63,45 @@ void Notifier::InvalidateEntry(Ino parent, std::string name) {
 
 void Notifier::InvalidateInode(Ino ino) { Push(Item{ino, {}}); }
 
+bool Notifier::AwaitFinished(std::chrono::milliseconds patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (!finished_) {
+    if (!cv_.WaitUntil(mu_, deadline)) return finished_;
+  }
+  return true;
+}
+
 bool Notifier::Flush(std::chrono::milliseconds patience) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (!running_) return true;
   const uint64_t target = queued_;
-  delivered_cv_.wait_for(lock, patience, [&] {
-    return delivered_ >= target || stopping_;
-  });
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (delivered_ < target && !stopping_) {
+    if (!delivered_cv_.WaitUntil(mu_, deadline)) break;
+  }
   return delivered_ >= target;
 }
 
 void Notifier::Push(Item item) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     // A flood of changes: the kernel's short timeouts cover what is lost.
     if (queue_.size() >= kMaxQueued) return;
     queue_.push_back(std::move(item));
     ++queued_;
   }
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 void Notifier::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    while (!stopping_ && queue_.empty()) cv_.Wait(mu_);
     if (stopping_) return;
     Item item = std::move(queue_.front());
     queue_.pop_front();
-    lock.unlock();
+    lock.Unlock();
     int rc = 0;
     if (item.name.empty()) {
       rc = fuse_lowlevel_notify_inval_inode(session_, item.ino, -1, 0);
@@ -104,9 +113,9 @@ void Notifier::Run() {
       spdlog::debug("invalidate {} {}: {}", item.ino, item.name,
                     std::strerror(-rc));
     }
-    lock.lock();
+    lock.Lock();
     ++delivered_;
-    delivered_cv_.notify_all();
+    delivered_cv_.NotifyAll();
   }
 }
 

@@ -13,14 +13,13 @@
 #define REGFS_FS_NOTIFIER_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "fs/inode.h"
+#include "registry/mutex.h"
 
 struct fuse_session;
 
@@ -61,19 +60,22 @@ class Notifier final {
     Ino ino = 0;       // the parent for an entry
     std::string name;  // empty: an inode
   };
-  void Push(Item item);
-  void Run();
+  void Push(Item item) EXCLUDES(mu_);
+  void Run() EXCLUDES(mu_);
+  // Waits up to `patience` for Run to return; false if it has not.
+  bool AwaitFinished(std::chrono::milliseconds patience) REQUIRES(mu_);
 
+  // Set by Start before the thread starts, read by it alone.
   fuse_session* session_ = nullptr;
-  std::mutex mu_;  // guards queue_, the counts, running_, stopping_, finished_
-  std::condition_variable cv_;
-  std::condition_variable delivered_cv_;  // delivered_ or stopping_ changed
-  std::deque<Item> queue_;
-  uint64_t queued_ = 0;     // items ever queued
-  uint64_t delivered_ = 0;  // of them, sent to the kernel
-  bool running_ = false;
-  bool stopping_ = false;
-  bool finished_ = false;  // Run has returned
+  Mutex mu_;
+  CondVar cv_;            // queue_, stopping_ or finished_ changed
+  CondVar delivered_cv_;  // delivered_ or stopping_ changed
+  std::deque<Item> queue_ GUARDED_BY(mu_);
+  uint64_t queued_ GUARDED_BY(mu_) = 0;     // items ever queued
+  uint64_t delivered_ GUARDED_BY(mu_) = 0;  // of them, sent to the kernel
+  bool running_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool finished_ GUARDED_BY(mu_) = false;  // Run has returned
   std::thread thread_;
 };
 

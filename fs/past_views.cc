@@ -31,7 +31,7 @@ std::string PastViews::KeyOf(const PastNode& node) {
 
 Ino PastViews::Intern(PastNode node) {
   std::string key = KeyOf(node);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = ids_.find(key); it != ids_.end()) {
     return MakeIno(NodeType::kPast, it->second);
   }
@@ -49,7 +49,7 @@ Ino PastViews::Intern(PastNode node) {
 std::optional<PastNode> PastViews::Get(Ino ino) const {
   if (TypeOf(ino) != NodeType::kPast) return std::nullopt;
   const uint64_t id = IdOf(ino);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (id <= generation_base_ || id > generation_base_ + nodes_.size()) {
     return std::nullopt;
   }

@@ -19,7 +19,6 @@
 #define REGFS_FS_PAST_VIEWS_H_
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -27,6 +26,7 @@
 
 #include "fs/inode.h"
 #include "fs/link_table.h"
+#include "registry/mutex.h"
 
 namespace regfs::fs {
 
@@ -59,10 +59,11 @@ class PastViews final {
  private:
   static std::string KeyOf(const PastNode& node);
 
-  mutable std::mutex mu_;  // guards the members below
-  uint64_t generation_base_ = 0;  // ids of the current table start above it
-  std::vector<PastNode> nodes_;
-  std::unordered_map<std::string, uint64_t> ids_;
+  mutable Mutex mu_;
+  // Ids of the current table start above it.
+  uint64_t generation_base_ GUARDED_BY(mu_) = 0;
+  std::vector<PastNode> nodes_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, uint64_t> ids_ GUARDED_BY(mu_);
 };
 
 // The symlink target, relative to .regfs/at/<moment>/<collection>/, of a

@@ -29,14 +29,14 @@ bool Staging::IsCoreutilsTempName(std::string_view name) {
 
 void Staging::NoteLookup(pid_t pid, int64_t collection_id,
                          std::string_view name, ExistingKind kind) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   AddNoteLocked(
       pid, Note{collection_id, std::string(name), kind, std::nullopt, now_()});
 }
 
 void Staging::NoteCreateExists(pid_t pid, int64_t collection_id,
                                std::string_view name, std::string_view target) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   AddNoteLocked(pid, Note{collection_id, std::string(name),
                           ExistingKind::kAlias, std::string(target), now_()});
 }
@@ -71,7 +71,7 @@ std::optional<Existing> Staging::TakeReplaceEvidence(pid_t pid,
                                                      std::string_view name,
                                                      std::string_view target) {
   if (!IsCoreutilsTempName(name)) return std::nullopt;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = notes_.find(pid);
   if (it == notes_.end()) return std::nullopt;
   const Clock::time_point now = now_();
@@ -127,7 +127,7 @@ void Staging::ForgetLocked(const StagedEntry& entry) {
 }
 
 Staging::AddResult Staging::Add(StagedEntry& entry) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const AddResult result = CheckBoundsLocked(entry);
   if (result != AddResult::kAdded) return result;
   entry.ino = MakeIno(NodeType::kStaged, next_id_++);
@@ -137,7 +137,7 @@ Staging::AddResult Staging::Add(StagedEntry& entry) {
 }
 
 bool Staging::Restore(StagedEntry entry) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (CheckBoundsLocked(entry) != AddResult::kAdded) return false;
   InsertLocked(std::move(entry));
   return true;
@@ -145,7 +145,7 @@ bool Staging::Restore(StagedEntry entry) {
 
 std::optional<StagedEntry> Staging::Find(int64_t collection_id,
                                          std::string_view name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it =
       staged_.find(std::make_pair(collection_id, std::string(name)));
   if (it == staged_.end()) return std::nullopt;
@@ -155,7 +155,7 @@ std::optional<StagedEntry> Staging::Find(int64_t collection_id,
 std::optional<StagedEntry> Staging::Take(int64_t collection_id,
                                          std::string_view name,
                                          std::optional<Ino> ino) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it =
       staged_.find(std::make_pair(collection_id, std::string(name)));
   if (it == staged_.end()) return std::nullopt;
@@ -167,13 +167,13 @@ std::optional<StagedEntry> Staging::Take(int64_t collection_id,
 }
 
 size_t Staging::CountOf(uid_t uid) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = per_user_.find(uid);
   return it == per_user_.end() ? 0 : it->second;
 }
 
 std::vector<StagedEntry> Staging::Expire() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Clock::time_point now = now_();
   std::vector<StagedEntry> expired;
   for (auto it = staged_.begin(); it != staged_.end();) {
@@ -193,7 +193,7 @@ std::vector<StagedEntry> Staging::Expire() {
 }
 
 std::vector<StagedEntry> Staging::TakeAll() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<StagedEntry> all;
   all.reserve(staged_.size());
   for (auto& item : staged_) all.push_back(std::move(item.second));

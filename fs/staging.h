@@ -50,7 +50,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +60,7 @@
 #include "fs/inode.h"
 #include "registry/identity.h"
 #include "registry/model.h"
+#include "registry/mutex.h"
 
 namespace regfs::fs {
 
@@ -165,21 +165,23 @@ class Staging final {
   // second the table holds thousands of them, and scanning it on every
   // lookup cost more than the lookup.
   static constexpr std::chrono::seconds kPruneEvery{1};
-  void AddNoteLocked(pid_t pid, Note note);
-  void PruneNotesLocked(Clock::time_point now);
-  AddResult CheckBoundsLocked(const StagedEntry& entry) const;
-  void InsertLocked(StagedEntry entry);
-  void ForgetLocked(const StagedEntry& entry);
+  void AddNoteLocked(pid_t pid, Note note) REQUIRES(mu_);
+  void PruneNotesLocked(Clock::time_point now) REQUIRES(mu_);
+  AddResult CheckBoundsLocked(const StagedEntry& entry) const REQUIRES(mu_);
+  void InsertLocked(StagedEntry entry) REQUIRES(mu_);
+  void ForgetLocked(const StagedEntry& entry) REQUIRES(mu_);
 
   const NowFn now_;
   const Clock::duration private_lifetime_;
   const Clock::duration commit_after_;
-  mutable std::mutex mu_;  // guards everything below
-  std::unordered_map<pid_t, std::vector<Note>> notes_;
-  Clock::time_point last_prune_{};
-  std::map<std::pair<int64_t, std::string>, StagedEntry> staged_;
-  std::unordered_map<uid_t, size_t> per_user_;  // entries of each uid, > 0
-  uint64_t next_id_ = 1;
+  mutable Mutex mu_;
+  std::unordered_map<pid_t, std::vector<Note>> notes_ GUARDED_BY(mu_);
+  Clock::time_point last_prune_ GUARDED_BY(mu_){};
+  std::map<std::pair<int64_t, std::string>, StagedEntry> staged_
+      GUARDED_BY(mu_);
+  // Entries of each uid, > 0.
+  std::unordered_map<uid_t, size_t> per_user_ GUARDED_BY(mu_);
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace regfs::fs

@@ -77,12 +77,13 @@ void CloseFrom(int first) {
   for (int fd : open) ::close(fd);
 }
 
-// Asks for SIGUSR1 (blocked, read from a signalfd) when the daemon dies,
-// and leaves the signals the daemon's group gets to the daemon. Returns
-// whether the daemon died before the request.
-bool AskForDeathSignal(const sigset_t& death, pid_t daemon) {
+// Asks for SIGUSR1 (blocked, in `death`) when the daemon dies and ignores
+// the signals meant for the daemon; returns whether it has died already.
+bool WatchDaemon(pid_t daemon, sigset_t& death) {
   // Block the death signal before asking for it, then check that the
   // daemon did not die before the request.
+  sigemptyset(&death);
+  sigaddset(&death, SIGUSR1);
   sigprocmask(SIG_BLOCK, &death, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
   const bool already_dead = ::getppid() != daemon;
@@ -99,9 +100,10 @@ bool AskForDeathSignal(const sigset_t& death, pid_t daemon) {
   return already_dead;
 }
 
-// Keeps the pipe from the daemon as fd 3 and nothing else of the daemon's.
-void HoldNothingOfTheDaemon(int from_daemon, bool keep_stderr,
-                            const std::function<bool()>& reopen_log) {
+// Leaves the watchdog holding only the socket from the daemon (as fd 3),
+// /dev/null (and stderr if `keep_stderr`), and its own log.
+void LetGoOfDaemon(int from_daemon, bool keep_stderr,
+                   const std::function<bool()>& reopen_log) {
   // Close the inherited loggers' files properly (after CloseFrom their
   // numbers could be reused by the new ones; the daemon flushed them
   // before the fork), then hold nothing of the daemon's: not /dev/fuse
@@ -124,27 +126,25 @@ void HoldNothingOfTheDaemon(int from_daemon, bool keep_stderr,
   }
 }
 
-// The daemon's FUSE connection, which the watchdog aborts when the daemon
-// cannot. Owns the connection's fusectl abort file, if it could open it.
-class Connection final {
+// Aborts the daemon's FUSE connection: through its fusectl abort file,
+// opened up front, or else by a forced unmount.
+class ConnectionAborter final {
  public:
-  Connection(dev_t device, const stdfs::path& mountpoint)
+  ConnectionAborter(dev_t device, const stdfs::path& mountpoint)
       : device_(device),
-        number_(::minor(device)),
         mountpoint_(mountpoint),
-        abort_file_(OpenAbortFile(number_)) {
+        connection_(::minor(device)),
+        abort_file_(OpenAbortFile(connection_)) {
     if (!abort_file_.valid()) {
       spdlog::warn(
           "cannot open {}: {}; if this daemon dies with a thread stuck in "
           "the kernel, its callers may hang until root runs: umount -f {}",
-          AbortPath(number_), std::strerror(errno), mountpoint_.string());
+          AbortPath(connection_), std::strerror(errno), mountpoint.string());
     }
   }
+  unsigned connection() const { return connection_; }
 
-  unsigned number() const { return number_; }
-  const stdfs::path& mountpoint() const { return mountpoint_; }
-
-  bool Abort() {
+  bool Abort() const {
     if (abort_file_.valid()) {
       return ::write(abort_file_.get(), "1", 1) == 1;
     }
@@ -157,26 +157,26 @@ class Connection final {
 
  private:
   const dev_t device_;
-  const unsigned number_;
-  const stdfs::path mountpoint_;
+  const stdfs::path& mountpoint_;
+  const unsigned connection_;
   UniqueFd abort_file_;
 };
 
-// How the daemon died: entirely (every descriptor closed: end of file
-// here; the kernel aborted the connection on the last close of /dev/fuse)
-// or with a thread still inside the kernel (only the death signal comes).
-// A clean exit (a 'Q') ends the watchdog at once.
-enum class End { kClosed, kSignalled };
+// How the daemon ended: by a clean exit (a 'Q'), or by dying, either
+// entirely (every descriptor closed: end of file here; the kernel
+// aborted the connection on the last close of /dev/fuse) or with a
+// thread still inside the kernel (only the death signal comes).
+enum class End { kClean, kClosed, kSignalled };
 
-// Waits on fd 3 and the death signal until the daemon dies; exits the
-// watchdog when the daemon says it quits cleanly.
-End WaitForEnd(pid_t daemon, const sigset_t& death, Connection& connection) {
+// Waits for the daemon's word on fd 3 or its death signal; exits the
+// watchdog on a clean exit, aborts the connection when asked to.
+End AwaitDaemonEnd(pid_t daemon, const sigset_t& death,
+                   const ConnectionAborter& aborter) {
   UniqueFd signals(::signalfd(-1, &death, SFD_CLOEXEC));
   if (!signals.valid()) {
-    spdlog::warn(
-        "watchdog: signalfd: {}; it only notices a daemon that "
-        "exits entirely",
-        std::strerror(errno));
+    spdlog::warn("watchdog: signalfd: {}; it only notices a daemon that "
+                 "exits entirely",
+                 std::strerror(errno));
   }
   while (true) {
     pollfd fds[2] = {{3, POLLIN, 0}, {signals.get(), POLLIN, 0}};
@@ -199,11 +199,11 @@ End WaitForEnd(pid_t daemon, const sigset_t& death, Connection& connection) {
       const ssize_t n = ::read(3, &c, 1);
       if (n == 1 && c == kQuit) std::_Exit(0);
       if (n == 1 && c == kAbortNow) {
-        const bool done = connection.Abort();
+        const bool done = aborter.Abort();
         spdlog::warn(
             "the daemon's shutdown was stuck on a directory lock; {} its "
             "FUSE connection {}",
-            done ? "aborted" : "could not abort", connection.number());
+            done ? "aborted" : "could not abort", aborter.connection());
         continue;
       }
       if (n <= 0) return End::kClosed;
@@ -211,27 +211,27 @@ End WaitForEnd(pid_t daemon, const sigset_t& death, Connection& connection) {
   }
 }
 
-// Aborts the connection of a daemon that died with a thread in the
-// kernel, and says what callers of the mount point will see.
-void AbortAfter(End end, pid_t daemon, Connection& connection) {
-  const std::string mountpoint = connection.mountpoint().string();
+// Logs the daemon's death, aborting its connection if the kernel has not.
+void ReportDeath(End end, pid_t daemon, const ConnectionAborter& aborter,
+                 const stdfs::path& mountpoint) {
   if (end == End::kClosed) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; callers of {} get "
         "ENOTCONN until `regfs mount` replaces the dead mount",
-        daemon, mountpoint);
-  } else if (connection.Abort()) {
+        daemon, mountpoint.string());
+  } else if (aborter.Abort()) {
     spdlog::warn(
         "the daemon (pid {}) died without unmounting; aborted its FUSE "
         "connection {}, so callers of {} get ENOTCONN until `regfs mount` "
         "replaces the dead mount",
-        daemon, connection.number(), mountpoint);
+        daemon, aborter.connection(), mountpoint.string());
   } else {
     spdlog::error(
         "the daemon (pid {}) died without unmounting and its FUSE "
         "connection {} could not be aborted (no fusectl abort file, see "
         "above); if callers of {} hang, run as root: umount -f {}",
-        daemon, connection.number(), mountpoint, mountpoint);
+        daemon, aborter.connection(), mountpoint.string(),
+        mountpoint.string());
   }
 }
 
@@ -240,14 +240,12 @@ void AbortAfter(End end, pid_t daemon, Connection& connection) {
                            const stdfs::path& mountpoint, bool keep_stderr,
                            const std::function<bool()>& reopen_log) {
   sigset_t death;
-  sigemptyset(&death);
-  sigaddset(&death, SIGUSR1);
-  const bool already_dead = AskForDeathSignal(death, daemon);
-  HoldNothingOfTheDaemon(from_daemon, keep_stderr, reopen_log);
-  Connection connection(device, mountpoint);
+  const bool already_dead = WatchDaemon(daemon, death);
+  LetGoOfDaemon(from_daemon, keep_stderr, reopen_log);
+  const ConnectionAborter aborter(device, mountpoint);
   const End end =
-      already_dead ? End::kSignalled : WaitForEnd(daemon, death, connection);
-  AbortAfter(end, daemon, connection);
+      already_dead ? End::kSignalled : AwaitDaemonEnd(daemon, death, aborter);
+  ReportDeath(end, daemon, aborter, mountpoint);
   spdlog::shutdown();
   std::_Exit(0);
 }

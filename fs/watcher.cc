@@ -21,44 +21,53 @@ void Watcher::Start() {
   if (thread_.joinable()) return;
   auto last = registry_.LastSeq();
   if (last) {
-    std::lock_guard lock(poll_mu_);
+    MutexLock lock(poll_mu_);
     seen_seq_ = *last;
   } else {
     spdlog::warn("watcher: reading the last event: {}", last.error().message);
   }
-  stopping_ = false;
+  {
+    MutexLock lock(mu_);
+    stopping_ = false;
+  }
   thread_ = StartBackgroundThread([this] { Run(); });
 }
 
 void Watcher::Stop() {
   if (!thread_.joinable()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
+bool Watcher::AwaitStop(std::chrono::milliseconds timeout) {
+  MutexLock lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!stopping_) {
+    if (!cv_.WaitUntil(mu_, deadline)) return stopping_;
+  }
+  return true;
+}
+
 void Watcher::Run() {
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    lock.unlock();
+  while (!AwaitStop(interval_)) {
     try {
       {
-        std::lock_guard poll_lock(poll_mu_);
+        MutexLock poll_lock(poll_mu_);
         Poll();
       }
       on_tick_();
     } catch (const std::exception& e) {
       spdlog::warn("watcher: {}", e.what());
     }
-    lock.lock();
   }
 }
 
 void Watcher::CatchUp(uint64_t seq) {
-  std::lock_guard lock(poll_mu_);
+  MutexLock lock(poll_mu_);
   if (seen_seq_ >= seq) return;
   Poll();
 }

@@ -15,14 +15,13 @@
 #define REGFS_FS_WATCHER_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "registry/history.h"
+#include "registry/mutex.h"
 #include "registry/registry.h"
 
 namespace regfs::fs {
@@ -48,8 +47,10 @@ class Watcher final {
   void CatchUp(uint64_t seq);
 
  private:
-  void Run();
-  void Poll();  // expects poll_mu_ held
+  void Run() EXCLUDES(mu_, poll_mu_);
+  void Poll() REQUIRES(poll_mu_);
+  // Waits up to `timeout` for Stop; whether it came.
+  bool AwaitStop(std::chrono::milliseconds timeout) EXCLUDES(mu_);
 
   registry::Registry& registry_;
   const EventsFn on_events_;
@@ -57,11 +58,11 @@ class Watcher final {
   const std::chrono::milliseconds interval_;
   // Lock order: poll_mu_, then whatever the events callback takes; mu_
   // is never held with it.
-  std::mutex poll_mu_;     // guards seen_seq_; held while handing events on
-  uint64_t seen_seq_ = 0;
-  std::mutex mu_;          // guards stopping_
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  Mutex poll_mu_;  // held while handing events on
+  uint64_t seen_seq_ GUARDED_BY(poll_mu_) = 0;
+  Mutex mu_;
+  CondVar cv_;  // stopping_ changed
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

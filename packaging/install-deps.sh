@@ -17,7 +17,8 @@ set -euo pipefail
 # (systemd-analyze verify), dpkg-dev and fakeroot (cpack -G DEB), man-db
 # (man -l of the man page).
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
-# Fuzzing (tests/fuzz): clang 19 with libFuzzer (clang 14 lacks the C++23
+# Fuzzing (tests/fuzz) and the thread-safety compile of tests/run.sh:
+# clang 19 (bookworm main), with libFuzzer (clang 14 lacks the C++23
 # std::expected of GCC 12's libstdc++).
 readonly PACKAGES=(
   build-essential g++ cmake pkg-config

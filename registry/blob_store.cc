@@ -264,8 +264,12 @@ Result<bool> BlobStore::SameContent(int fd,
   }
 }
 
-Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
-                                    const ProgressFn& progress) const {
+namespace {
+
+// Opens `source` for a push, filling `st`: a regular file, never followed
+// if it is a symbolic link.
+Result<UniqueFd> OpenSource(const std::filesystem::path& source,
+                            struct stat& st) {
   UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!in.valid()) {
     if (errno == ELOOP) {
@@ -276,7 +280,6 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
     }
     return std::unexpected(PosixError("open", source.string(), errno));
   }
-  struct stat st;
   if (::fstat(in.get(), &st) != 0) {
     return std::unexpected(PosixError("stat", source.string(), errno));
   }
@@ -285,8 +288,31 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
                 fmt::format("{} is not a regular file", source.string()));
   }
   ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return in;
+}
 
-  StagedBlob staged;
+// Copies the `total` bytes of `in` to `out` (the temporary file `temp`)
+// while hashing them; returns the bytes copied.
+Result<uint64_t> CopyAndHash(int in, int out, uint64_t total, Hasher& hasher,
+                             const ProgressFn& progress,
+                             const std::filesystem::path& source,
+                             const std::filesystem::path& temp, bool durable) {
+  Result<std::optional<uint64_t>> copied =
+      CopyInKernel(in, out, total, hasher, progress, source, durable);
+  REGFS_TRY(copied);
+  // Some file systems (procfs, sysfs, some FUSE ones) report a size but
+  // copy nothing in the kernel: read them the portable way.
+  if (!*copied || (**copied == 0 && total > 0)) {
+    copied = CopyThroughBuffer(in, out, total, hasher, progress, source, temp,
+                               durable);
+    REGFS_TRY(copied);
+  }
+  return **copied;
+}
+
+}  // namespace
+
+Result<UniqueFd> BlobStore::CreateTemp(StagedBlob& staged) const {
   std::string templ;
   // The copy is written through `writer`; staged.fd_, read-only, holds
   // the flock, so that once the writer is closed fs-verity can be enabled
@@ -327,40 +353,46 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
     }
   }
   staged.temp_ = templ;
+  return writer;
+}
 
-  auto hasher = hasher_();
-  const uint64_t total = static_cast<uint64_t>(st.st_size);
-  Result<std::optional<uint64_t>> copied = CopyInKernel(
-      in.get(), writer.get(), total, *hasher, progress, source, durable_);
-  REGFS_TRY(copied);
-  // Some file systems (procfs, sysfs, some FUSE ones) report a size but
-  // copy nothing in the kernel: read them the portable way.
-  if (!*copied || (**copied == 0 && total > 0)) {
-    copied = CopyThroughBuffer(in.get(), writer.get(), total, *hasher,
-                               progress, source, staged.temp_, durable_);
-    REGFS_TRY(copied);
-  }
-  const uint64_t done = **copied;
-  REGFS_TRY(CheckUnchanged(in.get(), st, done, source));
-  if (durable_ && ::fsync(writer.get()) != 0) {
-    return std::unexpected(PosixError("fsync", templ, errno));
-  }
-  writer.Reset();  // fs-verity needs every writer gone
-  staged.digest_ = hasher->Final();
-  staged.size_ = done;
-
-  // Look for an identical blob now, outside the registry's lock; Install()
-  // re-checks that it still exists.
+Status BlobStore::FindIdentical(StagedBlob& staged) const {
   for (int suffix = 0;; ++suffix) {
     const std::string key = KeyFor(staged.digest_, suffix);
-    if (!Exists(key)) break;
+    if (!Exists(key)) return {};
     auto same = SameContent(staged.fd_.get(), PathOf(key));
     REGFS_TRY(same);
     if (*same) {
       staged.verified_key_ = key;
-      break;
+      return {};
     }
   }
+}
+
+Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
+                                    const ProgressFn& progress) const {
+  struct stat st;
+  auto in = OpenSource(source, st);
+  REGFS_TRY(in);
+  StagedBlob staged;
+  auto writer = CreateTemp(staged);
+  REGFS_TRY(writer);
+  auto hasher = hasher_();
+  auto done = CopyAndHash(in->get(), writer->get(),
+                          static_cast<uint64_t>(st.st_size), *hasher, progress,
+                          source, staged.temp_, durable_);
+  REGFS_TRY(done);
+  REGFS_TRY(CheckUnchanged(in->get(), st, *done, source));
+  if (durable_ && ::fsync(writer->get()) != 0) {
+    return std::unexpected(PosixError("fsync", staged.temp_.string(), errno));
+  }
+  writer->Reset();  // fs-verity needs every writer gone
+  staged.digest_ = hasher->Final();
+  staged.size_ = *done;
+
+  // Look for an identical blob now, outside the registry's lock; Install()
+  // re-checks that it still exists.
+  REGFS_TRY(FindIdentical(staged));
   // A new content: protect it before it is in place (and read-only).
   if (staged.verified_key_.empty()) {
     auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
@@ -515,8 +547,8 @@ Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
 
   const std::string k(key);
   {
-    std::unique_lock lock(verified_.mu);
-    verified_.cv.wait(lock, [&] { return !verified_.busy.contains(k); });
+    MutexLock lock(verified_.mu);
+    while (verified_.busy.contains(k)) verified_.cv.Wait(verified_.mu);
     if (verified_.done.contains(k)) return fd;
     verified_.busy.insert(k);
   }
@@ -527,13 +559,13 @@ Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
     const std::string& key;
     const bool& intact;
     ~Release() {
-      std::lock_guard lock(set.mu);
+      MutexLock lock(set.mu);
       set.busy.erase(key);
       if (intact) {
         if (set.done.size() >= kMaxVerified) set.done.clear();
         set.done.insert(key);
       }
-      set.cv.notify_all();
+      set.cv.NotifyAll();
     }
   } release{verified_, k, intact};
 

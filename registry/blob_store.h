@@ -19,10 +19,8 @@
 #define REGFS_REGISTRY_BLOB_STORE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
-#include <mutex>
 #include <optional>
 #include <unordered_set>
 #include <functional>
@@ -33,6 +31,7 @@
 #include "registry/error.h"
 #include "registry/fs_verity.h"
 #include "registry/hasher.h"
+#include "registry/mutex.h"
 #include "registry/unique_fd.h"
 
 namespace regfs::registry {
@@ -133,6 +132,12 @@ class BlobStore final {
   static std::string_view DigestOf(std::string_view key);
 
  private:
+  // Creates a temporary file in blobs/tmp/ that `staged` then owns, locked
+  // through its read-only fd; returns the fd to write its content through.
+  Result<UniqueFd> CreateTemp(StagedBlob& staged) const;
+  // Sets staged.verified_key_ to an existing blob of the same content, if
+  // there is one.
+  Status FindIdentical(StagedBlob& staged) const;
   Result<bool> SameContent(int fd, const std::filesystem::path& blob) const;
   // The size and digest of the file open at `fd`, read through a mapping.
   Result<std::pair<uint64_t, std::string>> HashFile(
@@ -150,10 +155,12 @@ class BlobStore final {
   bool durable_ = true;
   mutable std::atomic<Verity> verity_{Verity::kUnknown};
   struct VerifiedSet {
-    std::mutex mu;
-    std::condition_variable cv;            // `busy` shrank
-    std::unordered_set<std::string> done;  // hashed and found intact
-    std::unordered_set<std::string> busy;  // being hashed now
+    Mutex mu;
+    CondVar cv;  // `busy` shrank
+    // Hashed and found intact.
+    std::unordered_set<std::string> done GUARDED_BY(mu);
+    // Being hashed now.
+    std::unordered_set<std::string> busy GUARDED_BY(mu);
   };
   mutable VerifiedSet verified_;
 };

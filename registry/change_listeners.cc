@@ -56,6 +56,101 @@ struct Pending {
   UniqueFd fd;
 };
 
+// Listeners that were not told, and why (as ChangeAnnouncer::Unreachable).
+using Unreachable = std::vector<std::pair<std::string, std::string>>;
+
+// Connects to the listener `name` in `dir` (open at `dir_fd`) and sends it
+// `seq`: the socket to await its answer on, or none. Unlinks a stale
+// listener; adds one that cannot be reached now to `unreachable`.
+std::optional<UniqueFd> Tell(const std::filesystem::path& dir, int dir_fd,
+                             const std::string& name, uint64_t seq,
+                             Unreachable& unreachable) {
+  const auto addr = Address(dir, dir_fd, name);
+  UniqueFd socket(
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!addr || !socket.valid()) return std::nullopt;
+  if (Connect(socket.get(), *addr) != 0) {
+    const int err = errno;
+    if (err == ECONNREFUSED) {
+      // Nobody listens: its daemon died. Forget it.
+      (void)::unlinkat(dir_fd, name.c_str(), 0);
+      spdlog::debug("removed the stale listener {}", name);
+    } else if (err != ENOENT) {
+      // EAGAIN: its backlog is full, it has stopped answering.
+      unreachable.emplace_back(name, std::strerror(err));
+    }
+    return std::nullopt;
+  }
+  // An empty socket buffer takes 8 bytes at once; failing, the peer is
+  // gone, and the next writer finds its socket refused.
+  if (::send(socket.get(), &seq, sizeof(seq), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+      static_cast<ssize_t>(sizeof(seq))) {
+    return std::nullopt;
+  }
+  return socket;
+}
+
+// Waits until each of `pending` has answered (or hung up) or
+// kAnnounceDeadline has passed; removes those that did.
+void AwaitAcknowledgements(std::vector<Pending>& pending) {
+  const auto deadline = Clock::now() + kAnnounceDeadline;
+  std::vector<pollfd> fds;
+  while (!pending.empty()) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - Clock::now());
+    if (left.count() <= 0) break;
+    fds.clear();
+    for (const Pending& p : pending) fds.push_back({p.fd.get(), POLLIN, 0});
+    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) break;
+    // An acknowledgement, or a hang-up of a listener that died meanwhile.
+    for (size_t i = fds.size(); i-- > 0;) {
+      if (fds[i].revents == 0) continue;
+      char ack = 0;
+      (void)::recv(fds[i].fd, &ack, 1, MSG_DONTWAIT);
+      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+}
+
+// The store's listeners/ directory, created if missing.
+struct ListenersDir {
+  UniqueFd fd;  // O_PATH
+  std::filesystem::path path;
+  struct stat store_st {};
+  // Root's daemon: the owner's CLI must reach and clean the sockets, so
+  // they (and the directory) belong to the store's owner.
+  bool give_away = false;
+};
+
+Result<ListenersDir> OpenListenersDir(const std::filesystem::path& store) {
+  UniqueFd store_fd(::open(store.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!store_fd.valid()) {
+    return std::unexpected(PosixError("open", store.string(), errno));
+  }
+  ListenersDir dir;
+  if (::fstat(store_fd.get(), &dir.store_st) != 0) {
+    return std::unexpected(PosixError("stat", store.string(), errno));
+  }
+  dir.path = store / kListenersDir;
+  const std::string dir_name(kListenersDir);
+  if (::mkdirat(store_fd.get(), dir_name.c_str(), 0700) != 0 &&
+      errno != EEXIST) {
+    return std::unexpected(PosixError("mkdir", dir.path.string(), errno));
+  }
+  dir.fd.Reset(::openat(store_fd.get(), dir_name.c_str(),
+                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.fd.valid()) {
+    return std::unexpected(PosixError("open", dir.path.string(), errno));
+  }
+  dir.give_away = ::geteuid() == 0 && dir.store_st.st_uid != 0;
+  if (dir.give_away && ::fchownat(dir.fd.get(), "", dir.store_st.st_uid,
+                                  dir.store_st.st_gid, AT_EMPTY_PATH) != 0) {
+    return std::unexpected(PosixError("chown", dir.path.string(), errno));
+  }
+  return dir;
+}
+
 // Removes temporary names that dead listeners left (see the header).
 void RemoveOldTemporaries(int dir_fd) {
   const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -94,7 +189,7 @@ std::string RandomHex() {
 // ---- Writer ----------------------------------------------------------------
 
 void ChangeAnnouncer::Skip(std::string name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   skip_.insert(std::move(name));
 }
 
@@ -120,66 +215,33 @@ void ChangeAnnouncer::AnnounceOrThrow(uint64_t seq) {
   }
   const int dir_fd = ::dirfd(dir.get());
   std::vector<Pending> pending;
-  std::vector<std::pair<std::string, std::string>> unreachable;  // name, why
+  Unreachable unreachable;
   while (const dirent* entry = ::readdir(dir.get())) {
     std::string name = entry->d_name;
     if (name.starts_with('.') || !name.ends_with(".sock")) continue;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (skip_.contains(name)) continue;
     }
-    const auto addr = Address(listeners_, dir_fd, name);
-    UniqueFd socket(
-        ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!addr || !socket.valid()) continue;
-    if (Connect(socket.get(), *addr) != 0) {
-      const int err = errno;
-      if (err == ECONNREFUSED) {
-        // Nobody listens: its daemon died. Forget it.
-        (void)::unlinkat(dir_fd, name.c_str(), 0);
-        spdlog::debug("removed the stale listener {}", name);
-      } else if (err != ENOENT) {
-        // EAGAIN: its backlog is full, it has stopped answering.
-        unreachable.emplace_back(name, std::strerror(err));
-      }
-      continue;
-    }
-    // An empty socket buffer takes 8 bytes at once; failing, the peer is
-    // gone, and the next writer finds its socket refused.
-    if (::send(socket.get(), &seq, sizeof(seq), MSG_NOSIGNAL | MSG_DONTWAIT) !=
-        static_cast<ssize_t>(sizeof(seq))) {
-      continue;
-    }
-    pending.push_back(Pending{std::move(name), std::move(socket)});
+    auto socket = Tell(listeners_, dir_fd, name, seq, unreachable);
+    if (socket) pending.push_back(Pending{std::move(name), std::move(*socket)});
   }
   dir.reset();
 
-  const auto deadline = Clock::now() + kAnnounceDeadline;
-  std::vector<pollfd> fds;
-  while (!pending.empty()) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-        deadline - Clock::now());
-    if (left.count() <= 0) break;
-    fds.clear();
-    for (const Pending& p : pending) fds.push_back({p.fd.get(), POLLIN, 0});
-    const int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR) break;
-    // An acknowledgement, or a hang-up of a listener that died meanwhile.
-    for (size_t i = fds.size(); i-- > 0;) {
-      if (fds[i].revents == 0) continue;
-      char ack = 0;
-      (void)::recv(fds[i].fd, &ack, 1, MSG_DONTWAIT);
-      pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-  }
+  AwaitAcknowledgements(pending);
   for (const Pending& p : pending) {
     unreachable.emplace_back(
         p.name,
         fmt::format("no answer within {} ms", kAnnounceDeadline.count()));
   }
+  WarnUnreachable(seq, unreachable);
+}
+
+void ChangeAnnouncer::WarnUnreachable(uint64_t seq,
+                                      const Unreachable& unreachable) {
   for (const auto& [name, why] : unreachable) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!warned_.insert(name).second) continue;
     }
     spdlog::warn(
@@ -193,31 +255,12 @@ void ChangeAnnouncer::AnnounceOrThrow(uint64_t seq) {
 
 Result<std::unique_ptr<ChangeListener>> ChangeListener::Start(
     const std::filesystem::path& store, OnChange on_change) {
-  UniqueFd store_fd(::open(store.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!store_fd.valid()) {
-    return std::unexpected(PosixError("open", store.string(), errno));
-  }
-  struct stat store_st {};
-  if (::fstat(store_fd.get(), &store_st) != 0) {
-    return std::unexpected(PosixError("stat", store.string(), errno));
-  }
-  const std::filesystem::path dir_path = store / kListenersDir;
-  const std::string dir_name(kListenersDir);
-  if (::mkdirat(store_fd.get(), dir_name.c_str(), 0700) != 0 &&
-      errno != EEXIST) {
-    return std::unexpected(PosixError("mkdir", dir_path.string(), errno));
-  }
-  UniqueFd dir(::openat(store_fd.get(), dir_name.c_str(),
-                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dir.valid()) {
-    return std::unexpected(PosixError("open", dir_path.string(), errno));
-  }
-  // Root's daemon: the owner's CLI must reach and clean the sockets.
-  const bool give_away = ::geteuid() == 0 && store_st.st_uid != 0;
-  if (give_away && ::fchownat(dir.get(), "", store_st.st_uid, store_st.st_gid,
-                              AT_EMPTY_PATH) != 0) {
-    return std::unexpected(PosixError("chown", dir_path.string(), errno));
-  }
+  auto listeners = OpenListenersDir(store);
+  REGFS_TRY(listeners);
+  UniqueFd& dir = listeners->fd;
+  const std::filesystem::path& dir_path = listeners->path;
+  const bool give_away = listeners->give_away;
+  const struct stat& store_st = listeners->store_st;
   RemoveOldTemporaries(dir.get());
 
   const std::string id = fmt::format("{}-{}", ::getpid(), RandomHex());

@@ -50,13 +50,15 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "registry/error.h"
+#include "registry/mutex.h"
 #include "registry/unique_fd.h"
 
 namespace regfs::registry {
@@ -83,11 +85,15 @@ class ChangeAnnouncer final {
   void Skip(std::string name);
 
  private:
+  // Listeners that were not told, and why.
+  using Unreachable = std::vector<std::pair<std::string, std::string>>;
   void AnnounceOrThrow(uint64_t seq);
+  // Warns of each unreachable listener, once per listener.
+  void WarnUnreachable(uint64_t seq, const Unreachable& unreachable);
   const std::filesystem::path listeners_;
-  std::mutex mu_;  // guards skip_, warned_
-  std::set<std::string> skip_;
-  std::set<std::string> warned_;
+  Mutex mu_;
+  std::set<std::string> skip_ GUARDED_BY(mu_);
+  std::set<std::string> warned_ GUARDED_BY(mu_);
 };
 
 // The mount's side: a socket in `<store>/listeners/` and a thread that

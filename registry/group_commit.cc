@@ -1,6 +1,7 @@
 #include "registry/group_commit.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace regfs::registry {
 namespace {
@@ -19,26 +20,35 @@ AnnounceOnRelease::~AnnounceOnRelease() {
   announcer_->Announce(std::exchange(t_unannounced_seq, 0));
 }
 
-GroupCommit::Held GroupCommit::Lock() {
-  Held held{AnnounceOnRelease(&announcer_), std::unique_lock(mu_)};
-  if (open_) {
-    ++lock_waiters_;
-    cv_.wait(held.lock, [this] { return !open_; });
-    if (--lock_waiters_ == 0) cv_.notify_all();
-  }
+// The hold leaves in the returned Held, which the analysis cannot follow.
+GroupCommit::Held GroupCommit::Lock() NO_THREAD_SAFETY_ANALYSIS {
+  Held held{AnnounceOnRelease(&announcer_), MutexLock(mu_)};
+  AwaitNoBatch();
   return held;
 }
 
-Result<GroupCommit::Ticket> GroupCommit::Join() {
+void GroupCommit::AwaitNoBatch() {
+  if (!open_) return;
+  ++lock_waiters_;
+  while (open_) cv_.Wait(mu_);
+  if (--lock_waiters_ == 0) cv_.NotifyAll();
+}
+
+// The hold leaves in the returned Ticket, which the analysis cannot follow.
+Result<GroupCommit::Ticket> GroupCommit::Join() NO_THREAD_SAFETY_ANALYSIS {
   joining_.fetch_add(1);
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   joining_.fetch_sub(1);
+  auto batch = JoinLocked();
+  REGFS_TRY(batch);
+  return Ticket{AnnounceOnRelease(&announcer_), std::move(lock), *batch};
+}
+
+Result<uint64_t> GroupCommit::JoinLocked() {
   // After an I/O error SQLite may have rolled the batch back itself.
   if (open_ && !db_->InTransaction()) End(BatchLost());
-  if (!open_) {
-    // Calls that waited for the last batch go first.
-    cv_.wait(lock, [this] { return open_ || lock_waiters_ == 0; });
-  }
+  // Calls that waited for the last batch go first.
+  while (!open_ && lock_waiters_ != 0) cv_.Wait(mu_);
   if (!open_) {
     REGFS_TRY(db_->BeginWrite());
     open_ = true;
@@ -47,17 +57,22 @@ Result<GroupCommit::Ticket> GroupCommit::Join() {
     members_ = 0;
   }
   ++joined_;
-  return Ticket{AnnounceOnRelease(&announcer_), std::move(lock), id_};
+  return id_;
+}
+
+void GroupCommit::AssertHeldBy([[maybe_unused]] const Ticket& ticket) const {
+  assert(ticket.lock.Holds(mu_));
 }
 
 Status GroupCommit::Leave(Ticket& ticket, bool applied) {
+  AssertHeldBy(ticket);
   if (applied) ++members_;
   if (id_ == ticket.batch && open_ &&
       (joining_.load() == 0 || joined_ >= kMaxBatch)) {
     End(db_->InTransaction() ? db_->Commit() : BatchLost());
   }
   if (!applied) return {};
-  cv_.wait(ticket.lock, [&] { return done_ >= ticket.batch; });
+  while (done_ < ticket.batch) cv_.Wait(mu_);
   const auto failed = failed_.find(ticket.batch);
   if (failed == failed_.end()) return {};
   Error error = failed->second.error;
@@ -82,7 +97,7 @@ void GroupCommit::End(Status committed) {
   }
   open_ = false;
   done_ = id_;
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 }  // namespace regfs::registry

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds regfs and runs every test, FUSE integration tests included, twice:
 # a Release build in build/ and an AddressSanitizer + UndefinedBehavior-
-# Sanitizer build in build-asan/. Installs missing Debian packages first
+# Sanitizer build in build-asan/; between them, a clang-19 -Wthread-safety
+# compile of the libraries in build-tsa/ checks the lock annotations. Installs missing Debian packages first
 # (packaging/install-deps.sh; a quick no-op when all are present).
 # Exits non-zero if any step fails. Run as root (or with sudo): the mount
 # tests act as several users.
@@ -82,7 +83,29 @@ build_and_test() {
   run_ctest "$dir"
 }
 
+# check_thread_safety: compiles the libraries (no link, no tests) with
+# clang's -Wthread-safety, which checks the lock contracts written as
+# GUARDED_BY/REQUIRES (registry/thread_annotations.h); -Werror makes a
+# broken contract fail the step. Build type None: no optimizer, a quick
+# compile.
+check_thread_safety() {
+  local dir=build-tsa
+  say "configuring $dir (clang-19 -Wthread-safety, compile only)"
+  if ! CC=clang-19 CXX=clang++-19 cmake -S . -B "$dir" \
+      -DCMAKE_BUILD_TYPE=None -DREGFS_BUILD_TESTS=OFF \
+      -DCMAKE_CXX_FLAGS=-Wthread-safety; then
+    failed_steps+=("configure $dir")
+    return
+  fi
+  say "compiling the libraries in $dir (thread-safety analysis)"
+  if ! cmake --build "$dir" -j"$build_jobs" \
+      --target registry regfs_fs regfs_cli; then
+    failed_steps+=("thread-safety compile in $dir")
+  fi
+}
+
 build_and_test build -DCMAKE_BUILD_TYPE=Release -DREGFS_BUILD_TESTS=ON
+check_thread_safety
 
 if [[ ${REGFS_SKIP_ASAN:-0} == 1 ]]; then
   echo "regfs: REGFS_SKIP_ASAN=1: skipping the sanitizer build" >&2
@@ -96,9 +119,11 @@ fi
 echo
 if ((${#failed_steps[@]} == 0)); then
   if [[ ${REGFS_SKIP_ASAN:-0} == 1 ]]; then
-    echo "regfs: every step passed (Release build only: sanitizer build skipped)"
+    echo "regfs: every step passed (Release build and thread-safety compile;" \
+         "sanitizer build skipped)"
   else
-    echo "regfs: every step passed (Release and sanitizer builds)"
+    echo "regfs: every step passed (Release and sanitizer builds," \
+         "thread-safety compile)"
   fi
   echo "tests: $total_passed passed, $total_failed failed"
   exit 0
