@@ -54,21 +54,74 @@ void FileSystem::Stop(const std::function<void()>& unstick) {
   notifier_.Stop(std::chrono::seconds(2), unstick);
 }
 
+namespace {
+
+// libfuse 3.17 keeps the wanted capabilities in 64 bits (want_ext) and
+// converts the old 32-bit `want` only where it can: use its setters.
+bool Want(fuse_conn_info* conn, uint64_t cap) {
+#if FUSE_USE_VERSION >= 317
+  return fuse_set_feature_flag(conn, cap);
+#else
+  if ((conn->capable & cap) == 0) return false;
+  conn->want |= static_cast<unsigned>(cap);
+  return true;
+#endif
+}
+
+void Unwant(fuse_conn_info* conn, uint64_t cap) {
+#if FUSE_USE_VERSION >= 317
+  fuse_unset_feature_flag(conn, cap);
+#else
+  conn->want &= ~static_cast<unsigned>(cap);
+#endif
+}
+
+}  // namespace
+
 void FileSystem::Init(fuse_conn_info* conn) {
   // Reads are answered from the blob's fd; let libfuse splice them.
-  if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
-    conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
-  }
+  const bool splice = Want(conn, FUSE_CAP_SPLICE_WRITE);
+  if (splice) Want(conn, FUSE_CAP_SPLICE_MOVE);
   // Aliases move: the kernel must ask readlink every time.
-  conn->want &= ~FUSE_CAP_CACHE_SYMLINKS;
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-  conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+  Unwant(conn, FUSE_CAP_CACHE_SYMLINKS);
+  Unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
+  Unwant(conn, FUSE_CAP_HANDLE_KILLPRIV);
   // As large as the kernel allows; libfuse clamps max_write to its 1 MiB
   // buffer, which also sets the kernel's max_pages (1 MiB requests).
   conn->max_readahead = UINT_MAX;
   conn->max_write = 1 << 20;
-  spdlog::info("FUSE protocol {}.{}, splice {}", conn->proto_major,
-               conn->proto_minor, (conn->want & FUSE_CAP_SPLICE_WRITE) != 0);
+  const std::string_view passthrough = NegotiatePassthrough(conn);
+  spdlog::info("FUSE protocol {}.{}, splice {}, passthrough {}",
+               conn->proto_major, conn->proto_minor, splice, passthrough);
+}
+
+// Kernel passthrough of version reads: wanted unless -o nopassthrough,
+// granted by Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH. The daemon also
+// needs CAP_SYS_ADMIN for each open (PassthroughRefused). Says why not.
+std::string_view FileSystem::NegotiatePassthrough(fuse_conn_info* conn) {
+  if (!options_.passthrough) return "off (-o nopassthrough)";
+#if FUSE_USE_VERSION >= 317
+  if (!Want(conn, FUSE_CAP_PASSTHROUGH)) {
+    return "off (the kernel does not offer it: Linux 6.9 or later with "
+           "CONFIG_FUSE_PASSTHROUGH)";
+  }
+  // A store on a stacked file system (overlayfs) is refused per open.
+  conn->max_backing_stack_depth = 0;
+  passthrough_.store(true, std::memory_order_relaxed);
+  return "on";
+#else
+  (void)conn;
+  return "off (regfs was built with libfuse < 3.17)";
+#endif
+}
+
+void FileSystem::PassthroughRefused() {
+  if (passthrough_.exchange(false, std::memory_order_relaxed)) {
+    spdlog::warn(
+        "passthrough off: the kernel refused to pass a blob through (the "
+        "daemon needs CAP_SYS_ADMIN, and the store a non-stacked file "
+        "system); reads go through the daemon");
+  }
 }
 
 }  // namespace regfs::fs

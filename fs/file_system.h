@@ -102,6 +102,10 @@ struct FileSystemOptions {
   // A frozen mount (`regfs mount --as-of`): aliases, versions and
   // collections as they were right after this event. Mounted read-only.
   std::optional<uint64_t> as_of;
+  // Whether version reads may use kernel passthrough (FUSE_PASSTHROUGH,
+  // Linux >= 6.9, libfuse >= 3.17, a daemon with CAP_SYS_ADMIN); without
+  // it, or where the kernel refuses, reads are spliced from the blob's fd.
+  bool passthrough = true;
   // Where the mount is, as the kernel spells it: an absolute symlink target
   // under it is made relative (link_target.h); empty refuses them all.
   std::string mountpoint;
@@ -122,6 +126,13 @@ class FileSystem final {
   void Stop(const std::function<void()>& unstick = {});
 
   void Init(fuse_conn_info* conn);
+  // The kernel refused to pass an open blob through (FuseOps): reads go
+  // through the daemon from now on. Logs the first time.
+  void PassthroughRefused();
+  // Whether opens of blobs ask for kernel passthrough now.
+  bool passthrough() const {
+    return passthrough_.load(std::memory_order_relaxed);
+  }
 
   Reply Lookup(const Request& r, Ino parent, std::string_view name);
   Reply Forget(Ino ino, uint64_t nlookup);
@@ -171,6 +182,10 @@ class FileSystem final {
     std::optional<LinkNode> link;              // symlinks
     std::optional<PastNode> past;              // views of the past
   };
+
+  std::string_view NegotiatePassthrough(fuse_conn_info* conn);
+  // Negotiated in Init; off after the kernel refuses (PassthroughRefused).
+  std::atomic<bool> passthrough_{false};
 
   // At most this many versions are cached (a few MiB); a full cache is
   // emptied, so that a walk over a huge store keeps the daemon small.

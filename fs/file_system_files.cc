@@ -76,6 +76,7 @@ Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
       handle.fd = std::move(*fd);
       reply.info.keep_cache = 1;
       reply.info.noflush = 1;
+      reply.passthrough = passthrough();
       return reply;
     }
     default:

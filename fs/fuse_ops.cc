@@ -28,6 +28,37 @@ Handle& HandleOf(const fuse_file_info* fi) {
   return *reinterpret_cast<Handle*>(static_cast<uintptr_t>(fi->fh));
 }
 
+// Lets the kernel read the blob of `r` itself (FUSE passthrough); where it
+// refuses, reads come to the daemon (Read splices them from the fd).
+void PassThrough(fuse_req_t req, OpenReply& r) noexcept {
+#if FUSE_USE_VERSION >= 317
+  const int id = fuse_passthrough_open(req, r.handle->fd.get());
+  if (id <= 0) {
+    Fs(req).PassthroughRefused();
+    return;
+  }
+  r.handle->backing_id = id;
+  r.info.backing_id = id;
+  // The kernel reads the blob's own page cache, not this file's.
+  r.info.keep_cache = 0;
+#else
+  (void)req;
+  (void)r;
+#endif
+}
+
+void ClosePassThrough(fuse_req_t req, Handle& handle) noexcept {
+#if FUSE_USE_VERSION >= 317
+  if (handle.backing_id > 0) {
+    (void)fuse_passthrough_close(req, handle.backing_id);
+    handle.backing_id = 0;
+  }
+#else
+  (void)req;
+  (void)handle;
+#endif
+}
+
 // Sends `reply`; never throws.
 void Send(fuse_req_t req, Reply&& reply) noexcept {
   std::visit(
@@ -42,10 +73,15 @@ void Send(fuse_req_t req, Reply&& reply) noexcept {
         } else if constexpr (std::is_same_v<T, LinkReply>) {
           fuse_reply_readlink(req, r.target.c_str());
         } else if constexpr (std::is_same_v<T, OpenReply>) {
+          if (r.passthrough) PassThrough(req, r);
           r.info.fh = reinterpret_cast<uintptr_t>(r.handle.get());
           // On failure (the request was interrupted) no release follows:
           // the handle stays owned here and is freed.
-          if (fuse_reply_open(req, &r.info) == 0) (void)r.handle.release();
+          if (fuse_reply_open(req, &r.info) == 0) {
+            (void)r.handle.release();
+          } else {
+            ClosePassThrough(req, *r.handle);
+          }
         } else if constexpr (std::is_same_v<T, BufReply>) {
           fuse_reply_buf(req, r.data.data(), r.data.size());
         } else if constexpr (std::is_same_v<T, FdReply>) {
@@ -184,6 +220,7 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
 }
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  ClosePassThrough(req, HandleOf(fi));
   delete &HandleOf(fi);
   fuse_reply_err(req, 0);
 }

@@ -94,6 +94,7 @@ registry::Result<FileSystemOptions> FileSystemOptionsFor(
     spdlog::warn("staged symlinks wait {} ms (-o {}{}: for tests only)", ms,
                  kStagedLifetimeOption, ms);
   }
+  fs_options.passthrough = !HasOption(options, kNoPassthroughOption);
   fs_options.mountpoint = mountpoint.string();
   if (!options.as_of.empty()) {
     auto seq = reg.SeqAt(options.as_of);

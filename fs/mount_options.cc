@@ -76,6 +76,7 @@ std::vector<std::string> MountOptionList(const MountOptions& options,
   bool allow_other_default = geteuid() == 0;
   for (const std::string_view opt : SplitOptions(options)) {
     if (opt.starts_with(kStagedLifetimeOption)) continue;
+    if (opt == kNoPassthroughOption) continue;
     if (opt == "default_permissions") {
       spdlog::warn(
           "ignoring -o default_permissions: the registry decides "

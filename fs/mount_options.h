@@ -20,6 +20,11 @@ namespace regfs::fs {
 inline constexpr std::string_view kStagedLifetimeOption =
     "staged_lifetime_ms=";
 
+// -o nopassthrough: reads of versions go through the daemon (splice from
+// the blob's fd) even where the kernel could pass them through to the
+// blob. Not passed to libfuse.
+inline constexpr std::string_view kNoPassthroughOption = "nopassthrough";
+
 // Every option of every -o, in order: "-o a,b -o c" is {a, b, c}. Empty
 // ones (",,") are left out. The views point into `options`.
 std::vector<std::string_view> SplitOptions(const MountOptions& options);

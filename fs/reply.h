@@ -32,6 +32,7 @@ struct Handle {
   enum class Kind { kBlob, kText, kHistory, kDir };
   Kind kind = Kind::kBlob;
   registry::UniqueFd fd;                 // kBlob: the blob, read-only
+  int backing_id = 0;                    // kBlob: passed through (FuseOps)
   std::string text;                      // kText: rendered at open
   std::shared_ptr<HistoryText> history;  // kHistory
   std::vector<DirEntry> entries;         // kDir: a snapshot at opendir
@@ -54,6 +55,8 @@ struct OpenReply {
   fuse_file_info info{};
   std::unique_ptr<Handle> handle;
   bool directory = false;
+  // Ask the kernel to read handle->fd itself (FUSE passthrough).
+  bool passthrough = false;
 };
 struct BufReply {
   std::string data;

@@ -31,6 +31,7 @@ readonly PACKAGES=(
   bubblewrap systemd dpkg-dev fakeroot man-db
   libbenchmark-dev fio hyperfine linux-perf
   clang-19 libclang-rt-19-dev
+  meson ninja-build
 )
 
 check_only=0

@@ -43,13 +43,15 @@ total_passed=0
 total_failed=0
 failed_steps=()
 
-# run_ctest DIR: runs every test in DIR, adds its counts to the totals.
+# run_ctest DIR [CTEST_ARGS...]: runs the tests in DIR (every one, unless
+# CTEST_ARGS select), adds their counts to the totals.
 run_ctest() {
   local dir=$1 log rc line
+  shift
   log=$(mktemp "${TMPDIR:-/tmp}/regfs-ctest.XXXXXX")
   set +e
   ctest --test-dir "$dir" --output-on-failure --no-tests=error \
-    --timeout "$timeout" -j"$jobs" 2>&1 | tee "$log"
+    --timeout "$timeout" -j"$jobs" "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   # "100% tests passed, 0 tests failed out of 42"
@@ -106,6 +108,20 @@ check_thread_safety() {
 
 build_and_test build -DCMAKE_BUILD_TYPE=Release -DREGFS_BUILD_TESTS=ON
 check_thread_safety
+
+# The variant for the system's libfuse (3.14 on Debian 12, no passthrough):
+# the daemon and the mount tests of reading, run against it.
+fuse314_dir=build-system-fuse
+say "configuring $fuse314_dir (-DREGFS_SYSTEM_FUSE=ON)"
+if ! cmake -S . -B "$fuse314_dir" -DCMAKE_BUILD_TYPE=Release \
+     -DREGFS_BUILD_TESTS=ON -DREGFS_SYSTEM_FUSE=ON; then
+  failed_steps+=("configure $fuse314_dir")
+elif ! cmake --build "$fuse314_dir" -j"$build_jobs" --target regfs fs_mount_tests; then
+  failed_steps+=("build $fuse314_dir")
+else
+  say "testing $fuse314_dir (reads through the daemon)"
+  run_ctest "$fuse314_dir" -R '^fs[.](Read|Passthrough|Integrity)Test[.]'
+fi
 
 if [[ ${REGFS_SKIP_ASAN:-0} == 1 ]]; then
   echo "regfs: REGFS_SKIP_ASAN=1: skipping the sanitizer build" >&2
