@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "registry/sql/dialect.h"
+
 namespace regfs::registry::sql {
 
 namespace {
@@ -33,16 +35,18 @@ std::string SelectCollections(std::string_view where) {
       where);
 }
 
-// Engine-specific: collection names compare without case, which SQLite
-// writes as COLLATE NOCASE. Only SQLite is implemented.
+// Collection names compare without case (dialect.h).
 Result<ScopedStatement> CachedCaseTwin(Connection& db) {
-  if (db.engine() != Engine::kSqlite) {
-    return Fail(Code::kIoError,
-                "collection names without case: no statement for this engine");
-  }
-  return db.Cached(
-      "SELECT name FROM collections WHERE name = ?1 COLLATE NOCASE "
-      "ORDER BY name LIMIT 1");
+  auto sql =
+      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
+        auto same = EqualsIgnoringCase(engine, "name", "?1");
+        REGFS_TRY(same);
+        return fmt::format(
+            "SELECT name FROM collections WHERE {} ORDER BY name LIMIT 1",
+            *same);
+      });
+  REGFS_TRY(sql);
+  return db.Cached(*sql);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "registry/sql/dialect.h"
 #include "registry/sql/rows.h"
 
 namespace regfs::registry::sql {
@@ -16,17 +17,20 @@ std::string SelectTreeEntries(std::string_view rest) {
 
 std::string TextColumn(const Statement& s) { return s.ColumnText(0); }
 
-// Engine-specific: protection ignores case, which SQLite writes as
-// COLLATE NOCASE. Only SQLite is implemented.
+// Protection ignores case (dialect.h).
 Result<ScopedStatement> CachedVersionAliasRows(Connection& db) {
-  if (db.engine() != Engine::kSqlite) {
-    return Fail(Code::kIoError,
-                "the aliases of a version: no statement for this engine");
-  }
-  return db.Cached(
-      "SELECT a.id, a.name, EXISTS (SELECT 1 FROM protected_names p "
-      "WHERE p.name = a.name COLLATE NOCASE) FROM aliases a "
-      "WHERE a.version_id = ?1 ORDER BY a.name");
+  auto sql =
+      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
+        auto same = EqualsIgnoringCase(engine, "p.name", "a.name");
+        REGFS_TRY(same);
+        return fmt::format(
+            "SELECT a.id, a.name, EXISTS (SELECT 1 FROM protected_names p "
+            "WHERE {}) FROM aliases a WHERE a.version_id = ?1 "
+            "ORDER BY a.name",
+            *same);
+      });
+  REGFS_TRY(sql);
+  return db.Cached(*sql);
 }
 
 }  // namespace
