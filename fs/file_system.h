@@ -48,6 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fs/backing_files.h"
 #include "fs/caller_cache.h"
 #include "fs/history_files.h"
 #include "fs/inode.h"
@@ -129,6 +130,8 @@ class FileSystem final {
   // The kernel refused to pass an open blob through (FuseOps): reads go
   // through the daemon from now on. Logs the first time.
   void PassthroughRefused();
+  // The backing files of passed-through inodes (FuseOps).
+  BackingFiles& backing_files() { return backing_files_; }
   // Whether opens of blobs ask for kernel passthrough now.
   bool passthrough() const {
     return passthrough_.load(std::memory_order_relaxed);
@@ -186,6 +189,7 @@ class FileSystem final {
   std::string_view NegotiatePassthrough(fuse_conn_info* conn);
   // Negotiated in Init; off after the kernel refuses (PassthroughRefused).
   std::atomic<bool> passthrough_{false};
+  BackingFiles backing_files_;
 
   // At most this many versions are cached (a few MiB); a full cache is
   // emptied, so that a walk over a huge store keeps the daemon small.

@@ -74,6 +74,7 @@ Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
       if (!fd) return Refuse(r, what, fd.error());
       handle.kind = Handle::Kind::kBlob;
       handle.fd = std::move(*fd);
+      handle.ino = node->ino;
       reply.info.keep_cache = 1;
       reply.info.noflush = 1;
       reply.passthrough = passthrough();

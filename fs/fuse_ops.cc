@@ -28,16 +28,20 @@ Handle& HandleOf(const fuse_file_info* fi) {
   return *reinterpret_cast<Handle*>(static_cast<uintptr_t>(fi->fh));
 }
 
-// Lets the kernel read the blob of `r` itself (FUSE passthrough); where it
-// refuses, reads come to the daemon (Read splices them from the fd).
+// Lets the kernel read the blob of `r` itself (FUSE passthrough), with
+// the one backing file of its inode (the kernel refuses a second); where
+// it refuses, reads come to the daemon (Read splices them from the fd).
 void PassThrough(fuse_req_t req, OpenReply& r) noexcept {
 #if FUSE_USE_VERSION >= 317
-  const int id = fuse_passthrough_open(req, r.handle->fd.get());
+  Handle& handle = *r.handle;
+  const int id = Fs(req).backing_files().Acquire(handle.ino, [&] {
+    return fuse_passthrough_open(req, handle.fd.get());
+  });
   if (id <= 0) {
     Fs(req).PassthroughRefused();
     return;
   }
-  r.handle->backing_id = id;
+  handle.passed_through = true;
   r.info.backing_id = id;
   // The kernel reads the blob's own page cache, not this file's.
   r.info.keep_cache = 0;
@@ -49,10 +53,11 @@ void PassThrough(fuse_req_t req, OpenReply& r) noexcept {
 
 void ClosePassThrough(fuse_req_t req, Handle& handle) noexcept {
 #if FUSE_USE_VERSION >= 317
-  if (handle.backing_id > 0) {
-    (void)fuse_passthrough_close(req, handle.backing_id);
-    handle.backing_id = 0;
-  }
+  if (!handle.passed_through) return;
+  handle.passed_through = false;
+  Fs(req).backing_files().Release(handle.ino, [req](int id) {
+    (void)fuse_passthrough_close(req, id);
+  });
 #else
   (void)req;
   (void)handle;

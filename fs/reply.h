@@ -32,7 +32,8 @@ struct Handle {
   enum class Kind { kBlob, kText, kHistory, kDir };
   Kind kind = Kind::kBlob;
   registry::UniqueFd fd;                 // kBlob: the blob, read-only
-  int backing_id = 0;                    // kBlob: passed through (FuseOps)
+  uint64_t ino = 0;                      // kBlob: its inode
+  bool passed_through = false;           // kBlob: (FuseOps, BackingFiles)
   std::string text;                      // kText: rendered at open
   std::shared_ptr<HistoryText> history;  // kHistory
   std::vector<DirEntry> entries;         // kDir: a snapshot at opendir

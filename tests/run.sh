@@ -135,11 +135,11 @@ fi
 echo
 if ((${#failed_steps[@]} == 0)); then
   if [[ ${REGFS_SKIP_ASAN:-0} == 1 ]]; then
-    echo "regfs: every step passed (Release build and thread-safety compile;" \
-         "sanitizer build skipped)"
+    echo "regfs: every step passed (Release build, system-libfuse variant," \
+         "thread-safety compile; sanitizer build skipped)"
   else
     echo "regfs: every step passed (Release and sanitizer builds," \
-         "thread-safety compile)"
+         "system-libfuse variant, thread-safety compile)"
   fi
   echo "tests: $total_passed passed, $total_failed failed"
   exit 0

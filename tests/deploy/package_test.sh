@@ -46,7 +46,11 @@ expect_eq "Package" regfs "$(field Package)"
 expect_eq "Version" "${version#regfs }" "$(field Version)"
 expect_eq "Architecture" "$(dpkg --print-architecture)" "$(field Architecture)"
 depends=$(field Depends)
-for dep in fuse3 libfuse3-3 libsqlite3-0 libxxhash0 libc6 libstdc++6; do
+# libfuse 3.17 is linked statically; only a REGFS_SYSTEM_FUSE build needs
+# Debian's libfuse3-3.
+deps=(fuse3 libsqlite3-0 libxxhash0 libc6 libstdc++6)
+if ldd "$REGFS_BINARY" | grep -q 'libfuse3[.]so'; then deps+=(libfuse3-3); fi
+for dep in "${deps[@]}"; do
   [[ ", $depends," == *", $dep"[\ ,]* ]] || die "Depends lacks $dep: $depends"
 done
 [[ -n $(field Maintainer) && -n $(field Description) ]] ||
