@@ -82,8 +82,10 @@ void FileSystem::Init(fuse_conn_info* conn) {
   // Reads are answered from the blob's fd; let libfuse splice them.
   const bool splice = Want(conn, FUSE_CAP_SPLICE_WRITE);
   if (splice) Want(conn, FUSE_CAP_SPLICE_MOVE);
-  // Aliases move: the kernel must ask readlink every time.
-  Unwant(conn, FUSE_CAP_CACHE_SYMLINKS);
+  // The kernel may keep a symlink's target: a moved alias is a new inode
+  // (inode.h), so a cached target is never wrong for its inode, and the
+  // name's entry is invalidated at each move.
+  Want(conn, FUSE_CAP_CACHE_SYMLINKS);
   Unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
   Unwant(conn, FUSE_CAP_HANDLE_KILLPRIV);
   // As large as the kernel allows; libfuse clamps max_write to its 1 MiB
@@ -91,6 +93,7 @@ void FileSystem::Init(fuse_conn_info* conn) {
   conn->max_readahead = UINT_MAX;
   conn->max_write = 1 << 20;
   const std::string_view passthrough = NegotiatePassthrough(conn);
+  passthrough_status_.store(passthrough.data(), std::memory_order_relaxed);
   spdlog::info("FUSE protocol {}.{}, splice {}, passthrough {}",
                conn->proto_major, conn->proto_minor, splice, passthrough);
 }
@@ -117,6 +120,7 @@ std::string_view FileSystem::NegotiatePassthrough(fuse_conn_info* conn) {
 
 void FileSystem::PassthroughRefused() {
   if (passthrough_.exchange(false, std::memory_order_relaxed)) {
+    passthrough_status_.store(kPassthroughRefused, std::memory_order_relaxed);
     spdlog::warn(
         "passthrough off: the kernel refused to pass a blob through (the "
         "daemon needs CAP_SYS_ADMIN, and the store a non-stacked file "

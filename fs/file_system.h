@@ -186,9 +186,16 @@ class FileSystem final {
     std::optional<PastNode> past;              // views of the past
   };
 
+  // Returns a string literal: "on", or "off (why)".
   std::string_view NegotiatePassthrough(fuse_conn_info* conn);
   // Negotiated in Init; off after the kernel refuses (PassthroughRefused).
   std::atomic<bool> passthrough_{false};
+  // What .regfs/whoami shows under "mount": "on", or "off (why)". Points
+  // at a string literal.
+  std::atomic<const char*> passthrough_status_{"off (not negotiated yet)"};
+  static constexpr const char* kPassthroughRefused =
+      "off (the kernel refused a blob: the daemon needs CAP_SYS_ADMIN, and "
+      "the store a non-stacked file system)";
   BackingFiles backing_files_;
 
   // At most this many versions are cached (a few MiB); a full cache is

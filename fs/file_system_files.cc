@@ -114,7 +114,12 @@ Reply FileSystem::Read(const Request& r, Handle& handle, size_t size,
 std::string FileSystem::RenderWhoami(const Request& r) {
   const Identity who = ReadIdentity(r);
   // Keys sorted, as the mount has always shown them.
-  const nlohmann::json json = registry::WhoamiJson(who, callers_.RoleOf(who));
+  nlohmann::json json = registry::WhoamiJson(who, callers_.RoleOf(who));
+  // What this mount does for its readers (README "Reads at the disk's
+  // speed").
+  json["mount"] = {
+      {"passthrough",
+       passthrough_status_.load(std::memory_order_relaxed)}};
   return json.dump() + "\n";
 }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -94,6 +95,12 @@ class PassthroughTest : public MountTest {
     return completed;
   }
 
+  // What .regfs/whoami shows as the mount's passthrough.
+  std::string WhoamiPassthrough() {
+    const auto json = nlohmann::json::parse(ReadFile(M(".regfs/whoami")));
+    return json["mount"]["passthrough"].get<std::string>();
+  }
+
   std::string BlobBytes(off_t offset) {
     const std::string blob = ReadFile(Src("m1"));
     return blob.substr(static_cast<size_t>(offset), 4096);
@@ -115,6 +122,8 @@ TEST_F(PassthroughTest, OpenVersionIsReadByTheKernelWithoutTheDaemon) {
   EXPECT_TRUE(ReadsWhileDaemonStopped(M("models/production"), 1 << 20, bytes))
       << DaemonLog();
   EXPECT_EQ(bytes, BlobBytes(1 << 20));
+  // .regfs/whoami says so.
+  EXPECT_EQ(WhoamiPassthrough(), "on");
 }
 
 TEST_F(PassthroughTest, NoPassthroughOptionReadsThroughTheDaemon) {
@@ -126,6 +135,7 @@ TEST_F(PassthroughTest, NoPassthroughOptionReadsThroughTheDaemon) {
   EXPECT_FALSE(ReadsWhileDaemonStopped(M("models/v1"), 2 << 20, bytes))
       << "a read completed with the daemon stopped: passed through";
   EXPECT_EQ(bytes, BlobBytes(2 << 20));
+  EXPECT_EQ(WhoamiPassthrough(), "off (-o nopassthrough)");
 }
 
 // cat, cmp and mmap give the version's bytes either way.
