@@ -12,7 +12,8 @@ set -euo pipefail
 # Mount: fuse3 (fusermount3, /etc/fuse.conf).
 # Tests and demo: attr (getfattr/setfattr), procps (pgrep/ps), coreutils
 # (ln, readlink, stat, tail), util-linux (mountpoint, findmnt, setpriv,
-# runuser), diffutils (cmp), findutils (find), passwd (useradd), tar.
+# runuser), diffutils (cmp), findutils (find), passwd (useradd), tar,
+# rsync (publishing drafts with rsync -a).
 # Containers and packaging (tests/deploy): bubblewrap (bwrap), systemd
 # (systemd-analyze verify), dpkg-dev and fakeroot (cpack -G DEB), man-db
 # (man -l of the man page).
@@ -27,7 +28,7 @@ readonly PACKAGES=(
   libxxhash-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev
-  attr procps coreutils util-linux diffutils findutils passwd tar
+  attr procps coreutils util-linux diffutils findutils passwd tar rsync
   bubblewrap systemd dpkg-dev fakeroot man-db
   libbenchmark-dev fio hyperfine linux-perf
   clang-19 libclang-rt-19-dev
