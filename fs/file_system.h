@@ -156,6 +156,8 @@ class FileSystem final {
   Reply Read(const Request& r, Handle& handle, size_t size, off_t offset);
   Reply OpenDir(const Request& r, Ino ino);
   Reply ReadDir(const Request& r, Handle& handle, size_t size, off_t offset);
+  Reply ReadDirPlus(const Request& r, Handle& handle, size_t size,
+                    off_t offset);
   Reply StatFs(const Request& r);
   Reply SetXattr(const Request& r, Ino ino, std::string_view name);
   Reply GetXattr(const Request& r, Ino ino, std::string_view name, size_t size);

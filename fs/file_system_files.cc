@@ -213,6 +213,7 @@ Reply FileSystem::OpenDir(const Request& r, Ino ino) {
   reply.directory = true;
   reply.handle = std::make_unique<Handle>();
   reply.handle->kind = Handle::Kind::kDir;
+  reply.handle->ino = ino;
   reply.handle->entries = std::move(*entries);
   if (node->type == NodeType::kVersion || node->type == NodeType::kTreeEntry) {
     reply.info.cache_readdir = 1;  // trees are immutable
@@ -236,6 +237,44 @@ Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
         fuse_add_direntry(r.req, buf.data() + used, size - used, e.name.c_str(),
                           &st, static_cast<off_t>(i + 1));
     if (need > size - used) break;
+    used += need;
+  }
+  buf.resize(used);
+  return BufReply{std::move(buf)};
+}
+
+// readdir with each entry's attributes (`ls -l` of a big collection asks
+// no lookup per name): the same snapshot as ReadDir, each entry looked up
+// as Lookup would. The kernel counts a lookup for every entry it is given,
+// except `.` and `..`; one that does not fit is forgotten again. An entry
+// that no longer resolves is listed without attributes (node id 0).
+Reply FileSystem::ReadDirPlus(const Request& r, Handle& handle, size_t size,
+                              off_t offset) {
+  if (handle.kind != Handle::Kind::kDir) return ErrorReply{ENOTDIR};
+  std::string buf(size, '\0');
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0));
+       i < handle.entries.size(); ++i) {
+    const DirEntry& e = handle.entries[i];
+    fuse_entry_param entry{};
+    const bool counted = e.name != "." && e.name != "..";
+    if (counted) {
+      Reply looked_up = Lookup(r, handle.ino, e.name);
+      if (auto* found = std::get_if<EntryReply>(&looked_up)) {
+        entry = found->entry;
+      }
+    }
+    if (entry.ino == 0) {
+      entry.attr.st_ino = e.ino;
+      entry.attr.st_mode = e.type;
+    }
+    const size_t need = fuse_add_direntry_plus(
+        r.req, buf.data() + used, size - used, e.name.c_str(), &entry,
+        static_cast<off_t>(i + 1));
+    if (need > size - used) {
+      if (counted && entry.ino != 0) Forget(entry.ino, 1);
+      break;
+    }
     used += need;
   }
   buf.resize(used);

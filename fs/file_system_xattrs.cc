@@ -42,7 +42,10 @@ Result<XattrList> FileSystem::XattrsOf(const Node& node) {
 
 Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
                            size_t size) {
-  // security.*, system.posix_acl_* and the like are asked for often.
+  // security.*, system.posix_acl_* and the like are asked for often (ls -l
+  // asks for both, for each file): the mount has no such namespaces, and
+  // saying so lets ls stop asking (it remembers an unsupported device).
+  if (!name.starts_with("user.")) return ErrorReply{EOPNOTSUPP};
   if (!name.starts_with(kXattrPrefix)) return ErrorReply{ENODATA};
   auto node = ResolveOr(r, ino, "getxattr");
   if (!node) return node.error();

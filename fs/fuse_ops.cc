@@ -242,6 +242,13 @@ void OpReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   });
 }
 
+void OpReadDirPlus(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
+                   fuse_file_info* fi) {
+  Dispatch(req, "readdirplus", [&] {
+    return Fs(req).ReadDirPlus(RequestOf(req), HandleOf(fi), size, off);
+  });
+}
+
 void OpReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   delete &HandleOf(fi);
   fuse_reply_err(req, 0);
@@ -304,6 +311,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.release = OpRelease;
   ops.opendir = OpOpenDir;
   ops.readdir = OpReadDir;
+  ops.readdirplus = OpReadDirPlus;
   ops.releasedir = OpReleaseDir;
   ops.statfs = OpStatFs;
   ops.setxattr = OpSetXattr;

@@ -32,7 +32,7 @@ struct Handle {
   enum class Kind { kBlob, kText, kHistory, kDir };
   Kind kind = Kind::kBlob;
   registry::UniqueFd fd;                 // kBlob: the blob, read-only
-  uint64_t ino = 0;                      // kBlob: its inode
+  uint64_t ino = 0;                      // kBlob, kDir: its inode
   bool passed_through = false;           // kBlob: (FuseOps, BackingFiles)
   std::string text;                      // kText: rendered at open
   std::shared_ptr<HistoryText> history;  // kHistory
