@@ -205,6 +205,9 @@ class FileSystem final {
   static constexpr size_t kMaxCachedVersions = 4096;
 
   registry::Result<Node> Resolve(Ino ino);
+  // The entry of an immutable `node` (a version, a file in one), stat'ed,
+  // with the version timeouts; the refusal if it cannot be stat'ed.
+  Reply ImmutableEntry(const Request& r, const Node& node);
   // Resolve for a handler: the reply to `op` ("getattr") of an inode that
   // does not resolve, its errno from ErrnoFor.
   std::expected<Node, ErrorReply> ResolveOr(const Request& r, Ino ino,
@@ -261,6 +264,13 @@ class FileSystem final {
   // logs its own).
   ErrorReply RefuseWhy(const Request& r, const What& what,
                        const registry::Error& error, std::string_view why);
+  // The collection `parent` for a change `what` of its alias `name`, or
+  // the refusal: `parent` does not resolve, is a view of the past
+  // (EROFS), or is no collection (RefuseImmutable with `not_here`).
+  std::expected<Node, ErrorReply> AliasDirOr(const Request& r, Ino parent,
+                                             std::string_view name,
+                                             const std::string& what,
+                                             std::string_view not_here);
   // Refuses a change that nobody may make (to a version, a control file,
   // a tree): EACCES for a caller who may change nothing at all (a viewer:
   // DESIGN's "viewer tries any change"), EPERM for everyone else.
@@ -332,6 +342,12 @@ class FileSystem final {
   // Invalidates what event `e` changed (OnEvents); true if it changed a
   // role.
   bool InvalidateFor(const registry::Event& e);
+  // InvalidateFor's parts: collection `id`'s deletion (its inode `dir`),
+  // a version's creation or deletion in `dir`, a name's protection.
+  void InvalidateDeleted(const registry::Event& e, std::optional<int64_t> id,
+                         Ino dir);
+  void InvalidateVersions(const registry::Event& e, Ino dir);
+  void InvalidateProtection(const registry::Event& e);
 
   registry::Registry& registry_;
   const FileSystemOptions options_;

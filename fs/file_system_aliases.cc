@@ -25,16 +25,24 @@ using registry::Identity;
 using registry::Result;
 using registry::Version;
 
-Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
-  const std::string what = "unlink " + PathIn(parent, name);
+std::expected<FileSystem::Node, ErrorReply> FileSystem::AliasDirOr(
+    const Request& r, Ino parent, std::string_view name,
+    const std::string& what, std::string_view not_here) {
   auto dir = Resolve(parent);
-  if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
+  if (!dir) return std::unexpected(ErrorReply{ErrnoFor(r, what, dir.error())});
   if (ReadOnlyView(*dir, name)) {
-    return Refuse(r, what, EROFS, "the past is read-only");
+    return std::unexpected(Refuse(r, what, EROFS, "the past is read-only"));
   }
   if (dir->type != NodeType::kCollection) {
-    return RefuseImmutable(r, what, "only aliases can be removed");
+    return std::unexpected(RefuseImmutable(r, what, not_here));
   }
+  return std::move(*dir);
+}
+
+Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
+  const std::string what = "unlink " + PathIn(parent, name);
+  auto dir = AliasDirOr(r, parent, name, what, "only aliases can be removed");
+  if (!dir) return dir.error();
   if (name == kCollectionHistory) {
     return RefuseImmutable(r, what, "control files are read-only");
   }
@@ -63,14 +71,8 @@ Reply FileSystem::Symlink(const Request& r, std::string_view given_target,
                           Ino parent, std::string_view name) {
   const std::string what =
       fmt::format("symlink {} -> {}", PathIn(parent, name), given_target);
-  auto dir = Resolve(parent);
-  if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
-  if (ReadOnlyView(*dir, name)) {
-    return Refuse(r, what, EROFS, "the past is read-only");
-  }
-  if (dir->type != NodeType::kCollection) {
-    return RefuseImmutable(r, what, "aliases live in collections");
-  }
+  auto dir = AliasDirOr(r, parent, name, what, "aliases live in collections");
+  if (!dir) return dir.error();
   auto relative =
       MountRelativeTarget(options_.mountpoint, dir->collection, given_target);
   if (!relative) return Refuse(r, what, relative.error());

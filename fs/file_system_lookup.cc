@@ -107,10 +107,7 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
     node.type = NodeType::kVersion;
     node.ino = MakeIno(NodeType::kVersion, static_cast<uint64_t>(version->id));
     node.version = std::move(*version);
-    auto attr = StatOf(r, node);
-    if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
-    return MakeEntry(node.ino, *attr, options_.version_timeout,
-                     options_.version_timeout);
+    return ImmutableEntry(r, node);
   }
   if (auto reflog = registry::ParseReflogName(name)) {
     return LookupReflog(r, dir, name, *reflog, options_.as_of, "");
@@ -147,6 +144,10 @@ Reply FileSystem::LookupInTree(const Request& r, const Node& dir,
   node.type = NodeType::kTreeEntry;
   node.ino = MakeIno(NodeType::kTreeEntry, static_cast<uint64_t>(entry->id));
   node.entry = std::move(*entry);
+  return ImmutableEntry(r, node);
+}
+
+Reply FileSystem::ImmutableEntry(const Request& r, const Node& node) {
   auto attr = StatOf(r, node);
   if (!attr) return Refuse(r, "stat of " + PathOf(node), attr.error());
   return MakeEntry(node.ino, *attr, options_.version_timeout,

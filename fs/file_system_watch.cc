@@ -44,29 +44,11 @@ bool FileSystem::InvalidateFor(const registry::Event& e) {
       notifier_.InvalidateEntry(kRootIno, e.collection);
       break;
     case EventType::kCollectionDelete:
-      // The name may already hold a new collection (a later event):
-      // forget only an id that is gone. A frozen mount still shows it.
-      if (id && !options_.as_of) {
-        auto still = registry_.GetCollectionById(*id);
-        if (!still && still.error().IsNotFound()) {
-          ForgetCollection(e.collection);
-          notifier_.InvalidateInode(dir);
-        }
-      }
-      notifier_.InvalidateEntry(kRootIno, e.collection);
+      InvalidateDeleted(e, id, dir);
       break;
     case EventType::kVersionCreate:
     case EventType::kVersionDelete:
-      if (!dir) break;
-      for (auto number : {e.old_version, e.new_version}) {
-        if (number) {
-          notifier_.InvalidateEntry(dir, registry::VersionName(*number));
-        }
-      }
-      notifier_.InvalidateEntry(dir, std::string(registry::kLatest));
-      if (e.type == EventType::kVersionDelete && e.old_version) {
-        ForgetVersion(e.collection, *e.old_version);
-      }
+      InvalidateVersions(e, dir);
       break;
     case EventType::kAliasCreate:
     case EventType::kAliasMove:
@@ -78,12 +60,7 @@ bool FileSystem::InvalidateFor(const registry::Event& e) {
       break;
     case EventType::kProtect:
     case EventType::kUnprotect:
-      // The alias snapshots carry `protected`: drop them everywhere.
-      for (int64_t cid : KnownCollectionIds()) {
-        notifier_.InvalidateEntry(
-            MakeIno(NodeType::kCollection, static_cast<uint64_t>(cid)),
-            e.alias);
-      }
+      InvalidateProtection(e);
       break;
     case EventType::kRoleGrant:
     case EventType::kRoleRevoke:
@@ -93,6 +70,39 @@ bool FileSystem::InvalidateFor(const registry::Event& e) {
       break;  // xattrs are not cached by the kernel
   }
   return false;
+}
+
+void FileSystem::InvalidateDeleted(const registry::Event& e,
+                                   std::optional<int64_t> id, Ino dir) {
+  // The name may already hold a new collection (a later event): forget
+  // only an id that is gone. A frozen mount still shows it.
+  if (id && !options_.as_of) {
+    auto still = registry_.GetCollectionById(*id);
+    if (!still && still.error().IsNotFound()) {
+      ForgetCollection(e.collection);
+      notifier_.InvalidateInode(dir);
+    }
+  }
+  notifier_.InvalidateEntry(kRootIno, e.collection);
+}
+
+void FileSystem::InvalidateVersions(const registry::Event& e, Ino dir) {
+  if (!dir) return;
+  for (auto number : {e.old_version, e.new_version}) {
+    if (number) notifier_.InvalidateEntry(dir, registry::VersionName(*number));
+  }
+  notifier_.InvalidateEntry(dir, std::string(registry::kLatest));
+  if (e.type == registry::EventType::kVersionDelete && e.old_version) {
+    ForgetVersion(e.collection, *e.old_version);
+  }
+}
+
+void FileSystem::InvalidateProtection(const registry::Event& e) {
+  // The alias snapshots carry `protected`: drop them everywhere.
+  for (int64_t cid : KnownCollectionIds()) {
+    notifier_.InvalidateEntry(
+        MakeIno(NodeType::kCollection, static_cast<uint64_t>(cid)), e.alias);
+  }
 }
 
 void FileSystem::OnAnnounced(uint64_t seq) {

@@ -49,6 +49,13 @@ Result<Role> Registry::Impl::Require(const Identity& who, Role needed,
   return role;
 }
 
+Result<Transaction> Registry::Impl::BeginAs(const Identity& who, Role needed,
+                                            std::string_view action) {
+  REGFS_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db));
+  REGFS_TRY(Require(who, needed, action));
+  return tx;
+}
+
 // Protection ignores case.
 Result<bool> Registry::Impl::IsProtected(std::string_view name) {
   auto spelling = sql::ProtectedSpelling(*db, name);
@@ -124,9 +131,8 @@ Result<bool> Registry::IsProtected(std::string_view name) {
 Status Registry::Protect(const Identity& who, std::string_view name) {
   auto lock = impl_->Lock();
   REGFS_TRY(ValidateAliasName(name));
-  auto tx = Transaction::Begin(*impl_->db);
-  REGFS_TRY(tx);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "protect names"));
+  REGFS_ASSIGN_OR_RETURN(
+      Transaction tx, impl_->BeginAs(who, Role::kAdmin, "protect names"));
   auto prot = sql::ProtectedSpelling(*impl_->db, name);
   REGFS_TRY(prot);
   if (*prot) {
@@ -139,14 +145,13 @@ Status Registry::Protect(const Identity& who, std::string_view name) {
   REGFS_TRY(sql::InsertProtectedName(*impl_->db, name, NowMs(), who.user));
   REGFS_TRY(impl_->Append(who, EventType::kProtect, "", name, std::nullopt,
                           std::nullopt));
-  return tx->Commit();
+  return tx.Commit();
 }
 
 Status Registry::Unprotect(const Identity& who, std::string_view name) {
   auto lock = impl_->Lock();
-  auto tx = Transaction::Begin(*impl_->db);
-  REGFS_TRY(tx);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "unprotect names"));
+  REGFS_ASSIGN_OR_RETURN(
+      Transaction tx, impl_->BeginAs(who, Role::kAdmin, "unprotect names"));
   bool removed = false;
   // Protection ignores case: every spelling of `name` goes (a store from
   // before that rule may hold several), each with its own event.
@@ -164,7 +169,7 @@ Status Registry::Unprotect(const Identity& who, std::string_view name) {
     return Fail(Code::kNotFound,
                 fmt::format("name {} is not protected", Quote(name)));
   }
-  return tx->Commit();
+  return tx.Commit();
 }
 
 Status ValidatePrincipal(std::string_view principal) {
@@ -187,9 +192,8 @@ Status Registry::Grant(const Identity& who, std::string_view given, Role role) {
   REGFS_TRY(ValidatePrincipal(given));
   const std::string principal = CanonicalPrincipal(given);
   auto lock = impl_->Lock();
-  auto tx = Transaction::Begin(*impl_->db);
-  REGFS_TRY(tx);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "grant roles"));
+  REGFS_ASSIGN_OR_RETURN(
+      Transaction tx, impl_->BeginAs(who, Role::kAdmin, "grant roles"));
   auto old = sql::GrantedRole(*impl_->db, principal);
   REGFS_TRY(old);
   if (*old == role) return {};
@@ -199,16 +203,15 @@ Status Registry::Grant(const Identity& who, std::string_view given, Role role) {
   if (*old) detail["previous"] = std::string(RoleName(**old));
   REGFS_TRY(impl_->Append(who, EventType::kRoleGrant, "", "", std::nullopt,
                           std::nullopt, detail));
-  return tx->Commit();
+  return tx.Commit();
 }
 
 Status Registry::Revoke(const Identity& who, std::string_view given) {
   REGFS_TRY(ValidatePrincipal(given));
   std::string principal = CanonicalPrincipal(given);
   auto lock = impl_->Lock();
-  auto tx = Transaction::Begin(*impl_->db);
-  REGFS_TRY(tx);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "revoke roles"));
+  REGFS_ASSIGN_OR_RETURN(
+      Transaction tx, impl_->BeginAs(who, Role::kAdmin, "revoke roles"));
   auto old = sql::GrantedRole(*impl_->db, principal);
   REGFS_TRY(old);
   if (!*old && principal != given) {
@@ -226,7 +229,7 @@ Status Registry::Revoke(const Identity& who, std::string_view given) {
       who, EventType::kRoleRevoke, "", "", std::nullopt, std::nullopt,
       nlohmann::json{{"principal", std::string(principal)},
                      {"role", std::string(RoleName(**old))}}));
-  return tx->Commit();
+  return tx.Commit();
 }
 
 }  // namespace regfs::registry

@@ -36,14 +36,13 @@ Result<Version> Registry::Impl::ResolveIn(const CollectionRow& c,
     }
     return (*latest)->first;
   }
-  auto alias = sql::FindAlias(*db, c.id, name);
-  REGFS_TRY(alias);
-  if (!*alias) {
+  REGFS_ASSIGN_OR_RETURN(const auto alias, FindAlias(c, name));
+  if (!alias) {
     REGFS_TRY(ValidateName(name, "alias"));
     return Fail(Code::kNotFound, fmt::format("{} has no version or alias {}",
                                              c.name, Quote(name)));
   }
-  auto v = FindVersion(c.id, (*alias)->number);
+  auto v = FindVersion(c.id, alias->number);
   REGFS_TRY(v);
   if (!*v) return Fail(Code::kCorruption, "alias names a missing version");
   return **v;
@@ -55,6 +54,11 @@ Result<Version> Registry::Impl::ResolveTarget(const CollectionRow& c,
   auto name = ParseLinkTarget(c.name, target);
   REGFS_TRY(name);
   return ResolveIn(c, *name);
+}
+
+Result<std::optional<AliasRow>> Registry::Impl::FindAlias(
+    const CollectionRow& c, std::string_view name) {
+  return sql::FindAlias(*db, c.id, name);
 }
 
 // Two aliases of one collection may not differ only by case: AlreadyExists
@@ -78,16 +82,15 @@ Status Registry::Impl::RequireNoAliasCaseTwin(const CollectionRow& c,
 Status Registry::Impl::WriteAlias(const Identity& who, const CollectionRow& c,
                                   std::string_view alias,
                                   const Version& target) {
-  auto existing = sql::FindAlias(*db, c.id, alias);
-  REGFS_TRY(existing);
-  if (*existing && (*existing)->version_id == target.id) return {};
+  REGFS_ASSIGN_OR_RETURN(const auto existing, FindAlias(c, alias));
+  if (existing && existing->version_id == target.id) return {};
   const TimeMs now = NowMs();
-  if (*existing) {
-    auto seq =
-        Append(who, EventType::kAliasMove, c.name, alias, (*existing)->number,
-               target.number, nlohmann::json::object(), now);
+  if (existing) {
+    auto seq = Append(who, EventType::kAliasMove, c.name, alias,
+                      existing->number, target.number,
+                      nlohmann::json::object(), now);
     REGFS_TRY(seq);
-    return sql::MoveAlias(*db, (*existing)->id, target.id,
+    return sql::MoveAlias(*db, existing->id, target.id,
                           StampOf(who, *seq, now));
   }
   REGFS_TRY(RequireNoAliasCaseTwin(c, alias));
@@ -119,13 +122,12 @@ Result<AliasChange> Registry::Impl::BeginAliasChange(
 // The alias `name` of `c`, or NotFound.
 Result<AliasRow> Registry::Impl::RequireAlias(const CollectionRow& c,
                                               std::string_view name) {
-  auto alias = sql::FindAlias(*db, c.id, name);
-  REGFS_TRY(alias);
-  if (!*alias) {
+  REGFS_ASSIGN_OR_RETURN(auto alias, FindAlias(c, name));
+  if (!alias) {
     return Fail(Code::kNotFound,
                 fmt::format("{} has no alias {}", c.name, Quote(name)));
   }
-  return std::move(**alias);
+  return std::move(*alias);
 }
 
 Status Registry::Impl::DeleteAliasRow(const Identity& who,
@@ -240,19 +242,18 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
                                     std::string_view alias,
                                     std::string_view target) {
   auto lock = impl_->Lock();
-  auto change = impl_->BeginAliasChange(who, collection, {{alias, "create"}});
-  REGFS_TRY(change);
-  const CollectionRow& c = change->c;
-  auto version = impl_->ResolveTarget(c, target);
-  REGFS_TRY(version);
-  auto existing = sql::FindAlias(*impl_->db, c.id, alias);
-  REGFS_TRY(existing);
-  if (*existing) {
+  REGFS_ASSIGN_OR_RETURN(
+      AliasChange change,
+      impl_->BeginAliasChange(who, collection, {{alias, "create"}}));
+  const CollectionRow& c = change.c;
+  REGFS_ASSIGN_OR_RETURN(const Version version, impl_->ResolveTarget(c, target));
+  REGFS_ASSIGN_OR_RETURN(const auto existing, impl_->FindAlias(c, alias));
+  if (existing) {
     return Fail(Code::kAlreadyExists, fmt::format("{} already has an alias {}",
                                                   c.name, Quote(alias)));
   }
-  REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
-  REGFS_TRY(change->tx.Commit());
+  REGFS_TRY(impl_->WriteAlias(who, c, alias, version));
+  REGFS_TRY(change.tx.Commit());
   return impl_->AliasInfo(c, alias);
 }
 
@@ -270,10 +271,9 @@ Result<Alias> Registry::SetAlias(
     auto version = impl_->ResolveTarget(c, target);
     REGFS_TRY(version);
     if (expected) {
-      auto existing = sql::FindAlias(*impl_->db, c.id, alias);
-      REGFS_TRY(existing);
+      REGFS_ASSIGN_OR_RETURN(const auto existing, impl_->FindAlias(c, alias));
       std::optional<uint64_t> now;
-      if (*existing) now = (*existing)->number;
+      if (existing) now = existing->number;
       if (now != *expected) {
         auto show = [](const std::optional<uint64_t>& v) {
           return v ? VersionName(*v) : std::string("nothing");
@@ -306,13 +306,13 @@ Result<Alias> Registry::SetAlias(
 Status Registry::RemoveAlias(const Identity& who, std::string_view collection,
                              std::string_view alias) {
   auto lock = impl_->Lock();
-  auto change = impl_->BeginAliasChange(who, collection, {{alias, "remove"}});
-  REGFS_TRY(change);
-  const CollectionRow& c = change->c;
-  auto existing = impl_->RequireAlias(c, alias);
-  REGFS_TRY(existing);
-  REGFS_TRY(impl_->DeleteAliasRow(who, c, *existing));
-  return change->tx.Commit();
+  REGFS_ASSIGN_OR_RETURN(
+      AliasChange change,
+      impl_->BeginAliasChange(who, collection, {{alias, "remove"}}));
+  REGFS_ASSIGN_OR_RETURN(const AliasRow existing,
+                         impl_->RequireAlias(change.c, alias));
+  REGFS_TRY(impl_->DeleteAliasRow(who, change.c, existing));
+  return change.tx.Commit();
 }
 
 Status Registry::RenameAlias(const Identity& who, std::string_view collection,
@@ -326,14 +326,13 @@ Status Registry::RenameAlias(const Identity& who, std::string_view collection,
   auto source = impl_->RequireAlias(c, from);
   REGFS_TRY(source);
   if (from == to) return {};
-  auto dest = sql::FindAlias(*impl_->db, c.id, to);
-  REGFS_TRY(dest);
-  if (*dest) {
+  REGFS_ASSIGN_OR_RETURN(const auto dest, impl_->FindAlias(c, to));
+  if (dest) {
     if (!replace) {
       return Fail(Code::kAlreadyExists,
                   fmt::format("{} already has an alias {}", c.name, Quote(to)));
     }
-    REGFS_TRY(impl_->DeleteAliasRow(who, c, **dest));
+    REGFS_TRY(impl_->DeleteAliasRow(who, c, *dest));
   } else {
     // `mv a A` renames `a` itself; `mv a B` beside `b` is refused.
     REGFS_TRY(impl_->RequireNoAliasCaseTwin(c, to, source->id));

@@ -188,6 +188,7 @@ StagedBlob::StagedBlob(StagedBlob&& other) noexcept
       fd_(std::move(other.fd_)),
       digest_(std::move(other.digest_)),
       size_(other.size_),
+      verity_(other.verity_),
       verified_key_(std::move(other.verified_key_)) {
   other.temp_.clear();
 }
@@ -200,6 +201,7 @@ StagedBlob& StagedBlob::operator=(StagedBlob&& other) noexcept {
     fd_ = std::move(other.fd_);
     digest_ = std::move(other.digest_);
     size_ = other.size_;
+    verity_ = other.verity_;
     verified_key_ = std::move(other.verified_key_);
   }
   return *this;

@@ -1,5 +1,6 @@
 // Collections: listing, creating and deleting them.
 #include "registry/registry_impl.h"
+#include "registry/sql/aliases.h"
 #include "registry/sql/collections.h"
 #include "registry/sql/versions.h"
 
@@ -85,16 +86,16 @@ Result<Collection> Registry::CreateCollection(const Identity& who,
 Status Registry::DeleteCollection(const Identity& who, std::string_view name,
                                   bool all) {
   auto lock = impl_->Lock();
-  auto tx = Transaction::Begin(*impl_->db);
-  REGFS_TRY(tx);
-  REGFS_TRY(impl_->Require(
-      who, all ? Role::kAdmin : kRoleToChange,
-      all ? "delete a collection with its versions" : "delete collections"));
+  REGFS_ASSIGN_OR_RETURN(
+      Transaction tx,
+      impl_->BeginAs(who, all ? Role::kAdmin : kRoleToChange,
+                     all ? "delete a collection with its versions"
+                         : "delete collections"));
   auto c = impl_->FindCollection(name);
   REGFS_TRY(c);
   auto versions = sql::ListVersionKeys(*impl_->db, c->id);
   REGFS_TRY(versions);
-  auto aliases = sql::CollectionAliasRows(*impl_->db, c->id);
+  auto aliases = sql::ListAliasRows(*impl_->db, c->id);
   REGFS_TRY(aliases);
   REGFS_TRY(impl_->CheckDeletable(*c, all, versions->size(), *aliases));
   for (const auto& alias : *aliases)
@@ -105,7 +106,7 @@ Status Registry::DeleteCollection(const Identity& who, std::string_view name,
     REGFS_TRY(sql::DeleteVersion(*impl_->db, id));
   }
   REGFS_TRY(impl_->RetireCollection(who, *c));
-  return tx->Commit();
+  return tx.Commit();
 }
 
 Status Registry::Impl::CheckDeletable(const CollectionRow& c, bool all,

@@ -4,28 +4,27 @@
 
 #include <cstring>
 
+#include "registry/enum_names.h"
+
 namespace regfs::registry {
 
+namespace {
+
+constexpr EnumName<Code> kCodeNames[] = {
+    {Code::kNotFound, "not found"},
+    {Code::kAlreadyExists, "already exists"},
+    {Code::kPermissionDenied, "permission denied"},
+    {Code::kNotPermitted, "not permitted"},
+    {Code::kInvalidArgument, "invalid argument"},
+    {Code::kConflict, "conflict"},
+    {Code::kCorruption, "corruption"},
+    {Code::kIoError, "I/O error"},
+};
+
+}  // namespace
+
 std::string_view CodeName(Code code) {
-  switch (code) {
-    case Code::kNotFound:
-      return "not found";
-    case Code::kAlreadyExists:
-      return "already exists";
-    case Code::kPermissionDenied:
-      return "permission denied";
-    case Code::kNotPermitted:
-      return "not permitted";
-    case Code::kInvalidArgument:
-      return "invalid argument";
-    case Code::kConflict:
-      return "conflict";
-    case Code::kCorruption:
-      return "corruption";
-    case Code::kIoError:
-      return "I/O error";
-  }
-  return "unknown";
+  return NameOf(kCodeNames, code, "unknown");
 }
 
 Error PosixError(std::string_view what, std::string_view path, int err) {

@@ -8,31 +8,39 @@
 #include <ctime>
 #include <optional>
 
+#include "registry/enum_names.h"
 #include "registry/names.h"
 
 namespace regfs::registry {
 namespace {
 
-struct EventName {
-  EventType type;
+// Each kind of event: its name in the history table and in JSON, and
+// what it did in a line of `history` (an fmt pattern over the arguments
+// of RenderText).
+struct EventKind {
+  EventType value;
   std::string_view name;
+  std::string_view text;
 };
 
-constexpr EventName kEventNames[] = {
-    {EventType::kCollectionCreate, "collection.create"},
-    {EventType::kCollectionDelete, "collection.delete"},
-    {EventType::kVersionCreate, "version.create"},
-    {EventType::kVersionDelete, "version.delete"},
-    {EventType::kAliasCreate, "alias.create"},
-    {EventType::kAliasMove, "alias.move"},
-    {EventType::kAliasRemove, "alias.remove"},
-    {EventType::kAliasRename, "alias.rename"},
-    {EventType::kProtect, "name.protect"},
-    {EventType::kUnprotect, "name.unprotect"},
-    {EventType::kRoleGrant, "role.grant"},
-    {EventType::kRoleRevoke, "role.revoke"},
-    {EventType::kTagAdd, "tag.add"},
-    {EventType::kTagRemove, "tag.remove"},
+constexpr EventKind kEventKinds[] = {
+    {EventType::kCollectionCreate, "collection.create",
+     "created collection {collection}"},
+    {EventType::kCollectionDelete, "collection.delete",
+     "deleted collection {collection}"},
+    {EventType::kVersionCreate, "version.create", "pushed {collection}/{new}"},
+    {EventType::kVersionDelete, "version.delete", "deleted {collection}/{old}"},
+    {EventType::kAliasCreate, "alias.create", "created {where} -> {new}"},
+    {EventType::kAliasMove, "alias.move", "moved {where} {old} -> {new}"},
+    {EventType::kAliasRemove, "alias.remove", "removed {where} (was {old})"},
+    {EventType::kAliasRename, "alias.rename",
+     "renamed {where} to {to} ({new})"},
+    {EventType::kProtect, "name.protect", "protected name {alias}"},
+    {EventType::kUnprotect, "name.unprotect", "unprotected name {alias}"},
+    {EventType::kRoleGrant, "role.grant", "granted {role} to {principal}"},
+    {EventType::kRoleRevoke, "role.revoke", "revoked {role} from {principal}"},
+    {EventType::kTagAdd, "tag.add", "tagged {collection}/{new} {tag}"},
+    {EventType::kTagRemove, "tag.remove", "untagged {collection}/{old} {tag}"},
 };
 
 nlohmann::json VersionJson(const std::optional<uint64_t>& v) {
@@ -48,17 +56,11 @@ nlohmann::json OrNull(const std::string& s) {
 }  // namespace
 
 std::string_view EventTypeName(EventType type) {
-  for (const auto& e : kEventNames) {
-    if (e.type == type) return e.name;
-  }
-  return "unknown";
+  return NameOf(kEventKinds, type, "unknown");
 }
 
 std::optional<EventType> ParseEventType(std::string_view name) {
-  for (const auto& e : kEventNames) {
-    if (e.name == name) return e.type;
-  }
-  return std::nullopt;
+  return ValueNamed(kEventKinds, name);
 }
 
 nlohmann::json StoredDetail(const Event& event) {
@@ -87,7 +89,6 @@ std::string RenderJsonLine(const Event& event) {
 }
 
 std::string RenderText(const Event& event) {
-  std::string what;
   const std::string where =
       event.alias.empty() ? event.collection
                           : fmt::format("{}/{}", event.collection, event.alias);
@@ -99,58 +100,15 @@ std::string RenderText(const Event& event) {
     if (it == event.detail.end() || !it->is_string()) return {};
     return it->get<std::string>();
   };
-  switch (event.type) {
-    case EventType::kCollectionCreate:
-      what = fmt::format("created collection {}", event.collection);
-      break;
-    case EventType::kCollectionDelete:
-      what = fmt::format("deleted collection {}", event.collection);
-      break;
-    case EventType::kVersionCreate:
-      what =
-          fmt::format("pushed {}/{}", event.collection, v(event.new_version));
-      break;
-    case EventType::kVersionDelete:
-      what =
-          fmt::format("deleted {}/{}", event.collection, v(event.old_version));
-      break;
-    case EventType::kAliasCreate:
-      what = fmt::format("created {} -> {}", where, v(event.new_version));
-      break;
-    case EventType::kAliasMove:
-      what = fmt::format("moved {} {} -> {}", where, v(event.old_version),
-                         v(event.new_version));
-      break;
-    case EventType::kAliasRemove:
-      what = fmt::format("removed {} (was {})", where, v(event.old_version));
-      break;
-    case EventType::kAliasRename:
-      what = fmt::format("renamed {} to {} ({})", where, event.renamed_to,
-                         v(event.new_version));
-      break;
-    case EventType::kProtect:
-      what = fmt::format("protected name {}", event.alias);
-      break;
-    case EventType::kUnprotect:
-      what = fmt::format("unprotected name {}", event.alias);
-      break;
-    case EventType::kRoleGrant:
-      what =
-          fmt::format("granted {} to {}", detail("role"), detail("principal"));
-      break;
-    case EventType::kRoleRevoke:
-      what = fmt::format("revoked {} from {}", detail("role"),
-                         detail("principal"));
-      break;
-    case EventType::kTagAdd:
-      what = fmt::format("tagged {}/{} {}", event.collection,
-                         v(event.new_version), detail("tag"));
-      break;
-    case EventType::kTagRemove:
-      what = fmt::format("untagged {}/{} {}", event.collection,
-                         v(event.old_version), detail("tag"));
-      break;
-  }
+  const std::string what = fmt::format(
+      fmt::runtime(ColumnOf(kEventKinds, event.type, &EventKind::text,
+                            std::string_view())),
+      fmt::arg("collection", event.collection), fmt::arg("where", where),
+      fmt::arg("alias", event.alias), fmt::arg("to", event.renamed_to),
+      fmt::arg("old", v(event.old_version)),
+      fmt::arg("new", v(event.new_version)), fmt::arg("role", detail("role")),
+      fmt::arg("principal", detail("principal")),
+      fmt::arg("tag", detail("tag")));
   return fmt::format("{:>6}  {}  {:<10} {:<3}  {}", event.seq,
                      FormatTime(event.time), event.user,
                      InterfaceName(event.interface), what);
@@ -206,6 +164,57 @@ std::optional<int> Digits(std::string_view text, size_t pos, size_t count) {
 
 }  // namespace
 
+namespace {
+
+// "@SECONDS" (after the '@'), signed, in milliseconds; nullopt if it is not
+// a number or its milliseconds overflow.
+std::optional<TimeMs> ParseEpochSeconds(std::string_view digits) {
+  const bool negative = !digits.empty() && digits.front() == '-';
+  if (negative) digits.remove_prefix(1);
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1000;
+  if (digits.empty() || digits.size() > 16) return std::nullopt;
+  int64_t secs = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    secs = secs * 10 + (c - '0');
+  }
+  if (secs > kMaxSeconds) return std::nullopt;
+  return (negative ? -secs : secs) * 1000;
+}
+
+// The time of day of an ISO-8601 time.
+struct Clock {
+  int hour = 0, minute = 0, second = 0, ms = 0;
+};
+
+// What follows the date in `s` (YYYY-MM-DD...): nothing, or
+// [T|t| ]HH:MM[:SS[.fraction]]; nullopt if malformed.
+std::optional<Clock> ParseClock(std::string_view s) {
+  Clock clock;
+  if (s.size() <= 10) return clock;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
+  auto hh = Digits(s, 11, 2), mm = Digits(s, 14, 2);
+  if (!hh || !mm || s.size() < 16 || s[13] != ':') return std::nullopt;
+  clock.hour = *hh;
+  clock.minute = *mm;
+  if (s.size() == 16) return clock;
+  auto ss = Digits(s, 17, 2);
+  if (s[16] != ':' || !ss) return std::nullopt;
+  clock.second = *ss;
+  if (s.size() == 19) return clock;
+  const std::string_view frac = s.substr(20);
+  if (s[19] != '.' || frac.empty() || frac.size() > 9) return std::nullopt;
+  int scale = 100;
+  for (char c : frac) {
+    if (c < '0' || c > '9') return std::nullopt;
+    clock.ms += (c - '0') * scale;
+    scale /= 10;
+  }
+  return clock;
+}
+
+}  // namespace
+
 Result<TimeMs> ParseTime(std::string_view text) {
   auto invalid = [&] {
     return Fail(Code::kInvalidArgument,
@@ -214,50 +223,19 @@ Result<TimeMs> ParseTime(std::string_view text) {
                             text));
   };
   if (!text.empty() && text.front() == '@') {
-    std::string_view digits = text.substr(1);
-    const bool negative = !digits.empty() && digits.front() == '-';
-    if (negative) digits.remove_prefix(1);
-    constexpr int64_t kMaxSeconds = INT64_MAX / 1000;
-    if (digits.empty() || digits.size() > 16) return invalid();
-    int64_t secs = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return invalid();
-      secs = secs * 10 + (c - '0');
-    }
-    if (secs > kMaxSeconds) return invalid();  // milliseconds overflow
-    return (negative ? -secs : secs) * 1000;
+    auto ms = ParseEpochSeconds(text.substr(1));
+    if (!ms) return invalid();
+    return *ms;
   }
   std::string_view s = text;
   if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.remove_suffix(1);
   // YYYY-MM-DD, at fixed places, digits only.
   auto y = Digits(s, 0, 4), mo = Digits(s, 5, 2), d = Digits(s, 8, 2);
   if (!y || !mo || !d || s[4] != '-' || s[7] != '-') return invalid();
-  int h = 0, mi = 0, sec = 0, ms = 0;
-  if (s.size() > 10) {
-    // [T|t| ]HH:MM[:SS[.fraction]]
-    if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return invalid();
-    auto hh = Digits(s, 11, 2), mm = Digits(s, 14, 2);
-    if (!hh || !mm || s.size() < 16 || s[13] != ':') return invalid();
-    h = *hh;
-    mi = *mm;
-    if (s.size() > 16) {
-      auto ss = Digits(s, 17, 2);
-      if (s[16] != ':' || !ss) return invalid();
-      sec = *ss;
-      if (s.size() > 19) {
-        const std::string_view frac = s.substr(20);
-        if (s[19] != '.' || frac.empty() || frac.size() > 9) return invalid();
-        int scale = 100;
-        for (char c : frac) {
-          if (c < '0' || c > '9') return invalid();
-          ms += (c - '0') * scale;
-          scale /= 10;
-        }
-      }
-    }
-  }
-  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || h > 23 || mi > 59 ||
-      sec > 60) {
+  const std::optional<Clock> clock = ParseClock(s);
+  if (!clock) return invalid();
+  if (*mo < 1 || *mo > 12 || *d < 1 || *d > 31 || clock->hour > 23 ||
+      clock->minute > 59 || clock->second > 60) {
     return invalid();
   }
   const std::chrono::year_month_day date{
@@ -272,10 +250,10 @@ Result<TimeMs> ParseTime(std::string_view text) {
   tm.tm_year = *y - 1900;
   tm.tm_mon = *mo - 1;
   tm.tm_mday = *d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<TimeMs>(timegm(&tm)) * 1000 + ms;
+  tm.tm_hour = clock->hour;
+  tm.tm_min = clock->minute;
+  tm.tm_sec = clock->second;
+  return static_cast<TimeMs>(timegm(&tm)) * 1000 + clock->ms;
 }
 
 TimeMs NowMs() {

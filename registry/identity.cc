@@ -8,40 +8,36 @@
 #include <cerrno>
 #include <charconv>
 #include <optional>
+#include <string>
 #include <system_error>
+#include <type_traits>
+#include <vector>
 
 namespace regfs::registry {
 namespace {
 
+// The name in the passwd or group entry that `lookup` (getpwuid_r and its
+// kin) finds for `key`, growing the buffer while it is too small; nullopt
+// if there is no such entry.
+template <class Entry, class Key>
+std::optional<std::string> EntryName(int (*lookup)(Key, Entry*, char*, size_t,
+                                                   Entry**),
+                                     std::type_identity_t<Key> key,
+                                     char* Entry::*name) {
+  std::vector<char> buf(4096);
+  Entry entry;
+  Entry* result = nullptr;
+  while (lookup(key, &entry, buf.data(), buf.size(), &result) == ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  if (result == nullptr) return std::nullopt;
+  return std::string(result->*name);
+}
+
 std::string GroupName(gid_t gid) {
-  std::vector<char> buf(4096);
-  struct group grp;
-  struct group* result = nullptr;
-  while (getgrgid_r(gid, &grp, buf.data(), buf.size(), &result) == ERANGE) {
-    buf.resize(buf.size() * 2);
-  }
-  if (result == nullptr) return std::to_string(gid);
-  return result->gr_name;
+  return EntryName(getgrgid_r, gid, &group::gr_name)
+      .value_or(std::to_string(gid));
 }
-
-}  // namespace
-
-std::string_view InterfaceName(Interface interface) {
-  return interface == Interface::kFs ? "fs" : "cli";
-}
-
-std::string UserName(uid_t uid) {
-  std::vector<char> buf(4096);
-  struct passwd pw;
-  struct passwd* result = nullptr;
-  while (getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) == ERANGE) {
-    buf.resize(buf.size() * 2);
-  }
-  if (result == nullptr) return std::to_string(uid);
-  return result->pw_name;
-}
-
-namespace {
 
 // `text` as a uid or gid, if it is all decimal digits and fits.
 std::optional<uint32_t> ParseId(std::string_view text) {
@@ -55,28 +51,23 @@ std::optional<uint32_t> ParseId(std::string_view text) {
 }
 
 bool UserExists(const std::string& name) {
-  std::vector<char> buf(4096);
-  struct passwd pw;
-  struct passwd* result = nullptr;
-  while (getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result) ==
-         ERANGE) {
-    buf.resize(buf.size() * 2);
-  }
-  return result != nullptr;
+  return EntryName(getpwnam_r, name.c_str(), &passwd::pw_name).has_value();
 }
 
 bool GroupExists(const std::string& name) {
-  std::vector<char> buf(4096);
-  struct group grp;
-  struct group* result = nullptr;
-  while (getgrnam_r(name.c_str(), &grp, buf.data(), buf.size(), &result) ==
-         ERANGE) {
-    buf.resize(buf.size() * 2);
-  }
-  return result != nullptr;
+  return EntryName(getgrnam_r, name.c_str(), &group::gr_name).has_value();
 }
 
 }  // namespace
+
+std::string_view InterfaceName(Interface interface) {
+  return interface == Interface::kFs ? "fs" : "cli";
+}
+
+std::string UserName(uid_t uid) {
+  return EntryName(getpwuid_r, uid, &passwd::pw_name)
+      .value_or(std::to_string(uid));
+}
 
 std::string CanonicalPrincipal(std::string_view principal) {
   constexpr std::string_view kGroup = "group:";

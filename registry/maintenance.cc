@@ -128,19 +128,14 @@ Status Registry::VerifyVersion(std::string_view collection, uint64_t number) {
   std::vector<File> files;
   {
     auto lock = impl_->Lock();
-    auto c = impl_->FindCollection(collection);
-    REGFS_TRY(c);
-    auto v = impl_->FindVersion(c->id, number);
-    REGFS_TRY(v);
-    if (!*v) {
-      return Fail(Code::kNotFound, fmt::format("{} has no version {}", c->name,
-                                               VersionName(number)));
-    }
-    const std::string name = fmt::format("{}/{}", c->name, VersionName(number));
-    if ((*v)->kind == Kind::kFile) {
-      files.push_back({name, (*v)->blob, (*v)->size});
+    REGFS_ASSIGN_OR_RETURN(const CollectionRow c,
+                           impl_->FindCollection(collection));
+    REGFS_ASSIGN_OR_RETURN(const Version v, impl_->RequireVersion(c, number));
+    const std::string name = fmt::format("{}/{}", c.name, VersionName(number));
+    if (v.kind == Kind::kFile) {
+      files.push_back({name, v.blob, v.size});
     } else {
-      auto tree = sql::TreeFiles(*impl_->db, (*v)->id);
+      auto tree = sql::TreeFiles(*impl_->db, v.id);
       REGFS_TRY(tree);
       for (sql::TreeFile& file : *tree) {
         files.push_back({fmt::format("{}/{}", name, file.path),

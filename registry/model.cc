@@ -2,26 +2,33 @@
 
 #include <fmt/format.h>
 
+#include "registry/enum_names.h"
+
 namespace regfs::registry {
 
+namespace {
+
+constexpr EnumName<Role> kRoleNames[] = {
+    {Role::kNone, "none"},
+    {Role::kViewer, "viewer"},
+    {Role::kMember, "member"},
+    {Role::kAdmin, "admin"},
+};
+
+constexpr EnumName<Kind> kKindNames[] = {
+    {Kind::kEmpty, "empty"},
+    {Kind::kFile, "file"},
+    {Kind::kTree, "tree"},
+};
+
+}  // namespace
+
 std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kNone:
-      return "none";
-    case Role::kViewer:
-      return "viewer";
-    case Role::kMember:
-      return "member";
-    case Role::kAdmin:
-      return "admin";
-  }
-  return "none";
+  return NameOf(kRoleNames, role, "none");
 }
 
 Result<Role> ParseRole(std::string_view name) {
-  for (Role r : {Role::kNone, Role::kViewer, Role::kMember, Role::kAdmin}) {
-    if (RoleName(r) == name) return r;
-  }
+  if (auto role = ValueNamed(kRoleNames, name)) return *role;
   return Fail(
       Code::kInvalidArgument,
       fmt::format("unknown role '{}': use admin, member, viewer or none",
@@ -29,15 +36,7 @@ Result<Role> ParseRole(std::string_view name) {
 }
 
 std::string_view KindName(Kind kind) {
-  switch (kind) {
-    case Kind::kEmpty:
-      return "empty";
-    case Kind::kFile:
-      return "file";
-    case Kind::kTree:
-      return "tree";
-  }
-  return "empty";
+  return NameOf(kKindNames, kind, "empty");
 }
 
 }  // namespace regfs::registry

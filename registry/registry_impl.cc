@@ -19,6 +19,14 @@ Result<std::optional<Version>> Registry::Impl::FindVersion(
   return sql::FindVersion(*db, collection_id, number);
 }
 
+Result<Version> Registry::Impl::RequireVersion(const CollectionRow& c,
+                                               uint64_t number) {
+  REGFS_ASSIGN_OR_RETURN(auto v, FindVersion(c.id, number));
+  if (v) return std::move(*v);
+  return Fail(Code::kNotFound,
+              fmt::format("{} has no version {}", c.name, VersionName(number)));
+}
+
 // The newest live version and the seq of its creation event.
 Result<std::optional<std::pair<Version, uint64_t>>> Registry::Impl::FindLatest(
     int64_t collection_id) {

@@ -107,6 +107,8 @@ class Registry::Impl {
   Result<std::optional<Version>> FindVersion(int64_t collection_id,
                                              uint64_t number);
 
+  // Version `number` of `c`, or NotFound.
+  Result<Version> RequireVersion(const CollectionRow& c, uint64_t number);
   // The newest live version and the seq of its creation event.
   Result<std::optional<std::pair<Version, uint64_t>>> FindLatest(
       int64_t collection_id);
@@ -129,6 +131,10 @@ class Registry::Impl {
   // no other group of the user grants a role); else the default.
   Result<Role> RoleOf(const Identity& who);
 
+  // A write transaction begun, inside which `who`'s role is at least
+  // `needed` (else PermissionDenied, as Require).
+  Result<Transaction> BeginAs(const Identity& who, Role needed,
+                              std::string_view action);
   // `who`'s role; PermissionDenied unless it is at least `needed`.
   Result<Role> Require(const Identity& who, Role needed,
                        std::string_view action);
@@ -176,6 +182,9 @@ class Registry::Impl {
           names,
       bool in_batch = false);
 
+  // The alias `name` of `c`, or nullopt.
+  Result<std::optional<AliasRow>> FindAlias(const CollectionRow& c,
+                                            std::string_view name);
   // The alias `name` of `c`, or NotFound.
   Result<AliasRow> RequireAlias(const CollectionRow& c, std::string_view name);
 

@@ -78,16 +78,11 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
 Result<Version> Registry::GetVersion(std::string_view collection,
                                      uint64_t number) {
   auto lock = impl_->Lock();
-  auto c = impl_->FindCollection(collection);
-  REGFS_TRY(c);
-  auto v = impl_->FindVersion(c->id, number);
-  REGFS_TRY(v);
-  if (!*v) {
-    return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
-                                             VersionName(number)));
-  }
-  REGFS_TRY(impl_->FillDetails(**v));
-  return std::move(**v);
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c,
+                         impl_->FindCollection(collection));
+  REGFS_ASSIGN_OR_RETURN(Version v, impl_->RequireVersion(c, number));
+  REGFS_TRY(impl_->FillDetails(v));
+  return v;
 }
 
 Result<std::vector<std::string>> Registry::Impl::VersionAliases(
@@ -136,18 +131,12 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
                                uint64_t number) {
   auto lock = impl_->Lock();
   Connection& db = *impl_->db;
-  auto tx = Transaction::Begin(db);
-  REGFS_TRY(tx);
-  REGFS_TRY(impl_->Require(who, Role::kAdmin, "delete versions"));
-  auto c = impl_->FindCollection(collection);
-  REGFS_TRY(c);
-  auto v = impl_->FindVersion(c->id, number);
-  REGFS_TRY(v);
-  if (!*v) {
-    return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
-                                             VersionName(number)));
-  }
-  REGFS_ASSIGN_OR_RETURN(const auto rows, sql::VersionAliasRows(db, (*v)->id));
+  REGFS_ASSIGN_OR_RETURN(
+      Transaction tx, impl_->BeginAs(who, Role::kAdmin, "delete versions"));
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c,
+                         impl_->FindCollection(collection));
+  REGFS_ASSIGN_OR_RETURN(const Version v, impl_->RequireVersion(c, number));
+  REGFS_ASSIGN_OR_RETURN(const auto rows, sql::VersionAliasRows(db, v.id));
   std::vector<AliasRow> aliases;
   for (const auto& row : rows) {
     if (row.is_protected) {
@@ -156,14 +145,14 @@ Status Registry::DeleteVersion(const Identity& who, std::string_view collection,
                               "the alias before deleting the version",
                               collection, VersionName(number), row.name));
     }
-    aliases.push_back({row.id, row.name, (*v)->id, number});
+    aliases.push_back({row.id, row.name, v.id, number});
   }
   for (const auto& alias : aliases)
-    REGFS_TRY(impl_->DeleteAliasRow(who, *c, alias));
-  REGFS_TRY(impl_->Append(who, EventType::kVersionDelete, c->name, "", number,
+    REGFS_TRY(impl_->DeleteAliasRow(who, c, alias));
+  REGFS_TRY(impl_->Append(who, EventType::kVersionDelete, c.name, "", number,
                           std::nullopt));
-  REGFS_TRY(sql::DeleteVersion(db, (*v)->id));
-  return tx->Commit();
+  REGFS_TRY(sql::DeleteVersion(db, v.id));
+  return tx.Commit();
 }
 
 Status Registry::Impl::ChangeTag(const Identity& who,
@@ -173,24 +162,18 @@ Status Registry::Impl::ChangeTag(const Identity& who,
   REGFS_TRY(ValidateTag(tag));
   auto tx = Transaction::Begin(*db);
   REGFS_TRY(tx);
-  auto c = FindCollection(collection);
-  REGFS_TRY(c);
-  auto v = FindVersion(c->id, number);
-  REGFS_TRY(v);
-  if (!*v) {
-    return Fail(Code::kNotFound, fmt::format("{} has no version {}", collection,
-                                             VersionName(number)));
-  }
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c, FindCollection(collection));
+  REGFS_ASSIGN_OR_RETURN(const Version v, RequireVersion(c, number));
   REGFS_ASSIGN_OR_RETURN(const bool changed,
-                         add ? sql::AddTag(*db, (*v)->id, tag)
-                             : sql::RemoveTag(*db, (*v)->id, tag));
+                         add ? sql::AddTag(*db, v.id, tag)
+                             : sql::RemoveTag(*db, v.id, tag));
   if (!changed) {
     if (add) return {};  // already tagged: nothing happened
     return Fail(Code::kNotFound, fmt::format("{}/{} has no tag {}", collection,
                                              VersionName(number), Quote(tag)));
   }
   REGFS_TRY(Append(who, add ? EventType::kTagAdd : EventType::kTagRemove,
-                   c->name, "", add ? std::nullopt : std::optional(number),
+                   c.name, "", add ? std::nullopt : std::optional(number),
                    add ? std::optional(number) : std::nullopt,
                    nlohmann::json{{"tag", std::string(tag)}}));
   return tx->Commit();

@@ -7,6 +7,15 @@
 namespace regfs::registry::sql {
 namespace {
 
+// The rows of the aliases of collection ?1 narrowed by `rest`, for
+// AliasRowFrom.
+std::string SelectAliasRows(std::string_view rest) {
+  return fmt::format(
+      "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
+      "JOIN versions v ON v.id = a.version_id WHERE a.collection_id = ?1 {}",
+      rest);
+}
+
 AliasRow AliasRowFrom(const Statement& s) {
   return AliasRow{s.ColumnInt64(0), s.ColumnText(1), s.ColumnInt64(2),
                   static_cast<uint64_t>(s.ColumnInt64(3))};
@@ -15,15 +24,31 @@ AliasRow AliasRowFrom(const Statement& s) {
 // The alias columns with protection, for an alias of collection ?1
 // narrowed by `where`: mapped by AliasFromRow.
 Result<std::string> AliasQuery(Engine engine, std::string_view where) {
-  auto protected_name = EqualsIgnoringCase(engine, "p.name", "a.name");
-  REGFS_TRY(protected_name);
+  auto is_protected = AliasIsProtected(engine);
+  REGFS_TRY(is_protected);
   return fmt::format(
       "SELECT a.id, a.name, v.number, a.version_id, a.revision, "
-      "a.updated_ms, a.updated_uid, a.updated_by, "
-      "EXISTS (SELECT 1 FROM protected_names p WHERE {}) "
+      "a.updated_ms, a.updated_uid, a.updated_by, {} "
       "FROM aliases a JOIN versions v ON v.id = a.version_id "
       "WHERE a.collection_id = ?1 {}",
-      *protected_name, where);
+      *is_protected, where);
+}
+
+// The columns an AliasStamp sets, as ?N placeholders from `first` on, for
+// an UPDATE's SET list; BindStamp binds them.
+std::string StampAssignments(int first) {
+  return fmt::format(
+      "revision = ?{}, updated_ms = ?{}, updated_uid = ?{}, updated_by = ?{}",
+      first, first + 1, first + 2, first + 3);
+}
+
+// Binds `stamp` to parameters `first` to `first + 3` (revision, time, uid,
+// user).
+Statement& BindStamp(Statement& s, int first, const AliasStamp& stamp) {
+  return s.BindInt64(first, static_cast<int64_t>(stamp.revision))
+      .BindInt64(first + 1, stamp.time)
+      .BindInt64(first + 2, static_cast<int64_t>(stamp.uid))
+      .BindText(first + 3, stamp.user);
 }
 
 Alias AliasFromRow(const CollectionRow& c, const Statement& s) {
@@ -46,12 +71,18 @@ Alias AliasFromRow(const CollectionRow& c, const Statement& s) {
 Result<std::optional<AliasRow>> FindAlias(Connection& db,
                                           int64_t collection_id,
                                           std::string_view name) {
-  REGFS_STMT(s, db,
-             "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
-             "JOIN versions v ON v.id = a.version_id "
-             "WHERE a.collection_id = ?1 AND a.name = ?2");
+  static const std::string sql = SelectAliasRows("AND a.name = ?2");
+  REGFS_STMT(s, db, sql.c_str());
   s->BindInt64(1, collection_id).BindText(2, name);
   return OptionalRow(*s, AliasRowFrom);
+}
+
+Result<std::vector<AliasRow>> ListAliasRows(Connection& db,
+                                            int64_t collection_id) {
+  static const std::string sql = SelectAliasRows("ORDER BY a.name");
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, collection_id);
+  return AllRows(*s, AliasRowFrom);
 }
 
 Result<std::optional<std::string>> AliasCaseTwin(Connection& db,
@@ -59,14 +90,10 @@ Result<std::optional<std::string>> AliasCaseTwin(Connection& db,
                                                  std::string_view name,
                                                  int64_t except_id) {
   REGFS_ASSIGN_OR_RETURN(
-      const char* text,
-      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
-        auto same = EqualsIgnoringCase(engine, "name", "?2");
-        REGFS_TRY(same);
-        return fmt::format(
-            "SELECT name FROM aliases WHERE collection_id = ?1 AND {} AND "
-            "name <> ?2 AND id <> ?3 ORDER BY name LIMIT 1",
-            *same);
+      const char* text, StatementText(db.engine(), [](Engine engine) {
+        return FirstNameIgnoringCase(
+            engine, "aliases", "?2",
+            "AND collection_id = ?1 AND name <> ?2 AND id <> ?3");
       }));
   REGFS_STMT(s, db, text);
   s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, except_id);
@@ -102,42 +129,29 @@ Status InsertAlias(Connection& db, int64_t collection_id,
              "INSERT INTO aliases (collection_id, name, version_id, revision, "
              "updated_ms, updated_uid, updated_by) "
              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  s->BindInt64(1, collection_id)
-      .BindText(2, name)
-      .BindInt64(3, version_id)
-      .BindInt64(4, static_cast<int64_t>(stamp.revision))
-      .BindInt64(5, stamp.time)
-      .BindInt64(6, static_cast<int64_t>(stamp.uid))
-      .BindText(7, stamp.user);
+  s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, version_id);
+  BindStamp(*s, 4, stamp);
   return s->Run();
 }
 
 Status MoveAlias(Connection& db, int64_t alias_id, int64_t version_id,
                  const AliasStamp& stamp) {
-  REGFS_STMT(s, db,
-             "UPDATE aliases SET version_id = ?1, revision = ?2, "
-             "updated_ms = ?3, updated_uid = ?4, updated_by = ?5 "
-             "WHERE id = ?6");
-  s->BindInt64(1, version_id)
-      .BindInt64(2, static_cast<int64_t>(stamp.revision))
-      .BindInt64(3, stamp.time)
-      .BindInt64(4, static_cast<int64_t>(stamp.uid))
-      .BindText(5, stamp.user)
-      .BindInt64(6, alias_id);
+  static const std::string sql = fmt::format(
+      "UPDATE aliases SET version_id = ?1, {} WHERE id = ?6",
+      StampAssignments(2));
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindInt64(1, version_id);
+  BindStamp(*s, 2, stamp).BindInt64(6, alias_id);
   return s->Run();
 }
 
 Status RenameAlias(Connection& db, int64_t alias_id, std::string_view name,
                    const AliasStamp& stamp) {
-  REGFS_STMT(s, db,
-             "UPDATE aliases SET name = ?1, revision = ?2, updated_ms = ?3, "
-             "updated_uid = ?4, updated_by = ?5 WHERE id = ?6");
-  s->BindText(1, name)
-      .BindInt64(2, static_cast<int64_t>(stamp.revision))
-      .BindInt64(3, stamp.time)
-      .BindInt64(4, static_cast<int64_t>(stamp.uid))
-      .BindText(5, stamp.user)
-      .BindInt64(6, alias_id);
+  static const std::string sql = fmt::format(
+      "UPDATE aliases SET name = ?1, {} WHERE id = ?6", StampAssignments(2));
+  REGFS_STMT(s, db, sql.c_str());
+  s->BindText(1, name);
+  BindStamp(*s, 2, stamp).BindInt64(6, alias_id);
   return s->Run();
 }
 

@@ -29,6 +29,10 @@ struct AliasStamp {
 // The alias `name` of collection `collection_id`, or nullopt.
 [[nodiscard]] Result<std::optional<AliasRow>> FindAlias(
     Connection& db, int64_t collection_id, std::string_view name);
+// The aliases of collection `collection_id` with their versions' numbers,
+// by name.
+[[nodiscard]] Result<std::vector<AliasRow>> ListAliasRows(
+    Connection& db, int64_t collection_id);
 // The first name (in order) of an alias of `collection_id` other than
 // `except_id` that equals `name` but for case, or nullopt.
 [[nodiscard]] Result<std::optional<std::string>> AliasCaseTwin(

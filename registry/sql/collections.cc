@@ -9,17 +9,12 @@ namespace regfs::registry::sql {
 namespace {
 
 // A collection with its counts: the columns of QueryCollections.
-Collection CollectionFromRow(const Statement& s) {
-  Collection c;
-  c.id = s.ColumnInt64(0);
-  c.name = s.ColumnText(1);
-  c.kind = static_cast<Kind>(s.ColumnInt64(2));
-  c.created = s.ColumnInt64(3);
-  c.creator_uid = static_cast<uid_t>(s.ColumnInt64(4));
-  c.creator = s.ColumnText(5);
-  c.version_count = static_cast<uint64_t>(s.ColumnInt64(6));
-  c.alias_count = static_cast<uint64_t>(s.ColumnInt64(7));
-  if (auto latest = s.ColumnOptionalInt64(8)) {
+Collection CollectionWithCountsFromRow(const Statement& s) {
+  Collection c = CollectionFromRow(s);
+  constexpr int n = kCollectionColumnCount;
+  c.version_count = static_cast<uint64_t>(s.ColumnInt64(n));
+  c.alias_count = static_cast<uint64_t>(s.ColumnInt64(n + 1));
+  if (auto latest = s.ColumnOptionalInt64(n + 2)) {
     c.latest = static_cast<uint64_t>(*latest);
   }
   return c;
@@ -27,26 +22,12 @@ Collection CollectionFromRow(const Statement& s) {
 
 std::string SelectCollections(std::string_view where) {
   return fmt::format(
-      "SELECT c.id, c.name, c.kind, c.created_ms, c.creator_uid, c.creator, "
+      "SELECT {}, "
       "(SELECT count(*) FROM versions v WHERE v.collection_id = c.id), "
       "(SELECT count(*) FROM aliases a WHERE a.collection_id = c.id), "
       "(SELECT max(number) FROM versions v WHERE v.collection_id = c.id) "
       "FROM collections c WHERE {} ORDER BY c.name",
-      where);
-}
-
-// Collection names compare without case (dialect.h).
-Result<ScopedStatement> CachedCaseTwin(Connection& db) {
-  auto sql =
-      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
-        auto same = EqualsIgnoringCase(engine, "name", "?1");
-        REGFS_TRY(same);
-        return fmt::format(
-            "SELECT name FROM collections WHERE {} ORDER BY name LIMIT 1",
-            *same);
-      });
-  REGFS_TRY(sql);
-  return db.Cached(*sql);
+      kCollectionColumns, where);
 }
 
 }  // namespace
@@ -65,7 +46,7 @@ Result<std::vector<Collection>> QueryCollections(
   } else if (id) {
     s->BindInt64(1, *id);
   }
-  return AllRows(*s, CollectionFromRow);
+  return AllRows(*s, CollectionWithCountsFromRow);
 }
 
 Result<std::optional<CollectionRow>> FindCollection(Connection& db,
@@ -82,10 +63,12 @@ Result<std::optional<CollectionRow>> FindCollection(Connection& db,
 
 Result<std::optional<std::string>> CollectionCaseTwin(Connection& db,
                                                       std::string_view name) {
-  auto s = CachedCaseTwin(db);
-  REGFS_TRY(s);
-  (*s)->BindText(1, name);
-  return OptionalRow(**s, [](const Statement& r) { return r.ColumnText(0); });
+  REGFS_ASSIGN_OR_RETURN(
+      const char* text, StatementText(db.engine(), [](Engine engine) {
+        return FirstNameIgnoringCase(engine, "collections", "?1", "");
+      }));
+  return QueryOptional(
+      db, text, [](const Statement& r) { return r.ColumnText(0); }, name);
 }
 
 Result<int64_t> InsertCollection(Connection& db, std::string_view name,
@@ -101,11 +84,7 @@ Result<int64_t> InsertCollection(Connection& db, std::string_view name,
       .BindInt64(3, created)
       .BindInt64(4, static_cast<int64_t>(creator.uid))
       .BindText(5, creator.user);
-  auto id =
-      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
-  REGFS_TRY(id);
-  if (!*id) return Fail(Code::kIoError, "collections: no id for a new row");
-  return **id;
+  return ReturnedId(*s, "collections: no id for a new row");
 }
 
 Status SetKindAndNextVersion(Connection& db, int64_t id, Kind kind,
@@ -117,18 +96,6 @@ Status SetKindAndNextVersion(Connection& db, int64_t id, Kind kind,
       .BindInt64(2, static_cast<int64_t>(kind))
       .BindInt64(3, id);
   return s->Run();
-}
-
-Result<std::vector<AliasRow>> CollectionAliasRows(Connection& db, int64_t id) {
-  REGFS_STMT(s, db,
-             "SELECT a.id, a.name, a.version_id, v.number FROM aliases a "
-             "JOIN versions v ON v.id = a.version_id "
-             "WHERE a.collection_id = ?1 ORDER BY a.name");
-  s->BindInt64(1, id);
-  return AllRows(*s, [](const Statement& r) {
-    return AliasRow{r.ColumnInt64(0), r.ColumnText(1), r.ColumnInt64(2),
-                    static_cast<uint64_t>(r.ColumnInt64(3))};
-  });
 }
 
 Status RetireCollection(Connection& db, int64_t id, uint64_t deleted_seq) {
@@ -147,14 +114,13 @@ Status RetireCollection(Connection& db, int64_t id, uint64_t deleted_seq) {
 }
 
 Result<int64_t> DeletedNextVersion(Connection& db, std::string_view name) {
-  REGFS_STMT(s, db,
-             "SELECT coalesce(max(next_version), 0) FROM deleted_collections "
-             "WHERE name = ?1");
-  s->BindText(1, name);
-  auto next =
-      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
-  REGFS_TRY(next);
-  return next->value_or(0);
+  REGFS_ASSIGN_OR_RETURN(
+      const uint64_t next,
+      QueryCount(db,
+                 "SELECT coalesce(max(next_version), 0) FROM "
+                 "deleted_collections WHERE name = ?1",
+                 name));
+  return static_cast<int64_t>(next);
 }
 
 }  // namespace regfs::registry::sql

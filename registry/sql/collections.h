@@ -38,9 +38,6 @@ namespace regfs::registry::sql {
 // Sets the kind of collection `id` and the number its next version gets.
 [[nodiscard]] Status SetKindAndNextVersion(Connection& db, int64_t id,
                                            Kind kind, int64_t next_version);
-// The aliases of collection `id` with their versions' numbers, by name.
-[[nodiscard]] Result<std::vector<AliasRow>> CollectionAliasRows(Connection& db,
-                                                                int64_t id);
 // Moves collection `id`'s row to deleted_collections, recording the seq of
 // its collection.delete event.
 [[nodiscard]] Status RetireCollection(Connection& db, int64_t id,

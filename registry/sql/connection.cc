@@ -6,6 +6,21 @@ Status Statement::Run() {
   return ForEachRow(*this, [](Statement&) {});
 }
 
+Result<int64_t> FirstInt64(Statement& s) {
+  auto value = OptionalRow(s, [](Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(value);
+  return value->value_or(0);
+}
+
+Result<int64_t> ReturnedId(Statement& s, std::string_view missing) {
+  auto id = OptionalRow(s, [](Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(id);
+  if (!*id) return Fail(Code::kIoError, std::string(missing));
+  return **id;
+}
+
+Result<bool> HasRow(Statement& s) { return s.Step(); }
+
 Result<Transaction> Transaction::Begin(Connection& db) {
   REGFS_TRY(db.BeginWrite());
   return Transaction(&db, /*nested=*/false);

@@ -164,6 +164,68 @@ template <class Fn>
   return out;
 }
 
+// Steps `s` once for the first column of an aggregate (a count, a
+// coalesce(max(...), 0)): its value, 0 when there is no row.
+[[nodiscard]] Result<int64_t> FirstInt64(Statement& s);
+// Steps `s` once for the id an INSERT ... RETURNING gives back; IoError
+// with `missing` as its message when no row comes back.
+[[nodiscard]] Result<int64_t> ReturnedId(Statement& s,
+                                         std::string_view missing);
+// Steps `s` once: whether it has a row.
+[[nodiscard]] Result<bool> HasRow(Statement& s);
+
+// Binds `args` to parameters 1, 2, ... of `s` by type: int64_t with
+// BindInt64, std::string_view with BindText (cast anything else first).
+inline void BindArg(Statement& s, int index, int64_t value) {
+  s.BindInt64(index, value);
+}
+inline void BindArg(Statement& s, int index, std::string_view value) {
+  s.BindText(index, value);
+}
+template <class T>
+void BindArg(Statement&, int, const T&) = delete;
+template <class... Args>
+Statement& BindAll(Statement& s, const Args&... args) {
+  int index = 0;
+  (BindArg(s, ++index, args), ...);
+  return s;
+}
+
+// The cached statement `sql` (static storage, as Connection::Cached)
+// with `args` bound: its one row mapped by `fn`, or nullopt.
+template <class Fn, class... Args>
+[[nodiscard]] auto QueryOptional(Connection& db, const char* sql, Fn&& fn,
+                                 const Args&... args)
+    -> Result<std::optional<std::invoke_result_t<Fn&, Statement&>>> {
+  REGFS_STMT(s, db, sql);
+  return OptionalRow(BindAll(*s, args...), fn);
+}
+// The same, every row.
+template <class Fn, class... Args>
+[[nodiscard]] auto QueryAll(Connection& db, const char* sql, Fn&& fn,
+                            const Args&... args)
+    -> Result<std::vector<std::invoke_result_t<Fn&, Statement&>>> {
+  REGFS_STMT(s, db, sql);
+  return AllRows(BindAll(*s, args...), fn);
+}
+// The same for a statement without rows.
+template <class... Args>
+[[nodiscard]] Status Execute(Connection& db, const char* sql,
+                             const Args&... args) {
+  REGFS_STMT(s, db, sql);
+  return BindAll(*s, args...).Run();
+}
+// The same for an aggregate that is never negative (a count,
+// coalesce(max(...), 0)): its value, 0 when there is no row.
+template <class... Args>
+[[nodiscard]] Result<uint64_t> QueryCount(Connection& db, const char* sql,
+                                          const Args&... args) {
+  REGFS_STMT(s, db, sql);
+  auto value = FirstInt64(BindAll(*s, args...));
+  REGFS_TRY(value);
+  return static_cast<uint64_t>(*value);
+}
+
 // A write transaction on construction (Begin), rolled back on destruction
 // unless Commit() succeeded. Nested() is a savepoint inside an open
 // transaction (a group commit, GroupCommit): Commit() releases it into

@@ -20,6 +20,20 @@ namespace regfs::registry::sql {
                                                      std::string_view lhs,
                                                      std::string_view rhs);
 
+// The first (by name) `name` in `table` that equals `rhs` but for case,
+// among the rows that meet `also` ("AND ..." or empty): "SELECT name FROM
+// {table} WHERE ... ORDER BY name LIMIT 1".
+[[nodiscard]] Result<std::string> FirstNameIgnoringCase(Engine engine,
+                                                        std::string_view table,
+                                                        std::string_view rhs,
+                                                        std::string_view also);
+
+// engine-specific: `expr` as an ORDER BY term that sorts text by its bytes,
+// as std::string compares (SQLite: its default BINARY collation, named;
+// PostgreSQL's would be `expr COLLATE "C"`).
+[[nodiscard]] Result<std::string> InByteOrder(Engine engine,
+                                              std::string_view expr);
+
 // The text of a statement for `engine`, made by `make(engine)` (a
 // Result<std::string>) the first time it is asked for, and kept for the
 // process: Connection::Cached keys statements by the text's address. Each

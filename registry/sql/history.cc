@@ -51,17 +51,13 @@ Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
       .BindText(10, StoredDetail(event).dump(
                         -1, ' ', false,
                         nlohmann::json::error_handler_t::replace));
-  auto seq = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
+  auto seq = ReturnedId(*s, "history: no seq for a new event");
   REGFS_TRY(seq);
-  if (!*seq) return Fail(Code::kIoError, "history: no seq for a new event");
-  return static_cast<uint64_t>(**seq);
+  return static_cast<uint64_t>(*seq);
 }
 
 Result<uint64_t> LastSeq(Connection& db) {
-  REGFS_STMT(s, db, "SELECT coalesce(max(seq), 0) FROM history");
-  auto last = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
-  REGFS_TRY(last);
-  return static_cast<uint64_t>(last->value_or(0));
+  return QueryCount(db, "SELECT coalesce(max(seq), 0) FROM history");
 }
 
 Result<std::vector<Event>> ReadEvents(Statement& s) {
@@ -97,7 +93,11 @@ Result<std::vector<Event>> QueryHistory(Connection& db,
       .BindText(2, filter.collection)
       .BindText(3, filter.alias)
       .BindInt64(4, filter.since.value_or(INT64_MIN))
-      .BindInt64(5, filter.limit == 0 ? -1 : static_cast<int64_t>(filter.limit))
+      // No limit is the largest one: both engines take it (not LIMIT -1).
+      .BindInt64(5, filter.limit == 0
+                        ? INT64_MAX
+                        : static_cast<int64_t>(std::min<uint64_t>(
+                              filter.limit, INT64_MAX)))
       .BindInt64(6, static_cast<int64_t>(until))
       .BindText(7, EventTypeName(EventType::kAliasRename));
   return ReadEvents(*s);

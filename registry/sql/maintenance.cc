@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "registry/sql/dialect.h"
+
 namespace regfs::registry::sql {
 
 namespace {
@@ -81,16 +83,20 @@ Result<std::vector<Inconsistency>> FindInconsistencies(Connection& db) {
 }
 
 Result<uint64_t> CountVersions(Connection& db) {
-  REGFS_STMT(s, db, "SELECT count(*) FROM versions");
-  auto n = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
-  REGFS_TRY(n);
-  return static_cast<uint64_t>(n->value_or(0));
+  return QueryCount(db, "SELECT count(*) FROM versions");
 }
 
 Result<std::vector<BlobRef>> ReferencedBlobs(Connection& db) {
-  static const std::string sql =
-      ReferencedBlobsWhere("blob IS NOT NULL") + " ORDER BY 1, 2";
-  REGFS_STMT(s, db, sql.c_str());
+  // The order is explicit: keys compare by their bytes in every engine.
+  REGFS_ASSIGN_OR_RETURN(
+      const char* text,
+      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
+        auto by_key = InByteOrder(engine, "r.blob");
+        REGFS_TRY(by_key);
+        return fmt::format("SELECT r.blob, r.size FROM ({}) r ORDER BY {}, r.size",
+                           ReferencedBlobsWhere("blob IS NOT NULL"), *by_key);
+      }));
+  REGFS_STMT(s, db, text);
   return AllRows(*s, [](Statement& r) {
     return BlobRef{r.ColumnText(0), static_cast<uint64_t>(r.ColumnInt64(1))};
   });
@@ -100,9 +106,7 @@ Result<bool> IsBlobReferenced(Connection& db, std::string_view key) {
   static const std::string sql = ReferencedBlobsWhere("blob = ?1") + " LIMIT 1";
   REGFS_STMT(s, db, sql.c_str());
   s->BindText(1, key);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  return *row;
+  return HasRow(*s);
 }
 
 Result<std::vector<std::string>> FilesOfBlob(Connection& db,

@@ -1,11 +1,32 @@
 #include "registry/sql/rows.h"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "registry/blob_store.h"
+#include "registry/sql/dialect.h"
 
 namespace regfs::registry::sql {
+
+Result<std::string> AliasIsProtected(Engine engine) {
+  auto same = EqualsIgnoringCase(engine, "p.name", "a.name");
+  REGFS_TRY(same);
+  return fmt::format("EXISTS (SELECT 1 FROM protected_names p WHERE {})",
+                     *same);
+}
+
+Collection CollectionFromRow(const Statement& s) {
+  Collection c;
+  c.id = s.ColumnInt64(0);
+  c.name = s.ColumnText(1);
+  c.kind = static_cast<Kind>(s.ColumnInt64(2));
+  c.created = s.ColumnInt64(3);
+  c.creator_uid = static_cast<uid_t>(s.ColumnInt64(4));
+  c.creator = s.ColumnText(5);
+  return c;
+}
 
 Version VersionFromRow(const Statement& s) {
   Version v;

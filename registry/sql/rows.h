@@ -21,6 +21,19 @@ struct CollectionRow {
   int64_t next_version = 0;
 };
 
+// The columns of a collection, live or deleted, for "SELECT
+// {kCollectionColumns} FROM collections c" (or deleted_collections c).
+inline constexpr const char* kCollectionColumns =
+    "c.id, c.name, c.kind, c.created_ms, c.creator_uid, c.creator";
+// The number of kCollectionColumns: a statement's own columns follow them.
+inline constexpr int kCollectionColumnCount = 6;
+// A row of kCollectionColumns (without counts).
+Collection CollectionFromRow(const Statement& s);
+
+// The column "is alias a's name protected" (protection ignores case), for
+// a statement on "aliases a".
+[[nodiscard]] Result<std::string> AliasIsProtected(Engine engine);
+
 struct AliasRow {
   int64_t id = 0;
   std::string name;

@@ -4,27 +4,13 @@
 
 #include <utility>
 
+#include "registry/sql/history.h"
 #include "registry/sql/rows.h"
+#include "registry/sql/versions.h"
 
 namespace regfs::registry::sql {
 
 namespace {
-
-// The columns of a deleted collection, for "SELECT {kDeletedColumns} FROM
-// deleted_collections".
-constexpr const char* kDeletedColumns =
-    "id, name, kind, created_ms, creator_uid, creator";
-
-Collection DeletedCollectionFromRow(const Statement& s) {
-  Collection c;
-  c.id = s.ColumnInt64(0);
-  c.name = s.ColumnText(1);
-  c.kind = static_cast<Kind>(s.ColumnInt64(2));
-  c.created = s.ColumnInt64(3);
-  c.creator_uid = static_cast<uid_t>(s.ColumnInt64(4));
-  c.creator = s.ColumnText(5);
-  return c;
-}
 
 // Binds the two life event kinds to `first` and `first + 1`.
 void BindLifeEvents(Statement& s, int first) {
@@ -40,15 +26,19 @@ Result<EventType> ParseLifeEvent(std::string_view name) {
 
 int64_t SeqArg(uint64_t seq) { return static_cast<int64_t>(seq); }
 
+// "SELECT {kCollectionColumns} FROM deleted_collections c " and `rest`,
+// rows for CollectionFromRow.
+std::string SelectDeleted(std::string_view rest) {
+  return fmt::format("SELECT {} FROM deleted_collections c {}",
+                     kCollectionColumns, rest);
+}
+
 }  // namespace
 
 Result<uint64_t> LastSeqAt(Connection& db, TimeMs time) {
-  REGFS_STMT(s, db,
-             "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1");
-  s->BindInt64(1, time);
-  auto seq = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
-  REGFS_TRY(seq);
-  return static_cast<uint64_t>(seq->value_or(0));
+  return QueryCount(
+      db, "SELECT coalesce(max(seq), 0) FROM history WHERE time_ms <= ?1",
+      int64_t{time});
 }
 
 Result<std::optional<EventType>> LastLifeEvent(Connection& db,
@@ -86,36 +76,24 @@ Result<std::vector<LifeEvent>> LifeEventsUntil(Connection& db, uint64_t seq) {
 Result<std::optional<Collection>> FirstDeletedAfter(Connection& db,
                                                     std::string_view name,
                                                     uint64_t seq) {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM deleted_collections WHERE name = ?1 AND "
-      "deleted_seq > ?2 ORDER BY deleted_seq LIMIT 1",
-      kDeletedColumns);
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindText(1, name).BindInt64(2, SeqArg(seq));
-  return OptionalRow(*s, DeletedCollectionFromRow);
+  static const std::string sql = SelectDeleted(
+      "WHERE c.name = ?1 AND c.deleted_seq > ?2 ORDER BY c.deleted_seq "
+      "LIMIT 1");
+  return QueryOptional(db, sql.c_str(), CollectionFromRow, name, SeqArg(seq));
 }
 
 Result<std::vector<Collection>> DeletedAfter(Connection& db, uint64_t seq) {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM deleted_collections WHERE deleted_seq > ?1 "
-      "ORDER BY deleted_seq",
-      kDeletedColumns);
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, SeqArg(seq));
-  return AllRows(*s, DeletedCollectionFromRow);
+  static const std::string sql =
+      SelectDeleted("WHERE c.deleted_seq > ?1 ORDER BY c.deleted_seq");
+  return QueryAll(db, sql.c_str(), CollectionFromRow, SeqArg(seq));
 }
 
 Result<std::vector<Version>> VersionsCreatedBy(Connection& db,
                                                int64_t collection_id,
                                                uint64_t seq) {
-  static const std::string sql = fmt::format(
-      "SELECT {} FROM versions v JOIN collections c ON "
-      "c.id = v.collection_id WHERE v.collection_id = ?1 "
-      "AND v.created_seq <= ?2 ORDER BY v.number",
-      kVersionColumns);
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, collection_id).BindInt64(2, SeqArg(seq));
-  return AllRows(*s, VersionFromRow);
+  static const std::string sql = SelectVersions(
+      "WHERE v.collection_id = ?1 AND v.created_seq <= ?2 ORDER BY v.number");
+  return QueryAll(db, sql.c_str(), VersionFromRow, collection_id, SeqArg(seq));
 }
 
 Result<std::vector<Event>> ReplayEvents(Connection& db,
@@ -130,14 +108,7 @@ Result<std::vector<Event>> ReplayEvents(Connection& db,
       .BindInt64(2, SeqArg(seq))
       .BindText(3, EventTypeName(EventType::kProtect))
       .BindText(4, EventTypeName(EventType::kUnprotect));
-  std::vector<Event> out;
-  REGFS_TRY(ForEachRow(*s, [&](Statement& r) -> Status {
-    auto e = EventFromRow(r);
-    REGFS_TRY(e);
-    out.push_back(std::move(*e));
-    return {};
-  }));
-  return out;
+  return ReadEvents(*s);
 }
 
 }  // namespace regfs::registry::sql

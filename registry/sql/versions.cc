@@ -17,20 +17,21 @@ std::string SelectTreeEntries(std::string_view rest) {
 
 std::string TextColumn(const Statement& s) { return s.ColumnText(0); }
 
-// Protection ignores case (dialect.h).
-Result<ScopedStatement> CachedVersionAliasRows(Connection& db) {
-  auto sql =
-      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
-        auto same = EqualsIgnoringCase(engine, "p.name", "a.name");
-        REGFS_TRY(same);
-        return fmt::format(
-            "SELECT a.id, a.name, EXISTS (SELECT 1 FROM protected_names p "
-            "WHERE {}) FROM aliases a WHERE a.version_id = ?1 "
-            "ORDER BY a.name",
-            *same);
-      });
-  REGFS_TRY(sql);
-  return db.Cached(*sql);
+VersionKey VersionKeyFromRow(const Statement& s) {
+  return VersionKey{s.ColumnInt64(0), static_cast<uint64_t>(s.ColumnInt64(1))};
+}
+
+TagRow TagRowFromRow(const Statement& s) {
+  return TagRow{s.ColumnInt64(0), s.ColumnText(1)};
+}
+
+MetadataRow MetadataRowFromRow(const Statement& s) {
+  return MetadataRow{s.ColumnInt64(0), s.ColumnText(1), s.ColumnText(2)};
+}
+
+VersionAliasRow VersionAliasRowFromRow(const Statement& s) {
+  return VersionAliasRow{s.ColumnInt64(0), s.ColumnText(1),
+                         s.ColumnInt64(2) != 0};
 }
 
 }  // namespace
@@ -47,54 +48,41 @@ Result<std::optional<Version>> FindVersion(Connection& db,
                                            uint64_t number) {
   static const std::string sql =
       SelectVersions("WHERE v.collection_id = ?1 AND v.number = ?2");
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, collection_id).BindInt64(2, static_cast<int64_t>(number));
-  return OptionalRow(*s, VersionFromRow);
+  return QueryOptional(db, sql.c_str(), VersionFromRow, collection_id,
+                       static_cast<int64_t>(number));
 }
 
 Result<std::optional<Version>> FindVersionById(Connection& db, int64_t id) {
   static const std::string sql = SelectVersions("WHERE v.id = ?1");
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, id);
-  return OptionalRow(*s, VersionFromRow);
+  return QueryOptional(db, sql.c_str(), VersionFromRow, id);
 }
 
 Result<std::optional<Version>> FindLatestVersion(Connection& db,
                                                  int64_t collection_id) {
   static const std::string sql = SelectVersions(
       "WHERE v.collection_id = ?1 ORDER BY v.number DESC LIMIT 1");
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, collection_id);
-  return OptionalRow(*s, VersionFromRow);
+  return QueryOptional(db, sql.c_str(), VersionFromRow, collection_id);
 }
 
 Result<std::vector<Version>> ListVersions(Connection& db,
                                           int64_t collection_id) {
   static const std::string sql =
       SelectVersions("WHERE v.collection_id = ?1 ORDER BY v.number");
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, collection_id);
-  return AllRows(*s, VersionFromRow);
+  return QueryAll(db, sql.c_str(), VersionFromRow, collection_id);
 }
 
 Result<std::vector<VersionKey>> ListVersionKeys(Connection& db,
                                                 int64_t collection_id) {
-  REGFS_STMT(s, db,
-             "SELECT id, number FROM versions WHERE collection_id = ?1 "
-             "ORDER BY number");
-  s->BindInt64(1, collection_id);
-  return AllRows(*s, [](const Statement& r) {
-    return VersionKey{r.ColumnInt64(0),
-                      static_cast<uint64_t>(r.ColumnInt64(1))};
-  });
+  return QueryAll(db,
+                  "SELECT id, number FROM versions WHERE collection_id = ?1 "
+                  "ORDER BY number",
+                  VersionKeyFromRow, collection_id);
 }
 
 Result<bool> VersionExists(Connection& db, int64_t id) {
   REGFS_STMT(s, db, "SELECT 1 FROM versions WHERE id = ?1");
   s->BindInt64(1, id);
-  auto row = s->Step();
-  REGFS_TRY(row);
-  return *row;
+  return HasRow(*s);
 }
 
 Result<int64_t> InsertVersion(Connection& db, const Version& v) {
@@ -120,17 +108,11 @@ Result<int64_t> InsertVersion(Connection& db, const Version& v) {
   s->BindText(10, v.filename)
       .BindText(11, v.description)
       .BindInt64(12, static_cast<int64_t>(v.created_seq));
-  auto id =
-      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
-  REGFS_TRY(id);
-  if (!*id) return Fail(Code::kIoError, "versions: no id for a new row");
-  return **id;
+  return ReturnedId(*s, "versions: no id for a new row");
 }
 
 Status DeleteVersion(Connection& db, int64_t id) {
-  REGFS_STMT(s, db, "DELETE FROM versions WHERE id = ?1");
-  s->BindInt64(1, id);
-  return s->Run();
+  return Execute(db, "DELETE FROM versions WHERE id = ?1", id);
 }
 
 Result<int64_t> InsertTreeEntry(Connection& db, const TreeEntry& e) {
@@ -149,11 +131,7 @@ Result<int64_t> InsertTreeEntry(Connection& db, const TreeEntry& e) {
   } else {
     s->BindText(7, e.blob);
   }
-  auto id =
-      OptionalRow(*s, [](const Statement& r) { return r.ColumnInt64(0); });
-  REGFS_TRY(id);
-  if (!*id) return Fail(Code::kIoError, "tree_entries: no id for a new row");
-  return **id;
+  return ReturnedId(*s, "tree_entries: no id for a new row");
 }
 
 Result<std::vector<TreeEntry>> ListTreeEntries(Connection& db,
@@ -161,9 +139,7 @@ Result<std::vector<TreeEntry>> ListTreeEntries(Connection& db,
                                                int64_t parent_id) {
   static const std::string sql = SelectTreeEntries(
       "WHERE version_id = ?1 AND parent_id = ?2 ORDER BY name");
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, version_id).BindInt64(2, parent_id);
-  return AllRows(*s, TreeEntryFromRow);
+  return QueryAll(db, sql.c_str(), TreeEntryFromRow, version_id, parent_id);
 }
 
 Result<std::optional<TreeEntry>> LookupTreeEntry(Connection& db,
@@ -172,16 +148,13 @@ Result<std::optional<TreeEntry>> LookupTreeEntry(Connection& db,
                                                  std::string_view name) {
   static const std::string sql = SelectTreeEntries(
       "WHERE version_id = ?1 AND parent_id = ?2 AND name = ?3");
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, version_id).BindInt64(2, parent_id).BindText(3, name);
-  return OptionalRow(*s, TreeEntryFromRow);
+  return QueryOptional(db, sql.c_str(), TreeEntryFromRow, version_id,
+                       parent_id, name);
 }
 
 Result<std::optional<TreeEntry>> FindTreeEntry(Connection& db, int64_t id) {
   static const std::string sql = SelectTreeEntries("WHERE id = ?1");
-  REGFS_STMT(s, db, sql.c_str());
-  s->BindInt64(1, id);
-  return OptionalRow(*s, TreeEntryFromRow);
+  return QueryOptional(db, sql.c_str(), TreeEntryFromRow, id);
 }
 
 Result<bool> AddTag(Connection& db, int64_t version_id, std::string_view tag) {
@@ -203,32 +176,27 @@ Result<bool> RemoveTag(Connection& db, int64_t version_id,
 
 Result<std::vector<std::string>> VersionTags(Connection& db,
                                              int64_t version_id) {
-  REGFS_STMT(s, db, "SELECT tag FROM tags WHERE version_id = ?1 ORDER BY tag");
-  s->BindInt64(1, version_id);
-  return AllRows(*s, TextColumn);
+  return QueryAll(db, "SELECT tag FROM tags WHERE version_id = ?1 ORDER BY tag",
+                  TextColumn, version_id);
 }
 
 Result<std::vector<TagRow>> CollectionTags(Connection& db,
                                            int64_t collection_id) {
-  REGFS_STMT(s, db,
-             "SELECT t.version_id, t.tag FROM tags t JOIN versions v ON "
-             "v.id = t.version_id WHERE v.collection_id = ?1 "
-             "ORDER BY t.version_id, t.tag");
-  s->BindInt64(1, collection_id);
-  return AllRows(*s, [](const Statement& r) {
-    return TagRow{r.ColumnInt64(0), r.ColumnText(1)};
-  });
+  return QueryAll(db,
+                  "SELECT t.version_id, t.tag FROM tags t JOIN versions v ON "
+                  "v.id = t.version_id WHERE v.collection_id = ?1 "
+                  "ORDER BY t.version_id, t.tag",
+                  TagRowFromRow, collection_id);
 }
 
 Status PutMetadata(Connection& db, int64_t version_id, std::string_view key,
                    std::string_view value) {
-  REGFS_STMT(s, db,
-             "INSERT INTO metadata (version_id, key, value) "
-             "VALUES (?1, ?2, ?3) "
-             "ON CONFLICT (version_id, key) DO UPDATE SET value = "
-             "excluded.value");
-  s->BindInt64(1, version_id).BindText(2, key).BindText(3, value);
-  return s->Run();
+  return Execute(db,
+                 "INSERT INTO metadata (version_id, key, value) "
+                 "VALUES (?1, ?2, ?3) "
+                 "ON CONFLICT (version_id, key) DO UPDATE SET value = "
+                 "excluded.value",
+                 version_id, key, value);
 }
 
 Result<std::map<std::string, std::string>> VersionMetadata(Connection& db,
@@ -243,32 +211,32 @@ Result<std::map<std::string, std::string>> VersionMetadata(Connection& db,
 
 Result<std::vector<MetadataRow>> CollectionMetadata(Connection& db,
                                                     int64_t collection_id) {
-  REGFS_STMT(s, db,
-             "SELECT m.version_id, m.key, m.value FROM metadata m JOIN "
-             "versions v ON v.id = m.version_id WHERE v.collection_id = ?1");
-  s->BindInt64(1, collection_id);
-  return AllRows(*s, [](const Statement& r) {
-    return MetadataRow{r.ColumnInt64(0), r.ColumnText(1), r.ColumnText(2)};
-  });
+  return QueryAll(db,
+                  "SELECT m.version_id, m.key, m.value FROM metadata m JOIN "
+                  "versions v ON v.id = m.version_id WHERE v.collection_id = ?1",
+                  MetadataRowFromRow, collection_id);
 }
 
 Result<std::vector<std::string>> VersionAliasNames(Connection& db,
                                                    int64_t version_id) {
-  REGFS_STMT(s, db,
-             "SELECT name FROM aliases WHERE version_id = ?1 ORDER BY name");
-  s->BindInt64(1, version_id);
-  return AllRows(*s, TextColumn);
+  return QueryAll(
+      db, "SELECT name FROM aliases WHERE version_id = ?1 ORDER BY name",
+      TextColumn, version_id);
 }
 
 Result<std::vector<VersionAliasRow>> VersionAliasRows(Connection& db,
                                                       int64_t version_id) {
-  auto s = CachedVersionAliasRows(db);
-  REGFS_TRY(s);
-  (*s)->BindInt64(1, version_id);
-  return AllRows(**s, [](const Statement& r) {
-    return VersionAliasRow{r.ColumnInt64(0), r.ColumnText(1),
-                           r.ColumnInt64(2) != 0};
-  });
+  REGFS_ASSIGN_OR_RETURN(
+      const char* text,
+      StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
+        auto is_protected = AliasIsProtected(engine);
+        REGFS_TRY(is_protected);
+        return fmt::format(
+            "SELECT a.id, a.name, {} FROM aliases a WHERE a.version_id = ?1 "
+            "ORDER BY a.name",
+            *is_protected);
+      }));
+  return QueryAll(db, text, VersionAliasRowFromRow, version_id);
 }
 
 }  // namespace regfs::registry::sql

@@ -32,8 +32,8 @@
 //
 // The SQLite baseline is the one place outside registry/ with SQL: it is
 // what the registry would pay if it did nothing but its one transaction.
-// Its tables copy the registry's `aliases` and `history` (schema.cc), with
-// their indexes.
+// Its tables are the registry's (sql::schema::Migrate), with their
+// indexes.
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -51,47 +51,34 @@
 #include <string_view>
 #include <vector>
 
+#include "registry/sql/schema.h"
+#include "registry/sql/sqlite.h"
 #include "tests/bench/bench_util.h"
 
 namespace regfs::bench {
 namespace {
 
-constexpr const char* kSchema = R"sql(
+// The connection's settings and the one alias row the movers move; the
+// tables are the registry's own (CreateRegistrySchema).
+constexpr const char* kSetup = R"sql(
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
-CREATE TABLE aliases (
-  id INTEGER PRIMARY KEY,
-  collection_id INTEGER NOT NULL,
-  name TEXT NOT NULL,
-  version_id INTEGER NOT NULL,
-  revision INTEGER NOT NULL,
-  updated_ms INTEGER NOT NULL,
-  updated_uid INTEGER NOT NULL,
-  updated_by TEXT NOT NULL,
-  UNIQUE (collection_id, name)
-);
-CREATE INDEX aliases_version ON aliases(version_id);
-CREATE TABLE history (
-  seq INTEGER PRIMARY KEY,
-  time_ms INTEGER NOT NULL,
-  event TEXT NOT NULL,
-  collection TEXT NOT NULL,
-  alias TEXT NOT NULL,
-  old_version INTEGER,
-  new_version INTEGER,
-  uid INTEGER NOT NULL,
-  user TEXT NOT NULL,
-  interface TEXT NOT NULL,
-  detail TEXT NOT NULL
-);
-CREATE INDEX history_collection ON history(collection, seq);
-CREATE INDEX history_time ON history(time_ms);
 INSERT INTO aliases VALUES (1, 1, 'a', 1, 0, 0, 0, 'root');
 )sql";
 
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "regfs_bench_moves: %s\n", message.c_str());
   std::exit(1);
+}
+
+// The registry's schema (sql::schema::Migrate) in a new database at
+// `path`: the baseline writes the tables and indexes the registry does.
+void CreateRegistrySchema(const std::string& path) {
+  auto db = registry::sql::SqliteConnection::Open(path, /*create=*/true);
+  if (!db) Die(path + ": " + db.error().message);
+  if (auto migrated = registry::sql::schema::Migrate(**db); !migrated) {
+    Die(path + ": " + migrated.error().message);
+  }
 }
 
 // One way of making a durable (or, on tmpfs, not durable) alias move.
@@ -144,10 +131,11 @@ class SqliteMover final : public Mover {
       ::unlink(path.c_str());
       ::unlink((path + "-wal").c_str());
       ::unlink((path + "-shm").c_str());
+      CreateRegistrySchema(path);
     }
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) Die(Error("open"));
     if (row == 1) {
-      Exec(kSchema);
+      Exec(kSetup);
     } else {
       Exec("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 60000;");
       const std::string add =

@@ -1,4 +1,4 @@
-// registry/sql/aliases.h and dialect.h, called directly on a fresh store.
+// registry/sql/aliases.h, called directly on a fresh store.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -7,7 +7,6 @@
 
 #include "registry/sql/access.h"
 #include "registry/sql/aliases.h"
-#include "registry/sql/dialect.h"
 #include "tests/registry/sql_test_util.h"
 
 namespace regfs::registry::testing {
@@ -119,6 +118,26 @@ TEST_F(SqlAliasesTest, ListsByNameWithProtectionIgnoringCase) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_F(SqlAliasesTest, AliasRowsByName) {
+  const int64_t staging = Insert("staging", 1, 1);
+  const int64_t prod = Insert("prod", 0, 2);
+  auto rows = sql::ListAliasRows(db(), c_.id);
+  REGFS_ASSERT_OK(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].id, prod);
+  EXPECT_EQ((*rows)[0].name, "prod");
+  EXPECT_EQ((*rows)[0].number, 0u);
+  EXPECT_EQ((*rows)[0].version_id, versions_[0].id);
+  EXPECT_EQ((*rows)[1].id, staging);
+  EXPECT_EQ((*rows)[1].name, "staging");
+  EXPECT_EQ((*rows)[1].number, 1u);
+  EXPECT_EQ((*rows)[1].version_id, versions_[1].id);
+
+  auto none = sql::ListAliasRows(db(), c_.id + 1000);
+  REGFS_ASSERT_OK(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(SqlAliasesTest, CaseTwin) {
   const int64_t prod = Insert("prod", 0, 1);
   Insert("Best", 1, 2);
@@ -138,37 +157,6 @@ TEST_F(SqlAliasesTest, CaseTwin) {
     REGFS_ASSERT_OK(twin);
     EXPECT_EQ(*twin, c.twin) << c.name << " except_prod=" << c.except_prod;
   }
-}
-
-TEST(SqlDialectTest, EqualsIgnoringCaseFoldsAsciiOnly) {
-  TempDir tmp;
-  auto db = sql::SqliteConnection::Open(tmp.path() / "t.db", true);
-  REGFS_ASSERT_OK(db);
-  auto same = sql::EqualsIgnoringCase(sql::Engine::kSqlite, "?1", "?2");
-  REGFS_ASSERT_OK(same);
-  auto stmt = (*db)->Prepare("SELECT " + *same);
-  REGFS_ASSERT_OK(stmt);
-  struct Case {
-    const char* a;
-    const char* b;
-    bool equal;
-  };
-  const Case cases[] = {
-      {"prod", "PROD", true},   {"Prod", "pRoD", true},
-      {"prod", "prods", false}, {"\xc3\xa9", "\xc3\x89", false},  // é, É
-      {"", "", true},
-  };
-  for (const Case& c : cases) {
-    (*stmt)->Reset();
-    (*stmt)->BindText(1, c.a).BindText(2, c.b);
-    auto row = (*stmt)->Step();
-    REGFS_ASSERT_OK(row);
-    ASSERT_TRUE(*row);
-    EXPECT_EQ((*stmt)->ColumnInt64(0) != 0, c.equal) << c.a << " " << c.b;
-  }
-  EXPECT_EQ(CodeOf(sql::EqualsIgnoringCase(sql::Engine::kPostgres, "a", "b")),
-            Code::kIoError)
-      << "not written for PostgreSQL yet";
 }
 
 }  // namespace

@@ -3,14 +3,12 @@
 // case-insensitive twin, the kind and numbering, and deleted collections.
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "registry/sql/collections.h"
-#include "registry/sql/sqlite.h"
-#include "tests/registry/test_util.h"
+#include "tests/registry/sql_test_util.h"
 
 namespace regfs::registry {
 namespace {
@@ -18,35 +16,21 @@ namespace {
 using testing::Describe;
 using testing::Owner;
 
-// A fresh store (RegistryTest) and a second connection to its database,
-// for the statements under test; the Registry makes what needs its rules.
-class SqlCollectionsTest : public testing::RegistryTest {
+// The Registry makes what needs its rules (SqlTest).
+class SqlCollectionsTest : public testing::SqlTest {
  protected:
-  void SetUp() override {
-    RegistryTest::SetUp();
-    auto db = sql::SqliteConnection::Open(store() / "registry.db", false);
-    ASSERT_TRUE(db.has_value()) << Describe(db);
-    db_ = std::move(*db);
-  }
-  void TearDown() override {
-    db_.reset();
-    RegistryTest::TearDown();
-  }
-
   int64_t Insert(std::string_view name, int64_t next_version = 0) {
-    auto id = sql::InsertCollection(*db_, name, next_version, Owner(), 1234);
+    auto id = sql::InsertCollection(db(), name, next_version, Owner(), 1234);
     EXPECT_TRUE(id.has_value()) << Describe(id);
     return id.value_or(-1);
   }
 
   sql::CollectionRow Find(std::string_view name) {
-    auto c = sql::FindCollection(*db_, name);
+    auto c = sql::FindCollection(db(), name);
     EXPECT_TRUE(c.has_value()) << Describe(c);
     EXPECT_TRUE(c.has_value() && c->has_value()) << name;
     return c.has_value() && c->has_value() ? **c : sql::CollectionRow{};
   }
-
-  std::unique_ptr<sql::Connection> db_;
 };
 
 TEST_F(SqlCollectionsTest, InsertedCollectionIsFoundEmpty) {
@@ -57,7 +41,7 @@ TEST_F(SqlCollectionsTest, InsertedCollectionIsFoundEmpty) {
   EXPECT_EQ(c.kind, Kind::kEmpty);
   EXPECT_EQ(c.next_version, 4);
 
-  auto all = sql::QueryCollections(*db_, std::nullopt, std::nullopt);
+  auto all = sql::QueryCollections(db(), std::nullopt, std::nullopt);
   REGFS_ASSERT_OK(all);
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].created, 1234);
@@ -70,7 +54,7 @@ TEST_F(SqlCollectionsTest, InsertedCollectionIsFoundEmpty) {
 TEST_F(SqlCollectionsTest, FindIsExactAndMissingIsNullopt) {
   Insert("models");
   for (const char* name : {"Models", "model", "models2", ""}) {
-    auto c = sql::FindCollection(*db_, name);
+    auto c = sql::FindCollection(db(), name);
     REGFS_ASSERT_OK(c);
     EXPECT_FALSE(c->has_value()) << name;
   }
@@ -87,7 +71,7 @@ TEST_F(SqlCollectionsTest, CaseTwin) {
       {"DATA", "data"},     {"other", std::nullopt},
   };
   for (const auto& c : cases) {
-    auto twin = sql::CollectionCaseTwin(*db_, c.name);
+    auto twin = sql::CollectionCaseTwin(db(), c.name);
     REGFS_ASSERT_OK(twin);
     EXPECT_EQ(*twin, c.twin) << c.name;
   }
@@ -95,7 +79,7 @@ TEST_F(SqlCollectionsTest, CaseTwin) {
 
 TEST_F(SqlCollectionsTest, KindAndNextVersionAreSet) {
   const int64_t id = Insert("models");
-  REGFS_ASSERT_OK(sql::SetKindAndNextVersion(*db_, id, Kind::kTree, 7));
+  REGFS_ASSERT_OK(sql::SetKindAndNextVersion(db(), id, Kind::kTree, 7));
   const sql::CollectionRow c = Find("models");
   EXPECT_EQ(c.kind, Kind::kTree);
   EXPECT_EQ(c.next_version, 7);
@@ -119,14 +103,14 @@ TEST_F(SqlCollectionsTest, QueryNarrowsByNameOrIdAndCounts) {
       {std::nullopt, b_id + 100, {}},
   };
   for (const auto& c : cases) {
-    auto found = sql::QueryCollections(*db_, c.name, c.id);
+    auto found = sql::QueryCollections(db(), c.name, c.id);
     REGFS_ASSERT_OK(found);
     std::vector<std::string> names;
     for (const auto& f : *found) names.push_back(f.name);
     EXPECT_EQ(names, c.names)
         << c.name.value_or("-") << " " << c.id.value_or(0);
   }
-  auto b = sql::QueryCollections(*db_, "b", std::nullopt);
+  auto b = sql::QueryCollections(db(), "b", std::nullopt);
   REGFS_ASSERT_OK(b);
   ASSERT_EQ(b->size(), 1u);
   EXPECT_EQ((*b)[0].kind, Kind::kFile);
@@ -135,33 +119,17 @@ TEST_F(SqlCollectionsTest, QueryNarrowsByNameOrIdAndCounts) {
   EXPECT_EQ((*b)[0].latest, std::optional<uint64_t>(1));
 }
 
-TEST_F(SqlCollectionsTest, AliasRowsByName) {
-  REGFS_ASSERT_OK(PushContent(Owner(), "m", "one"));
-  auto v1 = PushContent(Owner(), "m", "two");
-  REGFS_ASSERT_OK(v1);
-  REGFS_ASSERT_OK(reg().SetAlias(Owner(), "m", "staging", "v1"));
-  REGFS_ASSERT_OK(reg().SetAlias(Owner(), "m", "prod", "v0"));
-  auto rows = sql::CollectionAliasRows(*db_, Find("m").id);
-  REGFS_ASSERT_OK(rows);
-  ASSERT_EQ(rows->size(), 2u);
-  EXPECT_EQ((*rows)[0].name, "prod");
-  EXPECT_EQ((*rows)[0].number, 0u);
-  EXPECT_EQ((*rows)[1].name, "staging");
-  EXPECT_EQ((*rows)[1].number, 1u);
-  EXPECT_EQ((*rows)[1].version_id, v1->id);
-}
-
 TEST_F(SqlCollectionsTest, RetiredCollectionKeepsItsIdAndNumbering) {
-  auto none = sql::DeletedNextVersion(*db_, "models");
+  auto none = sql::DeletedNextVersion(db(), "models");
   REGFS_ASSERT_OK(none);
   EXPECT_EQ(*none, 0);
 
   const int64_t first = Insert("models", 3);
-  REGFS_ASSERT_OK(sql::RetireCollection(*db_, first, 42));
-  auto gone = sql::FindCollection(*db_, "models");
+  REGFS_ASSERT_OK(sql::RetireCollection(db(), first, 42));
+  auto gone = sql::FindCollection(db(), "models");
   REGFS_ASSERT_OK(gone);
   EXPECT_FALSE(gone->has_value());
-  auto next = sql::DeletedNextVersion(*db_, "models");
+  auto next = sql::DeletedNextVersion(db(), "models");
   REGFS_ASSERT_OK(next);
   EXPECT_EQ(*next, 3);
 

@@ -155,6 +155,9 @@ TEST_F(SqlHistoryTest, FilterSelectsEvents) {
       {"after", {.after_seq = renamed}, {other, moved_b}},
       {"until", {.after_seq = base, .until_seq = move}, {create, move}},
       {"limit", {.after_seq = base, .limit = 2}, {create, move}},
+      {"a limit above every row",
+       {.after_seq = base, .limit = UINT64_MAX},
+       {create, move, renamed, other, moved_b}},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(Seqs(c.filter), c.seqs) << c.what;

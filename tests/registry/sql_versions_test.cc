@@ -4,16 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "registry/sql/collections.h"
 #include "registry/sql/rows.h"
-#include "registry/sql/sqlite.h"
 #include "registry/sql/versions.h"
-#include "tests/registry/test_util.h"
+#include "tests/registry/sql_test_util.h"
 
 namespace regfs::registry {
 namespace {
@@ -21,33 +19,21 @@ namespace {
 using testing::Describe;
 using testing::Owner;
 
-// A fresh store (RegistryTest) and a second connection to its database,
-// for the statements under test; the Registry makes what needs its rules.
-class SqlVersionsTest : public testing::RegistryTest {
+// The Registry makes what needs its rules (SqlTest).
+class SqlVersionsTest : public testing::SqlTest {
  protected:
-  void SetUp() override {
-    RegistryTest::SetUp();
-    auto db = sql::SqliteConnection::Open(store() / "registry.db", false);
-    ASSERT_TRUE(db.has_value()) << Describe(db);
-    db_ = std::move(*db);
-  }
-  void TearDown() override {
-    db_.reset();
-    RegistryTest::TearDown();
-  }
-
   // Pushes "one" and "two" to `collection` (v0, v1); its id.
   int64_t PushTwo(std::string_view collection) {
     EXPECT_TRUE(PushContent(Owner(), collection, "one").has_value());
     EXPECT_TRUE(PushContent(Owner(), collection, "two").has_value());
-    auto c = sql::FindCollection(*db_, collection);
+    auto c = sql::FindCollection(db(), collection);
     EXPECT_TRUE(c.has_value() && c->has_value());
     return c.has_value() && c->has_value() ? (*c)->id : -1;
   }
 
   // A version row of a new collection `collection`, inserted directly.
   Version InsertedVersion(std::string_view collection, Kind kind) {
-    auto cid = sql::InsertCollection(*db_, collection, 0, Owner(), 1);
+    auto cid = sql::InsertCollection(db(), collection, 0, Owner(), 1);
     EXPECT_TRUE(cid.has_value()) << Describe(cid);
     Version v;
     v.collection_id = cid.value_or(0);
@@ -64,14 +50,12 @@ class SqlVersionsTest : public testing::RegistryTest {
     v.filename = "model.bin";
     v.description = "a description";
     v.created_seq = 17;
-    REGFS_EXPECT_OK(sql::SetKindAndNextVersion(*db_, v.collection_id, kind, 6));
-    auto id = sql::InsertVersion(*db_, v);
+    REGFS_EXPECT_OK(sql::SetKindAndNextVersion(db(), v.collection_id, kind, 6));
+    auto id = sql::InsertVersion(db(), v);
     EXPECT_TRUE(id.has_value()) << Describe(id);
     v.id = id.value_or(0);
     return v;
   }
-
-  std::unique_ptr<sql::Connection> db_;
 };
 
 void ExpectSameRow(const Version& got, const Version& want) {
@@ -96,11 +80,11 @@ TEST_F(SqlVersionsTest, InsertedVersionReadsBackByIdAndNumber) {
   for (const Kind kind : {Kind::kFile, Kind::kTree}) {
     const Version want =
         InsertedVersion(kind == Kind::kFile ? "files" : "trees", kind);
-    auto by_id = sql::FindVersionById(*db_, want.id);
+    auto by_id = sql::FindVersionById(db(), want.id);
     REGFS_ASSERT_OK(by_id);
     ASSERT_TRUE(by_id->has_value());
     ExpectSameRow(**by_id, want);
-    auto by_number = sql::FindVersion(*db_, want.collection_id, 5);
+    auto by_number = sql::FindVersion(db(), want.collection_id, 5);
     REGFS_ASSERT_OK(by_number);
     ASSERT_TRUE(by_number->has_value());
     ExpectSameRow(**by_number, want);
@@ -115,7 +99,7 @@ TEST_F(SqlVersionsTest, FindByNumber) {
     bool found;
   } cases[] = {{c, 0, true}, {c, 1, true}, {c, 2, false}, {c + 1, 0, false}};
   for (const auto& t : cases) {
-    auto v = sql::FindVersion(*db_, t.collection_id, t.number);
+    auto v = sql::FindVersion(db(), t.collection_id, t.number);
     REGFS_ASSERT_OK(v);
     EXPECT_EQ(v->has_value(), t.found) << t.collection_id << " " << t.number;
     if (t.found && v->has_value()) {
@@ -124,26 +108,26 @@ TEST_F(SqlVersionsTest, FindByNumber) {
       EXPECT_EQ((*v)->kind, Kind::kFile);
     }
   }
-  auto none = sql::FindVersionById(*db_, 9999);
+  auto none = sql::FindVersionById(db(), 9999);
   REGFS_ASSERT_OK(none);
   EXPECT_FALSE(none->has_value());
 }
 
 TEST_F(SqlVersionsTest, LatestListAndKeys) {
   const int64_t c = PushTwo("m");
-  auto latest = sql::FindLatestVersion(*db_, c);
+  auto latest = sql::FindLatestVersion(db(), c);
   REGFS_ASSERT_OK(latest);
   ASSERT_TRUE(latest->has_value());
   EXPECT_EQ((*latest)->number, 1u);
 
-  auto list = sql::ListVersions(*db_, c);
+  auto list = sql::ListVersions(db(), c);
   REGFS_ASSERT_OK(list);
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].number, 0u);
   EXPECT_EQ((*list)[1].number, 1u);
   EXPECT_EQ((*list)[1].id, (*latest)->id);
 
-  auto keys = sql::ListVersionKeys(*db_, c);
+  auto keys = sql::ListVersionKeys(db(), c);
   REGFS_ASSERT_OK(keys);
   ASSERT_EQ(keys->size(), 2u);
   for (size_t i = 0; i < keys->size(); ++i) {
@@ -151,19 +135,19 @@ TEST_F(SqlVersionsTest, LatestListAndKeys) {
     EXPECT_EQ((*keys)[i].number, (*list)[i].number);
   }
 
-  auto empty = sql::InsertCollection(*db_, "empty", 0, Owner(), 1);
+  auto empty = sql::InsertCollection(db(), "empty", 0, Owner(), 1);
   REGFS_ASSERT_OK(empty);
-  auto no_latest = sql::FindLatestVersion(*db_, *empty);
+  auto no_latest = sql::FindLatestVersion(db(), *empty);
   REGFS_ASSERT_OK(no_latest);
   EXPECT_FALSE(no_latest->has_value());
-  auto no_list = sql::ListVersions(*db_, *empty);
+  auto no_list = sql::ListVersions(db(), *empty);
   REGFS_ASSERT_OK(no_list);
   EXPECT_TRUE(no_list->empty());
 }
 
 TEST_F(SqlVersionsTest, SelectVersionsIsTheSharedShape) {
   const int64_t c = PushTwo("m");
-  auto s = db_->Prepare(
+  auto s = db().Prepare(
       sql::SelectVersions("WHERE v.collection_id = ?1 ORDER BY v.number DESC"));
   REGFS_ASSERT_OK(s);
   (*s)->BindInt64(1, c);
@@ -186,7 +170,7 @@ TEST_F(SqlVersionsTest, TreeEntries) {
     e.executable = !is_dir && size == 1;
     e.size = size;
     e.blob = std::move(blob);
-    auto id = sql::InsertTreeEntry(*db_, e);
+    auto id = sql::InsertTreeEntry(db(), e);
     EXPECT_TRUE(id.has_value()) << Describe(id);
     return id.value_or(-1);
   };
@@ -194,7 +178,7 @@ TEST_F(SqlVersionsTest, TreeEntries) {
   const int64_t readme = insert(0, "README", false, 10, "aa/readme");
   const int64_t run = insert(dir, "run.sh", false, 1, "bb/run");
 
-  auto root = sql::ListTreeEntries(*db_, v.id, 0);
+  auto root = sql::ListTreeEntries(db(), v.id, 0);
   REGFS_ASSERT_OK(root);
   ASSERT_EQ(root->size(), 2u);
   EXPECT_EQ((*root)[0].name, "README");
@@ -213,13 +197,13 @@ TEST_F(SqlVersionsTest, TreeEntries) {
                  {0, "run.sh", std::nullopt},
                  {dir, "README", std::nullopt}};
   for (const auto& t : lookups) {
-    auto e = sql::LookupTreeEntry(*db_, v.id, t.parent, t.name);
+    auto e = sql::LookupTreeEntry(db(), v.id, t.parent, t.name);
     REGFS_ASSERT_OK(e);
     EXPECT_EQ(e->has_value() ? std::optional((*e)->id) : std::nullopt, t.id)
         << t.parent << "/" << t.name;
   }
 
-  auto entry = sql::FindTreeEntry(*db_, run);
+  auto entry = sql::FindTreeEntry(db(), run);
   REGFS_ASSERT_OK(entry);
   ASSERT_TRUE(entry->has_value());
   EXPECT_EQ((*entry)->version_id, v.id);
@@ -227,14 +211,14 @@ TEST_F(SqlVersionsTest, TreeEntries) {
   EXPECT_TRUE((*entry)->executable);
   EXPECT_EQ((*entry)->size, 1u);
   EXPECT_EQ((*entry)->blob, "bb/run");
-  auto missing = sql::FindTreeEntry(*db_, run + 100);
+  auto missing = sql::FindTreeEntry(db(), run + 100);
   REGFS_ASSERT_OK(missing);
   EXPECT_FALSE(missing->has_value());
 }
 
 TEST_F(SqlVersionsTest, TagsAddAndRemoveOnce) {
   const int64_t c = PushTwo("m");
-  auto versions = sql::ListVersions(*db_, c);
+  auto versions = sql::ListVersions(db(), c);
   REGFS_ASSERT_OK(versions);
   const int64_t v0 = (*versions)[0].id;
   const int64_t v1 = (*versions)[1].id;
@@ -250,17 +234,17 @@ TEST_F(SqlVersionsTest, TagsAddAndRemoveOnce) {
       {false, v1, "missing", false},
   };
   for (const auto& t : steps) {
-    auto changed = t.add ? sql::AddTag(*db_, t.version_id, t.tag)
-                         : sql::RemoveTag(*db_, t.version_id, t.tag);
+    auto changed = t.add ? sql::AddTag(db(), t.version_id, t.tag)
+                         : sql::RemoveTag(db(), t.version_id, t.tag);
     REGFS_ASSERT_OK(changed);
     EXPECT_EQ(*changed, t.changed)
         << (t.add ? "add " : "remove ") << t.tag << " on " << t.version_id;
   }
-  auto tags = sql::VersionTags(*db_, v0);
+  auto tags = sql::VersionTags(db(), v0);
   REGFS_ASSERT_OK(tags);
   EXPECT_EQ(*tags, std::vector<std::string>{"alpha"});
-  REGFS_ASSERT_OK(sql::AddTag(*db_, v1, "beta"));
-  auto all = sql::CollectionTags(*db_, c);
+  REGFS_ASSERT_OK(sql::AddTag(db(), v1, "beta"));
+  auto all = sql::CollectionTags(db(), c);
   REGFS_ASSERT_OK(all);
   ASSERT_EQ(all->size(), 3u);
   EXPECT_EQ((*all)[0].version_id, v0);
@@ -272,19 +256,19 @@ TEST_F(SqlVersionsTest, TagsAddAndRemoveOnce) {
 
 TEST_F(SqlVersionsTest, MetadataIsReplaced) {
   const int64_t c = PushTwo("m");
-  auto versions = sql::ListVersions(*db_, c);
+  auto versions = sql::ListVersions(db(), c);
   REGFS_ASSERT_OK(versions);
   const int64_t v0 = (*versions)[0].id;
   const int64_t v1 = (*versions)[1].id;
-  REGFS_ASSERT_OK(sql::PutMetadata(*db_, v0, "lr", "0.1"));
-  REGFS_ASSERT_OK(sql::PutMetadata(*db_, v0, "epochs", "3"));
-  REGFS_ASSERT_OK(sql::PutMetadata(*db_, v0, "lr", "0.2"));
-  REGFS_ASSERT_OK(sql::PutMetadata(*db_, v1, "lr", "0.3"));
-  auto meta = sql::VersionMetadata(*db_, v0);
+  REGFS_ASSERT_OK(sql::PutMetadata(db(), v0, "lr", "0.1"));
+  REGFS_ASSERT_OK(sql::PutMetadata(db(), v0, "epochs", "3"));
+  REGFS_ASSERT_OK(sql::PutMetadata(db(), v0, "lr", "0.2"));
+  REGFS_ASSERT_OK(sql::PutMetadata(db(), v1, "lr", "0.3"));
+  auto meta = sql::VersionMetadata(db(), v0);
   REGFS_ASSERT_OK(meta);
   EXPECT_EQ(*meta, (std::map<std::string, std::string>{{"epochs", "3"},
                                                        {"lr", "0.2"}}));
-  auto all = sql::CollectionMetadata(*db_, c);
+  auto all = sql::CollectionMetadata(db(), c);
   REGFS_ASSERT_OK(all);
   std::map<std::pair<int64_t, std::string>, std::string> got;
   for (const auto& m : *all) got[{m.version_id, m.key}] = m.value;
@@ -301,26 +285,26 @@ TEST_F(SqlVersionsTest, DeleteTakesTagsMetadataAndTree) {
   e.name = "f";
   e.size = 1;
   e.blob = "cc/f";
-  auto entry = sql::InsertTreeEntry(*db_, e);
+  auto entry = sql::InsertTreeEntry(db(), e);
   REGFS_ASSERT_OK(entry);
-  REGFS_ASSERT_OK(sql::AddTag(*db_, v.id, "t"));
-  REGFS_ASSERT_OK(sql::PutMetadata(*db_, v.id, "k", "v"));
+  REGFS_ASSERT_OK(sql::AddTag(db(), v.id, "t"));
+  REGFS_ASSERT_OK(sql::PutMetadata(db(), v.id, "k", "v"));
 
-  auto exists = sql::VersionExists(*db_, v.id);
+  auto exists = sql::VersionExists(db(), v.id);
   REGFS_ASSERT_OK(exists);
   EXPECT_TRUE(*exists);
-  REGFS_ASSERT_OK(sql::DeleteVersion(*db_, v.id));
-  exists = sql::VersionExists(*db_, v.id);
+  REGFS_ASSERT_OK(sql::DeleteVersion(db(), v.id));
+  exists = sql::VersionExists(db(), v.id);
   REGFS_ASSERT_OK(exists);
   EXPECT_FALSE(*exists);
 
-  auto gone = sql::FindTreeEntry(*db_, *entry);
+  auto gone = sql::FindTreeEntry(db(), *entry);
   REGFS_ASSERT_OK(gone);
   EXPECT_FALSE(gone->has_value());
-  auto tags = sql::VersionTags(*db_, v.id);
+  auto tags = sql::VersionTags(db(), v.id);
   REGFS_ASSERT_OK(tags);
   EXPECT_TRUE(tags->empty());
-  auto meta = sql::VersionMetadata(*db_, v.id);
+  auto meta = sql::VersionMetadata(db(), v.id);
   REGFS_ASSERT_OK(meta);
   EXPECT_TRUE(meta->empty());
 }
@@ -332,15 +316,15 @@ TEST_F(SqlVersionsTest, AliasesOfAVersionWithProtection) {
   REGFS_ASSERT_OK(reg().SetAlias(Owner(), "m", "old", "v0"));
   // Protection ignores case.
   REGFS_ASSERT_OK(reg().Protect(Owner(), "PROD"));
-  auto v1 = sql::FindVersion(*db_, c, 1);
+  auto v1 = sql::FindVersion(db(), c, 1);
   REGFS_ASSERT_OK(v1);
   ASSERT_TRUE(v1->has_value());
 
-  auto names = sql::VersionAliasNames(*db_, (*v1)->id);
+  auto names = sql::VersionAliasNames(db(), (*v1)->id);
   REGFS_ASSERT_OK(names);
   EXPECT_EQ(*names, (std::vector<std::string>{"prod", "staging"}));
 
-  auto rows = sql::VersionAliasRows(*db_, (*v1)->id);
+  auto rows = sql::VersionAliasRows(db(), (*v1)->id);
   REGFS_ASSERT_OK(rows);
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[0].name, "prod");
