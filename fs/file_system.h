@@ -50,6 +50,7 @@
 
 #include "fs/backing_files.h"
 #include "fs/caller_cache.h"
+#include "fs/control_file.h"
 #include "fs/history_files.h"
 #include "fs/inode.h"
 #include "fs/link_table.h"
@@ -154,6 +155,10 @@ class FileSystem final {
              std::string_view new_name);
   Reply Open(const Request& r, Ino ino, int flags);
   Reply Read(const Request& r, Handle& handle, size_t size, off_t offset);
+  // Writes go by the inode: .regfs/ctl takes requests (ctl); anything else
+  // open for writing is refused.
+  Reply Write(const Request& r, Ino ino, Handle& handle, std::string_view data,
+              off_t offset);
   Reply OpenDir(const Request& r, Ino ino);
   Reply ReadDir(const Request& r, Handle& handle, size_t size, off_t offset);
   Reply StatFs(const Request& r);
@@ -268,6 +273,13 @@ class FileSystem final {
   EntryReply MakeEntry(Ino ino, const struct stat& attr, double entry_timeout,
                        double attr_timeout) const;
   double AttrTimeout(const Node& node) const;
+
+  // ctl: .regfs/ctl (file_system_control.cc).
+  struct stat ControlFileStat() const;
+  Reply LookupControlFile(const Request& r);
+  Reply OpenControlFile(const Request& r, int flags);
+  Reply WriteControl(const Request& r, ControlReply& reply,
+                     std::string_view data);
 
   Reply LookupInRoot(const Request& r, std::string_view name);
   Reply LookupInControl(const Request& r, std::string_view name);

@@ -88,6 +88,7 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
       if (node.ino == kControlDirIno || node.ino == kAtDirIno) {
         return DirStat(node.ino, 0555, owner, started_);
       }
+      if (node.ino == kCtlIno) return ControlFileStat();
       if (node.ino == kWhoamiIno) {
         return FileStat(node.ino, 0444, RenderWhoami(r).size(), owner,
                         registry::NowMs());

@@ -32,6 +32,7 @@ using registry::TreeEntry;
 using registry::Version;
 
 Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
+  if (ino == kCtlIno) return OpenControlFile(r, flags);
   auto node = ResolveOr(r, ino, "open");
   if (!node) return node.error();
   const auto what = [&] { return "open of " + PathOf(*node); };
@@ -88,6 +89,9 @@ Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
 Reply FileSystem::Read(const Request& r, Handle& handle, size_t size,
                        off_t offset) {
   if (offset < 0) return ErrorReply{EINVAL};
+  if (handle.control) {
+    return BufReply{handle.control->Read(static_cast<size_t>(offset), size)};
+  }
   switch (handle.kind) {
     case Handle::Kind::kBlob:
       return FdReply{handle.fd.get(), size, offset};
@@ -140,6 +144,7 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
     entries.push_back({std::string(kHistoryFile), kGlobalHistoryIno, S_IFREG});
     entries.push_back({std::string(kWhoamiFile), kWhoamiIno, S_IFREG});
     entries.push_back({std::string(kAtDir), kAtDirIno, S_IFDIR});
+    entries.push_back({std::string(kControlFile), kCtlIno, S_IFREG});
     return entries;
   }
   if (node.ino == kAtDirIno || node.type == NodeType::kPast) {

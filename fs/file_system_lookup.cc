@@ -69,6 +69,8 @@ Reply FileSystem::LookupInControl(const Request& r, std::string_view name) {
     node.ino = kGlobalHistoryIno;
   } else if (name == kWhoamiFile) {
     node.ino = kWhoamiIno;
+  } else if (name == kControlFile) {
+    return LookupControlFile(r);
   } else if (name == kAtDir) {
     return MakeEntry(kAtDirIno,
                      DirStat(kAtDirIno, 0555, options_.owner_uid, started_),

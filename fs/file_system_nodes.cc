@@ -103,7 +103,7 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
   const uint64_t id = IdOf(ino);
   switch (node.type) {
     case NodeType::kSpecial:
-      if (ino < kRootIno || ino > kAtDirIno) break;
+      if (ino < kRootIno || ino > kCtlIno) break;
       return node;
     case NodeType::kCollection:
     case NodeType::kCollectionHistory: {
@@ -172,6 +172,7 @@ std::string FileSystem::PathOf(const Node& node) {
       if (node.ino == kControlDirIno) return std::string(kControlDir);
       if (node.ino == kGlobalHistoryIno) return ".regfs/history";
       if (node.ino == kAtDirIno) return ".regfs/at";
+      if (node.ino == kCtlIno) return ".regfs/ctl";
       return ".regfs/whoami";
     case NodeType::kCollection:
       return node.collection;

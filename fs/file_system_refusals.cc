@@ -118,6 +118,8 @@ ErrorReply FileSystem::Refuse(const Request& r, const What& what, int err,
 }
 
 Reply FileSystem::SetAttr(const Request& r, Ino ino, int to_set) {
+  // `> .regfs/ctl` truncates first: there is nothing to truncate.
+  if (ino == kCtlIno) return AttrReply{ControlFileStat(), 0};
   return RefuseImmutable(
       r, fmt::format("setattr (0x{:x}) of {}", to_set, PathOf(ino)),
       "versions and aliases are immutable");
@@ -163,6 +165,7 @@ Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
   if ((mask & X_OK) && !(attr->st_mode & S_IXOTH)) return ErrorReply{EACCES};
   if ((mask & W_OK) && ReadOnlyView(*node, "")) return ErrorReply{EROFS};
   if (!(mask & W_OK)) return ErrorReply{0};
+  if (node->ino == kCtlIno) return ErrorReply{0};  // requests: any reader
   // Changes happen in the root (mkdir) and in collections (aliases).
   const bool changeable =
       node->ino == kRootIno || node->type == NodeType::kCollection;

@@ -105,6 +105,8 @@ void Send(fuse_req_t req, Reply&& reply) noexcept {
           fuse_reply_statfs(req, &r.stat);
         } else if constexpr (std::is_same_v<T, NoneReply>) {
           fuse_reply_none(req);
+        } else if constexpr (std::is_same_v<T, WriteReply>) {
+          fuse_reply_write(req, r.size);
         }
       },
       reply);
@@ -224,6 +226,14 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   });
 }
 
+void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
+             off_t off, fuse_file_info* fi) {
+  Dispatch(req, "write", [&] {
+    return Fs(req).Write(RequestOf(req), ino, HandleOf(fi),
+                         std::string_view(buf, size), off);
+  });
+}
+
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   ClosePassThrough(req, HandleOf(fi));
   delete &HandleOf(fi);
@@ -301,6 +311,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.link = OpLink;
   ops.open = OpOpen;
   ops.read = OpRead;
+  ops.write = OpWrite;
   ops.release = OpRelease;
   ops.opendir = OpOpenDir;
   ops.readdir = OpReadDir;

@@ -28,6 +28,8 @@ inline constexpr Ino kControlDirIno = 2;
 inline constexpr Ino kGlobalHistoryIno = 3;
 inline constexpr Ino kWhoamiIno = 4;
 inline constexpr Ino kAtDirIno = 5;  // .regfs/at
+// ctl: the control file .regfs/ctl (control_file.h).
+inline constexpr Ino kCtlIno = 6;
 
 inline constexpr int kTagShift = 56;
 inline constexpr uint64_t kIdMask = (uint64_t{1} << kTagShift) - 1;

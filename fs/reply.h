@@ -20,6 +20,8 @@
 
 namespace regfs::fs {
 
+class ControlReply;  // fs/control_file.h
+
 struct DirEntry {
   std::string name;
   Ino ino = 0;
@@ -37,6 +39,8 @@ struct Handle {
   std::string text;                      // kText: rendered at open
   std::shared_ptr<HistoryText> history;  // kHistory
   std::vector<DirEntry> entries;         // kDir: a snapshot at opendir
+  // ctl: an open .regfs/ctl, whatever the kind: its last reply.
+  std::shared_ptr<ControlReply> control;
 };
 
 struct ErrorReply {
@@ -75,10 +79,15 @@ struct StatfsReply {
   struct statvfs stat {};
 };
 struct NoneReply {};
+// write: how many bytes of the request were taken.
+struct WriteReply {
+  size_t size = 0;
+};
 
 using Reply =
     std::variant<ErrorReply, EntryReply, AttrReply, LinkReply, OpenReply,
-                 BufReply, FdReply, XattrSizeReply, StatfsReply, NoneReply>;
+                 BufReply, FdReply, XattrSizeReply, StatfsReply, NoneReply,
+                 WriteReply>;
 
 }  // namespace regfs::fs
 

@@ -113,53 +113,6 @@ Table AliasTable(const std::vector<reg::Alias>& aliases) {
   return table;
 }
 
-Json ToJson(const reg::Collection& c) {
-  Json j;
-  j["name"] = c.name;
-  j["kind"] = reg::KindName(c.kind);
-  j["versions"] = c.version_count;
-  j["aliases"] = c.alias_count;
-  j["latest"] = c.latest ? Json(reg::VersionName(*c.latest)) : Json(nullptr);
-  j["created"] = reg::FormatTime(c.created);
-  j["creator"] = c.creator;
-  j["creator_uid"] = c.creator_uid;
-  return j;
-}
-
-Json ToJson(const reg::Version& v) {
-  Json j;
-  j["collection"] = v.collection;
-  j["version"] = reg::VersionName(v.number);
-  j["number"] = v.number;
-  j["kind"] = reg::KindName(v.kind);
-  j["size"] = v.size;
-  j["files"] = v.files;
-  j["digest"] = v.digest;
-  j["blob"] = v.blob.empty() ? Json(nullptr) : Json(v.blob);
-  j["filename"] = v.filename;
-  j["created"] = reg::FormatTime(v.created);
-  j["creator"] = v.creator;
-  j["creator_uid"] = v.creator_uid;
-  j["description"] = v.description;
-  j["metadata"] = v.metadata;
-  j["tags"] = v.tags;
-  j["aliases"] = v.aliases;
-  return j;
-}
-
-Json ToJson(const reg::Alias& a) {
-  Json j;
-  j["collection"] = a.collection;
-  j["alias"] = a.name;
-  j["version"] = reg::VersionName(a.version);
-  j["protected"] = a.is_protected;
-  j["latest"] = a.is_latest;
-  j["updated"] = reg::FormatTime(a.updated);
-  j["updated_by"] = a.updated_by;
-  j["updated_uid"] = a.updated_uid;
-  return j;
-}
-
 Json BlobPathJson(const reg::Registry& registry, const reg::Version& version) {
   if (version.blob.empty()) return Json(nullptr);
   return Json(registry.BlobPath(version.blob).string());
@@ -169,13 +122,6 @@ Json ToJsonWithBlobPath(const reg::Registry& registry,
                         const reg::Version& version) {
   Json j = ToJson(version);
   j["blob_path"] = BlobPathJson(registry, version);
-  return j;
-}
-
-Json ToJson(const reg::RoleGrant& grant) {
-  Json j;
-  j["principal"] = grant.principal;
-  j["role"] = reg::RoleName(grant.role);
   return j;
 }
 

@@ -14,6 +14,7 @@
 
 #include "registry/identity.h"
 #include "registry/model.h"
+#include "registry/model_json.h"
 #include "registry/registry.h"
 
 namespace regfs::tools {
@@ -48,14 +49,11 @@ class Table final {
 Table AliasTable(const std::vector<registry::Alias>& aliases);
 
 // JSON keeps keys in insertion order, so that output reads naturally.
-using Json = nlohmann::ordered_json;
+using Json = registry::OrderedJson;
 
-// The JSON forms printed by `--json`. Versions are named "v2", times are
-// FormatTime() strings.
-Json ToJson(const registry::Collection& collection);
-Json ToJson(const registry::Version& version);
-Json ToJson(const registry::Alias& alias);
-Json ToJson(const registry::RoleGrant& grant);
+// The JSON forms printed by `--json` (registry/model_json.h). Versions are
+// named "v2", times are FormatTime() strings.
+using registry::ToJson;
 
 // A JSON array of ToJson(item), in order.
 template <class Items>
