@@ -56,8 +56,8 @@ class Args final {
   const OrderedJson& json_;
 };
 
-using Handler = std::function<Result<OrderedJson>(Registry&, const reg::Identity&,
-                                                  const Args&)>;
+using Handler = std::function<Result<OrderedJson>(
+    Registry&, const reg::Identity&, const Args&)>;
 
 struct Op {
   const char* name;
@@ -134,7 +134,9 @@ const std::vector<Op>& Ops() {
          return Wire(r.Resolve(a.Str("collection"), a.Str("name")));
        }},
       {"version_by_id", false,
-       [](R r, I, A a) { return Wire(r.GetVersionById(a.Num<int64_t>("id"))); }},
+       [](R r, I, A a) {
+         return Wire(r.GetVersionById(a.Num<int64_t>("id")));
+       }},
       {"tree", false,
        [](R r, I, A a) {
          return Wire(r.ListTree(a.Num<int64_t>("version_id"),
@@ -237,8 +239,8 @@ Result<ControlRequest> ParseControlRequest(std::string_view text) {
                      "the request is not JSON: write one JSON object, such "
                      "as {\"op\":\"whoami\"}, in one write");
   }
-  const auto op = request.json.is_object() ? request.json.find("op")
-                                           : request.json.end();
+  const auto op =
+      request.json.is_object() ? request.json.find("op") : request.json.end();
   if (op == request.json.end() || !op->is_string()) {
     return reg::Fail(Code::kInvalidArgument,
                      "the request has no \"op\": write a JSON object such as "
@@ -265,9 +267,9 @@ Result<OrderedJson> RunControlRequest(Registry& registry,
   try {
     return op->run(registry, who, Args(request.json));
   } catch (const nlohmann::json::exception& e) {
-    return reg::Fail(Code::kInvalidArgument,
-                     fmt::format("malformed '{}' request: {}", request.op,
-                                 e.what()));
+    return reg::Fail(
+        Code::kInvalidArgument,
+        fmt::format("malformed '{}' request: {}", request.op, e.what()));
   }
 }
 

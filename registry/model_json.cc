@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
-#include <vector>
 #include <exception>
+#include <map>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "registry/names.h"
 

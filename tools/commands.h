@@ -16,6 +16,7 @@
 #include "registry/history.h"
 #include "registry/registry.h"
 #include "tools/context.h"
+#include "tools/store.h"
 
 namespace regfs::tools {
 
@@ -35,21 +36,21 @@ inline constexpr const char* kStoreGroup = "Store";
 inline constexpr const char* kVersionsGroup = "Versions";
 inline constexpr const char* kAliasesGroup = "Aliases and history";
 
-// The action `run(ctx, registry, args)`, `registry` being the store that
-// Context::Open opened for it. First `prepare(args)` checks the arguments
-// and parses them into their typed fields, so that a malformed argument is
-// reported ahead of a store that is missing or refused. Each step returns a
-// Status, whose error ExitCode (tools/context.h) prints. `args` holds the
-// values CLI11 parses into and lives as long as the App.
+// The action `run(ctx, store, args)`, `store` being what Context::OpenStore
+// opened for it: the store directory, or a regfs mount. First `prepare(args)`
+// checks the arguments and parses them into their typed fields, so that a
+// malformed argument is reported ahead of a store that is missing or refused.
+// Each step returns a Status, whose error ExitCode (tools/context.h) prints.
+// `args` holds the values CLI11 parses into and lives as long as the App.
 template <class Args, class Prepare, class Run>
 std::function<int()> StoreAction(Context& ctx, std::shared_ptr<Args> args,
                                  Prepare prepare, Run run) {
   return [&ctx, args, prepare, run] {
     if (auto prepared = prepare(*args); !prepared) return ExitCode(prepared);
-    auto registry = ctx.Open();
-    if (!registry) return ExitCode(std::unexpected(registry.error()));
+    auto store = ctx.OpenStore();
+    if (!store) return ExitCode(std::unexpected(store.error()));
     // Reported while the store is still open, as each command did itself.
-    return ExitCode(run(ctx, **registry, std::as_const(*args)));
+    return ExitCode(run(ctx, **store, std::as_const(*args)));
   };
 }
 

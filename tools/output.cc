@@ -7,6 +7,7 @@
 
 #include "registry/history.h"
 #include "registry/names.h"
+#include "tools/store.h"
 
 namespace regfs::tools {
 
@@ -113,15 +114,20 @@ Table AliasTable(const std::vector<reg::Alias>& aliases) {
   return table;
 }
 
-Json BlobPathJson(const reg::Registry& registry, const reg::Version& version) {
+Json BlobPathJson(Store& store, const reg::Version& version) {
   if (version.blob.empty()) return Json(nullptr);
-  return Json(registry.BlobPath(version.blob).string());
+  auto path = store.BlobPath(version.blob);
+  return path ? Json(path->string()) : Json(nullptr);
 }
 
-Json ToJsonWithBlobPath(const reg::Registry& registry,
-                        const reg::Version& version) {
+std::string BlobPathText(Store& store, std::string_view key) {
+  auto path = store.BlobPath(key);
+  return path ? path->string() : std::string();
+}
+
+Json ToJsonWithBlobPath(Store& store, const reg::Version& version) {
   Json j = ToJson(version);
-  j["blob_path"] = BlobPathJson(registry, version);
+  j["blob_path"] = BlobPathJson(store, version);
   return j;
 }
 

@@ -19,6 +19,8 @@
 
 namespace regfs::tools {
 
+class Store;  // tools/store.h
+
 // 0 B, 512 B, 1.0 KiB, 1.2 MiB, 3.4 GiB, 1.5 TiB.
 std::string FormatSize(uint64_t bytes);
 
@@ -63,12 +65,13 @@ Json ToJsonArray(const Items& items) {
   return array;
 }
 
-// A file version's blob path in `registry`'s store; null for a tree.
-Json BlobPathJson(const registry::Registry& registry,
-                  const registry::Version& version);
+// A file version's blob path in `store`; null for a tree (and when the
+// store cannot say: a mount that went away mid-command).
+Json BlobPathJson(Store& store, const registry::Version& version);
+// The same as text ("" for none).
+std::string BlobPathText(Store& store, std::string_view key);
 // ToJson(version) and its "blob_path": how `ls` and `push` print a version.
-Json ToJsonWithBlobPath(const registry::Registry& registry,
-                        const registry::Version& version);
+Json ToJsonWithBlobPath(Store& store, const registry::Version& version);
 
 // One JSON document and a newline on stdout.
 void PrintJson(const Json& value);
