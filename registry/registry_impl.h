@@ -64,12 +64,14 @@ class Registry::Impl {
   Impl(const std::filesystem::path& store, OpenOptions options)
       : options(std::move(options)),
         blobs(store / "blobs", this->options.hasher, this->options.durable),
+        drafts(store / "drafts"),
         announcer(store),
         batch(db, announcer) {}
 
   std::unique_ptr<sql::Connection> db;  // guarded by the lock (Lock, batch)
   OpenOptions options;
   BlobStore blobs;
+  Drafts drafts;  // drafts-reg (issue 13): STORE/drafts; no lock needed
   uid_t owner_uid = 0;
   ChangeAnnouncer announcer;
   GroupCommit batch;  // the lock, and SetAlias's group commits
