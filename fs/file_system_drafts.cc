@@ -155,7 +155,7 @@ std::expected<DraftKey, ErrorReply> FileSystem::NewDraftKey(
   if (auto allowed = callers_.Authorize(who, Action::Change()); !allowed) {
     return std::unexpected(RefuseWhy(
         r, what, allowed.error(),
-        "only members and admins may write drafts: " + allowed.error().message));
+        "only members and admins may write drafts"));
   }
   if (dir.type == NodeType::kDraft) {
     if (DraftVisible(r, *dir.draft) != 0) {
@@ -192,7 +192,7 @@ Reply FileSystem::CreateDraft(const Request& r, const Node& dir,
                          (flags & (O_EXCL | O_TRUNC));
   registry::UniqueFd fd(
       ::open(DraftPath(*key).c_str(), open_flags, mode & 07777));
-  if (!fd) {
+  if (!fd.valid()) {
     const int err = LastErrno();
     return Refuse(r, what, err, ReasonOf(err));
   }
@@ -233,7 +233,7 @@ Reply FileSystem::MkNodDraft(const Request& r, const Node& dir,
   registry::UniqueFd fd(::open(DraftPath(*key).c_str(),
                                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                                mode & 07777));
-  if (!fd) {
+  if (!fd.valid()) {
     const int err = LastErrno();
     return Refuse(r, what, err, ReasonOf(err));
   }
@@ -421,7 +421,7 @@ Reply FileSystem::OpenDraft(const Request& r, const Node& node, int flags) {
   const int open_flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
                          O_NOFOLLOW | (flags & O_TRUNC);
   handle.fd = registry::UniqueFd(::open(path.c_str(), open_flags));
-  if (!handle.fd) {
+  if (!handle.fd.valid()) {
     const int err = LastErrno();
     return Refuse(r, what, err, ReasonOf(err));
   }
