@@ -32,6 +32,14 @@ Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
   if (ReadOnlyView(*dir, name)) {
     return Refuse(r, what, EROFS, "the past is read-only");
   }
+  if (dir->type == NodeType::kDraft ||
+      (dir->type == NodeType::kCollection && IsDraftName(name) &&
+       !staging_.Find(dir->collection_id, name))) {
+    if (auto key = DraftIn(r, *dir, name)) {
+      return RemoveDraft(r, *dir, *key, /*dir_op=*/false);
+    }
+    if (dir->type == NodeType::kDraft) return ErrorReply{ENOENT};
+  }
   if (dir->type != NodeType::kCollection) {
     return RefuseImmutable(r, what, "only aliases can be removed");
   }
@@ -67,6 +75,9 @@ Reply FileSystem::Symlink(const Request& r, std::string_view given_target,
   if (!dir) return ErrorReply{ErrnoFor(r, what, dir.error())};
   if (ReadOnlyView(*dir, name)) {
     return Refuse(r, what, EROFS, "the past is read-only");
+  }
+  if (dir->type == NodeType::kDraft) {
+    return Refuse(r, what, EPERM, "a version cannot hold links");
   }
   if (dir->type != NodeType::kCollection) {
     return RefuseImmutable(r, what, "aliases live in collections");
@@ -162,6 +173,14 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
   }
   if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
     return Refuse(r, what, EINVAL, "unsupported rename flags");
+  }
+  if (dir->type == NodeType::kDraft ||
+      (dir->type == NodeType::kCollection && IsDraftName(name) &&
+       !staging_.Find(dir->collection_id, name))) {
+    if (auto key = DraftIn(r, *dir, name)) {
+      return RenameDraft(r, *dir, *key, new_parent, new_name, flags);
+    }
+    if (dir->type == NodeType::kDraft) return ErrorReply{ENOENT};
   }
   if (dir->type != NodeType::kCollection) {
     return RefuseImmutable(r, what, "only aliases can be renamed");

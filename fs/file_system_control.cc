@@ -45,11 +45,11 @@ Reply FileSystem::OpenControlFile(const Request& r, int flags) {
 }
 
 Reply FileSystem::Write(const Request& r, Ino ino, Handle& handle,
-                        std::string_view data, off_t) {
+                        std::string_view data, off_t offset) {
   if (ino == kCtlIno && handle.control) {
     return WriteControl(r, *handle.control, data);
   }
-  return ErrorReply{EBADF};
+  return Write(r, handle, data, offset);
 }
 
 Reply FileSystem::WriteControl(const Request& r, ControlReply& reply,

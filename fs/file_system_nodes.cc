@@ -142,6 +142,16 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
       node.link = std::move(*link);
       return node;
     }
+    case NodeType::kDraft: {
+      auto key = drafts_.Get(ino);
+      if (!key) break;
+      auto name = CollectionName(key->collection_id);
+      if (!name) return std::unexpected(name.error());
+      node.collection_id = key->collection_id;
+      node.collection = *name;
+      node.draft = std::move(*key);
+      return node;
+    }
     case NodeType::kPast: {
       auto past = past_.Get(ino);
       if (!past) break;
@@ -161,6 +171,10 @@ std::expected<FileSystem::Node, ErrorReply> FileSystem::ResolveOr(
   if (!node) {
     return std::unexpected(ErrorReply{
         ErrnoFor(r, fmt::format("{} of inode {}", op, ino), node.error())});
+  }
+  // Another user's draft does not exist for the caller.
+  if (node->draft && DraftVisible(r, *node->draft) != 0) {
+    return std::unexpected(ErrorReply{ENOENT});
   }
   return std::move(*node);
 }
@@ -197,6 +211,8 @@ std::string FileSystem::PathOf(const Node& node) {
     case NodeType::kLatest:
     case NodeType::kStaged:
       return node.collection + "/" + node.link->name;
+    case NodeType::kDraft:
+      return node.collection + "/" + node.draft->path;
     case NodeType::kPast: {
       const PastNode& past = *node.past;
       std::string path =

@@ -21,6 +21,7 @@ enum class NodeType : uint8_t {
   kLatest = 6,             // `latest`: Alias::revision (the version's id)
   kStaged = 7,             // a symlink held in memory only: a counter
   kPast = 8,               // a node of a view of the past: PastViews' id
+  kDraft = 9,              // a file or directory of a draft: DraftTable's id
 };
 
 inline constexpr Ino kRootIno = 1;  // FUSE_ROOT_ID
