@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "registry/history.h"
+#include "registry/names.h"
 #include "registry/whoami.h"
 
 namespace regfs::fs {
@@ -213,6 +214,12 @@ const std::vector<Op>& Ops() {
          return Done(r.DeleteVersion(who, a.Str("collection"),
                                      a.Num<uint64_t>("number")));
        }},
+      // Served by FileSystem (PublishRequestOf); listed for its name.
+      {"publish", true,
+       [](R, I, A) -> Result<OrderedJson> {
+         return reg::Fail(Code::kInvalidArgument,
+                          "publish is served by the mount itself");
+       }},
       {"collection_rm", true,
        [](R r, I who, A a) {
          return Done(
@@ -254,6 +261,35 @@ Result<ControlRequest> ParseControlRequest(std::string_view text) {
   }
   request.changes = known->changes;
   return request;
+}
+
+bool IsPublish(const ControlRequest& request) {
+  return request.op == kPublishOp;
+}
+
+Result<reg::PublishRequest> PublishRequestOf(const ControlRequest& request,
+                                             uid_t caller) {
+  try {
+    const Args a(request.json);
+    reg::PublishRequest publish;
+    publish.collection = a.Str("collection");
+    publish.draft = a.Str("draft");
+    publish.target = a.StrOr("target");
+    if (publish.target.empty()) publish.target = std::string(reg::kLatest);
+    publish.owner = a.Has("owner") ? a.Num<uid_t>("owner") : caller;
+    publish.aliases = a.List("aliases");
+    publish.tags = a.List("tags");
+    if (a.Has("metadata")) {
+      for (const auto& [key, value] : a.At("metadata").items()) {
+        publish.metadata.emplace_back(key, value.get<std::string>());
+      }
+    }
+    publish.description = a.StrOr("description");
+    return publish;
+  } catch (const nlohmann::json::exception& e) {
+    return reg::Fail(Code::kInvalidArgument,
+                     fmt::format("malformed 'publish' request: {}", e.what()));
+  }
 }
 
 Result<OrderedJson> RunControlRequest(Registry& registry,

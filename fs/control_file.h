@@ -43,12 +43,25 @@ struct ControlRequest {
 // "op", an unknown op.
 registry::Result<ControlRequest> ParseControlRequest(std::string_view text);
 
+// Whether FileSystem serves `request` itself rather than RunControlRequest.
+bool IsPublish(const ControlRequest& request);
+
 // Runs `request` as `who` and returns its "result" value. The registry
 // decides (and refuses) exactly as for the same call from the CLI; a
 // malformed argument is InvalidArgument naming it.
 registry::Result<registry::OrderedJson> RunControlRequest(
     registry::Registry& registry, const registry::Identity& who,
     const ControlRequest& request);
+
+// The op that publishes a draft: served by FileSystem itself (it holds the
+// draft's lock meanwhile), with PublishRequestOf.
+inline constexpr std::string_view kPublishOp = "publish";
+
+// {"op":"publish","collection","draft","target" ("latest" if absent),
+//  "aliases":[..],"tags":[..],"metadata":{"k":"v"},"description",
+//  "owner" (whose draft, for an admin; the caller's if absent)}.
+registry::Result<registry::PublishRequest> PublishRequestOf(
+    const ControlRequest& request, uid_t caller);
 
 // The reply texts, one JSON object and a newline.
 std::string ControlSuccess(const registry::OrderedJson& result);

@@ -295,6 +295,11 @@ class FileSystem final {
   Reply OpenControlFile(const Request& r, int flags);
   Reply WriteControl(const Request& r, ControlReply& reply,
                      std::string_view data);
+  // The ctl publish request: Registry::Publish under the draft's lock, as
+  // a rename onto `latest` does, then the draft is gone.
+  registry::Result<registry::OrderedJson> PublishFromControl(
+      const Request& r, const registry::Identity& who,
+      const ControlRequest& request);
 
   Reply LookupInRoot(const Request& r, std::string_view name);
   Reply LookupInControl(const Request& r, std::string_view name);

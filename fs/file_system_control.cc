@@ -3,14 +3,18 @@
 // through Read and the dispatcher like any open file.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "fs/control_file.h"
 #include "fs/file_system.h"
 #include "fs/file_system_internal.h"
+#include "registry/drafts.h"
 
 namespace regfs::fs {
 
@@ -75,7 +79,9 @@ Reply FileSystem::WriteControl(const Request& r, ControlReply& reply,
   }
   const registry::Result<uint64_t> before =
       request->changes ? registry_.LastSeq() : registry::Result<uint64_t>(0);
-  auto result = RunControlRequest(registry_, who, *request);
+  auto result = IsPublish(*request)
+                    ? PublishFromControl(r, who, *request)
+                    : RunControlRequest(registry_, who, *request);
   if (!result) return refuse(result.error());
   reply.Set(ControlSuccess(*result));
   // The kernel forgets what the change made stale, as for changes made
@@ -86,6 +92,37 @@ Reply FileSystem::WriteControl(const Request& r, ControlReply& reply,
     if (auto events = registry_.History(since)) OnEvents(*events);
   }
   return WriteReply{data.size()};
+}
+
+registry::Result<registry::OrderedJson> FileSystem::PublishFromControl(
+    const Request& r, const Identity& who, const ControlRequest& request) {
+  REGFS_ASSIGN_OR_RETURN(auto publish, PublishRequestOf(request, r.uid));
+  REGFS_ASSIGN_OR_RETURN(auto collection,
+                         registry_.GetCollection(publish.collection));
+  RememberCollection(collection.id, collection.name);
+  const auto root = drafts_.RootOf(collection.id, publish.owner, publish.draft);
+  registry::Result<registry::Version> version;
+  {
+    // No write or truncate of the draft runs while it becomes a version;
+    // later ones fail with EBADF.
+    std::unique_lock lock(root->mu);
+    version = registry_.Publish(who, publish);
+    if (version) root->published = true;
+  }
+  if (!version) return std::unexpected(version.error());
+  spdlog::info("{} (uid {}) published draft {}/{} of uid {} as {}/v{} (ctl)",
+               who.user, who.uid, publish.collection, publish.draft,
+               publish.owner, publish.collection, version->number);
+  const std::string sidecar = registry::Drafts::SidecarName(publish.draft);
+  drafts_.Remove(collection.id, publish.owner, publish.draft);
+  drafts_.Remove(collection.id, publish.owner, sidecar);
+  ResetDraftUsage();
+  const Ino dir =
+      MakeIno(NodeType::kCollection, static_cast<uint64_t>(collection.id));
+  notifier_.InvalidateEntry(dir, publish.draft);
+  notifier_.InvalidateEntry(dir, sidecar);
+  // The version, `latest` and the aliases: from the history (WriteControl).
+  return registry::ToJson(*version, registry::JsonForm::kWire);
 }
 
 }  // namespace regfs::fs

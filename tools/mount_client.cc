@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +54,183 @@ reg::Status DecodeNothing(const reg::Result<OrderedJson>& reply) {
   if (!reply) return std::unexpected(reply.error());
   return {};
 }
+
+// Copies local files into a new draft in a collection directory of the
+// mount, reporting progress.
+class DraftCopy final {
+ public:
+  DraftCopy(bool follow_symlinks, reg::ProgressFn progress)
+      : follow_(follow_symlinks), progress_(std::move(progress)) {}
+
+  // Copies `paths` (Push's shapes: one regular file makes a file draft;
+  // else files by base name, a single directory's contents, directories
+  // by base name) into a new draft in `dir`; returns its name.
+  reg::Result<std::string> Into(
+      const std::filesystem::path& dir,
+      const std::vector<std::filesystem::path>& paths) {
+    namespace stdfs = std::filesystem;
+    std::vector<std::pair<stdfs::path, stdfs::path>> files;  // from, to
+    std::vector<stdfs::path> dirs;                           // relative
+    REGFS_TRY(Plan(paths, files, dirs));
+    const bool file_draft = paths.size() == 1 && dirs.empty() &&
+                            files.size() == 1 && files[0].second.empty();
+    const std::string name = DraftName(dir, file_draft ? paths[0] : "");
+    const stdfs::path root = dir / name;
+    if (!file_draft && ::mkdir(root.c_str(), 0755) != 0) {
+      return std::unexpected(reg::PosixError("mkdir", root.string(), errno));
+    }
+    for (const auto& sub : dirs) {
+      const stdfs::path target = root / sub;
+      if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST) {
+        return std::unexpected(
+            reg::PosixError("mkdir", target.string(), errno));
+      }
+    }
+    for (const auto& [from, to] : files) {
+      auto copied = CopyFile(from, to.empty() ? root : root / to);
+      if (!copied) {
+        std::error_code ec;
+        stdfs::remove_all(root, ec);
+        return std::unexpected(copied.error());
+      }
+    }
+    return name;
+  }
+
+ private:
+  // Lists what to copy, refusing symbolic links unless following them.
+  reg::Status Plan(
+      const std::vector<std::filesystem::path>& paths,
+      std::vector<std::pair<std::filesystem::path, std::filesystem::path>>&
+          files,
+      std::vector<std::filesystem::path>& dirs) {
+    namespace stdfs = std::filesystem;
+    for (const auto& path : paths) {
+      REGFS_ASSIGN_OR_RETURN(const auto status, StatusOf(path));
+      const stdfs::path base = path.filename().empty()
+                                   ? path.parent_path().filename()
+                                   : path.filename();
+      if (stdfs::is_regular_file(status)) {
+        files.emplace_back(path, paths.size() == 1 ? stdfs::path() : base);
+        total_ += stdfs::file_size(path);
+        continue;
+      }
+      if (!stdfs::is_directory(status)) {
+        return reg::Fail(reg::Code::kInvalidArgument,
+                         fmt::format("{} is neither a regular file nor a "
+                                     "directory",
+                                     path.string()));
+      }
+      const stdfs::path prefix = paths.size() == 1 ? stdfs::path() : base;
+      if (!prefix.empty()) dirs.push_back(prefix);
+      std::error_code ec;
+      const auto options =
+          follow_ ? stdfs::directory_options::follow_directory_symlink
+                  : stdfs::directory_options::none;
+      for (auto it = stdfs::recursive_directory_iterator(path, options, ec);
+           !ec && it != stdfs::recursive_directory_iterator();
+           it.increment(ec)) {
+        REGFS_ASSIGN_OR_RETURN(const auto entry, StatusOf(it->path()));
+        const stdfs::path relative = prefix / stdfs::relative(it->path(), path);
+        if (stdfs::is_directory(entry)) {
+          dirs.push_back(relative);
+        } else if (stdfs::is_regular_file(entry)) {
+          files.emplace_back(it->path(), relative);
+          total_ += stdfs::file_size(it->path());
+        }
+      }
+      if (ec) {
+        return std::unexpected(
+            reg::PosixError("walk", path.string(), ec.value()));
+      }
+    }
+    return {};
+  }
+
+  reg::Result<std::filesystem::file_status> StatusOf(
+      const std::filesystem::path& path) const {
+    std::error_code ec;
+    const auto status = follow_ ? std::filesystem::status(path, ec)
+                                : std::filesystem::symlink_status(path, ec);
+    if (ec) {
+      return std::unexpected(
+          reg::PosixError("stat", path.string(), ec.value()));
+    }
+    if (std::filesystem::is_symlink(status)) {
+      return reg::Fail(reg::Code::kInvalidArgument,
+                       fmt::format("{} is a symbolic link: pass -L to push "
+                                   "what it points to",
+                                   path.string()));
+    }
+    return status;
+  }
+
+  // ".model.pt" for a file model.pt when neither it nor its sidecar is a
+  // draft already (the version keeps the file's name); else
+  // ".regfs-push-<random>".
+  static std::string DraftName(const std::filesystem::path& dir,
+                               const std::filesystem::path& file) {
+    const std::string base = file.filename().string();
+    if (!base.empty() && base.front() != '.') {
+      const std::string name = "." + base;
+      struct stat st {};
+      if (::lstat((dir / name).c_str(), &st) != 0 && errno == ENOENT &&
+          ::lstat((dir / (name + ".metadata.json")).c_str(), &st) != 0 &&
+          errno == ENOENT) {
+        return name;
+      }
+    }
+    std::random_device random;
+    return fmt::format(".regfs-push-{:08x}", random());
+  }
+
+  reg::Status CopyFile(const std::filesystem::path& from,
+                       const std::filesystem::path& to) {
+    reg::UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) {
+      return std::unexpected(reg::PosixError("open", from.string(), errno));
+    }
+    struct stat st {};
+    if (::fstat(in.get(), &st) != 0) {
+      return std::unexpected(reg::PosixError("stat", from.string(), errno));
+    }
+    reg::UniqueFd out(::open(to.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                             st.st_mode & 0777));
+    if (!out.valid()) {
+      return std::unexpected(reg::PosixError("create", to.string(), errno));
+    }
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return std::unexpected(reg::PosixError("read", from.string(), errno));
+      }
+      if (n == 0) break;
+      for (ssize_t put = 0; put < n;) {
+        const ssize_t w =
+            ::write(out.get(), buf.data() + put, static_cast<size_t>(n - put));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          return std::unexpected(reg::PosixError("write", to.string(), errno));
+        }
+        put += w;
+      }
+      done_ += static_cast<uint64_t>(n);
+      if (progress_) progress_(done_, total_);
+    }
+    if (::close(out.Release()) != 0) {
+      return std::unexpected(reg::PosixError("close", to.string(), errno));
+    }
+    return {};
+  }
+
+  const bool follow_;
+  const reg::ProgressFn progress_;
+  uint64_t total_ = 0;
+  uint64_t done_ = 0;
+};
 
 class MountClient final : public Store {
  public:
@@ -280,12 +459,34 @@ reg::Result<OrderedJson> MountClient::Call(const OrderedJson& request) {
   return std::unexpected(std::move(*error));
 }
 
-reg::Result<reg::Version> MountClient::Push(const reg::PushRequest&) {
-  return reg::Fail(reg::Code::kInvalidArgument,
-                   fmt::format("'regfs push' does not work through a mount "
-                               "yet ({}): push on the store directory as its "
-                               "owner",
-                               mountpoint_.string()));
+// Push through a mount: the paths are copied into a draft of the caller in
+// the collection (a file, or a directory for a tree), which a ctl publish
+// request then makes the next version; a refused publish discards it.
+reg::Result<reg::Version> MountClient::Push(const reg::PushRequest& request) {
+  const std::filesystem::path dir = mountpoint_ / request.collection;
+  // mkdir makes a collection (members may); it may exist already.
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return std::unexpected(reg::PosixError("mkdir", dir.string(), errno));
+  }
+  DraftCopy copy(request.follow_symlinks, request.progress);
+  REGFS_ASSIGN_OR_RETURN(const std::string draft,
+                         copy.Into(dir, request.paths));
+  OrderedJson metadata = OrderedJson::object();
+  for (const auto& [key, value] : request.metadata) metadata[key] = value;
+  auto published = Call({{"op", "publish"},
+                         {"collection", request.collection},
+                         {"draft", draft},
+                         {"target", "latest"},
+                         {"aliases", request.aliases},
+                         {"tags", request.tags},
+                         {"metadata", std::move(metadata)},
+                         {"description", request.description}});
+  if (!published) {
+    std::error_code ec;  // best effort: drafts are also collected when idle
+    std::filesystem::remove_all(dir / draft, ec);
+    return std::unexpected(published.error());
+  }
+  return reg::VersionFromJson(*published);
 }
 
 }  // namespace
