@@ -30,6 +30,8 @@ void AddBrowseCommands(CLI::App& app, Context& ctx);
 void AddAliasCommands(CLI::App& app, Context& ctx);
 // role grant, default, revoke, ls.
 void AddRoleCommands(CLI::App& app, Context& ctx);
+// drafts ls, rm, limits (tools/draft_commands.cc).
+void AddDraftCommands(CLI::App& app, Context& ctx);
 
 // The groups of `regfs --help`, listed in the order first used.
 inline constexpr const char* kStoreGroup = "Store";
@@ -60,6 +62,30 @@ std::function<int()> StoreAction(Context& ctx, std::shared_ptr<Args> args,
                                  Run run) {
   return StoreAction(
       ctx, std::move(args), [](Args&) { return registry::Status(); }, run);
+}
+
+// The same for a command that only the store's owner runs on the store
+// directory: `run(ctx, registry, args)`; through a mount it fails, naming
+// `command` (Store::Direct).
+template <class Args, class Prepare, class Run>
+std::function<int()> DirectAction(Context& ctx, std::string command,
+                                  std::shared_ptr<Args> args, Prepare prepare,
+                                  Run run) {
+  return StoreAction(ctx, std::move(args), prepare,
+                     [command, run](Context& c, Store& store,
+                                    const Args& a) -> registry::Status {
+                       auto registry = store.Direct(command);
+                       if (!registry) return std::unexpected(registry.error());
+                       return run(c, **registry, a);
+                     });
+}
+
+template <class Args, class Run>
+std::function<int()> DirectAction(Context& ctx, std::string command,
+                                  std::shared_ptr<Args> args, Run run) {
+  return DirectAction(
+      ctx, std::move(command), std::move(args),
+      [](Args&) { return registry::Status(); }, run);
 }
 
 // Makes `action` the one to run once the parse selects `cmd`.
