@@ -391,6 +391,10 @@ Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
   if (tmp.st_dev != st.st_dev) return Stage(source, progress);
   StagedBlob staged;
   REGFS_TRY(CreateTemp(staged, &source));
+  // The link changed its ctime: what follows must leave it as it is now.
+  if (::fstat(in->get(), &st) != 0) {
+    return std::unexpected(PosixError("stat", source.string(), errno));
+  }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   ProgressFn report;
   if (progress) {
