@@ -298,11 +298,15 @@ Reply FileSystem::RenameDraft(const Request& r, const Node& dir,
   if ((into->type == NodeType::kVersion ||
        into->type == NodeType::kTreeEntry) &&
       into->collection_id == from.collection_id) {
+    // `mv .data zoo/latest`: mv renames into the version a tree alias
+    // names, and rename(2) cannot replace a symlink with a directory.
     return RefuseImmutable(
         r, what,
-        fmt::format("versions are immutable; to publish the draft onto an "
-                    "alias of a tree, use mv -T {} ALIAS",
-                    from.path));
+        fmt::format("versions are immutable; a directory cannot replace an "
+                    "alias (a symlink): publish the tree draft onto a new "
+                    "alias name (mv {0}/{1} {0}/NAME), then move other aliases "
+                    "with ln -sfn",
+                    dir.collection, from.path));
   }
   if (flags & RENAME_EXCHANGE) {
     return Refuse(r, what, EINVAL, "cannot exchange drafts");

@@ -108,10 +108,19 @@ TEST_F(DraftPublishTest, RsyncTreeWithItsOwnTemporariesPublishes) {
       Sh(kMember, "rsync -a " + (work_ / "tree").string() + "/ " +
                       M("zoo/.synced").string() + "/");
   ASSERT_EQ(rsync.exit_code, 0) << rsync.out << rsync.err << DaemonLog();
-  const RunResult mv = Sh(kMember, "mv -T " + M("zoo/.synced").string() + " " +
-                                       M("zoo/latest").string());
+  // Onto `latest` or an existing alias of a tree, mv would rename into the
+  // version (refused, with the way out in the log): a new alias publishes.
+  const RunResult into = Sh(kMember, "mv " + M("zoo/.synced").string() + " " +
+                                         M("zoo/latest").string());
+  EXPECT_NE(into.exit_code, 0);
+  EXPECT_NE(DaemonLog().find("publish the tree draft onto a new alias name"),
+            std::string::npos);
+  EXPECT_EQ(Versions("zoo"), 1u);
+  const RunResult mv = Sh(kMember, "mv " + M("zoo/.synced").string() + " " +
+                                       M("zoo/synced").string());
   ASSERT_EQ(mv.exit_code, 0) << mv.err << DaemonLog();
   EXPECT_EQ(AliasTarget("zoo", "latest"), "v1");
+  EXPECT_EQ(AliasTarget("zoo", "synced"), "v1");
   const RunResult diff = Sh(kMember, "diff -r " + (work_ / "tree").string() +
                                          " " + M("zoo/v1").string());
   EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
