@@ -137,6 +137,8 @@ struct stat FileSystem::DraftStat(const Request& r, Ino ino,
   struct stat st = disk;
   st.st_ino = ino;
   st.st_dev = 0;
+  // cp and friends size their writes by it: 1 MiB requests (max_write).
+  st.st_blksize = 1 << 20;
   st.st_uid = key.uid;
   // The writer's own group, so that rsync and cp -p see nothing to change.
   st.st_gid = r.uid == key.uid ? r.gid : options_.owner_gid;
