@@ -85,6 +85,20 @@ TEST_F(DraftPrivateTest, OtherMembersDoNotSeeADraftAdminsDo) {
   EXPECT_TRUE(stdfs::exists(OnDisk("models", kMember, ".tree/f")));
 }
 
+TEST_F(DraftPrivateTest, AnAdminPublishesAMembersDraft) {
+  ASSERT_EQ(WriteDraftAs(kMember, M("models/.theirs"), 4000), 0);
+  // Another member cannot; the admin can, and is the publisher.
+  EXPECT_EQ(RenameAs(kGroupMember, M("models/.theirs"), M("models/latest")),
+            ENOENT);
+  ASSERT_EQ(RenameAs(kAdmin, M("models/.theirs"), M("models/latest")), 0)
+      << DaemonLog();
+  auto v = reg().GetVersion("models", 3);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->creator_uid, kAdmin.uid);
+  EXPECT_EQ(v->size, 4000u);
+  EXPECT_FALSE(stdfs::exists(OnDisk("models", kMember, ".theirs")));
+}
+
 TEST_F(DraftPrivateTest, QuotaIsPerUser) {
   registry::DraftLimits limits;
   limits.quota_bytes = 1 << 20;

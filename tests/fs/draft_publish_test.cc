@@ -126,6 +126,20 @@ TEST_F(DraftPublishTest, RsyncTreeWithItsOwnTemporariesPublishes) {
   EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
 }
 
+TEST_F(DraftPublishTest, TarExtractsIntoADraft) {
+  const RunResult tar = Sh(
+      kMember, "tar -C " + work_.string() + " -cf " +
+                   (work_ / "tree.tar").string() + " tree && mkdir " +
+                   M("zoo/.untarred").string() + " && tar -C " +
+                   M("zoo/.untarred").string() + " --strip-components=1 -xf " +
+                   (work_ / "tree.tar").string() + " && mv " +
+                   M("zoo/.untarred").string() + " " + M("zoo/untarred").string());
+  ASSERT_EQ(tar.exit_code, 0) << tar.err << DaemonLog();
+  const RunResult diff = Sh(kMember, "diff -r " + (work_ / "tree").string() +
+                                         " " + M("zoo/untarred").string() + "/");
+  EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
+}
+
 TEST_F(DraftPublishTest, PythonWritesAtOffsetsTruncateAndFsync) {
   const std::string script = R"(
 import os, sys
