@@ -385,15 +385,32 @@ Reply FileSystem::PublishDraft(const Request& r, const Node& dir,
     if (target == registry::kLatest) return ErrorReply{EEXIST};
     if (registry_.GetAlias(dir.collection, target)) return ErrorReply{EEXIST};
   }
-  const Identity who = ChangeIdentity(r);
   registry::PublishRequest request;
   request.collection = dir.collection;
   request.owner = draft.uid;
   request.draft = draft.path;
   request.target = std::string(target);
+  auto version = PublishDraftLocked(ChangeIdentity(r), request);
+  if (!version) return Refuse(r, what, version.error());
+  return ErrorReply{0};
+}
+
+Result<registry::Version> FileSystem::PublishDraftLocked(
+    const Identity& who, const registry::PublishRequest& request) {
+  std::optional<int64_t> collection_id = KnownCollectionId(request.collection);
+  if (!collection_id) {
+    REGFS_ASSIGN_OR_RETURN(const registry::Collection collection,
+                           registry_.GetCollection(request.collection));
+    RememberCollection(collection.id, collection.name);
+    collection_id = collection.id;
+  }
+  const DraftKey draft{*collection_id, request.owner, request.draft};
+  if (!draft.is_root() || !IsDraftName(draft.path)) {
+    return registry::Fail(Code::kInvalidArgument,
+                          fmt::format("{} is not a draft's name", draft.path));
+  }
   const std::string sidecar = registry::Drafts::SidecarName(draft.path);
-  const auto root =
-      drafts_.RootOf(draft.collection_id, draft.uid, draft.path);
+  const auto root = drafts_.RootOf(draft.collection_id, draft.uid, draft.path);
   Result<registry::Version> version;
   uint64_t bytes = 0;
   {
@@ -405,26 +422,27 @@ Reply FileSystem::PublishDraft(const Request& r, const Node& dir,
     version = registry_.Publish(who, request);
     if (version) root->published = true;
   }
-  if (!version) return Refuse(r, what, version.error());
+  if (!version) return version;
   spdlog::info("{} (uid {}) published draft {}/{} of uid {} as {}/v{}{}",
-               who.user, who.uid, dir.collection, draft.path, draft.uid,
-               dir.collection, version->number,
-               target == registry::kLatest
+               who.user, who.uid, request.collection, draft.path, draft.uid,
+               request.collection, version->number,
+               request.target == registry::kLatest
                    ? std::string()
-                   : fmt::format(" with alias {}", target));
+                   : fmt::format(" with alias {}", request.target));
   drafts_.Remove(draft.collection_id, draft.uid, draft.path);
   drafts_.Remove(draft.collection_id, draft.uid, sidecar);
   draft_usage_.Add(draft.uid, -static_cast<int64_t>(bytes));
-  const Ino parent = dir.ino;
+  const Ino parent =
+      MakeIno(NodeType::kCollection, static_cast<uint64_t>(*collection_id));
   notifier_.InvalidateEntry(parent, draft.path);
   notifier_.InvalidateEntry(parent, sidecar);
-  notifier_.InvalidateEntry(parent, std::string(target));
+  if (!request.target.empty()) notifier_.InvalidateEntry(parent, request.target);
   notifier_.InvalidateEntry(parent, std::string(registry::kLatest));
   notifier_.InvalidateEntry(parent, registry::VersionName(version->number));
   for (const std::string& alias : version->aliases) {
     notifier_.InvalidateEntry(parent, alias);
   }
-  return ErrorReply{0};
+  return version;
 }
 
 Reply FileSystem::OpenDraft(const Request& r, const Node& node, int flags) {

@@ -165,6 +165,11 @@ TEST_F(DraftPrivateTest, RenamesInsideDraftsAndBetweenDraftNames) {
   EXPECT_FALSE(stdfs::exists(OnDisk("zoo", kMember, ".d")));
   EXPECT_NE(DaemonLog().find("a version cannot hold links"),
             std::string::npos);
+  const RunResult hard =
+      Sh(kMember, "ln " + M("zoo/.e/y").string() + " " + M("zoo/.e/hard").string());
+  EXPECT_NE(hard.exit_code, 0);
+  EXPECT_NE(hard.err.find("Operation not permitted"), std::string::npos)
+      << hard.err;
 }
 
 }  // namespace
