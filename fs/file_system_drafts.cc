@@ -410,17 +410,24 @@ Result<registry::Version> FileSystem::PublishDraftLocked(
                           fmt::format("{} is not a draft's name", draft.path));
   }
   const std::string sidecar = registry::Drafts::SidecarName(draft.path);
-  const auto root = drafts_.RootOf(draft.collection_id, draft.uid, draft.path);
+  const DraftRootLocks locks =
+      drafts_.LocksOf(draft.collection_id, draft.uid, draft.path);
   Result<registry::Version> version;
   uint64_t bytes = 0;
   {
     // No write or truncate of this draft runs while it becomes a version;
-    // those that come after it fail with EBADF.
-    std::unique_lock lock(root->mu);
+    // those that come after it fail with EBADF. Lock order: the root, then
+    // the roots moved into it, in the order they came (writers take one).
+    std::vector<std::unique_lock<std::shared_mutex>> held;
+    held.emplace_back(locks.root->mu);
+    for (const auto& merged : locks.merged) held.emplace_back(merged->mu);
     bytes = TreeBytes(DraftPath(draft)) +
             TreeBytes(DraftPath({draft.collection_id, draft.uid, sidecar}));
     version = registry_.Publish(who, request);
-    if (version) root->published = true;
+    if (version) {
+      locks.root->published = true;
+      for (const auto& merged : locks.merged) merged->published = true;
+    }
   }
   if (!version) return version;
   spdlog::info("{} (uid {}) published draft {}/{} of uid {} as {}/v{}{}",

@@ -331,6 +331,26 @@ TEST_F(DraftPublishTest, StaleWriteHandleGetsEbadfAfterThePublish) {
   EXPECT_EQ(ReadFile(M("models/latest")), "first");
 }
 
+TEST_F(DraftPublishTest, StaleHandleOfAFileMovedIntoATreeDraftGetsEbadf) {
+  const int err = AsUser(kMember, [&] {
+    if (::mkdir(M("zoo/.t").c_str(), 0755) != 0) return 100;
+    const int fd =
+        ::open(M("zoo/.f").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return 101;
+    if (::write(fd, "first", 5) != 5) return 102;
+    if (::rename(M("zoo/.f").c_str(), M("zoo/.t/f").c_str()) != 0) return 103;
+    if (::write(fd, "+more", 5) != 5) return 104;  // still a draft's file
+    if (::rename(M("zoo/.t").c_str(), M("zoo/moved").c_str()) != 0) {
+      return 105;
+    }
+    const int rc = ::write(fd, "late", 4) == 4 ? 0 : errno;
+    ::close(fd);
+    return rc;
+  });
+  EXPECT_EQ(err, EBADF) << DaemonLog();
+  EXPECT_EQ(ReadFile(M("zoo/moved/f")), "first+more");
+}
+
 TEST_F(DraftPublishTest, WriteToAVersionLogsTheDraftHint) {
   const RunResult cp = Sh(kMember, "cp " + (work_ / "w.bin").string() + " " +
                                        M("models/v4").string());

@@ -77,6 +77,19 @@ TEST(DraftTableTest, RenamedRootKeepsItsLock) {
   EXPECT_NE(table.RootOf(1, 7, ".a"), lock);
 }
 
+TEST(DraftTableTest, ARootMovedIntoADraftJoinsItsLocks) {
+  DraftTable table;
+  auto moved = table.RootOf(1, 7, ".a");
+  auto nested = table.RootOf(1, 7, ".b");
+  table.Rename(1, 7, ".b", ".a/b");   // .b's handles now under .a
+  table.Rename(1, 7, ".a", ".d/a");   // and .a's under .d
+  const DraftRootLocks locks = table.LocksOf(1, 7, ".d");
+  ASSERT_EQ(locks.merged.size(), 2u);
+  EXPECT_EQ(locks.merged[0], moved);
+  EXPECT_EQ(locks.merged[1], nested);
+  EXPECT_TRUE(table.LocksOf(1, 7, ".a").merged.empty());  // a new .a
+}
+
 TEST(DraftUsageTest, ReserveRefusesPastTheQuotaPerUser) {
   DraftUsage usage;
   usage.Reset({{7, 900}});
