@@ -204,4 +204,24 @@ Status Registry::SetDraftLimits(const Identity& who, DraftLimits limits) {
   return tx.Commit();
 }
 
+Status Registry::RemoveDraft(const Identity& who, std::string_view collection,
+                             uid_t owner, std::string_view name) {
+  CollectionRow c;
+  {
+    auto lock = impl_->Lock();
+    if (owner != who.uid) {
+      REGFS_TRY(impl_->Require(who, Role::kAdmin,
+                               "remove another user's draft"));
+    }
+    REGFS_ASSIGN_OR_RETURN(c, impl_->FindCollection(collection));
+  }
+  auto removed = impl_->drafts.Remove(c.id, owner, name);
+  if (!removed && removed.error().IsNotFound()) {
+    return Fail(Code::kNotFound,
+                fmt::format("no draft {} of {} in {}", name, UserName(owner),
+                            collection));
+  }
+  return removed;
+}
+
 }  // namespace regfs::registry

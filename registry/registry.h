@@ -382,6 +382,12 @@ class Registry final {
   // linked elsewhere (link count > 1) as a blob some version references,
   // left by a crash between a publish's commit and the draft's removal.
   [[nodiscard]] Result<DraftGcReport> CollectDrafts(std::chrono::seconds idle);
+  // Discards draft `name` of uid `owner` in `collection` (with its tree):
+  // its writer or an admin (PermissionDenied otherwise); NotFound if there
+  // is no such draft.
+  [[nodiscard]] Status RemoveDraft(const Identity& who,
+                                   std::string_view collection, uid_t owner,
+                                   std::string_view name);
 
  private:
   Registry(std::filesystem::path store, OpenOptions options);

@@ -29,6 +29,8 @@ void AddBrowseCommands(CLI::App& app, Context& ctx);
 void AddAliasCommands(CLI::App& app, Context& ctx);
 // role grant, default, revoke, ls.
 void AddRoleCommands(CLI::App& app, Context& ctx);
+// drafts ls, rm, limits (tools/draft_commands.cc).
+void AddDraftCommands(CLI::App& app, Context& ctx);
 
 // The groups of `regfs --help`, listed in the order first used.
 inline constexpr const char* kStoreGroup = "Store";

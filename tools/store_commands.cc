@@ -336,6 +336,7 @@ reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
     j["blobs_removed"] = r.blobs_removed;
     j["bytes_removed"] = r.bytes_removed;
     j["temps_removed"] = r.temps_removed;
+    j["drafts_removed"] = report->drafts.abandoned + report->drafts.published;
     PrintJson(j);
   } else {
     fmt::print(
@@ -344,6 +345,13 @@ reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
         r.blobs_removed, r.blobs_removed == 1 ? "" : "s",
         FormatSize(r.bytes_removed), r.temps_removed,
         r.temps_removed == 1 ? "" : "s");
+    const reg::DraftGcReport& d = report->drafts;
+    if (d.abandoned + d.published > 0) {
+      fmt::print("removed {} abandoned and {} published draft{} ({})\n",
+                 d.abandoned, d.published,
+                 d.abandoned + d.published == 1 ? "" : "s",
+                 FormatSize(d.bytes_removed));
+    }
   }
   return {};
 }
