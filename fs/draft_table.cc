@@ -31,9 +31,14 @@ std::optional<DraftKey> DraftTable::Get(Ino ino) {
 std::shared_ptr<DraftRoot> DraftTable::RootOf(int64_t collection_id,
                                               uid_t uid,
                                               std::string_view root) {
+  return LocksOf(collection_id, uid, root).root;
+}
+
+DraftRootLocks DraftTable::LocksOf(int64_t collection_id, uid_t uid,
+                                   std::string_view root) {
   MutexLock lock(mu_);
-  auto& slot = roots_[Key{collection_id, uid, std::string(root)}];
-  if (!slot) slot = std::make_shared<DraftRoot>();
+  DraftRootLocks& slot = roots_[Key{collection_id, uid, std::string(root)}];
+  if (!slot.root) slot.root = std::make_shared<DraftRoot>();
   return slot;
 }
 
@@ -74,12 +79,20 @@ void DraftTable::Rename(int64_t collection_id, uid_t uid,
   }
   const auto root = roots_.find(Key{collection_id, uid, std::string(from)});
   if (root != roots_.end()) {
-    auto state = std::move(root->second);
+    DraftRootLocks state = std::move(root->second);
     roots_.erase(root);
-    // Only a root keeps its lock under a new root name; a root moved into
-    // a directory joins that draft (and takes its lock from then on).
-    if (std::string_view(to).find('/') == std::string_view::npos) {
+    const std::string_view to_root = std::string_view(to).substr(
+        0, std::string_view(to).find('/'));
+    if (to_root.size() == to.size()) {
       roots_[Key{collection_id, uid, std::string(to)}] = std::move(state);
+    } else {
+      // A root moved into another draft: its open handles keep their
+      // lock, which a publish of that draft must take too.
+      DraftRootLocks& into =
+          roots_[Key{collection_id, uid, std::string(to_root)}];
+      if (!into.root) into.root = std::make_shared<DraftRoot>();
+      into.merged.push_back(std::move(state.root));
+      for (auto& more : state.merged) into.merged.push_back(std::move(more));
     }
   }
 }

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "fs/inode.h"
 #include "registry/mutex.h"
@@ -47,6 +48,13 @@ struct DraftRoot {
   bool published = false;  // guarded by mu
 };
 
+// A root with the locks of the roots moved into it (`mv .a .d/a` while .a
+// is open): a publish of it takes them all, exclusively, root first.
+struct DraftRootLocks {
+  std::shared_ptr<DraftRoot> root;
+  std::vector<std::shared_ptr<DraftRoot>> merged;
+};
+
 class DraftTable final {
  public:
   DraftTable() = default;
@@ -59,6 +67,9 @@ class DraftTable final {
   // The lock of the draft root `root` of `uid` in `collection_id`.
   std::shared_ptr<DraftRoot> RootOf(int64_t collection_id, uid_t uid,
                                     std::string_view root) EXCLUDES(mu_);
+  // RootOf, with the locks of the roots moved into it since.
+  DraftRootLocks LocksOf(int64_t collection_id, uid_t uid,
+                         std::string_view root) EXCLUDES(mu_);
   // `from` (and everything under it) is now `to`; what was at `to` is gone.
   void Rename(int64_t collection_id, uid_t uid, std::string_view from,
               std::string_view to) EXCLUDES(mu_);
@@ -78,7 +89,7 @@ class DraftTable final {
   uint64_t next_id_ GUARDED_BY(mu_) = 1;
   std::unordered_map<uint64_t, DraftKey> by_id_ GUARDED_BY(mu_);
   std::map<Key, uint64_t> by_key_ GUARDED_BY(mu_);
-  std::map<Key, std::shared_ptr<DraftRoot>> roots_ GUARDED_BY(mu_);
+  std::map<Key, DraftRootLocks> roots_ GUARDED_BY(mu_);
 };
 
 // Bytes of drafts per user (st_blocks * 512, as registry::Drafts::Usage

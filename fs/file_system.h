@@ -182,6 +182,14 @@ class FileSystem final {
               off_t offset);
   Reply Flush(const Request& r, Handle& handle);
   Reply Fsync(const Request& r, Handle& handle, bool datasync);
+  // Registry::Publish of a draft with the draft's lock held exclusively
+  // (no write runs meanwhile; open write handles get EBADF after), then
+  // the draft is forgotten, its bytes leave its owner's quota count and
+  // the kernel's entries are invalidated. A rename onto `latest` or an
+  // alias comes here; so should any other publish through this mount
+  // (e.g. a control file's publish request).
+  registry::Result<registry::Version> PublishDraftLocked(
+      const registry::Identity& who, const registry::PublishRequest& request);
 
   // The watcher's callbacks (public for tests). OnTick drops expired
   // '.'-named staged symlinks and commits the other expired ones.

@@ -45,6 +45,38 @@ uint64_t DiskBytes(const struct stat& st) {
 
 std::string ReasonOf(int err) { return std::strerror(err); }
 
+// Disk use of a file or tree, as Drafts::Usage counts it.
+uint64_t TreeBytes(const stdfs::path& path) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) return 0;
+  if (!S_ISDIR(st.st_mode)) return DiskBytes(st);
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(path, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat child {};
+    if (lstat(it->path().c_str(), &child) == 0) bytes += DiskBytes(child);
+  }
+  return bytes + DiskBytes(st);
+}
+
+// The uids with a drafts directory in STORE/drafts/<collection id>/.
+std::vector<uid_t> DraftOwners(const stdfs::path& collection_dir) {
+  std::vector<uid_t> uids;
+  std::error_code ec;
+  for (const auto& entry : stdfs::directory_iterator(collection_dir, ec)) {
+    uid_t uid = 0;
+    const std::string dir = entry.path().filename().string();
+    const auto [end, err] =
+        std::from_chars(dir.data(), dir.data() + dir.size(), uid);
+    if (err == std::errc() && end == dir.data() + dir.size()) {
+      uids.push_back(uid);
+    }
+  }
+  std::sort(uids.begin(), uids.end());
+  return uids;
+}
+
 }  // namespace
 
 bool FileSystem::IsDraftName(std::string_view name) {
@@ -73,18 +105,9 @@ std::optional<DraftKey> FileSystem::FindDraft(const Request& r,
   DraftKey own{collection_id, r.uid, std::string(name)};
   if (lstat(DraftPath(own).c_str(), &st) == 0) return own;
   if (!IsAdmin(r)) return std::nullopt;
-  // STORE/drafts/<collection>/<uid>/: the other users' draft dirs.
-  const stdfs::path users =
-      registry_.drafts().PathOf(collection_id, r.uid, "").parent_path();
-  std::error_code ec;
-  for (const auto& entry : stdfs::directory_iterator(users.parent_path(), ec)) {
-    uid_t uid = 0;
-    const std::string dir = entry.path().filename().string();
-    const auto [end, err] =
-        std::from_chars(dir.data(), dir.data() + dir.size(), uid);
-    if (err != std::errc() || end != dir.data() + dir.size() || uid == r.uid) {
-      continue;
-    }
+  for (const uid_t uid : DraftOwners(registry_.drafts().root() /
+                                     std::to_string(collection_id))) {
+    if (uid == r.uid) continue;
     DraftKey other{collection_id, uid, std::string(name)};
     if (lstat(DraftPath(other).c_str(), &st) == 0) return other;
   }
@@ -114,6 +137,8 @@ struct stat FileSystem::DraftStat(const Request& r, Ino ino,
   struct stat st = disk;
   st.st_ino = ino;
   st.st_dev = 0;
+  // cp and friends size their writes by it: 1 MiB requests (max_write).
+  st.st_blksize = 1 << 20;
   st.st_uid = key.uid;
   // The writer's own group, so that rsync and cp -p see nothing to change.
   st.st_gid = r.uid == key.uid ? r.gid : options_.owner_gid;
@@ -285,9 +310,11 @@ Reply FileSystem::RenameDraft(const Request& r, const Node& dir,
                   PathIn(new_parent, new_name));
   auto into = Resolve(new_parent);
   if (!into) return ErrorReply{ErrnoFor(r, what, into.error())};
+  if (new_name == kCollectionHistory) {
+    return RefuseImmutable(r, what, "control files are read-only");
+  }
   if (into->type == NodeType::kCollection &&
-      into->collection_id == from.collection_id && !IsDraftName(new_name) &&
-      new_name != kCollectionHistory) {
+      into->collection_id == from.collection_id && !IsDraftName(new_name)) {
     if (!from.is_root()) {
       return Refuse(r, what, EINVAL,
                     "only a whole draft (a dot-name in the collection) can "
@@ -298,11 +325,15 @@ Reply FileSystem::RenameDraft(const Request& r, const Node& dir,
   if ((into->type == NodeType::kVersion ||
        into->type == NodeType::kTreeEntry) &&
       into->collection_id == from.collection_id) {
+    // `mv .data zoo/latest`: mv renames into the version a tree alias
+    // names, and rename(2) cannot replace a symlink with a directory.
     return RefuseImmutable(
         r, what,
-        fmt::format("versions are immutable; to publish the draft onto an "
-                    "alias of a tree, use mv -T {} ALIAS",
-                    from.path));
+        fmt::format("versions are immutable; a directory cannot replace an "
+                    "alias (a symlink): publish the tree draft onto a new "
+                    "alias name (mv {0}/{1} {0}/NAME), then move other aliases "
+                    "with ln -sfn",
+                    dir.collection, from.path));
   }
   if (flags & RENAME_EXCHANGE) {
     return Refuse(r, what, EINVAL, "cannot exchange drafts");
@@ -354,43 +385,71 @@ Reply FileSystem::PublishDraft(const Request& r, const Node& dir,
     if (target == registry::kLatest) return ErrorReply{EEXIST};
     if (registry_.GetAlias(dir.collection, target)) return ErrorReply{EEXIST};
   }
-  const Identity who = ChangeIdentity(r);
   registry::PublishRequest request;
   request.collection = dir.collection;
   request.owner = draft.uid;
   request.draft = draft.path;
   request.target = std::string(target);
+  auto version = PublishDraftLocked(ChangeIdentity(r), request);
+  if (!version) return Refuse(r, what, version.error());
+  return ErrorReply{0};
+}
+
+Result<registry::Version> FileSystem::PublishDraftLocked(
+    const Identity& who, const registry::PublishRequest& request) {
+  std::optional<int64_t> collection_id = KnownCollectionId(request.collection);
+  if (!collection_id) {
+    REGFS_ASSIGN_OR_RETURN(const registry::Collection collection,
+                           registry_.GetCollection(request.collection));
+    RememberCollection(collection.id, collection.name);
+    collection_id = collection.id;
+  }
+  const DraftKey draft{*collection_id, request.owner, request.draft};
+  if (!draft.is_root() || !IsDraftName(draft.path)) {
+    return registry::Fail(Code::kInvalidArgument,
+                          fmt::format("{} is not a draft's name", draft.path));
+  }
   const std::string sidecar = registry::Drafts::SidecarName(draft.path);
-  const auto root =
-      drafts_.RootOf(draft.collection_id, draft.uid, draft.path);
+  const DraftRootLocks locks =
+      drafts_.LocksOf(draft.collection_id, draft.uid, draft.path);
   Result<registry::Version> version;
+  uint64_t bytes = 0;
   {
     // No write or truncate of this draft runs while it becomes a version;
-    // those that come after it fail with EBADF.
-    std::unique_lock lock(root->mu);
+    // those that come after it fail with EBADF. Lock order: the root, then
+    // the roots moved into it, in the order they came (writers take one).
+    std::vector<std::unique_lock<std::shared_mutex>> held;
+    held.emplace_back(locks.root->mu);
+    for (const auto& merged : locks.merged) held.emplace_back(merged->mu);
+    bytes = TreeBytes(DraftPath(draft)) +
+            TreeBytes(DraftPath({draft.collection_id, draft.uid, sidecar}));
     version = registry_.Publish(who, request);
-    if (version) root->published = true;
+    if (version) {
+      locks.root->published = true;
+      for (const auto& merged : locks.merged) merged->published = true;
+    }
   }
-  if (!version) return Refuse(r, what, version.error());
+  if (!version) return version;
   spdlog::info("{} (uid {}) published draft {}/{} of uid {} as {}/v{}{}",
-               who.user, who.uid, dir.collection, draft.path, draft.uid,
-               dir.collection, version->number,
-               target == registry::kLatest
+               who.user, who.uid, request.collection, draft.path, draft.uid,
+               request.collection, version->number,
+               request.target == registry::kLatest
                    ? std::string()
-                   : fmt::format(" with alias {}", target));
+                   : fmt::format(" with alias {}", request.target));
   drafts_.Remove(draft.collection_id, draft.uid, draft.path);
   drafts_.Remove(draft.collection_id, draft.uid, sidecar);
-  ResetDraftUsage();
-  const Ino parent = dir.ino;
+  draft_usage_.Add(draft.uid, -static_cast<int64_t>(bytes));
+  const Ino parent =
+      MakeIno(NodeType::kCollection, static_cast<uint64_t>(*collection_id));
   notifier_.InvalidateEntry(parent, draft.path);
   notifier_.InvalidateEntry(parent, sidecar);
-  notifier_.InvalidateEntry(parent, std::string(target));
+  if (!request.target.empty()) notifier_.InvalidateEntry(parent, request.target);
   notifier_.InvalidateEntry(parent, std::string(registry::kLatest));
   notifier_.InvalidateEntry(parent, registry::VersionName(version->number));
   for (const std::string& alias : version->aliases) {
     notifier_.InvalidateEntry(parent, alias);
   }
-  return ErrorReply{0};
+  return version;
 }
 
 Reply FileSystem::OpenDraft(const Request& r, const Node& node, int flags) {
@@ -616,26 +675,32 @@ Result<std::vector<DirEntry>> FileSystem::ListDraftDir(const Node& node) {
 void FileSystem::AppendDrafts(const Request& r, const Node& dir,
                               std::vector<DirEntry>& entries) {
   if (options_.as_of) return;
-  auto all = registry_.drafts().List();
-  if (!all) {
-    spdlog::warn("listing the drafts of {} failed: {}", dir.collection,
-                 all.error().message);
-    return;
-  }
-  const bool admin = IsAdmin(r);
-  for (const registry::DraftInfo& info : *all) {
-    if (info.collection_id != dir.collection_id) continue;
-    if (info.uid != r.uid && !admin) continue;
-    // An admin's own draft shadows another user's of the same name.
-    if (info.uid != r.uid &&
-        std::ranges::any_of(entries,
-                            [&](const DirEntry& e) { return e.name == info.name; })) {
-      continue;
+  const stdfs::path collection_dir =
+      registry_.drafts().root() / std::to_string(dir.collection_id);
+  std::vector<uid_t> owners{r.uid};  // the caller's own first
+  if (IsAdmin(r)) {
+    for (const uid_t uid : DraftOwners(collection_dir)) {
+      if (uid != r.uid) owners.push_back(uid);
     }
-    entries.push_back(
-        {info.name,
-         drafts_.Intern(DraftKey{info.collection_id, info.uid, info.name}),
-         static_cast<mode_t>(info.is_dir ? S_IFDIR : S_IFREG)});
+  }
+  for (const uid_t uid : owners) {
+    std::error_code ec;
+    for (const auto& entry :
+         stdfs::directory_iterator(collection_dir / std::to_string(uid), ec)) {
+      std::string name = entry.path().filename().string();
+      // An admin's own draft shadows another user's of the same name.
+      if (uid != r.uid &&
+          std::ranges::any_of(entries,
+                              [&](const DirEntry& e) { return e.name == name; })) {
+        continue;
+      }
+      struct stat st {};
+      if (lstat(entry.path().c_str(), &st) != 0) continue;
+      const Ino ino =
+          drafts_.Intern(DraftKey{dir.collection_id, uid, name});
+      entries.push_back({std::move(name), ino,
+                         static_cast<mode_t>(st.st_mode & S_IFMT)});
+    }
   }
 }
 

@@ -160,6 +160,12 @@ Reply FileSystem::Create(const Request& r, Ino parent, std::string_view name,
 
 Reply FileSystem::Link(const Request& r, Ino ino, Ino new_parent,
                        std::string_view new_name) {
+  if (TypeOf(ino) == NodeType::kDraft || TypeOf(new_parent) == NodeType::kDraft) {
+    return Refuse(r,
+                  fmt::format("link of {} as {}", PathOf(ino),
+                              PathIn(new_parent, new_name)),
+                  EPERM, "a version cannot hold links");
+  }
   return RefuseImmutable(r,
                          fmt::format("link of {} as {}", PathOf(ino),
                                      PathIn(new_parent, new_name)),

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -28,7 +29,7 @@ int WriteDraftAs(const User& user, const stdfs::path& path, size_t size) {
     if (fd < 0) return errno;
     const std::string chunk(64 * 1024, 'q');
     for (size_t done = 0; done < size; done += chunk.size()) {
-      if (::write(fd, chunk.data(), chunk.size()) < 0) {
+      if (::write(fd, chunk.data(), std::min(chunk.size(), size - done)) < 0) {
         const int err = errno;
         ::close(fd);
         return err;
@@ -73,8 +74,7 @@ TEST_F(DraftPrivateTest, OtherMembersDoNotSeeADraftAdminsDo) {
   // Another member's draft of the same name is their own.
   ASSERT_EQ(WriteDraftAs(kGroupMember, M("models/.secret"), 10), 0);
   EXPECT_EQ(stdfs::file_size(OnDisk("models", kMember, ".secret")), 1000u);
-  EXPECT_EQ(stdfs::file_size(OnDisk("models", kGroupMember, ".secret")),
-            65536u);  // one 64 KiB chunk
+  EXPECT_EQ(stdfs::file_size(OnDisk("models", kGroupMember, ".secret")), 10u);
   // Nor can they remove or publish the member's draft.
   EXPECT_EQ(AsUser(kGroupMember,
                    [&] {
@@ -83,6 +83,20 @@ TEST_F(DraftPrivateTest, OtherMembersDoNotSeeADraftAdminsDo) {
                    }),
             ENOENT);
   EXPECT_TRUE(stdfs::exists(OnDisk("models", kMember, ".tree/f")));
+}
+
+TEST_F(DraftPrivateTest, AnAdminPublishesAMembersDraft) {
+  ASSERT_EQ(WriteDraftAs(kMember, M("models/.theirs"), 4000), 0);
+  // Another member cannot; the admin can, and is the publisher.
+  EXPECT_EQ(RenameAs(kGroupMember, M("models/.theirs"), M("models/latest")),
+            ENOENT);
+  ASSERT_EQ(RenameAs(kAdmin, M("models/.theirs"), M("models/latest")), 0)
+      << DaemonLog();
+  auto v = reg().GetVersion("models", 3);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->creator_uid, kAdmin.uid);
+  EXPECT_EQ(v->size, 4000u);
+  EXPECT_FALSE(stdfs::exists(OnDisk("models", kMember, ".theirs")));
 }
 
 TEST_F(DraftPrivateTest, QuotaIsPerUser) {
@@ -151,6 +165,11 @@ TEST_F(DraftPrivateTest, RenamesInsideDraftsAndBetweenDraftNames) {
   EXPECT_FALSE(stdfs::exists(OnDisk("zoo", kMember, ".d")));
   EXPECT_NE(DaemonLog().find("a version cannot hold links"),
             std::string::npos);
+  const RunResult hard =
+      Sh(kMember, "ln " + M("zoo/.e/y").string() + " " + M("zoo/.e/hard").string());
+  EXPECT_NE(hard.exit_code, 0);
+  EXPECT_NE(hard.err.find("Operation not permitted"), std::string::npos)
+      << hard.err;
 }
 
 }  // namespace

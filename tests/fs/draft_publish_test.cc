@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -107,12 +108,35 @@ TEST_F(DraftPublishTest, RsyncTreeWithItsOwnTemporariesPublishes) {
       Sh(kMember, "rsync -a " + (work_ / "tree").string() + "/ " +
                       M("zoo/.synced").string() + "/");
   ASSERT_EQ(rsync.exit_code, 0) << rsync.out << rsync.err << DaemonLog();
-  const RunResult mv = Sh(kMember, "mv -T " + M("zoo/.synced").string() + " " +
-                                       M("zoo/latest").string());
+  // Onto `latest` or an existing alias of a tree, mv would rename into the
+  // version (refused, with the way out in the log): a new alias publishes.
+  const RunResult into = Sh(kMember, "mv " + M("zoo/.synced").string() + " " +
+                                         M("zoo/latest").string());
+  EXPECT_NE(into.exit_code, 0);
+  EXPECT_NE(DaemonLog().find("publish the tree draft onto a new alias name"),
+            std::string::npos);
+  EXPECT_EQ(Versions("zoo"), 1u);
+  const RunResult mv = Sh(kMember, "mv " + M("zoo/.synced").string() + " " +
+                                       M("zoo/synced").string());
   ASSERT_EQ(mv.exit_code, 0) << mv.err << DaemonLog();
   EXPECT_EQ(AliasTarget("zoo", "latest"), "v1");
+  EXPECT_EQ(AliasTarget("zoo", "synced"), "v1");
   const RunResult diff = Sh(kMember, "diff -r " + (work_ / "tree").string() +
                                          " " + M("zoo/v1").string());
+  EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
+}
+
+TEST_F(DraftPublishTest, TarExtractsIntoADraft) {
+  const RunResult tar = Sh(
+      kMember, "tar -C " + work_.string() + " -cf " +
+                   (work_ / "tree.tar").string() + " tree && mkdir " +
+                   M("zoo/.untarred").string() + " && tar -C " +
+                   M("zoo/.untarred").string() + " --strip-components=1 -xf " +
+                   (work_ / "tree.tar").string() + " && mv " +
+                   M("zoo/.untarred").string() + " " + M("zoo/untarred").string());
+  ASSERT_EQ(tar.exit_code, 0) << tar.err << DaemonLog();
+  const RunResult diff = Sh(kMember, "diff -r " + (work_ / "tree").string() +
+                                         " " + M("zoo/untarred").string() + "/");
   EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
 }
 
@@ -212,7 +236,7 @@ TEST_F(DraftPublishTest, XattrsOnTheDraftGiveTagsAndMetadata) {
             "v" + std::to_string(v.number));
   EXPECT_THAT(v.tags, Contains("t1"));
   EXPECT_THAT(v.tags, Contains("t2"));
-  EXPECT_EQ(v.metadata["lr"], "0.1");
+  EXPECT_EQ(v.metadata.count("lr") ? v.metadata.at("lr") : "", "0.1");
 }
 
 // Each refusal: the errno of rename(2), no new version, the draft intact.
@@ -236,8 +260,9 @@ TEST_F(DraftPublishTest, RefusedPublishesChangeNothing) {
        "cp ../../work/w.bin .p3 && echo '{\"aliases\": [\"production\"]}' > "
        ".p3.metadata.json",
        ".p3", "latest", EPERM},
+      // (Onto `latest`, a link to a file, the kernel says ENOTDIR itself.)
       {"directory into a file collection", "models",
-       "mkdir .p4 && cp ../../work/w.bin .p4/", ".p4", "latest", EINVAL},
+       "mkdir .p4 && cp ../../work/w.bin .p4/", ".p4", "p4-alias", EINVAL},
       {"file into a tree collection", "zoo", "cp ../../work/w.bin .p5", ".p5",
        "latest", EINVAL},
   };
@@ -304,6 +329,26 @@ TEST_F(DraftPublishTest, StaleWriteHandleGetsEbadfAfterThePublish) {
   });
   EXPECT_EQ(err, EBADF) << DaemonLog();
   EXPECT_EQ(ReadFile(M("models/latest")), "first");
+}
+
+TEST_F(DraftPublishTest, StaleHandleOfAFileMovedIntoATreeDraftGetsEbadf) {
+  const int err = AsUser(kMember, [&] {
+    if (::mkdir(M("zoo/.t").c_str(), 0755) != 0) return 100;
+    const int fd =
+        ::open(M("zoo/.f").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return 101;
+    if (::write(fd, "first", 5) != 5) return 102;
+    if (::rename(M("zoo/.f").c_str(), M("zoo/.t/f").c_str()) != 0) return 103;
+    if (::write(fd, "+more", 5) != 5) return 104;  // still a draft's file
+    if (::rename(M("zoo/.t").c_str(), M("zoo/moved").c_str()) != 0) {
+      return 105;
+    }
+    const int rc = ::write(fd, "late", 4) == 4 ? 0 : errno;
+    ::close(fd);
+    return rc;
+  });
+  EXPECT_EQ(err, EBADF) << DaemonLog();
+  EXPECT_EQ(ReadFile(M("zoo/moved/f")), "first+more");
 }
 
 TEST_F(DraftPublishTest, WriteToAVersionLogsTheDraftHint) {
