@@ -303,8 +303,8 @@ class FileSystem final {
   Reply OpenControlFile(const Request& r, int flags);
   Reply WriteControl(const Request& r, ControlReply& reply,
                      std::string_view data);
-  // The ctl publish request: Registry::Publish under the draft's lock, as
-  // a rename onto `latest` does, then the draft is gone.
+  // The ctl publish request (PublishDraftLocked, as a rename onto `latest`
+  // or an alias).
   registry::Result<registry::OrderedJson> PublishFromControl(
       const Request& r, const registry::Identity& who,
       const ControlRequest& request);

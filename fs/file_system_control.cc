@@ -3,18 +3,14 @@
 // through Read and the dispatcher like any open file.
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 
 #include "fs/control_file.h"
 #include "fs/file_system.h"
 #include "fs/file_system_internal.h"
-#include "registry/drafts.h"
 
 namespace regfs::fs {
 
@@ -96,33 +92,9 @@ Reply FileSystem::WriteControl(const Request& r, ControlReply& reply,
 
 registry::Result<registry::OrderedJson> FileSystem::PublishFromControl(
     const Request& r, const Identity& who, const ControlRequest& request) {
-  REGFS_ASSIGN_OR_RETURN(auto publish, PublishRequestOf(request, r.uid));
-  REGFS_ASSIGN_OR_RETURN(auto collection,
-                         registry_.GetCollection(publish.collection));
-  RememberCollection(collection.id, collection.name);
-  const auto root = drafts_.RootOf(collection.id, publish.owner, publish.draft);
-  registry::Result<registry::Version> version;
-  {
-    // No write or truncate of the draft runs while it becomes a version;
-    // later ones fail with EBADF.
-    std::unique_lock lock(root->mu);
-    version = registry_.Publish(who, publish);
-    if (version) root->published = true;
-  }
-  if (!version) return std::unexpected(version.error());
-  spdlog::info("{} (uid {}) published draft {}/{} of uid {} as {}/v{} (ctl)",
-               who.user, who.uid, publish.collection, publish.draft,
-               publish.owner, publish.collection, version->number);
-  const std::string sidecar = registry::Drafts::SidecarName(publish.draft);
-  drafts_.Remove(collection.id, publish.owner, publish.draft);
-  drafts_.Remove(collection.id, publish.owner, sidecar);
-  ResetDraftUsage();
-  const Ino dir =
-      MakeIno(NodeType::kCollection, static_cast<uint64_t>(collection.id));
-  notifier_.InvalidateEntry(dir, publish.draft);
-  notifier_.InvalidateEntry(dir, sidecar);
-  // The version, `latest` and the aliases: from the history (WriteControl).
-  return registry::ToJson(*version, registry::JsonForm::kWire);
+  REGFS_ASSIGN_OR_RETURN(const auto publish, PublishRequestOf(request, r.uid));
+  REGFS_ASSIGN_OR_RETURN(const auto version, PublishDraftLocked(who, publish));
+  return registry::ToJson(version, registry::JsonForm::kWire);
 }
 
 }  // namespace regfs::fs

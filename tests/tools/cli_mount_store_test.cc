@@ -220,6 +220,44 @@ TEST_F(CliMountStoreTest, AMemberWorksThroughTheMountAsThemselves) {
   EXPECT_THAT(rm.err, HasSubstr("only admins"));
 }
 
+TEST_F(CliMountStoreTest, AMemberPushesThroughTheMount) {
+  const RunOptions member{.uid = kMemberUid, .gid = kMemberUid};
+  const std::string model = WriteFile("zoo_dataset.pt", "dataset");
+  const std::string labels = WriteFile("zoo_labels.pt", "labels");
+  stdfs::permissions(dir() / "files",
+                     stdfs::perms::others_read | stdfs::perms::others_exec,
+                     stdfs::perm_options::add);
+  // W&B's link_artifact with two aliases, as a member.
+  const RunResult file = ThroughMount(
+      {"push", "models", model, "--alias", "production-us", "--alias",
+       "production-eu", "--tag", "fresh", "--meta", "run=42"},
+      member);
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_THAT(file.out, ::testing::StartsWith("models/v3  (7 B, digest "));
+  EXPECT_THAT(file.out,
+              HasSubstr("aliases: latest, production-eu, production-us  "
+                        "tags: fresh"));
+  const auto v3 = Json({"ls", "models/v3"});
+  EXPECT_EQ(v3["creator_uid"], kMemberUid);
+  EXPECT_EQ(v3["filename"], "zoo_dataset.pt");
+  EXPECT_EQ(v3["metadata"]["run"], "42");
+  // A tree from two files; the history names the member.
+  const RunResult tree = ThroughMount({"push", "zoo", model, labels}, member);
+  ASSERT_EQ(tree.exit_code, 0) << tree.err;
+  EXPECT_THAT(tree.out, ::testing::StartsWith("zoo/v1  (tree, 2 files, "));
+  const RunResult history = ThroughMount({"history", "zoo", "--json"}, member);
+  const auto event = nlohmann::json::parse(history.OutLines().back());
+  EXPECT_EQ(event["event"], "version.create");
+  EXPECT_EQ(event["uid"], kMemberUid);
+  // A refused publish (a tree into a file collection) leaves no version
+  // and no draft behind.
+  const RunResult wrong =
+      ThroughMount({"push", "models", (dir() / "files").string()}, member);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_THAT(wrong.err, HasSubstr("models holds file versions"));
+  EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 4);
+}
+
 TEST_F(CliMountStoreTest, HistoryFollowsThroughTheMount) {
   RunningRegfs follow(
       {"--store", mnt_.string(), "history", "--follow", "--since", "now"});
