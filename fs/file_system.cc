@@ -23,6 +23,7 @@ FileSystem::~FileSystem() { Stop(); }
 
 void FileSystem::Start(fuse_session* session) {
   notifier_.Start(session);
+  if (!options_.as_of) CollectDrafts("the mount starts");
   watcher_.Start();
   if (options_.as_of) return;
   auto listener =

@@ -36,8 +36,10 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -50,6 +52,8 @@
 
 #include "fs/backing_files.h"
 #include "fs/caller_cache.h"
+#include "fs/control_file.h"
+#include "fs/draft_table.h"
 #include "fs/history_files.h"
 #include "fs/inode.h"
 #include "fs/link_table.h"
@@ -140,10 +144,14 @@ class FileSystem final {
   Reply Lookup(const Request& r, Ino parent, std::string_view name);
   Reply Forget(Ino ino, uint64_t nlookup);
   Reply GetAttr(const Request& r, Ino ino);
-  Reply SetAttr(const Request& r, Ino ino, int to_set);
+  // `handle`: the open file of an ftruncate or futimens, else null.
+  Reply SetAttr(const Request& r, Ino ino, const struct stat& attr, int to_set,
+                Handle* handle);
   Reply ReadLink(const Request& r, Ino ino);
-  Reply MkNod(const Request& r, Ino parent, std::string_view name);
-  Reply MkDir(const Request& r, Ino parent, std::string_view name);
+  Reply MkNod(const Request& r, Ino parent, std::string_view name,
+              mode_t mode);
+  Reply MkDir(const Request& r, Ino parent, std::string_view name,
+              mode_t mode);
   Reply Unlink(const Request& r, Ino parent, std::string_view name);
   Reply RmDir(const Request& r, Ino parent, std::string_view name);
   Reply Symlink(const Request& r, std::string_view target, Ino parent,
@@ -154,17 +162,36 @@ class FileSystem final {
              std::string_view new_name);
   Reply Open(const Request& r, Ino ino, int flags);
   Reply Read(const Request& r, Handle& handle, size_t size, off_t offset);
+  // Writes go by the inode: .regfs/ctl takes requests (ctl); everything
+  // else is a draft's (the overload below).
+  Reply Write(const Request& r, Ino ino, Handle& handle, std::string_view data,
+              off_t offset);
   Reply OpenDir(const Request& r, Ino ino);
   Reply ReadDir(const Request& r, Handle& handle, size_t size, off_t offset);
   Reply ReadDirPlus(const Request& r, Handle& handle, size_t size,
                     off_t offset);
   Reply StatFs(const Request& r);
-  Reply SetXattr(const Request& r, Ino ino, std::string_view name);
+  Reply SetXattr(const Request& r, Ino ino, std::string_view name,
+                 std::string_view value, int flags);
   Reply GetXattr(const Request& r, Ino ino, std::string_view name, size_t size);
   Reply ListXattr(const Request& r, Ino ino, size_t size);
   Reply RemoveXattr(const Request& r, Ino ino, std::string_view name);
   Reply Access(const Request& r, Ino ino, int mask);
-  Reply Create(const Request& r, Ino parent, std::string_view name);
+  Reply Create(const Request& r, Ino parent, std::string_view name,
+               mode_t mode, int flags);
+  // Drafts only (drafts-fs): other handles are read-only.
+  Reply Write(const Request& r, Handle& handle, std::string_view data,
+              off_t offset);
+  Reply Flush(const Request& r, Handle& handle);
+  Reply Fsync(const Request& r, Handle& handle, bool datasync);
+  // Registry::Publish of a draft with the draft's lock held exclusively
+  // (no write runs meanwhile; open write handles get EBADF after), then
+  // the draft is forgotten, its bytes leave its owner's quota count and
+  // the kernel's entries are invalidated. A rename onto `latest` or an
+  // alias comes here; so should any other publish through this mount
+  // (e.g. a control file's publish request).
+  registry::Result<registry::Version> PublishDraftLocked(
+      const registry::Identity& who, const registry::PublishRequest& request);
 
   // The watcher's callbacks (public for tests). OnTick drops expired
   // '.'-named staged symlinks and commits the other expired ones.
@@ -186,6 +213,7 @@ class FileSystem final {
     std::optional<registry::TreeEntry> entry;  // tree entries
     std::optional<LinkNode> link;              // symlinks
     std::optional<PastNode> past;              // views of the past
+    std::optional<DraftKey> draft;             // drafts
   };
 
   // Returns a string literal: "on", or "off (why)".
@@ -264,13 +292,12 @@ class FileSystem final {
   // logs its own).
   ErrorReply RefuseWhy(const Request& r, const What& what,
                        const registry::Error& error, std::string_view why);
-  // The collection `parent` for a change `what` of its alias `name`, or
-  // the refusal: `parent` does not resolve, is a view of the past
-  // (EROFS), or is no collection (RefuseImmutable with `not_here`).
-  std::expected<Node, ErrorReply> AliasDirOr(const Request& r, Ino parent,
-                                             std::string_view name,
-                                             const std::string& what,
-                                             std::string_view not_here);
+  // The directory `parent` for a change `what` of its entry `name`, or
+  // the refusal: `parent` does not resolve, or is a view of the past
+  // (EROFS).
+  std::expected<Node, ErrorReply> ChangeDirOr(const Request& r, Ino parent,
+                                              std::string_view name,
+                                              const std::string& what);
   // Refuses a change that nobody may make (to a version, a control file,
   // a tree): EACCES for a caller who may change nothing at all (a viewer:
   // DESIGN's "viewer tries any change"), EPERM for everyone else.
@@ -287,6 +314,18 @@ class FileSystem final {
   EntryReply MakeEntry(Ino ino, const struct stat& attr, double entry_timeout,
                        double attr_timeout) const;
   double AttrTimeout(const Node& node) const;
+
+  // ctl: .regfs/ctl (file_system_control.cc).
+  struct stat ControlFileStat() const;
+  Reply LookupControlFile(const Request& r);
+  Reply OpenControlFile(const Request& r, int flags);
+  Reply WriteControl(const Request& r, ControlReply& reply,
+                     std::string_view data);
+  // The ctl publish request (PublishDraftLocked, as a rename onto `latest`
+  // or an alias).
+  registry::Result<registry::OrderedJson> PublishFromControl(
+      const Request& r, const registry::Identity& who,
+      const ControlRequest& request);
 
   Reply LookupInRoot(const Request& r, std::string_view name);
   Reply LookupInControl(const Request& r, std::string_view name);
@@ -348,6 +387,70 @@ class FileSystem final {
                          Ino dir);
   void InvalidateVersions(const registry::Event& e, Ino dir);
   void InvalidateProtection(const registry::Event& e);
+
+  // ---- Drafts (file_system_drafts.cc; drafts-fs) ----
+  // Who may see a draft: its owner and admins. 0, or ENOENT for others.
+  int DraftVisible(const Request& r, const DraftKey& key);
+  bool IsAdmin(const Request& r);
+  std::filesystem::path DraftPath(const DraftKey& key);
+  // The draft root `name` in collection `collection_id` that the caller
+  // sees: their own, else (admins) another user's.
+  std::optional<DraftKey> FindDraft(const Request& r, int64_t collection_id,
+                                    std::string_view name);
+  // Whether `name` in a collection names a draft (a dot-name that is not
+  // a control file).
+  static bool IsDraftName(std::string_view name);
+  struct stat DraftStat(const Request& r, Ino ino, const DraftKey& key,
+                        const struct stat& disk) const;
+  registry::Result<struct stat> StatDraft(const Request& r, const Node& node);
+  Reply DraftEntry(const Request& r, const DraftKey& key);
+  Reply LookupDraft(const Request& r, const Node& dir, std::string_view name);
+  // The key a new name in `dir` (a collection or a draft directory) gets;
+  // else the refusal. Checks that the caller may change drafts.
+  std::expected<DraftKey, ErrorReply> NewDraftKey(const Request& r,
+                                                  const Node& dir,
+                                                  std::string_view name,
+                                                  const What& what);
+  Reply CreateDraft(const Request& r, const Node& dir, std::string_view name,
+                    mode_t mode, int flags);
+  Reply MkNodDraft(const Request& r, const Node& dir, std::string_view name,
+                   mode_t mode);
+  Reply MkDirDraft(const Request& r, const Node& dir, std::string_view name,
+                   mode_t mode);
+  // unlink (dir = false) or rmdir of a draft's file or directory.
+  Reply RemoveDraft(const Request& r, const Node& dir, const DraftKey& key,
+                    bool dir_op);
+  // The draft (or the entry inside a draft) `name` in `dir`, visible to
+  // the caller; nullopt if there is none.
+  std::optional<DraftKey> DraftIn(const Request& r, const Node& dir,
+                                  std::string_view name);
+  Reply RenameDraft(const Request& r, const Node& dir, const DraftKey& from,
+                    Ino new_parent, std::string_view new_name,
+                    unsigned flags);
+  Reply PublishDraft(const Request& r, const Node& dir, const DraftKey& draft,
+                     std::string_view target, unsigned flags);
+  Reply OpenDraft(const Request& r, const Node& node, int flags);
+  Reply SetAttrDraft(const Request& r, const Node& node,
+                     const struct stat& attr, int to_set, Handle* handle);
+  registry::Result<std::vector<DirEntry>> ListDraftDir(const Node& node);
+  // The caller's drafts (admins: everybody's) in a collection listing.
+  void AppendDrafts(const Request& r, const Node& dir,
+                    std::vector<DirEntry>& entries);
+  Reply DraftXattr(const Request& r, const Node& node, std::string_view op,
+                   std::string_view name, std::string_view value, int flags,
+                   size_t size);
+  // `user.regfs.published` of a collection: the version the caller
+  // published there last (from the history).
+  Reply PublishedXattr(const Request& r, const Node& dir, size_t size);
+  // Checks the quota before a write that may grow a file by `growth`.
+  int ReserveDraftBytes(const Request& r, uid_t owner, uint64_t growth,
+                        uint64_t quota, const What& what);
+  void ResetDraftUsage();
+  // Mount start and hourly: abandoned drafts and published leftovers.
+  void CollectDrafts(std::string_view why);
+  DraftTable drafts_;
+  DraftUsage draft_usage_;
+  std::atomic<int64_t> drafts_collected_ms_{0};
 
   registry::Registry& registry_;
   const FileSystemOptions options_;

@@ -25,24 +25,32 @@ using registry::Identity;
 using registry::Result;
 using registry::Version;
 
-std::expected<FileSystem::Node, ErrorReply> FileSystem::AliasDirOr(
+std::expected<FileSystem::Node, ErrorReply> FileSystem::ChangeDirOr(
     const Request& r, Ino parent, std::string_view name,
-    const std::string& what, std::string_view not_here) {
+    const std::string& what) {
   auto dir = Resolve(parent);
   if (!dir) return std::unexpected(ErrorReply{ErrnoFor(r, what, dir.error())});
   if (ReadOnlyView(*dir, name)) {
     return std::unexpected(Refuse(r, what, EROFS, "the past is read-only"));
-  }
-  if (dir->type != NodeType::kCollection) {
-    return std::unexpected(RefuseImmutable(r, what, not_here));
   }
   return std::move(*dir);
 }
 
 Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
   const std::string what = "unlink " + PathIn(parent, name);
-  auto dir = AliasDirOr(r, parent, name, what, "only aliases can be removed");
+  auto dir = ChangeDirOr(r, parent, name, what);
   if (!dir) return dir.error();
+  if (dir->type == NodeType::kDraft ||
+      (dir->type == NodeType::kCollection && IsDraftName(name) &&
+       !staging_.Find(dir->collection_id, name))) {
+    if (auto key = DraftIn(r, *dir, name)) {
+      return RemoveDraft(r, *dir, *key, /*dir_op=*/false);
+    }
+    if (dir->type == NodeType::kDraft) return ErrorReply{ENOENT};
+  }
+  if (dir->type != NodeType::kCollection) {
+    return RefuseImmutable(r, what, "only aliases can be removed");
+  }
   if (name == kCollectionHistory) {
     return RefuseImmutable(r, what, "control files are read-only");
   }
@@ -71,8 +79,14 @@ Reply FileSystem::Symlink(const Request& r, std::string_view given_target,
                           Ino parent, std::string_view name) {
   const std::string what =
       fmt::format("symlink {} -> {}", PathIn(parent, name), given_target);
-  auto dir = AliasDirOr(r, parent, name, what, "aliases live in collections");
+  auto dir = ChangeDirOr(r, parent, name, what);
   if (!dir) return dir.error();
+  if (dir->type == NodeType::kDraft) {
+    return Refuse(r, what, EPERM, "a version cannot hold links");
+  }
+  if (dir->type != NodeType::kCollection) {
+    return RefuseImmutable(r, what, "aliases live in collections");
+  }
   auto relative =
       MountRelativeTarget(options_.mountpoint, dir->collection, given_target);
   if (!relative) return Refuse(r, what, relative.error());
@@ -164,6 +178,14 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
   }
   if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
     return Refuse(r, what, EINVAL, "unsupported rename flags");
+  }
+  if (dir->type == NodeType::kDraft ||
+      (dir->type == NodeType::kCollection && IsDraftName(name) &&
+       !staging_.Find(dir->collection_id, name))) {
+    if (auto key = DraftIn(r, *dir, name)) {
+      return RenameDraft(r, *dir, *key, new_parent, new_name, flags);
+    }
+    if (dir->type == NodeType::kDraft) return ErrorReply{ENOENT};
   }
   if (dir->type != NodeType::kCollection) {
     return RefuseImmutable(r, what, "only aliases can be renamed");

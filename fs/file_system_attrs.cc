@@ -88,6 +88,7 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
       if (node.ino == kControlDirIno || node.ino == kAtDirIno) {
         return DirStat(node.ino, 0555, owner, started_);
       }
+      if (node.ino == kCtlIno) return ControlFileStat();
       if (node.ino == kWhoamiIno) {
         return FileStat(node.ino, 0444, RenderWhoami(r).size(), owner,
                         registry::NowMs());
@@ -123,6 +124,8 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
     case NodeType::kPast:
       if (node.link) return LinkStat(node.ino, *node.link);
       return DirStat(node.ino, 0555, owner, started_);
+    case NodeType::kDraft:
+      return StatDraft(r, node);
   }
   return registry::Fail(Code::kNotFound, "unknown inode");
 }
@@ -147,6 +150,8 @@ double FileSystem::AttrTimeout(const Node& node) const {
       return options_.alias_timeout;
     case NodeType::kPast:
       return kUncachedTimeout;  // whether it may move is the entry's
+    case NodeType::kDraft:
+      return kDraftTimeout;
   }
   return kUncachedTimeout;
 }

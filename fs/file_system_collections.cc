@@ -14,11 +14,18 @@ namespace regfs::fs {
 
 using registry::Identity;
 
-Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name) {
+Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name,
+                        mode_t mode) {
   const std::string what = fmt::format("mkdir {}", PathIn(parent, name));
   if (options_.as_of || parent == kAtDirIno ||
       TypeOf(parent) == NodeType::kPast) {
     return Refuse(r, what, EROFS, "the past is read-only");
+  }
+  if (const NodeType type = TypeOf(parent);
+      type == NodeType::kCollection || type == NodeType::kDraft) {
+    auto dir = ResolveOr(r, parent, "mkdir");
+    if (!dir) return dir.error();
+    return MkDirDraft(r, *dir, name, mode);
   }
   if (parent != kRootIno) {
     return RefuseImmutable(r, what, "collections live at the root only");
@@ -39,6 +46,14 @@ Reply FileSystem::RmDir(const Request& r, Ino parent, std::string_view name) {
   if (options_.as_of || parent == kAtDirIno ||
       TypeOf(parent) == NodeType::kPast) {
     return Refuse(r, what, EROFS, "the past is read-only");
+  }
+  if (const NodeType type = TypeOf(parent);
+      type == NodeType::kCollection || type == NodeType::kDraft) {
+    auto dir = ResolveOr(r, parent, "rmdir");
+    if (!dir) return dir.error();
+    if (auto key = DraftIn(r, *dir, name)) {
+      return RemoveDraft(r, *dir, *key, /*dir_op=*/true);
+    }
   }
   if (parent != kRootIno || name == kControlDir) {
     return RefuseImmutable(r, what,

@@ -32,11 +32,22 @@ using registry::TreeEntry;
 using registry::Version;
 
 Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
+  if (ino == kCtlIno) return OpenControlFile(r, flags);
   auto node = ResolveOr(r, ino, "open");
   if (!node) return node.error();
   const auto what = [&] { return "open of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
+  if (node->type == NodeType::kDraft) return OpenDraft(r, *node, flags);
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+    if (node->type == NodeType::kVersion && !node->entry) {
+      return RefuseImmutable(
+          r, what,
+          fmt::format("versions are immutable: write a draft ({}/.{}) and "
+                      "rename it onto latest or an alias to publish it",
+                      node->collection, node->version->filename.empty()
+                                            ? "new"
+                                            : node->version->filename));
+    }
     return RefuseImmutable(r, what,
                            "versions and control files are read-only");
   }
@@ -88,8 +99,12 @@ Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
 Reply FileSystem::Read(const Request& r, Handle& handle, size_t size,
                        off_t offset) {
   if (offset < 0) return ErrorReply{EINVAL};
+  if (handle.control) {
+    return BufReply{handle.control->Read(static_cast<size_t>(offset), size)};
+  }
   switch (handle.kind) {
     case Handle::Kind::kBlob:
+    case Handle::Kind::kDraft:
       return FdReply{handle.fd.get(), size, offset};
     case Handle::Kind::kText:
       if (static_cast<size_t>(offset) >= handle.text.size()) return BufReply{};
@@ -145,6 +160,7 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
     entries.push_back({std::string(kHistoryFile), kGlobalHistoryIno, S_IFREG});
     entries.push_back({std::string(kWhoamiFile), kWhoamiIno, S_IFREG});
     entries.push_back({std::string(kAtDir), kAtDirIno, S_IFDIR});
+    entries.push_back({std::string(kControlFile), kCtlIno, S_IFREG});
     return entries;
   }
   if (node.ino == kAtDirIno || node.type == NodeType::kPast) {
@@ -153,6 +169,7 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
   if (node.type == NodeType::kCollection) {
     return ListCollection(node, std::move(entries));
   }
+  if (node.type == NodeType::kDraft) return ListDraftDir(node);
   if (node.type == NodeType::kVersion || node.type == NodeType::kTreeEntry) {
     if (node.entry ? !node.entry->is_dir : node.version->kind != Kind::kTree) {
       return registry::Fail(Code::kInvalidArgument, "not a directory");
@@ -203,6 +220,9 @@ Reply FileSystem::OpenDir(const Request& r, Ino ino) {
   const auto what = [&] { return "opendir of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   auto entries = ListDir(*node);
+  if (entries && node->type == NodeType::kCollection) {
+    AppendDrafts(r, *node, *entries);
+  }
   if (!entries) {
     if (entries.error().code == Code::kInvalidArgument) {
       return ErrorReply{ENOTDIR};

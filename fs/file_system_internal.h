@@ -30,6 +30,15 @@ inline constexpr double kDirAttrTimeout = 60;
 // whoami) and views of the past (cheap to answer).
 inline constexpr double kUncachedTimeout = 0;
 
+// Drafts (drafts-fs): a draft root is renamed away by a publish, and is
+// private to its writer (another caller's lookup must reach the daemon):
+// the kernel asks every time. Entries inside a draft change only through
+// this mount.
+inline constexpr double kDraftRootTimeout = 0;
+inline constexpr double kDraftTimeout = 1;
+// On a collection: the version the caller published there last.
+inline constexpr std::string_view kPublishedXattr = "user.regfs.published";
+
 // The inode of an alias as the registry returned it.
 inline Ino AliasIno(const registry::Alias& alias) {
   return MakeIno(alias.is_latest ? NodeType::kLatest : NodeType::kAlias,

@@ -36,6 +36,9 @@ Reply FileSystem::Lookup(const Request& r, Ino parent, std::string_view name) {
     case NodeType::kVersion:
     case NodeType::kTreeEntry:
       return LookupInTree(r, *dir, name);
+    case NodeType::kDraft:
+      if (DraftVisible(r, *dir->draft) != 0) return ErrorReply{ENOENT};
+      return LookupDraft(r, *dir, name);
     default:
       return ErrorReply{ENOTDIR};
   }
@@ -69,6 +72,8 @@ Reply FileSystem::LookupInControl(const Request& r, std::string_view name) {
     node.ino = kGlobalHistoryIno;
   } else if (name == kWhoamiFile) {
     node.ino = kWhoamiIno;
+  } else if (name == kControlFile) {
+    return LookupControlFile(r);
   } else if (name == kAtDir) {
     return MakeEntry(kAtDirIno,
                      DirStat(kAtDirIno, 0555, options_.owner_uid, started_),
@@ -120,6 +125,7 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
   if (auto staged = staging_.Find(dir.collection_id, name)) {
     return LinkEntry(staged->ino, StagedLinkNode(*staged, dir.collection));
   }
+  if (IsDraftName(name)) return LookupDraft(r, dir, name);
   auto alias = registry_.GetAlias(dir.collection, name);
   if (!alias) return ErrorReply{LookupErrnoFor(r, what, alias.error())};
   staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kAlias);

@@ -103,7 +103,7 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
   const uint64_t id = IdOf(ino);
   switch (node.type) {
     case NodeType::kSpecial:
-      if (ino < kRootIno || ino > kAtDirIno) break;
+      if (ino < kRootIno || ino > kCtlIno) break;
       return node;
     case NodeType::kCollection:
     case NodeType::kCollectionHistory: {
@@ -142,6 +142,16 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
       node.link = std::move(*link);
       return node;
     }
+    case NodeType::kDraft: {
+      auto key = drafts_.Get(ino);
+      if (!key) break;
+      auto name = CollectionName(key->collection_id);
+      if (!name) return std::unexpected(name.error());
+      node.collection_id = key->collection_id;
+      node.collection = *name;
+      node.draft = std::move(*key);
+      return node;
+    }
     case NodeType::kPast: {
       auto past = past_.Get(ino);
       if (!past) break;
@@ -162,6 +172,10 @@ std::expected<FileSystem::Node, ErrorReply> FileSystem::ResolveOr(
     return std::unexpected(ErrorReply{
         ErrnoFor(r, fmt::format("{} of inode {}", op, ino), node.error())});
   }
+  // Another user's draft does not exist for the caller.
+  if (node->draft && DraftVisible(r, *node->draft) != 0) {
+    return std::unexpected(ErrorReply{ENOENT});
+  }
   return std::move(*node);
 }
 
@@ -172,6 +186,7 @@ std::string FileSystem::PathOf(const Node& node) {
       if (node.ino == kControlDirIno) return std::string(kControlDir);
       if (node.ino == kGlobalHistoryIno) return ".regfs/history";
       if (node.ino == kAtDirIno) return ".regfs/at";
+      if (node.ino == kCtlIno) return ".regfs/ctl";
       return ".regfs/whoami";
     case NodeType::kCollection:
       return node.collection;
@@ -196,6 +211,8 @@ std::string FileSystem::PathOf(const Node& node) {
     case NodeType::kLatest:
     case NodeType::kStaged:
       return node.collection + "/" + node.link->name;
+    case NodeType::kDraft:
+      return node.collection + "/" + node.draft->path;
     case NodeType::kPast: {
       const PastNode& past = *node.past;
       std::string path =

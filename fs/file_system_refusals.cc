@@ -117,25 +117,55 @@ ErrorReply FileSystem::Refuse(const Request& r, const What& what, int err,
   return ErrorReply{err};
 }
 
-Reply FileSystem::SetAttr(const Request& r, Ino ino, int to_set) {
+Reply FileSystem::SetAttr(const Request& r, Ino ino, const struct stat& attr,
+                          int to_set, Handle* handle) {
+  // `> .regfs/ctl` truncates first: there is nothing to truncate.
+  if (ino == kCtlIno) return AttrReply{ControlFileStat(), 0};
+  if (TypeOf(ino) == NodeType::kDraft) {
+    auto node = ResolveOr(r, ino, "setattr");
+    if (!node) return node.error();
+    return SetAttrDraft(r, *node, attr, to_set, handle);
+  }
   return RefuseImmutable(
       r, fmt::format("setattr (0x{:x}) of {}", to_set, PathOf(ino)),
       "versions and aliases are immutable");
 }
 
-Reply FileSystem::MkNod(const Request& r, Ino parent, std::string_view name) {
+Reply FileSystem::MkNod(const Request& r, Ino parent, std::string_view name,
+                        mode_t mode) {
+  if (const NodeType type = TypeOf(parent);
+      !options_.as_of &&
+      (type == NodeType::kCollection || type == NodeType::kDraft)) {
+    auto dir = ResolveOr(r, parent, "mknod");
+    if (!dir) return dir.error();
+    return MkNodDraft(r, *dir, name, mode);
+  }
   return RefuseImmutable(r, "mknod " + PathIn(parent, name),
-                         "only symlinks (aliases) can be created");
+                         "only symlinks (aliases) and drafts can be created");
 }
 
-Reply FileSystem::Create(const Request& r, Ino parent, std::string_view name) {
+Reply FileSystem::Create(const Request& r, Ino parent, std::string_view name,
+                         mode_t mode, int flags) {
+  if (const NodeType type = TypeOf(parent);
+      !options_.as_of &&
+      (type == NodeType::kCollection || type == NodeType::kDraft)) {
+    auto dir = ResolveOr(r, parent, "create");
+    if (!dir) return dir.error();
+    return CreateDraft(r, *dir, name, mode, flags);
+  }
   return RefuseImmutable(r, "create " + PathIn(parent, name),
-                         "only symlinks (aliases) can be created; versions "
-                         "come from `regfs push`");
+                         "only symlinks (aliases) and drafts (dot-names in a "
+                         "collection) can be created");
 }
 
 Reply FileSystem::Link(const Request& r, Ino ino, Ino new_parent,
                        std::string_view new_name) {
+  if (TypeOf(ino) == NodeType::kDraft || TypeOf(new_parent) == NodeType::kDraft) {
+    return Refuse(r,
+                  fmt::format("link of {} as {}", PathOf(ino),
+                              PathIn(new_parent, new_name)),
+                  EPERM, "a version cannot hold links");
+  }
   return RefuseImmutable(r,
                          fmt::format("link of {} as {}", PathOf(ino),
                                      PathIn(new_parent, new_name)),
@@ -160,9 +190,15 @@ Reply FileSystem::Access(const Request& r, Ino ino, int mask) {
   }
   auto attr = StatOf(r, *node);
   if (!attr) return Refuse(r, what, attr.error());
-  if ((mask & X_OK) && !(attr->st_mode & S_IXOTH)) return ErrorReply{EACCES};
+  const mode_t x_bit = node->type == NodeType::kDraft ? S_IXUSR : S_IXOTH;
+  if ((mask & X_OK) && !(attr->st_mode & x_bit)) return ErrorReply{EACCES};
   if ((mask & W_OK) && ReadOnlyView(*node, "")) return ErrorReply{EROFS};
   if (!(mask & W_OK)) return ErrorReply{0};
+  if (node->ino == kCtlIno) return ErrorReply{0};  // requests: any reader
+  if (node->type == NodeType::kDraft) {
+    // Its writer's (and admins') own file: members may change it.
+    return answer(callers_.Authorize(who, Action::Change()));
+  }
   // Changes happen in the root (mkdir) and in collections (aliases).
   const bool changeable =
       node->ino == kRootIno || node->type == NodeType::kCollection;

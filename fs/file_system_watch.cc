@@ -115,6 +115,13 @@ void FileSystem::OnAnnounced(uint64_t seq) {
 }
 
 void FileSystem::OnTick() {
+  // Abandoned drafts, hourly (drafts-fs).
+  constexpr registry::TimeMs kDraftCollectInterval = 3600 * 1000;
+  if (!options_.as_of &&
+      registry::NowMs() - drafts_collected_ms_.load(std::memory_order_relaxed) >
+          kDraftCollectInterval) {
+    CollectDrafts("hourly");
+  }
   for (const StagedEntry& entry : staging_.Expire()) {
     if (!Staging::IsStagingOnlyName(entry.name)) {
       CommitStaged(entry, "it was not renamed in time", /*invalidate=*/true);

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "fs/file_system_internal.h"
+
 namespace regfs::fs {
 
 using registry::Alias;
@@ -46,6 +48,20 @@ Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
   // asks for both, for each file): the mount has no such namespaces, and
   // saying so lets ls stop asking (it remembers an unsupported device).
   if (!name.starts_with("user.")) return ErrorReply{EOPNOTSUPP};
+  if (TypeOf(ino) == NodeType::kDraft) {
+    auto node = ResolveOr(r, ino, "getxattr");
+    if (!node) return node.error();
+    return DraftXattr(r, *node, "getxattr", name, {}, 0, size);
+  }
+  if (TypeOf(ino) == NodeType::kCollection && name == kPublishedXattr &&
+      !options_.as_of) {
+    auto node = ResolveOr(r, ino, "getxattr");
+    if (!node) return node.error();
+    if (const int err = CheckRead(r, "getxattr " + std::string(name))) {
+      return ErrorReply{err};
+    }
+    return PublishedXattr(r, *node, size);
+  }
   if (!name.starts_with(kXattrPrefix)) return ErrorReply{ENODATA};
   auto node = ResolveOr(r, ino, "getxattr");
   if (!node) return node.error();
@@ -65,6 +81,7 @@ Reply FileSystem::GetXattr(const Request& r, Ino ino, std::string_view name,
 Reply FileSystem::ListXattr(const Request& r, Ino ino, size_t size) {
   auto node = ResolveOr(r, ino, "listxattr");
   if (!node) return node.error();
+  if (node->draft) return DraftXattr(r, *node, "listxattr", {}, {}, 0, size);
   const auto what = [&] { return "listxattr of " + PathOf(*node); };
   if (const int err = CheckRead(r, what)) return ErrorReply{err};
   auto list = XattrsOf(*node);
@@ -75,7 +92,13 @@ Reply FileSystem::ListXattr(const Request& r, Ino ino, size_t size) {
   return BufReply{std::move(names)};
 }
 
-Reply FileSystem::SetXattr(const Request& r, Ino ino, std::string_view name) {
+Reply FileSystem::SetXattr(const Request& r, Ino ino, std::string_view name,
+                           std::string_view value, int flags) {
+  if (TypeOf(ino) == NodeType::kDraft) {
+    auto node = ResolveOr(r, ino, "setxattr");
+    if (!node) return node.error();
+    return DraftXattr(r, *node, "setxattr", name, value, flags, 0);
+  }
   return RefuseImmutable(r,
                          fmt::format("setxattr {} of {}", name, PathOf(ino)),
                          "attributes are read-only; use `regfs` to tag");
@@ -83,6 +106,11 @@ Reply FileSystem::SetXattr(const Request& r, Ino ino, std::string_view name) {
 
 Reply FileSystem::RemoveXattr(const Request& r, Ino ino,
                               std::string_view name) {
+  if (TypeOf(ino) == NodeType::kDraft) {
+    auto node = ResolveOr(r, ino, "removexattr");
+    if (!node) return node.error();
+    return DraftXattr(r, *node, "removexattr", name, {}, 0, 0);
+  }
   return RefuseImmutable(
       r, fmt::format("removexattr {} of {}", name, PathOf(ino)),
       "attributes are read-only");

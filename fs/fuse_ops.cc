@@ -105,6 +105,13 @@ void Send(fuse_req_t req, Reply&& reply) noexcept {
           fuse_reply_statfs(req, &r.stat);
         } else if constexpr (std::is_same_v<T, NoneReply>) {
           fuse_reply_none(req);
+        } else if constexpr (std::is_same_v<T, WriteReply>) {
+          fuse_reply_write(req, r.size);
+        } else if constexpr (std::is_same_v<T, CreateReply>) {
+          r.info.fh = reinterpret_cast<uintptr_t>(r.handle.get());
+          if (fuse_reply_create(req, &r.entry, &r.info) == 0) {
+            (void)r.handle.release();
+          }
         }
       },
       reply);
@@ -159,10 +166,12 @@ void OpGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
            [&] { return Fs(req).GetAttr(RequestOf(req), ino); });
 }
 
-void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat*, int to_set,
-               fuse_file_info*) {
-  Dispatch(req, "setattr",
-           [&] { return Fs(req).SetAttr(RequestOf(req), ino, to_set); });
+void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               fuse_file_info* fi) {
+  Dispatch(req, "setattr", [&] {
+    return Fs(req).SetAttr(RequestOf(req), ino, *attr, to_set,
+                           fi ? &HandleOf(fi) : nullptr);
+  });
 }
 
 void OpReadLink(fuse_req_t req, fuse_ino_t ino) {
@@ -170,15 +179,16 @@ void OpReadLink(fuse_req_t req, fuse_ino_t ino) {
            [&] { return Fs(req).ReadLink(RequestOf(req), ino); });
 }
 
-void OpMkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
+void OpMkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
              dev_t) {
   Dispatch(req, "mknod",
-           [&] { return Fs(req).MkNod(RequestOf(req), parent, name); });
+           [&] { return Fs(req).MkNod(RequestOf(req), parent, name, mode); });
 }
 
-void OpMkDir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+void OpMkDir(fuse_req_t req, fuse_ino_t parent, const char* name,
+             mode_t mode) {
   Dispatch(req, "mkdir",
-           [&] { return Fs(req).MkDir(RequestOf(req), parent, name); });
+           [&] { return Fs(req).MkDir(RequestOf(req), parent, name, mode); });
 }
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -224,6 +234,14 @@ void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   });
 }
 
+void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
+             off_t off, fuse_file_info* fi) {
+  Dispatch(req, "write", [&] {
+    return Fs(req).Write(RequestOf(req), ino, HandleOf(fi),
+                         std::string_view(buf, size), off);
+  });
+}
+
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   ClosePassThrough(req, HandleOf(fi));
   delete &HandleOf(fi);
@@ -258,10 +276,12 @@ void OpStatFs(fuse_req_t req, fuse_ino_t) {
   Dispatch(req, "statfs", [&] { return Fs(req).StatFs(RequestOf(req)); });
 }
 
-void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char*,
-                size_t, int) {
-  Dispatch(req, "setxattr",
-           [&] { return Fs(req).SetXattr(RequestOf(req), ino, name); });
+void OpSetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
+                const char* value, size_t size, int flags) {
+  Dispatch(req, "setxattr", [&] {
+    return Fs(req).SetXattr(RequestOf(req), ino, name,
+                            std::string_view(value, size), flags);
+  });
 }
 
 void OpGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
@@ -284,10 +304,22 @@ void OpAccess(fuse_req_t req, fuse_ino_t ino, int mask) {
            [&] { return Fs(req).Access(RequestOf(req), ino, mask); });
 }
 
-void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
-              fuse_file_info*) {
-  Dispatch(req, "create",
-           [&] { return Fs(req).Create(RequestOf(req), parent, name); });
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name,
+              mode_t mode, fuse_file_info* fi) {
+  Dispatch(req, "create", [&] {
+    return Fs(req).Create(RequestOf(req), parent, name, mode, fi->flags);
+  });
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Dispatch(req, "flush",
+           [&] { return Fs(req).Flush(RequestOf(req), HandleOf(fi)); });
+}
+
+void OpFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+  Dispatch(req, "fsync", [&] {
+    return Fs(req).Fsync(RequestOf(req), HandleOf(fi), datasync != 0);
+  });
 }
 
 fuse_lowlevel_ops MakeOps() {
@@ -308,6 +340,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.link = OpLink;
   ops.open = OpOpen;
   ops.read = OpRead;
+  ops.write = OpWrite;
   ops.release = OpRelease;
   ops.opendir = OpOpenDir;
   ops.readdir = OpReadDir;
@@ -320,6 +353,8 @@ fuse_lowlevel_ops MakeOps() {
   ops.removexattr = OpRemoveXattr;
   ops.access = OpAccess;
   ops.create = OpCreate;
+  ops.flush = OpFlush;
+  ops.fsync = OpFsync;
   return ops;
 }
 

@@ -21,6 +21,7 @@ enum class NodeType : uint8_t {
   kLatest = 6,             // `latest`: Alias::revision (the version's id)
   kStaged = 7,             // a symlink held in memory only: a counter
   kPast = 8,               // a node of a view of the past: PastViews' id
+  kDraft = 9,              // a file or directory of a draft: DraftTable's id
 };
 
 inline constexpr Ino kRootIno = 1;  // FUSE_ROOT_ID
@@ -28,6 +29,8 @@ inline constexpr Ino kControlDirIno = 2;
 inline constexpr Ino kGlobalHistoryIno = 3;
 inline constexpr Ino kWhoamiIno = 4;
 inline constexpr Ino kAtDirIno = 5;  // .regfs/at
+// ctl: the control file .regfs/ctl (control_file.h).
+inline constexpr Ino kCtlIno = 6;
 
 inline constexpr int kTagShift = 56;
 inline constexpr uint64_t kIdMask = (uint64_t{1} << kTagShift) - 1;

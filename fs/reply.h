@@ -20,6 +20,9 @@
 
 namespace regfs::fs {
 
+class ControlReply;  // fs/control_file.h
+struct DraftRoot;  // fs/draft_table.h
+
 struct DirEntry {
   std::string name;
   Ino ino = 0;
@@ -29,7 +32,7 @@ struct DirEntry {
 // An open file or directory; fi->fh points at it from open/opendir until
 // release/releasedir, which delete it.
 struct Handle {
-  enum class Kind { kBlob, kText, kHistory, kDir };
+  enum class Kind { kBlob, kText, kHistory, kDir, kDraft };
   Kind kind = Kind::kBlob;
   registry::UniqueFd fd;                 // kBlob: the blob, read-only
   uint64_t ino = 0;                      // kBlob, kDir: its inode
@@ -37,6 +40,15 @@ struct Handle {
   std::string text;                      // kText: rendered at open
   std::shared_ptr<HistoryText> history;  // kHistory
   std::vector<DirEntry> entries;         // kDir: a snapshot at opendir
+  // ctl: an open .regfs/ctl, whatever the kind: its last reply.
+  std::shared_ptr<ControlReply> control;
+  // kDraft (drafts-fs): fd is the draft's backing file, opened read-write
+  // when `writable`; writes count against `owner`'s quota, at most
+  // `quota` bytes of drafts; `draft` is the lock of its draft root.
+  std::shared_ptr<DraftRoot> draft;
+  uid_t owner = 0;
+  bool writable = false;
+  uint64_t quota = 0;
 };
 
 struct ErrorReply {
@@ -75,10 +87,20 @@ struct StatfsReply {
   struct statvfs stat {};
 };
 struct NoneReply {};
+// drafts-fs: bytes written, and an entry with its open file (create).
+struct WriteReply {
+  size_t size = 0;
+};
+struct CreateReply {
+  fuse_entry_param entry{};
+  fuse_file_info info{};
+  std::unique_ptr<Handle> handle;
+};
 
 using Reply =
     std::variant<ErrorReply, EntryReply, AttrReply, LinkReply, OpenReply,
-                 BufReply, FdReply, XattrSizeReply, StatfsReply, NoneReply>;
+                 BufReply, FdReply, XattrSizeReply, StatfsReply, NoneReply,
+                 WriteReply, CreateReply>;
 
 }  // namespace regfs::fs
 

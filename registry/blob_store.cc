@@ -314,7 +314,8 @@ Result<uint64_t> CopyAndHash(int in, int out, uint64_t total, Hasher& hasher,
 
 }  // namespace
 
-Result<UniqueFd> BlobStore::CreateTemp(StagedBlob& staged) const {
+Result<UniqueFd> BlobStore::CreateTemp(
+    StagedBlob& staged, const std::filesystem::path* link_from) const {
   std::string templ;
   // The copy is written through `writer`; staged.fd_, read-only, holds
   // the flock, so that once the writer is closed fs-verity can be enabled
@@ -333,6 +334,14 @@ Result<UniqueFd> BlobStore::CreateTemp(StagedBlob& staged) const {
     writer.Reset(::mkostemp(templ.data(), O_CLOEXEC));
     if (!writer.valid()) {
       return std::unexpected(PosixError("mkstemp", templ, errno));
+    }
+    if (link_from) {  // the unique name, for a link of the draft's file
+      writer.Reset();
+      ::unlink(templ.c_str());
+      if (::link(link_from->c_str(), templ.c_str()) != 0) {
+        if (errno == EEXIST) continue;
+        return std::unexpected(PosixError("link", templ, errno));
+      }
     }
     staged.fd_.Reset(::open(templ.c_str(), O_RDONLY | O_CLOEXEC));
     if (!staged.fd_.valid()) {
@@ -368,6 +377,62 @@ Status BlobStore::FindIdentical(StagedBlob& staged) const {
       staged.verified_key_ = key;
       return {};
     }
+  }
+}
+
+Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
+                                    const ProgressFn& progress) const {
+  struct stat st;
+  auto in = OpenSource(source, st);
+  REGFS_TRY(in);
+  struct stat tmp;
+  if (::stat((root_ / kTempDir).c_str(), &tmp) != 0) {
+    return std::unexpected(
+        PosixError("stat", (root_ / kTempDir).string(), errno));
+  }
+  if (tmp.st_dev != st.st_dev) return Stage(source, progress);
+  StagedBlob staged;
+  REGFS_TRY(CreateTemp(staged, &source));
+  // The link changed its ctime: what follows must leave it as it is now.
+  if (::fstat(in->get(), &st) != 0) {
+    return std::unexpected(PosixError("stat", source.string(), errno));
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  ProgressFn report;
+  if (progress) {
+    report = [&](uint64_t done, uint64_t) {
+      progress(done, std::max(size, done));
+    };
+  }
+  auto hashed = HashFile(staged.fd_.get(), staged.temp_, report);
+  REGFS_TRY(hashed);
+  REGFS_TRY(CheckUnchanged(in->get(), st, hashed->first, source));
+  if (durable_ && ::fsync(staged.fd_.get()) != 0) {
+    return std::unexpected(PosixError("fsync", source.string(), errno));
+  }
+  staged.size_ = hashed->first;
+  staged.digest_ = std::move(hashed->second);
+  // fs-verity would make the draft read-only at once: Install() enables it
+  // once the publish is past its checks.
+  REGFS_TRY(FindIdentical(staged));
+  return staged;
+}
+
+Result<std::optional<std::string>> BlobStore::KeyOfLink(
+    const std::filesystem::path& file) const {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return std::unexpected(PosixError("open", file.string(), errno));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) {
+    return std::unexpected(PosixError("fstat", file.string(), errno));
+  }
+  if (!S_ISREG(st.st_mode) || st.st_nlink < 2) return std::nullopt;
+  REGFS_ASSIGN_OR_RETURN(const auto hashed, HashFile(fd.get(), file));
+  for (int suffix = 0;; ++suffix) {
+    const std::string key = KeyFor(hashed.second, suffix);
+    struct stat blob;
+    if (::stat(PathOf(key).c_str(), &blob) != 0) return std::nullopt;
+    if (blob.st_ino == st.st_ino && blob.st_dev == st.st_dev) return key;
   }
 }
 
@@ -472,7 +537,8 @@ Status BlobStore::Verify(std::string_view key, uint64_t size) const {
 // disk error, or the file truncated meanwhile) must be an error for this
 // one blob, not a SIGBUS that takes the whole daemon down.
 Result<std::pair<uint64_t, std::string>> BlobStore::HashFile(
-    int fd, const std::filesystem::path& path) const {
+    int fd, const std::filesystem::path& path,
+    const ProgressFn& progress) const {
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   constexpr size_t kChunk = size_t{1} << 20;
   std::vector<std::byte> buffer(kChunk);
@@ -488,6 +554,7 @@ Result<std::pair<uint64_t, std::string>> BlobStore::HashFile(
     if (n == 0) break;
     hasher->Update(std::span(buffer.data(), static_cast<size_t>(n)));
     total += static_cast<uint64_t>(n);
+    if (progress) progress(total, total);
   }
   return std::pair(total, hasher->Final());
 }

@@ -89,6 +89,21 @@ class BlobStore final {
   Result<StagedBlob> Stage(const std::filesystem::path& source,
                            const ProgressFn& progress) const;
 
+  // The same for a file of a draft, without copying it: hard-links
+  // `source` into blobs/tmp (the same inode), hashes it from the file and
+  // syncs it once. Install() then renames the link into place, or drops it
+  // on a hash hit. Until Install() the source file is unchanged; after,
+  // it is the blob (0444, fs-verity where supported). The caller keeps
+  // writers off `source` meanwhile (a change is Conflict). A source on
+  // another file system than blobs/ is copied, as Stage() does.
+  Result<StagedBlob> Adopt(const std::filesystem::path& source,
+                           const ProgressFn& progress) const;
+
+  // The key of the blob that `file` is a hard link of, if any (a draft
+  // file adopted and installed): hashes `file` to find its candidates.
+  Result<std::optional<std::string>> KeyOfLink(
+      const std::filesystem::path& file) const;
+
   // Puts a staged content in place and returns its key: an existing
   // byte-identical blob, or the temporary file renamed (and the directory
   // synced). Must run under the registry's write lock, so that gc, which
@@ -134,14 +149,19 @@ class BlobStore final {
  private:
   // Creates a temporary file in blobs/tmp/ that `staged` then owns, locked
   // through its read-only fd; returns the fd to write its content through.
-  Result<UniqueFd> CreateTemp(StagedBlob& staged) const;
+  // With `link_from`, the temporary file is a new hard link of that file
+  // instead, and the returned fd is not valid.
+  Result<UniqueFd> CreateTemp(
+      StagedBlob& staged,
+      const std::filesystem::path* link_from = nullptr) const;
   // Sets staged.verified_key_ to an existing blob of the same content, if
   // there is one.
   Status FindIdentical(StagedBlob& staged) const;
   Result<bool> SameContent(int fd, const std::filesystem::path& blob) const;
   // The size and digest of the file open at `fd`, read through a mapping.
   Result<std::pair<uint64_t, std::string>> HashFile(
-      int fd, const std::filesystem::path& path) const;
+      int fd, const std::filesystem::path& path,
+      const ProgressFn& progress = {}) const;
   // Enables fs-verity on the file open read-only at `fd`, making it
   // writable for the call if it is not; skips quietly once the store's
   // file system is known to lack it.

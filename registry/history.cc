@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "registry/enum_names.h"
+#include "registry/model_json.h"
 #include "registry/names.h"
 
 namespace regfs::registry {
@@ -43,16 +44,6 @@ constexpr EventKind kEventKinds[] = {
     {EventType::kTagRemove, "tag.remove", "untagged {collection}/{old} {tag}"},
 };
 
-nlohmann::json VersionJson(const std::optional<uint64_t>& v) {
-  if (!v) return nullptr;
-  return VersionName(*v);
-}
-
-nlohmann::json OrNull(const std::string& s) {
-  if (s.empty()) return nullptr;
-  return s;
-}
-
 }  // namespace
 
 std::string_view EventTypeName(EventType type) {
@@ -71,21 +62,9 @@ nlohmann::json StoredDetail(const Event& event) {
 }
 
 std::string RenderJsonLine(const Event& event) {
-  nlohmann::ordered_json j;
-  j["seq"] = event.seq;
-  j["time"] = FormatTime(event.time);
-  j["event"] = EventTypeName(event.type);
-  j["collection"] = OrNull(event.collection);
-  j["alias"] = OrNull(event.alias);
-  j["old"] = VersionJson(event.old_version);
-  j["new"] = VersionJson(event.new_version);
-  j["uid"] = event.uid;
-  j["user"] = event.user;
-  j["interface"] = InterfaceName(event.interface);
-  const nlohmann::json detail = StoredDetail(event);
-  for (const auto& [key, value] : detail.items()) j[key] = value;
   // Replace invalid UTF-8 rather than throw: history must always render.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return ToJson(event).dump(-1, ' ', false,
+                            nlohmann::json::error_handler_t::replace);
 }
 
 std::string RenderText(const Event& event) {

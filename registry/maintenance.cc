@@ -77,6 +77,13 @@ Status Registry::Impl::FsckBlob(const sql::BlobRef& blob, bool repair,
 }
 
 Result<GcReport> Registry::Gc(const Identity& who) {
+  {
+    auto lock = impl_->Lock();
+    REGFS_TRY(impl_->Require(who, Role::kAdmin, "collect garbage"));
+  }
+  // Drafts first: a published leftover's links go, and its blobs stay.
+  REGFS_ASSIGN_OR_RETURN(const DraftLimits limits, GetDraftLimits());
+  REGFS_ASSIGN_OR_RETURN(DraftGcReport drafts, CollectDrafts(limits.idle));
   auto lock = impl_->Lock();
   Connection& db = *impl_->db;
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "collect garbage"));
@@ -94,7 +101,7 @@ Result<GcReport> Registry::Gc(const Identity& who) {
   }
   auto collected = impl_->blobs.Collect(referenced);
   REGFS_TRY(collected);
-  return GcReport{*collected};
+  return GcReport{*collected, std::move(drafts)};
 }
 
 Result<std::vector<std::string>> Registry::Impl::FilesOfBlob(

@@ -185,12 +185,13 @@ Status CheckRequest(const PushRequest& request) {
   return {};
 }
 
-// Copies and hashes every file into the staging area, reporting the bytes
-// done against the total. staged[i] belongs to items[i] (empty for a
+// Copies (or, with `adopt`, hard-links) and hashes every file into the
+// staging area, reporting the bytes done against the total. staged[i] belongs to items[i] (empty for a
 // directory).
 Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
                                          const std::vector<PushItem>& items,
-                                         const ProgressFn& report) {
+                                         const ProgressFn& report,
+                                         bool adopt) {
   uint64_t total = 0;
   for (const auto& item : items) {
     struct stat st;
@@ -208,7 +209,9 @@ Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
         report(done_before + done, std::max(total, done_before + done));
       };
     }
-    REGFS_ASSIGN_OR_RETURN(staged[i], blobs.Stage(items[i].source, progress));
+    REGFS_ASSIGN_OR_RETURN(staged[i],
+                           adopt ? blobs.Adopt(items[i].source, progress)
+                                 : blobs.Stage(items[i].source, progress));
     done_before += staged[i].size();
   }
   return staged;
@@ -222,7 +225,7 @@ struct Content {
   std::string filename;  // the pushed paths' names, comma-separated
 };
 
-Content Summarize(const PushRequest& request,
+Content Summarize(const PushRequest& request, const PushSource& source,
                   const std::vector<PushItem>& items,
                   const std::vector<StagedBlob>& staged) {
   Content content;
@@ -245,6 +248,8 @@ Content Summarize(const PushRequest& request,
     ++content.files;
   }
   content.tree_digest = Xxh3Hex(manifest);
+  content.filename = source.filename;
+  if (!content.filename.empty()) return content;
   for (const auto& path : request.paths) {
     if (!content.filename.empty()) content.filename += ",";
     content.filename += PushedName(path);
@@ -349,6 +354,27 @@ Result<Kind> KindIn(const CollectionRow& c, bool is_tree) {
   return is_tree ? Kind::kTree : Kind::kFile;
 }
 
+// The kind a published draft makes in `c`: a file draft a file version,
+// a directory a tree; the collection's kind must be that one, or none yet.
+Result<Kind> DraftKindIn(const CollectionRow& c, bool is_tree,
+                         const std::filesystem::path& draft) {
+  const Kind kind = is_tree ? Kind::kTree : Kind::kFile;
+  if (c.kind == Kind::kEmpty || c.kind == kind) return kind;
+  return Fail(Code::kInvalidArgument,
+              fmt::format("{} holds {}; {} is {}", c.name,
+                          c.kind == Kind::kTree ? "tree versions (directories)"
+                                                : "file versions",
+                          draft.filename().string(),
+                          is_tree ? "a directory" : "a file"));
+}
+
+// The kind of the version in `c`.
+Result<Kind> KindFor(const PushSource& source, const PushRequest& request,
+                     const CollectionRow& c, bool is_tree) {
+  if (!source.draft) return KindIn(c, is_tree);
+  return DraftKindIn(c, is_tree, request.paths[0]);
+}
+
 }  // namespace
 
 Result<CollectionRow> Registry::Impl::FindOrInsertCollection(
@@ -372,60 +398,76 @@ Result<Role> Registry::Impl::CheckPusher(
 
 Result<Version> Registry::Push(const Identity& who,
                                const PushRequest& request) {
+  return impl_->PushVersion(who, request, PushSource{});
+}
+
+Result<Version> Registry::Impl::PushVersion(const Identity& who,
+                                            const PushRequest& request,
+                                            const PushSource& source) {
   // Cheap checks first, so that a refused push copies nothing.
   REGFS_TRY(CheckRequest(request));
   {
-    auto lock = impl_->Lock();
-    REGFS_TRY(impl_->CheckPusher(who, request.aliases));
+    auto lock = Lock();
+    REGFS_TRY(CheckPusher(who, request.aliases));
   }
   bool is_tree = false;
   REGFS_ASSIGN_OR_RETURN(const std::vector<PushItem> items,
                          PlanPush(request, is_tree));
-  // Copy and hash every file, without the lock.
-  REGFS_ASSIGN_OR_RETURN(std::vector<StagedBlob> staged,
-                         StageAll(impl_->blobs, items, request.progress));
-  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterStage) {
+  if (source.draft) {  // a draft of the wrong kind is refused untouched
+    auto lock = Lock();
+    REGFS_ASSIGN_OR_RETURN(const CollectionRow c,
+                           FindCollection(request.collection));
+    REGFS_TRY(KindFor(source, request, c, is_tree));
+  }
+  // Copy (or link) and hash every file, without the lock.
+  REGFS_ASSIGN_OR_RETURN(
+      std::vector<StagedBlob> staged,
+      StageAll(blobs, items, request.progress, source.draft));
+  if (options.fail_point == BlobStore::FailPoint::kAfterStage) {
     return Fail(Code::kIoError, "injected failure after staging");
   }
-  const Content content = Summarize(request, items, staged);
+  const Content content = Summarize(request, source, items, staged);
 
-  auto lock = impl_->Lock();
-  REGFS_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*impl_->db));
+  auto lock = Lock();
+  REGFS_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db));
   // Checked again inside the transaction: roles and protection may have
   // changed while the files were copied.
   REGFS_ASSIGN_OR_RETURN(const Role role,
-                         impl_->Require(who, kRoleToChange, "push versions"));
-  REGFS_ASSIGN_OR_RETURN(const CollectionRow c, impl_->FindOrInsertCollection(
-                                                    who, request.collection));
-  REGFS_ASSIGN_OR_RETURN(const Kind kind, KindIn(c, is_tree));
+                         Require(who, kRoleToChange, "push versions"));
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c,
+                         source.draft
+                             ? FindCollection(request.collection)
+                             : FindOrInsertCollection(who, request.collection));
+  REGFS_ASSIGN_OR_RETURN(const Kind kind,
+                         KindFor(source, request, c, is_tree));
   REGFS_ASSIGN_OR_RETURN(const std::vector<std::string> keys,
-                         InstallAll(impl_->blobs, items, staged));
-  if (impl_->options.fail_point == BlobStore::FailPoint::kAfterInstall) {
+                         InstallAll(blobs, items, staged));
+  if (options.fail_point == BlobStore::FailPoint::kAfterInstall) {
     return Fail(Code::kIoError, "injected failure after installing blobs");
   }
   NewVersion v{c.id, static_cast<uint64_t>(c.next_version), kind,
                kind == Kind::kTree ? content.tree_digest : staged[0].digest(),
                kind == Kind::kTree ? "" : keys[0]};
   REGFS_ASSIGN_OR_RETURN(
-      v.seq, impl_->Append(who, EventType::kVersionCreate, c.name, "",
-                           std::nullopt, v.number,
-                           nlohmann::json{{"digest", v.digest},
-                                          {"size", content.size},
-                                          {"filename", content.filename}}));
+      v.seq, Append(who, EventType::kVersionCreate, c.name, "", std::nullopt,
+                    v.number,
+                    nlohmann::json{{"digest", v.digest},
+                                   {"size", content.size},
+                                   {"filename", content.filename}}));
   REGFS_ASSIGN_OR_RETURN(const int64_t version_id,
-                         InsertVersion(*impl_->db, who, v, content, request));
+                         InsertVersion(*db, who, v, content, request));
   if (kind == Kind::kTree) {
-    REGFS_TRY(InsertTree(*impl_->db, version_id, items, staged, keys));
+    REGFS_TRY(InsertTree(*db, version_id, items, staged, keys));
   }
-  REGFS_TRY(InsertLabels(*impl_->db, version_id, request));
-  REGFS_ASSIGN_OR_RETURN(auto version, impl_->FindVersion(c.id, v.number));
+  REGFS_TRY(InsertLabels(*db, version_id, request));
+  REGFS_ASSIGN_OR_RETURN(auto version, FindVersion(c.id, v.number));
   for (const auto& alias : request.aliases) {
-    REGFS_TRY(impl_->CheckProtection(role, alias, "set"));
-    REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
+    REGFS_TRY(CheckProtection(role, alias, "set"));
+    REGFS_TRY(WriteAlias(who, c, alias, *version));
   }
   REGFS_TRY(tx.Commit());
   Version result = std::move(*version);
-  REGFS_TRY(impl_->FillDetails(result));
+  REGFS_TRY(FillDetails(result));
   return result;
 }
 

@@ -28,6 +28,7 @@
 
 #include "registry/blob_store.h"
 #include "registry/change_listeners.h"
+#include "registry/drafts.h"
 #include "registry/error.h"
 #include "registry/hasher.h"
 #include "registry/history.h"
@@ -88,6 +89,20 @@ struct FsckReport {
 
 struct GcReport {
   BlobGcReport blobs;
+  DraftGcReport drafts;  // drafts-reg (issue 13)
+};
+
+// drafts-reg (issue 13): publishing a draft (Registry::Publish).
+struct PublishRequest {
+  std::string collection;
+  uid_t owner = 0;     // whose draft: the caller, or another user's (admin)
+  std::string draft;   // its dot-name: ".model.pt"
+  std::string target;  // "latest" (just publish) or an alias to point at it
+  // Given by the caller in addition to the sidecar and the xattrs.
+  std::vector<std::string> aliases, tags;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::string description;
+  ProgressFn progress;  // may be empty
 };
 
 // What a caller asks to do, for Registry::Authorize.
@@ -340,6 +355,39 @@ class Registry final {
   [[nodiscard]] Status VerifyVersion(std::string_view collection,
                                      uint64_t number);
   [[nodiscard]] Result<GcReport> Gc(const Identity& who);
+
+  // ---- Drafts and publishing (drafts-reg, issue 13; drafts.h) ----
+  // The store's drafts area, STORE/drafts.
+  Drafts& drafts();
+  // The store's limits on drafts (defaults where unset).
+  [[nodiscard]] Result<DraftLimits> GetDraftLimits();
+  // Sets them; admins only (PermissionDenied otherwise).
+  [[nodiscard]] Status SetDraftLimits(const Identity& who, DraftLimits limits);
+  // Publishes draft `r.draft` of uid `r.owner` in `r.collection` as its next
+  // version, and points `r.target` at it unless it is "latest"; applies the
+  // sidecar "<draft>.metadata.json" (sidecar.h), the draft's user.regfs.*
+  // xattrs and the request's own aliases, tags, metadata and description,
+  // all in one transaction with its history rows; then removes the draft
+  // and its sidecar. The draft's files become blobs by hard link (no copy).
+  // Refusals, each before anything changes (the draft stays as it was):
+  // PermissionDenied for a viewer or no role, or another user's draft
+  // unless admin; NotPermitted for a protected alias by a non-admin;
+  // InvalidArgument for a malformed sidecar or name, or a draft whose kind
+  // (file or directory) is not the collection's; NotFound for no such
+  // draft or collection. The caller keeps writes off the draft meanwhile.
+  [[nodiscard]] Result<Version> Publish(const Identity& who,
+                                        const PublishRequest& r);
+  // Removes drafts untouched for longer than `idle` (the newest mtime in
+  // their tree), and published leftovers: drafts whose every file is also
+  // linked elsewhere (link count > 1) as a blob some version references,
+  // left by a crash between a publish's commit and the draft's removal.
+  [[nodiscard]] Result<DraftGcReport> CollectDrafts(std::chrono::seconds idle);
+  // Discards draft `name` of uid `owner` in `collection` (with its tree):
+  // its writer or an admin (PermissionDenied otherwise); NotFound if there
+  // is no such draft.
+  [[nodiscard]] Status RemoveDraft(const Identity& who,
+                                   std::string_view collection, uid_t owner,
+                                   std::string_view name);
 
  private:
   Registry(std::filesystem::path store, OpenOptions options);

@@ -51,6 +51,16 @@ inline std::string Quote(std::string_view name) {
   return fmt::format("'{}'", name);
 }
 
+// Where a pushed version's files come from (Impl::PushVersion).
+struct PushSource {
+  // false: copied from anywhere (Push); the collection is created if
+  // missing. true: the one path is a draft (Publish): its files become
+  // blobs by hard link, its collection must exist and take its kind.
+  bool draft = false;
+  // The version's file name(s); empty: the pushed paths' base names.
+  std::string filename;
+};
+
 // An alias change under way: its collection and its open transaction.
 struct AliasChange {
   CollectionRow c;
@@ -64,12 +74,14 @@ class Registry::Impl {
   Impl(const std::filesystem::path& store, OpenOptions options)
       : options(std::move(options)),
         blobs(store / "blobs", this->options.hasher, this->options.durable),
+        drafts(store / "drafts"),
         announcer(store),
         batch(db, announcer) {}
 
   std::unique_ptr<sql::Connection> db;  // guarded by the lock (Lock, batch)
   OpenOptions options;
   BlobStore blobs;
+  Drafts drafts;  // drafts-reg (issue 13): STORE/drafts; no lock needed
   uid_t owner_uid = 0;
   ChangeAnnouncer announcer;
   GroupCommit batch;  // the lock, and SetAlias's group commits
@@ -201,6 +213,16 @@ class Registry::Impl {
   // Push's checks of `who`: the role, and each alias's protection.
   Result<Role> CheckPusher(const Identity& who,
                            const std::vector<std::string>& aliases);
+  // The push pipeline (push.cc), shared by Push and Publish: checks,
+  // stages (copies, or adopts a draft's files), installs the blobs and
+  // commits the version with its labels, aliases and history rows.
+  // Takes the lock.
+  Result<Version> PushVersion(const Identity& who, const PushRequest& request,
+                              const PushSource& source);
+  // Whether the draft at `path` was left by a publish that committed:
+  // one of its files is a hard link of a blob a version references.
+  // Hashes such files without the lock, then takes it.
+  Result<bool> IsPublishedLeftover(const std::filesystem::path& path);
 
   // ---- Deleted collections (DeleteCollection, time travel) ----
   // The collection that held `name` right after event `seq`, as it is now

@@ -36,37 +36,33 @@ struct AliasArgs {
   bool json = false;
 };
 
-reg::Status RunAliasSet(Context& ctx, reg::Registry& registry,
-                        const AliasArgs& args) {
-  auto alias = registry.SetAlias(ctx.identity(), args.collection, args.alias,
-                                 args.target, ParseExpect(args.expect));
+reg::Status RunAliasSet(Context&, Store& store, const AliasArgs& args) {
+  auto alias = store.SetAlias(args.collection, args.alias, args.target,
+                              ParseExpect(args.expect));
   if (!alias) return std::unexpected(alias.error());
   fmt::print("{}/{} -> {}\n", alias->collection, alias->name,
              reg::VersionName(alias->version));
   return {};
 }
 
-reg::Status RunAliasRm(Context& ctx, reg::Registry& registry,
-                       const AliasArgs& args) {
-  auto done = registry.RemoveAlias(ctx.identity(), args.collection, args.alias);
+reg::Status RunAliasRm(Context&, Store& store, const AliasArgs& args) {
+  auto done = store.RemoveAlias(args.collection, args.alias);
   if (!done) return done;
   fmt::print("removed alias {}/{}\n", args.collection, args.alias);
   return {};
 }
 
-reg::Status RunAliasMv(Context& ctx, reg::Registry& registry,
-                       const AliasArgs& args) {
-  auto done = registry.RenameAlias(ctx.identity(), args.collection, args.alias,
-                                   args.target, args.force);
+reg::Status RunAliasMv(Context&, Store& store, const AliasArgs& args) {
+  auto done =
+      store.RenameAlias(args.collection, args.alias, args.target, args.force);
   if (!done) return done;
   fmt::print("renamed alias {}/{} to {}\n", args.collection, args.alias,
              args.target);
   return {};
 }
 
-reg::Status RunAliasLs(Context&, reg::Registry& registry,
-                       const AliasArgs& args) {
-  auto aliases = registry.ListAliases(args.collection);
+reg::Status RunAliasLs(Context&, Store& store, const AliasArgs& args) {
+  auto aliases = store.ListAliases(args.collection);
   if (!aliases) return std::unexpected(aliases.error());
   if (args.json) {
     PrintJson(ToJsonArray(*aliases));
@@ -140,21 +136,19 @@ reg::Status PrepareTag(TagArgs& args) {
   return {};
 }
 
-reg::Status RunTag(Context& ctx, reg::Registry& registry, const TagArgs& args) {
+reg::Status RunTag(Context&, Store& store, const TagArgs& args) {
   const VersionRef& ref = args.ref;
   // COLLECTION/ALIAS tags the version the alias names now.
-  auto v = registry.Resolve(ref.collection, ref.name);
+  auto v = store.Resolve(ref.collection, ref.name);
   if (!v) return std::unexpected(v.error());
   const std::string where =
       fmt::format("{}/{}", v->collection, reg::VersionName(v->number));
   if (args.remove) {
-    auto done =
-        registry.RemoveTag(ctx.identity(), ref.collection, v->number, args.tag);
+    auto done = store.RemoveTag(ref.collection, v->number, args.tag);
     if (!done) return done;
     fmt::print("removed tag {} from {}\n", args.tag, where);
   } else {
-    auto done =
-        registry.AddTag(ctx.identity(), ref.collection, v->number, args.tag);
+    auto done = store.AddTag(ref.collection, v->number, args.tag);
     if (!done) return done;
     fmt::print("tagged {} {}\n", where, args.tag);
   }
@@ -185,10 +179,9 @@ struct NameArgs {
   bool protect = true;
 };
 
-reg::Status RunProtect(Context& ctx, reg::Registry& registry,
-                       const NameArgs& args) {
-  auto done = args.protect ? registry.Protect(ctx.identity(), args.name)
-                           : registry.Unprotect(ctx.identity(), args.name);
+reg::Status RunProtect(Context&, Store& store, const NameArgs& args) {
+  auto done =
+      args.protect ? store.Protect(args.name) : store.Unprotect(args.name);
   if (!done) return done;
   if (args.protect) {
     fmt::print(

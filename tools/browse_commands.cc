@@ -31,8 +31,8 @@ struct LsArgs {
   bool json = false;
 };
 
-reg::Status ListCollections(Registry& registry, bool json) {
-  auto collections = registry.ListCollections();
+reg::Status ListCollections(Store& store, bool json) {
+  auto collections = store.ListCollections();
   if (!collections) return std::unexpected(collections.error());
   if (json) {
     PrintJson(ToJsonArray(*collections));
@@ -51,7 +51,7 @@ reg::Status ListCollections(Registry& registry, bool json) {
     }
     table.Print(stdout);
   }
-  auto protected_names = registry.ListProtected();
+  auto protected_names = store.ListProtected();
   if (protected_names && !protected_names->empty()) {
     std::vector<std::string> names;
     for (const auto& p : *protected_names) names.push_back(p.name);
@@ -67,26 +67,25 @@ struct CollectionListing {
   std::vector<reg::Alias> aliases;
 };
 
-reg::Result<CollectionListing> LoadCollection(Registry& registry,
+reg::Result<CollectionListing> LoadCollection(Store& store,
                                               const std::string& name) {
   CollectionListing listing;
-  auto collection = registry.GetCollection(name);
+  auto collection = store.GetCollection(name);
   if (!collection) return std::unexpected(collection.error());
   listing.collection = std::move(*collection);
-  auto versions = registry.ListVersionsInFull(name);
+  auto versions = store.ListVersionsInFull(name);
   if (!versions) return std::unexpected(versions.error());
   listing.versions = std::move(*versions);
-  auto aliases = registry.ListAliases(name);
+  auto aliases = store.ListAliases(name);
   if (!aliases) return std::unexpected(aliases.error());
   listing.aliases = std::move(*aliases);
   return listing;
 }
 
-void PrintCollectionJson(const Registry& registry,
-                         const CollectionListing& listing) {
+void PrintCollectionJson(Store& store, const CollectionListing& listing) {
   Json versions = Json::array();
   for (const auto& v : listing.versions) {
-    versions.push_back(ToJsonWithBlobPath(registry, v));
+    versions.push_back(ToJsonWithBlobPath(store, v));
   }
   Json j;
   j["collection"] = ToJson(listing.collection);
@@ -122,12 +121,11 @@ void PrintCollectionText(const CollectionListing& listing) {
   AliasTable(listing.aliases).Print(stdout);
 }
 
-reg::Status ListCollection(Registry& registry, const std::string& name,
-                           bool json) {
-  auto listing = LoadCollection(registry, name);
+reg::Status ListCollection(Store& store, const std::string& name, bool json) {
+  auto listing = LoadCollection(store, name);
   if (!listing) return std::unexpected(listing.error());
   if (json) {
-    PrintCollectionJson(registry, *listing);
+    PrintCollectionJson(store, *listing);
   } else {
     PrintCollectionText(*listing);
   }
@@ -139,15 +137,15 @@ struct TreeFile {
   reg::TreeEntry entry;
 };
 
-reg::Status WalkTree(Registry& registry, int64_t version_id, int64_t parent,
+reg::Status WalkTree(Store& store, int64_t version_id, int64_t parent,
                      const std::string& prefix, std::vector<TreeFile>& out) {
-  auto entries = registry.ListTree(version_id, parent);
+  auto entries = store.ListTree(version_id, parent);
   if (!entries) return std::unexpected(entries.error());
   for (const auto& e : *entries) {
     const std::string path = prefix + e.name + (e.is_dir ? "/" : "");
     out.push_back({path, e});
     if (!e.is_dir) continue;
-    if (auto s = WalkTree(registry, version_id, e.id, path, out); !s) return s;
+    if (auto s = WalkTree(store, version_id, e.id, path, out); !s) return s;
   }
   return {};
 }
@@ -159,23 +157,22 @@ struct VersionDetail {
   std::vector<TreeFile> files;  // every entry of a tree version
 };
 
-reg::Result<VersionDetail> LoadVersion(Registry& registry,
-                                       const VersionRef& ref) {
+reg::Result<VersionDetail> LoadVersion(Store& store, const VersionRef& ref) {
   // Resolve fills in tags, metadata and aliases.
-  auto v = registry.Resolve(ref.collection, ref.name);
+  auto v = store.Resolve(ref.collection, ref.name);
   if (!v) return std::unexpected(v.error());
   VersionDetail detail;
   detail.version = std::move(*v);
   if (!reg::ParseVersionName(ref.name)) detail.alias = ref.name;
   if (detail.version.kind == reg::Kind::kTree) {
-    auto walked = WalkTree(registry, detail.version.id, 0, "", detail.files);
+    auto walked = WalkTree(store, detail.version.id, 0, "", detail.files);
     if (!walked) return std::unexpected(walked.error());
   }
   return detail;
 }
 
-void PrintVersionJson(const Registry& registry, const VersionDetail& d) {
-  Json j = ToJsonWithBlobPath(registry, d.version);
+void PrintVersionJson(Store& store, const VersionDetail& d) {
+  Json j = ToJsonWithBlobPath(store, d.version);
   if (!d.alias.empty()) j["resolved_from"] = d.alias;
   if (d.version.kind == reg::Kind::kTree) {
     Json files = Json::array();
@@ -192,7 +189,7 @@ void PrintVersionJson(const Registry& registry, const VersionDetail& d) {
   PrintJson(j);
 }
 
-void PrintVersionText(const Registry& registry, const VersionDetail& d) {
+void PrintVersionText(Store& store, const VersionDetail& d) {
   const reg::Version& v = d.version;
   const std::string name = reg::VersionName(v.number);
   if (d.alias.empty()) {
@@ -213,7 +210,7 @@ void PrintVersionText(const Registry& registry, const VersionDetail& d) {
       {"creator:", fmt::format("{} (uid {})", v.creator, v.creator_uid)});
   table.AddRow({"filename:", v.filename});
   if (!v.blob.empty()) {
-    table.AddRow({"blob:", registry.BlobPath(v.blob).string()});
+    table.AddRow({"blob:", BlobPathText(store, v.blob)});
   }
   table.AddRow({"aliases:", JoinNames(v.aliases)});
   if (!v.tags.empty()) table.AddRow({"tags:", JoinNames(v.tags)});
@@ -231,27 +228,27 @@ void PrintVersionText(const Registry& registry, const VersionDetail& d) {
   tree.Print(stdout);
 }
 
-reg::Status ShowVersion(Registry& registry, const VersionRef& ref, bool json) {
-  auto detail = LoadVersion(registry, ref);
+reg::Status ShowVersion(Store& store, const VersionRef& ref, bool json) {
+  auto detail = LoadVersion(store, ref);
   if (!detail) return std::unexpected(detail.error());
   if (json) {
-    PrintVersionJson(registry, *detail);
+    PrintVersionJson(store, *detail);
   } else {
-    PrintVersionText(registry, *detail);
+    PrintVersionText(store, *detail);
   }
   return {};
 }
 
 // TARGET is parsed once the store is open: `ls` with a malformed TARGET and
 // no store says there is no store.
-reg::Status RunLs(Context&, Registry& registry, const LsArgs& args) {
-  if (args.target.empty()) return ListCollections(registry, args.json);
+reg::Status RunLs(Context&, Store& store, const LsArgs& args) {
+  if (args.target.empty()) return ListCollections(store, args.json);
   auto ref = ParseVersionRef(args.target, /*need_name=*/false);
   if (!ref) return std::unexpected(ref.error());
   if (ref->name.empty()) {
-    return ListCollection(registry, ref->collection, args.json);
+    return ListCollection(store, ref->collection, args.json);
   }
-  return ShowVersion(registry, *ref, args.json);
+  return ShowVersion(store, *ref, args.json);
 }
 
 void AddLs(CLI::App& app, Context& ctx) {
@@ -287,38 +284,36 @@ struct Resolution {
 // The version a past state of an alias names. `what` describes that state
 // ("models/production named v1 after event 5") for the error when the
 // version has been deleted since: its content is gone, so the pin fails.
-reg::Result<reg::Version> VersionNamedBy(Registry& registry,
-                                         const reg::Alias& alias,
+reg::Result<reg::Version> VersionNamedBy(Store& store, const reg::Alias& alias,
                                          const std::string& what) {
   if (alias.version_id == 0) {
     return reg::Fail(reg::Code::kNotFound,
                      fmt::format("{}, but {} has been deleted since", what,
                                  reg::VersionName(alias.version)));
   }
-  return registry.GetVersionById(alias.version_id);
+  return store.GetVersionById(alias.version_id);
 }
 
-reg::Result<Resolution> ResolveAt(Registry& registry, const VersionRef& ref,
+reg::Result<Resolution> ResolveAt(Store& store, const VersionRef& ref,
                                   const std::string& at) {
-  auto seq = registry.SeqAt(at);
+  auto seq = store.SeqAt(at);
   if (!seq) return std::unexpected(seq.error());
-  auto alias = registry.GetAliasAt(ref.collection, ref.name, *seq);
+  auto alias = store.GetAliasAt(ref.collection, ref.name, *seq);
   if (!alias) return std::unexpected(alias.error());
   auto v = VersionNamedBy(
-      registry, *alias,
+      store, *alias,
       fmt::format("{}/{} named {} after event {}", ref.collection, ref.name,
                   reg::VersionName(alias->version), *seq));
   if (!v) return std::unexpected(v.error());
   return Resolution{.version = std::move(*v), .at_seq = *seq};
 }
 
-reg::Result<Resolution> ResolveBefore(Registry& registry, const VersionRef& ref,
+reg::Result<Resolution> ResolveBefore(Store& store, const VersionRef& ref,
                                       const reg::ReflogName& reflog) {
-  auto alias =
-      registry.GetAliasBefore(ref.collection, reflog.alias, reflog.back);
+  auto alias = store.GetAliasBefore(ref.collection, reflog.alias, reflog.back);
   if (!alias) return std::unexpected(alias.error());
   auto v =
-      VersionNamedBy(registry, *alias,
+      VersionNamedBy(store, *alias,
                      fmt::format("{}/{} named {}", ref.collection, ref.name,
                                  reg::VersionName(alias->version)));
   if (!v) return std::unexpected(v.error());
@@ -326,14 +321,13 @@ reg::Result<Resolution> ResolveBefore(Registry& registry, const VersionRef& ref,
 }
 
 // `ref` now, after `at` (--at), or N changes ago (ALIAS@{N}).
-reg::Result<Resolution> LoadResolution(Registry& registry,
-                                       const VersionRef& ref,
+reg::Result<Resolution> LoadResolution(Store& store, const VersionRef& ref,
                                        const std::string& at) {
-  if (!at.empty()) return ResolveAt(registry, ref, at);
+  if (!at.empty()) return ResolveAt(store, ref, at);
   if (auto reflog = reg::ParseReflogName(ref.name)) {
-    return ResolveBefore(registry, ref, *reflog);
+    return ResolveBefore(store, ref, *reflog);
   }
-  auto v = registry.Resolve(ref.collection, ref.name);
+  auto v = store.Resolve(ref.collection, ref.name);
   if (!v) return std::unexpected(v.error());
   return Resolution{.version = std::move(*v)};
 }
@@ -348,7 +342,7 @@ std::string MountPath(const std::string& mountpoint, const reg::Version& v) {
       .string();
 }
 
-void PrintResolutionJson(const Registry& registry, const ResolveArgs& args,
+void PrintResolutionJson(Store& store, const ResolveArgs& args,
                          const VersionRef& ref, const Resolution& r) {
   const reg::Version& v = r.version;
   Json j;
@@ -358,7 +352,7 @@ void PrintResolutionJson(const Registry& registry, const ResolveArgs& args,
   j["number"] = v.number;
   j["kind"] = reg::KindName(v.kind);
   j["digest"] = v.digest;
-  j["blob_path"] = BlobPathJson(registry, v);
+  j["blob_path"] = BlobPathJson(store, v);
   if (r.at_seq) j["at_seq"] = *r.at_seq;
   if (r.back) j["back"] = *r.back;
   if (!args.mountpoint.empty()) j["path"] = MountPath(args.mountpoint, v);
@@ -372,19 +366,19 @@ reg::Status PrepareResolve(ResolveArgs& args) {
   return {};
 }
 
-reg::Status RunResolve(Context&, Registry& registry, const ResolveArgs& args) {
-  auto r = LoadResolution(registry, args.ref, args.at);
+reg::Status RunResolve(Context&, Store& store, const ResolveArgs& args) {
+  auto r = LoadResolution(store, args.ref, args.at);
   if (!r) return std::unexpected(r.error());
   const reg::Version& v = r->version;
   if (args.json) {
-    PrintResolutionJson(registry, args, args.ref, *r);
+    PrintResolutionJson(store, args, args.ref, *r);
   } else if (!args.mountpoint.empty()) {
     fmt::print("{}\n", MountPath(args.mountpoint, v));
   } else if (v.blob.empty()) {
     fmt::print("{}\n", reg::VersionName(v.number));
   } else {
     fmt::print("{} {}\n", reg::VersionName(v.number),
-               registry.BlobPath(v.blob).string());
+               BlobPathText(store, v.blob));
   }
   return {};
 }
@@ -460,15 +454,15 @@ uint64_t PrintEvents(const std::vector<reg::Event>& events, bool json,
   return last;
 }
 
-reg::Status Follow(Registry& registry, reg::HistoryFilter filter, bool json) {
+reg::Status Follow(Store& store, reg::HistoryFilter filter, bool json) {
   constexpr auto kPollInterval = std::chrono::milliseconds(200);
   InstallStopHandlers();
   while (!stop_following.load()) {
     std::this_thread::sleep_for(kPollInterval);
-    auto last = registry.LastSeq();
+    auto last = store.LastSeq();
     if (!last) return std::unexpected(last.error());
     if (*last <= filter.after_seq) continue;
-    auto events = registry.History(filter);
+    auto events = store.History(filter);
     if (!events) return std::unexpected(events.error());
     const uint64_t printed = PrintEvents(*events, json, /*flush=*/true);
     // Skip past what did not match the filter, too.
@@ -510,24 +504,24 @@ reg::Status PrepareHistory(HistoryArgs& args) {
   return {};
 }
 
-reg::Status RunHistory(Context&, Registry& registry, const HistoryArgs& args) {
+reg::Status RunHistory(Context&, Store& store, const HistoryArgs& args) {
   reg::HistoryFilter filter = args.filter;
   // Read the cursor before the backlog so that nothing falls in between.
-  auto last = registry.LastSeq();
+  auto last = store.LastSeq();
   if (!last) return std::unexpected(last.error());
   if (auto s = ApplySince(args.since, *last, filter); !s) return s;
-  auto events = registry.History(filter);
+  auto events = store.History(filter);
   if (!events) return std::unexpected(events.error());
   if (events->empty() && !filter.collection.empty()) {
     // No events and no such collection: say so rather than print nothing.
-    auto c = registry.GetCollection(filter.collection);
+    auto c = store.GetCollection(filter.collection);
     if (!c) return std::unexpected(c.error());
   }
   const uint64_t printed = PrintEvents(*events, args.json, args.follow);
   if (!args.follow) return {};
   std::fflush(stdout);
   filter.after_seq = std::max(*last, printed);
-  return Follow(registry, filter, args.json);
+  return Follow(store, filter, args.json);
 }
 
 void AddHistory(CLI::App& app, Context& ctx) {

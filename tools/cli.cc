@@ -80,6 +80,7 @@ int RunCli(int argc, char** argv) {
   AddBrowseCommands(app, ctx);
   AddAliasCommands(app, ctx);
   AddRoleCommands(app, ctx);
+  AddDraftCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -16,6 +16,7 @@
 #include "registry/history.h"
 #include "registry/registry.h"
 #include "tools/context.h"
+#include "tools/store.h"
 
 namespace regfs::tools {
 
@@ -29,27 +30,29 @@ void AddBrowseCommands(CLI::App& app, Context& ctx);
 void AddAliasCommands(CLI::App& app, Context& ctx);
 // role grant, default, revoke, ls.
 void AddRoleCommands(CLI::App& app, Context& ctx);
+// drafts ls, rm, limits (tools/draft_commands.cc).
+void AddDraftCommands(CLI::App& app, Context& ctx);
 
 // The groups of `regfs --help`, listed in the order first used.
 inline constexpr const char* kStoreGroup = "Store";
 inline constexpr const char* kVersionsGroup = "Versions";
 inline constexpr const char* kAliasesGroup = "Aliases and history";
 
-// The action `run(ctx, registry, args)`, `registry` being the store that
-// Context::Open opened for it. First `prepare(args)` checks the arguments
-// and parses them into their typed fields, so that a malformed argument is
-// reported ahead of a store that is missing or refused. Each step returns a
-// Status, whose error ExitCode (tools/context.h) prints. `args` holds the
-// values CLI11 parses into and lives as long as the App.
+// The action `run(ctx, store, args)`, `store` being what Context::OpenStore
+// opened for it: the store directory, or a regfs mount. First `prepare(args)`
+// checks the arguments and parses them into their typed fields, so that a
+// malformed argument is reported ahead of a store that is missing or refused.
+// Each step returns a Status, whose error ExitCode (tools/context.h) prints.
+// `args` holds the values CLI11 parses into and lives as long as the App.
 template <class Args, class Prepare, class Run>
 std::function<int()> StoreAction(Context& ctx, std::shared_ptr<Args> args,
                                  Prepare prepare, Run run) {
   return [&ctx, args, prepare, run] {
     if (auto prepared = prepare(*args); !prepared) return ExitCode(prepared);
-    auto registry = ctx.Open();
-    if (!registry) return ExitCode(std::unexpected(registry.error()));
+    auto store = ctx.OpenStore();
+    if (!store) return ExitCode(std::unexpected(store.error()));
     // Reported while the store is still open, as each command did itself.
-    return ExitCode(run(ctx, **registry, std::as_const(*args)));
+    return ExitCode(run(ctx, **store, std::as_const(*args)));
   };
 }
 
@@ -59,6 +62,30 @@ std::function<int()> StoreAction(Context& ctx, std::shared_ptr<Args> args,
                                  Run run) {
   return StoreAction(
       ctx, std::move(args), [](Args&) { return registry::Status(); }, run);
+}
+
+// The same for a command that only the store's owner runs on the store
+// directory: `run(ctx, registry, args)`; through a mount it fails, naming
+// `command` (Store::Direct).
+template <class Args, class Prepare, class Run>
+std::function<int()> DirectAction(Context& ctx, std::string command,
+                                  std::shared_ptr<Args> args, Prepare prepare,
+                                  Run run) {
+  return StoreAction(ctx, std::move(args), prepare,
+                     [command, run](Context& c, Store& store,
+                                    const Args& a) -> registry::Status {
+                       auto registry = store.Direct(command);
+                       if (!registry) return std::unexpected(registry.error());
+                       return run(c, **registry, a);
+                     });
+}
+
+template <class Args, class Run>
+std::function<int()> DirectAction(Context& ctx, std::string command,
+                                  std::shared_ptr<Args> args, Run run) {
+  return DirectAction(
+      ctx, std::move(command), std::move(args),
+      [](Args&) { return registry::Status(); }, run);
 }
 
 // Makes `action` the one to run once the parse selects `cmd`.

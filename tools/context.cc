@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <system_error>
 
+#include "tools/mount_client.h"
+#include "tools/store.h"
+
 namespace regfs::tools {
 
 namespace reg = regfs::registry;
@@ -76,8 +79,9 @@ reg::Result<std::unique_ptr<reg::Registry>> Context::Open() const {
   // to Open(), whose message names the failing call.
   if (!ec && !exists) {
     return reg::Fail(reg::Code::kNotFound,
-                     fmt::format("no store at {}: create one with 'regfs "
-                                 "init', or pass --store or set REGFS_STORE",
+                     fmt::format("no store at {}: pass --store MOUNTPOINT "
+                                 "(a regfs mount) or set REGFS_STORE, or "
+                                 "create one with 'regfs init'",
                                  store.string()));
   }
   auto registry = reg::Registry::Open(store);
@@ -89,6 +93,14 @@ reg::Result<std::unique_ptr<reg::Registry>> Context::Open() const {
                                  registry.error().message, OwnerOf(store)));
   }
   return registry;
+}
+
+reg::Result<std::unique_ptr<Store>> Context::OpenStore() {
+  const std::filesystem::path store = StorePath();
+  if (IsRegfsMount(store)) return MakeMountClient(store);
+  auto registry = Open();
+  if (!registry) return std::unexpected(registry.error());
+  return MakeDirectStore(std::move(*registry), identity());
 }
 
 reg::Result<VersionRef> ParseVersionRef(std::string_view text, bool need_name) {

@@ -17,6 +17,8 @@
 
 namespace regfs::tools {
 
+class Store;  // tools/store.h
+
 // Exit codes of `regfs`.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;  // refused or failed operation
@@ -50,6 +52,9 @@ class Context final {
 
   // Opens the store; says how to create one when there is none.
   registry::Result<std::unique_ptr<registry::Registry>> Open() const;
+  // The store the commands use: a regfs mount's control file when
+  // StorePath() is a regfs mount (tools/mount_client.h), else Open().
+  registry::Result<std::unique_ptr<Store>> OpenStore();
 
   // The command chosen by the parse; runs after parsing succeeded, so that
   // a usage error never half-executes a command.

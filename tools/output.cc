@@ -7,6 +7,7 @@
 
 #include "registry/history.h"
 #include "registry/names.h"
+#include "tools/store.h"
 
 namespace regfs::tools {
 
@@ -113,69 +114,20 @@ Table AliasTable(const std::vector<reg::Alias>& aliases) {
   return table;
 }
 
-Json ToJson(const reg::Collection& c) {
-  Json j;
-  j["name"] = c.name;
-  j["kind"] = reg::KindName(c.kind);
-  j["versions"] = c.version_count;
-  j["aliases"] = c.alias_count;
-  j["latest"] = c.latest ? Json(reg::VersionName(*c.latest)) : Json(nullptr);
-  j["created"] = reg::FormatTime(c.created);
-  j["creator"] = c.creator;
-  j["creator_uid"] = c.creator_uid;
-  return j;
-}
-
-Json ToJson(const reg::Version& v) {
-  Json j;
-  j["collection"] = v.collection;
-  j["version"] = reg::VersionName(v.number);
-  j["number"] = v.number;
-  j["kind"] = reg::KindName(v.kind);
-  j["size"] = v.size;
-  j["files"] = v.files;
-  j["digest"] = v.digest;
-  j["blob"] = v.blob.empty() ? Json(nullptr) : Json(v.blob);
-  j["filename"] = v.filename;
-  j["created"] = reg::FormatTime(v.created);
-  j["creator"] = v.creator;
-  j["creator_uid"] = v.creator_uid;
-  j["description"] = v.description;
-  j["metadata"] = v.metadata;
-  j["tags"] = v.tags;
-  j["aliases"] = v.aliases;
-  return j;
-}
-
-Json ToJson(const reg::Alias& a) {
-  Json j;
-  j["collection"] = a.collection;
-  j["alias"] = a.name;
-  j["version"] = reg::VersionName(a.version);
-  j["protected"] = a.is_protected;
-  j["latest"] = a.is_latest;
-  j["updated"] = reg::FormatTime(a.updated);
-  j["updated_by"] = a.updated_by;
-  j["updated_uid"] = a.updated_uid;
-  return j;
-}
-
-Json BlobPathJson(const reg::Registry& registry, const reg::Version& version) {
+Json BlobPathJson(Store& store, const reg::Version& version) {
   if (version.blob.empty()) return Json(nullptr);
-  return Json(registry.BlobPath(version.blob).string());
+  auto path = store.BlobPath(version.blob);
+  return path ? Json(path->string()) : Json(nullptr);
 }
 
-Json ToJsonWithBlobPath(const reg::Registry& registry,
-                        const reg::Version& version) {
+std::string BlobPathText(Store& store, std::string_view key) {
+  auto path = store.BlobPath(key);
+  return path ? path->string() : std::string();
+}
+
+Json ToJsonWithBlobPath(Store& store, const reg::Version& version) {
   Json j = ToJson(version);
-  j["blob_path"] = BlobPathJson(registry, version);
-  return j;
-}
-
-Json ToJson(const reg::RoleGrant& grant) {
-  Json j;
-  j["principal"] = grant.principal;
-  j["role"] = reg::RoleName(grant.role);
+  j["blob_path"] = BlobPathJson(store, version);
   return j;
 }
 

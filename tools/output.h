@@ -14,9 +14,12 @@
 
 #include "registry/identity.h"
 #include "registry/model.h"
+#include "registry/model_json.h"
 #include "registry/registry.h"
 
 namespace regfs::tools {
+
+class Store;  // tools/store.h
 
 // 0 B, 512 B, 1.0 KiB, 1.2 MiB, 3.4 GiB, 1.5 TiB.
 std::string FormatSize(uint64_t bytes);
@@ -48,14 +51,11 @@ class Table final {
 Table AliasTable(const std::vector<registry::Alias>& aliases);
 
 // JSON keeps keys in insertion order, so that output reads naturally.
-using Json = nlohmann::ordered_json;
+using Json = registry::OrderedJson;
 
-// The JSON forms printed by `--json`. Versions are named "v2", times are
-// FormatTime() strings.
-Json ToJson(const registry::Collection& collection);
-Json ToJson(const registry::Version& version);
-Json ToJson(const registry::Alias& alias);
-Json ToJson(const registry::RoleGrant& grant);
+// The JSON forms printed by `--json` (registry/model_json.h). Versions are
+// named "v2", times are FormatTime() strings.
+using registry::ToJson;
 
 // A JSON array of ToJson(item), in order.
 template <class Items>
@@ -65,12 +65,13 @@ Json ToJsonArray(const Items& items) {
   return array;
 }
 
-// A file version's blob path in `registry`'s store; null for a tree.
-Json BlobPathJson(const registry::Registry& registry,
-                  const registry::Version& version);
+// A file version's blob path in `store`; null for a tree (and when the
+// store cannot say: a mount that went away mid-command).
+Json BlobPathJson(Store& store, const registry::Version& version);
+// The same as text ("" for none).
+std::string BlobPathText(Store& store, std::string_view key);
 // ToJson(version) and its "blob_path": how `ls` and `push` print a version.
-Json ToJsonWithBlobPath(const registry::Registry& registry,
-                        const registry::Version& version);
+Json ToJsonWithBlobPath(Store& store, const registry::Version& version);
 
 // One JSON document and a newline on stdout.
 void PrintJson(const Json& value);

@@ -59,9 +59,8 @@ reg::Status PrepareGrant(RoleArgs& args) {
   return {};
 }
 
-reg::Status RunRoleGrant(Context& ctx, reg::Registry& registry,
-                         const RoleArgs& args) {
-  auto done = registry.Grant(ctx.identity(), args.principal, args.parsed_role);
+reg::Status RunRoleGrant(Context&, Store& store, const RoleArgs& args) {
+  auto done = store.Grant(args.principal, args.parsed_role);
   if (!done) return done;
   if (args.principal == reg::Registry::kDefaultPrincipal) {
     fmt::print("default role is now {}\n", args.role);
@@ -72,18 +71,17 @@ reg::Status RunRoleGrant(Context& ctx, reg::Registry& registry,
   return {};
 }
 
-reg::Status RunRoleRevoke(Context& ctx, reg::Registry& registry,
-                          const RoleArgs& args) {
-  auto done = registry.Revoke(ctx.identity(), args.principal);
+reg::Status RunRoleRevoke(Context&, Store& store, const RoleArgs& args) {
+  auto done = store.Revoke(args.principal);
   if (!done) return done;
   fmt::print("revoked the role of {}\n", DescribePrincipal(args.principal));
   return {};
 }
 
-reg::Status RunRoleLs(Context&, reg::Registry& registry, const RoleArgs& args) {
-  auto grants = registry.ListRoles();
+reg::Status RunRoleLs(Context&, Store& store, const RoleArgs& args) {
+  auto grants = store.ListRoles();
   if (!grants) return std::unexpected(grants.error());
-  auto default_role = registry.DefaultRole();
+  auto default_role = store.DefaultRole();
   if (!default_role) return std::unexpected(default_role.error());
   if (args.json) {
     Json j;

@@ -125,8 +125,7 @@ reg::PushRequest MakePushRequest(const PushArgs& args) {
   return request;
 }
 
-reg::Status RunPush(Context& ctx, reg::Registry& registry,
-                    const PushArgs& args) {
+reg::Status RunPush(Context&, Store& store, const PushArgs& args) {
   reg::PushRequest request = MakePushRequest(args);
   std::unique_ptr<ProgressBar> bar;
   if (IsTerminal(STDERR_FILENO) &&
@@ -136,13 +135,13 @@ reg::Status RunPush(Context& ctx, reg::Registry& registry,
       bar->Update(done, total);
     };
   }
-  auto pushed = registry.Push(ctx.identity(), request);
+  auto pushed = store.Push(request);
   if (bar) bar->Finish();
   if (!pushed) return std::unexpected(pushed.error());
 
   // Push returns the version as stored, aliases and tags included.
   if (args.json) {
-    PrintJson(ToJsonWithBlobPath(registry, *pushed));
+    PrintJson(ToJsonWithBlobPath(store, *pushed));
   } else {
     fmt::print("{}\n", PushSummary(*pushed));
   }
@@ -221,16 +220,14 @@ reg::Status PrepareRm(RmArgs& args) {
 // `regfs rm COLLECTION/vN`; `regfs rm COLLECTION [--all]`: an empty
 // collection (members), or with --all its versions and aliases too
 // (admins).
-reg::Status RunRm(Context& ctx, reg::Registry& registry, const RmArgs& args) {
+reg::Status RunRm(Context&, Store& store, const RmArgs& args) {
   if (!args.number) {
-    auto done =
-        registry.DeleteCollection(ctx.identity(), args.version, args.all);
+    auto done = store.DeleteCollection(args.version, args.all);
     if (!done) return done;
     fmt::print("deleted collection {}\n", args.version);
     return {};
   }
-  auto done =
-      registry.DeleteVersion(ctx.identity(), args.ref.collection, *args.number);
+  auto done = store.DeleteVersion(args.ref.collection, *args.number);
   if (!done) return done;
   fmt::print("deleted {}/{}\n", args.ref.collection, args.ref.name);
   return {};
@@ -272,8 +269,9 @@ std::string VerityLine(const reg::FsckReport& report) {
                      report.verity_blobs == 1 ? "" : "s");
 }
 
-reg::Status RunFsck(Context&, reg::Registry& registry, const FsckArgs& args) {
-  auto report = registry.Fsck({.repair = args.repair});
+reg::Status RunFsck(Context&, Store& store, const FsckArgs& args) {
+  REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("fsck"));
+  auto report = registry->Fsck({.repair = args.repair});
   if (!report) return std::unexpected(report.error());
   if (args.json) {
     Json j;
@@ -308,7 +306,7 @@ reg::Status RunFsck(Context&, reg::Registry& registry, const FsckArgs& args) {
       reg::Code::kCorruption,
       fmt::format("fsck found {} problem{} in {}", report->problems.size(),
                   report->problems.size() == 1 ? "" : "s",
-                  registry.store().string()));
+                  registry->store().string()));
 }
 
 void AddFsck(CLI::App& app, Context& ctx) {
@@ -327,8 +325,9 @@ void AddFsck(CLI::App& app, Context& ctx) {
 
 // ---- gc ----
 
-reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
-  auto report = registry.Gc(ctx.identity());
+reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
+  REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("gc"));
+  auto report = registry->Gc(ctx.identity());
   if (!report) return std::unexpected(report.error());
   const reg::BlobGcReport& r = report->blobs;
   if (args.json) {
@@ -336,6 +335,7 @@ reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
     j["blobs_removed"] = r.blobs_removed;
     j["bytes_removed"] = r.bytes_removed;
     j["temps_removed"] = r.temps_removed;
+    j["drafts_removed"] = report->drafts.abandoned + report->drafts.published;
     PrintJson(j);
   } else {
     fmt::print(
@@ -344,6 +344,13 @@ reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
         r.blobs_removed, r.blobs_removed == 1 ? "" : "s",
         FormatSize(r.bytes_removed), r.temps_removed,
         r.temps_removed == 1 ? "" : "s");
+    const reg::DraftGcReport& d = report->drafts;
+    if (d.abandoned + d.published > 0) {
+      fmt::print("removed {} abandoned and {} published draft{} ({})\n",
+                 d.abandoned, d.published,
+                 d.abandoned + d.published == 1 ? "" : "s",
+                 FormatSize(d.bytes_removed));
+    }
   }
   return {};
 }
@@ -361,16 +368,13 @@ void AddGc(CLI::App& app, Context& ctx) {
 
 // ---- whoami ----
 
-reg::Status RunWhoami(Context& ctx, reg::Registry& registry,
-                      const JsonArgs& args) {
-  const reg::Identity& who = ctx.identity();
-  auto role = registry.RoleOf(who);
-  if (!role) return std::unexpected(role.error());
+reg::Status RunWhoami(Context&, Store& store, const JsonArgs& args) {
+  // The caller as the store sees it: through a mount, as the daemon does.
+  REGFS_ASSIGN_OR_RETURN(const reg::WhoAmI whoami, store.WhoAmI());
+  const reg::Identity& who = whoami.who;
   if (args.json) {
     // The mount's .regfs/whoami, then the store.
-    Json json = reg::WhoamiJson(who, role);
-    json["store"] = registry.store().string();
-    PrintJson(json);
+    PrintJson(reg::ToJson(whoami));
     return {};
   }
   std::vector<std::string> groups;
@@ -383,8 +387,9 @@ reg::Status RunWhoami(Context& ctx, reg::Registry& registry,
   table.AddRow({"uid:", std::to_string(who.uid)});
   table.AddRow({"user:", who.user});
   table.AddRow({"groups:", JoinNames(groups)});
-  table.AddRow({"role:", std::string(reg::RoleName(*role))});
-  table.AddRow({"store:", registry.store().string()});
+  table.AddRow({"role:", whoami.role ? std::string(reg::RoleName(*whoami.role))
+                                     : std::string("unknown")});
+  table.AddRow({"store:", whoami.store});
   table.Print(stdout);
   return {};
 }

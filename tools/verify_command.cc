@@ -30,20 +30,20 @@ reg::Status PrepareVerify(VerifyArgs& args) {
 }
 
 // The version TARGET names, or every version of its collection.
-reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& registry,
+reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& store,
                                                         const VersionRef& ref) {
-  if (ref.name.empty()) return registry.ListVersions(ref.collection);
-  auto one = registry.Resolve(ref.collection, ref.name);
+  if (ref.name.empty()) return store.ListVersions(ref.collection);
+  auto one = store.Resolve(ref.collection, ref.name);
   if (!one) return std::unexpected(one.error());
   std::vector<reg::Version> versions;
   versions.push_back(std::move(*one));
   return versions;
 }
 
-reg::Status RunVerify(Context&, reg::Registry& registry,
-                      const VerifyArgs& args) {
+reg::Status RunVerify(Context&, Store& store, const VerifyArgs& args) {
   const VersionRef& ref = args.ref;
-  auto listed = VersionsToVerify(registry, ref);
+  REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("verify"));
+  auto listed = VersionsToVerify(*registry, ref);
   if (!listed) return std::unexpected(listed.error());
   const std::vector<reg::Version>& versions = *listed;
   Json results = Json::array();
@@ -51,7 +51,7 @@ reg::Status RunVerify(Context&, reg::Registry& registry,
   for (const reg::Version& v : versions) {
     const std::string name =
         fmt::format("{}/{}", ref.collection, reg::VersionName(v.number));
-    auto s = registry.VerifyVersion(ref.collection, v.number);
+    auto s = registry->VerifyVersion(ref.collection, v.number);
     if (!s && s.error().code != reg::Code::kCorruption) return s;
     if (!s) ++corrupt;
     if (args.json) {

@@ -35,7 +35,7 @@ TEST_F(ReadTest, RootListsCollectionsAndControlDir) {
   ASSERT_EQ(ls.exit_code, 0) << ls.err;
   EXPECT_EQ(ls.out, ".\n..\n.regfs\nmodels\nzoo\n");
   const RunResult control = RunAs(kRoot, {"ls", M(".regfs").string()});
-  EXPECT_EQ(control.out, "at\nhistory\nwhoami\n");
+  EXPECT_EQ(control.out, "at\nctl\nhistory\nwhoami\n");
 }
 
 TEST_F(ReadTest, CollectionShowsVersionsAliasesAndHistory) {

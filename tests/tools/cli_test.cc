@@ -339,8 +339,8 @@ TEST_F(CliTest, StoreComesFromOptionEnvironmentOrDefault) {
   r = RunRegfs({"ls"}, {.env = {"XDG_DATA_HOME=" + (dir() / "xdg").string()}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "regfs: no store at " + (dir() / "xdg/regfs").string() +
-                       ": create one with 'regfs init', or pass --store or "
-                       "set REGFS_STORE\n");
+                       ": pass --store MOUNTPOINT (a regfs mount) or set "
+                       "REGFS_STORE, or create one with 'regfs init'\n");
   r = RunRegfs({"init"},
                {.env = {"XDG_DATA_HOME=" + (dir() / "xdg").string()}});
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -1,0 +1,282 @@
+// `regfs --store MOUNTPOINT`: every subcommand through a regfs mount's
+// control file prints what it prints against the store directory and
+// exits the same; a member who cannot open the store works through the
+// mount as themselves. Label: fuse.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/tools/cli_runner.h"
+
+namespace regfs::tools::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr uid_t kMemberUid = 20001;
+
+bool IsMounted(const stdfs::path& dir) {
+  std::ifstream mounts("/proc/self/mountinfo");
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point == dir.string()) return true;
+  }
+  return false;
+}
+
+class CliMountStoreTest : public CliTest {
+ protected:
+  void SetUp() override {
+    struct stat fuse_dev {};
+    ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
+        << "/dev/fuse is missing: the mount tests cannot run";
+    CliTest::SetUp();
+    // Other users reach the mount point (the store stays 0700).
+    stdfs::permissions(
+        dir(), stdfs::perms::owner_all | stdfs::perms::group_read |
+                   stdfs::perms::group_exec | stdfs::perms::others_read |
+                   stdfs::perms::others_exec);
+    mnt_ = dir() / "mnt";
+    stdfs::create_directory(mnt_);
+    Ok({"push", "models", WriteFile("m0", "zero"), "--tag", "baseline"});
+    Ok({"push", "models", WriteFile("m1", "one"), "--alias", "production",
+        "--meta", "framework=torch"});
+    Ok({"push", "models", WriteFile("m2", "two"), "--alias", "candidate"});
+    WriteFile("zoo/a.bin", "a");
+    WriteFile("zoo/docs/readme.txt", "read me");
+    Ok({"push", "zoo", (this->dir() / "files/zoo").string()});
+    Ok({"protect", "production"});
+    Ok({"role", "grant", std::to_string(kMemberUid), "member"});
+    const RunResult mounted =
+        Regfs({"mount", mnt_.string(), "-o", "allow_other"});
+    ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+    ASSERT_TRUE(IsMounted(mnt_));
+  }
+
+  void TearDown() override {
+    if (!mnt_.empty() && IsMounted(mnt_)) {
+      const std::string command = "fusermount3 -u -z '" + mnt_.string() + "'";
+      EXPECT_EQ(std::system(command.c_str()), 0);
+    }
+    CliTest::TearDown();
+  }
+
+  // `regfs --store MOUNT args...`.
+  RunResult ThroughMount(std::vector<std::string> args,
+                         const RunOptions& options = {}) const {
+    args.insert(args.begin(), {"--store", mnt_.string()});
+    return RunRegfs(args, options);
+  }
+
+  // Runs `args` against the store directory and through the mount and
+  // expects the same stdout, stderr and exit code.
+  void ExpectSame(const std::vector<std::string>& args) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const RunResult direct = Regfs(args);
+    const RunResult mounted = ThroughMount(args);
+    EXPECT_EQ(mounted.exit_code, direct.exit_code) << mounted.err;
+    EXPECT_EQ(mounted.out, direct.out);
+    EXPECT_EQ(mounted.err, direct.err);
+  }
+
+  stdfs::path mnt_;
+};
+
+TEST_F(CliMountStoreTest, ReadsPrintTheSameThroughTheMount) {
+  const std::vector<std::vector<std::string>> reads = {
+      {"ls"},
+      {"ls", "--json"},
+      {"ls", "models"},
+      {"ls", "models", "--json"},
+      {"ls", "models/production"},
+      {"ls", "models/v0", "--json"},
+      {"ls", "zoo/v0"},
+      {"ls", "zoo/v0", "--json"},
+      {"ls", "nosuch"},
+      {"resolve", "models/production"},
+      {"resolve", "models/production", "--json"},
+      {"resolve", "models/latest@{1}"},
+      {"resolve", "models/production", "--at", "3"},
+      {"resolve", "models/production", "--at", "1"},
+      {"resolve", "models/nosuch"},
+      {"history"},
+      {"history", "--json"},
+      {"history", "models/production"},
+      {"history", "--since", "4", "--json"},
+      {"history", "nosuch"},
+      {"whoami"},
+      {"whoami", "--json"},
+      {"alias", "ls", "models"},
+      {"alias", "ls", "models", "--json"},
+      {"role", "ls"},
+      {"role", "ls", "--json"},
+  };
+  for (const auto& args : reads) ExpectSame(args);
+}
+
+// Each change and the change that undoes it: run against the store, undone
+// there, then run through the mount and undone there.
+TEST_F(CliMountStoreTest, ChangesPrintAndExitTheSameThroughTheMount) {
+  struct Case {
+    std::vector<std::string> change;
+    std::vector<std::string> undo;
+  };
+  const std::vector<Case> cases = {
+      {{"alias", "set", "models", "staging", "v0"},
+       {"alias", "rm", "models", "staging"}},
+      {{"alias", "set", "models", "candidate", "v1", "--expect", "v2"},
+       {"alias", "set", "models", "candidate", "v2"}},
+      {{"alias", "set", "models", "candidate", "v1", "--expect", "none"}, {}},
+      {{"alias", "set", "models", "x", "v9"}, {}},
+      {{"alias", "mv", "models", "candidate", "next"},
+       {"alias", "mv", "models", "next", "candidate"}},
+      {{"alias", "rm", "models", "nosuch"}, {}},
+      {{"tag", "add", "models/candidate", "good"},
+       {"tag", "rm", "models/v2", "good"}},
+      {{"tag", "rm", "models/v0", "nosuch"}, {}},
+      {{"protect", "gold"}, {"unprotect", "gold"}},
+      {{"role", "grant", "20002", "viewer"}, {"role", "revoke", "20002"}},
+      {{"role", "default", "member"}, {"role", "default", "viewer"}},
+      {{"rm", "models/v9"}, {}},
+      {{"rm", "models"}, {}},
+      {{"fsck"}, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.change));
+    const RunResult direct = Regfs(c.change);
+    if (!c.undo.empty()) Ok(c.undo);
+    RunResult mounted = ThroughMount(c.change);
+    if (c.change.front() == "fsck") {
+      // The owner's maintenance commands need the store directory.
+      EXPECT_EQ(mounted.exit_code, 1);
+      EXPECT_THAT(mounted.err, HasSubstr("does not work through a mount"));
+      continue;
+    }
+    EXPECT_EQ(mounted.exit_code, direct.exit_code) << mounted.err;
+    EXPECT_EQ(mounted.out, direct.out);
+    EXPECT_EQ(mounted.err, direct.err);
+    if (!c.undo.empty()) {
+      const RunResult undone = ThroughMount(c.undo);
+      EXPECT_EQ(undone.exit_code, 0) << undone.err;
+    }
+  }
+  // An admin's rm through the mount deletes for real.
+  const RunResult rm = ThroughMount({"rm", "models/v0"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_EQ(rm.out, "deleted models/v0\n");
+  EXPECT_THAT(Ok({"ls", "models"}), ::testing::Not(HasSubstr("v0  ")));
+}
+
+TEST_F(CliMountStoreTest, AMemberWorksThroughTheMountAsThemselves) {
+  const RunOptions member{.uid = kMemberUid, .gid = kMemberUid};
+  // The store directory is the owner's alone; its message points at a
+  // mount.
+  const RunResult direct =
+      RunRegfs({"--store", store().string(), "ls"}, member);
+  EXPECT_EQ(direct.exit_code, 1);
+  EXPECT_THAT(direct.err, HasSubstr("through a regfs mount"));
+
+  const RunResult whoami = ThroughMount({"whoami", "--json"}, member);
+  ASSERT_EQ(whoami.exit_code, 0) << whoami.err;
+  const auto who = nlohmann::json::parse(whoami.out);
+  EXPECT_EQ(who["uid"], kMemberUid);
+  EXPECT_EQ(who["role"], "member");
+
+  const RunResult set =
+      ThroughMount({"alias", "set", "models", "staging", "v1"}, member);
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(set.out, "models/staging -> v1\n");
+  const RunResult history =
+      ThroughMount({"history", "models/staging", "--json"}, member);
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  const auto event = nlohmann::json::parse(history.OutLines().back());
+  EXPECT_EQ(event["event"], "alias.create");
+  EXPECT_EQ(event["uid"], kMemberUid);
+  EXPECT_EQ(event["user"], std::to_string(kMemberUid));
+  EXPECT_EQ(event["interface"], "fs");
+
+  // Refusals keep their message and exit code.
+  const RunResult protected_move =
+      ThroughMount({"alias", "set", "models", "production", "v2"}, member);
+  EXPECT_EQ(protected_move.exit_code, 1);
+  EXPECT_THAT(protected_move.err, HasSubstr("protected"));
+  const RunResult rm = ThroughMount({"rm", "models/v0"}, member);
+  EXPECT_EQ(rm.exit_code, 1);
+  EXPECT_THAT(rm.err, HasSubstr("only admins"));
+}
+
+TEST_F(CliMountStoreTest, AMemberPushesThroughTheMount) {
+  const RunOptions member{.uid = kMemberUid, .gid = kMemberUid};
+  const std::string model = WriteFile("zoo_dataset.pt", "dataset");
+  const std::string labels = WriteFile("zoo_labels.pt", "labels");
+  stdfs::permissions(dir() / "files",
+                     stdfs::perms::others_read | stdfs::perms::others_exec,
+                     stdfs::perm_options::add);
+  // W&B's link_artifact with two aliases, as a member.
+  const RunResult file = ThroughMount(
+      {"push", "models", model, "--alias", "production-us", "--alias",
+       "production-eu", "--tag", "fresh", "--meta", "run=42"},
+      member);
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_THAT(file.out, ::testing::StartsWith("models/v3  (7 B, digest "));
+  EXPECT_THAT(file.out,
+              HasSubstr("aliases: latest, production-eu, production-us  "
+                        "tags: fresh"));
+  const auto v3 = Json({"ls", "models/v3"});
+  EXPECT_EQ(v3["creator_uid"], kMemberUid);
+  EXPECT_EQ(v3["filename"], "zoo_dataset.pt");
+  EXPECT_EQ(v3["metadata"]["run"], "42");
+  // A tree from two files; the history names the member.
+  const RunResult tree = ThroughMount({"push", "zoo", model, labels}, member);
+  ASSERT_EQ(tree.exit_code, 0) << tree.err;
+  EXPECT_THAT(tree.out, ::testing::StartsWith("zoo/v1  (tree, 2 files, "));
+  const RunResult history = ThroughMount({"history", "zoo", "--json"}, member);
+  const auto event = nlohmann::json::parse(history.OutLines().back());
+  EXPECT_EQ(event["event"], "version.create");
+  EXPECT_EQ(event["uid"], kMemberUid);
+  // A refused publish (a tree into a file collection) leaves no version
+  // and no draft behind.
+  const RunResult wrong =
+      ThroughMount({"push", "models", (dir() / "files").string()}, member);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_THAT(wrong.err, HasSubstr("models holds file versions"));
+  EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 4);
+}
+
+TEST_F(CliMountStoreTest, HistoryFollowsThroughTheMount) {
+  RunningRegfs follow(
+      {"--store", mnt_.string(), "history", "--follow", "--since", "now"});
+  // Give it time to read the cursor before the change.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Ok({"alias", "set", "models", "staging", "v0"});
+  const auto line = follow.ReadLine(std::chrono::seconds(5));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_THAT(*line, HasSubstr("models/staging -> v0"));
+  follow.Stop(SIGTERM);
+}
+
+TEST_F(CliMountStoreTest, AMissingDefaultStoreSaysHowToPointAtAMount) {
+  const RunResult r =
+      RunRegfs({"ls"}, {.env = {"XDG_DATA_HOME=" + (dir() / "none").string()}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("pass --store MOUNTPOINT (a regfs mount) or "
+                               "set REGFS_STORE"));
+}
+
+}  // namespace
+}  // namespace regfs::tools::testing
