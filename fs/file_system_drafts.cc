@@ -250,8 +250,9 @@ Reply FileSystem::MkNodDraft(const Request& r, const Node& dir,
                              std::string_view name, mode_t mode) {
   const std::string what = "mknod " + PathIn(dir.ino, name);
   if (!S_ISREG(mode)) {
-    return Refuse(r, what, EPERM,
-                  "a draft holds regular files and directories only");
+    // EACCES for a viewer (who may change nothing), EPERM for others.
+    return RefuseImmutable(r, what,
+                           "a draft holds regular files and directories only");
   }
   auto key = NewDraftKey(r, dir, name, what);
   if (!key) return key.error();
