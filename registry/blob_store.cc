@@ -421,7 +421,8 @@ Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
 Result<std::optional<std::string>> BlobStore::KeyOfLink(
     const std::filesystem::path& file) const {
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) return std::unexpected(PosixError("open", file.string(), errno));
+  if (!fd.valid())
+    return std::unexpected(PosixError("open", file.string(), errno));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) {
     return std::unexpected(PosixError("fstat", file.string(), errno));

@@ -27,8 +27,7 @@ template <class T>
 bool ParseNumber(const std::string& text, T& out) {
   const auto [end, ec] =
       std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && end == text.data() + text.size() &&
-         !text.empty();
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 TimeMs MtimeMs(const struct stat& st) {
@@ -61,7 +60,8 @@ Result<std::vector<std::pair<T, std::filesystem::path>>> NumberedDirs(
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
   if (ec == std::errc::no_such_file_or_directory) return out;
-  if (ec) return std::unexpected(PosixError("opendir", dir.string(), ec.value()));
+  if (ec)
+    return std::unexpected(PosixError("opendir", dir.string(), ec.value()));
   for (const auto& entry : it) {
     T number{};
     if (!ParseNumber(entry.path().filename().string(), number)) continue;
@@ -158,7 +158,8 @@ Status Drafts::Remove(int64_t collection_id, uid_t uid,
   }
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
-  if (ec) return std::unexpected(PosixError("remove", path.string(), ec.value()));
+  if (ec)
+    return std::unexpected(PosixError("remove", path.string(), ec.value()));
   return {};
 }
 
@@ -174,16 +175,16 @@ Result<DraftLimits> Registry::GetDraftLimits() {
   REGFS_ASSIGN_OR_RETURN(const auto idle,
                          sql::GetSetting(*impl_->db, kIdleKey));
   if (quota && !ParseNumber(*quota, limits.quota_bytes)) {
-    return Fail(Code::kCorruption,
-                fmt::format("setting {} is not a number: '{}'", kQuotaKey,
-                            *quota));
+    return Fail(
+        Code::kCorruption,
+        fmt::format("setting {} is not a number: '{}'", kQuotaKey, *quota));
   }
   int64_t seconds = 0;
   if (idle) {
     if (!ParseNumber(*idle, seconds) || seconds < 0) {
-      return Fail(Code::kCorruption,
-                  fmt::format("setting {} is not a number: '{}'", kIdleKey,
-                              *idle));
+      return Fail(
+          Code::kCorruption,
+          fmt::format("setting {} is not a number: '{}'", kIdleKey, *idle));
     }
     limits.idle = std::chrono::seconds(seconds);
   }
@@ -210,16 +211,15 @@ Status Registry::RemoveDraft(const Identity& who, std::string_view collection,
   {
     auto lock = impl_->Lock();
     if (owner != who.uid) {
-      REGFS_TRY(impl_->Require(who, Role::kAdmin,
-                               "remove another user's draft"));
+      REGFS_TRY(
+          impl_->Require(who, Role::kAdmin, "remove another user's draft"));
     }
     REGFS_ASSIGN_OR_RETURN(c, impl_->FindCollection(collection));
   }
   auto removed = impl_->drafts.Remove(c.id, owner, name);
   if (!removed && removed.error().IsNotFound()) {
-    return Fail(Code::kNotFound,
-                fmt::format("no draft {} of {} in {}", name, UserName(owner),
-                            collection));
+    return Fail(Code::kNotFound, fmt::format("no draft {} of {} in {}", name,
+                                             UserName(owner), collection));
   }
   return removed;
 }

@@ -152,9 +152,9 @@ void Merge(PushRequest& request, const PublishMetadata& more) {
   AppendUnique(request.tags, more.tags);
   if (request.description.empty()) request.description = more.description;
   for (const auto& [key, value] : more.metadata) {
-    const bool known = std::any_of(
-        request.metadata.begin(), request.metadata.end(),
-        [&](const auto& kv) { return kv.first == key; });
+    const bool known =
+        std::any_of(request.metadata.begin(), request.metadata.end(),
+                    [&](const auto& kv) { return kv.first == key; });
     if (!known) request.metadata.emplace_back(key, value);
   }
 }
@@ -169,9 +169,8 @@ Result<Version> Registry::Publish(const Identity& who,
   CollectionRow c;
   {
     auto lock = impl_->Lock();
-    REGFS_ASSIGN_OR_RETURN(const Role role,
-                           impl_->Require(who, kRoleToChange,
-                                          "publish versions"));
+    REGFS_ASSIGN_OR_RETURN(const Role role, impl_->Require(who, kRoleToChange,
+                                                           "publish versions"));
     if (r.owner != who.uid && role != Role::kAdmin) {
       return Fail(Code::kPermissionDenied,
                   fmt::format("{} is another user's draft: only its writer "
@@ -195,10 +194,11 @@ Result<Version> Registry::Publish(const Identity& who,
                          ReadSidecar(sidecar));
   REGFS_ASSIGN_OR_RETURN(const PublishMetadata from_xattrs, ReadXattrs(path));
 
-  PushRequest request{r.collection, {path}, r.aliases, r.tags, r.metadata,
-                      r.description};
+  PushRequest request{r.collection, {path},     r.aliases,
+                      r.tags,       r.metadata, r.description};
   request.progress = r.progress;
-  if (r.target != kLatest) AppendUnique(request.aliases, std::vector<std::string>{r.target});
+  if (r.target != kLatest)
+    AppendUnique(request.aliases, std::vector<std::string>{r.target});
   Merge(request, from_sidecar);
   Merge(request, from_xattrs);
   REGFS_ASSIGN_OR_RETURN(
@@ -277,8 +277,7 @@ Result<DraftGcReport> Registry::CollectDrafts(std::chrono::seconds idle) {
     const bool leftover =
         std::any_of(leftovers.begin(), leftovers.end(), [&](const auto* l) {
           return l->collection_id == d.collection_id && l->uid == d.uid &&
-                 (l->name == d.name ||
-                  Drafts::SidecarName(l->name) == d.name);
+                 (l->name == d.name || Drafts::SidecarName(l->name) == d.name);
         });
     if (leftover) {
       REGFS_TRY(remove(d, report.published));

@@ -186,12 +186,11 @@ Status CheckRequest(const PushRequest& request) {
 }
 
 // Copies (or, with `adopt`, hard-links) and hashes every file into the
-// staging area, reporting the bytes done against the total. staged[i] belongs to items[i] (empty for a
-// directory).
+// staging area, reporting the bytes done against the total. staged[i] belongs
+// to items[i] (empty for a directory).
 Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
                                          const std::vector<PushItem>& items,
-                                         const ProgressFn& report,
-                                         bool adopt) {
+                                         const ProgressFn& report, bool adopt) {
   uint64_t total = 0;
   for (const auto& item : items) {
     struct stat st;
@@ -438,8 +437,7 @@ Result<Version> Registry::Impl::PushVersion(const Identity& who,
                          source.draft
                              ? FindCollection(request.collection)
                              : FindOrInsertCollection(who, request.collection));
-  REGFS_ASSIGN_OR_RETURN(const Kind kind,
-                         KindFor(source, request, c, is_tree));
+  REGFS_ASSIGN_OR_RETURN(const Kind kind, KindFor(source, request, c, is_tree));
   REGFS_ASSIGN_OR_RETURN(const std::vector<std::string> keys,
                          InstallAll(blobs, items, staged));
   if (options.fail_point == BlobStore::FailPoint::kAfterInstall) {
@@ -449,11 +447,11 @@ Result<Version> Registry::Impl::PushVersion(const Identity& who,
                kind == Kind::kTree ? content.tree_digest : staged[0].digest(),
                kind == Kind::kTree ? "" : keys[0]};
   REGFS_ASSIGN_OR_RETURN(
-      v.seq, Append(who, EventType::kVersionCreate, c.name, "", std::nullopt,
-                    v.number,
-                    nlohmann::json{{"digest", v.digest},
-                                   {"size", content.size},
-                                   {"filename", content.filename}}));
+      v.seq,
+      Append(who, EventType::kVersionCreate, c.name, "", std::nullopt, v.number,
+             nlohmann::json{{"digest", v.digest},
+                            {"size", content.size},
+                            {"filename", content.filename}}));
   REGFS_ASSIGN_OR_RETURN(const int64_t version_id,
                          InsertVersion(*db, who, v, content, request));
   if (kind == Kind::kTree) {

@@ -11,7 +11,7 @@ namespace {
 using nlohmann::json;
 
 std::unexpected<Error> Invalid(std::string_view key, std::string_view expected,
-               const json& value) {
+                               const json& value) {
   return Fail(Code::kInvalidArgument,
               fmt::format("\"{}\" must be {}, not {}", key, expected,
                           value.type_name()));

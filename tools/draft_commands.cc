@@ -40,7 +40,8 @@ struct DraftArgs {
 reg::Result<std::pair<uint64_t, std::string_view>> SplitNumber(
     std::string_view text, std::string_view what) {
   uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end == text.data()) {
     return reg::Fail(reg::Code::kInvalidArgument,
                      fmt::format("'{}' is not a {}", text, what));
@@ -59,7 +60,8 @@ reg::Result<uint64_t> ParseSize(std::string_view text) {
   static const std::map<std::string_view, int> kShift = {
       {"", 0}, {"B", 0}, {"K", 10}, {"M", 20}, {"G", 30}, {"T", 40}};
   const auto it = kShift.find(unit);
-  if (it == kShift.end() || (it->second > 0 && n > (~uint64_t{0} >> it->second))) {
+  if (it == kShift.end() ||
+      (it->second > 0 && n > (~uint64_t{0} >> it->second))) {
     return reg::Fail(reg::Code::kInvalidArgument,
                      fmt::format("'{}' is not a {}", text, kWhat));
   }
@@ -222,8 +224,9 @@ void AddDraftCommands(CLI::App& app, Context& ctx) {
 
   auto rm_args = std::make_shared<DraftArgs>();
   auto* rm = parent->add_subcommand(
-      "rm", "Discard draft NAME (.model.pt) in COLLECTION: yours, or as an "
-            "admin anyone's (--user)");
+      "rm",
+      "Discard draft NAME (.model.pt) in COLLECTION: yours, or as an "
+      "admin anyone's (--user)");
   rm->add_option("COLLECTION", rm_args->collection)->required();
   rm->add_option("NAME", rm_args->name)->required();
   rm->add_option("--user,-u", rm_args->user,
@@ -232,8 +235,9 @@ void AddDraftCommands(CLI::App& app, Context& ctx) {
 
   auto limits_args = std::make_shared<DraftArgs>();
   auto* limits = parent->add_subcommand(
-      "limits", "Show the per-user quota and idle time of drafts; set them "
-                "(admin)");
+      "limits",
+      "Show the per-user quota and idle time of drafts; set them "
+      "(admin)");
   limits->add_option("--quota", limits_args->quota,
                      "Bytes of drafts per user (e.g. 50G, 1T)");
   limits->add_option("--idle", limits_args->idle,

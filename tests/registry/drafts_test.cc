@@ -89,8 +89,7 @@ TEST(DraftsTest, ListUsageAndRemove) {
   EXPECT_FALSE(fs::exists(drafts.PathOf(2, 1000, ".a")));
   EXPECT_EQ(CodeOf(drafts.Remove(2, 1000, ".a")), Code::kNotFound);
   EXPECT_EQ(CodeOf(drafts.Remove(2, 1000, "..")), Code::kInvalidArgument);
-  EXPECT_EQ(CodeOf(drafts.Remove(2, 1000, "../1000")),
-            Code::kInvalidArgument);
+  EXPECT_EQ(CodeOf(drafts.Remove(2, 1000, "../1000")), Code::kInvalidArgument);
   EXPECT_TRUE(fs::exists(drafts.PathOf(2, 1000, ".b")));
 }
 
@@ -133,8 +132,8 @@ class CollectDraftsTest : public RegistryTest {
 
   // Sets the mtime of `path` `days` back.
   static void Age(const fs::path& path, int days) {
-    const struct timespec times[2] = {
-        {0, UTIME_OMIT}, {::time(nullptr) - days * 86400, 0}};
+    const struct timespec times[2] = {{0, UTIME_OMIT},
+                                      {::time(nullptr) - days * 86400, 0}};
     ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW),
               0);
   }

@@ -172,7 +172,8 @@ TEST_F(PublishTest, DirectoryDraftBecomesATreeVersion) {
 }
 
 TEST_F(PublishTest, PublishedBlobIsTheDraftsOwnInodeNotACopy) {
-  const fs::path draft = WriteDraft("models", ".big", std::string(1 << 20, 'x'));
+  const fs::path draft =
+      WriteDraft("models", ".big", std::string(1 << 20, 'x'));
   struct stat before;
   ASSERT_EQ(::stat(draft.c_str(), &before), 0);
   auto v = Publish(Member(), "models", ".big");
@@ -209,8 +210,7 @@ struct SidecarCase {
 };
 
 class PublishSidecarTest : public PublishTest,
-                           public ::testing::WithParamInterface<SidecarCase> {
-};
+                           public ::testing::WithParamInterface<SidecarCase> {};
 
 TEST_P(PublishSidecarTest, IsAppliedWithThePublishAndConsumed) {
   const SidecarCase& c = GetParam();
@@ -276,7 +276,8 @@ TEST_F(PublishTest, XattrsOfTheDraftAreAppliedToo) {
   REGFS_ASSERT_OK(full);
   EXPECT_EQ(full->tags, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(full->description, "from xattrs");
-  EXPECT_EQ(full->metadata, (std::map<std::string, std::string>{{"lr", "0.1"}}));
+  EXPECT_EQ(full->metadata,
+            (std::map<std::string, std::string>{{"lr", "0.1"}}));
   auto cand = reg().Resolve("models", "cand");
   REGFS_ASSERT_OK(cand);
   EXPECT_EQ(cand->number, v->number);
