@@ -340,6 +340,10 @@ Status PostgresConnection::BeginWrite() {
 }
 
 Status PostgresConnection::Commit() {
+  // PostgreSQL only warns of a COMMIT outside a transaction; SQLite fails.
+  if (!InTransaction()) {
+    return Fail(Code::kIoError, "postgres: commit: no transaction is open");
+  }
   const bool aborted = PQtransactionStatus(conn_.get()) == PQTRANS_INERROR;
   REGFS_TRY(Exec("COMMIT"));
   // PostgreSQL answers COMMIT of a failed transaction with a rollback.
