@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -23,12 +24,15 @@ constexpr const char* kUser = "postgres";
 std::mutex server_mu;
 std::unique_ptr<PgServer> server;  // guarded by server_mu
 
-// Runs `argv` as the postgres user (through setpriv), its output appended
-// to `log`; its exit status (-1 when it could not run).
-int RunAsPostgres(const std::vector<std::string>& argv,
-                  const std::filesystem::path& log) {
-  std::vector<std::string> full = {"/usr/bin/setpriv", "--reuid", kUser,
-                                   "--regid", kUser, "--clear-groups", "--"};
+// Runs `argv`, as the postgres user (through setpriv) when `as_postgres`,
+// its output appended to `log`; its exit status (-1 when it could not run).
+int Run(const std::vector<std::string>& argv, const std::filesystem::path& log,
+        bool as_postgres = true) {
+  std::vector<std::string> full;
+  if (as_postgres) {
+    full = {"/usr/bin/setpriv", "--reuid", kUser, "--regid", kUser,
+            "--clear-groups", "--"};
+  }
   full.insert(full.end(), argv.begin(), argv.end());
   std::vector<char*> args;
   for (auto& a : full) args.push_back(a.data());
@@ -142,19 +146,15 @@ Status PgServer::Start() {
   running_ = true;  // from here on, Stop() cleans up
 
   const std::filesystem::path log = dir_ / "server.log";
-  if (RunAsPostgres({fmt::format("{}/initdb", kBin), "-D", data_dir_.string(),
-                     "--auth=trust", "-U", kUser, "--no-sync", "-E", "UTF8",
-                     "--locale=C"},
-                    log) != 0) {
-    const std::string why = Tail(log);
+  if (auto made = MakeDataDir(log); !made) {
     Stop();
-    return Fail(Code::kIoError, "test PostgreSQL: initdb failed: " + why);
+    return made;
   }
   const std::string options = fmt::format(
       "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off "
       "-c max_connections=200",
       socket_dir_.string());
-  if (RunAsPostgres({fmt::format("{}/pg_ctl", kBin), "-D", data_dir_.string(),
+  if (Run({fmt::format("{}/pg_ctl", kBin), "-D", data_dir_.string(),
                      "-l", (dir_ / "postgres.log").string(), "-w", "-t", "60",
                      "-o", options, "start"},
                     log) != 0) {
@@ -165,10 +165,45 @@ Status PgServer::Start() {
   return {};
 }
 
+// The data directory: a copy of the template that an earlier run of a test
+// binary of this build left beside it (initdb takes seconds, a copy a
+// fraction), or a new one from initdb that then becomes the template. The
+// template is published by an atomic rename, so that test binaries
+// running in parallel never copy half of one.
+Status PgServer::MakeDataDir(const std::filesystem::path& log) {
+  std::error_code ec;
+  const std::filesystem::path exe =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::filesystem::path cache =
+      ec ? std::filesystem::path() : exe.parent_path() / "pg-template-15";
+  if (!cache.empty() && std::filesystem::exists(cache / "PG_VERSION")) {
+    if (Run({"/bin/cp", "-a", cache.string(), data_dir_.string()}, log,
+            /*as_postgres=*/false) == 0) {
+      return {};
+    }
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+  if (Run({fmt::format("{}/initdb", kBin), "-D", data_dir_.string(),
+           "--auth=trust", "-U", kUser, "--no-sync", "-E", "UTF8",
+           "--locale=C"},
+          log) != 0) {
+    return Fail(Code::kIoError, "test PostgreSQL: initdb failed: " + Tail(log));
+  }
+  if (cache.empty()) return {};
+  const std::filesystem::path staged =
+      cache.string() + fmt::format(".{}", getpid());
+  if (Run({"/bin/cp", "-a", data_dir_.string(), staged.string()}, log,
+          /*as_postgres=*/false) != 0 ||
+      rename(staged.c_str(), cache.c_str()) != 0) {
+    std::filesystem::remove_all(staged, ec);  // another binary won the race
+  }
+  return {};
+}
+
 void PgServer::Stop() {
   if (!running_) return;
   running_ = false;
-  (void)RunAsPostgres({fmt::format("{}/pg_ctl", kBin), "-D",
+  (void)Run({fmt::format("{}/pg_ctl", kBin), "-D",
                        data_dir_.string(), "-m", "fast", "-w", "stop"},
                       "/dev/null");
   std::error_code ec;

@@ -1,7 +1,9 @@
 // A throwaway PostgreSQL 15 server for a test binary: initdb and pg_ctl
 // (/usr/lib/postgresql/15/bin) run as the unprivileged `postgres` user
 // (initdb refuses root), with the data directory and the unix socket in a
-// temporary directory and no TCP listener. It starts on first use and a
+// temporary directory and no TCP listener. The data directory is copied
+// from a template initdb made once per build (pg-template-15 beside the
+// test binary). It starts on first use and a
 // gtest Environment stops it and removes its directory after the last
 // test, failed or not; a reaper process does the same if the test binary
 // dies without reaching that point.
@@ -42,6 +44,7 @@ class PgServer final {
  private:
   PgServer() = default;
   Status Start();
+  Status MakeDataDir(const std::filesystem::path& log);
   void Stop();
 
   std::filesystem::path dir_;  // temporary, owned by postgres
