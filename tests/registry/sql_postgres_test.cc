@@ -4,7 +4,14 @@
 // history sequence numbers under concurrent writers.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -27,6 +34,57 @@ namespace regfs::registry::testing {
 namespace {
 
 using sql::PostgresConnection;
+
+// The server is stopped and its directory removed even when the test
+// binary dies without reaching the Environment's tear-down: the test runs
+// itself (with REGFS_TEST_PG_DIE set) to start a server and _exit.
+TEST(PgServerTest, StoppedAndRemovedWhenTheBinaryDies) {
+  if (const char* out = std::getenv("REGFS_TEST_PG_DIE")) {
+    auto server = PgServer::Get();
+    if (!server) _exit(2);
+    std::ofstream(out) << (*server)->socket_dir().parent_path().string();
+    _exit(3);  // no tear-down, no destructors
+  }
+  TempDir tmp;
+  const std::string out = (tmp.path() / "dir").string();
+  const std::string filter =
+      "--gtest_filter=PgServerTest.StoppedAndRemovedWhenTheBinaryDies";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setenv("REGFS_TEST_PG_DIE", out.c_str(), 1);
+    execl("/proc/self/exe", "child", filter.c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 3) << "the child could not start a server";
+  std::string dir;
+  std::ifstream(out) >> dir;
+  ASSERT_FALSE(dir.empty());
+  // The reaper stops the server and removes its directory.
+  const auto server_running = [&] {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream cmdline(entry.path() / "cmdline");
+      std::string text((std::istreambuf_iterator<char>(cmdline)),
+                       std::istreambuf_iterator<char>());
+      if (text.starts_with("/usr/lib/postgresql/15/bin/postgres") &&
+          text.find(dir + "/data") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((std::filesystem::exists(dir) || server_running()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir)) << dir << " left behind";
+  EXPECT_FALSE(server_running()) << "a server of " << dir << " still runs";
+}
 
 TEST(PostgresPlaceholderTest, RewritesOnlyPlaceholdersOutsideQuotes) {
   struct Case {
