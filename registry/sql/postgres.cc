@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -61,8 +62,11 @@ class Params {
 // one-off, Prepare). The first Step runs it and fetches its rows.
 class PostgresStatement final : public Statement {
  public:
-  PostgresStatement(PostgresConnection& db, std::string name, std::string sql)
-      : db_(db), name_(std::move(name)), sql_(std::move(sql)) {}
+  // `params`: the statement's highest placeholder number.
+  PostgresStatement(PostgresConnection& db, std::string name, std::string sql,
+                    int params)
+      : db_(db), name_(std::move(name)), sql_(std::move(sql)),
+        params_count_(params) {}
 
   Statement& BindInt64(int index, int64_t value) override {
     params_.Set(index, std::to_string(value));
@@ -113,7 +117,11 @@ class PostgresStatement final : public Statement {
 
  private:
   Status Execute() {
-    const std::vector<const char*> values = params_.Pointers();
+    // A parameter left unbound is NULL, as in SQLite.
+    std::vector<const char*> values = params_.Pointers();
+    if (values.size() < static_cast<size_t>(params_count_)) {
+      values.resize(static_cast<size_t>(params_count_), nullptr);
+    }
     const int n = static_cast<int>(values.size());
     PgResultPtr result(
         name_.empty()
@@ -131,6 +139,7 @@ class PostgresStatement final : public Statement {
   PostgresConnection& db_;
   const std::string name_;  // empty for a one-off statement
   const std::string sql_;
+  const int params_count_;
   Params params_;
   PgResultPtr result_;
   int row_ = 0;
@@ -207,9 +216,13 @@ std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
 
 }  // namespace
 
-std::string RewritePlaceholders(std::string_view sql) {
+namespace {
+
+// RewritePlaceholders, and the highest placeholder number in `sql`.
+std::string Rewrite(std::string_view sql, int* highest) {
   std::string out;
   out.reserve(sql.size());
+  *highest = 0;
   char quote = 0;  // the quote we are inside of: ' or ", or 0
   for (size_t i = 0; i < sql.size(); ++i) {
     const char c = sql[i];
@@ -224,11 +237,21 @@ std::string RewritePlaceholders(std::string_view sql) {
     } else if (c == '?' && i + 1 < sql.size() &&
                std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
       out += '$';
+      int n = 0;
+      std::from_chars(sql.data() + i + 1, sql.data() + sql.size(), n);
+      *highest = std::max(*highest, n);
     } else {
       out += c;
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string RewritePlaceholders(std::string_view sql) {
+  int highest = 0;
+  return Rewrite(sql, &highest);
 }
 
 std::string RedactConninfo(std::string_view conninfo) {
@@ -303,13 +326,14 @@ Result<ScopedStatement> PostgresConnection::Cached(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     std::string name = fmt::format("regfs_{}", ++next_statement_);
-    const std::string text = RewritePlaceholders(sql);
+    int params = 0;
+    const std::string text = Rewrite(sql, &params);
     PgResultPtr result(
         PQprepare(conn_.get(), name.c_str(), text.c_str(), 0, nullptr));
     REGFS_TRY(Check(result.get(), "postgres prepare"));
     it = cache_
              .emplace(sql, std::make_unique<PostgresStatement>(
-                               *this, std::move(name), text))
+                               *this, std::move(name), text, params))
              .first;
   }
   return ScopedStatement(*it->second);
@@ -317,8 +341,10 @@ Result<ScopedStatement> PostgresConnection::Cached(const char* sql) {
 
 Result<std::unique_ptr<Statement>> PostgresConnection::Prepare(
     std::string_view sql) {
+  int params = 0;
+  std::string text = Rewrite(sql, &params);
   return std::unique_ptr<Statement>(std::make_unique<PostgresStatement>(
-      *this, std::string(), RewritePlaceholders(sql)));
+      *this, std::string(), std::move(text), params));
 }
 
 bool PostgresConnection::InTransaction() const {

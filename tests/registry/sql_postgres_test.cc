@@ -231,6 +231,20 @@ TEST_F(PostgresTest, StatementsBindStepAndCountChanges) {
   EXPECT_FALSE((*s)->Step().value_or(true));
 }
 
+TEST_F(PostgresTest, AnUnboundParameterIsNullAsInSqlite) {
+  auto s = db().Prepare("SELECT CAST(?2 AS TEXT) IS NULL, ?1 + 0");
+  REGFS_ASSERT_OK(s);
+  (*s)->BindInt64(1, int64_t{7});
+  ASSERT_TRUE((*s)->Step().value_or(false));
+  EXPECT_EQ((*s)->ColumnInt64(0), 1);
+  EXPECT_EQ((*s)->ColumnInt64(1), 7);
+  static constexpr const char* kCached = "SELECT coalesce(?1, 'none')";
+  auto cached = db().Cached(kCached);
+  REGFS_ASSERT_OK(cached);
+  ASSERT_TRUE((*cached)->Step().value_or(false));
+  EXPECT_EQ((*cached)->ColumnText(0), "none");
+}
+
 TEST_F(PostgresTest, MapsServerErrorsToIoErrorWithTheirMessage) {
   REGFS_ASSERT_OK(sql::schema::Migrate(db()));
   auto bad = db().Cached("SELECT no_such_column FROM settings");
