@@ -17,6 +17,8 @@ set -euo pipefail
 # Containers and packaging (tests/deploy): bubblewrap (bwrap), systemd
 # (systemd-analyze verify), dpkg-dev and fakeroot (cpack -G DEB), man-db
 # (man -l of the man page).
+# Shared store (issue 14): libpq-dev (the PostgreSQL engine) and
+# postgresql-15 (initdb/pg_ctl of the throwaway server in the tests).
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
 # Fuzzing (tests/fuzz) and the thread-safety compile of tests/run.sh:
 # clang 19 (bookworm main), with libFuzzer (clang 14 lacks the C++23
@@ -25,6 +27,7 @@ readonly PACKAGES=(
   build-essential g++ cmake pkg-config
   libfuse3-dev fuse3
   libsqlite3-dev sqlite3
+  libpq-dev postgresql-15
   libxxhash-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev

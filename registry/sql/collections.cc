@@ -76,9 +76,10 @@ Result<int64_t> InsertCollection(Connection& db, std::string_view name,
                                  TimeMs created) {
   REGFS_STMT(s, db,
              "INSERT INTO collections (id, name, next_version, created_ms, "
-             "creator_uid, creator) VALUES (max((SELECT coalesce(max(id), 0) "
-             "FROM collections), (SELECT coalesce(max(id), 0) FROM "
-             "deleted_collections)) + 1, ?1, ?2, ?3, ?4, ?5) RETURNING id");
+             "creator_uid, creator) VALUES ((SELECT max(top) + 1 FROM "
+             "(SELECT coalesce(max(id), 0) AS top FROM collections UNION ALL "
+             "SELECT coalesce(max(id), 0) FROM deleted_collections) AS tops), "
+             "?1, ?2, ?3, ?4, ?5) RETURNING id");
   s->BindText(1, name)
       .BindInt64(2, next_version)
       .BindInt64(3, created)

@@ -1,8 +1,7 @@
 // Where the SQL of the two engines differs: each difference is one small
 // function of the engine, and StatementText builds, once per engine, the
-// text of a statement that uses one. Only SQLite is implemented today; on
-// another engine these fail with IoError until its engine (issue #14)
-// writes and tests its form.
+// text of a statement that uses one. Each form is tested on its engine
+// (tests/registry/sql_postgres_test.cc and the sql_*_test.cc run on both).
 #ifndef REGFS_REGISTRY_SQL_DIALECT_H_
 #define REGFS_REGISTRY_SQL_DIALECT_H_
 
@@ -15,7 +14,8 @@
 namespace regfs::registry::sql {
 
 // engine-specific: an SQL condition true when `lhs` equals `rhs` but for
-// ASCII case (SQLite: `lhs = rhs COLLATE NOCASE`).
+// ASCII case (SQLite: `lhs = rhs COLLATE NOCASE`; PostgreSQL: both sides
+// through a translate() of A-Z only, as NOCASE folds ASCII only).
 [[nodiscard]] Result<std::string> EqualsIgnoringCase(Engine engine,
                                                      std::string_view lhs,
                                                      std::string_view rhs);
@@ -30,9 +30,23 @@ namespace regfs::registry::sql {
 
 // engine-specific: `expr` as an ORDER BY term that sorts text by its bytes,
 // as std::string compares (SQLite: its default BINARY collation, named;
-// PostgreSQL's would be `expr COLLATE "C"`).
+// PostgreSQL: `expr COLLATE "C"`).
 [[nodiscard]] Result<std::string> InByteOrder(Engine engine,
                                               std::string_view expr);
+
+// engine-specific: the SQL of the text of field `field` of the JSON
+// object stored in text column `column`, NULL when it is missing (SQLite:
+// json_extract; PostgreSQL: ->> of the column cast to jsonb). `field` is
+// a plain identifier.
+[[nodiscard]] Result<std::string> JsonTextField(Engine engine,
+                                                std::string_view column,
+                                                std::string_view field);
+
+// engine-specific: a query whose rows (one text column) are the problems
+// the engine finds in its own storage (SQLite: pragma_integrity_check;
+// PostgreSQL, which has no such check without extensions: invalid
+// indexes; corrupt pages surface as Corruption when read).
+[[nodiscard]] const char* StorageCheckQuery(Engine engine);
 
 // The text of a statement for `engine`, made by `make(engine)` (a
 // Result<std::string>) the first time it is asked for, and kept for the

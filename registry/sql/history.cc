@@ -13,19 +13,6 @@
 namespace regfs::registry::sql {
 namespace {
 
-// engine-specific: the SQL of a history row's rename target, the "to" of
-// its JSON detail (SQLite: json_extract).
-Result<std::string> RenameTargetOfRow(Engine engine) {
-  switch (engine) {
-    case Engine::kSqlite:
-      return std::string("json_extract(detail, '$.to')");
-    case Engine::kPostgres:
-      break;
-  }
-  return Fail(Code::kIoError,
-              "reading a rename's target is not written for this engine");
-}
-
 std::optional<int64_t> OptionalNumber(std::optional<uint64_t> v) {
   if (!v) return std::nullopt;
   return static_cast<int64_t>(*v);
@@ -33,11 +20,29 @@ std::optional<int64_t> OptionalNumber(std::optional<uint64_t> v) {
 
 }  // namespace
 
-Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
+// The next seq, from the counter row: the row stays locked until the
+// appending transaction ends, so that seqs are gap-free and in commit
+// order on every engine.
+Result<int64_t> NextSeq(Connection& db) {
   REGFS_STMT(s, db,
-             "INSERT INTO history (time_ms, event, collection, alias, "
-             "old_version, new_version, uid, user, interface, detail) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING seq");
+             "UPDATE counters SET value = value + 1 WHERE name = 'history' "
+             "RETURNING value");
+  auto seq = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(seq);
+  if (!*seq) return Fail(Code::kCorruption, "history: no counter row");
+  return **seq;
+}
+
+Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
+  // The counter and the row commit together, or neither does.
+  auto tx = db.InTransaction() ? Transaction::Nested(db)
+                               : Transaction::Begin(db);
+  REGFS_TRY(tx);
+  REGFS_ASSIGN_OR_RETURN(const int64_t seq, NextSeq(db));
+  REGFS_STMT(s, db,
+             "INSERT INTO history (seq, time_ms, event, collection, alias, "
+             "old_version, new_version, uid, \"user\", interface, detail) "
+             "VALUES (?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   s->BindInt64(1, event.time)
       .BindText(2, EventTypeName(event.type))
       .BindText(3, event.collection)
@@ -50,10 +55,11 @@ Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
       // A pushed file's name may hold any byte; JSON holds UTF-8 only.
       .BindText(10, StoredDetail(event).dump(
                         -1, ' ', false,
-                        nlohmann::json::error_handler_t::replace));
-  auto seq = ReturnedId(*s, "history: no seq for a new event");
-  REGFS_TRY(seq);
-  return static_cast<uint64_t>(*seq);
+                        nlohmann::json::error_handler_t::replace))
+      .BindInt64(11, seq);
+  REGFS_TRY(s->Run());
+  REGFS_TRY(tx->Commit());
+  return static_cast<uint64_t>(seq);
 }
 
 Result<uint64_t> LastSeq(Connection& db) {
@@ -76,12 +82,13 @@ Result<std::vector<Event>> QueryHistory(Connection& db,
   REGFS_ASSIGN_OR_RETURN(
       const char* text,
       StatementText(db.engine(), [](Engine engine) -> Result<std::string> {
-        auto target = RenameTargetOfRow(engine);
+        auto target = JsonTextField(engine, "detail", "to");
         REGFS_TRY(target);
         return fmt::format(
             "SELECT {} FROM history "
-            "WHERE seq > ?1 AND (?2 = '' OR collection = ?2) "
-            "AND (?3 = '' OR alias = ?3 OR (event = ?7 AND {} = ?3)) "
+            "WHERE seq > ?1 AND (CAST(?2 AS TEXT) = '' OR collection = ?2) "
+            "AND (CAST(?3 AS TEXT) = '' OR alias = ?3 OR "
+            "(event = ?7 AND {} = ?3)) "
             "AND time_ms >= ?4 AND seq <= ?6 ORDER BY seq LIMIT ?5",
             kEventColumns, *target);
       }));

@@ -38,19 +38,9 @@ constexpr Check kChecks[] = {
      "HAVING count(*) <> coalesce(max(seq), 0)"},
 };
 
-// Engine-specific: the engine's check of its own storage, a row per
-// problem found. Only SQLite has one written (and tested) today.
-Result<Check> StorageCheck(Engine engine) {
-  switch (engine) {
-    case Engine::kSqlite:
-      return Check{"database",
-                   "SELECT integrity_check FROM pragma_integrity_check "
-                   "WHERE integrity_check <> 'ok'"};
-    case Engine::kPostgres:
-      break;
-  }
-  return Fail(Code::kIoError,
-              "fsck: no storage check for this database engine");
+// The engine's check of its own storage (dialect.h), a row per problem.
+Check StorageCheck(Engine engine) {
+  return Check{"database", StorageCheckQuery(engine)};
 }
 
 Status RunCheck(Connection& db, const Check& check,
@@ -75,9 +65,7 @@ std::string ReferencedBlobsWhere(std::string_view condition) {
 
 Result<std::vector<Inconsistency>> FindInconsistencies(Connection& db) {
   std::vector<Inconsistency> out;
-  auto storage = StorageCheck(db.engine());
-  REGFS_TRY(storage);
-  REGFS_TRY(RunCheck(db, *storage, out));
+  REGFS_TRY(RunCheck(db, StorageCheck(db.engine()), out));
   for (const Check& check : kChecks) REGFS_TRY(RunCheck(db, check, out));
   return out;
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "registry/sql/schema_postgres.h"
+
 namespace regfs::registry::sql::schema {
 namespace {
 
@@ -136,12 +138,58 @@ CREATE TABLE deleted_collections (
 CREATE INDEX deleted_collections_name ON deleted_collections(name, deleted_seq);
 )sql";
 
-constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3};
+// History sequence numbers come from this counter row, bumped inside the
+// appending transaction (sql::AppendEvent): gap-free and in commit order
+// on both engines, unlike a rowid, a sequence or a serial.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value)
+  SELECT 'history', coalesce(max(seq), 0) FROM history;
+)sql";
+
+constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3, kVersion4};
 static_assert(std::size(kSteps) == Registry::kSchemaVersion);
+static_assert(std::size(kSteps) == std::size(kPostgresSteps));
+
+// engine-specific: the statements of migration step `index` (0-based).
+const char* Step(Engine engine, int index) {
+  return engine == Engine::kSqlite ? kSteps[index] : kPostgresSteps[index];
+}
+
+// engine-specific: records schema version `version` inside the open
+// transaction (SQLite: PRAGMA user_version; PostgreSQL: the row of
+// schema_version, a table of its step 1).
+Status SetVersion(Connection& db, int version) {
+  if (db.engine() == Engine::kSqlite) {
+    return db.Exec(fmt::format("PRAGMA user_version = {}", version));
+  }
+  return db.Exec(
+      fmt::format("UPDATE schema_version SET version = {}", version));
+}
+
+Result<int> PostgresVersion(Connection& db) {
+  {
+    REGFS_STMT(s, db,
+               "SELECT CAST(to_regclass('schema_version') IS NOT NULL AS "
+               "INTEGER)");
+    auto exists =
+        OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
+    REGFS_TRY(exists);
+    if (!*exists || **exists == 0) return 0;
+  }
+  REGFS_STMT(s, db, "SELECT version FROM schema_version");
+  auto row = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(row);
+  return static_cast<int>(row->value_or(0));
+}
 
 }  // namespace
 
 Result<int> Version(Connection& db) {
+  if (db.engine() == Engine::kPostgres) return PostgresVersion(db);
   REGFS_STMT(s, db, "PRAGMA user_version");
   auto row = s->Step();
   REGFS_TRY(row);
@@ -161,11 +209,8 @@ Status Migrate(Connection& db, int target) {
                               *version, Registry::kSchemaVersion));
     }
     if (*version >= target) return {};
-    if (auto s = db.Exec(kSteps[*version]); !s) return s;
-    if (auto s = db.Exec(fmt::format("PRAGMA user_version = {}", *version + 1));
-        !s) {
-      return s;
-    }
+    if (auto s = db.Exec(Step(db.engine(), *version)); !s) return s;
+    if (auto s = SetVersion(db, *version + 1); !s) return s;
     if (auto s = tx->Commit(); !s) return s;
   }
 }

@@ -14,6 +14,11 @@ namespace regfs::registry::sql::schema {
 // Version 1: collections, versions, tree entries, aliases, protected
 // names, roles, settings, history.
 // Version 2: version descriptions, tags, user metadata.
+// Version 3: deleted collections.
+// Version 4: counters (history's sequence numbers).
+//
+// A PostgreSQL store has the same tables and steps (schema_postgres.h);
+// its version is the row of its schema_version table.
 
 // The schema version of `db` (0 for an empty database).
 Result<int> Version(Connection& db);

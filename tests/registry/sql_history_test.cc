@@ -10,7 +10,7 @@
 
 #include "registry/sql/history.h"
 #include "registry/sql/rows.h"
-#include "tests/registry/sql_test_util.h"
+#include "tests/registry/sql_engine_test_util.h"
 
 namespace regfs::registry::testing {
 namespace {
@@ -28,7 +28,7 @@ Event MakeEvent(EventType type, std::string collection, std::string alias,
   return e;
 }
 
-class SqlHistoryTest : public SqlTest {
+class SqlHistoryTest : public SqlEngineTest {
  protected:
   // Appends `e`; its seq.
   uint64_t Add(const Event& e) {
@@ -59,7 +59,7 @@ class SqlHistoryTest : public SqlTest {
   }
 };
 
-TEST_F(SqlHistoryTest, AppendReturnsTheNextSeqAndRoundTrips) {
+TEST_P(SqlHistoryTest, AppendReturnsTheNextSeqAndRoundTrips) {
   auto last = sql::LastSeq(db());
   REGFS_ASSERT_OK(last);
   Event e = MakeEvent(EventType::kAliasMove, "m", "prod", 1234);
@@ -92,7 +92,7 @@ TEST_F(SqlHistoryTest, AppendReturnsTheNextSeqAndRoundTrips) {
   EXPECT_TRUE(got.renamed_to.empty());
 }
 
-TEST_F(SqlHistoryTest, RenameTargetIsTypedAndStoredAsBefore) {
+TEST_P(SqlHistoryTest, RenameTargetIsTypedAndStoredAsBefore) {
   Event e = MakeEvent(EventType::kAliasRename, "m", "cand", 10);
   e.renamed_to = "champion";
   const uint64_t seq = Add(e);
@@ -109,12 +109,13 @@ TEST_F(SqlHistoryTest, RenameTargetIsTypedAndStoredAsBefore) {
       << RenderJsonLine((*events)[0]);
 }
 
-TEST_F(SqlHistoryTest, OnlyARenameHasARenameTarget) {
+TEST_P(SqlHistoryTest, OnlyARenameHasARenameTarget) {
   // A row as an older or foreign writer left it: a tag event whose detail
   // holds "to" keeps it as detail.
   auto insert = db().Prepare(
-      "INSERT INTO history (time_ms, event, collection, alias, uid, user, "
-      "interface, detail) VALUES (1, ?1, 'm', '', 0, 'root', 'cli', ?2)");
+      "INSERT INTO history (seq, time_ms, event, collection, alias, uid, "
+      "\"user\", interface, detail) SELECT coalesce(max(seq), 0) + 1, 1, "
+      "?1, 'm', '', 0, 'root', 'cli', ?2 FROM history");
   REGFS_ASSERT_OK(insert);
   (*insert)->BindText(1, "tag.add").BindText(2, R"({"tag":"t","to":"zzz"})");
   REGFS_ASSERT_OK((*insert)->Run());
@@ -128,7 +129,7 @@ TEST_F(SqlHistoryTest, OnlyARenameHasARenameTarget) {
       << "the alias filter follows renames only";
 }
 
-TEST_F(SqlHistoryTest, FilterSelectsEvents) {
+TEST_P(SqlHistoryTest, FilterSelectsEvents) {
   const uint64_t base = sql::LastSeq(db()).value_or(0);
   const uint64_t create =
       Add(MakeEvent(EventType::kAliasCreate, "m", "a", 100));
@@ -164,7 +165,7 @@ TEST_F(SqlHistoryTest, FilterSelectsEvents) {
   }
 }
 
-TEST_F(SqlHistoryTest, ReadEventsMapsEveryRowAndRefusesUnknownKinds) {
+TEST_P(SqlHistoryTest, ReadEventsMapsEveryRowAndRefusesUnknownKinds) {
   Add(MakeEvent(EventType::kProtect, "", "prod", 1));
   Add(MakeEvent(EventType::kUnprotect, "", "prod", 2));
   const std::string select = fmt::format(
@@ -180,15 +181,17 @@ TEST_F(SqlHistoryTest, ReadEventsMapsEveryRowAndRefusesUnknownKinds) {
 
   // The history is append-only: a row of an unknown kind is appended.
   auto bogus = db().Prepare(
-      "INSERT INTO history (time_ms, event, collection, alias, uid, user, "
-      "interface, detail) VALUES (3, 'alias.unprotect', '', 'x', 0, 'root', "
-      "'cli', '{}')");
+      "INSERT INTO history (seq, time_ms, event, collection, alias, uid, "
+      "\"user\", interface, detail) SELECT coalesce(max(seq), 0) + 1, 3, "
+      "'alias.unprotect', '', 'x', 0, 'root', 'cli', '{}' FROM history");
   REGFS_ASSERT_OK(bogus);
   REGFS_ASSERT_OK((*bogus)->Run());
   auto again = db().Prepare(select);
   REGFS_ASSERT_OK(again);
   EXPECT_EQ(CodeOf(sql::ReadEvents(**again)), Code::kCorruption);
 }
+
+REGFS_SQL_ENGINES(SqlHistoryTest);
 
 }  // namespace
 }  // namespace regfs::registry::testing

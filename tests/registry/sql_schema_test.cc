@@ -37,8 +37,8 @@ int SchemaVersionOf(const fs::path& store) {
   return v.value_or(-1);
 }
 
-TEST(SchemaTest, CurrentVersionIsThree) {
-  EXPECT_EQ(Registry::kSchemaVersion, 3);
+TEST(SchemaTest, CurrentVersionIsFour) {
+  EXPECT_EQ(Registry::kSchemaVersion, 4);
 }
 
 TEST(SchemaTest, NewStoreIsAtTheCurrentVersion) {
@@ -222,7 +222,7 @@ TEST_F(SchemaUpgradeTest, UpgradeIsDurableAndIdempotent) {
 TEST_F(SchemaUpgradeTest, UpgradedStoreDeletesAndRecreatesCollections) {
   auto reg = Registry::Open(store_);
   REGFS_ASSERT_OK(reg);
-  EXPECT_EQ(SchemaVersionOf(store_), 3);
+  EXPECT_EQ(SchemaVersionOf(store_), Registry::kSchemaVersion);
   REGFS_ASSERT_OK((*reg)->DeleteCollection(Owner(), "zoo", /*all=*/true));
   EXPECT_EQ(CodeOf((*reg)->GetCollection("zoo")), Code::kNotFound);
   auto zoo = (*reg)->CreateCollection(Owner(), "zoo");

@@ -1,0 +1,398 @@
+#include "registry/sql/postgres.h"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace regfs::registry::sql {
+
+void PgConnCloser::operator()(pg_conn* conn) const { PQfinish(conn); }
+void PgResultClearer::operator()(pg_result* result) const { PQclear(result); }
+
+namespace {
+
+constexpr Oid kBoolOid = 16;
+
+// Maps a server error to an Error as SqliteError maps SQLite's codes:
+// data or index corruption (SQLSTATE XX001, XX002) is Corruption; every
+// other failure, a constraint violation included, is an IoError that
+// carries the server's message and its SQLSTATE.
+Error PostgresError(std::string_view what, const char* sqlstate,
+                    std::string_view message) {
+  const std::string_view state = sqlstate ? sqlstate : "";
+  const Code code = (state == "XX001" || state == "XX002") ? Code::kCorruption
+                                                           : Code::kIoError;
+  std::string_view text = message;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.remove_suffix(1);
+  }
+  if (state.empty()) return Error{code, fmt::format("{}: {}", what, text)};
+  return Error{code, fmt::format("{}: {} (SQLSTATE {})", what, text, state)};
+}
+
+// The parameters of a statement, as text; nullopt is SQL NULL.
+class Params {
+ public:
+  void Set(int index, std::optional<std::string> value) {
+    if (index < 1) return;
+    if (values_.size() < static_cast<size_t>(index)) values_.resize(index);
+    values_[index - 1] = std::move(value);
+  }
+  void Clear() { values_.clear(); }
+  // Pointers valid while this object is unchanged.
+  std::vector<const char*> Pointers() const {
+    std::vector<const char*> out;
+    out.reserve(values_.size());
+    for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
+    return out;
+  }
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+};
+
+// A statement of a PostgresConnection: prepared on the server under
+// `name_` (a cached statement), or sent with its text each time (a
+// one-off, Prepare). The first Step runs it and fetches its rows.
+class PostgresStatement final : public Statement {
+ public:
+  // `params`: the statement's highest placeholder number.
+  PostgresStatement(PostgresConnection& db, std::string name, std::string sql,
+                    int params)
+      : db_(db), name_(std::move(name)), sql_(std::move(sql)),
+        params_count_(params) {}
+
+  Statement& BindInt64(int index, int64_t value) override {
+    params_.Set(index, std::to_string(value));
+    return *this;
+  }
+  Statement& BindText(int index, std::string_view value) override {
+    params_.Set(index, std::string(value));
+    return *this;
+  }
+  Statement& BindNull(int index) override {
+    params_.Set(index, std::nullopt);
+    return *this;
+  }
+
+  Result<bool> Step() override {
+    if (!result_) {
+      REGFS_TRY(Execute());
+    } else {
+      ++row_;
+    }
+    return row_ < PQntuples(result_.get());
+  }
+
+  int64_t ColumnInt64(int index) const override {
+    if (ColumnIsNull(index)) return 0;
+    const char* text = PQgetvalue(result_.get(), row_, index);
+    if (PQftype(result_.get(), index) == kBoolOid) return text[0] == 't';
+    int64_t value = 0;
+    std::from_chars(text, text + PQgetlength(result_.get(), row_, index),
+                    value);
+    return value;
+  }
+  std::string ColumnText(int index) const override {
+    if (ColumnIsNull(index)) return {};
+    return std::string(PQgetvalue(result_.get(), row_, index),
+                       static_cast<size_t>(
+                           PQgetlength(result_.get(), row_, index)));
+  }
+  bool ColumnIsNull(int index) const override {
+    return PQgetisnull(result_.get(), row_, index) != 0;
+  }
+
+  void Reset() override {
+    result_.reset();
+    row_ = 0;
+    params_.Clear();
+  }
+
+ private:
+  Status Execute() {
+    // A parameter left unbound is NULL, as in SQLite.
+    std::vector<const char*> values = params_.Pointers();
+    if (values.size() < static_cast<size_t>(params_count_)) {
+      values.resize(static_cast<size_t>(params_count_), nullptr);
+    }
+    const int n = static_cast<int>(values.size());
+    PgResultPtr result(
+        name_.empty()
+            ? PQexecParams(db_.raw(), sql_.c_str(), n, nullptr, values.data(),
+                           nullptr, nullptr, 0)
+            : PQexecPrepared(db_.raw(), name_.c_str(), n, values.data(),
+                             nullptr, nullptr, 0));
+    REGFS_TRY(db_.Check(result.get(), "postgres"));
+    db_.SetChanges(result.get());
+    result_ = std::move(result);
+    row_ = 0;
+    return {};
+  }
+
+  PostgresConnection& db_;
+  const std::string name_;  // empty for a one-off statement
+  const std::string sql_;
+  const int params_count_;
+  Params params_;
+  PgResultPtr result_;
+  int row_ = 0;
+};
+
+// The value of a key=value conninfo starting at `i` (after '=' and
+// spaces): its end, past a closing quote.
+size_t ValueEnd(std::string_view s, size_t i) {
+  if (i < s.size() && s[i] == '\'') {
+    for (++i; i < s.size(); ++i) {
+      if (s[i] == '\\') {
+        ++i;
+      } else if (s[i] == '\'') {
+        return i + 1;
+      }
+    }
+    return s.size();
+  }
+  while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+// Each password in `conninfo`, as [begin, end) offsets.
+std::vector<std::pair<size_t, size_t>> PasswordSpans(std::string_view s) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  const bool url =
+      s.starts_with("postgresql://") || s.starts_with("postgres://");
+  if (url) {
+    const size_t start = s.find("://") + 3;
+    const size_t end_of_authority = s.find_first_of("/?", start);
+    const std::string_view authority =
+        s.substr(start, end_of_authority == std::string_view::npos
+                            ? std::string_view::npos
+                            : end_of_authority - start);
+    const size_t at = authority.rfind('@');
+    if (at != std::string_view::npos) {
+      const size_t colon = authority.substr(0, at).find(':');
+      if (colon != std::string_view::npos) {
+        spans.emplace_back(start + colon + 1, start + at);
+      }
+    }
+    for (size_t i = s.find("password=", start); i != std::string_view::npos;
+         i = s.find("password=", i + 1)) {
+      if (s[i - 1] != '?' && s[i - 1] != '&') continue;
+      const size_t v = i + 9;
+      spans.emplace_back(v, std::min(s.find('&', v), s.size()));
+    }
+    return spans;
+  }
+  for (size_t i = s.find("password"); i != std::string_view::npos;
+       i = s.find("password", i + 1)) {
+    if (i > 0 && !std::isspace(static_cast<unsigned char>(s[i - 1]))) continue;
+    size_t j = i + 8;
+    while (j < s.size() && std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    if (j >= s.size() || s[j] != '=') continue;
+    ++j;
+    while (j < s.size() && std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    spans.emplace_back(j, ValueEnd(s, j));
+  }
+  return spans;
+}
+
+// `text` with every occurrence of each secret replaced by "***".
+std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t i = text.find(secret); i != std::string::npos;
+         i = text.find(secret, i + 3)) {
+      text.replace(i, secret.size(), "***");
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+namespace {
+
+// RewritePlaceholders, and the highest placeholder number in `sql`.
+std::string Rewrite(std::string_view sql, int* highest) {
+  std::string out;
+  out.reserve(sql.size());
+  *highest = 0;
+  char quote = 0;  // the quote we are inside of: ' or ", or 0
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (quote != 0) {
+      out += c;
+      if (c == quote) quote = 0;  // a doubled quote reopens at once
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?' && i + 1 < sql.size() &&
+               std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      out += '$';
+      int n = 0;
+      std::from_chars(sql.data() + i + 1, sql.data() + sql.size(), n);
+      *highest = std::max(*highest, n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RewritePlaceholders(std::string_view sql) {
+  int highest = 0;
+  return Rewrite(sql, &highest);
+}
+
+std::string RedactConninfo(std::string_view conninfo) {
+  std::string out(conninfo);
+  auto spans = PasswordSpans(conninfo);
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+    out.replace(it->first, it->second - it->first, "***");
+  }
+  return out;
+}
+
+Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(
+    std::string_view conninfo) {
+  std::vector<std::string> secrets;
+  for (auto [begin, end] : PasswordSpans(conninfo)) {
+    secrets.emplace_back(conninfo.substr(begin, end - begin));
+  }
+  const std::string info(conninfo);
+  PgConnPtr conn(PQconnectdb(info.c_str()));
+  if (!conn) return Fail(Code::kIoError, "postgres: out of memory");
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    return Fail(Code::kIoError,
+                Scrub(fmt::format("postgres: cannot connect to \"{}\": {}",
+                                  RedactConninfo(conninfo),
+                                  PQerrorMessage(conn.get())),
+                      secrets));
+  }
+  // Errors come back as values; notices and warnings (e.g. ROLLBACK with
+  // no transaction open) are not printed on stderr.
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<PostgresConnection>(
+      new PostgresConnection(std::move(conn)));
+}
+
+PostgresConnection::~PostgresConnection() { cache_.clear(); }
+
+Status PostgresConnection::Check(pg_result* result, std::string_view what) {
+  if (PQstatus(conn_.get()) == CONNECTION_BAD) {
+    return Fail(Code::kIoError,
+                fmt::format("{}: connection to the database lost: {}", what,
+                            PQerrorMessage(conn_.get())));
+  }
+  if (result == nullptr) {
+    return std::unexpected(
+        PostgresError(what, nullptr, PQerrorMessage(conn_.get())));
+  }
+  const ExecStatusType status = PQresultStatus(result);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return {};
+  return std::unexpected(
+      PostgresError(what, PQresultErrorField(result, PG_DIAG_SQLSTATE),
+                    PQresultErrorMessage(result)));
+}
+
+void PostgresConnection::SetChanges(pg_result* result) {
+  // As SQLite's changes(): only a row-changing command sets it.
+  const std::string_view status = PQcmdStatus(result);
+  if (status.starts_with("INSERT") || status.starts_with("UPDATE") ||
+      status.starts_with("DELETE")) {
+    const char* n = PQcmdTuples(result);
+    changes_ = 0;
+    std::from_chars(n, n + std::char_traits<char>::length(n), changes_);
+  }
+}
+
+Status PostgresConnection::Exec(std::string_view sql) {
+  const std::string text(sql);
+  PgResultPtr result(PQexec(conn_.get(), text.c_str()));
+  return Check(result.get(), "postgres exec");
+}
+
+Result<ScopedStatement> PostgresConnection::Cached(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    std::string name = fmt::format("regfs_{}", ++next_statement_);
+    int params = 0;
+    const std::string text = Rewrite(sql, &params);
+    PgResultPtr result(
+        PQprepare(conn_.get(), name.c_str(), text.c_str(), 0, nullptr));
+    REGFS_TRY(Check(result.get(), "postgres prepare"));
+    it = cache_
+             .emplace(sql, std::make_unique<PostgresStatement>(
+                               *this, std::move(name), text, params))
+             .first;
+  }
+  return ScopedStatement(*it->second);
+}
+
+Result<std::unique_ptr<Statement>> PostgresConnection::Prepare(
+    std::string_view sql) {
+  int params = 0;
+  std::string text = Rewrite(sql, &params);
+  return std::unique_ptr<Statement>(std::make_unique<PostgresStatement>(
+      *this, std::string(), std::move(text), params));
+}
+
+bool PostgresConnection::InTransaction() const {
+  return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE &&
+         PQtransactionStatus(conn_.get()) != PQTRANS_UNKNOWN;
+}
+
+Status PostgresConnection::BeginWrite() {
+  // As BEGIN IMMEDIATE: the lock is taken before the transaction reads
+  // anything, and held until it ends.
+  REGFS_TRY(Exec("BEGIN"));
+  if (auto s = Exec(fmt::format("SELECT pg_advisory_xact_lock({})",
+                                kWriteLockKey));
+      !s) {
+    Rollback();
+    return s;
+  }
+  return {};
+}
+
+Status PostgresConnection::Commit() {
+  // PostgreSQL only warns of a COMMIT outside a transaction; SQLite fails.
+  if (!InTransaction()) {
+    return Fail(Code::kIoError, "postgres: commit: no transaction is open");
+  }
+  const bool aborted = PQtransactionStatus(conn_.get()) == PQTRANS_INERROR;
+  REGFS_TRY(Exec("COMMIT"));
+  // PostgreSQL answers COMMIT of a failed transaction with a rollback.
+  if (aborted) {
+    return Fail(Code::kIoError,
+                "postgres: the transaction failed and was rolled back");
+  }
+  return {};
+}
+
+void PostgresConnection::Rollback() { (void)Exec("ROLLBACK"); }
+
+Status PostgresConnection::Savepoint() {
+  return Exec("SAVEPOINT regfs_nested");
+}
+
+Status PostgresConnection::ReleaseSavepoint() {
+  return Exec("RELEASE SAVEPOINT regfs_nested");
+}
+
+Status PostgresConnection::RollbackToSavepoint() {
+  return Exec(
+      "ROLLBACK TO SAVEPOINT regfs_nested; RELEASE SAVEPOINT regfs_nested");
+}
+
+}  // namespace regfs::registry::sql

@@ -1,0 +1,96 @@
+// The PostgreSQL engine of the SQL layer (connection.h), over libpq: a
+// shared store's metadata. Internal to registry/sql/.
+//
+// Statements are the shared text of registry/sql/ (`?N` placeholders,
+// rewritten to PostgreSQL's `$N`); cached ones are prepared on the server
+// once per connection (PQprepare) and run with PQexecPrepared, every
+// parameter sent as text. A statement's rows are fetched whole when it is
+// first stepped. A column of type boolean reads as 1 or 0 (as SQLite's
+// EXISTS does).
+//
+// Unlike SQLite, a failed statement inside a transaction aborts that
+// transaction: only a rollback (or a rollback to the savepoint) ends it.
+//
+// Not thread-safe: one thread at a time per connection (connection.h).
+#ifndef REGFS_REGISTRY_SQL_POSTGRES_H_
+#define REGFS_REGISTRY_SQL_POSTGRES_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "registry/error.h"
+#include "registry/sql/connection.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace regfs::registry::sql {
+
+// Owns a PGconn; PQfinish on destruction.
+struct PgConnCloser {
+  void operator()(pg_conn* conn) const;
+};
+using PgConnPtr = std::unique_ptr<pg_conn, PgConnCloser>;
+
+// Owns a PGresult; PQclear on destruction.
+struct PgResultClearer {
+  void operator()(pg_result* result) const;
+};
+using PgResultPtr = std::unique_ptr<pg_result, PgResultClearer>;
+
+class PostgresConnection final : public Connection {
+ public:
+  // Connects with `conninfo`, a libpq URL (postgresql://...) or key=value
+  // string; libpq's environment (PGHOST, PGPASSFILE, PGSSLMODE, ...)
+  // applies. An error's message shows the conninfo without its password.
+  static Result<std::unique_ptr<PostgresConnection>> Open(
+      std::string_view conninfo);
+  ~PostgresConnection() override;
+
+  Engine engine() const override { return Engine::kPostgres; }
+  Status Exec(std::string_view sql) override;
+  Result<ScopedStatement> Cached(const char* sql) override;
+  Result<std::unique_ptr<Statement>> Prepare(std::string_view sql) override;
+  int64_t Changes() const override { return changes_; }
+  bool InTransaction() const override;
+  Status BeginWrite() override;
+  Status Commit() override;
+  void Rollback() override;
+  Status Savepoint() override;
+  Status ReleaseSavepoint() override;
+  Status RollbackToSavepoint() override;
+
+  // For this engine's statements: the error of `result` (null when libpq
+  // could not even make one), or nothing when it succeeded.
+  Status Check(pg_result* result, std::string_view what);
+  void SetChanges(pg_result* result);
+  pg_conn* raw() { return conn_.get(); }
+
+ private:
+  explicit PostgresConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
+
+  PgConnPtr conn_;
+  std::map<const char*, std::unique_ptr<Statement>> cache_;
+  uint64_t next_statement_ = 0;
+  int64_t changes_ = 0;
+};
+
+// `sql` with each `?N` placeholder outside quoted literals and quoted
+// identifiers rewritten to `$N`; a `?` not followed by a digit is kept.
+std::string RewritePlaceholders(std::string_view sql);
+
+// `conninfo` with any password replaced by "***" (in a URL's user info, a
+// URL's password= parameter, or a key=value string's password=).
+std::string RedactConninfo(std::string_view conninfo);
+
+// The key of the advisory lock that BeginWrite takes: one per database, so
+// that writers of a store exclude each other from their transaction's
+// start.
+inline constexpr int64_t kWriteLockKey = 0x7265676673;  // "regfs"
+
+}  // namespace regfs::registry::sql
+
+#endif  // REGFS_REGISTRY_SQL_POSTGRES_H_

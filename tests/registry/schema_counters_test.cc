@@ -1,0 +1,67 @@
+// Schema version 4 (counters): an older store's history continues from its
+// newest seq, gap-free, with seqs taken from the counter row.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "registry/history.h"
+#include "registry/sql/history.h"
+#include "registry/sql/schema.h"
+#include "registry/sql/sqlite.h"
+#include "tests/registry/test_util.h"
+
+namespace regfs::registry::testing {
+namespace {
+
+TEST(SchemaCountersTest, UpgradeStartsTheCounterAtTheNewestSeq) {
+  TempDir tmp;
+  auto db = sql::SqliteConnection::Open(tmp.path() / "r.db", true);
+  REGFS_ASSERT_OK(db);
+  REGFS_ASSERT_OK(sql::schema::Migrate(**db, 3));
+  for (int seq = 1; seq <= 3; ++seq) {
+    REGFS_ASSERT_OK((*db)->Exec(fmt::format(
+        "INSERT INTO history (seq, time_ms, event, collection, alias, uid, "
+        "\"user\", interface, detail) VALUES ({}, 0, 'tag.add', 'm', '', 0, "
+        "'root', 'cli', '{{}}')",
+        seq)));
+  }
+  REGFS_ASSERT_OK(sql::schema::Migrate(**db));
+  EXPECT_EQ(sql::schema::Version(**db).value_or(-1), 4);
+  Event e;
+  e.type = EventType::kTagAdd;
+  e.collection = "m";
+  e.user = "root";
+  auto seq = sql::AppendEvent(**db, e);
+  REGFS_ASSERT_OK(seq);
+  EXPECT_EQ(*seq, 4u);
+  auto again = sql::AppendEvent(**db, e);
+  REGFS_ASSERT_OK(again);
+  EXPECT_EQ(*again, 5u);
+  EXPECT_EQ(sql::LastSeq(**db).value_or(0), 5u);
+}
+
+TEST(SchemaCountersTest, AFailedAppendTakesNoSeq) {
+  TempDir tmp;
+  auto db = sql::SqliteConnection::Open(tmp.path() / "r.db", true);
+  REGFS_ASSERT_OK(db);
+  REGFS_ASSERT_OK(sql::schema::Migrate(**db));
+  Event e;
+  e.type = EventType::kTagAdd;
+  e.collection = "m";
+  e.user = "root";
+  REGFS_ASSERT_OK(sql::AppendEvent(**db, e));
+  // A row that takes seq 2 behind the counter's back: the next append
+  // fails whole, and the counter does not move.
+  REGFS_ASSERT_OK((*db)->Exec(
+      "INSERT INTO history (seq, time_ms, event, collection, alias, uid, "
+      "\"user\", interface, detail) VALUES (2, 0, 'tag.add', 'm', '', 0, "
+      "'root', 'cli', '{}')"));
+  EXPECT_FALSE(sql::AppendEvent(**db, e).has_value());
+  auto counter = (*db)->Prepare(
+      "SELECT value FROM counters WHERE name = 'history'");
+  REGFS_ASSERT_OK(counter);
+  ASSERT_TRUE((*counter)->Step().value_or(false));
+  EXPECT_EQ((*counter)->ColumnInt64(0), 1);
+}
+
+}  // namespace
+}  // namespace regfs::registry::testing
