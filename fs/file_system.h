@@ -24,7 +24,9 @@
 // readlink), _lookup.cc, _collections.cc (mkdir, rmdir), _aliases.cc
 // (symlink, unlink, rename, staged symlinks), _files.cc (open, read,
 // readdir), _xattrs.cc, _watch.cc (other processes' changes), _past.cc
-// (views of the past); file_system_internal.h holds their shared names.
+// (views of the past), _drafts.cc (drafts: names, files, quota),
+// _publish.cc (publishing a draft, the drafts' upkeep), _control.cc
+// (.regfs/ctl); file_system_internal.h holds their shared names.
 //
 // Thread-safe: libfuse calls handlers from many threads. The registry is
 // thread-safe; the caches each have their own mutex (never two held at

@@ -3,6 +3,10 @@
 #ifndef REGFS_FS_FILE_SYSTEM_INTERNAL_H_
 #define REGFS_FS_FILE_SYSTEM_INTERNAL_H_
 
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -38,6 +42,11 @@ inline constexpr double kDraftRootTimeout = 0;
 inline constexpr double kDraftTimeout = 1;
 // On a collection: the version the caller published there last.
 inline constexpr std::string_view kPublishedXattr = "user.regfs.published";
+
+// Disk use of a file (st_blocks), and of a file or tree, as
+// registry::Drafts::Usage counts it (file_system_drafts.cc).
+uint64_t DiskBytes(const struct stat& st);
+uint64_t TreeBytes(const std::filesystem::path& path);
 
 // The inode of an alias as the registry returned it.
 inline Ino AliasIno(const registry::Alias& alias) {
