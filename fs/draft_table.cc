@@ -47,22 +47,25 @@ std::map<std::string, uint64_t> DraftTable::EraseTree(int64_t collection_id,
                                                       std::string_view path) {
   std::map<std::string, uint64_t> erased;
   const std::string prefix = std::string(path) + "/";
-  const auto take = [&](std::map<Key, uint64_t>::iterator it) {
-    erased.emplace(std::get<2>(it->first), it->second);
-    by_id_.erase(it->second);
-    return by_key_.erase(it);
-  };
   if (auto it = by_key_.find(Key{collection_id, uid, std::string(path)});
       it != by_key_.end()) {
-    take(it);
+    Take(it, erased);
   }
   for (auto it = by_key_.lower_bound(Key{collection_id, uid, prefix});
        it != by_key_.end() && std::get<0>(it->first) == collection_id &&
        std::get<1>(it->first) == uid &&
        std::get<2>(it->first).starts_with(prefix);) {
-    it = take(it);
+    it = Take(it, erased);
   }
   return erased;
+}
+
+std::map<DraftTable::Key, uint64_t>::iterator DraftTable::Take(
+    std::map<Key, uint64_t>::iterator it,
+    std::map<std::string, uint64_t>& erased) {
+  erased.emplace(std::get<2>(it->first), it->second);
+  by_id_.erase(it->second);
+  return by_key_.erase(it);
 }
 
 void DraftTable::Rename(int64_t collection_id, uid_t uid,

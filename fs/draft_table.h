@@ -84,6 +84,10 @@ class DraftTable final {
   std::map<std::string, uint64_t> EraseTree(int64_t collection_id, uid_t uid,
                                             std::string_view path)
       REQUIRES(mu_);
+  // Erases the entry at `it` into `erased`; returns the next entry.
+  std::map<Key, uint64_t>::iterator Take(
+      std::map<Key, uint64_t>::iterator it,
+      std::map<std::string, uint64_t>& erased) REQUIRES(mu_);
 
   Mutex mu_;
   uint64_t next_id_ GUARDED_BY(mu_) = 1;

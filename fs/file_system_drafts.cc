@@ -36,6 +36,11 @@ using registry::Role;
 
 namespace {
 
+// The mode bits a draft keeps: permissions only. The daemon creates the
+// backing files (as root, often): a set-user-ID or set-group-ID bit would
+// make a privileged file in the store, and a version never carries them.
+constexpr mode_t kDraftModeBits = 0777;
+
 // The errno of the last failed syscall, for a Refuse.
 int LastErrno() { return errno == 0 ? EIO : errno; }
 
@@ -215,7 +220,7 @@ Reply FileSystem::CreateDraft(const Request& r, const Node& dir,
   const int open_flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
                          (flags & (O_EXCL | O_TRUNC));
   registry::UniqueFd fd(
-      ::open(DraftPath(*key).c_str(), open_flags, mode & 07777));
+      ::open(DraftPath(*key).c_str(), open_flags, mode & kDraftModeBits));
   if (!fd.valid()) {
     const int err = LastErrno();
     return Refuse(r, what, err, ReasonOf(err));
@@ -257,7 +262,7 @@ Reply FileSystem::MkNodDraft(const Request& r, const Node& dir,
   if (!key) return key.error();
   registry::UniqueFd fd(::open(DraftPath(*key).c_str(),
                                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                               mode & 07777));
+                               mode & kDraftModeBits));
   if (!fd.valid()) {
     const int err = LastErrno();
     return Refuse(r, what, err, ReasonOf(err));
@@ -270,7 +275,7 @@ Reply FileSystem::MkDirDraft(const Request& r, const Node& dir,
   const std::string what = "mkdir " + PathIn(dir.ino, name);
   auto key = NewDraftKey(r, dir, name, what);
   if (!key) return key.error();
-  if (::mkdir(DraftPath(*key).c_str(), mode & 07777) != 0) {
+  if (::mkdir(DraftPath(*key).c_str(), mode & kDraftModeBits) != 0) {
     const int err = LastErrno();
     return Refuse(r, what, err, ReasonOf(err));
   }
@@ -505,7 +510,7 @@ Reply FileSystem::SetAttrDraft(const Request& r, const Node& node,
                   "publisher");
   }
   if (to_set & FUSE_SET_ATTR_MODE) {
-    if (::chmod(path.c_str(), attr.st_mode & 07777) != 0) {
+    if (::chmod(path.c_str(), attr.st_mode & kDraftModeBits) != 0) {
       return ErrorReply{LastErrno()};
     }
   }

@@ -172,5 +172,19 @@ TEST_F(DraftPrivateTest, RenamesInsideDraftsAndBetweenDraftNames) {
       << hard.err;
 }
 
+TEST_F(DraftPrivateTest, DraftsKeepPermissionBitsOnly) {
+  // The daemon (root) creates the backing files: no set-ID bit may reach
+  // them, whether asked at creation or by chmod.
+  const RunResult ops = Sh(
+      kMember, "cd " + M("models").string() +
+                   " && echo x > .s && chmod 6755 .s && stat -c %a .s && "
+                   "mkdir -m 2775 .dir && stat -c %a .dir");
+  ASSERT_EQ(ops.exit_code, 0) << ops.err << DaemonLog();
+  EXPECT_EQ(ops.out, "755\n775\n");
+  struct stat st {};
+  ASSERT_EQ(stat(OnDisk("models", kMember, ".s").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07000, 0u);
+}
+
 }  // namespace
 }  // namespace regfs::fs::testing
