@@ -242,25 +242,45 @@ Reply FileSystem::OpenDir(const Request& r, Ino ino) {
   return reply;
 }
 
-Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
-                          off_t offset) {
+namespace {
+
+// The entries of `handle` from `offset` on, each added by `add(entry,
+// buf, room, next offset)` (which returns the bytes it needs, as
+// fuse_add_direntry does), as many as fit in `size` bytes. `undo(entry)`
+// runs for the one that did not fit.
+template <class Add, class Undo>
+Reply FillDir(const Handle& handle, size_t size, off_t offset, Add&& add,
+              Undo&& undo) {
   if (handle.kind != Handle::Kind::kDir) return ErrorReply{ENOTDIR};
   std::string buf(size, '\0');
   size_t used = 0;
   for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0));
        i < handle.entries.size(); ++i) {
-    const DirEntry& e = handle.entries[i];
-    struct stat st {};
-    st.st_ino = e.ino;
-    st.st_mode = e.type;
-    const size_t need =
-        fuse_add_direntry(r.req, buf.data() + used, size - used, e.name.c_str(),
-                          &st, static_cast<off_t>(i + 1));
-    if (need > size - used) break;
+    const size_t need = add(handle.entries[i], buf.data() + used, size - used,
+                            static_cast<off_t>(i + 1));
+    if (need > size - used) {
+      undo();
+      break;
+    }
     used += need;
   }
   buf.resize(used);
   return BufReply{std::move(buf)};
+}
+
+}  // namespace
+
+Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
+                          off_t offset) {
+  return FillDir(
+      handle, size, offset,
+      [&](const DirEntry& e, char* buf, size_t room, off_t next) {
+        struct stat st {};
+        st.st_ino = e.ino;
+        st.st_mode = e.type;
+        return fuse_add_direntry(r.req, buf, room, e.name.c_str(), &st, next);
+      },
+      [] {});
 }
 
 // readdir with each entry's attributes (`ls -l` of a big collection asks
@@ -270,35 +290,29 @@ Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
 // that no longer resolves is listed without attributes (node id 0).
 Reply FileSystem::ReadDirPlus(const Request& r, Handle& handle, size_t size,
                               off_t offset) {
-  if (handle.kind != Handle::Kind::kDir) return ErrorReply{ENOTDIR};
-  std::string buf(size, '\0');
-  size_t used = 0;
-  for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0));
-       i < handle.entries.size(); ++i) {
-    const DirEntry& e = handle.entries[i];
-    fuse_entry_param entry{};
-    const bool counted = e.name != "." && e.name != "..";
-    if (counted) {
-      Reply looked_up = Lookup(r, handle.ino, e.name);
-      if (auto* found = std::get_if<EntryReply>(&looked_up)) {
-        entry = found->entry;
-      }
-    }
-    if (entry.ino == 0) {
-      entry.attr.st_ino = e.ino;
-      entry.attr.st_mode = e.type;
-    }
-    const size_t need = fuse_add_direntry_plus(
-        r.req, buf.data() + used, size - used, e.name.c_str(), &entry,
-        static_cast<off_t>(i + 1));
-    if (need > size - used) {
-      if (counted && entry.ino != 0) Forget(entry.ino, 1);
-      break;
-    }
-    used += need;
-  }
-  buf.resize(used);
-  return BufReply{std::move(buf)};
+  Ino counted = 0;  // the last entry's node id, if the kernel would count it
+  return FillDir(
+      handle, size, offset,
+      [&](const DirEntry& e, char* buf, size_t room, off_t next) {
+        fuse_entry_param entry{};
+        counted = 0;
+        if (e.name != "." && e.name != "..") {
+          Reply looked_up = Lookup(r, handle.ino, e.name);
+          if (auto* found = std::get_if<EntryReply>(&looked_up)) {
+            entry = found->entry;
+            counted = entry.ino;
+          }
+        }
+        if (entry.ino == 0) {
+          entry.attr.st_ino = e.ino;
+          entry.attr.st_mode = e.type;
+        }
+        return fuse_add_direntry_plus(r.req, buf, room, e.name.c_str(), &entry,
+                                      next);
+      },
+      [&] {
+        if (counted != 0) Forget(counted, 1);
+      });
 }
 
 Reply FileSystem::StatFs(const Request& r) {

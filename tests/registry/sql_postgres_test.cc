@@ -352,31 +352,6 @@ TEST_F(PostgresTest, AWriteTransactionExcludesOtherWritersFromItsStart) {
   EXPECT_TRUE(began);
 }
 
-TEST_F(PostgresTest, EqualsIgnoringCaseFoldsAsciiOnly) {
-  auto same = sql::EqualsIgnoringCase(sql::Engine::kPostgres, "?1", "?2");
-  REGFS_ASSERT_OK(same);
-  auto stmt = db().Prepare("SELECT " + *same);
-  REGFS_ASSERT_OK(stmt);
-  struct Case {
-    const char* a;
-    const char* b;
-    bool equal;
-  };
-  const Case cases[] = {
-      {"prod", "PROD", true},   {"Prod", "pRoD", true},
-      {"prod", "prods", false}, {"\xc3\xa9", "\xc3\x89", false},  // é, É
-      {"", "", true},
-  };
-  for (const Case& c : cases) {
-    (*stmt)->Reset();
-    (*stmt)->BindText(1, c.a).BindText(2, c.b);
-    auto row = (*stmt)->Step();
-    REGFS_ASSERT_OK(row);
-    ASSERT_TRUE(*row);
-    EXPECT_EQ((*stmt)->ColumnInt64(0) != 0, c.equal) << c.a << " " << c.b;
-  }
-}
-
 TEST_F(PostgresTest, JsonTextFieldReadsAFieldOfAStoredObject) {
   auto field = sql::JsonTextField(sql::Engine::kPostgres, "?1", "to");
   REGFS_ASSERT_OK(field);
