@@ -84,8 +84,8 @@ uint64_t TreeBytes(const stdfs::path& path) {
 }
 
 bool FileSystem::IsDraftName(std::string_view name) {
-  return name.size() > 1 && name.starts_with('.') && name != ".." &&
-         name != kCollectionHistory;
+  // The collection's own .history is the mount's, never a draft.
+  return registry::IsDraftName(name) && name != kCollectionHistory;
 }
 
 bool FileSystem::IsAdmin(const Request& r) {

@@ -168,6 +168,12 @@ Result<std::string> ParseLinkTarget(std::string_view collection,
   return std::string(name);
 }
 
+bool IsDraftName(std::string_view name) {
+  return name.size() > 1 && name.front() == '.' && name != ".." &&
+         name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
 Status ValidateTag(std::string_view tag) { return ValidateName(tag, "tag"); }
 
 Status ValidateMetaKey(std::string_view key) {

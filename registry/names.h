@@ -46,6 +46,10 @@ std::string VersionName(uint64_t number);
 Result<std::string> ParseLinkTarget(std::string_view collection,
                                     std::string_view target);
 
+// A draft's name in a collection (DESIGN.md "draft"): a dot-name, one
+// path component, not ".." ("." alone is no name either).
+bool IsDraftName(std::string_view name);
+
 // Tag and metadata key checks (a principal is checked by Registry::Grant).
 Status ValidateTag(std::string_view tag);
 Status ValidateMetaKey(std::string_view key);

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "registry/names.h"
 #include "registry/registry_impl.h"
 #include "registry/sidecar.h"
 #include "registry/unique_fd.h"
@@ -24,9 +25,7 @@ constexpr std::string_view kXattrPrefix = "user.regfs.";
 
 // A draft's own name, as the user sees it in the collection.
 Status ValidateDraftName(std::string_view name) {
-  if (name.size() < 2 || name.front() != '.' || name == ".." ||
-      name.find('/') != std::string_view::npos ||
-      name.find('\0') != std::string_view::npos) {
+  if (!IsDraftName(name)) {
     return Fail(Code::kInvalidArgument,
                 fmt::format("'{}' is not a draft: drafts are dot-names in "
                             "a collection (.model.pt)",

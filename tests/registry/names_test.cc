@@ -295,5 +295,15 @@ TEST(NamesTest, MetaKeys) {
   EXPECT_FALSE(ValidateMetaKey(std::string("a\0b", 3)).has_value());
 }
 
+TEST(NamesTest, DraftNames) {
+  for (const char* name : {".model.pt", ".d", "..x", ".data.metadata.json"}) {
+    EXPECT_TRUE(IsDraftName(name)) << name;
+  }
+  for (const char* name : {"", ".", "..", "model.pt", ".a/b", "v1"}) {
+    EXPECT_FALSE(IsDraftName(name)) << name;
+  }
+  EXPECT_FALSE(IsDraftName(std::string(".a\0b", 4)));
+}
+
 }  // namespace
 }  // namespace regfs::registry
