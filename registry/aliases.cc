@@ -264,6 +264,9 @@ Result<Alias> Registry::SetAlias(
   REGFS_TRY(ticket);
   // Inside the batch, the change's own transaction is a savepoint.
   auto move = [&]() -> Result<Alias> {
+    // The ticket holds the lock; a lambda is a function of its own to the
+    // analysis, which cannot see the hold a Result carried in from Join.
+    impl_->batch.AssertHeldBy(*ticket);
     auto change = impl_->BeginAliasChange(who, collection, {{alias, "move"}},
                                           /*in_batch=*/true);
     REGFS_TRY(change);

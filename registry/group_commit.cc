@@ -22,7 +22,7 @@ AnnounceOnRelease::~AnnounceOnRelease() {
 
 // The hold leaves in the returned Held, which the analysis cannot follow.
 GroupCommit::Held GroupCommit::Lock() NO_THREAD_SAFETY_ANALYSIS {
-  Held held{AnnounceOnRelease(&announcer_), MutexLock(mu_)};
+  Held held(mu_, &announcer_);
   AwaitNoBatch();
   return held;
 }

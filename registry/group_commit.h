@@ -20,8 +20,9 @@
 // Thread safety: every member but the constructor is safe to call from
 // any thread. Lock order: the one mutex only; no other lock is taken while
 // holding it. A hold leaves Lock and Join inside the returned Held or
-// Ticket, which Clang's analysis cannot follow: those two are exempt, and
-// Leave asserts the hold its Ticket carries.
+// Ticket, which Clang's analysis cannot follow inside them: those two are
+// exempt. Lock is annotated ACQUIRE, so its callers are checked; Join's
+// callers, and Leave, assert the hold their Ticket carries (AssertHeldBy).
 #ifndef REGFS_REGISTRY_GROUP_COMMIT_H_
 #define REGFS_REGISTRY_GROUP_COMMIT_H_
 
@@ -68,10 +69,20 @@ class GroupCommit final {
     uint64_t largest = 0;  // the most moves in one commit
   };
 
-  // The lock, held; the member order releases it before announcing.
-  struct Held {
-    AnnounceOnRelease announce;
-    MutexLock lock;
+  // The lock, held; the member order releases it before announcing. A
+  // scoped capability: the analysis knows a Held returned by Lock holds
+  // mutex() until the Held is destroyed.
+  class SCOPED_CAPABILITY Held final {
+   public:
+    Held(Mutex& mu, ChangeAnnouncer* announcer) ACQUIRE(mu)
+        : announce_(announcer), lock_(mu) {}
+    Held(Held&&) = default;
+    Held& operator=(Held&&) = delete;
+    ~Held() RELEASE() {}
+
+   private:
+    AnnounceOnRelease announce_;
+    MutexLock lock_;
   };
   // A batch member's hold on the lock.
   struct Ticket {
@@ -86,15 +97,23 @@ class GroupCommit final {
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
 
+  // The lock: what every Registry::Impl helper that touches the database
+  // needs held (Impl::db is guarded by it).
+  Mutex& mutex() RETURN_CAPABILITY(mu_) { return mu_; }
   // The lock, once no batch is open.
-  Held Lock() EXCLUDES(mu_);
-  // Joins (or opens) the batch; the change then goes in a savepoint.
+  Held Lock() ACQUIRE(mu_);
+  // Joins (or opens) the batch; the change then goes in a savepoint. The
+  // hold travels inside a Result, which the analysis cannot follow: the
+  // caller states it with AssertHeldBy once the Join has succeeded.
   Result<Ticket> Join() EXCLUDES(mu_);
+  // Tells the analysis that `ticket` holds mutex() (checked in debug
+  // builds).
+  void AssertHeldBy(const Ticket& ticket) const ASSERT_CAPABILITY(mu_);
   // Ends a member's part: `applied` says whether its change is in the
   // batch. Returns once that change is committed, or the commit's error.
   Status Leave(Ticket& ticket, bool applied);
-  // Needs the lock held (through a Held, which the analysis cannot see).
-  Stats stats() const NO_THREAD_SAFETY_ANALYSIS { return stats_; }
+  // Needs the lock held.
+  Stats stats() const REQUIRES(mu_) { return stats_; }
 
  private:
   struct FailedBatch {
@@ -108,8 +127,6 @@ class GroupCommit final {
   Result<uint64_t> JoinLocked() REQUIRES(mu_);
   // Closes the open batch with the outcome of its COMMIT.
   void End(Status committed) REQUIRES(mu_);
-  // Tells the analysis that `ticket` holds mu_ (checked in debug builds).
-  void AssertHeldBy(const Ticket& ticket) const ASSERT_CAPABILITY(mu_);
 
   std::unique_ptr<sql::Connection>& db_ GUARDED_BY(mu_);
   ChangeAnnouncer& announcer_;

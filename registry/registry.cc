@@ -62,6 +62,7 @@ Result<std::unique_ptr<Registry>> Registry::Init(
   }
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
+  impl.AssertUnshared();  // reg is not shared yet: see AssertUnshared
   REGFS_TRY(impl.blobs.Create());
   auto db = sql::SqliteConnection::Open(store / kDbName, /*create=*/true,
                                         impl.options.durable);
@@ -119,6 +120,7 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   REGFS_TRY(CheckSidecars(store));
   std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
+  impl.AssertUnshared();  // reg is not shared yet: see AssertUnshared
   auto db = sql::SqliteConnection::Open(store / kDbName, /*create=*/false,
                                         impl.options.durable);
   REGFS_TRY(db);

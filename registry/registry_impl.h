@@ -4,7 +4,9 @@
 // that defines Registry members includes it; nothing outside does.
 //
 // Thread safety: every helper expects the lock held (Impl::Lock or a
-// GroupCommit ticket), unless its comment says it takes it.
+// GroupCommit ticket), unless its comment says it takes it. Clang's
+// -Wthread-safety checks this: `db` is PT_GUARDED_BY the lock, the helpers
+// are REQUIRES it, those that take it EXCLUDES it.
 #ifndef REGFS_REGISTRY_REGISTRY_IMPL_H_
 #define REGFS_REGISTRY_REGISTRY_IMPL_H_
 
@@ -32,9 +34,9 @@
 
 namespace regfs::registry {
 
-using sql::Connection;
 using sql::AliasRow;
 using sql::CollectionRow;
+using sql::Connection;
 using sql::kVersionColumns;
 using sql::Transaction;
 using sql::VersionFromRow;
@@ -78,7 +80,9 @@ class Registry::Impl {
         announcer(store),
         batch(db, announcer) {}
 
-  std::unique_ptr<sql::Connection> db;  // guarded by the lock (Lock, batch)
+  // Set once by Open before any other thread can see the Registry; what it
+  // points to is used only with the lock held (Lock, or a batch's Ticket).
+  std::unique_ptr<sql::Connection> db PT_GUARDED_BY(batch.mutex());
   OpenOptions options;
   BlobStore blobs;
   Drafts drafts;  // drafts-reg (issue 13): STORE/drafts; no lock needed
@@ -86,103 +90,123 @@ class Registry::Impl {
   ChangeAnnouncer announcer;
   GroupCommit batch;  // the lock, and SetAlias's group commits
 
-  // The lock, once no batch is open (GroupCommit::Lock).
-  GroupCommit::Held Lock() { return batch.Lock(); }
+  // The lock, once no batch is open (GroupCommit::Lock). Exempt from the
+  // analysis, which cannot follow a hold returned from a call it makes;
+  // its callers are checked against the ACQUIRE.
+  GroupCommit::Held Lock() ACQUIRE(batch.mutex()) NO_THREAD_SAFETY_ANALYSIS {
+    return batch.Lock();
+  }
+
+  // The lock's exemption for Init and Open, which use `db` before they
+  // return the Registry, so before any other thread can reach it: nothing
+  // can race, and taking the lock there would only hide that. Tells the
+  // analysis to treat the lock as held for the rest of the caller.
+  void AssertUnshared() ASSERT_CAPABILITY(batch.mutex()) {}
 
   // fsck's checks of the database, into `report`, and the referenced
   // blobs (sql::ReferencedBlobs). Takes the lock.
-  Result<std::vector<sql::BlobRef>> FsckDatabase(FsckReport& report);
+  Result<std::vector<sql::BlobRef>> FsckDatabase(FsckReport& report)
+      EXCLUDES(batch.mutex());
   // fsck of one blob: hashes it without the lock, and records in `report`
   // a missing or corrupt blob that is still referenced, with the files it
   // affects; else, with `repair`, enables fs-verity on it.
-  Status FsckBlob(const sql::BlobRef& blob, bool repair, FsckReport& report);
+  Status FsckBlob(const sql::BlobRef& blob, bool repair, FsckReport& report)
+      EXCLUDES(batch.mutex());
   // The live versions (and tree files) whose content is blob `key`,
   // sorted. Takes the lock.
-  Result<std::vector<std::string>> FilesOfBlob(std::string_view key);
+  Result<std::vector<std::string>> FilesOfBlob(std::string_view key)
+      EXCLUDES(batch.mutex());
   // fsck --repair of one intact blob: enables fs-verity, counting it in
   // `report`, or records why it could not.
   Status RepairVerity(const std::string& key, FsckReport& report);
 
   // ---- Helpers; all expect the lock held. ----
 
-  Result<CollectionRow> FindCollection(std::string_view name);
+  Result<CollectionRow> FindCollection(std::string_view name)
+      REQUIRES(batch.mutex());
 
   // The newest event's seq (0 for none).
-  Result<uint64_t> LastSeq();
+  Result<uint64_t> LastSeq() REQUIRES(batch.mutex());
   // Time travel: `collection` rebuilt from its events 1..seq.
   Result<CollectionReplay> Replay(std::string_view collection, uint64_t seq,
-                                  std::optional<std::string> watch);
+                                  std::optional<std::string> watch)
+      REQUIRES(batch.mutex());
   Result<Alias> AliasFromState(std::string_view collection,
                                std::string_view name, const AliasState& state,
-                               bool is_protected);
+                               bool is_protected) REQUIRES(batch.mutex());
 
   Result<std::optional<Version>> FindVersion(int64_t collection_id,
-                                             uint64_t number);
+                                             uint64_t number)
+      REQUIRES(batch.mutex());
 
   // Version `number` of `c`, or NotFound.
-  Result<Version> RequireVersion(const CollectionRow& c, uint64_t number);
+  Result<Version> RequireVersion(const CollectionRow& c, uint64_t number)
+      REQUIRES(batch.mutex());
   // The newest live version and the seq of its creation event.
   Result<std::optional<std::pair<Version, uint64_t>>> FindLatest(
-      int64_t collection_id);
+      int64_t collection_id) REQUIRES(batch.mutex());
 
   // "vN", "latest" or an alias of `c`, resolved now.
-  Result<Version> ResolveIn(const CollectionRow& c, std::string_view name);
+  Result<Version> ResolveIn(const CollectionRow& c, std::string_view name)
+      REQUIRES(batch.mutex());
 
-  Result<bool> IsProtected(std::string_view name);
+  Result<bool> IsProtected(std::string_view name) REQUIRES(batch.mutex());
 
   // Two aliases of one collection may not differ only by case:
   // AlreadyExists if `c` has an alias `name` but for case (other than
   // alias `except_id`). Enforced here rather than by a unique index, which
   // stores from before the rule may violate.
   Status RequireNoAliasCaseTwin(const CollectionRow& c, std::string_view name,
-                                int64_t except_id = 0);
+                                int64_t except_id = 0) REQUIRES(batch.mutex());
 
   // Root and the owner are admins; an explicit grant to the user wins,
   // `none` included (it denies even when a group grants more); else the
   // highest of the user's groups' grants (a group's `none` denies only if
   // no other group of the user grants a role); else the default.
-  Result<Role> RoleOf(const Identity& who);
+  Result<Role> RoleOf(const Identity& who) REQUIRES(batch.mutex());
 
   // A write transaction begun, inside which `who`'s role is at least
   // `needed` (else PermissionDenied, as Require).
   Result<Transaction> BeginAs(const Identity& who, Role needed,
-                              std::string_view action);
+                              std::string_view action) REQUIRES(batch.mutex());
   // `who`'s role; PermissionDenied unless it is at least `needed`.
   Result<Role> Require(const Identity& who, Role needed,
-                       std::string_view action);
+                       std::string_view action) REQUIRES(batch.mutex());
 
   // The checks every alias change makes on the alias's own name: a member
   // at least, not `latest` or a version, admin for protected names.
   Status CheckAliasName(const Identity& who, std::string_view alias,
-                        std::string_view verb);
+                        std::string_view verb) REQUIRES(batch.mutex());
   // NotPermitted if `alias` is protected and `role` is not admin.
   Status CheckProtection(Role role, std::string_view alias,
-                         std::string_view verb);
+                         std::string_view verb) REQUIRES(batch.mutex());
 
   // The version `target` names in `collection`, after the checks of a
   // move of `alias` (or, without one, of any alias change).
   Result<Version> CheckMove(const Identity& who, std::string_view collection,
                             std::optional<std::string_view> alias,
-                            std::string_view target);
+                            std::string_view target) REQUIRES(batch.mutex());
 
   // The version a symlink target written into `c` names now.
-  Result<Version> ResolveTarget(const CollectionRow& c,
-                                std::string_view target);
+  Result<Version> ResolveTarget(const CollectionRow& c, std::string_view target)
+      REQUIRES(batch.mutex());
 
   Result<uint64_t> Append(
       const Identity& who, EventType type, std::string_view collection,
       std::string_view alias, std::optional<uint64_t> old_version,
       std::optional<uint64_t> new_version,
       const nlohmann::json& detail = nlohmann::json::object(),
-      TimeMs time = NowMs());
+      TimeMs time = NowMs()) REQUIRES(batch.mutex());
   // Appends `event` as `who`'s, and returns its seq.
-  Result<uint64_t> Append(const Identity& who, Event event);
+  Result<uint64_t> Append(const Identity& who, Event event)
+      REQUIRES(batch.mutex());
 
   // Creates or moves `alias` of `c` to `target` inside the caller's
   // transaction, with its history row. Moving to the same version records
   // nothing.
   Status WriteAlias(const Identity& who, const CollectionRow& c,
-                    std::string_view alias, const Version& target);
+                    std::string_view alias, const Version& target)
+      REQUIRES(batch.mutex());
 
   // Begins the write transaction of a change to the aliases `names` of
   // `collection` (each with the verb for messages), after the checks every
@@ -192,62 +216,75 @@ class Registry::Impl {
       const Identity& who, std::string_view collection,
       std::initializer_list<std::pair<std::string_view, std::string_view>>
           names,
-      bool in_batch = false);
+      bool in_batch = false) REQUIRES(batch.mutex());
 
   // The alias `name` of `c`, or nullopt.
   Result<std::optional<AliasRow>> FindAlias(const CollectionRow& c,
-                                            std::string_view name);
+                                            std::string_view name)
+      REQUIRES(batch.mutex());
   // The alias `name` of `c`, or NotFound.
-  Result<AliasRow> RequireAlias(const CollectionRow& c, std::string_view name);
+  Result<AliasRow> RequireAlias(const CollectionRow& c, std::string_view name)
+      REQUIRES(batch.mutex());
 
   Status DeleteAliasRow(const Identity& who, const CollectionRow& c,
-                        const AliasRow& alias);
+                        const AliasRow& alias) REQUIRES(batch.mutex());
 
   // A collection re-created under a deleted one's name continues its
   // numbering, and no id is used twice (see DeleteCollection).
   Result<CollectionRow> InsertCollection(const Identity& who,
-                                         std::string_view name);
+                                         std::string_view name)
+      REQUIRES(batch.mutex());
   // The collection `name`, created if there is none.
   Result<CollectionRow> FindOrInsertCollection(const Identity& who,
-                                               std::string_view name);
+                                               std::string_view name)
+      REQUIRES(batch.mutex());
   // Push's checks of `who`: the role, and each alias's protection.
   Result<Role> CheckPusher(const Identity& who,
-                           const std::vector<std::string>& aliases);
+                           const std::vector<std::string>& aliases)
+      REQUIRES(batch.mutex());
   // The push pipeline (push.cc), shared by Push and Publish: checks,
   // stages (copies, or adopts a draft's files), installs the blobs and
   // commits the version with its labels, aliases and history rows.
   // Takes the lock.
   Result<Version> PushVersion(const Identity& who, const PushRequest& request,
-                              const PushSource& source);
+                              const PushSource& source) EXCLUDES(batch.mutex());
   // Whether the draft at `path` was left by a publish that committed:
   // one of its files is a hard link of a blob a version references.
   // Hashes such files without the lock, then takes it.
-  Result<bool> IsPublishedLeftover(const std::filesystem::path& path);
+  Result<bool> IsPublishedLeftover(const std::filesystem::path& path)
+      EXCLUDES(batch.mutex());
 
   // ---- Deleted collections (DeleteCollection, time travel) ----
   // The collection that held `name` right after event `seq`, as it is now
   // or, if deleted since, as it was deleted (no versions or aliases then);
   // nullopt if `name` named no collection then.
   Result<std::optional<Collection>> IncarnationAt(std::string_view name,
-                                                  uint64_t seq);
+                                                  uint64_t seq)
+      REQUIRES(batch.mutex());
   // Every collection that existed right after `seq`, by name.
-  Result<std::vector<Collection>> IncarnationsAt(uint64_t seq);
+  Result<std::vector<Collection>> IncarnationsAt(uint64_t seq)
+      REQUIRES(batch.mutex());
   // Refuses, or removes with their history rows, what `c` holds.
   Status CheckDeletable(const CollectionRow& c, bool all, size_t versions,
-                        const std::vector<AliasRow>& aliases);
-  Status RetireCollection(const Identity& who, const CollectionRow& c);
+                        const std::vector<AliasRow>& aliases)
+      REQUIRES(batch.mutex());
+  Status RetireCollection(const Identity& who, const CollectionRow& c)
+      REQUIRES(batch.mutex());
 
-  Result<std::vector<std::string>> VersionAliases(const Version& v);
+  Result<std::vector<std::string>> VersionAliases(const Version& v)
+      REQUIRES(batch.mutex());
 
-  Status FillDetails(Version& v);
+  Status FillDetails(Version& v) REQUIRES(batch.mutex());
 
-  Result<Alias> AliasInfo(const CollectionRow& c, std::string_view name);
+  Result<Alias> AliasInfo(const CollectionRow& c, std::string_view name)
+      REQUIRES(batch.mutex());
 
-  Result<std::vector<Alias>> ListAliases(const CollectionRow& c);
+  Result<std::vector<Alias>> ListAliases(const CollectionRow& c)
+      REQUIRES(batch.mutex());
 
   Status ChangeTag(const Identity& who, std::string_view collection,
-                   uint64_t number, std::string_view tag, bool add);
-
+                   uint64_t number, std::string_view tag, bool add)
+      REQUIRES(batch.mutex());
 };
 
 }  // namespace regfs::registry

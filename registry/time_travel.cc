@@ -186,6 +186,9 @@ Result<std::vector<Alias>> Registry::AliasesAt(std::string_view collection,
   REGFS_TRY(replay);
   std::vector<Alias> out;
   auto add = [&](std::string_view name, const AliasState& state) -> Status {
+    // Runs only here, under `lock`; the analysis checks a lambda as a
+    // function of its own.
+    impl_->batch.mutex().AssertHeld();
     auto a = impl_->AliasFromState(collection, name, state,
                                    replay->IsProtected(name));
     REGFS_TRY(a);

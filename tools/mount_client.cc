@@ -363,17 +363,11 @@ class MountClient final : public Store {
   }
   reg::Status AddTag(std::string_view collection, uint64_t number,
                      std::string_view tag) override {
-    return DecodeNothing(Call({{"op", "tag_add"},
-                               {"collection", collection},
-                               {"number", number},
-                               {"tag", tag}}));
+    return ChangeTag("tag_add", collection, number, tag);
   }
   reg::Status RemoveTag(std::string_view collection, uint64_t number,
                         std::string_view tag) override {
-    return DecodeNothing(Call({{"op", "tag_rm"},
-                               {"collection", collection},
-                               {"number", number},
-                               {"tag", tag}}));
+    return ChangeTag("tag_rm", collection, number, tag);
   }
   reg::Status Protect(std::string_view name) override {
     return DecodeNothing(Call({{"op", "protect"}, {"name", name}}));
@@ -418,6 +412,14 @@ class MountClient final : public Store {
 
   // One request: its result, or the error the daemon replied.
   reg::Result<OrderedJson> Call(const OrderedJson& request);
+  // A tag added or removed: `op` is the control file's tag_add or tag_rm.
+  reg::Status ChangeTag(std::string_view op, std::string_view collection,
+                        uint64_t number, std::string_view tag) {
+    return DecodeNothing(Call({{"op", op},
+                               {"collection", collection},
+                               {"number", number},
+                               {"tag", tag}}));
+  }
 
   const std::filesystem::path mountpoint_;
 };
