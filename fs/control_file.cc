@@ -285,6 +285,7 @@ Result<reg::PublishRequest> PublishRequestOf(const ControlRequest& request,
       }
     }
     publish.description = a.StrOr("description");
+    publish.filename = a.StrOr("filename");
     return publish;
   } catch (const nlohmann::json::exception& e) {
     return reg::Fail(Code::kInvalidArgument,

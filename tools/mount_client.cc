@@ -464,6 +464,19 @@ reg::Result<OrderedJson> MountClient::Call(const OrderedJson& request) {
 // request then makes the next version; a refused publish discards it.
 reg::Result<reg::Version> MountClient::Push(const reg::PushRequest& request) {
   const std::filesystem::path dir = mountpoint_ / request.collection;
+  OrderedJson metadata = OrderedJson::object();
+  for (const auto& [key, value] : request.metadata) metadata[key] = value;
+  OrderedJson publish = {{"op", "publish"},
+                         {"collection", request.collection},
+                         {"draft", ""},
+                         {"target", "latest"},
+                         {"aliases", request.aliases},
+                         {"tags", request.tags},
+                         {"metadata", metadata},
+                         {"description", request.description},
+                         // The names a push against the store directory
+                         // records, not the draft's.
+                         {"filename", reg::PushedFilename(request.paths)}};
   // mkdir makes a collection (members may); it may exist already.
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return std::unexpected(reg::PosixError("mkdir", dir.string(), errno));
@@ -471,16 +484,8 @@ reg::Result<reg::Version> MountClient::Push(const reg::PushRequest& request) {
   DraftCopy copy(request.follow_symlinks, request.progress);
   REGFS_ASSIGN_OR_RETURN(const std::string draft,
                          copy.Into(dir, request.paths));
-  OrderedJson metadata = OrderedJson::object();
-  for (const auto& [key, value] : request.metadata) metadata[key] = value;
-  auto published = Call({{"op", "publish"},
-                         {"collection", request.collection},
-                         {"draft", draft},
-                         {"target", "latest"},
-                         {"aliases", request.aliases},
-                         {"tags", request.tags},
-                         {"metadata", std::move(metadata)},
-                         {"description", request.description}});
+  publish["draft"] = draft;
+  auto published = Call(publish);
   if (!published) {
     std::error_code ec;  // best effort: drafts are also collected when idle
     std::filesystem::remove_all(dir / draft, ec);

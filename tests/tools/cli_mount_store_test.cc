@@ -258,6 +258,64 @@ TEST_F(CliMountStoreTest, AMemberPushesThroughTheMount) {
   EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 4);
 }
 
+// The fields of `ls COLLECTION/v0 --json` that name where and when a
+// version was made, not what it is.
+nlohmann::json WhatItIs(nlohmann::json version) {
+  for (const char* key : {"collection", "created", "id"}) version.erase(key);
+  return version;
+}
+
+// A push through the mount makes the version a push against the store
+// directory makes: the pushed paths' names as its file name(s), the same
+// files, the same listing.
+TEST_F(CliMountStoreTest, APushThroughTheMountMakesTheSameVersion) {
+  WriteFile("run/weights.bin", "weights");
+  WriteFile("run/sub/config.json", "{}");
+  const std::string a = WriteFile("a.pt", "a");
+  const std::string b = WriteFile("b.pt", "b");
+  const std::string run = (dir() / "files" / "run").string();
+  const std::vector<std::vector<std::string>> pushes = {
+      {run + "/"}, {run}, {a, b}, {a, run}, {a}};
+  for (size_t i = 0; i < pushes.size(); ++i) {
+    SCOPED_TRACE(::testing::PrintToString(pushes[i]));
+    const std::string direct = "direct" + std::to_string(i);
+    const std::string mounted = "mounted" + std::to_string(i);
+    std::vector<std::string> args = {"push", direct};
+    args.insert(args.end(), pushes[i].begin(), pushes[i].end());
+    Ok(args);
+    args[1] = mounted;
+    const RunResult pushed = ThroughMount(args);
+    ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+    EXPECT_EQ(WhatItIs(Json({"ls", mounted + "/v0"})),
+              WhatItIs(Json({"ls", direct + "/v0"})));
+    // The listing of the version, its files by name.
+    const auto listing = [](std::string text, const std::string& name) {
+      text.replace(0, name.size(), "COLLECTION");
+      const size_t created = text.find("created:");
+      if (created != std::string::npos) {
+        text.erase(created, text.find('\n', created) - created);
+      }
+      return text;
+    };
+    EXPECT_EQ(listing(ThroughMount({"ls", mounted + "/v0"}).out, mounted),
+              listing(Ok({"ls", direct + "/v0"}), direct));
+    // The history rows, but for where, when and through what.
+    auto rows = [&](const RunResult& history, const std::string& name) {
+      std::vector<nlohmann::json> out;
+      for (const auto& line : history.OutLines()) {
+        auto row = nlohmann::json::parse(line);
+        for (const char* key : {"seq", "ts", "time", "interface"}) row.erase(key);
+        row["collection"] = name == direct ? mounted : name;
+        out.push_back(row);
+      }
+      return out;
+    };
+    const RunResult direct_history = Regfs({"history", direct, "--json"});
+    const RunResult mounted_history = ThroughMount({"history", mounted, "--json"});
+    EXPECT_EQ(rows(mounted_history, mounted), rows(direct_history, direct));
+  }
+}
+
 TEST_F(CliMountStoreTest, HistoryFollowsThroughTheMount) {
   RunningRegfs follow(
       {"--store", mnt_.string(), "history", "--follow", "--since", "now"});
