@@ -394,6 +394,13 @@ Result<Version> Registry::Push(const Identity& who,
   return impl_->PushVersion(who, request, PushSource{});
 }
 
+Status Registry::CheckPush(const Identity& who, const PushRequest& request) {
+  REGFS_TRY(CheckRequest(request));
+  auto lock = impl_->Lock();
+  REGFS_TRY(impl_->CheckPusher(who, request.aliases));
+  return {};
+}
+
 Result<Version> Registry::Impl::PushVersion(const Identity& who,
                                             const PushRequest& request,
                                             const PushSource& source) {

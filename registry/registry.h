@@ -269,6 +269,11 @@ class Registry final {
                                                     std::string_view name);
   [[nodiscard]] Result<Version> Push(const Identity& who,
                                      const PushRequest& request);
+  // The checks Push makes before it copies anything (names, the role, the
+  // aliases' protection), with Push's errors: a push through a mount asks
+  // first, so that a refused one copies nothing and says what Push says.
+  [[nodiscard]] Status CheckPush(const Identity& who,
+                                 const PushRequest& request);
   [[nodiscard]] Status DeleteVersion(const Identity& who,
                                      std::string_view collection,
                                      uint64_t number);

@@ -477,6 +477,12 @@ reg::Result<reg::Version> MountClient::Push(const reg::PushRequest& request) {
                          // The names a push against the store directory
                          // records, not the draft's.
                          {"filename", reg::PushedFilename(request.paths)}};
+  // Refused before anything is copied, with the store's own words.
+  REGFS_TRY(Call({{"op", "push_check"},
+                  {"collection", request.collection},
+                  {"aliases", request.aliases},
+                  {"tags", request.tags},
+                  {"metadata", std::move(metadata)}}));
   // mkdir makes a collection (members may); it may exist already.
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return std::unexpected(reg::PosixError("mkdir", dir.string(), errno));

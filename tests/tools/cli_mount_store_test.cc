@@ -316,6 +316,38 @@ TEST_F(CliMountStoreTest, APushThroughTheMountMakesTheSameVersion) {
   }
 }
 
+// A viewer's push through the mount is refused before anything is copied,
+// with the line and exit code of the same push against the store: the
+// registry's own refusal (Registry::CheckPush, which Push makes first).
+// A viewer cannot open the store directory itself to run that push.
+TEST_F(CliMountStoreTest, AViewersPushIsRefusedAsAgainstTheStore) {
+  constexpr uid_t kViewerUid = 20002;
+  Ok({"role", "grant", std::to_string(kViewerUid), "viewer"});
+  const std::string model = WriteFile("model.pt", "model");
+  stdfs::permissions(dir() / "files",
+                     stdfs::perms::others_read | stdfs::perms::others_exec,
+                     stdfs::perm_options::add);
+  const RunOptions viewer{.uid = kViewerUid, .gid = kViewerUid};
+  for (const std::string collection : {"models", "newcoll"}) {
+    SCOPED_TRACE(collection);
+    const RunResult mounted =
+        ThroughMount({"push", collection, model, "--alias", "x"}, viewer);
+    EXPECT_EQ(mounted.exit_code, 1);
+    EXPECT_EQ(mounted.out, "");
+    EXPECT_EQ(mounted.err,
+              "regfs: user '20002' is a viewer: only members and admins may "
+              "push versions\n");
+  }
+  EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 3);
+  EXPECT_EQ(Regfs({"ls", "newcoll"}).exit_code, 1);
+  // No draft was written: the store's owner sees everyone's.
+  for (const auto& entry : stdfs::directory_iterator(mnt_ / "models")) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name == ".history" || name[0] != '.')
+        << "a draft was left behind: " << name;
+  }
+}
+
 TEST_F(CliMountStoreTest, HistoryFollowsThroughTheMount) {
   RunningRegfs follow(
       {"--store", mnt_.string(), "history", "--follow", "--since", "now"});
