@@ -25,6 +25,26 @@ std::filesystem::path ControlFileOf(const std::filesystem::path& mountpoint) {
   return mountpoint / ".regfs" / "ctl";
 }
 
+// A request is one write(2) to the control file, and the kernel hands the
+// daemon at most max_write (1 MiB, fs/file_system.cc) of it at once, less
+// up to a page when the buffer does not start on one: a longer request
+// would arrive cut in two. Said here, before anything is sent or copied.
+constexpr size_t kMaxRequest = (size_t{1} << 20) - 4096;
+// The longest name DraftCopy gives a draft (NAME_MAX).
+constexpr size_t kLongestDraftName = 255;
+
+reg::Status FitsOneRequest(const OrderedJson& request, std::string_view what) {
+  const size_t size = request.dump().size();
+  if (size <= kMaxRequest) return {};
+  return reg::Fail(
+      reg::Code::kInvalidArgument,
+      fmt::format("this {} is too large for a mount: its request is {} bytes "
+                  "and a mount takes at most {} (long metadata values, or "
+                  "many files or labels); shorten it, or run it with --store "
+                  "naming the store directory",
+                  what, size, kMaxRequest));
+}
+
 // Reads `T` out of a reply's result with `decode`.
 template <class T, class Decode>
 reg::Result<std::vector<T>> DecodeArray(const OrderedJson& json,
@@ -423,6 +443,7 @@ class MountClient final : public Store {
 };
 
 reg::Result<OrderedJson> MountClient::Call(const OrderedJson& request) {
+  REGFS_TRY(FitsOneRequest(request, request.value("op", "")));
   const std::filesystem::path ctl = ControlFileOf(mountpoint_);
   reg::UniqueFd fd(::open(ctl.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd.valid())
@@ -477,7 +498,10 @@ reg::Result<reg::Version> MountClient::Push(const reg::PushRequest& request) {
                          // The names a push against the store directory
                          // records, not the draft's.
                          {"filename", reg::PushedFilename(request.paths)}};
-  // Refused before anything is copied, with the store's own words.
+  // A publish request the mount cannot take is said before the copy; a
+  // push the store refuses is refused before it too, in the store's words.
+  publish["draft"] = std::string(kLongestDraftName, 'x');
+  REGFS_TRY(FitsOneRequest(publish, "push"));
   REGFS_TRY(Call({{"op", "push_check"},
                   {"collection", request.collection},
                   {"aliases", request.aliases},

@@ -348,6 +348,33 @@ TEST_F(CliMountStoreTest, AViewersPushIsRefusedAsAgainstTheStore) {
   }
 }
 
+// A push whose request cannot go through the control file in one write
+// (1 MiB): the CLI says so, before copying anything; the store directory
+// takes it.
+TEST_F(CliMountStoreTest, APushTooLargeForTheMountSaysSo) {
+  const std::string model = WriteFile("big-meta.pt", "model");
+  std::vector<std::string> args = {"push", "models", model};
+  for (int i = 0; i < 10; ++i) {
+    args.push_back("--meta");
+    args.push_back("k" + std::to_string(i) + "=" + std::string(110 << 10, 'v'));
+  }
+  const RunResult mounted = ThroughMount(args);
+  EXPECT_EQ(mounted.exit_code, 1);
+  EXPECT_THAT(mounted.err,
+              ::testing::MatchesRegex("regfs: this push is too large for a "
+                                      "mount: its request is [0-9]+ bytes and "
+                                      "a mount takes at most 1044480 .*\n"));
+  EXPECT_EQ(std::count(mounted.err.begin(), mounted.err.end(), '\n'), 1);
+  EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 3);
+  for (const auto& entry : stdfs::directory_iterator(mnt_ / "models")) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name == ".history" || name[0] != '.')
+        << "a draft was left behind: " << name;
+  }
+  const RunResult direct = Regfs(args);
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+}
+
 TEST_F(CliMountStoreTest, HistoryFollowsThroughTheMount) {
   RunningRegfs follow(
       {"--store", mnt_.string(), "history", "--follow", "--since", "now"});
