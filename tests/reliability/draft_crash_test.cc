@@ -198,11 +198,11 @@ TEST_F(DraftCrashTest, WriterKilledMidWriteOfATreeLeavesADraftNotAVersion) {
 std::map<std::string, std::string> TreeOf(int a) {
   std::map<std::string, std::string> files;
   const uint64_t seed = 1000 + static_cast<uint64_t>(a) * 10000;
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 40; ++i) {
     files[fmt::format("d{}/f{}.txt", i % 10, i)] = Content(seed + i, 512 + i);
   }
-  files["big0.bin"] = Content(seed + 5000, 24 << 20);
-  files["big1.bin"] = Content(seed + 5001, 24 << 20);
+  files["big0.bin"] = Content(seed + 5000, 8 << 20);
+  files["big1.bin"] = Content(seed + 5001, 8 << 20);
   return files;
 }
 
