@@ -563,7 +563,8 @@ class PushWriter final {
 
 // Publishes through the mount as kMember: writes a draft (a file with cp
 // or write(2), or a tree) with a sidecar giving its description, then
-// renames it onto `latest` or onto the alias "pp". Owns the collections
+// renames it onto `latest` or the alias "pp" (a file), or onto a new alias
+// (a tree). Owns the collections
 // "pubs" (files) and "ptrees" (trees). Stops at its first unknown
 // outcome (the daemon is dead); the harness decides it by the
 // description.
@@ -633,18 +634,23 @@ class PublishWriter final {
     const bool tree = rng_.OneIn(3);
     const std::string collection = tree ? "ptrees" : "pubs";
     const std::string id = fmt::format("op-{}-p{}", c_.cycle, op);
-    const std::string draft = fmt::format(".d{}", op);
+    const std::string draft = fmt::format(".d{}-{}", c_.cycle, op);
     const uint64_t seed = c_.seed * 1000033 + static_cast<uint64_t>(op);
     static constexpr size_t kSizes[] = {0, 1000, 256 << 10, 2 << 20, 16 << 20};
     size_t size = kSizes[rng_.Below(4)];
     if (rng_.OneIn(8)) size = kSizes[4];
-    const bool onto_alias = rng_.OneIn(2);
+    // rename(2) of a directory over a symlink (`latest`, an alias) fails
+    // with ENOTDIR in the kernel, before the mount sees it: a tree draft
+    // is published onto a new alias.
+    const bool onto_alias = tree || rng_.OneIn(2);
+    const std::string target =
+        tree ? fmt::format("t{}-{}", c_.cycle, op) : onto_alias ? "pp" : "latest";
     const stdfs::path dir = c_.mnt / collection;
 
     json record = {{"writer", "mp"}, {"op", "publish"}, {"id", id},
                    {"collection", collection}, {"tree", tree},
                    {"seed", seed}, {"size", size}, {"draft", draft},
-                   {"target", onto_alias ? "pp" : "latest"}};
+                   {"target", target}};
     int err = WriteDraft(dir, draft, tree, seed, size);
     if (err == 0) {
       err = WriteNew(dir / (draft + ".metadata.json"),
@@ -673,13 +679,15 @@ class PublishWriter final {
         old_alias = it->second;
       }
     }
-    if (onto_alias) {
+    if (tree) {
+      rows.push_back(Sig("alias.create", collection, target, std::nullopt,
+                         number, "", kMember.uid, "fs"));
+    } else if (onto_alias) {
       rows.push_back(Sig(old_alias ? "alias.move" : "alias.create", collection,
                          "pp", old_alias, number, "", kMember.uid, "fs"));
     }
     const bool renamed =
-        ::rename((dir / draft).c_str(),
-                 (dir / (onto_alias ? "pp" : "latest")).c_str()) == 0;
+        ::rename((dir / draft).c_str(), (dir / target).c_str()) == 0;
     const int rename_err = renamed ? 0 : errno;
     const Outcome outcome = renamed                          ? Outcome::kOk
                             : IsDeadMountErrno(rename_err) ? Outcome::kUnknown
@@ -695,7 +703,7 @@ class PublishWriter final {
     out_.Append(record);
     if (renamed) {
       ++published_[collection];
-      if (onto_alias) alias_[collection] = number;
+      if (onto_alias && !tree) alias_[collection] = number;
     }
     return outcome != Outcome::kUnknown;
   }
