@@ -214,6 +214,20 @@ const std::vector<Op>& Ops() {
          return Done(r.DeleteVersion(who, a.Str("collection"),
                                      a.Num<uint64_t>("number")));
        }},
+      // What a push through the mount asks before it writes its draft.
+      {"push_check", true,
+       [](R r, I who, A a) -> Result<OrderedJson> {
+         reg::PushRequest push;
+         push.collection = a.Str("collection");
+         push.aliases = a.List("aliases");
+         push.tags = a.List("tags");
+         if (a.Has("metadata")) {
+           for (const auto& [key, value] : a.At("metadata").items()) {
+             push.metadata.emplace_back(key, value.get<std::string>());
+           }
+         }
+         return Done(r.CheckPush(who, push));
+       }},
       // Served by FileSystem (PublishRequestOf); listed for its name.
       {"publish", true,
        [](R, I, A) -> Result<OrderedJson> {
@@ -285,6 +299,7 @@ Result<reg::PublishRequest> PublishRequestOf(const ControlRequest& request,
       }
     }
     publish.description = a.StrOr("description");
+    publish.filename = a.StrOr("filename");
     return publish;
   } catch (const nlohmann::json::exception& e) {
     return reg::Fail(Code::kInvalidArgument,

@@ -34,6 +34,18 @@ Status ValidateDraftName(std::string_view name) {
   return {};
 }
 
+// A version's file name(s) given by a push through a mount: base names.
+Status ValidateFilename(std::string_view filename) {
+  if (filename.find('/') != std::string_view::npos ||
+      filename.find('\0') != std::string_view::npos) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("'{}' is not a file name: a version's file name "
+                            "holds base names, without '/'",
+                            filename));
+  }
+  return {};
+}
+
 // The sidecar beside the draft at `path`, parsed; empty if there is none.
 Result<PublishMetadata> ReadSidecar(const std::filesystem::path& sidecar) {
   UniqueFd fd(::open(sidecar.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
@@ -165,6 +177,7 @@ Result<Version> Registry::Publish(const Identity& who,
   REGFS_TRY(ValidateCollectionName(r.collection));
   REGFS_TRY(ValidateDraftName(r.draft));
   if (r.target != kLatest) REGFS_TRY(ValidateAliasName(r.target));
+  REGFS_TRY(ValidateFilename(r.filename));
   CollectionRow c;
   {
     auto lock = impl_->Lock();
@@ -203,7 +216,9 @@ Result<Version> Registry::Publish(const Identity& who,
   REGFS_ASSIGN_OR_RETURN(
       Version version,
       impl_->PushVersion(who, request,
-                         PushSource{true, std::string(r.draft.substr(1))}));
+                         PushSource{true, r.filename.empty()
+                                              ? std::string(r.draft.substr(1))
+                                              : r.filename}));
   // Committed: the draft is consumed. A failure here leaves a published
   // leftover for CollectDrafts, never a second version.
   for (const auto& name : {Drafts::SidecarName(r.draft), r.draft}) {

@@ -106,15 +106,13 @@ Status AddTreeItems(const std::filesystem::path& dir, const std::string& prefix,
   return {};
 }
 
-// The name a pushed path goes by: its base name, or the base name of
-// its absolute form for "." or "..".
+// The name a pushed path goes by: the last component of its absolute
+// form ("run" for "run/", the current directory's name for ".").
 std::string PushedName(const std::filesystem::path& path) {
-  std::string name = path.lexically_normal().filename().string();
-  if (name.empty() || name == "." || name == "..") {
-    name =
-        std::filesystem::absolute(path).lexically_normal().filename().string();
-  }
-  return name;
+  std::filesystem::path normal =
+      std::filesystem::absolute(path).lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();
+  return normal.filename().string();
 }
 
 // Classifies the pushed paths: one regular file is a file version,
@@ -247,12 +245,8 @@ Content Summarize(const PushRequest& request, const PushSource& source,
     ++content.files;
   }
   content.tree_digest = Xxh3Hex(manifest);
-  content.filename = source.filename;
-  if (!content.filename.empty()) return content;
-  for (const auto& path : request.paths) {
-    if (!content.filename.empty()) content.filename += ",";
-    content.filename += PushedName(path);
-  }
+  content.filename = source.filename.empty() ? PushedFilename(request.paths)
+                                             : source.filename;
   return content;
 }
 
@@ -400,6 +394,13 @@ Result<Version> Registry::Push(const Identity& who,
   return impl_->PushVersion(who, request, PushSource{});
 }
 
+Status Registry::CheckPush(const Identity& who, const PushRequest& request) {
+  REGFS_TRY(CheckRequest(request));
+  auto lock = impl_->Lock();
+  REGFS_TRY(impl_->CheckPusher(who, request.aliases));
+  return {};
+}
+
 Result<Version> Registry::Impl::PushVersion(const Identity& who,
                                             const PushRequest& request,
                                             const PushSource& source) {
@@ -467,6 +468,15 @@ Result<Version> Registry::Impl::PushVersion(const Identity& who,
   Version result = std::move(*version);
   REGFS_TRY(FillDetails(result));
   return result;
+}
+
+std::string PushedFilename(const std::vector<std::filesystem::path>& paths) {
+  std::string filename;
+  for (const auto& path : paths) {
+    if (!filename.empty()) filename += ",";
+    filename += PushedName(path);
+  }
+  return filename;
 }
 
 }  // namespace regfs::registry

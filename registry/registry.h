@@ -66,6 +66,12 @@ struct PushRequest {
   ProgressFn progress;  // may be empty
 };
 
+// The file name(s) a push records for its version: the pushed paths' base
+// names, comma-separated ("." and ".." by their absolute form's). A push
+// through a mount gives the same to PublishRequest::filename.
+[[nodiscard]] std::string PushedFilename(
+    const std::vector<std::filesystem::path>& paths);
+
 struct FsckOptions {
   // Also enable fs-verity on every intact blob that lacks it, where the
   // store's file system supports it.
@@ -98,6 +104,9 @@ struct PublishRequest {
   uid_t owner = 0;     // whose draft: the caller, or another user's (admin)
   std::string draft;   // its dot-name: ".model.pt"
   std::string target;  // "latest" (just publish) or an alias to point at it
+  // The version's file name(s), as PushedFilename gives them for a push
+  // through a mount; empty: the draft's name without its dot.
+  std::string filename;
   // Given by the caller in addition to the sidecar and the xattrs.
   std::vector<std::string> aliases, tags;
   std::vector<std::pair<std::string, std::string>> metadata;
@@ -260,6 +269,11 @@ class Registry final {
                                                     std::string_view name);
   [[nodiscard]] Result<Version> Push(const Identity& who,
                                      const PushRequest& request);
+  // The checks Push makes before it copies anything (names, the role, the
+  // aliases' protection), with Push's errors: a push through a mount asks
+  // first, so that a refused one copies nothing and says what Push says.
+  [[nodiscard]] Status CheckPush(const Identity& who,
+                                 const PushRequest& request);
   [[nodiscard]] Status DeleteVersion(const Identity& who,
                                      std::string_view collection,
                                      uint64_t number);

@@ -25,6 +25,26 @@ std::filesystem::path ControlFileOf(const std::filesystem::path& mountpoint) {
   return mountpoint / ".regfs" / "ctl";
 }
 
+// A request is one write(2) to the control file, and the kernel hands the
+// daemon at most max_write (1 MiB, fs/file_system.cc) of it at once, less
+// up to a page when the buffer does not start on one: a longer request
+// would arrive cut in two. Said here, before anything is sent or copied.
+constexpr size_t kMaxRequest = (size_t{1} << 20) - 4096;
+// The longest name DraftCopy gives a draft (NAME_MAX).
+constexpr size_t kLongestDraftName = 255;
+
+reg::Status FitsOneRequest(const OrderedJson& request, std::string_view what) {
+  const size_t size = request.dump().size();
+  if (size <= kMaxRequest) return {};
+  return reg::Fail(
+      reg::Code::kInvalidArgument,
+      fmt::format("this {} is too large for a mount: its request is {} bytes "
+                  "and a mount takes at most {} (long metadata values, or "
+                  "many files or labels); shorten it, or run it with --store "
+                  "naming the store directory",
+                  what, size, kMaxRequest));
+}
+
 // Reads `T` out of a reply's result with `decode`.
 template <class T, class Decode>
 reg::Result<std::vector<T>> DecodeArray(const OrderedJson& json,
@@ -425,6 +445,7 @@ class MountClient final : public Store {
 };
 
 reg::Result<OrderedJson> MountClient::Call(const OrderedJson& request) {
+  REGFS_TRY(FitsOneRequest(request, request.value("op", "")));
   const std::filesystem::path ctl = ControlFileOf(mountpoint_);
   reg::UniqueFd fd(::open(ctl.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd.valid())
@@ -466,6 +487,28 @@ reg::Result<OrderedJson> MountClient::Call(const OrderedJson& request) {
 // request then makes the next version; a refused publish discards it.
 reg::Result<reg::Version> MountClient::Push(const reg::PushRequest& request) {
   const std::filesystem::path dir = mountpoint_ / request.collection;
+  OrderedJson metadata = OrderedJson::object();
+  for (const auto& [key, value] : request.metadata) metadata[key] = value;
+  OrderedJson publish = {{"op", "publish"},
+                         {"collection", request.collection},
+                         {"draft", ""},
+                         {"target", "latest"},
+                         {"aliases", request.aliases},
+                         {"tags", request.tags},
+                         {"metadata", metadata},
+                         {"description", request.description},
+                         // The names a push against the store directory
+                         // records, not the draft's.
+                         {"filename", reg::PushedFilename(request.paths)}};
+  // A publish request the mount cannot take is said before the copy; a
+  // push the store refuses is refused before it too, in the store's words.
+  publish["draft"] = std::string(kLongestDraftName, 'x');
+  REGFS_TRY(FitsOneRequest(publish, "push"));
+  REGFS_TRY(Call({{"op", "push_check"},
+                  {"collection", request.collection},
+                  {"aliases", request.aliases},
+                  {"tags", request.tags},
+                  {"metadata", std::move(metadata)}}));
   // mkdir makes a collection (members may); it may exist already.
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return std::unexpected(reg::PosixError("mkdir", dir.string(), errno));
@@ -473,16 +516,8 @@ reg::Result<reg::Version> MountClient::Push(const reg::PushRequest& request) {
   DraftCopy copy(request.follow_symlinks, request.progress);
   REGFS_ASSIGN_OR_RETURN(const std::string draft,
                          copy.Into(dir, request.paths));
-  OrderedJson metadata = OrderedJson::object();
-  for (const auto& [key, value] : request.metadata) metadata[key] = value;
-  auto published = Call({{"op", "publish"},
-                         {"collection", request.collection},
-                         {"draft", draft},
-                         {"target", "latest"},
-                         {"aliases", request.aliases},
-                         {"tags", request.tags},
-                         {"metadata", std::move(metadata)},
-                         {"description", request.description}});
+  publish["draft"] = draft;
+  auto published = Call(publish);
   if (!published) {
     std::error_code ec;  // best effort: drafts are also collected when idle
     std::filesystem::remove_all(dir / draft, ec);

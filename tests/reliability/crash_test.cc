@@ -18,6 +18,11 @@
 //     a request in flight), never a hang, and `regfs mount` on the same
 //     mount point detaches the dead mount and serves again.
 //
+// The publish writer (as a member) writes drafts through the mount, with
+// cp or write(2), and renames them onto `latest` or an alias: a publish
+// acknowledged is there whole, one cut off by the kill is there whole or
+// not at all, and a draft never becomes a version by itself.
+//
 // Each writer owns its names (aliases, collections), so it knows the
 // state before each of its changes and which history rows the change
 // makes. An unknown outcome is decided by reading the store (nobody else
@@ -113,6 +118,14 @@ bool IsDeadMountMessage(const std::string& text) {
 // version or null}} in `models`, or {"collection": NAME}. Decides an
 // unknown outcome; nobody else writes the names a probe looks at.
 bool ProbeHolds(Registry& reg, const json& probe) {
+  if (probe.contains("published")) {
+    auto versions = reg.ListVersions(probe["collection"].get<std::string>());
+    if (!versions) return false;
+    for (const auto& v : *versions) {
+      if (v.description == probe["published"].get<std::string>()) return true;
+    }
+    return false;
+  }
   if (probe.contains("collection")) {
     return reg.GetCollection(probe["collection"].get<std::string>()).has_value();
   }
@@ -137,6 +150,10 @@ struct CycleConfig {
   // Each alias writer's names and their versions when the cycle starts
   // (read by the harness: the mount writer cannot open the store).
   std::map<std::string, uint64_t> aliases;
+  // The publish writer's collections: the number their next version gets,
+  // and the version their alias "pp" names, if any.
+  std::map<std::string, uint64_t> next_number;
+  std::map<std::string, uint64_t> published_alias;
 };
 
 // A writer of alias changes: through the mount (as kMember) or through
@@ -544,6 +561,161 @@ class PushWriter final {
   std::unique_ptr<Registry> reg_;
 };
 
+// Publishes through the mount as kMember: writes a draft (a file with cp
+// or write(2), or a tree) with a sidecar giving its description, then
+// renames it onto `latest` or the alias "pp" (a file), or onto a new alias
+// (a tree). Owns the collections
+// "pubs" (files) and "ptrees" (trees). Stops at its first unknown
+// outcome (the daemon is dead); the harness decides it by the
+// description.
+class PublishWriter final {
+ public:
+  static constexpr const char* kCollections[] = {"pubs", "ptrees"};
+
+  explicit PublishWriter(const CycleConfig& config)
+      : c_(config),
+        rng_(config.seed ^ 0x5055),
+        out_(config.out / fmt::format("mp-{}.jsonl", config.cycle)),
+        work_(config.out / fmt::format("mp-work-{}", config.cycle)) {}
+
+  int Run() {
+    stdfs::create_directories(work_);
+    for (int op = 0; !stdfs::exists(c_.stop); ++op) {
+      if (!Publish(op)) break;
+    }
+    return 0;
+  }
+
+ private:
+  // Writes `content` to the new file `path`: 0 or the errno.
+  static int WriteNew(const stdfs::path& path, const std::string& content) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return errno;
+    for (size_t at = 0; at < content.size();) {
+      const ssize_t n = ::write(fd, content.data() + at, content.size() - at);
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        return err;
+      }
+      at += static_cast<size_t>(n);
+    }
+    return ::close(fd) == 0 ? 0 : errno;
+  }
+
+  // The draft `name` in `dir`: a file (by cp or write(2)) or a tree.
+  int WriteDraft(const stdfs::path& dir, const std::string& name, bool tree,
+                 uint64_t seed, size_t size) {
+    const stdfs::path root = dir / name;
+    if (!tree) {
+      if (!rng_.OneIn(2)) return WriteNew(root, Content(seed, size));
+      const stdfs::path src = work_ / name.substr(1);
+      if (const int err = WriteNew(src, Content(seed, size))) return err;
+      const ExecResult cp = Exec({"cp", src.string(), root.string()});
+      std::error_code ec;
+      stdfs::remove(src, ec);
+      if (cp.exit_code == 0) return 0;
+      return IsDeadMountMessage(cp.err) ? ENOTCONN : EIO;
+    }
+    if (::mkdir(root.c_str(), 0755) != 0) return errno;
+    for (const auto& [rel, content] : PushWriter::TreeFiles(seed, size)) {
+      const stdfs::path file = root / rel;
+      for (stdfs::path d = root; const auto& part : stdfs::path(rel).parent_path()) {
+        d /= part;
+        if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) return errno;
+      }
+      if (const int err = WriteNew(file, content)) return err;
+    }
+    return 0;
+  }
+
+  // One draft written and published; false once the daemon is gone.
+  bool Publish(int op) {
+    const bool tree = rng_.OneIn(3);
+    const std::string collection = tree ? "ptrees" : "pubs";
+    const std::string id = fmt::format("op-{}-p{}", c_.cycle, op);
+    const std::string draft = fmt::format(".d{}-{}", c_.cycle, op);
+    const uint64_t seed = c_.seed * 1000033 + static_cast<uint64_t>(op);
+    static constexpr size_t kSizes[] = {0, 1000, 256 << 10, 2 << 20, 16 << 20};
+    size_t size = kSizes[rng_.Below(4)];
+    if (rng_.OneIn(8)) size = kSizes[4];
+    // rename(2) of a directory over a symlink (`latest`, an alias) fails
+    // with ENOTDIR in the kernel, before the mount sees it: a tree draft
+    // is published onto a new alias.
+    const bool onto_alias = tree || rng_.OneIn(2);
+    const std::string target =
+        tree ? fmt::format("t{}-{}", c_.cycle, op) : onto_alias ? "pp" : "latest";
+    const stdfs::path dir = c_.mnt / collection;
+
+    json record = {{"writer", "mp"}, {"op", "publish"}, {"id", id},
+                   {"collection", collection}, {"tree", tree},
+                   {"seed", seed}, {"size", size}, {"draft", draft},
+                   {"target", target}};
+    int err = WriteDraft(dir, draft, tree, seed, size);
+    if (err == 0) {
+      err = WriteNew(dir / (draft + ".metadata.json"),
+                     json({{"description", id}}).dump());
+    }
+    if (err != 0) {
+      // No change was asked for yet: only a draft (or part of one).
+      record["result"] = IsDeadMountErrno(err) ? "draft only" : "failed";
+      record["applied"] = false;
+      record["rows"] = json::array();
+      record["end_ns"] = NowNs();
+      record["error"] = fmt::format("writing the draft: {}", std::strerror(err));
+      out_.Append(record);
+      return !IsDeadMountErrno(err);
+    }
+    const uint64_t number = c_.next_number.at(collection) + published_[collection];
+    std::vector<std::string> rows = {Sig("version.create", collection, "",
+                                         std::nullopt, number, "", kMember.uid,
+                                         "fs")};
+    std::optional<uint64_t> old_alias = alias_.contains(collection)
+                                            ? std::optional(alias_[collection])
+                                            : std::nullopt;
+    if (!alias_.contains(collection)) {
+      if (auto it = c_.published_alias.find(collection);
+          it != c_.published_alias.end()) {
+        old_alias = it->second;
+      }
+    }
+    if (tree) {
+      rows.push_back(Sig("alias.create", collection, target, std::nullopt,
+                         number, "", kMember.uid, "fs"));
+    } else if (onto_alias) {
+      rows.push_back(Sig(old_alias ? "alias.move" : "alias.create", collection,
+                         "pp", old_alias, number, "", kMember.uid, "fs"));
+    }
+    const bool renamed =
+        ::rename((dir / draft).c_str(), (dir / target).c_str()) == 0;
+    const int rename_err = renamed ? 0 : errno;
+    const Outcome outcome = renamed                          ? Outcome::kOk
+                            : IsDeadMountErrno(rename_err) ? Outcome::kUnknown
+                                                             : Outcome::kFailed;
+    record["result"] = OutcomeName(outcome);
+    record["end_ns"] = NowNs();
+    record["version"] = number;
+    record["rows"] = rows;
+    record["probe"] = {{"collection", collection}, {"published", id}};
+    record["applied"] =
+        outcome == Outcome::kUnknown ? json(nullptr) : json(renamed);
+    if (!renamed) record["error"] = fmt::format("rename: {}", std::strerror(rename_err));
+    out_.Append(record);
+    if (renamed) {
+      ++published_[collection];
+      if (onto_alias && !tree) alias_[collection] = number;
+    }
+    return outcome != Outcome::kUnknown;
+  }
+
+  const CycleConfig c_;
+  Rng rng_;
+  JsonLinesWriter out_;
+  const stdfs::path work_;
+  std::map<std::string, uint64_t> published_;  // versions this cycle
+  std::map<std::string, uint64_t> alias_;      // "pp" after this cycle's moves
+};
+
 class CrashTest : public MountTest {
  protected:
   void SetUp() override {
@@ -621,6 +793,25 @@ void CrashTest::RunCycle(int cycle, uint64_t seed) {
     ASSERT_TRUE(aliases.has_value());
     for (const auto& a : *aliases) config.aliases[a.name] = a.version;
   }
+  for (const std::string collection : PublishWriter::kCollections) {
+    if (!reg().GetCollection(collection)) {
+      ASSERT_TRUE(reg().CreateCollection(root(), collection).has_value());
+    }
+    registry::HistoryFilter filter;
+    filter.collection = collection;
+    auto events = reg().History(filter);
+    ASSERT_TRUE(events.has_value());
+    uint64_t next = 0;  // one past the newest number ever used
+    for (const auto& e : *events) {
+      if (e.type == EventType::kVersionCreate && e.new_version) {
+        next = std::max(next, *e.new_version + 1);
+      }
+    }
+    config.next_number[collection] = next;
+    if (auto alias = reg().GetAlias(collection, "pp")) {
+      config.published_alias[collection] = alias->version;
+    }
+  }
   const uint64_t start_seq = LastSeq();
   const stdfs::path old_log = mount_->log();
   const auto* result = ::testing::UnitTest::GetInstance()->current_test_info()->result();
@@ -655,6 +846,7 @@ void CrashTest::RunCycle(int cycle, uint64_t seed) {
     return AliasWriter(config, "ca", /*through_mount=*/false).Run();
   }));
   writers.push_back(ForkAs(kRoot, [&] { return PushWriter(config).Run(); }));
+  writers.push_back(ForkAs(kMember, [&] { return PublishWriter(config).Run(); }));
   children.insert(children.end(), writers.begin(), writers.end());
 
   // The crash: SIGKILL at a random moment.
@@ -750,6 +942,8 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
     const std::string& to = e.renamed_to;
     if (e.collection == "pushes" || e.collection == "trees") {
       owner = "push";
+    } else if (e.collection == "pubs" || e.collection == "ptrees") {
+      owner = "mp";
     } else if (e.collection.starts_with("ma-c")) {
       owner = "ma";
     } else if (e.collection == "models") {
@@ -764,19 +958,23 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
   EXPECT_THAT(actual["nobody"], ::testing::IsEmpty()) << "changes nobody made";
 
   std::set<std::string> pushed;  // descriptions of applied pushes
-  uint64_t ok = 0, unknown = 0, unknown_applied = 0;
-  for (const std::string writer : {"ma", "ca", "push"}) {
+  uint64_t ok = 0, unknown = 0, unknown_applied = 0, published = 0;
+  for (const std::string writer : {"ma", "ca", "push", "mp"}) {
     std::vector<std::string> expected;
     for (json r :
          ReadJsonLines(out_ / fmt::format("{}-{}.jsonl", writer, cycle))) {
       std::string result = r.value("result", "");
       // A request cut off by the kill may also end in EIO (the kernel's
-      // answer for a request it aborted); after the kill it is unknown.
-      if (result == "failed" && r.contains("probe") &&
+      // answer for a request it aborted); after the kill it is unknown,
+      // or, for the writing of a draft, left a draft and nothing else.
+      const bool cut_off =
           r.value("error", "").find("Input/output error") != std::string::npos &&
-          r.value("end_ns", int64_t{0}) >= kill_ns_) {
+          r.value("end_ns", int64_t{0}) >= kill_ns_;
+      if (result == "failed" && cut_off && r.contains("probe")) {
         result = "unknown";
         r["applied"] = nullptr;
+      } else if (result == "failed" && cut_off && writer == "mp") {
+        result = "draft only";
       }
       if (result == "failed") {
         ADD_FAILURE() << writer << ": a valid change failed: " << r.dump();
@@ -787,6 +985,7 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
       const bool applied = r["applied"].is_null() ? ProbeHolds(reg, r["probe"])
                                                   : r.value("applied", false);
       ok += result == "ok";
+      published += writer == "mp" && result == "ok";
       unknown += result == "unknown";
       unknown_applied += result == "unknown" && applied;
       EXPECT_FALSE(r.value("missing", false))
@@ -794,7 +993,8 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
       if (applied) {
         for (const auto& row : r["rows"]) expected.push_back(row.get<std::string>());
       }
-      if (writer == "push" && r.value("applied", false)) {
+      if ((writer == "push" || writer == "mp") && applied &&
+          r.contains("seed")) {
         pushed.insert(r["id"].get<std::string>());
         // The whole content, read back through the new mount.
         const std::string where = fmt::format(
@@ -816,14 +1016,16 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
         << writer << ": the history since seq " << start_seq
         << " is not exactly the rows of the changes that were applied";
   }
-  std::printf("[ crash ] cycle %d: %llu changes reported ok, %llu unknown "
-              "(%llu of them applied), %zu history rows\n",
+  std::printf("[ crash ] cycle %d: %llu changes reported ok (%llu of them "
+              "publishes through the mount), %llu unknown (%llu of them "
+              "applied), %zu history rows\n",
               cycle, static_cast<unsigned long long>(ok),
+              static_cast<unsigned long long>(published),
               static_cast<unsigned long long>(unknown),
               static_cast<unsigned long long>(unknown_applied), events->size());
 
   // No partial version: each version was pushed whole by a writer.
-  for (const std::string collection : {"pushes", "trees"}) {
+  for (const std::string collection : {"pushes", "trees", "pubs", "ptrees"}) {
     auto versions = reg.ListVersions(collection);
     if (!versions) continue;  // not created yet
     for (const auto& v : *versions) {
@@ -837,6 +1039,8 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
   // Every alias names a live version, and the mount shows it.
   auto collections = reg.ListCollections();
   ASSERT_TRUE(collections.has_value());
+  auto drafts = reg.drafts().List();
+  ASSERT_TRUE(drafts.has_value());
   for (const auto& c : *collections) {
     auto aliases = reg.ListAliases(c.name);
     ASSERT_TRUE(aliases.has_value());
@@ -858,6 +1062,11 @@ void CrashTest::Verify(int cycle, uint64_t start_seq) {
     ASSERT_TRUE(versions.has_value());
     for (const auto& v : *versions) expected_entries.push_back(registry::VersionName(v.number));
     expected_entries.insert(expected_entries.end(), names.begin(), names.end());
+    // And the drafts (an admin sees everyone's): the publish writer's
+    // killed or cut-off ones, not yet published.
+    for (const auto& d : *drafts) {
+      if (d.collection_id == c.id) expected_entries.push_back(d.name);
+    }
     std::sort(expected_entries.begin(), expected_entries.end());
     EXPECT_EQ(ListDir(M(c.name)), expected_entries) << c.name;
   }

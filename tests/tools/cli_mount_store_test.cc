@@ -258,6 +258,123 @@ TEST_F(CliMountStoreTest, AMemberPushesThroughTheMount) {
   EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 4);
 }
 
+// The fields of `ls COLLECTION/v0 --json` that name where and when a
+// version was made, not what it is.
+nlohmann::json WhatItIs(nlohmann::json version) {
+  for (const char* key : {"collection", "created", "id"}) version.erase(key);
+  return version;
+}
+
+// A push through the mount makes the version a push against the store
+// directory makes: the pushed paths' names as its file name(s), the same
+// files, the same listing.
+TEST_F(CliMountStoreTest, APushThroughTheMountMakesTheSameVersion) {
+  WriteFile("run/weights.bin", "weights");
+  WriteFile("run/sub/config.json", "{}");
+  const std::string a = WriteFile("a.pt", "a");
+  const std::string b = WriteFile("b.pt", "b");
+  const std::string run = (dir() / "files" / "run").string();
+  const std::vector<std::vector<std::string>> pushes = {
+      {run + "/"}, {run}, {a, b}, {a, run}, {a}};
+  for (size_t i = 0; i < pushes.size(); ++i) {
+    SCOPED_TRACE(::testing::PrintToString(pushes[i]));
+    const std::string direct = "direct" + std::to_string(i);
+    const std::string mounted = "mounted" + std::to_string(i);
+    std::vector<std::string> args = {"push", direct};
+    args.insert(args.end(), pushes[i].begin(), pushes[i].end());
+    Ok(args);
+    args[1] = mounted;
+    const RunResult pushed = ThroughMount(args);
+    ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+    EXPECT_EQ(WhatItIs(Json({"ls", mounted + "/v0"})),
+              WhatItIs(Json({"ls", direct + "/v0"})));
+    // The listing of the version, its files by name.
+    const auto listing = [](std::string text, const std::string& name) {
+      text.replace(0, name.size(), "COLLECTION");
+      const size_t created = text.find("created:");
+      if (created != std::string::npos) {
+        text.erase(created, text.find('\n', created) - created);
+      }
+      return text;
+    };
+    EXPECT_EQ(listing(ThroughMount({"ls", mounted + "/v0"}).out, mounted),
+              listing(Ok({"ls", direct + "/v0"}), direct));
+    // The history rows, but for where, when and through what.
+    auto rows = [&](const RunResult& history, const std::string& name) {
+      std::vector<nlohmann::json> out;
+      for (const auto& line : history.OutLines()) {
+        auto row = nlohmann::json::parse(line);
+        for (const char* key : {"seq", "ts", "time", "interface"}) row.erase(key);
+        row["collection"] = name == direct ? mounted : name;
+        out.push_back(row);
+      }
+      return out;
+    };
+    const RunResult direct_history = Regfs({"history", direct, "--json"});
+    const RunResult mounted_history = ThroughMount({"history", mounted, "--json"});
+    EXPECT_EQ(rows(mounted_history, mounted), rows(direct_history, direct));
+  }
+}
+
+// A viewer's push through the mount is refused before anything is copied,
+// with the line and exit code of the same push against the store: the
+// registry's own refusal (Registry::CheckPush, which Push makes first).
+// A viewer cannot open the store directory itself to run that push.
+TEST_F(CliMountStoreTest, AViewersPushIsRefusedAsAgainstTheStore) {
+  constexpr uid_t kViewerUid = 20002;
+  Ok({"role", "grant", std::to_string(kViewerUid), "viewer"});
+  const std::string model = WriteFile("model.pt", "model");
+  stdfs::permissions(dir() / "files",
+                     stdfs::perms::others_read | stdfs::perms::others_exec,
+                     stdfs::perm_options::add);
+  const RunOptions viewer{.uid = kViewerUid, .gid = kViewerUid};
+  for (const std::string collection : {"models", "newcoll"}) {
+    SCOPED_TRACE(collection);
+    const RunResult mounted =
+        ThroughMount({"push", collection, model, "--alias", "x"}, viewer);
+    EXPECT_EQ(mounted.exit_code, 1);
+    EXPECT_EQ(mounted.out, "");
+    EXPECT_EQ(mounted.err,
+              "regfs: user '20002' is a viewer: only members and admins may "
+              "push versions\n");
+  }
+  EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 3);
+  EXPECT_EQ(Regfs({"ls", "newcoll"}).exit_code, 1);
+  // No draft was written: the store's owner sees everyone's.
+  for (const auto& entry : stdfs::directory_iterator(mnt_ / "models")) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name == ".history" || name[0] != '.')
+        << "a draft was left behind: " << name;
+  }
+}
+
+// A push whose request cannot go through the control file in one write
+// (1 MiB): the CLI says so, before copying anything; the store directory
+// takes it.
+TEST_F(CliMountStoreTest, APushTooLargeForTheMountSaysSo) {
+  const std::string model = WriteFile("big-meta.pt", "model");
+  std::vector<std::string> args = {"push", "models", model};
+  for (int i = 0; i < 10; ++i) {
+    args.push_back("--meta");
+    args.push_back("k" + std::to_string(i) + "=" + std::string(110 << 10, 'v'));
+  }
+  const RunResult mounted = ThroughMount(args);
+  EXPECT_EQ(mounted.exit_code, 1);
+  EXPECT_THAT(mounted.err,
+              ::testing::MatchesRegex("regfs: this push is too large for a "
+                                      "mount: its request is [0-9]+ bytes and "
+                                      "a mount takes at most 1044480 .*\n"));
+  EXPECT_EQ(std::count(mounted.err.begin(), mounted.err.end(), '\n'), 1);
+  EXPECT_EQ(Json({"ls", "models"})["collection"]["versions"], 3);
+  for (const auto& entry : stdfs::directory_iterator(mnt_ / "models")) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name == ".history" || name[0] != '.')
+        << "a draft was left behind: " << name;
+  }
+  const RunResult direct = Regfs(args);
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+}
+
 TEST_F(CliMountStoreTest, HistoryFollowsThroughTheMount) {
   RunningRegfs follow(
       {"--store", mnt_.string(), "history", "--follow", "--since", "now"});
