@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -46,6 +47,9 @@ struct DraftKey {
 struct DraftRoot {
   std::shared_mutex mu;
   bool published = false;  // guarded by mu
+  // Open files of the draft that the kernel writes itself (passthrough):
+  // a publish waits for them to close. Raised under `mu` held shared.
+  std::atomic<int> kernel_writers{0};
 };
 
 // A root with the locks of the roots moved into it (`mv .a .d/a` while .a

@@ -45,7 +45,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -113,6 +115,9 @@ struct FileSystemOptions {
   // Linux >= 6.9, libfuse >= 3.17, a daemon with CAP_SYS_ADMIN); without
   // it, or where the kernel refuses, reads are spliced from the blob's fd.
   bool passthrough = true;
+  // -o draftpassthrough (file_system_draft_passthrough.cc): drafts' files
+  // are read and written by the kernel itself, not through the daemon.
+  bool draft_passthrough = false;
   // Where the mount is, as the kernel spells it: an absolute symlink target
   // under it is made relative (link_target.h); empty refuses them all.
   std::string mountpoint;
@@ -186,6 +191,11 @@ class FileSystem final {
               off_t offset);
   Reply Flush(const Request& r, Handle& handle);
   Reply Fsync(const Request& r, Handle& handle, bool datasync);
+  // The last close of an open file (FuseOps frees the handle after).
+  void Release(Handle& handle);
+  // The kernel refused to write the draft file of `handle` itself: its
+  // writes come to Write after all (FuseOps).
+  void KernelWritesRefused(Handle& handle);
   // Registry::Publish of a draft with the draft's lock held exclusively
   // (no write runs meanwhile; open write handles get EBADF after), then
   // the draft is forgotten, its bytes leave its owner's quota count and
@@ -444,6 +454,23 @@ class FileSystem final {
   // `user.regfs.published` of a collection: the version the caller
   // published there last (from the history).
   Reply PublishedXattr(const Request& r, const Node& dir, size_t size);
+  // -o draftpassthrough (file_system_draft_passthrough.cc). Whether draft
+  // opens ask the kernel to read and write the file itself now.
+  bool DraftPassthrough() const;
+  // An open of the draft file at `path` for writing, with the root's lock
+  // held shared: the handle becomes a kernel writer, unless its owner is
+  // at or past the quota (EDQUOT) or `path` is no longer its file (ENOENT:
+  // published or removed meanwhile).
+  int BeginKernelWrites(const Request& r, Handle& handle,
+                        const std::filesystem::path& path, const What& what);
+  // The draft's disk bytes since the last count join its owner's count;
+  // EDQUOT (logged) if the owner is now past the quota.
+  int RecountKernelWrites(const Request* r, Handle& handle, const What& what);
+  // The draft's root locks, held exclusively once no kernel writer of it
+  // is open (they close a moment after cp exits: FUSE_RELEASE is
+  // asynchronous); kConflict if some stay open.
+  registry::Result<std::vector<std::unique_lock<std::shared_mutex>>>
+  LockForPublish(const DraftRootLocks& locks);
   // Checks the quota before a write that may grow a file by `growth`.
   int ReserveDraftBytes(const Request& r, uid_t owner, uint64_t growth,
                         uint64_t quota, const What& what);

@@ -246,6 +246,14 @@ Reply FileSystem::CreateDraft(const Request& r, const Node& dir,
   reply.handle->owner = key->uid;
   reply.handle->writable = true;
   reply.handle->quota = limits->quota_bytes;
+  if (DraftPassthrough()) {
+    std::shared_lock lock(reply.handle->draft->mu);
+    const int err = reply.handle->draft->published
+                        ? ENOENT
+                        : BeginKernelWrites(r, *reply.handle, DraftPath(*key), what);
+    if (err != 0) return ErrorReply{err};
+    reply.passthrough = true;
+  }
   spdlog::debug("{} created draft file {}", WhoIs(r), PathIn(dir.ino, name));
   return reply;
 }
@@ -416,6 +424,12 @@ Reply FileSystem::OpenDraft(const Request& r, const Node& node, int flags) {
   handle.ino = node.ino;
   handle.owner = key.uid;
   handle.writable = writable;
+  if (DraftPassthrough()) {
+    if (const int err = BeginKernelWrites(r, handle, path, what)) {
+      return ErrorReply{err};
+    }
+    reply.passthrough = true;
+  }
   return reply;
 }
 
@@ -477,9 +491,9 @@ int FileSystem::ReserveDraftBytes(const Request& r, uid_t owner,
 }
 
 Reply FileSystem::Flush(const Request& r, Handle& handle) {
-  (void)r;
-  (void)handle;
-  return ErrorReply{0};  // writes reach the file as they come
+  // Writes reach the file as they come; the kernel's are counted now.
+  auto what = [&] { return "close of " + PathOf(handle.ino); };
+  return ErrorReply{RecountKernelWrites(&r, handle, what)};
 }
 
 Reply FileSystem::Fsync(const Request& r, Handle& handle, bool datasync) {
@@ -490,7 +504,8 @@ Reply FileSystem::Fsync(const Request& r, Handle& handle, bool datasync) {
     const int err = LastErrno();
     return Refuse(r, "fsync of " + PathOf(handle.ino), err, ReasonOf(err));
   }
-  return ErrorReply{0};
+  auto what = [&] { return "fsync of " + PathOf(handle.ino); };
+  return ErrorReply{RecountKernelWrites(&r, handle, what)};
 }
 
 Reply FileSystem::SetAttrDraft(const Request& r, const Node& node,

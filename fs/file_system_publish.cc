@@ -39,6 +39,14 @@ Reply FileSystem::PublishDraft(const Request& r, const Node& dir,
   request.draft = draft.path;
   request.target = std::string(target);
   auto version = PublishDraftLocked(ChangeIdentity(r), request);
+  if (!version && version.error().code == Code::kConflict &&
+      options_.draft_passthrough) {
+    // Past the quota (a kernel writer's overrun): EDQUOT, as for a write.
+    auto limits = registry_.GetDraftLimits();
+    if (limits && draft_usage_.Of(draft.uid) > limits->quota_bytes) {
+      return Refuse(r, what, EDQUOT, version.error().message);
+    }
+  }
   if (!version) return Refuse(r, what, version.error());
   return ErrorReply{0};
 }
@@ -64,11 +72,20 @@ Result<registry::Version> FileSystem::PublishDraftLocked(
   uint64_t bytes = 0;
   {
     // No write or truncate of this draft runs while it becomes a version;
-    // those that come after it fail with EBADF. Lock order: the root, then
-    // the roots moved into it, in the order they came (writers take one).
-    std::vector<std::unique_lock<std::shared_mutex>> held;
-    held.emplace_back(locks.root->mu);
-    for (const auto& merged : locks.merged) held.emplace_back(merged->mu);
+    // those that come after it fail with EBADF. With -o draftpassthrough,
+    // the kernel's writers of it have closed and counted their bytes.
+    REGFS_ASSIGN_OR_RETURN(const auto held, LockForPublish(locks));
+    if (const uint64_t used = draft_usage_.Of(draft.uid);
+        options_.draft_passthrough && used > 0) {
+      REGFS_ASSIGN_OR_RETURN(const auto limits, registry_.GetDraftLimits());
+      if (used > limits.quota_bytes) {
+        return registry::Fail(
+            Code::kConflict,
+            fmt::format("uid {}'s drafts are past the draft quota of {} "
+                        "bytes ({} in use): remove or shrink drafts first",
+                        draft.uid, limits.quota_bytes, used));
+      }
+    }
     bytes = TreeBytes(DraftPath(draft)) +
             TreeBytes(DraftPath({draft.collection_id, draft.uid, sidecar}));
     version = registry_.Publish(who, request);

@@ -31,23 +31,26 @@ Handle& HandleOf(const fuse_file_info* fi) {
 // Lets the kernel read the blob of `r` itself (FUSE passthrough), with
 // the one backing file of its inode (the kernel refuses a second); where
 // it refuses, reads come to the daemon (Read splices them from the fd).
-void PassThrough(fuse_req_t req, OpenReply& r) noexcept {
+// Drafts (-o draftpassthrough) likewise, reads and writes: where the
+// kernel refuses, their writes come to the daemon (Write).
+void PassThrough(fuse_req_t req, Handle& handle, fuse_file_info& info) noexcept {
 #if FUSE_USE_VERSION >= 317
-  Handle& handle = *r.handle;
   const int id = Fs(req).backing_files().Acquire(handle.ino, [&] {
     return fuse_passthrough_open(req, handle.fd.get());
   });
   if (id <= 0) {
     Fs(req).PassthroughRefused();
+    Fs(req).KernelWritesRefused(handle);
     return;
   }
   handle.passed_through = true;
-  r.info.backing_id = id;
+  info.backing_id = id;
   // The kernel reads the blob's own page cache, not this file's.
-  r.info.keep_cache = 0;
+  info.keep_cache = 0;
 #else
   (void)req;
-  (void)r;
+  (void)info;
+  Fs(req).KernelWritesRefused(handle);
 #endif
 }
 
@@ -78,7 +81,7 @@ void Send(fuse_req_t req, Reply&& reply) noexcept {
         } else if constexpr (std::is_same_v<T, LinkReply>) {
           fuse_reply_readlink(req, r.target.c_str());
         } else if constexpr (std::is_same_v<T, OpenReply>) {
-          if (r.passthrough) PassThrough(req, r);
+          if (r.passthrough) PassThrough(req, *r.handle, r.info);
           r.info.fh = reinterpret_cast<uintptr_t>(r.handle.get());
           // On failure (the request was interrupted) no release follows:
           // the handle stays owned here and is freed.
@@ -86,6 +89,7 @@ void Send(fuse_req_t req, Reply&& reply) noexcept {
             (void)r.handle.release();
           } else {
             ClosePassThrough(req, *r.handle);
+            Fs(req).Release(*r.handle);
           }
         } else if constexpr (std::is_same_v<T, BufReply>) {
           fuse_reply_buf(req, r.data.data(), r.data.size());
@@ -108,9 +112,13 @@ void Send(fuse_req_t req, Reply&& reply) noexcept {
         } else if constexpr (std::is_same_v<T, WriteReply>) {
           fuse_reply_write(req, r.size);
         } else if constexpr (std::is_same_v<T, CreateReply>) {
+          if (r.passthrough) PassThrough(req, *r.handle, r.info);
           r.info.fh = reinterpret_cast<uintptr_t>(r.handle.get());
           if (fuse_reply_create(req, &r.entry, &r.info) == 0) {
             (void)r.handle.release();
+          } else {
+            ClosePassThrough(req, *r.handle);
+            Fs(req).Release(*r.handle);
           }
         }
       },
@@ -244,6 +252,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
 
 void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   ClosePassThrough(req, HandleOf(fi));
+  Fs(req).Release(HandleOf(fi));
   delete &HandleOf(fi);
   fuse_reply_err(req, 0);
 }

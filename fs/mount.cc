@@ -95,6 +95,8 @@ registry::Result<FileSystemOptions> FileSystemOptionsFor(
                  kStagedLifetimeOption, ms);
   }
   fs_options.passthrough = !HasOption(options, kNoPassthroughOption);
+  fs_options.draft_passthrough =
+      fs_options.passthrough && HasOption(options, kDraftPassthroughOption);
   fs_options.mountpoint = mountpoint.string();
   if (!options.as_of.empty()) {
     auto seq = reg.SeqAt(options.as_of);

@@ -77,6 +77,7 @@ std::vector<std::string> MountOptionList(const MountOptions& options,
   for (const std::string_view opt : SplitOptions(options)) {
     if (opt.starts_with(kStagedLifetimeOption)) continue;
     if (opt == kNoPassthroughOption) continue;
+    if (opt == kDraftPassthroughOption) continue;
     if (opt == "default_permissions") {
       spdlog::warn(
           "ignoring -o default_permissions: the registry decides "

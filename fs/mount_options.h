@@ -25,6 +25,12 @@ inline constexpr std::string_view kStagedLifetimeOption =
 // blob. Not passed to libfuse.
 inline constexpr std::string_view kNoPassthroughOption = "nopassthrough";
 
+// -o draftpassthrough: drafts' files are read and written by the kernel
+// itself (FUSE passthrough), at the disk's speed; the quota is counted
+// when they are closed or synced, and a publish waits for them to close
+// (FileSystemOptions::draft_passthrough). Not passed to libfuse.
+inline constexpr std::string_view kDraftPassthroughOption = "draftpassthrough";
+
 // Every option of every -o, in order: "-o a,b -o c" is {a, b, c}. Empty
 // ones (",,") are left out. The views point into `options`.
 std::vector<std::string_view> SplitOptions(const MountOptions& options);

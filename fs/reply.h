@@ -36,7 +36,7 @@ struct Handle {
   Kind kind = Kind::kBlob;
   registry::UniqueFd fd;                 // kBlob: the blob, read-only
   uint64_t ino = 0;                      // kBlob, kDir: its inode
-  bool passed_through = false;           // kBlob: (FuseOps, BackingFiles)
+  bool passed_through = false;  // kBlob, kDraft: (FuseOps, BackingFiles)
   std::string text;                      // kText: rendered at open
   std::shared_ptr<HistoryText> history;  // kHistory
   std::vector<DirEntry> entries;         // kDir: a snapshot at opendir
@@ -49,6 +49,11 @@ struct Handle {
   uid_t owner = 0;
   bool writable = false;
   uint64_t quota = 0;
+  // -o draftpassthrough: the kernel writes this writable draft file itself
+  // (counted in draft->kernel_writers); `counted` is its disk bytes as the
+  // quota's count last saw them (file_system_draft_passthrough.cc).
+  bool kernel_writer = false;
+  uint64_t counted = 0;
 };
 
 struct ErrorReply {
@@ -95,6 +100,7 @@ struct CreateReply {
   fuse_entry_param entry{};
   fuse_file_info info{};
   std::unique_ptr<Handle> handle;
+  bool passthrough = false;  // as OpenReply's
 };
 
 using Reply =
