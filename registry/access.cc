@@ -12,7 +12,8 @@ namespace regfs::registry {
 // highest of the user's groups' grants (a group's `none` denies only if
 // no other group of the user grants a role); else the default.
 Result<Role> Registry::Impl::RoleOf(const Identity& who) {
-  if (who.uid == 0 || who.uid == owner_uid) return Role::kAdmin;
+  const bool owner = owner_name ? who.user == *owner_name : who.uid == owner_uid;
+  if (who.uid == 0 || owner) return Role::kAdmin;
   auto user = sql::GrantedRole(*db, who.user);
   REGFS_TRY(user);
   if (*user) return **user;

@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "registry/registry_impl.h"
+#include "registry/shared_store.h"
+#include "registry/sql/postgres.h"
 #include "registry/sql/schema.h"
 #include "registry/sql/settings.h"
 #include "registry/sql/sqlite.h"
@@ -40,18 +42,23 @@ Registry::Registry(std::filesystem::path store, OpenOptions options)
 
 Registry::~Registry() = default;
 
-Result<std::unique_ptr<Registry>> Registry::Init(
-    const std::filesystem::path& store, const Identity& owner,
-    OpenOptions options) {
+namespace {
+
+// Makes `store` (mode 0700, owned by `owner`) for Init and
+// InitSharedStore;
+// AlreadyExists if it holds a registry of either kind.
+Status MakeStoreDir(const std::filesystem::path& store, const Identity& owner) {
   if (::mkdir(store.c_str(), 0700) != 0) {
     if (errno != EEXIST) {
       return std::unexpected(
           PosixError("cannot create store", store.string(), errno));
     }
     struct stat st;
-    if (::stat((store / kDbName).c_str(), &st) == 0) {
-      return Fail(Code::kAlreadyExists,
-                  fmt::format("{} already holds a registry", store.string()));
+    for (const std::string_view name : {kDbName, kSharedStoreConfigName}) {
+      if (::stat((store / name).c_str(), &st) == 0) {
+        return Fail(Code::kAlreadyExists,
+                    fmt::format("{} already holds a registry", store.string()));
+      }
     }
     if (::chmod(store.c_str(), 0700) != 0) {
       return std::unexpected(PosixError("chmod", store.string(), errno));
@@ -60,7 +67,17 @@ Result<std::unique_ptr<Registry>> Registry::Init(
   if (::chown(store.c_str(), owner.uid, owner.gid) != 0 && errno != EPERM) {
     return std::unexpected(PosixError("chown", store.string(), errno));
   }
-  std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Registry>> Registry::Init(
+    const std::filesystem::path& store, const Identity& owner,
+    OpenOptions options) {
+  REGFS_TRY(MakeStoreDir(store, owner));
+  std::unique_ptr<Registry> reg(
+      new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
   impl.AssertUnshared();  // reg is not shared yet: see AssertUnshared
   REGFS_TRY(impl.blobs.Create());
@@ -107,6 +124,23 @@ Status CheckSidecars(const std::filesystem::path& store) {
 
 Result<std::unique_ptr<Registry>> Registry::Open(
     const std::filesystem::path& store, OpenOptions options) {
+  REGFS_ASSIGN_OR_RETURN(auto shared, ReadSharedStoreConfig(store));
+  if (shared) {
+    std::unique_ptr<Registry> reg(
+        new Registry(store, std::move(options)));
+    Impl& impl = *reg->impl_;
+    impl.AssertUnshared();  // reg is not shared yet: see AssertUnshared
+    REGFS_TRY(impl.ConnectShared(*shared));
+    REGFS_ASSIGN_OR_RETURN(auto owner, sql::GetSetting(*impl.db, "owner"));
+    if (!owner) {
+      return Fail(Code::kCorruption,
+                  fmt::format("the registry in \"{}\" has no owner: was its "
+                              "'regfs init' interrupted? Run it again",
+                              sql::RedactConninfo(shared->metadata)));
+    }
+    impl.owner_name = std::move(*owner);
+    return reg;
+  }
   struct stat st;
   if (::stat((store / kDbName).c_str(), &st) != 0) {
     if (errno == ENOENT) {
@@ -118,7 +152,8 @@ Result<std::unique_ptr<Registry>> Registry::Open(
         PosixError("cannot open store", store.string(), errno));
   }
   REGFS_TRY(CheckSidecars(store));
-  std::unique_ptr<Registry> reg(new Registry(store, std::move(options)));
+  std::unique_ptr<Registry> reg(
+      new Registry(store, std::move(options)));
   Impl& impl = *reg->impl_;
   impl.AssertUnshared();  // reg is not shared yet: see AssertUnshared
   auto db = sql::SqliteConnection::Open(store / kDbName, /*create=*/false,
@@ -142,6 +177,47 @@ Result<std::unique_ptr<Registry>> Registry::Open(
     impl.owner_uid = uid;
   }
   return reg;
+}
+
+Result<std::unique_ptr<Registry>> InitSharedStore(
+    const std::filesystem::path& store, const Identity& owner,
+    const SharedStoreConfig& config, bool* joined, OpenOptions options) {
+  REGFS_TRY(CheckSharedStoreConfig(config));
+  REGFS_TRY(MakeStoreDir(store, owner));
+  REGFS_ASSIGN_OR_RETURN(auto db,
+                         sql::PostgresConnection::Open(config.metadata));
+  REGFS_TRY(sql::schema::Migrate(*db));
+  // The first node to record an owner made the registry; the others (at
+  // the same moment too: the write lock orders them) join it.
+  REGFS_ASSIGN_OR_RETURN(auto tx, sql::Transaction::Begin(*db));
+  REGFS_ASSIGN_OR_RETURN(auto recorded, sql::GetSetting(*db, "owner"));
+  *joined = recorded.has_value();
+  if (!*joined) {
+    for (auto [k, v] :
+         {std::pair<std::string, std::string>{"owner", owner.user},
+          {"created", FormatTime(NowMs())}}) {
+      REGFS_TRY(sql::PutSetting(*db, k, v));
+    }
+  }
+  REGFS_TRY(tx.Commit());
+  db.reset();
+  // Written last: a store directory without it is no store, and 'regfs
+  // init' can be run again.
+  REGFS_TRY(WriteSharedStoreConfig(store, config));
+  return Registry::Open(store, std::move(options));
+}
+
+Status Registry::Impl::ConnectShared(const SharedStoreConfig& config) {
+  REGFS_ASSIGN_OR_RETURN(db, sql::PostgresConnection::Open(config.metadata));
+  REGFS_TRY(sql::schema::Migrate(*db));
+  REGFS_TRY(blobs.Create());
+  // Drafts' per-host directories live in BLOBS/drafts (shared_store.h).
+  const std::filesystem::path drafts_parent = drafts.root().parent_path();
+  if (::mkdir(drafts_parent.c_str(), 0700) != 0 && errno != EEXIST) {
+    return std::unexpected(
+        PosixError("mkdir", drafts_parent.string(), errno));
+  }
+  return {};
 }
 
 std::filesystem::path Registry::BlobPath(std::string_view key) const {

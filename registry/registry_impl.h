@@ -26,6 +26,7 @@
 #include "registry/names.h"
 #include "registry/registry.h"
 #include "registry/replay.h"
+#include "registry/shared_store.h"
 #include "registry/sql/collections.h"
 #include "registry/sql/connection.h"
 #include "registry/sql/history.h"
@@ -73,10 +74,12 @@ struct AliasChange {
 // mutex only; no other lock is taken while holding it.
 class Registry::Impl {
  public:
+  // A shared store's blobs and drafts are where its configuration says
+  // (shared_store.h).
   Impl(const std::filesystem::path& store, OpenOptions options)
       : options(std::move(options)),
-        blobs(store / "blobs", this->options.hasher, this->options.durable),
-        drafts(store / "drafts"),
+        blobs(BlobsDirOf(store), this->options.hasher, this->options.durable),
+        drafts(DraftsDirOf(store)),
         announcer(store),
         batch(db, announcer) {}
 
@@ -87,8 +90,15 @@ class Registry::Impl {
   BlobStore blobs;
   Drafts drafts;  // drafts-reg (issue 13): STORE/drafts; no lock needed
   uid_t owner_uid = 0;
+  // A shared store's owner, by name: a uid means nothing across machines.
+  std::optional<std::string> owner_name;
   ChangeAnnouncer announcer;
   GroupCommit batch;  // the lock, and SetAlias's group commits
+
+  // A shared store: connects `db` to its metadata (migrating the schema)
+  // and makes its blob and drafts directories. Before any other use.
+  Status ConnectShared(const SharedStoreConfig& config)
+      REQUIRES(batch.mutex());
 
   // The lock, once no batch is open (GroupCommit::Lock). Exempt from the
   // analysis, which cannot follow a hold returned from a call it makes;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <system_error>
 
+#include "registry/shared_store.h"
 #include "tools/mount_client.h"
 #include "tools/store.h"
 
@@ -74,7 +75,8 @@ reg::Result<std::unique_ptr<reg::Registry>> Context::Open() const {
   const std::filesystem::path store = StorePath();
   std::error_code ec;
   const bool exists =
-      std::filesystem::exists(store / reg::Registry::kDatabaseFileName, ec);
+      std::filesystem::exists(store / reg::Registry::kDatabaseFileName, ec) ||
+      std::filesystem::exists(store / reg::kSharedStoreConfigName, ec);
   // Only a clear "not there" earns the hint; EACCES and the like are left
   // to Open(), whose message names the failing call.
   if (!ec && !exists) {

@@ -13,6 +13,7 @@
 #include "fs/mount.h"
 #include "registry/names.h"
 #include "registry/registry.h"
+#include "registry/shared_store.h"
 #include "registry/whoami.h"
 #include "tools/commands.h"
 #include "tools/output.h"
@@ -25,7 +26,12 @@ namespace reg = regfs::registry;
 
 // ---- init ----
 
-reg::Status RunInit(Context& ctx) {
+struct InitArgs {
+  std::string metadata;  // a shared store's PostgreSQL conninfo
+  std::string blobs;     // and its shared blob directory
+};
+
+reg::Status RunInit(Context& ctx, const InitArgs& args) {
   const std::filesystem::path store = ctx.StorePath();
   // The per-user default (~/.local/share/regfs) may lack its parents on a
   // fresh account; make them as `mkdir -p` would. The store itself is
@@ -37,9 +43,27 @@ reg::Status RunInit(Context& ctx) {
                      fmt::format("cannot create {}: {}",
                                  store.parent_path().string(), ec.message()));
   }
-  auto registry = reg::Registry::Init(store, ctx.identity());
+  if (args.metadata.empty()) {
+    auto registry = reg::Registry::Init(store, ctx.identity());
+    if (!registry) return std::unexpected(registry.error());
+    fmt::print("initialized an empty store at {}\n", store.string());
+    return {};
+  }
+  const reg::SharedStoreConfig config{args.metadata, args.blobs};
+  bool joined = false;
+  auto registry =
+      reg::InitSharedStore(store, ctx.identity(), config, &joined);
   if (!registry) return std::unexpected(registry.error());
-  fmt::print("initialized an empty store at {}\n", store.string());
+  // InitShared refused a conninfo with a password: this one can be shown.
+  const std::string& where = args.metadata;
+  if (joined) {
+    fmt::print("joined the existing registry in {} (blobs in {}) at {}\n",
+               where, args.blobs, store.string());
+  } else {
+    fmt::print("initialized an empty shared registry in {} (blobs in {}) at "
+               "{}\n",
+               where, args.blobs, store.string());
+  }
   return {};
 }
 
@@ -47,7 +71,18 @@ void AddInit(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "init", "Create an empty store (mode 0700; you are its owner and admin)");
   cmd->group(kStoreGroup);
-  OnSelected(cmd, ctx, [&ctx] { return ExitCode(RunInit(ctx)); });
+  auto args = std::make_shared<InitArgs>();
+  auto* metadata = cmd->add_option(
+      "--metadata", args->metadata,
+      "A shared store: the registry's PostgreSQL database "
+      "(postgresql://USER@HOST/DB; no password: use ~/.pgpass or PGPASSFILE); "
+      "joins it if it already holds a registry");
+  auto* blobs = cmd->add_option(
+      "--blobs", args->blobs,
+      "A shared store: the blob directory every node shares (absolute path)");
+  metadata->needs(blobs);
+  blobs->needs(metadata);
+  OnSelected(cmd, ctx, [&ctx, args] { return ExitCode(RunInit(ctx, *args)); });
 }
 
 // ---- push ----

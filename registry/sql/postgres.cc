@@ -263,6 +263,10 @@ std::string RedactConninfo(std::string_view conninfo) {
   return out;
 }
 
+bool HasPassword(std::string_view conninfo) {
+  return !PasswordSpans(conninfo).empty();
+}
+
 Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(
     std::string_view conninfo) {
   std::vector<std::string> secrets;

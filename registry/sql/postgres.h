@@ -86,6 +86,9 @@ std::string RewritePlaceholders(std::string_view sql);
 // URL's password= parameter, or a key=value string's password=).
 std::string RedactConninfo(std::string_view conninfo);
 
+// Whether `conninfo` carries a password (anywhere RedactConninfo hides one).
+bool HasPassword(std::string_view conninfo);
+
 // The key of the advisory lock that BeginWrite takes: one per database, so
 // that writers of a store exclude each other from their transaction's
 // start.

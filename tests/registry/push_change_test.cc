@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "registry/registry.h"
+#include "registry/shared_store.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -83,7 +84,7 @@ class PushChangeTest : public RegistryTest,
     REGFS_ASSERT_OK(collections);
     EXPECT_TRUE(collections->empty()) << "no collection, no version";
     EXPECT_EQ(BlobCount(), 0u);
-    EXPECT_TRUE(fs::is_empty(store() / "blobs" / "tmp"))
+    EXPECT_TRUE(fs::is_empty(BlobsDirOf(store()) / "tmp"))
         << "the staged copy is removed";
   }
 };

@@ -17,6 +17,7 @@
 
 #include "registry/names.h"
 #include "registry/registry.h"
+#include "registry/shared_store.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -735,7 +736,7 @@ TEST_F(PushTest, PushKilledMidStreamLeavesTheStoreConsistent) {
   auto gc = reg().Gc(Owner());
   REGFS_ASSERT_OK(gc);
   EXPECT_EQ(gc->blobs.temps_removed, 1u) << "the dead push's temporary file";
-  EXPECT_TRUE(fs::is_empty(store() / "blobs" / "tmp"));
+  EXPECT_TRUE(fs::is_empty(BlobsDirOf(store()) / "tmp"));
   auto next = PushContent(Owner(), "models", "v1 content");
   REGFS_ASSERT_OK(next);
   EXPECT_EQ(next->number, 1u);
@@ -768,7 +769,7 @@ TEST_F(PushTest, FailureAfterStageLeavesNoTrace) {
   EXPECT_EQ(CodeOf(reg().GetCollection("models")), Code::kNotFound);
   EXPECT_EQ(Seq(), 0u);
   EXPECT_EQ(BlobCount(), 0u);
-  EXPECT_TRUE(fs::is_empty(store() / "blobs" / "tmp"))
+  EXPECT_TRUE(fs::is_empty(BlobsDirOf(store()) / "tmp"))
       << "the staged temporary file is removed";
   auto fsck = reg().Fsck();
   REGFS_ASSERT_OK(fsck);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "registry/names.h"
+#include "registry/shared_store.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -656,11 +657,12 @@ TEST_F(FsckGcTest, GcRemovesUnreferencedAndKeepsReferenced) {
 
 TEST_F(FsckGcTest, GcRemovesStaleTemporaryFiles) {
   REGFS_ASSERT_OK(PushContent(Owner(), "m", "x"));
-  WriteFile(store() / "blobs" / "tmp" / "push-stale1", "left by a killed push");
+  WriteFile(BlobsDirOf(store()) / "tmp" / "push-stale1",
+            "left by a killed push");
   auto gc = reg().Gc(Owner());
   REGFS_ASSERT_OK(gc);
   EXPECT_EQ(gc->blobs.temps_removed, 1u);
-  EXPECT_FALSE(fs::exists(store() / "blobs" / "tmp" / "push-stale1"));
+  EXPECT_FALSE(fs::exists(BlobsDirOf(store()) / "tmp" / "push-stale1"));
   EXPECT_EQ(BlobCount(), 1u);
 }
 

@@ -6,7 +6,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <system_error>
+
+#include "registry/shared_store.h"
+#include "tests/registry/pg_server.h"
 
 namespace regfs::registry {
 
@@ -92,12 +96,40 @@ std::vector<fs::path> FilesUnder(const fs::path& dir) {
   return files;
 }
 
+namespace {
+
+// Whether the registry's tests run on a shared store: REGFS_TEST_ENGINE is
+// "postgres" (ctest runs registry_tests a second time so: registry_pg.*).
+bool TestOnPostgres() {
+  const char* engine = std::getenv("REGFS_TEST_ENGINE");
+  return engine != nullptr && std::string_view(engine) == "postgres";
+}
+
+}  // namespace
+
 void RegistryTest::SetUp() {
   tmp_ = std::make_unique<TempDir>();
   ASSERT_FALSE(tmp_->path().empty());
   store_ = tmp_->path() / "store";
   src_ = tmp_->path() / "src";
   fs::create_directories(src_);
+  // On PostgreSQL, a shared store: a new database on the binary's
+  // throwaway server (pg_server.h) and the blob directory tmp/blobs.
+  if (TestOnPostgres()) {
+    auto server = PgServer::Get();
+    ASSERT_TRUE(server.has_value())
+        << "the test PostgreSQL server did not start: " << Describe(server);
+    auto conninfo = (*server)->CreateDatabase();
+    ASSERT_TRUE(conninfo.has_value()) << Describe(conninfo);
+    bool joined = true;
+    auto opened = InitSharedStore(store_, Owner(),
+                                  {*conninfo, tmp_->path() / "blobs"}, &joined,
+                                  init_options_);
+    ASSERT_TRUE(opened.has_value()) << Describe(opened);
+    ASSERT_FALSE(joined) << "a fresh database holds no registry";
+    registry_ = std::move(*opened);
+    return;
+  }
   auto opened = Registry::Init(store_, Owner(), init_options_);
   ASSERT_TRUE(opened.has_value()) << Describe(opened);
   registry_ = std::move(*opened);
@@ -147,6 +179,16 @@ uint64_t RegistryTest::Seq() {
   return seq.value_or(0);
 }
 
-size_t RegistryTest::BlobCount() { return FilesUnder(store_ / "blobs").size(); }
+// Drafts (BLOBS/drafts on a shared store) are no blobs.
+size_t RegistryTest::BlobCount() {
+  const fs::path blobs = BlobsDirOf(store_);
+  size_t count = 0;
+  for (const fs::path& file : FilesUnder(blobs)) {
+    if (!file.lexically_relative(blobs).string().starts_with("drafts/")) {
+      ++count;
+    }
+  }
+  return count;
+}
 
 }  // namespace regfs::registry::testing

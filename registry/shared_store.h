@@ -1,0 +1,81 @@
+// A shared store (issue 14): a node-local store directory that names the
+// registry's metadata in PostgreSQL and its blob directory on a shared
+// file system, so that many machines serve one registry.
+//
+// The store directory holds only STORE/shared-store.conf (mode 0600), in
+// key=value lines ('#' starts a comment line; blank lines are ignored):
+//
+//   # regfs shared store
+//   metadata = postgresql://regfs@db/registry
+//   blobs = /shared/regfs-blobs
+//
+// `metadata` is a libpq conninfo (a postgresql:// URL or key=value
+// words) and never holds a password: libpq takes one from PGPASSFILE
+// (~/.pgpass) or the environment, as its other settings (PGSSLMODE, ...).
+// `blobs` is an absolute path, the same directory on every node.
+#ifndef REGFS_REGISTRY_SHARED_STORE_H_
+#define REGFS_REGISTRY_SHARED_STORE_H_
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "registry/error.h"
+#include "registry/identity.h"
+#include "registry/registry.h"
+
+namespace regfs::registry {
+
+struct SharedStoreConfig {
+  std::string metadata;          // libpq conninfo, without a password
+  std::filesystem::path blobs;   // the shared blob directory
+};
+
+inline constexpr std::string_view kSharedStoreConfigName = "shared-store.conf";
+
+// InvalidArgument unless `config` can be written: a conninfo without a
+// password (the message points at PGPASSFILE and never shows it) and an
+// absolute blob directory.
+[[nodiscard]] Status CheckSharedStoreConfig(const SharedStoreConfig& config);
+// Writes STORE/shared-store.conf (mode 0600), durably. AlreadyExists if
+// it is there.
+[[nodiscard]] Status WriteSharedStoreConfig(const std::filesystem::path& store,
+                                            const SharedStoreConfig& config);
+// The configuration of `store`, or nullopt when it has none (an embedded
+// store, or no store). Corruption for a malformed file, naming the line.
+[[nodiscard]] Result<std::optional<SharedStoreConfig>> ReadSharedStoreConfig(
+    const std::filesystem::path& store);
+
+// Where a shared store's drafts are: beside the blobs, on their file
+// system (publishing hard-links a draft's files into blobs/), in a
+// directory per host: a uid names a user only on its own machine, and a
+// draft is written and published through one node's mount.
+std::filesystem::path SharedDraftsDir(const std::filesystem::path& blobs);
+
+// The blob and drafts directories of the store at `store`: a shared
+// store's (from its configuration), else STORE/blobs and STORE/drafts.
+// A configuration that cannot be read counts as none here: Registry::Open
+// reads it first and reports why.
+std::filesystem::path BlobsDirOf(const std::filesystem::path& store);
+std::filesystem::path DraftsDirOf(const std::filesystem::path& store);
+
+// This machine's host name (gethostname), read once: it names the node's
+// drafts directory of a shared store.
+const std::string& HostName();
+
+// Creates a shared store: `store` (mode 0700, owned by `owner`) gets the
+// configuration file, and the registry's schema is created in
+// `config.metadata` with its migrations, owned by `owner` by name (admin
+// on every node); or, when that database already holds a registry,
+// `store` joins it (`*joined` true; its owner stays). Then opens it.
+// InvalidArgument for a conninfo that holds a password; AlreadyExists if
+// `store` holds a registry; IoError when the database cannot be reached.
+[[nodiscard]] Result<std::unique_ptr<Registry>> InitSharedStore(
+    const std::filesystem::path& store, const Identity& owner,
+    const SharedStoreConfig& config, bool* joined, OpenOptions options = {});
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_SHARED_STORE_H_

@@ -1,0 +1,138 @@
+// `regfs` on a shared store (issue 14): two store directories ("nodes")
+// joined to one registry in a throwaway PostgreSQL database, with one blob
+// directory. What one node changes, the other reads.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/registry/pg_server.h"
+#include "tests/tools/cli_runner.h"
+
+namespace regfs::tools::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+class CliSharedTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    auto server = registry::testing::PgServer::Get();
+    ASSERT_TRUE(server.has_value())
+        << "the test PostgreSQL server did not start: "
+        << server.error().message;
+    auto conninfo = (*server)->CreateDatabase();
+    ASSERT_TRUE(conninfo.has_value()) << conninfo.error().message;
+    metadata_ = *conninfo;
+    blobs_ = (dir() / "shared-blobs").string();
+  }
+
+  // Runs `regfs --store DIR/NODE args...`.
+  RunResult On(const std::string& node, std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--store", (dir() / node).string()});
+    return RunRegfs(args);
+  }
+  // The same, expecting success and a quiet stderr; returns stdout.
+  std::string OkOn(const std::string& node,
+                   std::vector<std::string> args) const {
+    std::string command;
+    for (const auto& a : args) command += " " + a;
+    const RunResult r = On(node, std::move(args));
+    EXPECT_EQ(r.exit_code, 0) << "regfs" << command << "\nstderr: " << r.err;
+    EXPECT_EQ(r.err, "") << "regfs" << command;
+    return r.out;
+  }
+  std::string Init(const std::string& node) const {
+    return OkOn(node, {"init", "--metadata", metadata_, "--blobs", blobs_});
+  }
+
+  std::string metadata_;
+  std::string blobs_;
+};
+
+TEST_F(CliSharedTest, InitCreatesTheRegistryAndASecondNodeJoinsIt) {
+  EXPECT_THAT(Init("node-a"),
+              StartsWith("initialized an empty shared registry in "));
+  EXPECT_THAT(Init("node-b"),
+              StartsWith("joined the existing registry in " + metadata_));
+  // The configuration is the owner's alone; it holds no database file.
+  struct stat st {};
+  ASSERT_EQ(::stat((dir() / "node-b" / "shared-store.conf").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(dir() / "node-b" / "registry.db"));
+  // Once joined, the directory is a store: init again is refused.
+  const RunResult again =
+      On("node-b", {"init", "--metadata", metadata_, "--blobs", blobs_});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("already holds a registry"));
+}
+
+TEST_F(CliSharedTest, PushOnOneNodeIsReadAndMovedOnTheOther) {
+  Init("node-a");
+  Init("node-b");
+  const std::string model = WriteFile("model.bin", "weights v0");
+  EXPECT_THAT(OkOn("node-a", {"push", "models", model, "--alias",
+                              "production"}),
+              StartsWith("models/v0  ("));
+  OkOn("node-a", {"push", "models", WriteFile("model2.bin", "weights v1")});
+  // Node B sees both versions and the alias, and reads the bytes.
+  EXPECT_THAT(OkOn("node-b", {"ls", "models"}), HasSubstr("v1"));
+  EXPECT_EQ(OkOn("node-b", {"resolve", "models/production"}).substr(0, 3),
+            "v0 ");
+  // B moves the alias (compare-and-swap); A sees the move.
+  OkOn("node-b",
+       {"alias", "set", "models", "production", "v1", "--expect", "v0"});
+  EXPECT_EQ(OkOn("node-a", {"resolve", "models/production"}).substr(0, 3),
+            "v1 ");
+  const RunResult stale = On(
+      "node-a", {"alias", "set", "models", "production", "v0", "--expect", "v0"});
+  EXPECT_EQ(stale.exit_code, 1) << stale.out;
+  // Both nodes write one history: A reads B's move.
+  EXPECT_THAT(OkOn("node-a", {"history", "--json"}),
+              HasSubstr("\"alias.move\""));
+  // fsck and gc from either node: one blob directory, nothing to remove.
+  EXPECT_THAT(OkOn("node-b", {"fsck"}), HasSubstr("2 versions"));
+  OkOn("node-a", {"gc"});
+  EXPECT_EQ(OkOn("node-b", {"resolve", "models/v0"}).substr(0, 3), "v0 ");
+  OkOn("node-b", {"fsck"});
+}
+
+TEST_F(CliSharedTest, APasswordInTheConninfoIsRefusedAndNotShown) {
+  const RunResult r = On(
+      "node-a", {"init", "--metadata", "postgresql://regfs:s3cret@db/registry",
+                 "--blobs", blobs_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("PGPASSFILE"));
+  EXPECT_THAT(r.err, Not(HasSubstr("s3cret")));
+  EXPECT_FALSE(std::filesystem::exists(dir() / "node-a"));
+  const RunResult words =
+      On("node-a", {"init", "--metadata", metadata_ + " password=s3cret",
+                    "--blobs", blobs_});
+  EXPECT_EQ(words.exit_code, 1);
+  EXPECT_THAT(words.err, Not(HasSubstr("s3cret")));
+  // --blobs needs --metadata, and the other way round.
+  EXPECT_NE(On("node-a", {"init", "--blobs", blobs_}).exit_code, 0);
+}
+
+TEST_F(CliSharedTest, AnUnreachableDatabaseFailsWithOneLineAndNoStore) {
+  const RunResult r =
+      On("node-a", {"init", "--metadata",
+                    "host=" + (dir() / "no-server").string() + " dbname=x",
+                    "--blobs", blobs_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, StartsWith("regfs: postgres: cannot connect"));
+  EXPECT_FALSE(
+      std::filesystem::exists(dir() / "node-a" / "shared-store.conf"));
+}
+
+}  // namespace
+}  // namespace regfs::tools::testing
