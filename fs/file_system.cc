@@ -36,9 +36,20 @@ void FileSystem::Start(fuse_session* session) {
         "once: {}",
         options_.watch_interval.count(), listener.error().message);
   }
+  auto nodes = registry_.ListenToOtherNodes(
+      [this](uint64_t seq) { OnAnnounced(seq); });
+  if (nodes) {
+    nodes_listener_ = std::move(*nodes);
+  } else {
+    spdlog::warn(
+        "changes made on other machines will show within {} ms, not at "
+        "once: {}",
+        options_.watch_interval.count(), nodes.error().message);
+  }
 }
 
 void FileSystem::Stop(const std::function<void()>& unstick) {
+  nodes_listener_.reset();
   listener_.reset();
   watcher_.Stop();
   // No tick runs now. A pending symlink of an alias name is committed,

@@ -493,6 +493,9 @@ class FileSystem final {
   Watcher watcher_;
   // Live mounts only (a frozen one shows no changes); from Start to Stop.
   std::unique_ptr<registry::ChangeListener> listener_;
+  // A shared store's changes made on other machines; null on an embedded
+  // store.
+  std::unique_ptr<registry::NodeChangeListener> nodes_listener_;
 
   Mutex collections_mu_;
   std::unordered_map<int64_t, std::string> collection_names_

@@ -209,6 +209,7 @@ Result<std::unique_ptr<Registry>> InitSharedStore(
 
 Status Registry::Impl::ConnectShared(const SharedStoreConfig& config) {
   REGFS_ASSIGN_OR_RETURN(db, sql::PostgresConnection::Open(config.metadata));
+  shared_metadata = config.metadata;
   REGFS_TRY(sql::schema::Migrate(*db));
   REGFS_TRY(blobs.Create());
   // Drafts' per-host directories live in BLOBS/drafts (shared_store.h).
@@ -229,6 +230,13 @@ Result<std::unique_ptr<ChangeListener>> Registry::Listen(
   auto listener = ChangeListener::Start(store_, std::move(on_change));
   if (listener) impl_->announcer.Skip((*listener)->name());
   return listener;
+}
+
+Result<std::unique_ptr<NodeChangeListener>> Registry::ListenToOtherNodes(
+    NodeChangeListener::OnChange on_change) {
+  if (!impl_->shared_metadata) return nullptr;
+  return NodeChangeListener::Start(*impl_->shared_metadata,
+                                   std::move(on_change));
 }
 
 Registry::BatchStats Registry::GetBatchStats() {

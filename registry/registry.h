@@ -28,6 +28,7 @@
 
 #include "registry/blob_store.h"
 #include "registry/change_listeners.h"
+#include "registry/node_changes.h"
 #include "registry/drafts.h"
 #include "registry/error.h"
 #include "registry/hasher.h"
@@ -312,6 +313,11 @@ class Registry final {
   // change announces itself before it returns, listener or not.
   [[nodiscard]] Result<std::unique_ptr<ChangeListener>> Listen(
       ChangeListener::OnChange on_change);
+  // On a shared store, also starts the listener for changes made on other
+  // machines (node_changes.h), which calls `on_change` as Listen's does;
+  // on an embedded store there are none: null.
+  [[nodiscard]] Result<std::unique_ptr<NodeChangeListener>>
+  ListenToOtherNodes(NodeChangeListener::OnChange on_change);
 
   // How SetAlias calls were grouped into commits since Open.
   struct BatchStats {

@@ -92,6 +92,8 @@ class Registry::Impl {
   uid_t owner_uid = 0;
   // A shared store's owner, by name: a uid means nothing across machines.
   std::optional<std::string> owner_name;
+  // A shared store's metadata conninfo, for listeners' own connections.
+  std::optional<std::string> shared_metadata;
   ChangeAnnouncer announcer;
   GroupCommit batch;  // the lock, and SetAlias's group commits
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "registry/sql/dialect.h"
+#include "registry/sql/notifications.h"
 #include "registry/sql/rows.h"
 
 namespace regfs::registry::sql {
@@ -16,6 +17,16 @@ namespace {
 std::optional<int64_t> OptionalNumber(std::optional<uint64_t> v) {
   if (!v) return std::nullopt;
   return static_cast<int64_t>(*v);
+}
+
+// On PostgreSQL, tells the other nodes' listeners (notifications.h) that
+// `seq` exists once the transaction commits. SQLite has no other nodes:
+// its listeners are the store's sockets (change_listeners.h).
+Status Notify(Connection& db, int64_t seq) {
+  if (db.engine() != Engine::kPostgres) return {};
+  REGFS_STMT(s, db, "SELECT pg_notify(?1, ?2)");
+  s->BindText(1, kHistoryChannel).BindText(2, std::to_string(seq));
+  return s->Run();
 }
 
 }  // namespace
@@ -58,6 +69,7 @@ Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
                         nlohmann::json::error_handler_t::replace))
       .BindInt64(11, seq);
   REGFS_TRY(s->Run());
+  REGFS_TRY(Notify(db, seq));
   REGFS_TRY(tx->Commit());
   return static_cast<uint64_t>(seq);
 }

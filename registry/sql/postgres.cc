@@ -268,13 +268,26 @@ bool HasPassword(std::string_view conninfo) {
 }
 
 Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(
-    std::string_view conninfo) {
+    std::string_view conninfo, ConnectExtra extra) {
   std::vector<std::string> secrets;
   for (auto [begin, end] : PasswordSpans(conninfo)) {
     secrets.emplace_back(conninfo.substr(begin, end - begin));
   }
   const std::string info(conninfo);
-  PgConnPtr conn(PQconnectdb(info.c_str()));
+  // dbname is expanded as a whole conninfo (expand_dbname); a keyword
+  // after it overrides what the conninfo says.
+  const char* keywords[4] = {"dbname"};
+  const char* values[4] = {info.c_str()};
+  int n = 1;
+  for (auto [key, value] : {std::pair{"application_name",
+                                      extra.application_name},
+                            std::pair{"connect_timeout",
+                                      extra.connect_timeout}}) {
+    if (value == nullptr) continue;
+    keywords[n] = key;
+    values[n++] = value;
+  }
+  PgConnPtr conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
   if (!conn) return Fail(Code::kIoError, "postgres: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     return Fail(Code::kIoError,

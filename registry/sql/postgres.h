@@ -41,13 +41,23 @@ struct PgResultClearer {
 };
 using PgResultPtr = std::unique_ptr<pg_result, PgResultClearer>;
 
+// What a connection may add to (and override in) the conninfo.
+struct ConnectExtra {
+  // Names the connection in pg_stat_activity.
+  const char* application_name = nullptr;
+  // libpq's connect_timeout, in seconds: a frozen server accepts the
+  // connection and never answers its startup.
+  const char* connect_timeout = nullptr;
+};
+
 class PostgresConnection final : public Connection {
  public:
   // Connects with `conninfo`, a libpq URL (postgresql://...) or key=value
   // string; libpq's environment (PGHOST, PGPASSFILE, PGSSLMODE, ...)
   // applies. An error's message shows the conninfo without its password.
+  // `extra` adds to (and overrides) the conninfo.
   static Result<std::unique_ptr<PostgresConnection>> Open(
-      std::string_view conninfo);
+      std::string_view conninfo, ConnectExtra extra = {});
   ~PostgresConnection() override;
 
   Engine engine() const override { return Engine::kPostgres; }
