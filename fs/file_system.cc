@@ -108,6 +108,16 @@ void FileSystem::Init(fuse_conn_info* conn) {
   passthrough_status_.store(passthrough.data(), std::memory_order_relaxed);
   spdlog::info("FUSE protocol {}.{}, splice {}, passthrough {}",
                conn->proto_major, conn->proto_minor, splice, passthrough);
+  if (options_.draft_passthrough) {
+    // Opt-in; without kernel passthrough drafts are written through the
+    // daemon as without the option, and the log says so.
+    spdlog::info("-o draftpassthrough: {}",
+                 passthrough_.load(std::memory_order_relaxed)
+                     ? "drafts are read and written by the kernel; the "
+                       "quota is counted at close and fsync"
+                     : "off, as passthrough is: drafts are written through "
+                       "the daemon");
+  }
 }
 
 // Kernel passthrough of version reads: wanted unless -o nopassthrough,
@@ -136,7 +146,8 @@ void FileSystem::PassthroughRefused() {
     spdlog::warn(
         "passthrough off: the kernel refused to pass a blob through (the "
         "daemon needs CAP_SYS_ADMIN, and the store a non-stacked file "
-        "system); reads go through the daemon");
+        "system); reads (and with -o draftpassthrough, drafts' writes) go "
+        "through the daemon");
   }
 }
 

@@ -199,7 +199,7 @@ std::expected<DraftKey, ErrorReply> FileSystem::NewDraftKey(
     return std::unexpected(RefuseImmutable(
         r, what,
         fmt::format("versions are immutable: write a draft ({}/.{}) and "
-                    "rename it onto latest or an alias to publish it",
+                    "rename it onto latest, an alias or the next vN",
                     dir.collection, name)));
   }
   if (staging_.Find(dir.collection_id, name)) {
@@ -340,13 +340,17 @@ Reply FileSystem::RenameDraft(const Request& r, const Node& dir,
       into->collection_id == from.collection_id) {
     // `mv .data zoo/latest`: mv renames into the version a tree alias
     // names, and rename(2) cannot replace a symlink with a directory.
+    // The hint names the newest version's successor: the next number
+    // unless the newest was deleted (a publish onto it then says which).
+    auto c = registry_.GetCollection(dir.collection);
     return RefuseImmutable(
         r, what,
-        fmt::format("versions are immutable; a directory cannot replace an "
-                    "alias (a symlink): publish the tree draft onto a new "
-                    "alias name (mv {0}/{1} {0}/NAME), then move other aliases "
-                    "with ln -sfn",
-                    dir.collection, from.path));
+        fmt::format("versions are immutable and rename(2) puts no directory "
+                    "over an alias (a symlink): publish the draft as the "
+                    "next version with mv {0}/{1} {0}/{2}",
+                    dir.collection, from.path,
+                    c && c->latest ? registry::VersionName(*c->latest + 1)
+                                   : std::string("vN")));
   }
   if (flags & RENAME_EXCHANGE) {
     return Refuse(r, what, EINVAL, "cannot exchange drafts");

@@ -43,7 +43,7 @@ Reply FileSystem::Open(const Request& r, Ino ino, int flags) {
       return RefuseImmutable(
           r, what,
           fmt::format("versions are immutable: write a draft ({}/.{}) and "
-                      "rename it onto latest or an alias to publish it",
+                      "rename it onto latest, an alias or the next vN",
                       node->collection, node->version->filename.empty()
                                             ? "new"
                                             : node->version->filename));

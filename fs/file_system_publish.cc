@@ -98,7 +98,8 @@ Result<registry::Version> FileSystem::PublishDraftLocked(
   spdlog::info("{} (uid {}) published draft {}/{} of uid {} as {}/v{}{}",
                who.user, who.uid, request.collection, draft.path, draft.uid,
                request.collection, version->number,
-               request.target == registry::kLatest
+               request.target == registry::kLatest ||
+                       registry::ParseVersionName(request.target)
                    ? std::string()
                    : fmt::format(" with alias {}", request.target));
   drafts_.Remove(draft.collection_id, draft.uid, draft.path);

@@ -97,6 +97,10 @@ registry::Result<FileSystemOptions> FileSystemOptionsFor(
   fs_options.passthrough = !HasOption(options, kNoPassthroughOption);
   fs_options.draft_passthrough =
       fs_options.passthrough && HasOption(options, kDraftPassthroughOption);
+  if (!fs_options.passthrough && HasOption(options, kDraftPassthroughOption)) {
+    spdlog::warn("-o draftpassthrough is off with -o nopassthrough: drafts "
+                 "are written through the daemon");
+  }
   fs_options.mountpoint = mountpoint.string();
   if (!options.as_of.empty()) {
     auto seq = reg.SeqAt(options.as_of);

@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <optional>
 #include <cerrno>
 #include <string>
 #include <system_error>
@@ -170,13 +171,31 @@ void Merge(PushRequest& request, const PublishMetadata& more) {
   }
 }
 
+// The number a publish onto `target` must take: none for `latest` or an
+// alias, N for "vN"; a name reserved for versions but not one (v007, V7)
+// is InvalidArgument.
+Result<std::optional<uint64_t>> ExpectedNumber(std::string_view target) {
+  if (target == kLatest) return std::nullopt;
+  if (auto number = ParseVersionName(target)) return number;
+  if (IsReservedName(target)) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("'{}' names no version: publish onto the next "
+                            "version's name as written (v7, not v007), "
+                            "onto latest, or onto an alias",
+                            target));
+  }
+  REGFS_TRY(ValidateAliasName(target));
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<Version> Registry::Publish(const Identity& who,
                                   const PublishRequest& r) {
   REGFS_TRY(ValidateCollectionName(r.collection));
   REGFS_TRY(ValidateDraftName(r.draft));
-  if (r.target != kLatest) REGFS_TRY(ValidateAliasName(r.target));
+  REGFS_ASSIGN_OR_RETURN(const std::optional<uint64_t> number,
+                         ExpectedNumber(r.target));
   REGFS_TRY(ValidateFilename(r.filename));
   CollectionRow c;
   {
@@ -209,16 +228,18 @@ Result<Version> Registry::Publish(const Identity& who,
   PushRequest request{r.collection, {path},     r.aliases,
                       r.tags,       r.metadata, r.description};
   request.progress = r.progress;
-  if (r.target != kLatest)
+  if (r.target != kLatest && !number)
     AppendUnique(request.aliases, std::vector<std::string>{r.target});
   Merge(request, from_sidecar);
   Merge(request, from_xattrs);
   REGFS_ASSIGN_OR_RETURN(
       Version version,
       impl_->PushVersion(who, request,
-                         PushSource{true, r.filename.empty()
-                                              ? std::string(r.draft.substr(1))
-                                              : r.filename}));
+                         PushSource{true,
+                                    r.filename.empty()
+                                        ? std::string(r.draft.substr(1))
+                                        : r.filename,
+                                    number}));
   // Committed: the draft is consumed. A failure here leaves a published
   // leftover for CollectDrafts, never a second version.
   for (const auto& name : {Drafts::SidecarName(r.draft), r.draft}) {

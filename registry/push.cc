@@ -368,6 +368,25 @@ Result<Kind> KindFor(const PushSource& source, const PushRequest& request,
   return DraftKindIn(c, is_tree, request.paths[0]);
 }
 
+// A publish onto a version's name ("v7") takes that number only if it is
+// the collection's next: a lower one was taken first (by another publish,
+// or long ago), a higher one would leave a gap.
+Status CheckNumber(const PushSource& source, const CollectionRow& c) {
+  if (!source.number) return {};
+  const auto next = static_cast<uint64_t>(c.next_version);
+  if (*source.number == next) return {};
+  if (*source.number < next) {
+    return Fail(Code::kAlreadyExists,
+                fmt::format("{}/v{} is taken (another publish took it "
+                            "first); the next version of {} is now v{}",
+                            c.name, *source.number, c.name, next));
+  }
+  return Fail(Code::kInvalidArgument,
+              fmt::format("v{} is not the next version of {}: the next is "
+                          "v{} (or publish onto latest)",
+                          *source.number, c.name, next));
+}
+
 }  // namespace
 
 Result<CollectionRow> Registry::Impl::FindOrInsertCollection(
@@ -418,6 +437,7 @@ Result<Version> Registry::Impl::PushVersion(const Identity& who,
     REGFS_ASSIGN_OR_RETURN(const CollectionRow c,
                            FindCollection(request.collection));
     REGFS_TRY(KindFor(source, request, c, is_tree));
+    REGFS_TRY(CheckNumber(source, c));
   }
   // Copy (or link) and hash every file, without the lock.
   REGFS_ASSIGN_OR_RETURN(
@@ -439,6 +459,9 @@ Result<Version> Registry::Impl::PushVersion(const Identity& who,
                              ? FindCollection(request.collection)
                              : FindOrInsertCollection(who, request.collection));
   REGFS_ASSIGN_OR_RETURN(const Kind kind, KindFor(source, request, c, is_tree));
+  // The compare-and-swap of a publish onto "vN": inside the transaction,
+  // so that of two racing publishes exactly one takes the number.
+  REGFS_TRY(CheckNumber(source, c));
   REGFS_ASSIGN_OR_RETURN(const std::vector<std::string> keys,
                          InstallAll(blobs, items, staged));
   if (options.fail_point == BlobStore::FailPoint::kAfterInstall) {

@@ -104,7 +104,13 @@ struct PublishRequest {
   std::string collection;
   uid_t owner = 0;     // whose draft: the caller, or another user's (admin)
   std::string draft;   // its dot-name: ".model.pt"
-  std::string target;  // "latest" (just publish) or an alias to point at it
+  // "latest" (just publish), an alias to point at it, or the name of the
+  // version it must become ("v7"): then it is published only if 7 is the
+  // collection's next number when its transaction commits (a
+  // compare-and-swap): AlreadyExists if that number is taken (another
+  // publish took it first), InvalidArgument for a higher number or one
+  // not written as a version's name (v007, V7).
+  std::string target;
   // The version's file name(s), as PushedFilename gives them for a push
   // through a mount; empty: the draft's name without its dot.
   std::string filename;
@@ -384,7 +390,7 @@ class Registry final {
   // Sets them; admins only (PermissionDenied otherwise).
   [[nodiscard]] Status SetDraftLimits(const Identity& who, DraftLimits limits);
   // Publishes draft `r.draft` of uid `r.owner` in `r.collection` as its next
-  // version, and points `r.target` at it unless it is "latest"; applies the
+  // version, and points `r.target` at it if it is an alias; applies the
   // sidecar "<draft>.metadata.json" (sidecar.h), the draft's user.regfs.*
   // xattrs and the request's own aliases, tags, metadata and description,
   // all in one transaction with its history rows; then removes the draft
@@ -394,7 +400,9 @@ class Registry final {
   // unless admin; NotPermitted for a protected alias by a non-admin;
   // InvalidArgument for a malformed sidecar or name, or a draft whose kind
   // (file or directory) is not the collection's; NotFound for no such
-  // draft or collection. The caller keeps writes off the draft meanwhile.
+  // draft or collection; AlreadyExists or InvalidArgument for a version's
+  // name that is not the next (PublishRequest::target). The caller keeps
+  // writes off the draft meanwhile.
   [[nodiscard]] Result<Version> Publish(const Identity& who,
                                         const PublishRequest& r);
   // Removes drafts untouched for longer than `idle` (the newest mtime in

@@ -62,6 +62,9 @@ struct PushSource {
   bool draft = false;
   // The version's file name(s); empty: the pushed paths' base names.
   std::string filename;
+  // The number the version must get (a publish onto "v7"), checked against
+  // the collection's next number inside the transaction; none: the next.
+  std::optional<uint64_t> number;
 };
 
 // An alias change under way: its collection and its open transaction.

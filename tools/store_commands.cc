@@ -476,7 +476,8 @@ void AddMount(CLI::App& app, Context& ctx) {
   cmd->add_option("MOUNTPOINT", args->mountpoint, "An empty directory")
       ->required();
   cmd->add_option("-o", args->options,
-                  "Mount options, comma separated (allow_other, ro, ...)")
+                  "Mount options, comma separated (allow_other, ro, "
+                  "nopassthrough, draftpassthrough, ...; see regfs(1))")
       ->allow_extra_args(false);
   cmd->add_flag("-f,--foreground", args->foreground,
                 "Stay in the foreground instead of daemonizing");

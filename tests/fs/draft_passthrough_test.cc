@@ -212,6 +212,8 @@ TEST_F(DraftPassthroughTest, PublishWaitsForOpenWritersThenSaysEbusy) {
 
 TEST_F(DraftPassthroughTest, WithoutPassthroughTheDaemonWritesAsBefore) {
   Remount({"-o", "draftpassthrough,nopassthrough"});
+  EXPECT_THAT(DaemonLog(), HasSubstr("-o draftpassthrough is off with -o "
+                                     "nopassthrough"));
   const int fd = ::open(M("models/.slow.bin").c_str(),
                         O_RDWR | O_CREAT | O_EXCL, 0644);
   ASSERT_GE(fd, 0) << std::strerror(errno) << DaemonLog();

@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -445,6 +446,73 @@ TEST_F(PublishTest, FailureBeforeTheCommitLeavesTheDraftAndNoVersion) {
   auto fsck = reg().Fsck();
   REGFS_ASSERT_OK(fsck);
   EXPECT_TRUE(fsck->clean());
+}
+
+// Onto "vN": published as exactly that number if it is the next; any
+// other number is refused before anything changes, the draft kept.
+TEST_F(PublishTest, OntoTheNextVersionsNameTakesExactlyThatNumber) {
+  WriteDraft("models", ".a", "first");
+  auto v0 = Publish(Member(), "models", ".a", "v0");
+  REGFS_ASSERT_OK(v0);
+  EXPECT_EQ(v0->number, 0u);
+  EXPECT_EQ(std::find(v0->aliases.begin(), v0->aliases.end(), "v0"),
+            v0->aliases.end())
+      << "a version's name is no alias";
+  const fs::path draft = WriteDraft("models", ".b", "second");
+  for (const auto& [target, code] :
+       std::vector<std::pair<std::string, Code>>{
+           {"v0", Code::kAlreadyExists},
+           {"v2", Code::kInvalidArgument},
+           {"v007", Code::kInvalidArgument},
+           {"V1", Code::kInvalidArgument}}) {
+    SCOPED_TRACE(target);
+    auto refused = Publish(Member(), "models", ".b", target);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, code) << refused.error().message;
+    EXPECT_EQ(ReadFile(draft), "second");
+  }
+  auto taken = Publish(Member(), "models", ".b", "v0");
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_NE(taken.error().message.find("the next version of models is now v1"),
+            std::string::npos)
+      << taken.error().message;
+  auto v1 = Publish(Member(), "models", ".b", "v1");
+  REGFS_ASSERT_OK(v1);
+  EXPECT_EQ(v1->number, 1u);
+}
+
+// The number is a compare-and-swap inside the publish's transaction: a
+// publish that takes it while another is staging its files wins, and the
+// other is refused with AlreadyExists, its draft intact.
+TEST_F(PublishTest, OntoAVersionNameLosesToAPublishThatCommittedMeanwhile) {
+  WriteDraft("models", ".slow", std::string(1 << 20, 's'));
+  WriteDraft("models", ".fast", "fast", "", kOtherMember);
+  Result<Version> fast = Fail(Code::kNotFound, "not run");
+  bool ran = false;
+  PublishRequest slow;
+  slow.collection = "models";
+  slow.owner = kMember;
+  slow.draft = ".slow";
+  slow.target = "v0";
+  slow.progress = [&](uint64_t, uint64_t) {
+    if (ran) return;
+    ran = true;
+    fast = Publish(Member(kOtherMember), "models", ".fast", "v0");
+  };
+  auto lost = reg().Publish(Member(), slow);
+  ASSERT_TRUE(ran) << "staging reports progress";
+  REGFS_ASSERT_OK(fast);
+  EXPECT_EQ(fast->number, 0u);
+  ASSERT_FALSE(lost.has_value());
+  EXPECT_EQ(lost.error().code, Code::kAlreadyExists) << lost.error().message;
+  auto versions = reg().ListVersions("models");
+  REGFS_ASSERT_OK(versions);
+  EXPECT_EQ(versions->size(), 1u);
+  const int64_t id = CollectionId("models");
+  EXPECT_EQ(ReadFile(reg().drafts().PathOf(id, kMember, ".slow")),
+            std::string(1 << 20, 's'));
+  REGFS_EXPECT_OK(reg().Fsck());
+  EXPECT_TRUE(reg().Fsck()->clean());
 }
 
 }  // namespace
