@@ -10,16 +10,23 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <vector>
+
+#include "registry/sql/postgres.h"
+#include "registry/sql/schema.h"
 
 namespace regfs::registry::testing {
 namespace {
 
 constexpr const char* kBin = "/usr/lib/postgresql/15/bin";
 constexpr const char* kUser = "postgres";
+// The database that Schema::kMigrated copies.
+constexpr const char* kTemplate = "regfs_template";
 
 std::mutex server_mu;
 std::unique_ptr<PgServer> server;  // guarded by server_mu
@@ -66,6 +73,41 @@ std::string Tail(const std::filesystem::path& log) {
   return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
 }
 
+// Runs one statement on `conninfo`; libpq's message when it fails.
+std::string Exec(const std::string& conninfo, const std::string& statement) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  std::string error;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    error = PQerrorMessage(conn);
+  } else {
+    PGresult* r = PQexec(conn, statement.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return error;
+}
+
+// The server directory that the fixture wrote to `server_file`; empty
+// when there is no such file. Only a directory that Start() could have
+// made is accepted: StopShared removes it.
+Result<std::filesystem::path> ReadServerFile(
+    const std::filesystem::path& server_file) {
+  std::ifstream in(server_file);
+  if (!in) return std::filesystem::path();
+  std::string dir;
+  std::getline(in, dir);
+  const std::filesystem::path path(dir);
+  if (path.parent_path() != "/tmp" ||
+      !path.filename().string().starts_with("regfs-pg-")) {
+    return Fail(Code::kIoError,
+                fmt::format("test PostgreSQL: {} names '{}', no server "
+                            "directory (/tmp/regfs-pg-*)",
+                            server_file.string(), dir));
+  }
+  return path;
+}
+
 // Stops every started server after the last test, whatever its outcome.
 class PgServerEnvironment final : public ::testing::Environment {
  public:
@@ -75,17 +117,50 @@ class PgServerEnvironment final : public ::testing::Environment {
 [[maybe_unused]] ::testing::Environment* const kEnvironment =
     ::testing::AddGlobalTestEnvironment(new PgServerEnvironment);
 
+// Drops the databases of each test when it ends (its fixture, and the
+// connections it held, are gone by then). Kept, they would pile up: a
+// suite of hundreds of tests in one binary left gigabytes whose removal
+// at exit took many minutes, and a shared server would fill the disk.
+class DropDatabasesListener final : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    std::lock_guard lock(server_mu);
+    if (server) server->DropDatabases();
+  }
+};
+
+[[maybe_unused]] const bool kListener = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(
+      new DropDatabasesListener);
+  return true;
+}();
+
 }  // namespace
 
 Result<PgServer*> PgServer::Get() {
   std::lock_guard lock(server_mu);
-  if (!server) {
-    std::unique_ptr<PgServer> s(new PgServer());
-    if (auto started = s->Start(); !started) {
-      return std::unexpected(started.error());
-    }
+  if (server) return server.get();
+  std::unique_ptr<PgServer> s(new PgServer());
+  const char* file = std::getenv(kServerFileEnv);
+  if (file == nullptr || *file == '\0') {
+    REGFS_TRY(s->Start(/*reaper=*/true));
     server = std::move(s);
+    return server.get();
   }
+  // The ctest fixture's server (pg_fixture.start), with its template.
+  REGFS_ASSIGN_OR_RETURN(const std::filesystem::path dir,
+                         ReadServerFile(file));
+  if (dir.empty()) {
+    return Fail(Code::kIoError,
+                fmt::format("test PostgreSQL: {}={} but there is no such "
+                            "file: the fixture test pg_fixture.start did "
+                            "not run or failed (see its output)",
+                            kServerFileEnv, file));
+  }
+  s->SetDir(dir);
+  s->shared_ = true;
+  s->has_template_ = true;
+  server = std::move(s);
   return server.get();
 }
 
@@ -96,7 +171,60 @@ void PgServer::StopIfStarted() {
 
 PgServer::~PgServer() { Stop(); }
 
-Status PgServer::Start() {
+void PgServer::SetDir(const std::filesystem::path& dir) {
+  dir_ = dir;
+  data_dir_ = dir_ / "data";
+  socket_dir_ = dir_ / "sock";
+}
+
+Status PgServer::StartShared(const std::filesystem::path& server_file) {
+  REGFS_TRY(StopShared(server_file));  // a server of an interrupted run
+  PgServer s;
+  REGFS_TRY(s.Start(/*reaper=*/false));
+  if (auto made = s.MakeTemplate(); !made) {
+    s.Stop();
+    return made;
+  }
+  // Published by a rename: a test never reads half a path.
+  const std::filesystem::path staged = server_file.string() + ".new";
+  {
+    std::ofstream out(staged, std::ios::trunc);
+    out << s.dir_.string() << "\n";
+    out.close();
+    if (!out || rename(staged.c_str(), server_file.c_str()) != 0) {
+      s.Stop();
+      return Fail(Code::kIoError,
+                  "test PostgreSQL: cannot write " + server_file.string());
+    }
+  }
+  s.running_ = false;  // it outlives this process; StopShared stops it
+  return {};
+}
+
+Status PgServer::StopShared(const std::filesystem::path& server_file) {
+  REGFS_ASSIGN_OR_RETURN(const std::filesystem::path dir,
+                         ReadServerFile(server_file));
+  if (dir.empty()) return {};
+  const std::string data = (dir / "data").string();
+  if (std::filesystem::exists(dir / "data" / "postmaster.pid")) {
+    const std::string pg_ctl = fmt::format("{}/pg_ctl", kBin);
+    if (Run({pg_ctl, "-D", data, "-m", "fast", "-w", "-t", "60", "stop"},
+            "/dev/null") != 0) {
+      (void)Run({pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"},
+                "/dev/null");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) {
+    return Fail(Code::kIoError, fmt::format("test PostgreSQL: removing {}: {}",
+                                            dir.string(), ec.message()));
+  }
+  std::filesystem::remove(server_file, ec);
+  return {};
+}
+
+Status PgServer::Start(bool reaper) {
   const passwd* pw = getpwnam(kUser);
   if (pw == nullptr) {
     return Fail(Code::kIoError,
@@ -113,17 +241,43 @@ Status PgServer::Start() {
   if (mkdtemp(tmpl) == nullptr) {
     return Fail(Code::kIoError, "test PostgreSQL: mkdtemp failed");
   }
-  dir_ = tmpl;
-  data_dir_ = dir_ / "data";
-  socket_dir_ = dir_ / "sock";
+  SetDir(tmpl);
   std::filesystem::create_directory(socket_dir_);
   if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0 ||
       chown(socket_dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
     std::filesystem::remove_all(dir_);
     return Fail(Code::kIoError, "test PostgreSQL: chown of its directory");
   }
-  // The reaper: when this process ends, however it ends, the pipe closes
-  // and the shell stops the server and removes its directory.
+  if (reaper) REGFS_TRY(StartReaper());
+  running_ = true;  // from here on, Stop() cleans up
+
+  const std::filesystem::path log = dir_ / "server.log";
+  if (auto made = MakeDataDir(log); !made) {
+    Stop();
+    return made;
+  }
+  // Durability off (a throwaway server), and wal_level=minimal: with it,
+  // CREATE DATABASE's file copy logs no WAL (a test's database in a
+  // fifth of the time of the default strategy's).
+  const std::string options = fmt::format(
+      "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off "
+      "-c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 "
+      "-c max_connections=200",
+      socket_dir_.string());
+  if (Run({fmt::format("{}/pg_ctl", kBin), "-D", data_dir_.string(),
+                     "-l", (dir_ / "postgres.log").string(), "-w", "-t", "60",
+                     "-o", options, "start"},
+                    log) != 0) {
+    const std::string why = Tail(log) + Tail(dir_ / "postgres.log");
+    Stop();
+    return Fail(Code::kIoError, "test PostgreSQL: pg_ctl start failed: " + why);
+  }
+  return {};
+}
+
+// The reaper: when this process ends, however it ends, the pipe closes
+// and the shell stops the server and removes its directory.
+Status PgServer::StartReaper() {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     std::filesystem::remove_all(dir_);
@@ -143,25 +297,6 @@ Status PgServer::Start() {
   }
   close(fds[0]);
   reaper_fd_ = fds[1];
-  running_ = true;  // from here on, Stop() cleans up
-
-  const std::filesystem::path log = dir_ / "server.log";
-  if (auto made = MakeDataDir(log); !made) {
-    Stop();
-    return made;
-  }
-  const std::string options = fmt::format(
-      "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off "
-      "-c max_connections=200",
-      socket_dir_.string());
-  if (Run({fmt::format("{}/pg_ctl", kBin), "-D", data_dir_.string(),
-                     "-l", (dir_ / "postgres.log").string(), "-w", "-t", "60",
-                     "-o", options, "start"},
-                    log) != 0) {
-    const std::string why = Tail(log) + Tail(dir_ / "postgres.log");
-    Stop();
-    return Fail(Code::kIoError, "test PostgreSQL: pg_ctl start failed: " + why);
-  }
   return {};
 }
 
@@ -201,17 +336,31 @@ Status PgServer::MakeDataDir(const std::filesystem::path& log) {
 }
 
 void PgServer::Stop() {
-  if (!running_) return;
+  DropDatabases();  // those of a test that did not reach its end
+  if (shared_ || !running_) return;
   running_ = false;
-  (void)Run({fmt::format("{}/pg_ctl", kBin), "-D",
-                       data_dir_.string(), "-m", "fast", "-w", "stop"},
-                      "/dev/null");
+  (void)Run({fmt::format("{}/pg_ctl", kBin), "-D", data_dir_.string(), "-m",
+             "fast", "-w", "stop"},
+            "/dev/null");
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
-  close(reaper_fd_);
+  if (reaper_fd_ >= 0) close(reaper_fd_);
+  reaper_fd_ = -1;
   int status = 0;
-  while (waitpid(reaper_pid_, &status, 0) < 0 && errno == EINTR) {
+  while (reaper_pid_ > 0 && waitpid(reaper_pid_, &status, 0) < 0 &&
+         errno == EINTR) {
   }
+  reaper_pid_ = -1;
+}
+
+void PgServer::DropDatabases() {
+  std::lock_guard lock(mu_);
+  for (const std::string& name : databases_) {
+    // FORCE: a connection that a failed test left open does not keep it.
+    (void)Exec(ConnInfo("postgres"),
+               fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", name));
+  }
+  databases_.clear();
 }
 
 std::string PgServer::ConnInfo(const std::string& name) const {
@@ -219,23 +368,43 @@ std::string PgServer::ConnInfo(const std::string& name) const {
                      name);
 }
 
-Result<std::string> PgServer::CreateDatabase() {
-  std::lock_guard lock(mu_);
-  const std::string name = fmt::format("regfs_{}", ++next_database_);
-  const std::string admin = ConnInfo("postgres");
-  PGconn* conn = PQconnectdb(admin.c_str());
-  std::string error;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    error = PQerrorMessage(conn);
-  } else {
-    PGresult* r = PQexec(conn, fmt::format("CREATE DATABASE {}", name).c_str());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
-    PQclear(r);
+// The template of Schema::kMigrated: an empty database that the registry's
+// migrations bring to the current schema, once per server.
+Status PgServer::MakeTemplate() {
+  const std::string error =
+      Exec(ConnInfo("postgres"), fmt::format("CREATE DATABASE {}", kTemplate));
+  if (!error.empty()) {
+    return Fail(Code::kIoError,
+                "test PostgreSQL: CREATE DATABASE of the template: " + error);
   }
-  PQfinish(conn);
+  // Closed before it is copied: CREATE DATABASE refuses a template that
+  // has connections.
+  REGFS_ASSIGN_OR_RETURN(auto db,
+                         sql::PostgresConnection::Open(ConnInfo(kTemplate)));
+  return sql::schema::Migrate(*db);
+}
+
+Result<std::string> PgServer::CreateDatabase(Schema schema) {
+  std::lock_guard lock(mu_);
+  if (schema == Schema::kMigrated && !has_template_) {
+    REGFS_TRY(MakeTemplate());
+    has_template_ = true;
+  }
+  // On the fixture's server, unique among the run's processes.
+  const std::string name =
+      shared_ ? fmt::format("regfs_{}_{}_{}", getpid(), time(nullptr),
+                            ++next_database_)
+              : fmt::format("regfs_{}", ++next_database_);
+  const std::string error = Exec(
+      ConnInfo("postgres"),
+      fmt::format("CREATE DATABASE {} STRATEGY FILE_COPY{}", name,
+                  schema == Schema::kMigrated
+                      ? fmt::format(" TEMPLATE {}", kTemplate)
+                      : std::string()));
   if (!error.empty()) {
     return Fail(Code::kIoError, "test PostgreSQL: CREATE DATABASE: " + error);
   }
+  databases_.push_back(name);
   return ConnInfo(name);
 }
 

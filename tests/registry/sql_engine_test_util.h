@@ -1,8 +1,8 @@
 // A fixture for the tests of registry/sql/ that run on both engines: a
 // `Connection&` to a fresh store of the test's engine parameter. SQLite: a
 // store made by Registry::Init in a temporary directory (as SqlTest);
-// PostgreSQL: a new database on the binary's throwaway server
-// (pg_server.h), migrated to the current schema.
+// PostgreSQL: a new database on the throwaway server (pg_server.h), with
+// the current schema.
 //
 // Instantiate with REGFS_SQL_ENGINES(Fixture): instances are named
 // .../Sqlite and .../Postgres (ctest labels the latter `postgres`).
@@ -40,13 +40,11 @@ class SqlEngineTest : public ::testing::TestWithParam<sql::Engine> {
     auto server = PgServer::Get();
     ASSERT_TRUE(server.has_value())
         << "the test PostgreSQL server did not start: " << Describe(server);
-    auto conninfo = (*server)->CreateDatabase();
+    auto conninfo = (*server)->CreateDatabase(PgServer::Schema::kMigrated);
     ASSERT_TRUE(conninfo.has_value()) << Describe(conninfo);
     auto opened = sql::PostgresConnection::Open(*conninfo);
     ASSERT_TRUE(opened.has_value()) << Describe(opened);
     db_ = std::move(*opened);
-    auto migrated = sql::schema::Migrate(*db_);
-    ASSERT_TRUE(migrated.has_value()) << Describe(migrated);
   }
   void TearDown() override {
     db_.reset();

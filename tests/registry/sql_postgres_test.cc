@@ -52,6 +52,8 @@ TEST(PgServerTest, StoppedAndRemovedWhenTheBinaryDies) {
   const pid_t pid = fork();
   if (pid == 0) {
     setenv("REGFS_TEST_PG_DIE", out.c_str(), 1);
+    // Its own server, not the ctest fixture's: the one that must go.
+    unsetenv(PgServer::kServerFileEnv);
     execl("/proc/self/exe", "child", filter.c_str(), nullptr);
     _exit(127);
   }

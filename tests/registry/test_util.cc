@@ -113,13 +113,14 @@ void RegistryTest::SetUp() {
   store_ = tmp_->path() / "store";
   src_ = tmp_->path() / "src";
   fs::create_directories(src_);
-  // On PostgreSQL, a shared store: a new database on the binary's
-  // throwaway server (pg_server.h) and the blob directory tmp/blobs.
+  // On PostgreSQL, a shared store: a new database (the schema already in
+  // it) on the throwaway server (pg_server.h) and the blob directory
+  // tmp/blobs.
   if (TestOnPostgres()) {
     auto server = PgServer::Get();
     ASSERT_TRUE(server.has_value())
         << "the test PostgreSQL server did not start: " << Describe(server);
-    auto conninfo = (*server)->CreateDatabase();
+    auto conninfo = (*server)->CreateDatabase(PgServer::Schema::kMigrated);
     ASSERT_TRUE(conninfo.has_value()) << Describe(conninfo);
     bool joined = true;
     auto opened = InitSharedStore(store_, Owner(),
