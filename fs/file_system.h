@@ -310,6 +310,13 @@ class FileSystem final {
   std::expected<Node, ErrorReply> ChangeDirOr(const Request& r, Ino parent,
                                               std::string_view name,
                                               const std::string& what);
+  // For mkdir or rmdir (`op`) of an entry of `parent`: the collection or
+  // draft directory `parent` that holds drafts, nullopt for any other
+  // directory, or the refusal: a view of the past (EROFS), or `parent`
+  // does not resolve.
+  std::expected<std::optional<Node>, ErrorReply> DirChangeOr(
+      const Request& r, Ino parent, std::string_view op,
+      const std::string& what);
   // Refuses a change that nobody may make (to a version, a control file,
   // a tree): EACCES for a caller who may change nothing at all (a viewer:
   // DESIGN's "viewer tries any change"), EPERM for everyone else.

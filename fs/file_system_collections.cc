@@ -14,19 +14,28 @@ namespace regfs::fs {
 
 using registry::Identity;
 
+std::expected<std::optional<FileSystem::Node>, ErrorReply>
+FileSystem::DirChangeOr(const Request& r, Ino parent, std::string_view op,
+                        const std::string& what) {
+  if (options_.as_of || parent == kAtDirIno ||
+      TypeOf(parent) == NodeType::kPast) {
+    return std::unexpected(Refuse(r, what, EROFS, "the past is read-only"));
+  }
+  if (const NodeType type = TypeOf(parent);
+      type != NodeType::kCollection && type != NodeType::kDraft) {
+    return std::nullopt;
+  }
+  auto dir = ResolveOr(r, parent, op);
+  if (!dir) return std::unexpected(dir.error());
+  return std::optional<Node>(std::move(*dir));
+}
+
 Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name,
                         mode_t mode) {
   const std::string what = fmt::format("mkdir {}", PathIn(parent, name));
-  if (options_.as_of || parent == kAtDirIno ||
-      TypeOf(parent) == NodeType::kPast) {
-    return Refuse(r, what, EROFS, "the past is read-only");
-  }
-  if (const NodeType type = TypeOf(parent);
-      type == NodeType::kCollection || type == NodeType::kDraft) {
-    auto dir = ResolveOr(r, parent, "mkdir");
-    if (!dir) return dir.error();
-    return MkDirDraft(r, *dir, name, mode);
-  }
+  auto dir = DirChangeOr(r, parent, "mkdir", what);
+  if (!dir) return dir.error();
+  if (*dir) return MkDirDraft(r, **dir, name, mode);
   if (parent != kRootIno) {
     return RefuseImmutable(r, what, "collections live at the root only");
   }
@@ -43,16 +52,11 @@ Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name,
 
 Reply FileSystem::RmDir(const Request& r, Ino parent, std::string_view name) {
   const std::string what = fmt::format("rmdir {}", PathIn(parent, name));
-  if (options_.as_of || parent == kAtDirIno ||
-      TypeOf(parent) == NodeType::kPast) {
-    return Refuse(r, what, EROFS, "the past is read-only");
-  }
-  if (const NodeType type = TypeOf(parent);
-      type == NodeType::kCollection || type == NodeType::kDraft) {
-    auto dir = ResolveOr(r, parent, "rmdir");
-    if (!dir) return dir.error();
-    if (auto key = DraftIn(r, *dir, name)) {
-      return RemoveDraft(r, *dir, *key, /*dir_op=*/true);
+  auto dir = DirChangeOr(r, parent, "rmdir", what);
+  if (!dir) return dir.error();
+  if (*dir) {
+    if (auto key = DraftIn(r, **dir, name)) {
+      return RemoveDraft(r, **dir, *key, /*dir_op=*/true);
     }
   }
   if (parent != kRootIno || name == kControlDir) {

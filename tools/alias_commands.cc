@@ -73,13 +73,11 @@ reg::Status RunAliasLs(Context&, Store& store, const AliasArgs& args) {
 }
 
 void AddAlias(CLI::App& app, Context& ctx) {
-  auto* parent = app.add_subcommand(
-      "alias", "Create, move, rename, remove and list aliases");
-  parent->require_subcommand(1);
+  auto* parent = NewCommandGroup(
+      app, "alias", "Create, move, rename, remove and list aliases");
 
-  auto set_args = std::make_shared<AliasArgs>();
-  auto* set = parent->add_subcommand(
-      "set",
+  auto [set, set_args] = NewCommand<AliasArgs>(
+      *parent, nullptr, "set",
       "Point ALIAS at TARGET (a version or another alias), creating "
       "it if needed");
   set->add_option("COLLECTION", set_args->collection)->required();
@@ -97,22 +95,22 @@ void AddAlias(CLI::App& app, Context& ctx) {
           "vN|none"));
   OnSelected(set, ctx, StoreAction(ctx, set_args, RunAliasSet));
 
-  auto rm_args = std::make_shared<AliasArgs>();
-  auto* rm = parent->add_subcommand("rm", "Remove an alias");
+  auto [rm, rm_args] =
+      NewCommand<AliasArgs>(*parent, nullptr, "rm", "Remove an alias");
   rm->add_option("COLLECTION", rm_args->collection)->required();
   rm->add_option("ALIAS", rm_args->alias)->required();
   OnSelected(rm, ctx, StoreAction(ctx, rm_args, RunAliasRm));
 
-  auto mv_args = std::make_shared<AliasArgs>();
-  auto* mv = parent->add_subcommand("mv", "Rename an alias");
+  auto [mv, mv_args] =
+      NewCommand<AliasArgs>(*parent, nullptr, "mv", "Rename an alias");
   mv->add_option("COLLECTION", mv_args->collection)->required();
   mv->add_option("FROM", mv_args->alias)->required();
   mv->add_option("TO", mv_args->target)->required();
   mv->add_flag("--force,-f", mv_args->force, "Replace TO if it exists");
   OnSelected(mv, ctx, StoreAction(ctx, mv_args, RunAliasMv));
 
-  auto ls_args = std::make_shared<AliasArgs>();
-  auto* ls = parent->add_subcommand("ls", "List a collection's aliases");
+  auto [ls, ls_args] = NewCommand<AliasArgs>(*parent, nullptr, "ls",
+                                             "List a collection's aliases");
   ls->add_option("COLLECTION", ls_args->collection)->required();
   ls->add_flag("--json", ls_args->json, "Print as JSON");
   OnSelected(ls, ctx, StoreAction(ctx, ls_args, RunAliasLs));
@@ -130,9 +128,8 @@ struct TagArgs {
 };
 
 reg::Status PrepareTag(TagArgs& args) {
-  auto ref = ParseVersionRef(args.version, /*need_name=*/true);
-  if (!ref) return std::unexpected(ref.error());
-  args.ref = std::move(*ref);
+  REGFS_ASSIGN_OR_RETURN(args.ref,
+                         ParseVersionRef(args.version, /*need_name=*/true));
   return {};
 }
 
@@ -156,14 +153,12 @@ reg::Status RunTag(Context&, Store& store, const TagArgs& args) {
 }
 
 void AddTag(CLI::App& app, Context& ctx) {
-  auto* parent = app.add_subcommand("tag", "Add or remove version tags");
-  parent->require_subcommand(1);
+  auto* parent = NewCommandGroup(app, "tag", "Add or remove version tags");
   for (const bool remove : {false, true}) {
-    auto args = std::make_shared<TagArgs>();
-    args->remove = remove;
-    auto* cmd = parent->add_subcommand(
-        remove ? "rm" : "add",
+    auto [cmd, args] = NewCommand<TagArgs>(
+        *parent, nullptr, remove ? "rm" : "add",
         remove ? "Remove TAG from a version" : "Add TAG to a version");
+    args->remove = remove;
     cmd->add_option("VERSION", args->version, "COLLECTION/vN")->required();
     cmd->add_option("TAG", args->tag)->required();
     OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareTag, RunTag));
@@ -196,13 +191,11 @@ reg::Status RunProtect(Context&, Store& store, const NameArgs& args) {
 
 void AddProtect(CLI::App& app, Context& ctx) {
   for (const bool protect : {true, false}) {
-    auto args = std::make_shared<NameArgs>();
-    args->protect = protect;
-    auto* cmd = app.add_subcommand(
-        protect ? "protect" : "unprotect",
+    auto [cmd, args] = NewCommand<NameArgs>(
+        app, kAliasesGroup, protect ? "protect" : "unprotect",
         protect ? "Reserve an alias name, in every collection, to admins"
                 : "Make a protected alias name ordinary again");
-    cmd->group(kAliasesGroup);
+    args->protect = protect;
     cmd->add_option("NAME", args->name, "An alias name, e.g. production")
         ->required();
     OnSelected(cmd, ctx, StoreAction(ctx, args, RunProtect));

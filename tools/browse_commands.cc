@@ -70,15 +70,9 @@ struct CollectionListing {
 reg::Result<CollectionListing> LoadCollection(Store& store,
                                               const std::string& name) {
   CollectionListing listing;
-  auto collection = store.GetCollection(name);
-  if (!collection) return std::unexpected(collection.error());
-  listing.collection = std::move(*collection);
-  auto versions = store.ListVersionsInFull(name);
-  if (!versions) return std::unexpected(versions.error());
-  listing.versions = std::move(*versions);
-  auto aliases = store.ListAliases(name);
-  if (!aliases) return std::unexpected(aliases.error());
-  listing.aliases = std::move(*aliases);
+  REGFS_ASSIGN_OR_RETURN(listing.collection, store.GetCollection(name));
+  REGFS_ASSIGN_OR_RETURN(listing.versions, store.ListVersionsInFull(name));
+  REGFS_ASSIGN_OR_RETURN(listing.aliases, store.ListAliases(name));
   return listing;
 }
 
@@ -252,12 +246,10 @@ reg::Status RunLs(Context&, Store& store, const LsArgs& args) {
 }
 
 void AddLs(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<LsArgs>();
-  auto* cmd = app.add_subcommand(
-      "ls",
+  auto [cmd, args] = NewCommand<LsArgs>(
+      app, kVersionsGroup, "ls",
       "List collections; a collection's versions and aliases; or one "
       "version in full");
-  cmd->group(kVersionsGroup);
   cmd->add_option("TARGET", args->target,
                   "COLLECTION, COLLECTION/vN or COLLECTION/ALIAS");
   cmd->add_flag("--json", args->json, "Print as JSON");
@@ -360,9 +352,8 @@ void PrintResolutionJson(Store& store, const ResolveArgs& args,
 }
 
 reg::Status PrepareResolve(ResolveArgs& args) {
-  auto ref = ParseVersionRef(args.target, /*need_name=*/true);
-  if (!ref) return std::unexpected(ref.error());
-  args.ref = std::move(*ref);
+  REGFS_ASSIGN_OR_RETURN(args.ref,
+                         ParseVersionRef(args.target, /*need_name=*/true));
   return {};
 }
 
@@ -384,12 +375,10 @@ reg::Status RunResolve(Context&, Store& store, const ResolveArgs& args) {
 }
 
 void AddResolve(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<ResolveArgs>();
-  auto* cmd = app.add_subcommand(
-      "resolve",
+  auto [cmd, args] = NewCommand<ResolveArgs>(
+      app, kVersionsGroup, "resolve",
       "Print the version an alias names (now, at a past moment, or N changes "
       "ago) and its blob path for a file version, to pin it for a job");
-  cmd->group(kVersionsGroup);
   cmd->add_option("TARGET", args->target,
                   "COLLECTION/ALIAS, or COLLECTION/ALIAS@{N} for the alias's "
                   "N-th previous target")
@@ -525,12 +514,10 @@ reg::Status RunHistory(Context&, Store& store, const HistoryArgs& args) {
 }
 
 void AddHistory(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<HistoryArgs>();
-  auto* cmd =
-      app.add_subcommand("history",
-                         "Show the event log, oldest first (all events, or one "
-                         "collection's or alias's)");
-  cmd->group(kAliasesGroup);
+  auto [cmd, args] = NewCommand<HistoryArgs>(
+      app, kAliasesGroup, "history",
+      "Show the event log, oldest first (all events, or one "
+      "collection's or alias's)");
   cmd->add_option("TARGET", args->target, "COLLECTION or COLLECTION/ALIAS");
   cmd->add_option("--alias", args->alias, "Only events of this alias");
   cmd->add_option("--since", args->since,

@@ -38,6 +38,36 @@ inline constexpr const char* kStoreGroup = "Store";
 inline constexpr const char* kVersionsGroup = "Versions";
 inline constexpr const char* kAliasesGroup = "Aliases and history";
 
+// A subcommand and the arguments CLI11 parses into for it; `args` lives as
+// long as the App, since the callbacks hold it.
+template <class Args>
+struct Command {
+  CLI::App* cmd;
+  std::shared_ptr<Args> args;
+};
+
+// Adds subcommand `name` to `parent`, listed under `group` in `--help`. A
+// subcommand of a command group (alias set, role ls) passes nullptr and keeps
+// the group CLI11 gives it.
+template <class Args>
+Command<Args> NewCommand(CLI::App& parent, const char* group,
+                         std::string name, std::string description) {
+  auto args = std::make_shared<Args>();
+  auto* cmd = parent.add_subcommand(std::move(name), std::move(description));
+  if (group != nullptr) cmd->group(group);
+  return {cmd, std::move(args)};
+}
+
+// A command that only groups subcommands (alias, role, drafts): one of them
+// must follow it. Set its --help group last, once its subcommands exist:
+// they take the group of the command they are created under.
+inline CLI::App* NewCommandGroup(CLI::App& app, std::string name,
+                                 std::string description) {
+  auto* parent = app.add_subcommand(std::move(name), std::move(description));
+  parent->require_subcommand(1);
+  return parent;
+}
+
 // The action `run(ctx, store, args)`, `store` being what Context::OpenStore
 // opened for it: the store directory, or a regfs mount. First `prepare(args)`
 // checks the arguments and parses them into their typed fields, so that a

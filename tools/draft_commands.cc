@@ -158,9 +158,7 @@ reg::Status RunDraftsLs(Context& ctx, reg::Registry& registry,
 
 reg::Status PrepareRm(DraftArgs& args) {
   if (args.user.empty()) return {};
-  auto uid = ParseUser(args.user);
-  if (!uid) return std::unexpected(uid.error());
-  args.owner = *uid;
+  REGFS_ASSIGN_OR_RETURN(args.owner, ParseUser(args.user));
   return {};
 }
 
@@ -177,14 +175,10 @@ reg::Status RunDraftsRm(Context& ctx, reg::Registry& registry,
 
 reg::Status PrepareLimits(DraftArgs& args) {
   if (!args.quota.empty()) {
-    auto quota = ParseSize(args.quota);
-    if (!quota) return std::unexpected(quota.error());
-    args.quota_bytes = *quota;
+    REGFS_ASSIGN_OR_RETURN(args.quota_bytes, ParseSize(args.quota));
   }
   if (!args.idle.empty()) {
-    auto idle = ParseDuration(args.idle);
-    if (!idle) return std::unexpected(idle.error());
-    args.idle_time = *idle;
+    REGFS_ASSIGN_OR_RETURN(args.idle_time, ParseDuration(args.idle));
   }
   return {};
 }
@@ -212,30 +206,28 @@ reg::Status RunDraftsLimits(Context& ctx, reg::Registry& registry,
 }  // namespace
 
 void AddDraftCommands(CLI::App& app, Context& ctx) {
-  auto* parent = app.add_subcommand(
-      "drafts", "List and remove drafts; show or set their limits");
-  parent->require_subcommand(1);
+  auto* parent = NewCommandGroup(
+      app, "drafts", "List and remove drafts; show or set their limits");
 
-  auto ls_args = std::make_shared<DraftArgs>();
-  auto* ls = parent->add_subcommand(
-      "ls", "List your drafts (an admin: everyone's), with size and idle time");
+  auto [ls, ls_args] = NewCommand<DraftArgs>(
+      *parent, nullptr, "ls",
+      "List your drafts (an admin: everyone's), with size and idle time");
   ls->add_flag("--json", ls_args->json, "Print as JSON");
   OnSelected(ls, ctx, DirectAction(ctx, "drafts ls", ls_args, RunDraftsLs));
 
-  auto rm_args = std::make_shared<DraftArgs>();
-  auto* rm = parent->add_subcommand(
-      "rm",
+  auto [rm, rm_args] = NewCommand<DraftArgs>(
+      *parent, nullptr, "rm",
       "Discard draft NAME (.model.pt) in COLLECTION: yours, or as an "
       "admin anyone's (--user)");
   rm->add_option("COLLECTION", rm_args->collection)->required();
   rm->add_option("NAME", rm_args->name)->required();
   rm->add_option("--user,-u", rm_args->user,
                  "The draft's writer (a user name or uid; default: you)");
-  OnSelected(rm, ctx, DirectAction(ctx, "drafts rm", rm_args, PrepareRm, RunDraftsRm));
+  OnSelected(rm, ctx,
+             DirectAction(ctx, "drafts rm", rm_args, PrepareRm, RunDraftsRm));
 
-  auto limits_args = std::make_shared<DraftArgs>();
-  auto* limits = parent->add_subcommand(
-      "limits",
+  auto [limits, limits_args] = NewCommand<DraftArgs>(
+      *parent, nullptr, "limits",
       "Show the per-user quota and idle time of drafts; set them "
       "(admin)");
   limits->add_option("--quota", limits_args->quota,

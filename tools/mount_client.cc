@@ -319,20 +319,12 @@ class MountClient final : public Store {
   reg::Result<reg::Alias> GetAliasAt(std::string_view collection,
                                      std::string_view name,
                                      uint64_t seq) override {
-    REGFS_ASSIGN_OR_RETURN(auto json, Call({{"op", "alias_at"},
-                                            {"collection", collection},
-                                            {"name", name},
-                                            {"seq", seq}}));
-    return reg::AliasFromJson(json);
+    return AliasThen("alias_at", collection, name, "seq", seq);
   }
   reg::Result<reg::Alias> GetAliasBefore(std::string_view collection,
                                          std::string_view name,
                                          uint64_t back) override {
-    REGFS_ASSIGN_OR_RETURN(auto json, Call({{"op", "alias_before"},
-                                            {"collection", collection},
-                                            {"name", name},
-                                            {"back", back}}));
-    return reg::AliasFromJson(json);
+    return AliasThen("alias_before", collection, name, "back", back);
   }
   reg::Result<std::vector<reg::RoleGrant>> ListRoles() override {
     REGFS_ASSIGN_OR_RETURN(auto json, Call({{"op", "roles"}}));
@@ -439,6 +431,18 @@ class MountClient final : public Store {
                                {"collection", collection},
                                {"number", number},
                                {"tag", tag}}));
+  }
+  // An alias as it was in the past: `op` is alias_at (after event `key` =
+  // seq) or alias_before (`key` = back changes ago).
+  reg::Result<reg::Alias> AliasThen(std::string_view op,
+                                    std::string_view collection,
+                                    std::string_view name, std::string_view key,
+                                    uint64_t value) {
+    REGFS_ASSIGN_OR_RETURN(auto json, Call({{"op", op},
+                                            {"collection", collection},
+                                            {"name", name},
+                                            {key, value}}));
+    return reg::AliasFromJson(json);
   }
 
   const std::filesystem::path mountpoint_;

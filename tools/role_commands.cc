@@ -111,13 +111,11 @@ reg::Status RunRoleLs(Context&, Store& store, const RoleArgs& args) {
 }  // namespace
 
 void AddRoleCommands(CLI::App& app, Context& ctx) {
-  auto* parent = app.add_subcommand(
-      "role", "Grant, revoke and list roles (admin, member, viewer)");
-  parent->require_subcommand(1);
+  auto* parent = NewCommandGroup(
+      app, "role", "Grant, revoke and list roles (admin, member, viewer)");
 
-  auto grant_args = std::make_shared<RoleArgs>();
-  auto* grant = parent->add_subcommand(
-      "grant",
+  auto [grant, grant_args] = NewCommand<RoleArgs>(
+      *parent, nullptr, "grant",
       "Give PRINCIPAL (a user name or uid, group:NAME or group:GID, or *) a "
       "role; none denies the user or group what the default gives");
   grant->add_option("PRINCIPAL", grant_args->principal)->required();
@@ -127,23 +125,22 @@ void AddRoleCommands(CLI::App& app, Context& ctx) {
   OnSelected(grant, ctx,
              StoreAction(ctx, grant_args, PrepareGrant, RunRoleGrant));
 
-  auto default_args = std::make_shared<RoleArgs>();
+  auto [def, default_args] = NewCommand<RoleArgs>(
+      *parent, nullptr, "default", "Set the role of everyone without a grant");
   default_args->principal = reg::Registry::kDefaultPrincipal;
-  auto* def = parent->add_subcommand(
-      "default", "Set the role of everyone without a grant");
   def->add_option("ROLE", default_args->role)
       ->required()
       ->check(RoleValidator());
   OnSelected(def, ctx,
              StoreAction(ctx, default_args, PrepareGrant, RunRoleGrant));
 
-  auto revoke_args = std::make_shared<RoleArgs>();
-  auto* revoke = parent->add_subcommand("revoke", "Remove PRINCIPAL's grant");
+  auto [revoke, revoke_args] = NewCommand<RoleArgs>(*parent, nullptr, "revoke",
+                                                    "Remove PRINCIPAL's grant");
   revoke->add_option("PRINCIPAL", revoke_args->principal)->required();
   OnSelected(revoke, ctx, StoreAction(ctx, revoke_args, RunRoleRevoke));
 
-  auto ls_args = std::make_shared<RoleArgs>();
-  auto* ls = parent->add_subcommand("ls", "List grants and the default role");
+  auto [ls, ls_args] = NewCommand<RoleArgs>(*parent, nullptr, "ls",
+                                            "List grants and the default role");
   ls->add_flag("--json", ls_args->json, "Print as JSON");
   OnSelected(ls, ctx, StoreAction(ctx, ls_args, RunRoleLs));
   // Set last: subcommands inherit the group they are created under.

@@ -51,8 +51,7 @@ reg::Status RunInit(Context& ctx, const InitArgs& args) {
   }
   const reg::SharedStoreConfig config{args.metadata, args.blobs};
   bool joined = false;
-  auto registry =
-      reg::InitSharedStore(store, ctx.identity(), config, &joined);
+  auto registry = reg::InitSharedStore(store, ctx.identity(), config, &joined);
   if (!registry) return std::unexpected(registry.error());
   // InitShared refused a conninfo with a password: this one can be shown.
   const std::string& where = args.metadata;
@@ -60,18 +59,18 @@ reg::Status RunInit(Context& ctx, const InitArgs& args) {
     fmt::print("joined the existing registry in {} (blobs in {}) at {}\n",
                where, args.blobs, store.string());
   } else {
-    fmt::print("initialized an empty shared registry in {} (blobs in {}) at "
-               "{}\n",
-               where, args.blobs, store.string());
+    fmt::print(
+        "initialized an empty shared registry in {} (blobs in {}) at "
+        "{}\n",
+        where, args.blobs, store.string());
   }
   return {};
 }
 
 void AddInit(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "init", "Create an empty store (mode 0700; you are its owner and admin)");
-  cmd->group(kStoreGroup);
-  auto args = std::make_shared<InitArgs>();
+  auto [cmd, args] = NewCommand<InitArgs>(
+      app, kStoreGroup, "init",
+      "Create an empty store (mode 0700; you are its owner and admin)");
   auto* metadata = cmd->add_option(
       "--metadata", args->metadata,
       "A shared store: the registry's PostgreSQL database "
@@ -184,12 +183,10 @@ reg::Status RunPush(Context&, Store& store, const PushArgs& args) {
 }
 
 void AddPush(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<PushArgs>();
-  auto* cmd = app.add_subcommand(
-      "push",
+  auto [cmd, args] = NewCommand<PushArgs>(
+      app, kVersionsGroup, "push",
       "Add a new version to COLLECTION: one file makes a file version, "
       "several files or a directory make a tree version");
-  cmd->group(kVersionsGroup);
   cmd->add_option("COLLECTION", args->collection, "Collection name")
       ->required();
   cmd->add_option("PATH", args->paths, "Files or directories to push")
@@ -269,13 +266,11 @@ reg::Status RunRm(Context&, Store& store, const RmArgs& args) {
 }
 
 void AddRm(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<RmArgs>();
-  auto* cmd = app.add_subcommand(
-      "rm",
+  auto [cmd, args] = NewCommand<RmArgs>(
+      app, kVersionsGroup, "rm",
       "Delete a version (admin only; its aliases are removed too), or an "
       "empty collection; --all deletes a collection with its versions and "
       "aliases (admin only)");
-  cmd->group(kVersionsGroup);
   cmd->add_option("VERSION", args->version, "COLLECTION/vN or COLLECTION")
       ->required();
   cmd->add_flag("--all", args->all,
@@ -345,12 +340,10 @@ reg::Status RunFsck(Context&, Store& store, const FsckArgs& args) {
 }
 
 void AddFsck(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<FsckArgs>();
-  auto* cmd = app.add_subcommand(
-      "fsck",
+  auto [cmd, args] = NewCommand<FsckArgs>(
+      app, kStoreGroup, "fsck",
       "Check every blob's size and hash and every reference; exit 1 if "
       "anything is wrong");
-  cmd->group(kStoreGroup);
   cmd->add_flag("--json", args->json, "Print the report as JSON");
   cmd->add_flag("--repair", args->repair,
                 "Also enable fs-verity on every intact blob that lacks it, "
@@ -391,12 +384,10 @@ reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
 }
 
 void AddGc(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<JsonArgs>();
-  auto* cmd = app.add_subcommand(
-      "gc",
+  auto [cmd, args] = NewCommand<JsonArgs>(
+      app, kStoreGroup, "gc",
       "Remove unreferenced blobs and abandoned temporary files (safe while "
       "pushes run)");
-  cmd->group(kStoreGroup);
   cmd->add_flag("--json", args->json, "Print the counts as JSON");
   OnSelected(cmd, ctx, StoreAction(ctx, args, RunGc));
 }
@@ -430,10 +421,9 @@ reg::Status RunWhoami(Context&, Store& store, const JsonArgs& args) {
 }
 
 void AddWhoami(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<JsonArgs>();
-  auto* cmd = app.add_subcommand(
-      "whoami", "Show your uid, user name, groups and role in the store");
-  cmd->group(kStoreGroup);
+  auto [cmd, args] = NewCommand<JsonArgs>(
+      app, kStoreGroup, "whoami",
+      "Show your uid, user name, groups and role in the store");
   cmd->add_flag("--json", args->json, "Print as JSON");
   OnSelected(cmd, ctx, StoreAction(ctx, args, RunWhoami));
 }
@@ -467,12 +457,10 @@ int RunMountCommand(Context& ctx, const MountArgs& args) {
 }
 
 void AddMount(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<MountArgs>();
-  auto* cmd = app.add_subcommand(
-      "mount",
+  auto [cmd, args] = NewCommand<MountArgs>(
+      app, kStoreGroup, "mount",
       "Serve the store as a filesystem at MOUNTPOINT (stop with umount or "
       "fusermount3 -u)");
-  cmd->group(kStoreGroup);
   cmd->add_option("MOUNTPOINT", args->mountpoint, "An empty directory")
       ->required();
   cmd->add_option("-o", args->options,

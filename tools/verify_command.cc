@@ -23,9 +23,8 @@ struct VerifyArgs {
 };
 
 reg::Status PrepareVerify(VerifyArgs& args) {
-  auto ref = ParseVersionRef(args.target, /*need_name=*/false);
-  if (!ref) return std::unexpected(ref.error());
-  args.ref = std::move(*ref);
+  REGFS_ASSIGN_OR_RETURN(args.ref,
+                         ParseVersionRef(args.target, /*need_name=*/false));
   return {};
 }
 
@@ -82,12 +81,10 @@ reg::Status RunVerify(Context&, Store& store, const VerifyArgs& args) {
 }  // namespace
 
 void AddVerify(CLI::App& app, Context& ctx) {
-  auto args = std::make_shared<VerifyArgs>();
-  auto* cmd = app.add_subcommand(
-      "verify",
+  auto [cmd, args] = NewCommand<VerifyArgs>(
+      app, kVersionsGroup, "verify",
       "Hash the files of a version (or of every version of a collection) "
       "now; exit 1 if any is corrupt");
-  cmd->group(kVersionsGroup);
   cmd->add_option("TARGET", args->target,
                   "COLLECTION, or COLLECTION/VERSION (vN or an alias)")
       ->required();

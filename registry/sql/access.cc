@@ -35,12 +35,10 @@ Result<std::vector<RoleGrant>> ListGrants(Connection& db) {
 
 Result<std::optional<std::string>> ProtectedSpelling(Connection& db,
                                                      std::string_view name) {
-  REGFS_ASSIGN_OR_RETURN(
-      const char* text, StatementText(db.engine(), [](Engine engine) {
-        return FirstNameIgnoringCase(engine, "protected_names", "?1", "");
-      }));
-  return QueryOptional(
-      db, text, [](Statement& r) { return r.ColumnText(0); }, name);
+  auto query = [](Engine e) {
+    return FirstNameIgnoringCase(e, "protected_names", "?1", "");
+  };
+  return QueryName(db, query, name);
 }
 
 Status InsertProtectedName(Connection& db, std::string_view name, TimeMs time,

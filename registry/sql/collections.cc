@@ -63,12 +63,10 @@ Result<std::optional<CollectionRow>> FindCollection(Connection& db,
 
 Result<std::optional<std::string>> CollectionCaseTwin(Connection& db,
                                                       std::string_view name) {
-  REGFS_ASSIGN_OR_RETURN(
-      const char* text, StatementText(db.engine(), [](Engine engine) {
-        return FirstNameIgnoringCase(engine, "collections", "?1", "");
-      }));
-  return QueryOptional(
-      db, text, [](const Statement& r) { return r.ColumnText(0); }, name);
+  auto query = [](Engine e) {
+    return FirstNameIgnoringCase(e, "collections", "?1", "");
+  };
+  return QueryName(db, query, name);
 }
 
 Result<int64_t> InsertCollection(Connection& db, std::string_view name,

@@ -5,59 +5,57 @@
 namespace regfs::registry::sql {
 namespace {
 
+// The form for `engine` of a difference whose two forms are `sqlite` and
+// `postgres`; `what` names the difference for an engine with neither.
+Result<std::string> ForEngine(Engine engine, std::string sqlite,
+                              std::string postgres, std::string_view what) {
+  switch (engine) {
+    case Engine::kSqlite:
+      return sqlite;
+    case Engine::kPostgres:
+      return postgres;
+  }
+  return Fail(Code::kIoError,
+              fmt::format("{} is not written for this engine", what));
+}
+
 // PostgreSQL: `text` with A-Z folded to a-z and nothing else, as SQLite's
 // NOCASE folds (lower() would follow the database's locale).
 std::string FoldAscii(std::string_view text) {
-  return fmt::format(
-      "translate({}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
-      "'abcdefghijklmnopqrstuvwxyz')",
-      text);
+  return fmt::format("translate({}, '{}', '{}')", text,
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                     "abcdefghijklmnopqrstuvwxyz");
 }
 
 }  // namespace
 
 Result<std::string> EqualsIgnoringCase(Engine engine, std::string_view lhs,
                                        std::string_view rhs) {
-  switch (engine) {
-    case Engine::kSqlite:
-      return fmt::format("{} = {} COLLATE NOCASE", lhs, rhs);
-    case Engine::kPostgres:
-      return fmt::format("{} = {}", FoldAscii(lhs),
-                         FoldAscii(fmt::format("CAST({} AS TEXT)", rhs)));
-  }
-  return Fail(Code::kIoError,
-              "case-insensitive comparison is not written for this engine");
+  return ForEngine(engine, fmt::format("{} = {} COLLATE NOCASE", lhs, rhs),
+                   fmt::format("{} = {}", FoldAscii(lhs),
+                               FoldAscii(fmt::format("CAST({} AS TEXT)", rhs))),
+                   "case-insensitive comparison");
 }
 
-Result<std::string> FirstNameIgnoringCase(Engine engine,
-                                          std::string_view table,
+Result<std::string> FirstNameIgnoringCase(Engine engine, std::string_view table,
                                           std::string_view rhs,
                                           std::string_view also) {
-  auto same = EqualsIgnoringCase(engine, "name", rhs);
-  REGFS_TRY(same);
+  REGFS_ASSIGN_OR_RETURN(auto same, EqualsIgnoringCase(engine, "name", rhs));
   return fmt::format("SELECT name FROM {} WHERE {} {} ORDER BY name LIMIT 1",
-                     table, *same, also);
+                     table, same, also);
 }
 
 Result<std::string> InByteOrder(Engine engine, std::string_view expr) {
-  switch (engine) {
-    case Engine::kSqlite:
-      return fmt::format("{} COLLATE BINARY", expr);
-    case Engine::kPostgres:
-      return fmt::format("{} COLLATE \"C\"", expr);
-  }
-  return Fail(Code::kIoError, "byte order is not written for this engine");
+  return ForEngine(engine, fmt::format("{} COLLATE BINARY", expr),
+                   fmt::format("{} COLLATE \"C\"", expr), "byte order");
 }
 
 Result<std::string> JsonTextField(Engine engine, std::string_view column,
                                   std::string_view field) {
-  switch (engine) {
-    case Engine::kSqlite:
-      return fmt::format("json_extract({}, '$.{}')", column, field);
-    case Engine::kPostgres:
-      return fmt::format("(CAST({} AS jsonb) ->> '{}')", column, field);
-  }
-  return Fail(Code::kIoError, "JSON access is not written for this engine");
+  return ForEngine(engine,
+                   fmt::format("json_extract({}, '$.{}')", column, field),
+                   fmt::format("(CAST({} AS jsonb) ->> '{}')", column, field),
+                   "JSON access");
 }
 
 const char* StorageCheckQuery(Engine engine) {

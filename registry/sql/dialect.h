@@ -5,6 +5,7 @@
 #ifndef REGFS_REGISTRY_SQL_DIALECT_H_
 #define REGFS_REGISTRY_SQL_DIALECT_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -64,6 +65,16 @@ template <class Make>
   }
   static const Result<std::string> postgres = make(Engine::kPostgres);
   return text(postgres);
+}
+
+// The one name that the query `make(engine)` (StatementText's Make, e.g. a
+// FirstNameIgnoringCase) finds for `name` bound to ?1, or nullopt.
+template <class Make>
+[[nodiscard]] Result<std::optional<std::string>> QueryName(
+    Connection& db, Make make, std::string_view name) {
+  REGFS_ASSIGN_OR_RETURN(const char* text, StatementText(db.engine(), make));
+  return QueryOptional(
+      db, text, [](const Statement& r) { return r.ColumnText(0); }, name);
 }
 
 }  // namespace regfs::registry::sql
