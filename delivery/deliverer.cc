@@ -85,6 +85,7 @@ reg::Status Deliverer::Work(const reg::Automation& a) {
   REGFS_ASSIGN_OR_RETURN(const auto pending,
                          registry_.AutomationEvents(a, kBatch));
   for (const reg::Event& event : pending.events) {
+    if (stop_ && stop_->load()) return {};
     REGFS_ASSIGN_OR_RETURN(const bool go_on, TryDeliver(a, event));
     if (!go_on) return {};
   }
@@ -138,6 +139,7 @@ reg::Result<bool> Deliverer::TryDeliver(const reg::Automation& a,
 }
 
 reg::Status Deliverer::Run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
   bool was_held = false;
   while (!stop.load()) {
     auto held = RunOnce();

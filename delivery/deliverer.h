@@ -60,6 +60,8 @@ class Deliverer {
   registry::Registry& registry_;
   registry::Identity who_;
   DelivererOptions options_;
+  // Run's flag: a pass stops between two deliveries once it is set.
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 }  // namespace regfs::delivery

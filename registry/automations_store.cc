@@ -127,6 +127,10 @@ Status Registry::RecordDelivery(std::string_view holder,
     return Fail(Code::kConflict,
                 fmt::format("the delivery lease is no longer {}'s", holder));
   }
+  REGFS_ASSIGN_OR_RETURN(auto still,
+                         sql::FindAutomation(*impl_->db, record.automation));
+  // Removed meanwhile, with its log: nothing to record.
+  if (!still) return {};
   REGFS_TRY(sql::InsertDelivery(*impl_->db, record));
   if (advance) {
     REGFS_TRY(
