@@ -68,6 +68,9 @@ bool FileSystem::InvalidateFor(const registry::Event& e) {
     case EventType::kTagAdd:
     case EventType::kTagRemove:
       break;  // xattrs are not cached by the kernel
+    case EventType::kAutomationAdd:
+    case EventType::kAutomationRemove:
+      break;  // nothing the mount shows
   }
   return false;
 }

@@ -19,6 +19,8 @@ set -euo pipefail
 # (man -l of the man page).
 # Shared store (issue 14): libpq-dev (the PostgreSQL engine) and
 # postgresql-15 (initdb/pg_ctl of the throwaway server in the tests).
+# Automations (issue 16): libcurl4-openssl-dev (webhook delivery) and
+# libssl-dev (their HMAC-SHA256 signatures).
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
 # Fuzzing (tests/fuzz) and the thread-safety compile of tests/run.sh:
 # clang 19 (bookworm main), with libFuzzer (clang 14 lacks the C++23
@@ -28,6 +30,7 @@ readonly PACKAGES=(
   libfuse3-dev fuse3
   libsqlite3-dev sqlite3
   libpq-dev postgresql-15
+  libcurl4-openssl-dev libssl-dev
   libxxhash-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev

@@ -42,6 +42,10 @@ constexpr EventKind kEventKinds[] = {
     {EventType::kRoleRevoke, "role.revoke", "revoked {role} from {principal}"},
     {EventType::kTagAdd, "tag.add", "tagged {collection}/{new} {tag}"},
     {EventType::kTagRemove, "tag.remove", "untagged {collection}/{old} {tag}"},
+    {EventType::kAutomationAdd, "automation.add",
+     "added automation {automation}"},
+    {EventType::kAutomationRemove, "automation.rm",
+     "removed automation {automation}"},
 };
 
 }  // namespace
@@ -52,6 +56,12 @@ std::string_view EventTypeName(EventType type) {
 
 std::optional<EventType> ParseEventType(std::string_view name) {
   return ValueNamed(kEventKinds, name);
+}
+
+std::vector<std::string_view> EventTypeNames() {
+  std::vector<std::string_view> names;
+  for (const auto& kind : kEventKinds) names.push_back(kind.name);
+  return names;
 }
 
 nlohmann::json StoredDetail(const Event& event) {
@@ -87,7 +97,8 @@ std::string RenderText(const Event& event) {
       fmt::arg("old", v(event.old_version)),
       fmt::arg("new", v(event.new_version)), fmt::arg("role", detail("role")),
       fmt::arg("principal", detail("principal")),
-      fmt::arg("tag", detail("tag")));
+      fmt::arg("tag", detail("tag")),
+      fmt::arg("automation", detail("automation")));
   return fmt::format("{:>6}  {}  {:<10} {:<3}  {}", event.seq,
                      FormatTime(event.time), event.user,
                      InterfaceName(event.interface), what);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry/identity.h"
 #include "registry/model.h"
@@ -31,11 +32,15 @@ enum class EventType {
   kRoleRevoke,
   kTagAdd,
   kTagRemove,
+  kAutomationAdd,     // detail: {"automation"}
+  kAutomationRemove,  // detail: {"automation"}
 };
 
 // "alias.move", "version.create", ...: the `event` field of a JSON line.
 std::string_view EventTypeName(EventType type);
 std::optional<EventType> ParseEventType(std::string_view name);
+// Every kind's name, in the enum's order.
+std::vector<std::string_view> EventTypeNames();
 
 // One row of the append-only log.
 struct Event {

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "registry/automations.h"
 #include "registry/blob_store.h"
 #include "registry/change_listeners.h"
 #include "registry/node_changes.h"
@@ -160,7 +161,7 @@ class Registry final {
   Registry& operator=(const Registry&) = delete;
 
   const std::filesystem::path& store() const { return store_; }
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
   // The database file inside a store directory.
   static constexpr std::string_view kDatabaseFileName = "registry.db";
   // The principal of the default role (everyone without a grant).
@@ -416,6 +417,55 @@ class Registry final {
   [[nodiscard]] Status RemoveDraft(const Identity& who,
                                    std::string_view collection, uid_t owner,
                                    std::string_view name);
+
+  // ---- Automations (issue 16; automations.h, automations_store.cc) ----
+  // Admins only (PermissionDenied otherwise). Adding starts the
+  // automation at the history's current end and records automation.add;
+  // removing drops it with its log and records automation.rm.
+  // InvalidArgument for a bad spec (ValidateAutomationSpec),
+  // AlreadyExists for a taken name, NotFound for an unknown one.
+  [[nodiscard]] Result<Automation> AddAutomation(const Identity& who,
+                                                 AutomationSpec spec);
+  [[nodiscard]] Status RemoveAutomation(const Identity& who,
+                                        std::string_view name);
+  [[nodiscard]] Result<std::vector<Automation>> ListAutomations(
+      const Identity& who);
+  [[nodiscard]] Result<Automation> GetAutomation(const Identity& who,
+                                                 std::string_view name);
+  // The newest `limit` deliveries, oldest first; `name` empty: all
+  // automations' (NotFound for an unknown name).
+  [[nodiscard]] Result<std::vector<DeliveryRecord>> DeliveryLog(
+      const Identity& who, std::string_view name, uint64_t limit);
+
+  // For the deliverer, which holds the store's lease ("automations"):
+  // up to `limit` events after `automation`'s position that it wants,
+  // oldest first, and the newest seq looked at (to skip what it does not
+  // want).
+  struct PendingEvents {
+    std::vector<Event> events;
+    uint64_t scanned_to = 0;
+  };
+  [[nodiscard]] Result<PendingEvents> AutomationEvents(
+      const Automation& automation, uint64_t limit);
+  // Records one attempt and, with `advance`, moves the automation's
+  // position to the attempt's seq: one transaction, and only while
+  // `holder` holds the lease (Conflict otherwise: another deliverer took
+  // over, and this one must stop).
+  [[nodiscard]] Status RecordDelivery(std::string_view holder,
+                                      const DeliveryRecord& record,
+                                      bool advance);
+  // Moves `name`'s position to `seq` (events it does not want), under
+  // the lease as RecordDelivery.
+  [[nodiscard]] Status SkipEvents(std::string_view holder,
+                                  std::string_view name, uint64_t seq);
+  // Earlier attempts at `seq` of automation `name`, oldest first.
+  [[nodiscard]] Result<std::vector<DeliveryRecord>> DeliveryAttempts(
+      std::string_view name, uint64_t seq);
+  // Takes or renews the lease for `holder` until now + `ttl_ms` if it is
+  // free, expired or `holder`'s own: whether `holder` holds it now.
+  [[nodiscard]] Result<bool> TakeDeliveryLease(std::string_view holder,
+                                               TimeMs ttl_ms);
+  [[nodiscard]] Status ReleaseDeliveryLease(std::string_view holder);
 
  private:
   Registry(std::filesystem::path store, OpenOptions options);

@@ -81,6 +81,7 @@ int RunCli(int argc, char** argv) {
   AddAliasCommands(app, ctx);
   AddRoleCommands(app, ctx);
   AddDraftCommands(app, ctx);
+  AddAutomationCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -32,6 +32,8 @@ void AddAliasCommands(CLI::App& app, Context& ctx);
 void AddRoleCommands(CLI::App& app, Context& ctx);
 // drafts ls, rm, limits (tools/draft_commands.cc).
 void AddDraftCommands(CLI::App& app, Context& ctx);
+// automation add, ls, rm, test, log, run (tools/automation_commands.cc).
+void AddAutomationCommands(CLI::App& app, Context& ctx);
 
 // The groups of `regfs --help`, listed in the order first used.
 inline constexpr const char* kStoreGroup = "Store";

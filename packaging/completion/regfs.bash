@@ -121,9 +121,10 @@ _regfs() {
         --since | --expect | -o | --log-level | --log-file) expecting=value ;;
       -*) ;;
       *)
-        # The subcommand, then (after alias, tag, role) its subcommand.
+        # The subcommand, then (after alias, tag, role, automation) its
+        # subcommand.
         if ((${#path[@]} == 0)) ||
-          [[ ${#path[@]} -eq 1 && ${#args[@]} -eq 0 && ${path[0]} =~ ^(alias|tag|role)$ ]]; then
+          [[ ${#path[@]} -eq 1 && ${#args[@]} -eq 0 && ${path[0]} =~ ^(alias|tag|role|automation)$ ]]; then
           path+=("$w")
           continue
         fi
@@ -180,11 +181,12 @@ _regfs() {
   case $cmd in
     "")
       _regfs_add "$(printf '%s\n' init push ls resolve rm tag alias protect \
-        unprotect role history fsck verify gc whoami mount)"
+        unprotect role history fsck verify gc whoami mount automation)"
       ;;
     alias) _regfs_add $'set\nrm\nmv\nls' ;;
     tag) _regfs_add $'add\nrm' ;;
     role) _regfs_add $'grant\nrevoke\ndefault\nls' ;;
+    automation) _regfs_add $'add\nls\nrm\ntest\nlog\nrun' ;;
     push)
       if ((n == 0)); then
         _regfs_add "$(_regfs_collections)"

@@ -150,7 +150,49 @@ INSERT INTO counters (name, value)
   SELECT 'history', coalesce(max(seq), 0) FROM history;
 )sql";
 
-constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3, kVersion4};
+// Automations (issue 16): each with its position in the history, the log
+// of their deliveries, and the lease that lets one deliverer at a time
+// work on a store.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE automations (
+  name TEXT PRIMARY KEY,
+  events TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  url TEXT NOT NULL,
+  secret_file TEXT NOT NULL,
+  format TEXT NOT NULL,
+  exec TEXT NOT NULL,
+  exec_uid INTEGER NOT NULL,
+  exec_gid INTEGER NOT NULL,
+  exec_user TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  created_by TEXT NOT NULL
+);
+
+CREATE TABLE deliveries (
+  automation TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  status INTEGER,
+  latency_ms INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  PRIMARY KEY (automation, seq, attempt)
+);
+CREATE INDEX deliveries_time ON deliveries(time_ms);
+
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+)sql";
+
+constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3, kVersion4,
+                                  kVersion5};
 static_assert(std::size(kSteps) == Registry::kSchemaVersion);
 static_assert(std::size(kSteps) == std::size(kPostgresSteps));
 

@@ -16,6 +16,7 @@ namespace regfs::registry::sql::schema {
 // Version 2: version descriptions, tags, user metadata.
 // Version 3: deleted collections.
 // Version 4: counters (history's sequence numbers).
+// Version 5: automations, their deliveries' log, leases.
 //
 // A PostgreSQL store has the same tables and steps (schema_postgres.h);
 // its version is the row of its schema_version table.

@@ -146,9 +146,47 @@ INSERT INTO counters (name, value)
   SELECT 'history', coalesce(max(seq), 0) FROM history;
 )sql";
 
+inline constexpr const char* kPostgresVersion5 = R"sql(
+CREATE TABLE automations (
+  name TEXT PRIMARY KEY,
+  events TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  url TEXT NOT NULL,
+  secret_file TEXT NOT NULL,
+  format TEXT NOT NULL,
+  exec TEXT NOT NULL,
+  exec_uid BIGINT NOT NULL,
+  exec_gid BIGINT NOT NULL,
+  exec_user TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  created_by TEXT NOT NULL
+);
+
+CREATE TABLE deliveries (
+  automation TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  attempt BIGINT NOT NULL,
+  time_ms BIGINT NOT NULL,
+  outcome TEXT NOT NULL,
+  status BIGINT,
+  latency_ms BIGINT NOT NULL,
+  message TEXT NOT NULL,
+  PRIMARY KEY (automation, seq, attempt)
+);
+CREATE INDEX deliveries_time ON deliveries(time_ms);
+
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_ms BIGINT NOT NULL
+);
+)sql";
+
 inline constexpr const char* kPostgresSteps[] = {
     kPostgresVersion1, kPostgresVersion2, kPostgresVersion3,
-    kPostgresVersion4};
+    kPostgresVersion4, kPostgresVersion5};
 
 }  // namespace regfs::registry::sql::schema
 

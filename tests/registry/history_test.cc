@@ -190,6 +190,8 @@ TEST(HistoryRenderTest, EventTypeNamesRoundTrip) {
       {EventType::kRoleRevoke, "role.revoke"},
       {EventType::kTagAdd, "tag.add"},
       {EventType::kTagRemove, "tag.remove"},
+      {EventType::kAutomationAdd, "automation.add"},
+      {EventType::kAutomationRemove, "automation.rm"},
   };
   std::set<std::string_view> names;
   for (const auto& c : cases) {

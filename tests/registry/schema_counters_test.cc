@@ -25,7 +25,7 @@ TEST(SchemaCountersTest, UpgradeStartsTheCounterAtTheNewestSeq) {
         seq)));
   }
   REGFS_ASSERT_OK(sql::schema::Migrate(**db));
-  EXPECT_EQ(sql::schema::Version(**db).value_or(-1), 4);
+  EXPECT_EQ(sql::schema::Version(**db).value_or(-1), Registry::kSchemaVersion);
   Event e;
   e.type = EventType::kTagAdd;
   e.collection = "m";

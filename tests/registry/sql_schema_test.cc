@@ -37,8 +37,8 @@ int SchemaVersionOf(const fs::path& store) {
   return v.value_or(-1);
 }
 
-TEST(SchemaTest, CurrentVersionIsFour) {
-  EXPECT_EQ(Registry::kSchemaVersion, 4);
+TEST(SchemaTest, CurrentVersionIsFive) {
+  EXPECT_EQ(Registry::kSchemaVersion, 5);
 }
 
 TEST(SchemaTest, NewStoreIsAtTheCurrentVersion) {

@@ -1,0 +1,167 @@
+#include "delivery/deliverer.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "delivery/event_body.h"
+#include "delivery/exec.h"
+#include "delivery/webhook.h"
+
+namespace regfs::delivery {
+
+namespace reg = regfs::registry;
+
+namespace {
+
+// Events read per automation per pass.
+constexpr uint64_t kBatch = 100;
+
+std::string DefaultHolder() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}", host, getpid());
+}
+
+// The wait before retry number `retry` (1 for the first retry).
+reg::TimeMs Backoff(int retry, const DelivererOptions& o) {
+  int64_t wait = o.retry_base.count();
+  for (int i = 1; i < retry && wait < o.retry_cap.count(); ++i) wait *= 2;
+  return std::min<int64_t>(wait, o.retry_cap.count());
+}
+
+}  // namespace
+
+Attempt DeliverEvent(const reg::Automation& automation, const reg::Event& event,
+                     const DelivererOptions& options) {
+  const reg::AutomationTarget& t = automation.spec.target;
+  const std::string json = EventJson(automation.spec.name, event);
+  if (!t.exec.empty()) {
+    CommandRequest c;
+    c.command = t.exec;
+    c.uid = t.uid;
+    c.gid = t.gid;
+    c.user = t.user;
+    c.stdin_json = json + "\n";
+    c.env = EventEnvironment(automation.spec.name, event);
+    c.timeout = options.exec_timeout;
+    return RunCommand(c);
+  }
+  WebhookRequest w;
+  w.url = t.url;
+  w.body = t.format == reg::AutomationFormat::kSlack ? SlackJson(event) : json;
+  w.delivery_id = DeliveryId(automation.spec.name, event.seq);
+  w.event_kind = reg::EventTypeName(event.type);
+  w.connect_timeout = options.connect_timeout;
+  w.timeout = options.http_timeout;
+  if (!t.secret_file.empty()) {
+    auto secret = ReadSecret(t.secret_file);
+    if (!secret) return Attempt{false, std::nullopt, secret.error().message, 0};
+    w.secret = std::move(*secret);
+  }
+  return PostWebhook(w);
+}
+
+Deliverer::Deliverer(reg::Registry& registry, reg::Identity who,
+                     DelivererOptions options)
+    : registry_(registry), who_(std::move(who)), options_(std::move(options)) {
+  if (options_.holder.empty()) options_.holder = DefaultHolder();
+}
+
+reg::Result<bool> Deliverer::RunOnce() {
+  REGFS_ASSIGN_OR_RETURN(const bool held,
+                         registry_.TakeDeliveryLease(
+                             options_.holder, options_.lease_ttl.count()));
+  if (!held) return false;
+  REGFS_ASSIGN_OR_RETURN(const auto automations,
+                         registry_.ListAutomations(who_));
+  for (const reg::Automation& a : automations) REGFS_TRY(Work(a));
+  return true;
+}
+
+reg::Status Deliverer::Work(const reg::Automation& a) {
+  REGFS_ASSIGN_OR_RETURN(const auto pending,
+                         registry_.AutomationEvents(a, kBatch));
+  for (const reg::Event& event : pending.events) {
+    if (stop_ && stop_->load()) return {};
+    REGFS_ASSIGN_OR_RETURN(const bool go_on, TryDeliver(a, event));
+    if (!go_on) return {};
+  }
+  // Every event up to there is done with (delivered or not wanted).
+  if (pending.scanned_to > a.position) {
+    return registry_.SkipEvents(options_.holder, a.spec.name,
+                                pending.scanned_to);
+  }
+  return {};
+}
+
+reg::Result<bool> Deliverer::TryDeliver(const reg::Automation& a,
+                                        const reg::Event& event) {
+  REGFS_ASSIGN_OR_RETURN(const auto earlier,
+                         registry_.DeliveryAttempts(a.spec.name, event.seq));
+  const reg::TimeMs now = reg::NowMs();
+  if (!earlier.empty() &&
+      now < earlier.back().time +
+                Backoff(static_cast<int>(earlier.size()), options_)) {
+    return false;  // not due yet; later events wait behind it
+  }
+  // Renewed before each delivery, so that a slow one does not lose it.
+  REGFS_ASSIGN_OR_RETURN(const bool held,
+                         registry_.TakeDeliveryLease(
+                             options_.holder, options_.lease_ttl.count()));
+  if (!held) {
+    return reg::Fail(reg::Code::kConflict, "the delivery lease was taken over");
+  }
+  const Attempt result = DeliverEvent(a, event, options_);
+  reg::DeliveryRecord record;
+  record.automation = a.spec.name;
+  record.seq = event.seq;
+  record.attempt = static_cast<int>(earlier.size()) + 1;
+  record.time = reg::NowMs();
+  record.status = result.status;
+  record.latency_ms = result.latency_ms;
+  record.message = result.message;
+  const reg::TimeMs first = earlier.empty() ? now : earlier.front().time;
+  if (result.ok) {
+    record.outcome = reg::DeliveryOutcome::kOk;
+  } else if (record.time - first >= options_.give_up.count()) {
+    record.outcome = reg::DeliveryOutcome::kFailed;
+    spdlog::warn("automation {}: gave up on event {} after {} attempts: {}",
+                 a.spec.name, event.seq, record.attempt, result.message);
+  } else {
+    record.outcome = reg::DeliveryOutcome::kRetry;
+  }
+  const bool done = record.outcome != reg::DeliveryOutcome::kRetry;
+  REGFS_TRY(registry_.RecordDelivery(options_.holder, record, done));
+  return done;
+}
+
+reg::Status Deliverer::Run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  bool was_held = false;
+  while (!stop.load()) {
+    auto held = RunOnce();
+    if (!held) {
+      // Another deliverer took over mid-pass; wait for the lease again.
+      if (held.error().code != reg::Code::kConflict) {
+        spdlog::error("automations: {}", held.error().message);
+      }
+    } else if (*held != was_held) {
+      if (*held) {
+        spdlog::info("automations: delivering as {}", options_.holder);
+      } else {
+        spdlog::info("automations: {} waits for the lease", options_.holder);
+      }
+      was_held = *held;
+    }
+    const auto until = std::chrono::steady_clock::now() + options_.poll;
+    while (!stop.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return registry_.ReleaseDeliveryLease(options_.holder);
+}
+
+}  // namespace regfs::delivery

@@ -1,0 +1,291 @@
+// Commands on automations (issue 16): automation add, ls, rm, test, log
+// and run (the deliverer in the foreground). On the store directory only:
+// through a mount they say so (Store::Direct).
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delivery/deliverer.h"
+#include "delivery/event_body.h"
+#include "registry/automations.h"
+#include "registry/registry.h"
+#include "tools/commands.h"
+#include "tools/output.h"
+
+namespace regfs::tools {
+namespace {
+
+namespace reg = regfs::registry;
+using std::chrono::milliseconds;
+
+struct AutomationArgs {
+  std::string name;
+  std::string on;
+  std::string collection;
+  std::string alias;
+  std::string webhook;
+  std::string secret_file;
+  std::string format = "json";
+  std::string exec;
+  bool json = false;
+  uint64_t limit = 100;
+  // run and test: delivery's tuning.
+  uint64_t poll_ms = 200;
+  uint64_t lease_ms = 30'000;
+  uint64_t retry_base_ms = 1'000;
+  uint64_t exec_timeout_ms = 60'000;
+  reg::AutomationSpec spec;  // add: set by PrepareAdd
+};
+
+reg::Status PrepareAdd(AutomationArgs& a) {
+  reg::AutomationSpec& s = a.spec;
+  s.name = a.name;
+  REGFS_ASSIGN_OR_RETURN(s.events, reg::ParseEventList(a.on));
+  s.collection = a.collection;
+  s.alias = a.alias;
+  s.target.url = a.webhook;
+  s.target.secret_file = a.secret_file;
+  s.target.exec = a.exec;
+  REGFS_ASSIGN_OR_RETURN(s.target.format, reg::ParseAutomationFormat(a.format));
+  return reg::ValidateAutomationSpec(s);
+}
+
+std::string TargetText(const reg::AutomationTarget& t) {
+  if (!t.exec.empty()) return fmt::format("exec as {}: {}", t.user, t.exec);
+  std::string text = fmt::format("webhook {}", t.url);
+  if (t.format != reg::AutomationFormat::kJson) {
+    text += fmt::format(" ({})", reg::AutomationFormatName(t.format));
+  }
+  if (!t.secret_file.empty()) text += ", signed";
+  return text;
+}
+
+Json AutomationJson(const reg::Automation& a) {
+  const reg::AutomationTarget& t = a.spec.target;
+  Json j;
+  j["name"] = a.spec.name;
+  j["on"] = Json::array();
+  for (const auto e : a.spec.events) j["on"].push_back(reg::EventTypeName(e));
+  j["collection"] = a.spec.collection.empty() ? Json() : Json(a.spec.collection);
+  j["alias"] = a.spec.alias.empty() ? Json() : Json(a.spec.alias);
+  if (t.exec.empty()) {
+    j["webhook"] = t.url;
+    j["format"] = reg::AutomationFormatName(t.format);
+    j["secret_file"] = t.secret_file.empty() ? Json() : Json(t.secret_file);
+  } else {
+    j["exec"] = t.exec;
+    j["run_as"] = {{"uid", t.uid}, {"gid", t.gid}, {"user", t.user}};
+  }
+  j["position"] = a.position;
+  j["created"] = reg::FormatTime(a.created_ms);
+  j["created_by"] = a.created_by;
+  return j;
+}
+
+Json DeliveryJson(const reg::DeliveryRecord& d) {
+  Json j;
+  j["time"] = reg::FormatTime(d.time);
+  j["automation"] = d.automation;
+  j["seq"] = d.seq;
+  j["delivery_id"] = delivery::DeliveryId(d.automation, d.seq);
+  j["attempt"] = d.attempt;
+  j["outcome"] = reg::DeliveryOutcomeName(d.outcome);
+  j["status"] = d.status ? Json(*d.status) : Json();
+  j["latency_ms"] = d.latency_ms;
+  j["message"] = d.message;
+  return j;
+}
+
+delivery::DelivererOptions Tuning(const AutomationArgs& a) {
+  delivery::DelivererOptions o;
+  o.poll = milliseconds(a.poll_ms);
+  o.lease_ttl = milliseconds(a.lease_ms);
+  o.retry_base = milliseconds(a.retry_base_ms);
+  o.exec_timeout = milliseconds(a.exec_timeout_ms);
+  return o;
+}
+
+reg::Status RunAdd(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
+  REGFS_ASSIGN_OR_RETURN(const reg::Automation added,
+                         r.AddAutomation(ctx.identity(), a.spec));
+  fmt::print("added automation {} on {}: {}\n", added.spec.name,
+             reg::JoinEventNames(added.spec.events),
+             TargetText(added.spec.target));
+  return {};
+}
+
+reg::Status RunLs(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
+  REGFS_ASSIGN_OR_RETURN(const auto list, r.ListAutomations(ctx.identity()));
+  if (a.json) {
+    Json array = Json::array();
+    for (const auto& item : list) array.push_back(AutomationJson(item));
+    PrintJson(array);
+    return {};
+  }
+  Table table({"NAME", "ON", "COLLECTION", "ALIAS", "TARGET", "POSITION"});
+  for (const auto& item : list) {
+    table.AddRow({item.spec.name, reg::JoinEventNames(item.spec.events),
+                  item.spec.collection.empty() ? "*" : item.spec.collection,
+                  item.spec.alias.empty() ? "*" : item.spec.alias,
+                  TargetText(item.spec.target), std::to_string(item.position)});
+  }
+  table.Print(stdout);
+  return {};
+}
+
+reg::Status RunRm(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
+  REGFS_TRY(r.RemoveAutomation(ctx.identity(), a.name));
+  fmt::print("removed automation {}\n", a.name);
+  return {};
+}
+
+reg::Status RunTest(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
+  REGFS_ASSIGN_OR_RETURN(const reg::Automation found,
+                         r.GetAutomation(ctx.identity(), a.name));
+  const delivery::Attempt done = delivery::DeliverEvent(
+      found, delivery::SampleEvent(found.spec), Tuning(a));
+  const std::string status =
+      done.status ? fmt::format(" (status {})", *done.status) : "";
+  if (!done.ok) {
+    return reg::Fail(reg::Code::kIoError,
+                     fmt::format("automation {}: delivery failed{} after {} "
+                                 "ms: {}",
+                                 a.name, status, done.latency_ms, done.message));
+  }
+  fmt::print("automation {}: delivered{} in {} ms\n", a.name, status,
+             done.latency_ms);
+  return {};
+}
+
+reg::Status RunLog(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
+  REGFS_ASSIGN_OR_RETURN(const auto log,
+                         r.DeliveryLog(ctx.identity(), a.name, a.limit));
+  if (a.json) {
+    Json array = Json::array();
+    for (const auto& d : log) array.push_back(DeliveryJson(d));
+    PrintJson(array);
+    return {};
+  }
+  Table table({"TIME", "AUTOMATION", "SEQ", "ATTEMPT", "OUTCOME", "STATUS",
+               "LATENCY", "MESSAGE"});
+  for (const auto& d : log) {
+    std::string message = d.message.substr(0, 60);
+    for (char& c : message) c = (c == '\n' || c == '\r') ? ' ' : c;
+    table.AddRow({reg::FormatTime(d.time), d.automation, std::to_string(d.seq),
+                  std::to_string(d.attempt),
+                  std::string(reg::DeliveryOutcomeName(d.outcome)),
+                  d.status ? std::to_string(*d.status) : "-",
+                  fmt::format("{} ms", d.latency_ms), message});
+  }
+  table.Print(stdout);
+  return {};
+}
+
+std::atomic<bool> g_stop{false};
+
+void OnStopSignal(int) { g_stop.store(true); }
+
+reg::Status RunRun(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  // A command that exits without reading its stdin must not kill us.
+  signal(SIGPIPE, SIG_IGN);
+  // Refused early, with the registry's own message, for a non-admin.
+  REGFS_TRY(r.ListAutomations(ctx.identity()));
+  delivery::Deliverer deliverer(r, ctx.identity(), Tuning(a));
+  return deliverer.Run(g_stop);
+}
+
+void AddTuning(CLI::App* cmd, AutomationArgs& a, bool run) {
+  cmd->add_option("--exec-timeout-ms", a.exec_timeout_ms,
+                  "Kill a command after this long (default 60000)");
+  if (!run) return;
+  cmd->add_option("--poll-ms", a.poll_ms,
+                  "Look for new events this often (default 200)");
+  cmd->add_option("--lease-ms", a.lease_ms,
+                  "How long the lease outlives a deliverer that died "
+                  "(default 30000)");
+  cmd->add_option("--retry-base-ms", a.retry_base_ms,
+                  "First retry after this long, doubling to an hour; failed "
+                  "after a day (default 1000)");
+}
+
+void AddAdd(CLI::App* parent, Context& ctx) {
+  auto args = std::make_shared<AutomationArgs>();
+  auto* add = parent->add_subcommand(
+      "add", "Deliver history events to a webhook or a command");
+  add->add_option("NAME", args->name)->required();
+  add->add_option("--on", args->on,
+                  "Event kinds, comma-separated (alias.move,version.create)")
+      ->required();
+  add->add_option("--collection", args->collection, "Only this collection");
+  add->add_option("--alias", args->alias, "Only this alias");
+  auto* webhook = add->add_option("--webhook", args->webhook,
+                                  "POST each event to this http(s) URL");
+  add->add_option("--secret-file", args->secret_file,
+                  "Sign webhook bodies with the secret in this file")
+      ->needs(webhook);
+  add->add_option("--format", args->format, "json (default) or slack")
+      ->needs(webhook);
+  auto* exec = add->add_option(
+      "--exec", args->exec,
+      "Run this /bin/sh command as you, the event on stdin and in "
+      "REGFS_EVENT_* variables");
+  webhook->excludes(exec);
+  OnSelected(add, ctx,
+             DirectAction(ctx, "automation add", args, PrepareAdd, RunAdd));
+}
+
+}  // namespace
+
+void AddAutomationCommands(CLI::App& app, Context& ctx) {
+  auto* parent = app.add_subcommand(
+      "automation", "Webhooks and commands run on history events (admins)");
+  parent->require_subcommand(1);
+  AddAdd(parent, ctx);
+
+  auto ls_args = std::make_shared<AutomationArgs>();
+  auto* ls = parent->add_subcommand("ls", "List automations");
+  ls->add_flag("--json", ls_args->json, "Print as JSON");
+  OnSelected(ls, ctx, DirectAction(ctx, "automation ls", ls_args, RunLs));
+
+  auto rm_args = std::make_shared<AutomationArgs>();
+  auto* rm = parent->add_subcommand("rm", "Remove an automation and its log");
+  rm->add_option("NAME", rm_args->name)->required();
+  OnSelected(rm, ctx, DirectAction(ctx, "automation rm", rm_args, RunRm));
+
+  auto test_args = std::make_shared<AutomationArgs>();
+  auto* test = parent->add_subcommand(
+      "test", "Deliver a sample event (seq 0) now and print the outcome");
+  test->add_option("NAME", test_args->name)->required();
+  AddTuning(test, *test_args, false);
+  OnSelected(test, ctx,
+             DirectAction(ctx, "automation test", test_args, RunTest));
+
+  auto log_args = std::make_shared<AutomationArgs>();
+  auto* log = parent->add_subcommand(
+      "log", "Deliveries: time, event, attempt, outcome, status, latency");
+  log->add_option("NAME", log_args->name, "Only this automation's");
+  log->add_option("--limit", log_args->limit, "The newest N (default 100)");
+  log->add_flag("--json", log_args->json, "Print as JSON");
+  OnSelected(log, ctx, DirectAction(ctx, "automation log", log_args, RunLog));
+
+  auto run_args = std::make_shared<AutomationArgs>();
+  auto* run = parent->add_subcommand(
+      "run",
+      "Deliver in the foreground until SIGTERM (one deliverer per store; "
+      "another waits and takes over)");
+  AddTuning(run, *run_args, true);
+  OnSelected(run, ctx, DirectAction(ctx, "automation run", run_args, RunRun));
+  // Set last: subcommands inherit the group they are created under.
+  parent->group(kStoreGroup);
+}
+
+}  // namespace regfs::tools
