@@ -17,6 +17,18 @@ std::unexpected<Error> NoSuchAutomation(std::string_view name) {
               fmt::format("no automation named {}", Quote(name)));
 }
 
+// Conflict unless `holder` still holds the delivery lease: a deliverer
+// that lost it (paused past its expiry) must not record or move anything.
+Status CheckLeaseHeld(sql::Connection& db, std::string_view holder) {
+  REGFS_ASSIGN_OR_RETURN(const std::string held,
+                         sql::LeaseHolder(db, kLease, NowMs()));
+  if (held != holder) {
+    return Fail(Code::kConflict,
+                fmt::format("the delivery lease is no longer {}'s", holder));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Automation> Registry::AddAutomation(const Identity& who,
@@ -121,12 +133,7 @@ Status Registry::RecordDelivery(std::string_view holder,
                                 const DeliveryRecord& record, bool advance) {
   auto lock = impl_->Lock();
   REGFS_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*impl_->db));
-  REGFS_ASSIGN_OR_RETURN(const std::string held,
-                         sql::LeaseHolder(*impl_->db, kLease, NowMs()));
-  if (held != holder) {
-    return Fail(Code::kConflict,
-                fmt::format("the delivery lease is no longer {}'s", holder));
-  }
+  REGFS_TRY(CheckLeaseHeld(*impl_->db, holder));
   REGFS_ASSIGN_OR_RETURN(auto still,
                          sql::FindAutomation(*impl_->db, record.automation));
   // Removed meanwhile, with its log: nothing to record.
@@ -143,12 +150,7 @@ Status Registry::SkipEvents(std::string_view holder, std::string_view name,
                             uint64_t seq) {
   auto lock = impl_->Lock();
   REGFS_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*impl_->db));
-  REGFS_ASSIGN_OR_RETURN(const std::string held,
-                         sql::LeaseHolder(*impl_->db, kLease, NowMs()));
-  if (held != holder) {
-    return Fail(Code::kConflict,
-                fmt::format("the delivery lease is no longer {}'s", holder));
-  }
+  REGFS_TRY(CheckLeaseHeld(*impl_->db, holder));
   REGFS_TRY(sql::AdvanceAutomation(*impl_->db, name, seq));
   return tx.Commit();
 }
