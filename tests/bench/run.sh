@@ -702,6 +702,16 @@ section_scale() {
 
 # ---- the machine ----
 
+# The libfuse the build linked: the one built from Debian trixie's source
+# into .deps/libfuse (the default), or the system's (-DREGFS_SYSTEM_FUSE=ON).
+fuse_version() {
+  if grep -q '^REGFS_SYSTEM_FUSE:BOOL=ON' "$build/CMakeCache.txt"; then
+    echo "$(pkg-config --modversion fuse3) (the system's)"
+  else
+    echo "$(PKG_CONFIG_PATH=$REPO/.deps/libfuse/lib/pkgconfig pkg-config --modversion fuse3) (static, from Debian trixie's source)"
+  fi
+}
+
 machine() {
   local fs dev opts
   read -r dev fs < <(df -T "$W" | awk 'NR == 2 { print $1, $2 }')
@@ -714,7 +724,7 @@ machine() {
 | kernel | $(uname -sr) |
 | file system of the store | $fs on $dev ($opts)$([[ -e /sys/block/$(basename "$dev")/queue/rotational ]] && echo ", rotational=$(cat "/sys/block/$(basename "$dev")/queue/rotational")") |
 | OS | $(. /etc/os-release && echo "$PRETTY_NAME") |
-| libfuse | $(pkg-config --modversion fuse3), SQLite $(pkg-config --modversion sqlite3), $(fio --version), $(gcc --version | head -n 1) |
+| libfuse | $(fuse_version), SQLite $(pkg-config --modversion sqlite3), $(fio --version), $(gcc --version | head -n 1) |
 | regfs | commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "?")$( [[ -n $(git -C "$REPO" status --porcelain -- registry fs tools 2>/dev/null) ]] && echo " with uncommitted changes in registry/, fs/ or tools/") |
 | run | $started, $SECONDS s, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) |
 EOF
