@@ -340,8 +340,6 @@ Reply FileSystem::RenameDraft(const Request& r, const Node& dir,
       into->collection_id == from.collection_id) {
     // `mv .data zoo/latest`: mv renames into the version a tree alias
     // names, and rename(2) cannot replace a symlink with a directory.
-    // The hint names the newest version's successor: the next number
-    // unless the newest was deleted (a publish onto it then says which).
     auto c = registry_.GetCollection(dir.collection);
     return RefuseImmutable(
         r, what,
@@ -349,8 +347,8 @@ Reply FileSystem::RenameDraft(const Request& r, const Node& dir,
                     "over an alias (a symlink): publish the draft as the "
                     "next version with mv {0}/{1} {0}/{2}",
                     dir.collection, from.path,
-                    c && c->latest ? registry::VersionName(*c->latest + 1)
-                                   : std::string("vN")));
+                    c ? registry::VersionName(c->next_number)
+                      : std::string("vN")));
   }
   if (flags & RENAME_EXCHANGE) {
     return Refuse(r, what, EINVAL, "cannot exchange drafts");

@@ -41,6 +41,9 @@ struct Collection {
   uint64_t version_count = 0;      // live versions
   uint64_t alias_count = 0;        // user aliases, `latest` not counted
   std::optional<uint64_t> latest;  // newest live version number
+  // The number the next version gets: past every version the collection
+  // ever had, deleted ones too (numbers are never reused).
+  uint64_t next_number = 1;
 };
 
 struct Version {

@@ -102,7 +102,10 @@ OrderedJson ToJson(const Collection& c, JsonForm form) {
   j["created"] = FormatTime(c.created);
   j["creator"] = c.creator;
   j["creator_uid"] = c.creator_uid;
-  if (form == JsonForm::kWire) j["id"] = c.id;
+  if (form == JsonForm::kWire) {
+    j["id"] = c.id;
+    j["next"] = c.next_number;
+  }
   return j;
 }
 
@@ -118,6 +121,7 @@ Result<Collection> CollectionFromJson(const OrderedJson& j) {
     REGFS_ASSIGN_OR_RETURN(c.created, TimeOf(j, "created"));
     c.creator = StringOr(j, "creator");
     c.creator_uid = NumberOr<uid_t>(j, "creator_uid");
+    c.next_number = NumberOr<uint64_t>(j, "next", 1);
     return c;
   });
 }

@@ -25,6 +25,7 @@ Collection CollectionFromRow(const Statement& s) {
   c.created = s.ColumnInt64(3);
   c.creator_uid = static_cast<uid_t>(s.ColumnInt64(4));
   c.creator = s.ColumnText(5);
+  c.next_number = static_cast<uint64_t>(s.ColumnInt64(6));
   return c;
 }
 

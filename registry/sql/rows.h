@@ -24,9 +24,10 @@ struct CollectionRow {
 // The columns of a collection, live or deleted, for "SELECT
 // {kCollectionColumns} FROM collections c" (or deleted_collections c).
 inline constexpr const char* kCollectionColumns =
-    "c.id, c.name, c.kind, c.created_ms, c.creator_uid, c.creator";
+    "c.id, c.name, c.kind, c.created_ms, c.creator_uid, c.creator, "
+    "c.next_version";
 // The number of kCollectionColumns: a statement's own columns follow them.
-inline constexpr int kCollectionColumnCount = 6;
+inline constexpr int kCollectionColumnCount = 7;
 // A row of kCollectionColumns (without counts).
 Collection CollectionFromRow(const Statement& s);
 

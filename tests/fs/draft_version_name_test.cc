@@ -85,6 +85,22 @@ TEST_F(DraftVersionNameTest, TreeOntoNextVersionMovesTheSidecarsAlias) {
   EXPECT_EQ(moved->new_version, 1u);
 }
 
+// The hint for `mv .data zoo/latest` names the number the registry will
+// give, which is past a deleted newest version (numbers are never reused).
+TEST_F(DraftVersionNameTest, HintNamesTheNextNumberAfterADeletedNewest) {
+  Prepare("zoo", "cp -r " + (work_ / "tree").string() + " .data");
+  ASSERT_EQ(RenameAs(kMember, M("zoo/.data"), M("zoo/v1")), 0) << DaemonLog();
+  ASSERT_TRUE(reg().DeleteVersion(root(), "zoo", 1).has_value());
+  Prepare("zoo", "cp -r " + (work_ / "tree").string() + " .more");
+  const RunResult into = Sh(kMember, "mv " + M("zoo/.more").string() + " " +
+                                         M("zoo/latest").string());
+  EXPECT_NE(into.exit_code, 0);
+  EXPECT_NE(DaemonLog().find("mv zoo/.more zoo/v2"), std::string::npos)
+      << DaemonLog();
+  ASSERT_EQ(RenameAs(kMember, M("zoo/.more"), M("zoo/v2")), 0) << DaemonLog();
+  EXPECT_EQ(AliasTarget("zoo", "latest"), "v2");
+}
+
 TEST_F(DraftVersionNameTest, FileOntoNextVersionWithEveryTool) {
   ASSERT_TRUE(reg().Unprotect(root(), "production").has_value());
   const uint64_t seq = LastSeq();
