@@ -44,6 +44,12 @@ Registry::~Registry() = default;
 
 namespace {
 
+// The main connection of a shared store: its calls bounded by the
+// configured timeout.
+sql::ConnectExtra ExtraFor(const SharedStoreConfig& config) {
+  return {.application_name = "regfs", .reply_timeout = config.timeout};
+}
+
 // Makes `store` (mode 0700, owned by `owner`) for Init and
 // InitSharedStore;
 // AlreadyExists if it holds a registry of either kind.
@@ -184,8 +190,8 @@ Result<std::unique_ptr<Registry>> InitSharedStore(
     const SharedStoreConfig& config, bool* joined, OpenOptions options) {
   REGFS_TRY(CheckSharedStoreConfig(config));
   REGFS_TRY(MakeStoreDir(store, owner));
-  REGFS_ASSIGN_OR_RETURN(auto db,
-                         sql::PostgresConnection::Open(config.metadata));
+  REGFS_ASSIGN_OR_RETURN(auto db, sql::PostgresConnection::Open(
+                                      config.metadata, ExtraFor(config)));
   REGFS_TRY(sql::schema::Migrate(*db));
   // The first node to record an owner made the registry; the others (at
   // the same moment too: the write lock orders them) join it.
@@ -208,7 +214,8 @@ Result<std::unique_ptr<Registry>> InitSharedStore(
 }
 
 Status Registry::Impl::ConnectShared(const SharedStoreConfig& config) {
-  REGFS_ASSIGN_OR_RETURN(db, sql::PostgresConnection::Open(config.metadata));
+  REGFS_ASSIGN_OR_RETURN(db, sql::PostgresConnection::Open(
+                                 config.metadata, ExtraFor(config)));
   shared_metadata = config.metadata;
   REGFS_TRY(sql::schema::Migrate(*db));
   REGFS_TRY(blobs.Create());

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -75,7 +76,9 @@ Status WriteSharedStoreConfig(const std::filesystem::path& store,
   }
   const std::string text = fmt::format(
       "# regfs shared store: the registry's metadata and its blob directory\n"
-      "metadata = {}\nblobs = {}\n",
+      "metadata = {}\nblobs = {}\n"
+      "# how long one database call may wait for the server, in seconds\n"
+      "# timeout = 15\n",
       config.metadata, config.blobs.string());
   REGFS_TRY(WriteAll(fd.get(), text, path.string()));
   if (::fsync(fd.get()) != 0) {
@@ -116,10 +119,22 @@ Result<std::optional<SharedStoreConfig>> ReadSharedStoreConfig(
       config.metadata = value;
     } else if (key == "blobs" && eq != std::string_view::npos) {
       config.blobs = value;
+    } else if (key == "timeout" && eq != std::string_view::npos) {
+      int64_t seconds = 0;
+      const auto [end, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), seconds);
+      if (ec != std::errc() || end != value.data() + value.size() ||
+          seconds < 1 || seconds > 3600) {
+        return Fail(Code::kCorruption,
+                    fmt::format("{}:{}: timeout is a number of seconds from "
+                                "1 to 3600",
+                                path.string(), number));
+      }
+      config.timeout = std::chrono::seconds(seconds);
     } else {
       return Fail(Code::kCorruption,
-                  fmt::format("{}:{}: expected 'metadata = CONNINFO' or "
-                              "'blobs = DIR'",
+                  fmt::format("{}:{}: expected 'metadata = CONNINFO', "
+                              "'blobs = DIR' or 'timeout = SECONDS'",
                               path.string(), number));
     }
   }

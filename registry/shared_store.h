@@ -12,10 +12,15 @@
 // `metadata` is a libpq conninfo (a postgresql:// URL or key=value
 // words) and never holds a password: libpq takes one from PGPASSFILE
 // (~/.pgpass) or the environment, as its other settings (PGSSLMODE, ...).
-// `blobs` is an absolute path, the same directory on every node.
+// `blobs` is an absolute path, the same directory on every node. An
+// optional `timeout = SECONDS` (1 to 3600, default 15) bounds how long one
+// database call waits for the server, and a connection for its start: a
+// frozen or unreachable database then fails calls with an I/O error
+// instead of hanging them.
 #ifndef REGFS_REGISTRY_SHARED_STORE_H_
 #define REGFS_REGISTRY_SHARED_STORE_H_
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -31,6 +36,7 @@ namespace regfs::registry {
 struct SharedStoreConfig {
   std::string metadata;          // libpq conninfo, without a password
   std::filesystem::path blobs;   // the shared blob directory
+  std::chrono::seconds timeout{15};  // on one database call
 };
 
 inline constexpr std::string_view kSharedStoreConfigName = "shared-store.conf";

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -18,6 +20,14 @@ void PgResultClearer::operator()(pg_result* result) const { PQclear(result); }
 namespace {
 
 constexpr Oid kBoolOid = 16;
+
+// libpq's messages end in a newline and may go on for lines (a DETAIL, a
+// HINT): a log line or an errno's message wants the first.
+std::string_view FirstLine(const char* message) {
+  std::string_view text = message ? message : "";
+  text = text.substr(0, text.find('\n'));
+  return text.empty() ? "closed" : text;
+}
 
 // Maps a server error to an Error as SqliteError maps SQLite's codes:
 // data or index corruption (SQLSTATE XX001, XX002) is Corruption; every
@@ -81,6 +91,18 @@ class PostgresStatement final : public Statement {
     return *this;
   }
 
+  // Prepares the statement on the server under its name.
+  Status Prepare() {
+    REGFS_ASSIGN_OR_RETURN(PgResultPtr prepared,
+                           db_.Run("postgres prepare", [&](pg_conn* c) {
+                             return PQsendPrepare(c, name_.c_str(),
+                                                  sql_.c_str(), 0, nullptr);
+                           }));
+    REGFS_TRY(db_.Check(prepared.get(), "postgres prepare"));
+    prepared_ = db_.generation();
+    return {};
+  }
+
   Result<bool> Step() override {
     if (!result_) {
       REGFS_TRY(Execute());
@@ -123,12 +145,17 @@ class PostgresStatement final : public Statement {
       values.resize(static_cast<size_t>(params_count_), nullptr);
     }
     const int n = static_cast<int>(values.size());
-    PgResultPtr result(
-        name_.empty()
-            ? PQexecParams(db_.raw(), sql_.c_str(), n, nullptr, values.data(),
-                           nullptr, nullptr, 0)
-            : PQexecPrepared(db_.raw(), name_.c_str(), n, values.data(),
-                             nullptr, nullptr, 0));
+    // A new connection has forgotten the prepared statement.
+    REGFS_TRY(db_.Usable("postgres"));
+    if (!name_.empty() && prepared_ != db_.generation()) REGFS_TRY(Prepare());
+    REGFS_ASSIGN_OR_RETURN(
+        PgResultPtr result, db_.Run("postgres", [&](pg_conn* c) {
+          return name_.empty()
+                     ? PQsendQueryParams(c, sql_.c_str(), n, nullptr,
+                                         values.data(), nullptr, nullptr, 0)
+                     : PQsendQueryPrepared(c, name_.c_str(), n, values.data(),
+                                           nullptr, nullptr, 0);
+        }));
     REGFS_TRY(db_.Check(result.get(), "postgres"));
     db_.SetChanges(result.get());
     result_ = std::move(result);
@@ -140,6 +167,7 @@ class PostgresStatement final : public Statement {
   const std::string name_;  // empty for a one-off statement
   const std::string sql_;
   const int params_count_;
+  uint64_t prepared_ = 0;  // the connection generation it is prepared on
   Params params_;
   PgResultPtr result_;
   int row_ = 0;
@@ -279,10 +307,15 @@ Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(
   const char* keywords[4] = {"dbname"};
   const char* values[4] = {info.c_str()};
   int n = 1;
-  for (auto [key, value] : {std::pair{"application_name",
-                                      extra.application_name},
-                            std::pair{"connect_timeout",
-                                      extra.connect_timeout}}) {
+  // A server that cannot be reached is given as long to connect as to
+  // answer a statement, unless the caller says otherwise.
+  const std::string connect_timeout = std::to_string(std::max<int64_t>(
+      2, std::chrono::ceil<std::chrono::seconds>(extra.reply_timeout).count()));
+  for (auto [key, value] :
+       {std::pair{"application_name", extra.application_name},
+        std::pair{"connect_timeout", extra.connect_timeout
+                                         ? extra.connect_timeout
+                                         : connect_timeout.c_str()}}) {
     if (value == nullptr) continue;
     keywords[n] = key;
     values[n++] = value;
@@ -299,8 +332,13 @@ Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(
   // Errors come back as values; notices and warnings (e.g. ROLLBACK with
   // no transaction open) are not printed on stderr.
   PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  // Sending never blocks either: AwaitReply bounds the whole exchange.
+  if (PQsetnonblocking(conn.get(), 1) != 0) {
+    return Fail(Code::kIoError, "postgres: cannot make the connection "
+                                "non-blocking");
+  }
   return std::unique_ptr<PostgresConnection>(
-      new PostgresConnection(std::move(conn)));
+      new PostgresConnection(std::move(conn), extra.reply_timeout));
 }
 
 PostgresConnection::~PostgresConnection() { cache_.clear(); }
@@ -335,8 +373,118 @@ void PostgresConnection::SetChanges(pg_result* result) {
 
 Status PostgresConnection::Exec(std::string_view sql) {
   const std::string text(sql);
-  PgResultPtr result(PQexec(conn_.get(), text.c_str()));
+  REGFS_ASSIGN_OR_RETURN(PgResultPtr result,
+                         Run("postgres exec", [&](pg_conn* c) {
+                           return PQsendQuery(c, text.c_str());
+                         }));
   return Check(result.get(), "postgres exec");
+}
+
+Status PostgresConnection::Usable(std::string_view what) {
+  if (PQstatus(conn_.get()) == CONNECTION_OK) return {};
+  if (in_transaction_) {
+    return Fail(Code::kIoError,
+                fmt::format("{}: the connection to the database was lost "
+                            "during the transaction, which was not committed",
+                            what));
+  }
+  // While the database stays away, calls fail at once between attempts
+  // (each costs up to connect_timeout, with the registry's lock held),
+  // and the attempts back off: 1 s, 2 s, ... 8 s apart.
+  const auto now = std::chrono::steady_clock::now();
+  if (now < retry_after_) {
+    return Fail(Code::kIoError,
+                fmt::format("{}: cannot reach the database ({}); next "
+                            "attempt in {} ms",
+                            what, unreachable_,
+                            std::chrono::ceil<std::chrono::milliseconds>(
+                                retry_after_ - now)
+                                .count()));
+  }
+  // Bounded by the connection's connect_timeout.
+  PQreset(conn_.get());
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    unreachable_ = FirstLine(PQerrorMessage(conn_.get()));
+    retry_backoff_ = std::min(std::chrono::milliseconds(8'000),
+                              retry_backoff_ == std::chrono::milliseconds(0)
+                                  ? std::chrono::milliseconds(1'000)
+                                  : retry_backoff_ * 2);
+    retry_after_ = std::chrono::steady_clock::now() + retry_backoff_;
+    return Fail(Code::kIoError,
+                fmt::format("{}: cannot reach the database: {}", what,
+                            unreachable_));
+  }
+  retry_backoff_ = std::chrono::milliseconds(0);
+  ++generation_;
+  if (PQsetnonblocking(conn_.get(), 1) != 0) {
+    return Fail(Code::kIoError,
+                fmt::format("{}: cannot make the connection non-blocking",
+                            what));
+  }
+  return {};
+}
+
+Result<PgResultPtr> PostgresConnection::Run(
+    std::string_view what, const std::function<int(pg_conn*)>& send) {
+  REGFS_TRY(Usable(what));
+  if (send(conn_.get()) != 1) {
+    return Fail(Code::kIoError,
+                fmt::format("{}: cannot send to the database: {}", what,
+                            FirstLine(PQerrorMessage(conn_.get()))));
+  }
+  return AwaitReply(what);
+}
+
+Result<PgResultPtr> PostgresConnection::AwaitReply(std::string_view what) {
+  const auto deadline = std::chrono::steady_clock::now() + reply_timeout_;
+  PgResultPtr kept;
+  for (;;) {
+    // Until a whole result is in: send what is queued, read what came.
+    for (;;) {
+      const int unsent = PQflush(conn_.get());
+      if (unsent < 0) break;  // lost: PQgetResult says why
+      if (unsent == 0 && PQisBusy(conn_.get()) == 0) break;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{PQsocket(conn_.get()),
+               static_cast<short>(POLLIN | (unsent ? POLLOUT : 0)), 0};
+      const int ready =
+          left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) return std::unexpected(Abandon(what));
+      if (PQconsumeInput(conn_.get()) != 1) break;
+    }
+    PgResultPtr result(PQgetResult(conn_.get()));
+    if (!result) break;
+    // As PQexec: the last result, unless an earlier one is an error.
+    if (!kept || PQresultStatus(kept.get()) != PGRES_FATAL_ERROR) {
+      kept = std::move(result);
+    }
+    if (PQstatus(conn_.get()) == CONNECTION_BAD) break;
+  }
+  // The transaction state as the server last said it: kept when the
+  // connection is lost, so that no statement of a lost transaction runs
+  // on a new connection, outside it.
+  if (PQstatus(conn_.get()) == CONNECTION_OK) {
+    const PGTransactionStatusType state = PQtransactionStatus(conn_.get());
+    in_transaction_ = state == PQTRANS_INTRANS || state == PQTRANS_INERROR;
+  }
+  return kept;
+}
+
+Error PostgresConnection::Abandon(std::string_view what) {
+  // PQresetStart closes the socket now and starts connecting again
+  // without waiting; Usable finishes that before the next statement.
+  (void)PQresetStart(conn_.get());
+  return Error{
+      Code::kIoError,
+      fmt::format("{}: no reply from the database in {} ms (server frozen "
+                  "or unreachable); {}",
+                  what, reply_timeout_.count(),
+                  in_transaction_
+                      ? "the transaction is abandoned (if this was its "
+                        "COMMIT, it may have been committed: see the history)"
+                      : "gave up")};
 }
 
 Result<ScopedStatement> PostgresConnection::Cached(const char* sql) {
@@ -345,13 +493,10 @@ Result<ScopedStatement> PostgresConnection::Cached(const char* sql) {
     std::string name = fmt::format("regfs_{}", ++next_statement_);
     int params = 0;
     const std::string text = Rewrite(sql, &params);
-    PgResultPtr result(
-        PQprepare(conn_.get(), name.c_str(), text.c_str(), 0, nullptr));
-    REGFS_TRY(Check(result.get(), "postgres prepare"));
-    it = cache_
-             .emplace(sql, std::make_unique<PostgresStatement>(
-                               *this, std::move(name), text, params))
-             .first;
+    auto statement = std::make_unique<PostgresStatement>(*this, std::move(name),
+                                                         text, params);
+    REGFS_TRY(statement->Prepare());
+    it = cache_.emplace(sql, std::move(statement)).first;
   }
   return ScopedStatement(*it->second);
 }
@@ -364,10 +509,7 @@ Result<std::unique_ptr<Statement>> PostgresConnection::Prepare(
       *this, std::string(), std::move(text), params));
 }
 
-bool PostgresConnection::InTransaction() const {
-  return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE &&
-         PQtransactionStatus(conn_.get()) != PQTRANS_UNKNOWN;
-}
+bool PostgresConnection::InTransaction() const { return in_transaction_; }
 
 Status PostgresConnection::BeginWrite() {
   // As BEGIN IMMEDIATE: the lock is taken before the transaction reads
@@ -387,6 +529,8 @@ Status PostgresConnection::Commit() {
   if (!InTransaction()) {
     return Fail(Code::kIoError, "postgres: commit: no transaction is open");
   }
+  // Not on a new connection: COMMIT with no transaction only warns.
+  REGFS_TRY(Usable("postgres commit"));
   const bool aborted = PQtransactionStatus(conn_.get()) == PQTRANS_INERROR;
   REGFS_TRY(Exec("COMMIT"));
   // PostgreSQL answers COMMIT of a failed transaction with a rollback.
@@ -397,7 +541,13 @@ Status PostgresConnection::Commit() {
   return {};
 }
 
-void PostgresConnection::Rollback() { (void)Exec("ROLLBACK"); }
+void PostgresConnection::Rollback() {
+  // A lost connection has nothing to roll back: the server did.
+  if (PQstatus(conn_.get()) == CONNECTION_OK) {
+    (void)Exec("ROLLBACK");
+  }
+  in_transaction_ = false;
+}
 
 Status PostgresConnection::Savepoint() {
   return Exec("SAVEPOINT regfs_nested");

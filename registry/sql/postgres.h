@@ -15,7 +15,9 @@
 #ifndef REGFS_REGISTRY_SQL_POSTGRES_H_
 #define REGFS_REGISTRY_SQL_POSTGRES_H_
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,6 +43,9 @@ struct PgResultClearer {
 };
 using PgResultPtr = std::unique_ptr<pg_result, PgResultClearer>;
 
+// The default bound on a statement's wait for the server (ConnectExtra).
+inline constexpr std::chrono::milliseconds kDefaultReplyTimeout{15'000};
+
 // What a connection may add to (and override in) the conninfo.
 struct ConnectExtra {
   // Names the connection in pg_stat_activity.
@@ -48,6 +53,10 @@ struct ConnectExtra {
   // libpq's connect_timeout, in seconds: a frozen server accepts the
   // connection and never answers its startup.
   const char* connect_timeout = nullptr;
+  // How long one statement may wait for the server's reply before it fails
+  // (and the connection is dropped): a frozen or unreachable server sends
+  // no error, and a shell must not hang on it.
+  std::chrono::milliseconds reply_timeout{kDefaultReplyTimeout};
 };
 
 class PostgresConnection final : public Connection {
@@ -65,6 +74,9 @@ class PostgresConnection final : public Connection {
   Result<ScopedStatement> Cached(const char* sql) override;
   Result<std::unique_ptr<Statement>> Prepare(std::string_view sql) override;
   int64_t Changes() const override { return changes_; }
+  // Whether a transaction is open, as the server last said; also when the
+  // connection was lost since (its statements then fail, never run on a
+  // new connection, until the caller calls Rollback).
   bool InTransaction() const override;
   Status BeginWrite() override;
   Status Commit() override;
@@ -76,13 +88,41 @@ class PostgresConnection final : public Connection {
   // For this engine's statements: the error of `result` (null when libpq
   // could not even make one), or nothing when it succeeded.
   Status Check(pg_result* result, std::string_view what);
+  // Runs one statement: `send` queues it (PQsendQuery and friends), then
+  // the reply is awaited for at most the reply timeout. Outside a
+  // transaction, a lost connection is first made again (PQreset), and the
+  // server forgets prepared statements then: `generation()` changes.
+  Result<PgResultPtr> Run(std::string_view what,
+                          const std::function<int(pg_conn*)>& send);
+  // Makes the connection again if it was lost, unless a transaction was
+  // open on it.
+  Status Usable(std::string_view what);
+  // Counts the connections made: a statement prepared under an older one
+  // must be prepared again.
+  uint64_t generation() const { return generation_; }
   void SetChanges(pg_result* result);
   pg_conn* raw() { return conn_.get(); }
 
  private:
-  explicit PostgresConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
+  PostgresConnection(PgConnPtr conn, std::chrono::milliseconds reply_timeout)
+      : conn_(std::move(conn)), reply_timeout_(reply_timeout) {}
+
+  // Waits for the whole reply of the statement sent; the last result (the
+  // first error, if one failed).
+  Result<PgResultPtr> AwaitReply(std::string_view what);
+  // Gives up on a server that did not answer in time: the socket is
+  // closed at once (the server then rolls back whatever was open), and
+  // the next statement connects again.
+  Error Abandon(std::string_view what);
 
   PgConnPtr conn_;
+  const std::chrono::milliseconds reply_timeout_;
+  uint64_t generation_ = 1;
+  bool in_transaction_ = false;
+  // After a failed reconnection: no new attempt before retry_after_.
+  std::chrono::steady_clock::time_point retry_after_;
+  std::chrono::milliseconds retry_backoff_{0};
+  std::string unreachable_;  // why the last attempt failed
   std::map<const char*, std::unique_ptr<Statement>> cache_;
   uint64_t next_statement_ = 0;
   int64_t changes_ = 0;

@@ -1,9 +1,12 @@
 // The PostgreSQL engine (registry/sql/postgres.h) against a throwaway
 // PostgreSQL 15 server (pg_server.h): placeholders, redacted connection
-// errors, the schema's migrations, transactions, error mapping, and
-// history sequence numbers under concurrent writers.
+// errors, the schema's migrations, transactions, error mapping, history
+// sequence numbers under concurrent writers, and a frozen or lost server
+// (bounded waits, reconnection, no statement of a lost transaction run
+// outside it).
 #include <gtest/gtest.h>
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -178,6 +181,22 @@ class PostgresTest : public ::testing::Test {
   std::string conninfo_;
   std::unique_ptr<PostgresConnection> db_;
 };
+
+// The server process behind `conn`.
+Result<pid_t> BackendPid(PostgresConnection& conn) {
+  REGFS_ASSIGN_OR_RETURN(auto s, conn.Cached("SELECT pg_backend_pid()"));
+  REGFS_ASSIGN_OR_RETURN(const int64_t pid, sql::FirstInt64(*s));
+  return static_cast<pid_t>(pid);
+}
+
+// The first column of `sql`'s first row, with ?1 bound to `arg`, through
+// the connection's cache of prepared statements.
+Result<int64_t> FirstInt(PostgresConnection& conn, const char* sql,
+                         int64_t arg) {
+  REGFS_ASSIGN_OR_RETURN(auto s, conn.Cached(sql));
+  s->BindInt64(1, arg);
+  return sql::FirstInt64(*s);
+}
 
 TEST_F(PostgresTest, MigratesAnEmptyDatabaseAndKnowsItsVersion) {
   auto before = sql::schema::Version(db());
@@ -447,6 +466,75 @@ TEST_F(PostgresTest, HistorySeqsAreGapFreeAndInCommitOrder) {
   }
   EXPECT_EQ(sql::LastSeq(db()).value_or(0),
             static_cast<uint64_t>(kWriters * kEach));
+}
+
+// A connection whose server process is frozen (SIGSTOP: it keeps the
+// socket open and never answers, as a frozen host does) fails its
+// statement within the reply timeout, and the next statement, once the
+// server is back, connects again, prepared statements included.
+TEST_F(PostgresTest, AFrozenServerFailsCallsInBoundedTimeThenRecovers) {
+  auto db = PostgresConnection::Open(
+      conninfo_, {.reply_timeout = std::chrono::milliseconds(300)});
+  ASSERT_TRUE(db.has_value()) << Describe(db);
+  PostgresConnection& conn = **db;
+  const auto backend = BackendPid(conn);
+  ASSERT_TRUE(backend.has_value()) << Describe(backend);
+  ASSERT_TRUE(FirstInt(conn, "SELECT 7 + ?1", 1).has_value());
+  const uint64_t generation = conn.generation();
+
+  ASSERT_EQ(::kill(*backend, SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  const auto frozen = FirstInt(conn, "SELECT 7 + ?1", 2);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ::kill(*backend, SIGCONT);
+  ASSERT_FALSE(frozen.has_value());
+  EXPECT_EQ(frozen.error().code, Code::kIoError);
+  EXPECT_NE(frozen.error().message.find("no reply from the database in 300 ms"),
+            std::string::npos)
+      << frozen.error().message;
+  // Bounded: well under the seconds a hang would take (not a timing
+  // assertion on speed, only that it did not wait forever).
+  EXPECT_LT(waited, std::chrono::seconds(30));
+
+  const auto again = FirstInt(conn, "SELECT 7 + ?1", 3);
+  ASSERT_TRUE(again.has_value()) << Describe(again);
+  EXPECT_EQ(*again, 10);
+  EXPECT_GT(conn.generation(), generation);
+  const auto fresh = BackendPid(conn);
+  ASSERT_TRUE(fresh.has_value());
+  EXPECT_NE(*fresh, *backend);
+}
+
+// A connection lost in the middle of a transaction fails the rest of it,
+// COMMIT included, instead of running them on a new connection outside
+// the transaction; after the rollback, calls connect again.
+TEST_F(PostgresTest, ALostTransactionIsNeverCommittedOnANewConnection) {
+  ASSERT_TRUE(db().Exec("CREATE TABLE t (x integer)").has_value());
+  auto killer = Connect();
+  ASSERT_NE(killer, nullptr);
+  const auto backend = BackendPid(*db_);
+  ASSERT_TRUE(backend.has_value());
+  {
+    auto tx = sql::Transaction::Begin(db());
+    ASSERT_TRUE(tx.has_value()) << Describe(tx);
+    ASSERT_TRUE(db().Exec("INSERT INTO t VALUES (1)").has_value());
+    ASSERT_TRUE(killer
+                    ->Exec("SELECT pg_terminate_backend(" +
+                           std::to_string(*backend) + ")")
+                    .has_value());
+    const auto after = db().Exec("INSERT INTO t VALUES (2)");
+    ASSERT_FALSE(after.has_value());
+    EXPECT_TRUE(db().InTransaction());
+    const auto commit = tx->Commit();
+    ASSERT_FALSE(commit.has_value());
+    EXPECT_NE(commit.error().message.find("was not committed"),
+              std::string::npos)
+        << commit.error().message;
+  }
+  EXPECT_FALSE(db().InTransaction());
+  const auto rows = FirstInt(*db_, "SELECT count(*) + ?1 FROM t", 0);
+  ASSERT_TRUE(rows.has_value()) << Describe(rows);
+  EXPECT_EQ(*rows, 0);
 }
 
 }  // namespace
