@@ -76,7 +76,7 @@ expect_file -rw-r--r-- 'usr/lib/systemd/system/regfs@\.service'
 expect_file -rw-r--r-- 'usr/share/man/man1/regfs\.1\.gz'
 expect_file -rw-r--r-- usr/share/bash-completion/completions/regfs
 for example in README.md Dockerfile docker-run.sh compose.yaml podman-run.sh \
-  kubernetes.yaml registry.mount regfs-instance.conf; do
+  kubernetes.yaml kubernetes-shared.yaml registry.mount regfs-instance.conf; do
   expect_file -rw-r--r-- "usr/share/doc/regfs/examples/${example//./\\.}"
 done
 
