@@ -77,7 +77,7 @@ struct SearchHit {
 struct SearchGroup {
   SearchField field = SearchField::kCollection;
   // At most SearchOptions::limit, by collection name (bytes), version
-  // number, then `text` (bytes).
+  // number, then `key` and `text` (bytes).
   std::vector<SearchHit> hits;
   // How many more matched than `hits` holds.
   uint64_t more = 0;
