@@ -119,9 +119,16 @@ Result<std::string> ReadInChild(const std::string& path,
   while (data.size() <= kMaxSecretBytes) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    pollfd p{in.get(), POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) == 0) {
+    if (left.count() <= 0) {
       timed_out = true;
+      break;
+    }
+    pollfd p{in.get(), POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      timed_out = ready == 0;
+      if (!timed_out) ::kill(pid, SIGKILL);
       break;
     }
     char buf[4096];
