@@ -9,6 +9,7 @@
 #include "delivery/event_body.h"
 #include "delivery/exec.h"
 #include "delivery/webhook.h"
+#include "registry/secret_file.h"
 
 namespace regfs::delivery {
 
@@ -30,6 +31,16 @@ reg::TimeMs Backoff(int retry, const DelivererOptions& o) {
   int64_t wait = o.retry_base.count();
   for (int i = 1; i < retry && wait < o.retry_cap.count(); ++i) wait *= 2;
   return std::min<int64_t>(wait, o.retry_cap.count());
+}
+
+// The secret file is read as the admin who added the automation
+// (registry/secret_file.h); one added before that was recorded, as this
+// process.
+reg::SecretReader SecretReaderOf(const reg::AutomationTarget& t) {
+  if (t.user.empty()) {
+    return reg::SecretReader{.uid = geteuid(), .gid = getegid()};
+  }
+  return reg::SecretReader{.uid = t.uid, .gid = t.gid, .user = t.user};
 }
 
 }  // namespace
@@ -57,7 +68,7 @@ Attempt DeliverEvent(const reg::Automation& automation, const reg::Event& event,
   w.connect_timeout = options.connect_timeout;
   w.timeout = options.http_timeout;
   if (!t.secret_file.empty()) {
-    auto secret = ReadSecret(t.secret_file);
+    auto secret = reg::ReadSecretFile(t.secret_file, SecretReaderOf(t));
     if (!secret) return Attempt{false, std::nullopt, secret.error().message, 0};
     w.secret = std::move(*secret);
   }

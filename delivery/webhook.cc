@@ -6,10 +6,8 @@
 #include <openssl/hmac.h>
 
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <mutex>
-#include <sstream>
 
 #include "registry/history.h"
 
@@ -67,25 +65,6 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   std::string hex;
   for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", mac[i]);
   return hex;
-}
-
-reg::Result<std::string> ReadSecret(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    return reg::Fail(reg::Code::kIoError,
-                     fmt::format("cannot read secret file '{}'", path));
-  }
-  std::string secret = text.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
-    secret.pop_back();
-  }
-  if (secret.empty()) {
-    return reg::Fail(reg::Code::kInvalidArgument,
-                     fmt::format("secret file '{}' is empty", path));
-  }
-  return secret;
 }
 
 Attempt PostWebhook(const WebhookRequest& r) {

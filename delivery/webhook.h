@@ -33,8 +33,6 @@ Attempt PostWebhook(const WebhookRequest& request);
 // Lower-case hex HMAC-SHA256 of `data` under `key`.
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
 
-// The secret in `path`, without a trailing newline.
-registry::Result<std::string> ReadSecret(const std::string& path);
 
 }  // namespace regfs::delivery
 

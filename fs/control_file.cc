@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <ranges>
@@ -10,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "delivery/sample_delivery.h"
+#include "registry/automations_json.h"
 #include "registry/history.h"
 #include "registry/names.h"
 #include "registry/whoami.h"
@@ -110,6 +114,46 @@ Result<OrderedJson> WhoAmIOf(Registry& registry, const reg::Identity& who) {
   reg::WhoAmI whoami{.who = who, .store = registry.store().string()};
   if (auto role = registry.RoleOf(who)) whoami.role = *role;
   return reg::ToJson(whoami);
+}
+
+// ---- automations (issue 16) ----
+
+// `automation test` through a mount delivers in the daemon: bounded, so
+// that no admin can make it hang. A command is killed after at most
+// kMountTestTimeout (less if the CLI asks), a webhook gets its 5 s to
+// connect and kMountTestTimeout in all, and at most kMountTests run at
+// once; more are Conflict (EBUSY) at once rather than queued.
+constexpr std::chrono::milliseconds kMountTestTimeout{10'000};
+constexpr int kMountTests = 2;
+std::atomic<int> g_tests_running{0};
+
+Result<OrderedJson> TestAutomation(Registry& r, const reg::Identity& who,
+                                   const Args& a) {
+  delivery::DelivererOptions options;
+  options.exec_timeout = std::chrono::milliseconds(std::clamp<int64_t>(
+      a.Num<int64_t>("exec_timeout_ms"), 0, kMountTestTimeout.count()));
+  options.http_timeout = kMountTestTimeout;
+  if (g_tests_running.fetch_add(1) >= kMountTests) {
+    g_tests_running.fetch_sub(1);
+    return reg::Fail(Code::kConflict,
+                     fmt::format("{} automation tests are running through "
+                                 "this mount already; try again once they "
+                                 "are done",
+                                 kMountTests));
+  }
+  auto done = delivery::DeliverSample(r, who, a.Str("name"), options);
+  g_tests_running.fetch_sub(1);
+  return Wire(std::move(done));
+}
+
+Result<OrderedJson> AddAutomation(Registry& r, const reg::Identity& who,
+                                  const Args& a) {
+  // The spec's fields only: whom a command runs as and whom its secret
+  // file is read as is the caller (Registry::AddAutomation), whatever
+  // the request says.
+  REGFS_ASSIGN_OR_RETURN(auto spec,
+                         reg::AutomationSpecFromJson(a.At("automation")));
+  return Wire(r.AddAutomation(who, std::move(spec)));
 }
 
 // Every op: name, whether it changes anything, and its one registry call.
@@ -246,6 +290,21 @@ const std::vector<Op>& Ops() {
          return Done(
              r.DeleteCollection(who, a.Str("collection"), a.Flag("all")));
        }},
+      // Automations: admins only (the registry refuses the others).
+      {"automations", false,
+       [](R r, I who, A) { return Wire(r.ListAutomations(who)); }},
+      {"automation_log", false,
+       [](R r, I who, A a) {
+         return Wire(r.DeliveryLog(who, a.StrOr("name"),
+                                   a.Num<uint64_t>("limit")));
+       }},
+      {"automation_add", true, AddAutomation},
+      {"automation_rm", true,
+       [](R r, I who, A a) {
+         return Done(r.RemoveAutomation(who, a.Str("name")));
+       }},
+      // Delivers, so made with the caller's fresh identity, as a change.
+      {"automation_test", true, TestAutomation},
   };
   return ops;
 }

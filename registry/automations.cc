@@ -1,16 +1,14 @@
 #include "registry/automations.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "registry/enum_names.h"
 #include "registry/names.h"
+#include "registry/secret_file.h"
 
 namespace regfs::registry {
 namespace {
@@ -47,31 +45,6 @@ Status ValidateUrl(std::string_view url) {
   const std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
   if (host.empty() || host.front() == ':' || host.front() == '@') {
     return bad("it has no host");
-  }
-  return {};
-}
-
-// The secret is read by the deliverer at each delivery; refusing an
-// unreadable one now saves a day of failed retries.
-Status ValidateSecretFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("cannot read secret file '{}': {}", path,
-                            std::strerror(errno)));
-  }
-  char byte = 0;
-  const ssize_t n = ::read(fd, &byte, 1);
-  const int err = errno;
-  ::close(fd);
-  if (n < 0) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("cannot read secret file '{}': {}", path,
-                            std::strerror(err)));
-  }
-  if (n == 0) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("secret file '{}' is empty", path));
   }
   return {};
 }
@@ -123,6 +96,13 @@ std::string JoinEventNames(const std::vector<EventType>& events) {
 }
 
 Status ValidateAutomationSpec(const AutomationSpec& spec) {
+  const uid_t self = ::geteuid();
+  return ValidateAutomationSpec(
+      spec, SecretReader{.uid = self, .gid = ::getegid(), .user = UserName(self)});
+}
+
+Status ValidateAutomationSpec(const AutomationSpec& spec,
+                              const SecretReader& secret_reader) {
   REGFS_TRY(ValidateName(spec.name, "automation"));
   if (spec.events.empty()) {
     return Fail(Code::kInvalidArgument,
@@ -140,7 +120,17 @@ Status ValidateAutomationSpec(const AutomationSpec& spec) {
   }
   if (!t.url.empty()) {
     REGFS_TRY(ValidateUrl(t.url));
-    if (!t.secret_file.empty()) REGFS_TRY(ValidateSecretFile(t.secret_file));
+    if (t.secret_file.empty()) return {};
+    // Relative to what? The deliverer runs elsewhere, later.
+    if (t.secret_file.front() != '/') {
+      return Fail(Code::kInvalidArgument,
+                  fmt::format("secret file '{}' is not an absolute path",
+                              t.secret_file));
+    }
+    // Read now as the adder: refusing an unreadable one saves a day of
+    // failed retries, and through a mount (a daemon running as root) it
+    // keeps an admin from signing with a file they cannot read.
+    REGFS_TRY(ReadSecretFile(t.secret_file, secret_reader));
     return {};
   }
   if (!t.secret_file.empty() || t.format != AutomationFormat::kJson) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "registry/registry_impl.h"
+#include "registry/secret_file.h"
 #include "registry/sql/automations.h"
 
 namespace regfs::registry {
@@ -33,13 +34,13 @@ Status CheckLeaseHeld(sql::Connection& db, std::string_view holder) {
 
 Result<Automation> Registry::AddAutomation(const Identity& who,
                                            AutomationSpec spec) {
-  REGFS_TRY(ValidateAutomationSpec(spec));
-  if (!spec.target.exec.empty()) {
-    // A command runs as the admin who added it, never as anyone else.
-    spec.target.uid = who.uid;
-    spec.target.gid = who.gid;
-    spec.target.user = who.user;
-  }
+  // As the caller: through a mount the process is the daemon (root).
+  REGFS_TRY(ValidateAutomationSpec(spec, SecretReader::Of(who)));
+  // A command runs as the admin who added it, never as anyone else, and
+  // a secret file is read as them: whatever the spec said.
+  spec.target.uid = who.uid;
+  spec.target.gid = who.gid;
+  spec.target.user = who.user;
   auto lock = impl_->Lock();
   REGFS_ASSIGN_OR_RETURN(
       Transaction tx,

@@ -2,6 +2,7 @@
 #include <memory>
 #include <utility>
 
+#include "delivery/sample_delivery.h"
 #include "tools/store.h"
 
 namespace regfs::tools {
@@ -119,6 +120,26 @@ class DirectStore final : public Store {
   }
   reg::Result<reg::Version> Push(const reg::PushRequest& request) override {
     return r().Push(who_, request);
+  }
+  reg::Result<reg::Automation> AddAutomation(
+      const reg::AutomationSpec& spec) override {
+    return r().AddAutomation(who_, spec);
+  }
+  reg::Status RemoveAutomation(std::string_view name) override {
+    return r().RemoveAutomation(who_, name);
+  }
+  reg::Result<std::vector<reg::Automation>> ListAutomations() override {
+    return r().ListAutomations(who_);
+  }
+  reg::Result<std::vector<reg::DeliveryRecord>> DeliveryLog(
+      std::string_view name, uint64_t limit) override {
+    return r().DeliveryLog(who_, name, limit);
+  }
+  reg::Result<reg::DeliveryRecord> TestAutomation(
+      std::string_view name, std::chrono::milliseconds exec_timeout) override {
+    delivery::DelivererOptions options;
+    options.exec_timeout = exec_timeout;
+    return delivery::DeliverSample(r(), who_, name, options);
   }
   reg::Result<reg::Registry*> Direct(std::string_view) override {
     return registry_.get();

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "registry/automations_json.h"
 #include "registry/model_json.h"
 #include "registry/unique_fd.h"
 
@@ -414,6 +415,36 @@ class MountClient final : public Store {
         Call({{"op", "collection_rm"}, {"collection", name}, {"all", all}}));
   }
   reg::Result<reg::Version> Push(const reg::PushRequest& request) override;
+  reg::Result<reg::Automation> AddAutomation(
+      const reg::AutomationSpec& spec) override {
+    REGFS_ASSIGN_OR_RETURN(
+        auto json,
+        Call({{"op", "automation_add"}, {"automation", reg::ToJson(spec)}}));
+    return reg::AutomationFromJson(json);
+  }
+  reg::Status RemoveAutomation(std::string_view name) override {
+    return DecodeNothing(Call({{"op", "automation_rm"}, {"name", name}}));
+  }
+  reg::Result<std::vector<reg::Automation>> ListAutomations() override {
+    REGFS_ASSIGN_OR_RETURN(auto json, Call({{"op", "automations"}}));
+    return DecodeArray<reg::Automation>(json, reg::AutomationFromJson);
+  }
+  reg::Result<std::vector<reg::DeliveryRecord>> DeliveryLog(
+      std::string_view name, uint64_t limit) override {
+    REGFS_ASSIGN_OR_RETURN(
+        auto json,
+        Call({{"op", "automation_log"}, {"name", name}, {"limit", limit}}));
+    return DecodeArray<reg::DeliveryRecord>(json,
+                                            reg::DeliveryRecordFromJson);
+  }
+  reg::Result<reg::DeliveryRecord> TestAutomation(
+      std::string_view name, std::chrono::milliseconds exec_timeout) override {
+    REGFS_ASSIGN_OR_RETURN(auto json,
+                           Call({{"op", "automation_test"},
+                                 {"name", name},
+                                 {"exec_timeout_ms", exec_timeout.count()}}));
+    return reg::DeliveryRecordFromJson(json);
+  }
   reg::Result<reg::Registry*> Direct(std::string_view command) override {
     return reg::Fail(
         reg::Code::kInvalidArgument,

@@ -6,6 +6,7 @@
 #ifndef REGFS_TOOLS_STORE_H_
 #define REGFS_TOOLS_STORE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "registry/automations.h"
 #include "registry/error.h"
 #include "registry/history.h"
 #include "registry/identity.h"
@@ -86,6 +88,18 @@ class Store {
   virtual reg::Status DeleteCollection(std::string_view name, bool all) = 0;
   // A new version from local files, with the request's progress callback.
   virtual reg::Result<reg::Version> Push(const reg::PushRequest& request) = 0;
+
+  // ---- Automations (issue 16): admins only, as Registry's. ----
+  virtual reg::Result<reg::Automation> AddAutomation(
+      const reg::AutomationSpec& spec) = 0;
+  virtual reg::Status RemoveAutomation(std::string_view name) = 0;
+  virtual reg::Result<std::vector<reg::Automation>> ListAutomations() = 0;
+  virtual reg::Result<std::vector<reg::DeliveryRecord>> DeliveryLog(
+      std::string_view name, uint64_t limit) = 0;
+  // Delivers a sample event to `name` now (delivery/sample_delivery.h):
+  // here, or in the mount's daemon, which bounds the timeouts.
+  virtual reg::Result<reg::DeliveryRecord> TestAutomation(
+      std::string_view name, std::chrono::milliseconds exec_timeout) = 0;
 
   // The registry itself, for the commands that only the store's owner
   // runs on the store directory (fsck, gc, verify): InvalidArgument

@@ -2,11 +2,16 @@
 // them (admins only, each a history event), the checks on what is given,
 // the events a deliverer reads for one, its log, and the delivery lease.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "registry/automations.h"
+#include "registry/automations_json.h"
+#include "registry/secret_file.h"
 #include "registry/registry.h"
 #include "tests/registry/test_util.h"
 
@@ -177,6 +182,68 @@ TEST_F(AutomationsTest, OneLeaseHolderRecordsAndAdvances) {
   auto takeover = reg().TakeDeliveryLease("host:3", 60'000);
   REGFS_ASSERT_OK(takeover);
   EXPECT_TRUE(*takeover);
+}
+
+// The control file's forms read back exactly what was written.
+TEST_F(AutomationsTest, WireFormsRoundTrip) {
+  auto spec = Webhook("hook", {EventType::kAliasMove, EventType::kAliasCreate});
+  spec.collection = "models";
+  spec.alias = "production";
+  spec.target.format = AutomationFormat::kSlack;
+  spec.target.secret_file = "/etc/regfs/hook.secret";
+  Automation a{.spec = spec, .position = 7, .created_ms = 1234567,
+               .created_by = "alice"};
+  a.spec.target.uid = 20003;
+  a.spec.target.gid = 20004;
+  a.spec.target.user = "alice";
+  auto back = AutomationFromJson(ToJson(a));
+  REGFS_ASSERT_OK(back);
+  EXPECT_EQ(ToJson(*back), ToJson(a));
+  EXPECT_EQ(back->spec.events, a.spec.events);
+  EXPECT_EQ(back->spec.target.format, AutomationFormat::kSlack);
+  EXPECT_EQ(back->spec.target.uid, 20003u);
+  // The spec's form carries no one to run as.
+  EXPECT_FALSE(ToJson(spec).contains("run_as"));
+  DeliveryRecord d{.automation = "hook", .seq = 9, .attempt = 2, .time = 42,
+                   .outcome = DeliveryOutcome::kRetry, .status = 503,
+                   .latency_ms = 17, .message = "busy"};
+  auto record = DeliveryRecordFromJson(ToJson(d));
+  REGFS_ASSERT_OK(record);
+  EXPECT_EQ(ToJson(*record), ToJson(d));
+  d.status.reset();
+  EXPECT_EQ(ToJson(*DeliveryRecordFromJson(ToJson(d))), ToJson(d));
+  EXPECT_EQ(CodeOf(AutomationFromJson(OrderedJson{{"name", "x"}})),
+            Code::kInvalidArgument);
+}
+
+TEST_F(AutomationsTest, SecretFilesAreRegularSmallAbsoluteAndNotEmpty) {
+  const SecretReader self{.uid = ::geteuid(), .gid = ::getegid()};
+  const std::string path = (store() / "secret").string();
+  auto write = [&](const std::string& content) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+  };
+  write("s3cret\r\n");
+  auto read = ReadSecretFile(path, self);
+  REGFS_ASSERT_OK(read);
+  EXPECT_EQ(*read, "s3cret");
+  write("\n");
+  EXPECT_EQ(ReadSecretFile(path, self).error().message,
+            "secret file '" + path + "' is empty");
+  write(std::string(kMaxSecretBytes + 1, 'x'));
+  EXPECT_EQ(ReadSecretFile(path, self).error().message,
+            "secret file '" + path + "' is larger than 64 KiB");
+  const std::string fifo = (store() / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(ReadSecretFile(fifo, self).error().message,
+            "secret file '" + fifo + "' is not a regular file");
+  EXPECT_EQ(ReadSecretFile(store().string(), self).error().message,
+            "secret file '" + store().string() + "' is not a regular file");
+  auto relative = Webhook("x", {EventType::kAliasMove});
+  relative.target.secret_file = "secret";
+  auto refused = reg().AddAutomation(Owner(), relative);
+  ASSERT_EQ(CodeOf(refused), Code::kInvalidArgument);
+  EXPECT_EQ(refused.error().message,
+            "secret file 'secret' is not an absolute path");
 }
 
 }  // namespace

@@ -6,6 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
+#include <thread>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -104,6 +108,48 @@ TEST_F(CliSharedTest, PushOnOneNodeIsReadAndMovedOnTheOther) {
   OkOn("node-a", {"gc"});
   EXPECT_EQ(OkOn("node-b", {"resolve", "models/v0"}).substr(0, 3), "v0 ");
   OkOn("node-b", {"fsck"});
+}
+
+// Automations (issue 16) live in the shared registry: added on one node,
+// listed, tested and removed on the other, delivered by either node's
+// deliverer, logged for both.
+TEST_F(CliSharedTest, AutomationsWorkAcrossNodes) {
+  Init("node-a");
+  Init("node-b");
+  OkOn("node-a", {"push", "models", WriteFile("m0", "zero"), "--alias",
+                  "production"});
+  OkOn("node-a", {"push", "models", WriteFile("m1", "one")});
+  const std::string seen = (dir() / "seen").string();
+  EXPECT_THAT(OkOn("node-a", {"automation", "add", "cmd", "--on",
+                              "alias.move", "--exec", "cat >> " + seen}),
+              StartsWith("added automation cmd on alias.move: exec as "));
+  const auto list = nlohmann::json::parse(
+      OkOn("node-b", {"automation", "ls", "--json"}));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], "cmd");
+  EXPECT_THAT(OkOn("node-b", {"automation", "test", "cmd"}),
+              StartsWith("automation cmd: delivered (status 0) in "));
+  // Node A delivers a move made on node B; both read the log.
+  RunningRegfs run({"--store", (dir() / "node-a").string(), "automation",
+                    "run", "--poll-ms", "50"});
+  OkOn("node-b", {"alias", "set", "models", "production", "v1"});
+  nlohmann::json log;
+  for (int i = 0; i < 600 && log.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    log = nlohmann::json::parse(
+        OkOn("node-b", {"automation", "log", "cmd", "--json"}));
+  }
+  EXPECT_EQ(run.Stop(SIGTERM), 0);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["outcome"], "ok");
+  EXPECT_EQ(OkOn("node-a", {"automation", "log", "--json"}),
+            OkOn("node-b", {"automation", "log", "--json"}));
+  EXPECT_EQ(OkOn("node-b", {"automation", "rm", "cmd"}),
+            "removed automation cmd\n");
+  EXPECT_EQ(OkOn("node-a", {"automation", "ls", "--json"}), "[]\n");
+  const std::string history = OkOn("node-a", {"history"});
+  EXPECT_THAT(history, HasSubstr("added automation cmd"));
+  EXPECT_THAT(history, HasSubstr("removed automation cmd"));
 }
 
 TEST_F(CliSharedTest, APasswordInTheConninfoIsRefusedAndNotShown) {
