@@ -194,12 +194,17 @@ reg::Status Deliverer::Run(const std::atomic<bool>& stop) {
     if (!held) {
       held_ = false;
       // kConflict: another deliverer took over mid-pass; wait for the
-      // lease again. Other errors are logged once until they change.
-      if (held.error().code != reg::Code::kConflict &&
-          held.error().message != last_error) {
-        spdlog::error("automations: {}", held.error().message);
+      // lease again. Other errors are logged once until they change;
+      // a caller who is no admin, at info.
+      const reg::Error& e = held.error();
+      if (e.code == reg::Code::kPermissionDenied && e.message != last_error) {
+        // A mount of a shared store by a member: not its job.
+        spdlog::info("automations: not delivered by {}: {}", options_.holder,
+                     e.message);
+      } else if (e.code != reg::Code::kConflict && e.message != last_error) {
+        spdlog::error("automations: {}", e.message);
       }
-      last_error = held.error().message;
+      last_error = e.message;
     } else {
       last_error.clear();
       if (*held != was_held) {
