@@ -82,21 +82,33 @@ Deliverer::Deliverer(reg::Registry& registry, reg::Identity who,
 }
 
 reg::Result<bool> Deliverer::RunOnce() {
+  REGFS_ASSIGN_OR_RETURN(const auto automations,
+                         registry_.ListAutomations(who_));
+  // Nothing to deliver: no write, and the lease stays free.
+  if (automations.empty() && !held_) return false;
+  REGFS_ASSIGN_OR_RETURN(const bool held, Lease());
+  if (!held) return false;
+  for (const reg::Automation& a : automations) REGFS_TRY(Work(a));
+  return true;
+}
+
+reg::Result<bool> Deliverer::Lease() {
+  const auto now = std::chrono::steady_clock::now();
+  if (held_ && now - leased_at_ < options_.lease_ttl / 4) return true;
+  held_ = false;
   REGFS_ASSIGN_OR_RETURN(const bool held,
                          registry_.TakeDeliveryLease(
                              options_.holder, options_.lease_ttl.count()));
-  if (!held) return false;
-  REGFS_ASSIGN_OR_RETURN(const auto automations,
-                         registry_.ListAutomations(who_));
-  for (const reg::Automation& a : automations) REGFS_TRY(Work(a));
-  return true;
+  held_ = held;
+  leased_at_ = now;
+  return held;
 }
 
 reg::Status Deliverer::Work(const reg::Automation& a) {
   REGFS_ASSIGN_OR_RETURN(const auto pending,
                          registry_.AutomationEvents(a, kBatch));
   for (const reg::Event& event : pending.events) {
-    if (stop_ && stop_->load()) return {};
+    if (Stopping()) return {};
     REGFS_ASSIGN_OR_RETURN(const bool go_on, TryDeliver(a, event));
     if (!go_on) return {};
   }
@@ -118,10 +130,8 @@ reg::Result<bool> Deliverer::TryDeliver(const reg::Automation& a,
                 Backoff(static_cast<int>(earlier.size()), options_)) {
     return false;  // not due yet; later events wait behind it
   }
-  // Renewed before each delivery, so that a slow one does not lose it.
-  REGFS_ASSIGN_OR_RETURN(const bool held,
-                         registry_.TakeDeliveryLease(
-                             options_.holder, options_.lease_ttl.count()));
+  // Renewed before a delivery when due, so that a slow one keeps it.
+  REGFS_ASSIGN_OR_RETURN(const bool held, Lease());
   if (!held) {
     return reg::Fail(reg::Code::kConflict, "the delivery lease was taken over");
   }
@@ -149,29 +159,78 @@ reg::Result<bool> Deliverer::TryDeliver(const reg::Automation& a,
   return done;
 }
 
-reg::Status Deliverer::Run(const std::atomic<bool>& stop) {
-  stop_ = &stop;
-  bool was_held = false;
-  while (!stop.load()) {
-    auto held = RunOnce();
-    if (!held) {
-      // Another deliverer took over mid-pass; wait for the lease again.
-      if (held.error().code != reg::Code::kConflict) {
-        spdlog::error("automations: {}", held.error().message);
-      }
-    } else if (*held != was_held) {
-      if (*held) {
-        spdlog::info("automations: delivering as {}", options_.holder);
-      } else {
-        spdlog::info("automations: {} waits for the lease", options_.holder);
-      }
-      was_held = *held;
-    }
-    const auto until = std::chrono::steady_clock::now() + options_.poll;
-    while (!stop.load() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+void Deliverer::Wake() {
+  MutexLock lock(mu_);
+  woken_ = true;
+  cv_.NotifyAll();
+}
+
+void Deliverer::Stop() {
+  MutexLock lock(mu_);
+  stopped_ = true;
+  cv_.NotifyAll();
+}
+
+bool Deliverer::Stopping() {
+  MutexLock lock(mu_);
+  return stopped_ || (stop_ != nullptr && stop_->load());
+}
+
+void Deliverer::Sleep(const std::atomic<bool>& stop) {
+  const auto wait = std::min(options_.poll, options_.lease_ttl / 3);
+  const auto until = std::chrono::steady_clock::now() + wait;
+  MutexLock lock(mu_);
+  // In slices, for `stop`: a signal handler sets it and cannot notify.
+  while (!woken_ && !stopped_ && !stop.load()) {
+    const auto slice =
+        std::min(until, std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(50));
+    if (!cv_.WaitUntil(mu_, slice) &&
+        std::chrono::steady_clock::now() >= until) {
+      break;
     }
   }
+  woken_ = false;
+}
+
+reg::Status Deliverer::Run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  // Any change this process commits or hears of starts a pass at once.
+  const auto observation =
+      registry_.ObserveChanges([this](uint64_t) { Wake(); });
+  bool was_held = false;
+  std::string last_error;
+  while (!Stopping()) {
+    auto held = RunOnce();
+    if (!held) {
+      held_ = false;
+      // kConflict: another deliverer took over mid-pass; wait for the
+      // lease again. Other errors are logged once until they change;
+      // a caller who is no admin, at info.
+      const reg::Error& e = held.error();
+      if (e.code == reg::Code::kPermissionDenied && e.message != last_error) {
+        // A mount of a shared store by a member: not its job.
+        spdlog::info("automations: not delivered by {}: {}", options_.holder,
+                     e.message);
+      } else if (e.code != reg::Code::kConflict && e.message != last_error) {
+        spdlog::error("automations: {}", e.message);
+      }
+      last_error = e.message;
+    } else {
+      last_error.clear();
+      if (*held != was_held) {
+        if (*held) {
+          spdlog::info("automations: delivering as {}", options_.holder);
+        } else {
+          spdlog::info("automations: {} waits for the lease",
+                       options_.holder);
+        }
+        was_held = *held;
+      }
+    }
+    Sleep(stop);
+  }
+  if (!held_ && !was_held) return {};
   return registry_.ReleaseDeliveryLease(options_.holder);
 }
 

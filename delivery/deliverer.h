@@ -4,6 +4,13 @@
 // then marked failed and passed. One per store at a time: it works only
 // while it holds the store's lease (Registry::TakeDeliveryLease), which it
 // renews as it goes, and a second waits until the first lets go or dies.
+//
+// Run wakes at once when its Registry commits a change or hears of one
+// (Registry::ObserveChanges: this process's commits, and, where the
+// process listens, other processes' and other machines' announcements);
+// it looks anyway every `poll`, for changes nothing announced (a writer
+// that missed its announcement deadline) and for retries coming due. A
+// store without automations costs a read per wake-up and no write.
 #ifndef REGFS_DELIVERY_DELIVERER_H_
 #define REGFS_DELIVERY_DELIVERER_H_
 
@@ -13,7 +20,9 @@
 
 #include "delivery/attempt.h"
 #include "registry/automations.h"
+#include "registry/mutex.h"
 #include "registry/registry.h"
+#include "registry/thread_annotations.h"
 
 namespace regfs::delivery {
 
@@ -21,7 +30,9 @@ struct DelivererOptions {
   // Names this deliverer in the lease: "host:pid" by default.
   std::string holder;
   std::chrono::milliseconds lease_ttl{30'000};
-  std::chrono::milliseconds poll{200};
+  // The fallback look when nothing wakes it (at most a third of the
+  // lease's time, so that the holder renews it in time).
+  std::chrono::milliseconds poll{1'000};
   // Backoff: first retry after `retry_base`, doubling up to `retry_cap`;
   // after `give_up` since the first attempt, the event is failed.
   std::chrono::milliseconds retry_base{1'000};
@@ -37,6 +48,8 @@ Attempt DeliverEvent(const registry::Automation& automation,
                      const registry::Event& event,
                      const DelivererOptions& options);
 
+// Thread safety: RunOnce and Run on one thread at a time; Wake and Stop
+// from any thread.
 class Deliverer {
  public:
   // `who` lists the automations: an admin of the store.
@@ -44,12 +57,25 @@ class Deliverer {
             DelivererOptions options);
 
   // One pass over every automation, if this deliverer holds (or can
-  // take) the lease: whether it held it.
+  // take) the lease: whether it held it. A store without automations is
+  // passed without taking the lease (false).
   [[nodiscard]] registry::Result<bool> RunOnce();
-  // Passes until `stop` is set, then lets go of the lease.
+  // Passes until `stop` is set (or Stop), then lets go of the lease.
   [[nodiscard]] registry::Status Run(const std::atomic<bool>& stop);
+  // Starts the next pass now (any thread; cheap: a change's callback).
+  void Wake();
+  // Ends Run at once if it waits, else after the delivery in hand.
+  void Stop();
 
  private:
+  // Takes or renews the lease: whether it is held. While held, it is
+  // renewed only once a quarter of its time has passed, so that a pass
+  // and a delivery cost no write (and no sync) in between.
+  registry::Result<bool> Lease();
+  // Whether Run should end: `stop` is set or Stop was called.
+  bool Stopping();
+  // Waits until woken, stopped, or `poll` has passed.
+  void Sleep(const std::atomic<bool>& stop);
   // Delivers what `a` has pending, stopping at an event that is not due.
   registry::Status Work(const registry::Automation& a);
   // Delivers `event` now if it is due: whether the automation may go on
@@ -62,6 +88,14 @@ class Deliverer {
   DelivererOptions options_;
   // Run's flag: a pass stops between two deliveries once it is set.
   const std::atomic<bool>* stop_ = nullptr;
+  // Whether the lease was held when last taken or renewed, and when
+  // (Run's thread only).
+  bool held_ = false;
+  std::chrono::steady_clock::time_point leased_at_{};
+  Mutex mu_;
+  CondVar cv_;  // woken_ or stopped_ set
+  bool woken_ GUARDED_BY(mu_) = false;
+  bool stopped_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace regfs::delivery

@@ -8,6 +8,12 @@
 namespace regfs::fs {
 
 std::thread StartBackgroundThread(std::function<void()> body) {
+  std::thread thread;
+  WithSignalsBlocked([&] { thread = std::thread(std::move(body)); });
+  return thread;
+}
+
+void WithSignalsBlocked(const std::function<void()>& fn) {
   sigset_t block;
   sigset_t old;
   sigemptyset(&block);
@@ -15,9 +21,8 @@ std::thread StartBackgroundThread(std::function<void()> body) {
     sigaddset(&block, sig);
   }
   pthread_sigmask(SIG_BLOCK, &block, &old);
-  std::thread thread(std::move(body));
+  fn();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return thread;
 }
 
 }  // namespace regfs::fs

@@ -11,6 +11,10 @@ namespace regfs::fs {
 
 std::thread StartBackgroundThread(std::function<void()> body);
 
+// Runs `fn` with the termination signals blocked in the calling thread, so
+// that every thread it starts starts so (a MountService's).
+void WithSignalsBlocked(const std::function<void()>& fn);
+
 }  // namespace regfs::fs
 
 #endif  // REGFS_FS_BACKGROUND_THREAD_H_

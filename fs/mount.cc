@@ -1,6 +1,7 @@
 // `regfs mount`: opens the store, mounts it and serves FUSE requests until
-// unmounted. The -o options are read in mount_options.cc, the mount point
-// is checked in mount_point.cc, the daemon is made in mount_daemon.cc.
+// unmounted, with the caller's MountService (delivery) running beside.
+// The -o options are read in mount_options.cc, the mount point is checked
+// in mount_point.cc, the daemon is made in mount_daemon.cc.
 #include "fs/mount.h"
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "fs/background_thread.h"
 #include "fs/file_system.h"
 #include "fs/fuse_ops.h"
 #include "fs/mount_daemon.h"
@@ -184,6 +186,15 @@ void StartWatchdog(Watchdog& watchdog, const MountOptions& options,
   }
 }
 
+// Why the store did not open, for the user. Open's messages mostly name
+// the store already: say it once.
+std::string OpenError(const stdfs::path& store, const registry::Error& e) {
+  return e.message.find(store.string()) != std::string::npos
+             ? e.message
+             : fmt::format("cannot open the store {}: {}", store.string(),
+                           e.message);
+}
+
 // Mounts and serves until unmounted. Returns the exit code.
 int Serve(const MountOptions& options, const stdfs::path& store,
           const stdfs::path& mountpoint, ReadyReporter& ready, bool detach) {
@@ -193,12 +204,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   }
   auto registry = registry::Registry::Open(store);
   if (!registry) {
-    // Open's messages mostly name the store already: say it once.
-    const std::string& why = registry.error().message;
-    ready.Fail(
-        why.find(store.string()) != std::string::npos
-            ? why
-            : fmt::format("cannot open the store {}: {}", store.string(), why));
+    ready.Fail(OpenError(store, registry.error()));
     return 1;
   }
   auto fs_options =
@@ -235,9 +241,18 @@ int Serve(const MountOptions& options, const stdfs::path& store,
                    : "");
   ready.Ok();
   if (detach) DetachStdio();
+  // After the watchdog's fork: a service may start threads, which start
+  // with the termination signals blocked as the daemon's others do.
+  std::unique_ptr<MountService> service;
+  if (options.service && !fs_options->as_of) {
+    WithSignalsBlocked([&] { service = options.service(**registry); });
+  }
 
   const int rc = ServeRequests(session.get());
   file_system.Stop([&] { watchdog.AbortNow(); });
+  // After the file system's last commits (staged symlinks), which the
+  // next deliverer delivers if this one does not get to them.
+  service.reset();
   LogUnmount(**registry, mountpoint, rc);
   return rc < 0 ? 1 : 0;
 }

@@ -193,7 +193,32 @@ void ChangeAnnouncer::Skip(std::string name) {
   skip_.insert(std::move(name));
 }
 
+uint64_t ChangeObservers::Add(OnChange on_change) {
+  MutexLock lock(mu_);
+  observers_.emplace_back(++next_id_, std::move(on_change));
+  return next_id_;
+}
+
+void ChangeObservers::Remove(uint64_t id) {
+  MutexLock lock(mu_);
+  std::erase_if(observers_, [id](const auto& o) { return o.first == id; });
+}
+
+void ChangeObservers::Tell(uint64_t seq) noexcept {
+  MutexLock lock(mu_);
+  for (const auto& observer : observers_) {
+    try {
+      observer.second(seq);
+    } catch (const std::exception& e) {
+      spdlog::warn("an observer of change {}: {}", seq, e.what());
+    } catch (...) {
+      spdlog::warn("an observer of change {}: unknown exception", seq);
+    }
+  }
+}
+
 void ChangeAnnouncer::Announce(uint64_t seq) noexcept {
+  observers_.Tell(seq);
   try {
     AnnounceOrThrow(seq);
   } catch (const std::exception& e) {

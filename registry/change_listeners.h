@@ -37,6 +37,11 @@
 // Longer paths go through the magic link of an open directory
 // (`/proc/self/fd/N/name`).
 //
+// In-process observers (ChangeObservers): besides the sockets, a Registry
+// tells callbacks in its own process of every change it commits and of
+// every change its listeners hear of, so that a thread of the process (the
+// deliverer of automations, delivery/) can wake at once instead of polling.
+//
 // A listener is published atomically: it binds and listens under a dot
 // name (`.<pid>-<random>.tmp`, ignored by writers) and renames it into
 // place, so a writer never mistakes a starting listener for a dead one.
@@ -68,6 +73,24 @@ inline constexpr std::chrono::milliseconds kAnnounceDeadline{1000};
 // The directory of listener sockets inside the store.
 inline constexpr std::string_view kListenersDir = "listeners";
 
+// Callbacks of this process told of changes (Registry::ObserveChanges).
+// Thread-safe. A callback runs on the thread that committed or heard of
+// the change, with the observers' mutex held: it must be quick, must not
+// throw and must not add or remove observers.
+class ChangeObservers final {
+ public:
+  using OnChange = std::function<void(uint64_t seq)>;
+  // Returns the id Remove takes.
+  uint64_t Add(OnChange on_change);
+  void Remove(uint64_t id);
+  void Tell(uint64_t seq) noexcept;
+
+ private:
+  Mutex mu_;
+  uint64_t next_id_ GUARDED_BY(mu_) = 0;
+  std::vector<std::pair<uint64_t, OnChange>> observers_ GUARDED_BY(mu_);
+};
+
 // The writer's side. Thread-safe.
 class ChangeAnnouncer final {
  public:
@@ -80,7 +103,9 @@ class ChangeAnnouncer final {
   // up to `seq`, and waits until each has caught up or kAnnounceDeadline
   // has passed. Never fails; unlinks stale sockets; warns once per
   // listener that misses the deadline.
+  // This process's observers are told first.
   void Announce(uint64_t seq) noexcept;
+  ChangeObservers& observers() { return observers_; }
   // Never announce to the listener with this socket name (this process's).
   void Skip(std::string name);
 
@@ -91,6 +116,7 @@ class ChangeAnnouncer final {
   // Warns of each unreachable listener, once per listener.
   void WarnUnreachable(uint64_t seq, const Unreachable& unreachable);
   const std::filesystem::path listeners_;
+  ChangeObservers observers_;
   Mutex mu_;
   std::set<std::string> skip_ GUARDED_BY(mu_);
   std::set<std::string> warned_ GUARDED_BY(mu_);

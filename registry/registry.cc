@@ -234,7 +234,12 @@ std::filesystem::path Registry::BlobPath(std::string_view key) const {
 
 Result<std::unique_ptr<ChangeListener>> Registry::Listen(
     ChangeListener::OnChange on_change) {
-  auto listener = ChangeListener::Start(store_, std::move(on_change));
+  ChangeObservers& observers = impl_->announcer.observers();
+  auto listener = ChangeListener::Start(
+      store_, [&observers, on_change = std::move(on_change)](uint64_t seq) {
+        observers.Tell(seq);
+        on_change(seq);
+      });
   if (listener) impl_->announcer.Skip((*listener)->name());
   return listener;
 }
@@ -242,8 +247,20 @@ Result<std::unique_ptr<ChangeListener>> Registry::Listen(
 Result<std::unique_ptr<NodeChangeListener>> Registry::ListenToOtherNodes(
     NodeChangeListener::OnChange on_change) {
   if (!impl_->shared_metadata) return nullptr;
-  return NodeChangeListener::Start(*impl_->shared_metadata,
-                                   std::move(on_change));
+  ChangeObservers& observers = impl_->announcer.observers();
+  return NodeChangeListener::Start(
+      *impl_->shared_metadata,
+      [&observers, on_change = std::move(on_change)](uint64_t seq) {
+        observers.Tell(seq);
+        on_change(seq);
+      });
+}
+
+std::unique_ptr<Registry::ChangeObservation> Registry::ObserveChanges(
+    ChangeObservers::OnChange on_change) {
+  ChangeObservers& observers = impl_->announcer.observers();
+  return std::make_unique<ChangeObservation>(
+      observers, observers.Add(std::move(on_change)));
 }
 
 Registry::BatchStats Registry::GetBatchStats() {

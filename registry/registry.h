@@ -343,6 +343,25 @@ class Registry final {
   [[nodiscard]] Result<std::unique_ptr<NodeChangeListener>>
   ListenToOtherNodes(NodeChangeListener::OnChange on_change);
 
+  // Calls `on_change(seq)` after every change this Registry commits and
+  // every change its listeners (Listen, ListenToOtherNodes) hear of, until
+  // the returned observation is destroyed (before the Registry). For
+  // waking a thread (the deliverer): ChangeObservers' rules apply.
+  class ChangeObservation final {
+   public:
+    ChangeObservation(ChangeObservers& observers, uint64_t id)
+        : observers_(observers), id_(id) {}
+    ChangeObservation(const ChangeObservation&) = delete;
+    ChangeObservation& operator=(const ChangeObservation&) = delete;
+    ~ChangeObservation() { observers_.Remove(id_); }
+
+   private:
+    ChangeObservers& observers_;
+    const uint64_t id_;
+  };
+  [[nodiscard]] std::unique_ptr<ChangeObservation> ObserveChanges(
+      ChangeObservers::OnChange on_change);
+
   // How SetAlias calls were grouped into commits since Open.
   struct BatchStats {
     uint64_t commits = 0;  // successful commits of at least one move

@@ -4,6 +4,7 @@
 // needs the store directory (Store::Direct says so through a mount).
 #include <fmt/format.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -37,7 +38,7 @@ struct AutomationArgs {
   bool json = false;
   uint64_t limit = 100;
   // run and test: delivery's tuning.
-  uint64_t poll_ms = 200;
+  uint64_t poll_ms = 1'000;
   uint64_t lease_ms = 30'000;
   uint64_t retry_base_ms = 1'000;
   uint64_t exec_timeout_ms = 60'000;
@@ -205,6 +206,20 @@ reg::Status RunRun(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
   // Refused early, with the registry's own message, for a non-admin.
   REGFS_TRY(r.ListAutomations(ctx.identity()));
   delivery::Deliverer deliverer(r, ctx.identity(), Tuning(a));
+  // Listening wakes the deliverer (Registry::ObserveChanges) at every
+  // change announced by this machine's processes and, on a shared store,
+  // made on other machines; without, it finds them by polling.
+  auto here = r.Listen([](uint64_t) {});
+  if (!here) {
+    spdlog::warn("changes will be delivered within {} ms, not at once: {}",
+                 a.poll_ms, here.error().message);
+  }
+  auto others = r.ListenToOtherNodes([](uint64_t) {});
+  if (!others) {
+    spdlog::warn("changes made on other machines will be delivered within "
+                 "{} ms, not at once: {}",
+                 a.poll_ms, others.error().message);
+  }
   return deliverer.Run(g_stop);
 }
 
@@ -215,7 +230,8 @@ void AddTuning(CLI::App* cmd, AutomationArgs& a, bool run) {
                         "through a mount at most 10000)");
   if (!run) return;
   cmd->add_option("--poll-ms", a.poll_ms,
-                  "Look for new events this often (default 200)");
+                  "Look for events nobody announced this often "
+                  "(default 1000)");
   cmd->add_option("--lease-ms", a.lease_ms,
                   "How long the lease outlives a deliverer that died "
                   "(default 30000)");

@@ -16,6 +16,7 @@
 #include "registry/shared_store.h"
 #include "registry/whoami.h"
 #include "tools/commands.h"
+#include "tools/mount_delivery.h"
 #include "tools/output.h"
 #include "tools/progress.h"
 
@@ -453,6 +454,11 @@ int RunMountCommand(Context& ctx, const MountArgs& args) {
     options.log_file = std::filesystem::absolute(args.log_file, ec);
     if (ec) options.log_file = args.log_file;
   }
+  // The daemon delivers automations unless -o nodelivery.
+  if (const reg::Status delivery = SetUpDelivery(options); !delivery) {
+    std::fprintf(stderr, "regfs: %s\n", delivery.error().message.c_str());
+    return 1;
+  }
   return fs::RunMount(options);
 }
 
@@ -465,7 +471,8 @@ void AddMount(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_option("-o", args->options,
                   "Mount options, comma separated (allow_other, ro, "
-                  "nopassthrough, draftpassthrough, ...; see regfs(1))")
+                  "nopassthrough, draftpassthrough, nodelivery: no delivery "
+                  "of automations by this daemon, ...; see regfs(1))")
       ->allow_extra_args(false);
   cmd->add_flag("-f,--foreground", args->foreground,
                 "Stay in the foreground instead of daemonizing");

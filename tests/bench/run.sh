@@ -4,7 +4,7 @@
 # Usage: tests/bench/run.sh [options]      (as root: mounts, drop_caches)
 #   --reps N            repetitions of every measurement (default 5)
 #   --only "S..."       sections to run: push read meta moves scale
-#                       (default: all)
+#                       automations (default: all)
 #   --read-mib N        size of the version read and pushed (default 1024)
 #   --meta-versions N   versions of the metadata collection (default 100000)
 #   --meta-aliases N    aliases of the metadata collection (default 10000)
@@ -41,7 +41,7 @@ cd "$(dirname "$SELF")/../.."
 readonly REPO=$PWD
 
 reps=5
-sections="push read meta moves scale"
+sections="push read meta moves scale automations"
 read_mib=1024
 meta_versions=100000
 meta_aliases=10000
@@ -115,7 +115,7 @@ SECONDS=0
 
 [[ $(id -u) -eq 0 ]] || die "run as root: the benchmarks mount, and drop the kernel's caches"
 [[ -c /dev/fuse ]] || die "no /dev/fuse"
-for tool in fio cmake fusermount3 mountpoint; do
+for tool in fio cmake fusermount3 mountpoint python3; do
   command -v "$tool" >/dev/null || die "$tool not found: run packaging/install-deps.sh"
 done
 
@@ -700,6 +700,74 @@ section_scale() {
     "daemon RSS under load at $nv versions < 64 MiB"
 }
 
+# ---- automations: an alias move through the mount -> a webhook ----
+
+# percentile P: the P-th percentile (nearest rank) of the numbers on stdin.
+percentile() {
+  sort -n | awk -v p="$1" '{ v[NR] = $1 } END {
+    r = int((p * NR + 99) / 100); if (r < 1) r = 1; print v[r] }'
+}
+
+section_automations() {
+  local n=20 rep v l port run_pid
+  local metric="delivery latency (start of ln -sfn -> webhook received)"
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # Two stores, each with an automation posting models/candidate's moves
+  # to the receiver: one delivered by the daemon of its mount, the other
+  # by `regfs automation run` beside a mount with -o nodelivery (woken by
+  # the daemon's announcement, as on a machine that runs it as a service).
+  local -A store=([daemon]=$W/store-auto-daemon [run]=$W/store-auto-run)
+  local -A mnt=([daemon]=$W/mnt/auto-daemon [run]=$W/mnt/auto-run)
+  local -A opts=([daemon]="" [run]="-o nodelivery")
+  local -A label=([daemon]="regfs mount (the daemon delivers)"
+                  [run]="regfs automation run (-o nodelivery mount)")
+  printf 'zero\n' > "$W/auto-v0"
+  printf 'one\n' > "$W/auto-v1"
+  for v in daemon run; do
+    "$REGFS" --store "${store[$v]}" init > /dev/null
+    "$REGFS" --store "${store[$v]}" push models "$W/auto-v0" > /dev/null
+    "$REGFS" --store "${store[$v]}" push models "$W/auto-v1" --alias candidate > /dev/null
+    "$REGFS" --store "${store[$v]}" automation add hook --on alias.move \
+      --webhook "http://127.0.0.1:$port/$v" > /dev/null
+    # shellcheck disable=SC2086
+    mount_regfs "$REGFS" "${store[$v]}" "${mnt[$v]}" ${opts[$v]}
+  done
+  "$REGFS" --store "${store[run]}" automation run >> "$LOGS/automation-run.log" 2>&1 &
+  run_pid=$!
+  for ((rep = 0; rep < reps; rep++)); do
+    local args=()
+    for v in $(rotate "$rep" daemon run); do
+      args+=("${label[$v]}=${mnt[$v]}/models/candidate=/$v")
+    done
+    python3 "$REPO/tests/bench/delivery_latency.py" --port "$port" --moves "$n" \
+      "${args[@]}" > "$W/auto-$rep.tsv" ||
+      { kill "$run_pid"; die "delivery_latency.py failed; see $LOGS"; }
+    for v in daemon run; do
+      l=${label[$v]}
+      local shown="python3 tests/bench/delivery_latency.py --moves $n (ln -sfn v0|v1 \$W/mnt/auto-$v/models/candidate; $n moves of each variant in turn, p50 and p90 of each repetition)"
+      record automations "$metric, p50" "$l" "$rep" \
+        "$(awk -F'\t' -v l="$l" '$1 == l { print $2 }' "$W/auto-$rep.tsv" | percentile 50)" \
+        ms lower "${label[run]}" "$shown"
+      record automations "$metric, p90" "$l" "$rep" \
+        "$(awk -F'\t' -v l="$l" '$1 == l { print $2 }' "$W/auto-$rep.tsv" | percentile 90)" \
+        ms lower "${label[run]}" "$shown"
+      record automations "ln -sfn alone, p50" "$l" "$rep" \
+        "$(awk -F'\t' -v l="$l" '$1 == l { print $3 }' "$W/auto-$rep.tsv" | percentile 50)" \
+        ms lower "${label[run]}" "$shown"
+    done
+    log "automations: repetition $((rep + 1))/$reps"
+  done
+  kill -TERM "$run_pid"
+  wait "$run_pid" || true
+  for v in daemon run; do
+    unmount "${mnt[$v]}"
+    rm -rf "${store[$v]}"
+  done
+  rm -f "$W"/auto-v0 "$W"/auto-v1
+  target automations "$metric, p50" "${label[daemon]}" - "<=" 100 \
+    "delivery latency p50 <= 100 ms"
+}
+
 # ---- the machine ----
 
 # The libfuse the build linked: the one built from Debian trixie's source
@@ -749,6 +817,7 @@ if has meta || has moves; then
   unmount_meta
 fi
 if has scale; then log "== scale"; section_scale; fi
+if has automations; then log "== automations"; section_automations; fi
 
 # The run's results are kept in the build tree, so that the report can be
 # written again (--render-only, e.g. after editing analysis.md).

@@ -73,6 +73,7 @@ expect_file() {
 expect_file -rwxr-xr-x usr/bin/regfs
 expect_file -rwxr-xr-x usr/sbin/mount.fuse.regfs
 expect_file -rw-r--r-- 'usr/lib/systemd/system/regfs@\.service'
+expect_file -rw-r--r-- 'usr/lib/systemd/system/regfs-automations@\.service'
 expect_file -rw-r--r-- 'usr/share/man/man1/regfs\.1\.gz'
 expect_file -rw-r--r-- usr/share/bash-completion/completions/regfs
 for example in README.md Dockerfile docker-run.sh compose.yaml podman-run.sh \
@@ -108,6 +109,12 @@ grep -qx 'ExecStart=/usr/bin/regfs --store ${REGFS_STORE} mount %f .*' "$unit" |
 diff <(sed "s|$REGFS_BINARY|/usr/bin/regfs|" \
   "$REGFS_PACKAGING_BUILD_DIR/build-tree/regfs@.service") "$unit" >/dev/null ||
   die "the packaged unit differs from the build-tree unit that systemd_unit_test verifies"
+unit=$root/usr/lib/systemd/system/regfs-automations@.service
+grep -qx 'ExecStart=/usr/bin/regfs --store ${REGFS_STORE} automation run' "$unit" ||
+  die "the packaged automations unit does not run /usr/bin/regfs: $(grep ExecStart= "$unit")"
+diff <(sed "s|$REGFS_BINARY|/usr/bin/regfs|" \
+  "$REGFS_PACKAGING_BUILD_DIR/build-tree/regfs-automations@.service") "$unit" >/dev/null ||
+  die "the packaged automations unit differs from the build-tree unit that systemd_unit_test verifies"
 
 # ---- the man page -------------------------------------------------------------
 page=$root/usr/share/man/man1/regfs.1.gz

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The systemd units:
-#  1. `systemd-analyze verify` accepts regfs@.service (the build-tree copy,
-#     which runs the regfs built here) and the registry.mount example, with
+#  1. `systemd-analyze verify` accepts regfs@.service and
+#     regfs-automations@.service (the build-tree copies, which run the regfs
+#     built here) and the registry.mount example, with
 #     no warning at all (verify exits 0 on unknown keys and bad values, so
 #     any output fails the test), including their man:regfs(1) page;
 #  2. the service's command lines do what the unit relies on, run the way
@@ -10,7 +11,11 @@
 #     returns with the registry mounted and ready; SIGTERM (systemctl stop)
 #     unmounts and ends the daemon; after a SIGKILL (a crash), ExecStopPost
 #     detaches the dead mount and ExecStart (Restart=on-failure) mounts
-#     again.
+#     again;
+#  3. regfs-automations@.service's: ExecStartPre refuses an instance
+#     without REGFS_STORE; ExecStart (`regfs automation run`, Type=exec)
+#     delivers an alias move to a command automation; SIGTERM ends it with
+#     exit 0.
 source "$(dirname "$0")/lib.sh"
 enter_private_mount_namespace "$@"
 need_root
@@ -20,8 +25,10 @@ need systemd-escape "systemd"
 need man "man-db"
 
 readonly unit_template=$REGFS_PACKAGING_BUILD_DIR/build-tree/regfs@.service
+readonly automations_template=$REGFS_PACKAGING_BUILD_DIR/build-tree/regfs-automations@.service
 readonly mount_example=$(dirname "$0")/../../packaging/systemd/registry.mount
 [[ -f $unit_template ]] || die "no unit at $unit_template (build the project first)"
+[[ -f $automations_template ]] || die "no unit at $automations_template (build the project first)"
 [[ -f $mount_example ]] || die "no example mount unit at $mount_example"
 
 tmp=$(make_tmp)
@@ -35,6 +42,7 @@ make_store "$store"
 # ---- 1. systemd-analyze verify -------------------------------------------
 mkdir "$tmp/units"
 cp "$unit_template" "$tmp/units/regfs@.service"
+cp "$automations_template" "$tmp/units/regfs-automations@.service"
 cp "$mount_example" "$tmp/units/registry.mount"
 instance=$(systemd-escape --path "$mnt")
 # The command lines below go through the shell: keep the instance free of
@@ -43,16 +51,18 @@ instance=$(systemd-escape --path "$mnt")
 # Documentation=man:regfs(1) is checked with `man`: point it at the page
 # built here.
 export MANPATH=$REGFS_PACKAGING_BUILD_DIR/man
-for unit in "regfs@$instance.service" registry.mount; do
+for unit in "regfs@$instance.service" "regfs-automations@$instance.service" \
+  registry.mount; do
   out=$(systemd-analyze verify "$tmp/units/$unit" 2>&1) ||
     die "systemd-analyze verify $unit failed: $out"
   [[ -z $out ]] || die "systemd-analyze verify $unit warned: $out"
 done
-note "systemd-analyze verify: regfs@$instance.service and registry.mount are clean"
+note "systemd-analyze verify: regfs@$instance.service, regfs-automations@$instance.service and registry.mount are clean"
 
 # ---- 2. the unit's command lines, run as systemd runs them ----------------
-# unit_lines KEY: the values of KEY= in the unit, one per line.
-unit_lines() { sed -n "s/^$1=//p" "$tmp/units/regfs@.service"; }
+# unit_lines KEY: the values of KEY= in the unit under test, one per line.
+unit=regfs@.service
+unit_lines() { sed -n "s/^$1=//p" "$tmp/units/$unit"; }
 # Settings the way systemd applies them: Environment=, then the
 # EnvironmentFile= (which overrides), specifiers %i and %f, "$$" -> "$".
 # The unit's fixed directories are moved into $tmp: /etc/regfs (the
@@ -147,4 +157,40 @@ note "after a crash: ExecStopPost detached the dead mount, ExecStart mounted aga
 kill -TERM "$main_pid"
 wait_for "the restarted daemon to exit on SIGTERM" gone "$main_pid"
 is_mounted "$mnt" && die "the restarted daemon left $mnt mounted"
+
+# ---- 3. regfs-automations@.service, run as systemd runs it -----------------
+unit=regfs-automations@.service
+exec_start_pre=$(unit_lines ExecStartPre)
+exec_start=$(unit_lines ExecStart)
+[[ -n $exec_start_pre && -n $exec_start ]] ||
+  die "$unit lacks ExecStartPre= or ExecStart="
+grep -qx 'Type=exec' "$tmp/units/$unit" || die "$unit is not Type=exec"
+grep -qx 'Restart=on-failure' "$tmp/units/$unit" || die "$unit does not restart on failure"
+printf '# no store\n' >"$conf"
+set +e
+out=$(run_unit_command "$exec_start_pre" 2>&1)
+rc=$?
+set -e
+((rc != 0)) || die "$unit: ExecStartPre accepted a config without REGFS_STORE"
+expect_contains "$unit: ExecStartPre without REGFS_STORE" "set REGFS_STORE in" "$out"
+printf 'REGFS_STORE=%s\n' "$store" >"$conf"
+run_unit_command "$exec_start_pre" || die "$unit: ExecStartPre failed"
+
+# A command automation appends each move to a file.
+events=$tmp/events
+"$REGFS_BINARY" --store "$store" automation add tell --on alias.move \
+  --exec "cat >>'$events'" >/dev/null || die "automation add failed"
+(run_unit_command "$exec_start") &
+service=$!
+on_exit "pkill -KILL -P $service 2>/dev/null || true"
+"$REGFS_BINARY" --store "$store" alias set models candidate v2 >/dev/null ||
+  die "alias set failed"
+delivered() { [[ -s $events ]] && grep -q '"alias.move"' "$events"; }
+wait_for "$unit to deliver the move" delivered
+expect_contains "$unit: the delivered event" '"alias":"candidate"' "$(tr -d ' ' <"$events")"
+# systemctl stop: SIGTERM to the main process (regfs, the subshell's child).
+runner=$(pgrep -P "$service") || die "$unit: no regfs under the service's shell"
+kill -TERM "$runner"
+wait "$service" || die "$unit: regfs automation run did not exit 0 on SIGTERM"
+note "$unit: ExecStart delivered a move, SIGTERM ended it with exit 0"
 true

@@ -199,6 +199,34 @@ TEST_F(ListeningTest, ARegistryDoesNotAnnounceToItsOwnListener) {
   EXPECT_EQ(heard_.Count(), before + 1);
 }
 
+// Registry::ObserveChanges: told of the Registry's own commits and of what
+// its listener hears, until the observation ends.
+TEST_F(ListeningTest, AnObserverIsToldOfOwnAndHeardChanges) {
+  Heard own;
+  Heard other;
+  auto mine = reg().ObserveChanges([&](uint64_t seq) {
+    std::lock_guard lock(own.mu);
+    own.seqs.push_back(seq);
+  });
+  auto theirs = other_->ObserveChanges([&](uint64_t seq) {
+    std::lock_guard lock(other.mu);
+    other.seqs.push_back(seq);
+  });
+  REGFS_ASSERT_OK(reg().CreateCollection(Owner(), "made"));
+  const uint64_t seq = reg().LastSeq().value_or(0);
+  // Both before CreateCollection returned: the committer's at once, the
+  // listener's before it acknowledged the announcement.
+  EXPECT_EQ(own.Last(), seq);
+  EXPECT_EQ(other.Last(), seq);
+  // A read commits nothing: nobody is told.
+  REGFS_ASSERT_OK(reg().ListCollections());
+  EXPECT_EQ(own.Count(), 1u);
+  mine.reset();
+  REGFS_ASSERT_OK(reg().CreateCollection(Owner(), "unseen"));
+  EXPECT_EQ(own.Count(), 1u);
+  EXPECT_EQ(other.Count(), 2u);
+}
+
 TEST_F(ListeningTest, GroupCommittedMovesAreHeardBeforeEachReturns) {
   REGFS_ASSERT_OK(PushContent(Owner(), "models", "zero"));
   REGFS_ASSERT_OK(PushContent(Owner(), "models", "one"));
