@@ -173,6 +173,13 @@ const std::vector<Op>& Ops() {
          REGFS_ASSIGN_OR_RETURN(auto role, r.DefaultRole());
          return OrderedJson(reg::RoleName(role));
        }},
+      // Search (issue 16): {"op":"search","term","limit" (optional)}.
+      {"search", false,
+       [](R r, I who, A a) {
+         reg::SearchOptions options;
+         if (a.Has("limit")) options.limit = a.Num<uint64_t>("limit");
+         return Wire(r.Search(who, a.Str("term"), options));
+       }},
       // ---- changes ----
       {"alias_set", true,
        [](R r, I who, A a) {

@@ -386,6 +386,78 @@ Result<Event> EventFromJson(const OrderedJson& j) {
 
 namespace {
 
+OrderedJson ToJson(const SearchHit& hit, SearchField field) {
+  OrderedJson j;
+  j["collection"] = hit.collection;
+  j["version"] = VersionOrNull(hit.version);
+  j["aliases"] = hit.aliases;
+  if (field == SearchField::kMetadata) j["key"] = hit.key;
+  j["text"] = hit.text;
+  return j;
+}
+
+Result<SearchHit> SearchHitFromJson(const OrderedJson& j) {
+  return Guarded<SearchHit>("search hit", j, [&]() -> Result<SearchHit> {
+    SearchHit hit;
+    hit.collection = j.at("collection").get<std::string>();
+    REGFS_ASSIGN_OR_RETURN(hit.version, VersionNumberOr(j, "version"));
+    hit.aliases = j.at("aliases").get<std::vector<std::string>>();
+    hit.key = StringOr(j, "key");
+    hit.text = j.at("text").get<std::string>();
+    return hit;
+  });
+}
+
+Result<SearchGroup> SearchGroupFromJson(const OrderedJson& j) {
+  return Guarded<SearchGroup>("search group", j, [&]() -> Result<SearchGroup> {
+    SearchGroup group;
+    REGFS_ASSIGN_OR_RETURN(group.field,
+                           ParseSearchField(j.at("field").get<std::string>()));
+    for (const auto& hit : j.at("hits")) {
+      REGFS_ASSIGN_OR_RETURN(auto decoded, SearchHitFromJson(hit));
+      group.hits.push_back(std::move(decoded));
+    }
+    group.more = j.at("more").get<uint64_t>();
+    return group;
+  });
+}
+
+}  // namespace
+
+OrderedJson ToJson(const SearchResults& results) {
+  OrderedJson groups = OrderedJson::array();
+  for (const auto& group : results.groups) {
+    OrderedJson hits = OrderedJson::array();
+    for (const auto& hit : group.hits) hits.push_back(ToJson(hit, group.field));
+    OrderedJson g;
+    g["field"] = SearchFieldName(group.field);
+    g["hits"] = std::move(hits);
+    g["more"] = group.more;
+    groups.push_back(std::move(g));
+  }
+  OrderedJson j;
+  j["term"] = results.term;
+  j["limit"] = results.limit;
+  j["groups"] = std::move(groups);
+  return j;
+}
+
+Result<SearchResults> SearchResultsFromJson(const OrderedJson& j) {
+  return Guarded<SearchResults>(
+      "search results", j, [&]() -> Result<SearchResults> {
+        SearchResults results;
+        results.term = j.at("term").get<std::string>();
+        results.limit = j.at("limit").get<uint64_t>();
+        for (const auto& group : j.at("groups")) {
+          REGFS_ASSIGN_OR_RETURN(auto decoded, SearchGroupFromJson(group));
+          results.groups.push_back(std::move(decoded));
+        }
+        return results;
+      });
+}
+
+namespace {
+
 std::string CodeKey(Code code) {
   std::string key(CodeName(code));
   std::replace(key.begin(), key.end(), ' ', '_');

@@ -18,6 +18,7 @@
 #include "registry/error.h"
 #include "registry/history.h"
 #include "registry/model.h"
+#include "registry/search.h"
 #include "registry/whoami.h"
 
 namespace regfs::registry {
@@ -41,6 +42,13 @@ OrderedJson ToJson(const WhoAmI& whoami);
 //  "interface"} plus the detail's keys.
 OrderedJson ToJson(const Event& event);
 
+// Registry::Search's results, as `regfs search --json` prints them and
+// the control file's "search" op replies:
+// {"term","limit","groups":[{"field":"alias","hits":[{"collection",
+//  "version" ("v3" or null),"aliases":[..],"text"} (metadata hits also
+//  "key")],"more":N}, ...]}.
+OrderedJson ToJson(const SearchResults& results);
+
 Result<Collection> CollectionFromJson(const OrderedJson& json);
 Result<Version> VersionFromJson(const OrderedJson& json);
 Result<Alias> AliasFromJson(const OrderedJson& json);
@@ -50,6 +58,7 @@ Result<TreeEntry> TreeEntryFromJson(const OrderedJson& json);
 Result<HistoryFilter> HistoryFilterFromJson(const OrderedJson& json);
 Result<WhoAmI> WhoAmIFromJson(const OrderedJson& json);
 Result<Event> EventFromJson(const OrderedJson& json);
+Result<SearchResults> SearchResultsFromJson(const OrderedJson& json);
 
 // A refusal or failure as the control file replies it:
 // {"code":"not_permitted","error":"<the message>"}; the code is CodeName's

@@ -36,6 +36,7 @@
 #include "registry/history.h"
 #include "registry/identity.h"
 #include "registry/model.h"
+#include "registry/search.h"
 
 namespace regfs::registry {
 
@@ -209,6 +210,22 @@ class Registry final {
                                              std::string_view name);
   [[nodiscard]] Result<TreeEntry> GetTreeEntry(int64_t entry_id);
   std::filesystem::path BlobPath(std::string_view key) const;
+
+  // ---- Search (issue 16; search.h, search.cc): `regfs search`, the ----
+  // ---- control file's "search" op and the web view's search box.    ----
+  // Stable API: other layers (tools/, fs/, the web view) build on it.
+  // Finds `term` anywhere in collection names, alias names, tags,
+  // metadata keys and values, descriptions and original file names (a
+  // version's, and each file of a tree), ignoring ASCII case; the term is
+  // literal (no wildcards). Live published versions only. Results come
+  // grouped by field, at most `options.limit` hits per group, with a
+  // count of the rest. PermissionDenied without the read role (as any
+  // read through the mount); InvalidArgument for an empty term, one
+  // longer than kSearchMaxTermBytes or holding a NUL, or a limit outside
+  // 1..kSearchMaxLimit.
+  [[nodiscard]] Result<SearchResults> Search(const Identity& who,
+                                             std::string_view term,
+                                             SearchOptions options = {});
 
   [[nodiscard]] Result<std::vector<Event>> History(const HistoryFilter& filter);
   // The newest event's sequence number (0 for none): cheap, for polling.

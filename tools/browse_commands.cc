@@ -1,4 +1,4 @@
-// Read-only commands: ls, resolve, history.
+// Read-only commands: ls, resolve, history (search: search_command.cc).
 #include <fmt/format.h>
 #include <signal.h>
 
@@ -539,6 +539,7 @@ void AddBrowseCommands(CLI::App& app, Context& ctx) {
   AddLs(app, ctx);
   AddResolve(app, ctx);
   AddHistory(app, ctx);
+  AddSearch(app, ctx);
 }
 
 }  // namespace regfs::tools

@@ -24,8 +24,10 @@ namespace regfs::tools {
 void AddStoreCommands(CLI::App& app, Context& ctx);
 // verify (tools/verify_command.cc), registered by AddStoreCommands.
 void AddVerify(CLI::App& app, Context& ctx);
-// ls, resolve, history.
+// ls, resolve, history, search.
 void AddBrowseCommands(CLI::App& app, Context& ctx);
+// search (tools/search_command.cc), registered by AddBrowseCommands.
+void AddSearch(CLI::App& app, Context& ctx);
 // alias, tag, protect, unprotect.
 void AddAliasCommands(CLI::App& app, Context& ctx);
 // role grant, default, revoke, ls.

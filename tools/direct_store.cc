@@ -71,6 +71,10 @@ class DirectStore final : public Store {
   reg::Result<std::filesystem::path> BlobPath(std::string_view key) override {
     return r().BlobPath(key);
   }
+  reg::Result<reg::SearchResults> Search(
+      std::string_view term, const reg::SearchOptions& options) override {
+    return r().Search(who_, term, options);
+  }
 
   reg::Result<reg::Alias> SetAlias(
       std::string_view collection, std::string_view alias,

@@ -345,6 +345,13 @@ class MountClient final : public Store {
     if (!json.is_string()) return Malformed();
     return std::filesystem::path(json.get<std::string>());
   }
+  reg::Result<reg::SearchResults> Search(
+      std::string_view term, const reg::SearchOptions& options) override {
+    REGFS_ASSIGN_OR_RETURN(
+        auto json,
+        Call({{"op", "search"}, {"term", term}, {"limit", options.limit}}));
+    return reg::SearchResultsFromJson(json);
+  }
 
   reg::Result<reg::Alias> SetAlias(
       std::string_view collection, std::string_view alias,

@@ -59,6 +59,9 @@ class Store {
   virtual reg::Result<reg::WhoAmI> WhoAmI() = 0;
   // Where blob `key` lives in the store directory.
   virtual reg::Result<std::filesystem::path> BlobPath(std::string_view key) = 0;
+  // Registry::Search as the caller (issue 16).
+  virtual reg::Result<reg::SearchResults> Search(
+      std::string_view term, const reg::SearchOptions& options) = 0;
 
   // ---- Changes, made as the caller. ----
   virtual reg::Result<reg::Alias> SetAlias(

@@ -155,7 +155,8 @@ _regfs() {
       [[ ${args[0]:-} ]] && _regfs_add "$(_regfs_versions "${args[0]}")"$'\nnone'
       return
       ;;
-    -t | --tag | -m | --meta | -d | --description | --since | --listen)
+    -t | --tag | -m | --meta | -d | --description | --since | --limit | \
+      --listen)
       return
       ;;
   esac
@@ -170,6 +171,7 @@ _regfs() {
       ls | resolve | verify | gc | whoami | "alias ls" | "role ls") opts+=" --json" ;;
       fsck) opts+=" --repair --json" ;;
       history) opts+=" --alias --since -f --follow --json" ;;
+      search) opts+=" --limit --json" ;;
       "alias set") opts+=" --expect" ;;
       "alias mv") opts+=" -f --force" ;;
       mount) opts+=" -o -f --foreground --log-level --log-file" ;;
@@ -181,8 +183,9 @@ _regfs() {
 
   case $cmd in
     "")
-      _regfs_add "$(printf '%s\n' init push ls resolve rm tag alias protect \
-        unprotect role history fsck verify gc whoami mount automation serve)"
+      _regfs_add "$(printf '%s\n' init push ls resolve search rm tag alias \
+        protect unprotect role history fsck verify gc whoami mount automation \
+        serve)"
       ;;
     alias) _regfs_add $'set\nrm\nmv\nls' ;;
     tag) _regfs_add $'add\nrm' ;;

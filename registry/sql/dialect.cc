@@ -37,6 +37,16 @@ Result<std::string> EqualsIgnoringCase(Engine engine, std::string_view lhs,
                    "case-insensitive comparison");
 }
 
+Result<std::string> LikeIgnoringCase(Engine engine, std::string_view expr,
+                                     std::string_view pattern) {
+  return ForEngine(
+      engine, fmt::format("{} LIKE {} ESCAPE '{}'", expr, pattern, kLikeEscape),
+      fmt::format("{} LIKE {} ESCAPE '{}'", FoldAscii(expr),
+                  FoldAscii(fmt::format("CAST({} AS TEXT)", pattern)),
+                  kLikeEscape),
+      "case-insensitive LIKE");
+}
+
 Result<std::string> FirstNameIgnoringCase(Engine engine, std::string_view table,
                                           std::string_view rhs,
                                           std::string_view also) {

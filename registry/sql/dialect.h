@@ -21,6 +21,18 @@ namespace regfs::registry::sql {
                                                      std::string_view lhs,
                                                      std::string_view rhs);
 
+// The escape character of ContainsIgnoringCase's patterns.
+inline constexpr char kLikeEscape = '\\';
+
+// engine-specific: an SQL condition true when `expr` matches the LIKE
+// pattern `pattern` (escaped with kLikeEscape) but for ASCII case, as
+// EqualsIgnoringCase compares (SQLite: its LIKE, which ignores ASCII case
+// only; PostgreSQL: LIKE on both sides through the same translate(), as
+// ILIKE would follow the database's locale).
+[[nodiscard]] Result<std::string> LikeIgnoringCase(Engine engine,
+                                                   std::string_view expr,
+                                                   std::string_view pattern);
+
 // The first (by name) `name` in `table` that equals `rhs` but for case,
 // among the rows that meet `also` ("AND ..." or empty): "SELECT name FROM
 // {table} WHERE ... ORDER BY name LIMIT 1".

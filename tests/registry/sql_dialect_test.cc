@@ -44,6 +44,39 @@ TEST_P(SqlDialectEngineTest, EqualsIgnoringCaseFoldsAsciiOnly) {
   }
 }
 
+TEST_P(SqlDialectEngineTest, LikeIgnoringCaseFoldsAsciiOnlyAndEscapes) {
+  auto like = sql::LikeIgnoringCase(db().engine(), "CAST(?1 AS TEXT)", "?2");
+  REGFS_ASSERT_OK(like);
+  auto stmt = db().Prepare("SELECT CASE WHEN " + *like + " THEN 1 ELSE 0 END");
+  REGFS_ASSERT_OK(stmt);
+  struct Case {
+    const char* text;
+    const char* pattern;
+    bool matches;
+  };
+  const Case cases[] = {
+      {"ResNet50", "%resnet%", true},
+      {"resnet50", "%RESNET%", true},
+      {"resnet", "%resnets%", false},
+      {"caf\xc3\xa9", "%CAF\xc3\x89%", false},  // é, É: not ASCII
+      {"a_b", "%a\\_b%", true},
+      {"axb", "%a\\_b%", false},
+      {"50%", "%0\\%%", true},
+      {"500", "%0\\%%", false},
+      {"c:\\d", "%:\\\\d%", true},
+      {"c:d", "%:\\\\d%", false},
+  };
+  for (const Case& c : cases) {
+    (*stmt)->Reset();
+    (*stmt)->BindText(1, c.text).BindText(2, c.pattern);
+    auto row = (*stmt)->Step();
+    REGFS_ASSERT_OK(row);
+    ASSERT_TRUE(*row);
+    EXPECT_EQ((*stmt)->ColumnInt64(0) != 0, c.matches)
+        << c.text << " " << c.pattern;
+  }
+}
+
 TEST_P(SqlDialectEngineTest, InByteOrderSortsAsStdStringCompares) {
   REGFS_ASSERT_OK(db().Exec(
       "CREATE TABLE t (k TEXT); INSERT INTO t VALUES ('b'), ('\xc3\xa9'), "

@@ -1,0 +1,153 @@
+// `regfs search` (issue 16): its grouped output and --json, the same on
+// the store directory (its owner) and through a mount (a member, as
+// themselves), and refused through the mount, as `ls` is, to a user
+// without a role. Label: fuse.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/tools/cli_runner.h"
+
+namespace regfs::tools::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr uid_t kMemberUid = 20001;
+constexpr uid_t kNoRoleUid = 20003;
+
+bool IsMounted(const stdfs::path& dir) {
+  std::ifstream mounts("/proc/self/mountinfo");
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point == dir.string()) return true;
+  }
+  return false;
+}
+
+class CliSearchTest : public CliTest {
+ protected:
+  void SetUp() override {
+    struct stat fuse_dev {};
+    ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
+        << "/dev/fuse is missing: the mount tests cannot run";
+    CliTest::SetUp();
+    // Other users reach the mount point (the store stays 0700).
+    stdfs::permissions(
+        dir(), stdfs::perms::owner_all | stdfs::perms::group_read |
+                   stdfs::perms::group_exec | stdfs::perms::others_read |
+                   stdfs::perms::others_exec);
+    mnt_ = dir() / "mnt";
+    stdfs::create_directory(mnt_);
+    Ok({"push", "resnet", WriteFile("weights.bin", "zero"), "--tag", "baseline",
+        "--meta", "arch=ResNet50", "--description", "The first ResNet run"});
+    Ok({"push", "resnet", WriteFile("weights.bin", "one"), "--alias",
+        "production", "--tag", "resnet-tuned"});
+    WriteFile("eval/resnet-scores.csv", "a,b");
+    WriteFile("eval/plots/loss.svg", "<svg/>");
+    Ok({"push", "evals", (dir() / "files/eval").string()});
+    Ok({"role", "grant", std::to_string(kMemberUid), "member"});
+    Ok({"role", "grant", std::to_string(kNoRoleUid), "none"});
+    const RunResult mounted =
+        Regfs({"mount", mnt_.string(), "-o", "allow_other"});
+    ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+    ASSERT_TRUE(IsMounted(mnt_));
+  }
+
+  void TearDown() override {
+    if (!mnt_.empty() && IsMounted(mnt_)) {
+      const std::string command = "fusermount3 -u -z '" + mnt_.string() + "'";
+      EXPECT_EQ(std::system(command.c_str()), 0);
+    }
+    CliTest::TearDown();
+  }
+
+  // `regfs --store MOUNT args...`.
+  RunResult ThroughMount(std::vector<std::string> args,
+                         const RunOptions& options = {}) const {
+    args.insert(args.begin(), {"--store", mnt_.string()});
+    return RunRegfs(args, options);
+  }
+
+  stdfs::path mnt_;
+};
+
+TEST_F(CliSearchTest, GroupsMatchesWithTheirVersionsAndAliases) {
+  EXPECT_EQ(Ok({"search", "resnet"}),
+            "collections (1 match)\n"
+            "  resnet/v1  resnet  [latest, production]\n"
+            "\n"
+            "tags (1 match)\n"
+            "  resnet/v1  resnet-tuned  [latest, production]\n"
+            "\n"
+            "metadata (1 match)\n"
+            "  resnet/v0  arch=ResNet50\n"
+            "\n"
+            "descriptions (1 match)\n"
+            "  resnet/v0  The first ResNet run\n"
+            "\n"
+            "file names (1 match)\n"
+            "  evals/v0  resnet-scores.csv  [latest]\n");
+  EXPECT_EQ(Ok({"search", "PLOTS", "--limit", "1"}),
+            "file names (1 match)\n"
+            "  evals/v0  plots/  [latest]\n");
+  EXPECT_EQ(Ok({"search", "no such thing"}),
+            "no matches for 'no such thing'\n");
+  EXPECT_THAT(Refused({"search", ""}), HasSubstr("needs a term"));
+}
+
+TEST_F(CliSearchTest, CountsWhatItLeavesOut) {
+  const std::string out = Ok({"search", "e", "--limit", "1"});
+  EXPECT_THAT(out, HasSubstr("collections (2 matches)\n"));
+  EXPECT_THAT(out, HasSubstr("  ... and 1 more (narrow the term, or raise "
+                             "--limit up to 1000)\n"));
+  const nlohmann::json json = Json({"search", "e", "--limit", "1"});
+  EXPECT_EQ(json["limit"], 1);
+  EXPECT_EQ(json["groups"][0]["field"], "collection");
+  EXPECT_EQ(json["groups"][0]["hits"].size(), 1u);
+  EXPECT_EQ(json["groups"][0]["more"], 1);
+}
+
+TEST_F(CliSearchTest, AMemberSeesTheSameThroughTheMount) {
+  const RunOptions member{.uid = kMemberUid, .gid = kMemberUid};
+  const std::vector<std::vector<std::string>> searches = {
+      {"search", "resnet"},
+      {"search", "ResNet", "--json"},
+      {"search", "e", "--limit", "1"},
+      {"search", "%"},
+      {"search", "nothing here"},
+      {"search", ""},
+  };
+  for (const auto& args : searches) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const RunResult direct = Regfs(args);
+    const RunResult mounted = ThroughMount(args, member);
+    EXPECT_EQ(mounted.exit_code, direct.exit_code) << mounted.err;
+    EXPECT_EQ(mounted.out, direct.out);
+    EXPECT_EQ(mounted.err, direct.err);
+  }
+}
+
+TEST_F(CliSearchTest, WithoutARoleItIsRefusedThroughTheMountAsLsIs) {
+  const RunOptions no_role{.uid = kNoRoleUid, .gid = kNoRoleUid};
+  const RunResult ls = ThroughMount({"ls"}, no_role);
+  const RunResult search = ThroughMount({"search", "resnet"}, no_role);
+  EXPECT_EQ(ls.exit_code, 1);
+  EXPECT_EQ(search.exit_code, 1);
+  EXPECT_EQ(search.out, "");
+  EXPECT_EQ(search.err, ls.err);
+}
+
+}  // namespace
+}  // namespace regfs::tools::testing
