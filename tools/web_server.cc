@@ -23,6 +23,7 @@
 #include "registry/names.h"
 #include "web/html.h"
 #include "web/pages.h"
+#include "web/search_page.h"
 #include "web/timeline.h"
 
 namespace regfs::tools {
@@ -66,8 +67,9 @@ void SendHtml(httplib::Response& res, int status, const std::string& html) {
 int HttpStatus(const reg::Error& error) {
   switch (error.code) {
     case reg::Code::kNotFound:
-    case reg::Code::kInvalidArgument:
       return 404;
+    case reg::Code::kInvalidArgument:
+      return 400;
     case reg::Code::kPermissionDenied:
     case reg::Code::kNotPermitted:
       return 403;
@@ -184,10 +186,13 @@ class WebServer final {
     Page("/history", [this](const auto& req, const auto& f) {
       return History(req, f);
     });
+    Page("/search", [this](const auto& req, const auto& f) {
+      return Search(req.get_param_value("q"), f);
+    });
   }
 
  private:
-  web::Frame DefaultFrame() const { return {.role = role_, .search = false}; }
+  web::Frame DefaultFrame() const { return {.role = role_, .search = true}; }
 
   // Before any route: only GET and HEAD, and (when serving on loopback)
   // only for names of this machine, so that a web page elsewhere cannot
@@ -247,7 +252,7 @@ class WebServer final {
                       reg::RoleName(role)));
     }
     return web::Frame{.role = std::string(reg::RoleName(role)),
-                      .search = false};
+                      .search = true};
   }
 
   reg::Result<std::string> Collections(const web::Frame& frame) {
@@ -299,6 +304,14 @@ class WebServer final {
 
   reg::Result<std::string> History(const httplib::Request& req,
                                    const web::Frame& frame);
+
+  // Registry::Search as the reader; no term: the page asks for one.
+  reg::Result<std::string> Search(const std::string& term,
+                                  const web::Frame& frame) {
+    if (term.empty()) return web::SearchPage(frame, {});
+    REGFS_ASSIGN_OR_RETURN(auto results, registry_.Search(reader_, term));
+    return web::SearchPage(frame, results);
+  }
 
   reg::Registry& registry_;
   const bool loopback_only_;

@@ -110,5 +110,7 @@ check_page version /c/zoo/v0 'sub/labels.txt' \
 check_page timeline /c/models/timeline '<svg' 'production → v1' \
   'alias.move'
 check_page history /history 'alias.move' 'version.create' 'protect'
+check_page search '/search?q=onerror' 'class="search-metadata"' \
+  'class="search-file"' 'name="q"'
 
 echo "browser_test: $pages pages passed; screenshots in $REGFS_WEB_ARTIFACTS"

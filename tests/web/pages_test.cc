@@ -2,6 +2,7 @@
 // descriptions, file names, users) keeps them as text: no tag, attribute
 // or script of theirs reaches the HTML.
 #include "web/pages.h"
+#include "web/search_page.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -144,6 +145,25 @@ TEST(PagesTest, HistoryPageEscapesEventsAndLinksToOlderOnes) {
   EXPECT_THAT(html, HasSubstr(
                         "href=\"/history?collection=%3Cscript%3Ealert%281%29"
                         "%3C%2Fscript%3E&amp;before=9\""));
+}
+
+TEST(PagesTest, SearchPageEscapesTheTermAndEveryHit) {
+  reg::SearchResults results;
+  results.term = kScript;
+  results.groups = {
+      {.field = reg::SearchField::kMetadata,
+       .hits = {{.collection = kScript, .version = 3, .aliases = {kImg},
+                 .text = kImg, .key = kQuote}},
+       .more = 2},
+      {.field = reg::SearchField::kTag}};
+  const std::string html = SearchPage(kFrame, results);
+  ExpectNoHostileMarkup(html);
+  EXPECT_THAT(html, HasSubstr("Search: &ldquo;&lt;script&gt;"));
+  EXPECT_THAT(html, HasSubstr("Metadata <span class=\"muted\">(3)</span>"));
+  EXPECT_THAT(html, Not(HasSubstr("Tags")));  // empty groups are left out
+  EXPECT_THAT(html, HasSubstr("and 2 more."));
+  EXPECT_THAT(html, HasSubstr("/v3\">v3</a>"));
+  EXPECT_THAT(SearchPage(kFrame, {}), HasSubstr("Type a term"));
 }
 
 TEST(PagesTest, ErrorPageEscapesItsMessage) {

@@ -215,7 +215,26 @@ TEST_F(ServeTest, HistoryPagesGoBackInOrder) {
   EXPECT_EQ(older.status, 200);
   EXPECT_THAT(older.body, HasSubstr("<td class=\"num\">2</td>"));
   EXPECT_THAT(older.body, Not(HasSubstr("<td class=\"num\">3</td>")));
-  EXPECT_EQ(Get("/history?before=x").status, 404);
+  EXPECT_EQ(Get("/history?before=x").status, 400);
+}
+
+TEST_F(ServeTest, TheSearchBoxFindsWhatRegistrySearchFinds) {
+  MakeStore();
+  Start();
+  EXPECT_THAT(Get("/").body, HasSubstr("action=\"/search\""));
+  const Reply hits = Get("/search?q=ALERT");
+  EXPECT_EQ(hits.status, 200);
+  EXPECT_THAT(hits.body, HasSubstr("class=\"search-metadata\""));
+  EXPECT_THAT(hits.body, HasSubstr("class=\"search-file\""));
+  EXPECT_THAT(hits.body, HasSubstr("href=\"/c/zoo/v0\""));
+  EXPECT_THAT(hits.body, Not(HasSubstr("<script")));
+  EXPECT_THAT(hits.body, Not(HasSubstr("<img")));
+  EXPECT_THAT(Get("/search?q=%3Cscript%3E").body,
+              HasSubstr("Search: &ldquo;&lt;script&gt;&rdquo;"));
+  EXPECT_THAT(Get("/search?q=nothing-like-it").body,
+              HasSubstr("Nothing matches."));
+  EXPECT_THAT(Get("/search").body, HasSubstr("Type a term"));
+  EXPECT_EQ(Get("/search?q=" + std::string(2000, 'x')).status, 400);
 }
 
 TEST_F(ServeTest, OnlyGetAndHeadAreAnsweredAndNothingChanges) {
