@@ -106,7 +106,8 @@ reg::Identity DefaultRoleReader() {
 std::optional<uint64_t> ParseNumber(std::string_view text) {
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (ec != std::errc() || end != text.data() + text.size())
+    return std::nullopt;
   return n;
 }
 
@@ -131,9 +132,8 @@ reg::Status WalkTree(reg::Registry& registry, int64_t version_id,
 }
 
 // Renders one page from the request, or says why it cannot.
-using PageFn =
-    std::function<reg::Result<std::string>(const httplib::Request&,
-                                            const web::Frame&)>;
+using PageFn = std::function<reg::Result<std::string>(const httplib::Request&,
+                                                      const web::Frame&)>;
 
 class WebServer final {
  public:
@@ -167,12 +167,14 @@ class WebServer final {
       SendHtml(res, 500,
                web::ErrorPage(DefaultFrame(), 500, "Internal error."));
     });
-    http_.Get("/style.css", [](const httplib::Request&, httplib::Response& res) {
+    http_.Get("/style.css", [](const httplib::Request&,
+                               httplib::Response& res) {
       Send(res, 200, std::string(web::StyleSheet()), "text/css; charset=utf-8");
     });
-    http_.Get("/favicon.svg", [](const httplib::Request&, httplib::Response& res) {
-      Send(res, 200, kFavicon, "image/svg+xml");
-    });
+    http_.Get("/favicon.svg",
+              [](const httplib::Request&, httplib::Response& res) {
+                Send(res, 200, kFavicon, "image/svg+xml");
+              });
     Page("/", [this](const auto&, const auto& f) { return Collections(f); });
     Page(R"(/c/([^/]+))", [this](const auto& req, const auto& f) {
       return Collection(req.matches[1].str(), f);
@@ -183,9 +185,8 @@ class WebServer final {
     Page(R"(/c/([^/]+)/timeline)", [this](const auto& req, const auto& f) {
       return TimelineOf(req.matches[1].str(), f);
     });
-    Page("/history", [this](const auto& req, const auto& f) {
-      return History(req, f);
-    });
+    Page("/history",
+         [this](const auto& req, const auto& f) { return History(req, f); });
     Page("/search", [this](const auto& req, const auto& f) {
       return Search(req.get_param_value("q"), f);
     });
@@ -251,8 +252,7 @@ class WebServer final {
                       "shows only what anyone may read, which is nothing",
                       reg::RoleName(role)));
     }
-    return web::Frame{.role = std::string(reg::RoleName(role)),
-                      .search = true};
+    return web::Frame{.role = std::string(reg::RoleName(role)), .search = true};
   }
 
   reg::Result<std::string> Collections(const web::Frame& frame) {
@@ -287,8 +287,9 @@ class WebServer final {
     web::VersionView view;
     REGFS_ASSIGN_OR_RETURN(view.version, registry_.GetVersion(name, *number));
     REGFS_ASSIGN_OR_RETURN(auto aliases, registry_.ListAliases(name));
-    std::ranges::copy_if(aliases, std::back_inserter(view.aliases),
-                         [&](const reg::Alias& a) { return a.version == *number; });
+    std::ranges::copy_if(
+        aliases, std::back_inserter(view.aliases),
+        [&](const reg::Alias& a) { return a.version == *number; });
     if (view.version.kind == reg::Kind::kTree) {
       REGFS_TRY(WalkTree(registry_, view.version.id, 0, "", view));
     }
@@ -462,11 +463,11 @@ reg::Status Serve(reg::Registry& registry, const ServeOptions& options) {
                               : -1);
   if (port < 0) {
     const int err = errno;
-    return reg::Fail(reg::Code::kIoError,
-                     fmt::format("cannot listen on {}:{}{}", options.host,
-                                 options.port,
-                                 err != 0 ? fmt::format(" ({})", std::strerror(err))
-                                          : std::string()));
+    return reg::Fail(
+        reg::Code::kIoError,
+        fmt::format("cannot listen on {}:{}{}", options.host, options.port,
+                    err != 0 ? fmt::format(" ({})", std::strerror(err))
+                             : std::string()));
   }
   const bool v6 = options.host.find(':') != std::string::npos;
   fmt::print("serving http://{}{}{}:{} read-only, as the default role '{}'\n",

@@ -110,8 +110,9 @@ std::string CollectionsPage(const Frame& frame,
       body += fmt::format("<span class=\"badge protected\">{} {}</span> ",
                           LockIcon(), Escape(p.name));
     }
-    body += "</p><p class=\"muted\">Only admins may create, move or remove "
-            "an alias with a protected name.</p>";
+    body +=
+        "</p><p class=\"muted\">Only admins may create, move or remove "
+        "an alias with a protected name.</p>";
   }
   return Page(frame, "Collections", body);
 }
@@ -128,10 +129,11 @@ std::string CollectionPage(const Frame& frame, const CollectionView& view) {
   body += "<h2>Aliases</h2>";
   body += view.aliases.empty() ? "<p class=\"muted\">No aliases.</p>"
                                : Badges(view.aliases, true);
-  body += fmt::format("<h2>Timeline</h2><div class=\"timeline\">{}</div>"
-                      "<p>{}</p>",
-                      RenderTimelineSvg(view.timeline),
-                      Link(TimelineUrl(c.name), "every change as a table"));
+  body += fmt::format(
+      "<h2>Timeline</h2><div class=\"timeline\">{}</div>"
+      "<p>{}</p>",
+      RenderTimelineSvg(view.timeline),
+      Link(TimelineUrl(c.name), "every change as a table"));
   body += "<h2>Versions</h2>";
   if (view.versions.empty()) {
     body += "<p class=\"muted\">No versions yet.</p>";
@@ -160,7 +162,8 @@ std::string VersionFacts(const reg::Version& v) {
     out += fmt::format("<dt>{}</dt><dd>{}</dd>", name, html);
   };
   fact("Kind", Escape(reg::KindName(v.kind)));
-  fact("Size", Escape(fmt::format("{} ({} bytes)", FormatSize(v.size), v.size)));
+  fact("Size",
+       Escape(fmt::format("{} ({} bytes)", FormatSize(v.size), v.size)));
   if (v.kind == reg::Kind::kTree) fact("Files", std::to_string(v.files));
   fact(v.kind == reg::Kind::kTree ? "Pushed from" : "File name",
        Escape(v.filename));
@@ -200,9 +203,9 @@ std::string VersionPage(const Frame& frame, const VersionView& view) {
   const reg::Version& v = view.version;
   const std::string title =
       fmt::format("{}/{}", v.collection, reg::VersionName(v.number));
-  std::string body = fmt::format("<h1>{} / {}</h1>",
-                                 Link(CollectionUrl(v.collection), v.collection),
-                                 Escape(reg::VersionName(v.number)));
+  std::string body = fmt::format(
+      "<h1>{} / {}</h1>", Link(CollectionUrl(v.collection), v.collection),
+      Escape(reg::VersionName(v.number)));
   if (!view.aliases.empty()) body += Badges(view.aliases, false);
   body += VersionFacts(v);
   if (!v.metadata.empty()) body += "<h2>Metadata</h2>" + Metadata(v.metadata);
@@ -230,8 +233,8 @@ std::string TimelinePage(const Frame& frame, const Timeline& timeline) {
           step.version ? Link(VersionUrl(timeline.collection, *step.version),
                               reg::VersionName(*step.version))
                        : "(removed)";
-      if (!step.note.empty()) names += " <span class=\"muted\">" +
-                                       Escape(step.note) + "</span>";
+      if (!step.note.empty())
+        names += " <span class=\"muted\">" + Escape(step.note) + "</span>";
       body += fmt::format(
           "<tr>{}{}{}{}{}{}</tr>", Cell(fmt::format("#{}", step.seq), "num"),
           Cell(Escape(reg::FormatTime(step.time)), "mono"), Cell(alias),
@@ -268,7 +271,8 @@ std::string EventRow(const reg::Event& e) {
                                 VersionText(e.new_version)));
   }
   const std::string collection =
-      e.collection.empty() ? "" : Link(CollectionUrl(e.collection), e.collection);
+      e.collection.empty() ? ""
+                           : Link(CollectionUrl(e.collection), e.collection);
   return fmt::format(
       "<tr>{}{}{}{}{}{}{}{}{}</tr>", Cell(fmt::format("{}", e.seq), "num"),
       Cell(Escape(reg::FormatTime(e.time)), "mono"),

@@ -20,9 +20,9 @@ namespace regfs::web {
 
 // `/`: every collection with its kind, counts of versions and aliases and
 // its latest version, and the store's protected names.
-std::string CollectionsPage(const Frame& frame,
-                            const std::vector<registry::Collection>& collections,
-                            const std::vector<registry::ProtectedName>& protect);
+std::string CollectionsPage(
+    const Frame& frame, const std::vector<registry::Collection>& collections,
+    const std::vector<registry::ProtectedName>& protect);
 
 // `/c/NAME`: a collection's aliases as badges, its timeline, and its
 // versions in full (size, creator, time, tags, metadata, description).
@@ -44,10 +44,10 @@ struct TreeFile {
   std::string digest;
 };
 struct VersionView {
-  registry::Version version;  // in full
+  registry::Version version;             // in full
   std::vector<registry::Alias> aliases;  // those that name this version
   std::vector<TreeFile> files;           // trees only
-  bool files_truncated = false;  // more files than the page lists
+  bool files_truncated = false;          // more files than the page lists
 };
 std::string VersionPage(const Frame& frame, const VersionView& view);
 

@@ -12,12 +12,18 @@ namespace {
 
 std::string_view GroupTitle(reg::SearchField field) {
   switch (field) {
-    case reg::SearchField::kCollection: return "Collections";
-    case reg::SearchField::kAlias: return "Aliases";
-    case reg::SearchField::kTag: return "Tags";
-    case reg::SearchField::kMetadata: return "Metadata";
-    case reg::SearchField::kDescription: return "Descriptions";
-    case reg::SearchField::kFile: return "Files";
+    case reg::SearchField::kCollection:
+      return "Collections";
+    case reg::SearchField::kAlias:
+      return "Aliases";
+    case reg::SearchField::kTag:
+      return "Tags";
+    case reg::SearchField::kMetadata:
+      return "Metadata";
+    case reg::SearchField::kDescription:
+      return "Descriptions";
+    case reg::SearchField::kFile:
+      return "Files";
   }
   return "Other";
 }
@@ -36,10 +42,11 @@ std::string HitRow(const reg::SearchHit& hit) {
     text = fmt::format("<span class=\"muted\">{}</span> = {}", Escape(hit.key),
                        text);
   }
-  return fmt::format("<tr><td>{}</td><td>{}</td><td class=\"desc\">{}</td>"
-                     "<td>{}</td></tr>",
-                     Link(CollectionUrl(hit.collection), hit.collection),
-                     version, text, aliases);
+  return fmt::format(
+      "<tr><td>{}</td><td>{}</td><td class=\"desc\">{}</td>"
+      "<td>{}</td></tr>",
+      Link(CollectionUrl(hit.collection), hit.collection), version, text,
+      aliases);
 }
 
 }  // namespace

@@ -44,8 +44,7 @@ TimelineStep StepFor(const reg::Event& e, std::optional<uint64_t> version) {
 
 // Appends to `lanes` the changes between `before` and `after` that event
 // `e` made; whether there were any.
-bool RecordChanges(const reg::Event& e, const Names& before,
-                   const Names& after,
+bool RecordChanges(const reg::Event& e, const Names& before, const Names& after,
                    std::map<std::string, TimelineLane>& lanes) {
   const bool rename = e.type == reg::EventType::kAliasRename;
   bool changed = false;
@@ -94,7 +93,8 @@ Timeline BuildTimeline(std::string_view collection,
     if (e.collection != collection) continue;
     replay.Apply(e);
     Names after = NamesOf(replay);
-    if (RecordChanges(e, before, after, lanes)) timeline.columns.push_back(e.seq);
+    if (RecordChanges(e, before, after, lanes))
+      timeline.columns.push_back(e.seq);
     before = std::move(after);
   }
   for (auto& [name, lane] : lanes) {
@@ -141,7 +141,8 @@ struct Layout {
   std::map<uint64_t, size_t> column_of;  // seq -> column
 
   int X(size_t column) const {
-    return kLabelWidth + kColumnWidth / 2 + static_cast<int>(column) * kColumnWidth;
+    return kLabelWidth + kColumnWidth / 2 +
+           static_cast<int>(column) * kColumnWidth;
   }
   // Right of the newest change: lines run on to here, "now".
   int EndX() const { return X(columns) - kColumnWidth / 3; }
@@ -150,10 +151,10 @@ struct Layout {
   }
   int Y(size_t lane, uint64_t version) const {
     const int span = kLaneHeight - 2 * kLanePad;
-    const double share = max_version == 0
-                             ? 0.5
-                             : static_cast<double>(version) /
-                                   static_cast<double>(max_version);
+    const double share =
+        max_version == 0
+            ? 0.5
+            : static_cast<double>(version) / static_cast<double>(max_version);
     return LaneTop(lane) + kLaneHeight - kLanePad -
            static_cast<int>(share * span + 0.5);
   }
@@ -162,10 +163,9 @@ struct Layout {
 };
 
 std::string StepTitle(const TimelineLane& lane, const TimelineStep& step) {
-  std::string what =
-      step.version ? fmt::format("{} \u2192 {}", lane.alias,
-                                 reg::VersionName(*step.version))
-                   : fmt::format("{} removed", lane.alias);
+  std::string what = step.version ? fmt::format("{} \u2192 {}", lane.alias,
+                                                reg::VersionName(*step.version))
+                                  : fmt::format("{} removed", lane.alias);
   if (!step.note.empty()) what += " (" + step.note + ")";
   return fmt::format("{}\nby {}, {}\n{}, event #{}", what, step.user,
                      reg::FormatTime(step.time), step.event, step.seq);
@@ -173,7 +173,8 @@ std::string StepTitle(const TimelineLane& lane, const TimelineStep& step) {
 
 std::string LaneLabel(const TimelineLane& lane, int y) {
   std::string shown = lane.alias;
-  if (shown.size() > kMaxLabel) shown = shown.substr(0, kMaxLabel - 1) + "\u2026";
+  if (shown.size() > kMaxLabel)
+    shown = shown.substr(0, kMaxLabel - 1) + "\u2026";
   std::string lock;
   int x = 10;
   if (lane.is_protected) {
@@ -223,8 +224,8 @@ std::string RenderLane(const Layout& layout, const TimelineLane& lane,
       continue;
     }
     const int next = layout.Y(index, *step.version);
-    path += on ? fmt::format(" H{} V{}", x, next)
-               : fmt::format(" M{} {}", x, next);
+    path +=
+        on ? fmt::format(" H{} V{}", x, next) : fmt::format(" M{} {}", x, next);
     on = true;
     y = next;
     markers += fmt::format(

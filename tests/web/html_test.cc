@@ -19,8 +19,7 @@ TEST(EscapeTest, EscapesEveryCharacterThatCanOpenATagOrCloseAnAttribute) {
   const Case cases[] = {
       {"", ""},
       {"plain text 1.0", "plain text 1.0"},
-      {"<script>alert(1)</script>",
-       "&lt;script&gt;alert(1)&lt;/script&gt;"},
+      {"<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"},
       {"\"><img src=x onerror=alert(1)>",
        "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"},
       {"' onmouseover='x", "&#39; onmouseover=&#39;x"},
@@ -63,8 +62,8 @@ TEST(AliasBadgeTest, MarksProtectedAliasesWithALockAndLinksToTheVersion) {
   EXPECT_THAT(badge, HasSubstr("href=\"/c/models/v2\""));
   EXPECT_THAT(badge, HasSubstr("production"));
 
-  registry::Alias candidate{.collection = "models", .name = "candidate",
-                            .version = 3};
+  registry::Alias candidate{
+      .collection = "models", .name = "candidate", .version = 3};
   EXPECT_THAT(AliasBadge(candidate, /*link=*/false),
               Not(HasSubstr("protected")));
 }

@@ -2,13 +2,14 @@
 // descriptions, file names, users) keeps them as text: no tag, attribute
 // or script of theirs reaches the HTML.
 #include "web/pages.h"
-#include "web/search_page.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "web/search_page.h"
 
 namespace regfs::web {
 namespace {
@@ -86,12 +87,20 @@ TEST(PagesTest, CollectionPageEscapesEveryValueOfItsVersions) {
   view.collection = HostileCollection();
   view.versions = {HostileVersion()};
   view.aliases = {HostileAlias()};
-  reg::Event create{.seq = 1, .type = reg::EventType::kCollectionCreate,
-                    .collection = kScript, .user = kImg};
-  reg::Event version{.seq = 2, .type = reg::EventType::kVersionCreate,
-                     .collection = kScript, .new_version = 0, .user = kQuote};
-  reg::Event alias{.seq = 3, .type = reg::EventType::kAliasCreate,
-                   .collection = kScript, .alias = kImg, .new_version = 0,
+  reg::Event create{.seq = 1,
+                    .type = reg::EventType::kCollectionCreate,
+                    .collection = kScript,
+                    .user = kImg};
+  reg::Event version{.seq = 2,
+                     .type = reg::EventType::kVersionCreate,
+                     .collection = kScript,
+                     .new_version = 0,
+                     .user = kQuote};
+  reg::Event alias{.seq = 3,
+                   .type = reg::EventType::kAliasCreate,
+                   .collection = kScript,
+                   .alias = kImg,
+                   .new_version = 0,
                    .user = kScript};
   view.timeline =
       BuildTimeline(kScript, {create, version, alias}, {{.name = kImg}});
@@ -122,10 +131,13 @@ TEST(PagesTest, VersionPageEscapesFileNamesAndMetadata) {
 }
 
 TEST(PagesTest, TimelinePageListsEachChangeEscaped) {
-  reg::Event create{.seq = 1, .type = reg::EventType::kCollectionCreate,
-                    .collection = "m"};
-  reg::Event version{.seq = 2, .type = reg::EventType::kVersionCreate,
-                     .collection = "m", .new_version = 0, .user = kImg};
+  reg::Event create{
+      .seq = 1, .type = reg::EventType::kCollectionCreate, .collection = "m"};
+  reg::Event version{.seq = 2,
+                     .type = reg::EventType::kVersionCreate,
+                     .collection = "m",
+                     .new_version = 0,
+                     .user = kImg};
   const std::string html =
       TimelinePage(kFrame, BuildTimeline("m", {create, version}, {}));
   ExpectNoHostileMarkup(html);
@@ -134,28 +146,32 @@ TEST(PagesTest, TimelinePageListsEachChangeEscaped) {
 }
 
 TEST(PagesTest, HistoryPageEscapesEventsAndLinksToOlderOnes) {
-  reg::Event e{.seq = 9, .type = reg::EventType::kTagAdd,
-               .collection = kScript, .user = kImg,
+  reg::Event e{.seq = 9,
+               .type = reg::EventType::kTagAdd,
+               .collection = kScript,
+               .user = kImg,
                .renamed_to = kQuote};
   e.detail = {{"tag", kScript}};
-  const std::string html = HistoryPage(
-      kFrame, {.collection = kScript, .events = {e}, .older = 9});
+  const std::string html =
+      HistoryPage(kFrame, {.collection = kScript, .events = {e}, .older = 9});
   ExpectNoHostileMarkup(html);
   EXPECT_THAT(html, HasSubstr("tag=&lt;script&gt;"));
-  EXPECT_THAT(html, HasSubstr(
-                        "href=\"/history?collection=%3Cscript%3Ealert%281%29"
+  EXPECT_THAT(html,
+              HasSubstr("href=\"/history?collection=%3Cscript%3Ealert%281%29"
                         "%3C%2Fscript%3E&amp;before=9\""));
 }
 
 TEST(PagesTest, SearchPageEscapesTheTermAndEveryHit) {
   reg::SearchResults results;
   results.term = kScript;
-  results.groups = {
-      {.field = reg::SearchField::kMetadata,
-       .hits = {{.collection = kScript, .version = 3, .aliases = {kImg},
-                 .text = kImg, .key = kQuote}},
-       .more = 2},
-      {.field = reg::SearchField::kTag}};
+  results.groups = {{.field = reg::SearchField::kMetadata,
+                     .hits = {{.collection = kScript,
+                               .version = 3,
+                               .aliases = {kImg},
+                               .text = kImg,
+                               .key = kQuote}},
+                     .more = 2},
+                    {.field = reg::SearchField::kTag}};
   const std::string html = SearchPage(kFrame, results);
   ExpectNoHostileMarkup(html);
   EXPECT_THAT(html, HasSubstr("Search: &ldquo;&lt;script&gt;"));

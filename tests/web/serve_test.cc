@@ -133,8 +133,8 @@ class ServeTest : public CliTest {
     const std::string prefix = "serving http://127.0.0.1:";
     if (line->starts_with(prefix)) {
       base_ = "http://127.0.0.1:" +
-              line->substr(prefix.size(), line->find(' ', prefix.size()) -
-                                              prefix.size());
+              line->substr(prefix.size(),
+                           line->find(' ', prefix.size()) - prefix.size());
     }
     return *line;
   }
@@ -208,7 +208,8 @@ TEST_F(ServeTest, EveryPageAnswersWithItsContentAndTheHeaders) {
 }
 
 TEST_F(ServeTest, HistoryPagesGoBackInOrder) {
-  for (int i = 0; i < 3; ++i) Ok({"push", "m", WriteFile("f", std::to_string(i))});
+  for (int i = 0; i < 3; ++i)
+    Ok({"push", "m", WriteFile("f", std::to_string(i))});
   Start();
   // Events: collection.create, then a version.create for each push.
   const Reply older = Get("/history?before=3");
@@ -241,8 +242,8 @@ TEST_F(ServeTest, OnlyGetAndHeadAreAnsweredAndNothingChanges) {
   MakeStore();
   Start();
   const std::string before = Ok({"history", "--json"});
-  for (const std::string method : {"POST", "PUT", "DELETE", "PATCH",
-                                   "OPTIONS"}) {
+  for (const std::string method :
+       {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
     for (const std::string path : {"/", "/c/models", "/c/models/v0"}) {
       const Reply r = Get(path, method);
       EXPECT_EQ(r.status, 405) << method << " " << path;
@@ -298,8 +299,7 @@ TEST_F(ServeTest, ServesAsAMemberDefaultRoleAndSaysSo) {
 }
 
 TEST_F(ServeTest, ABadListenAddressIsOneLine) {
-  for (const std::string listen : {"8080", "host:", "127.0.0.1:65536",
-                                   ":80"}) {
+  for (const std::string listen : {"8080", "host:", "127.0.0.1:65536", ":80"}) {
     const RunResult r = Regfs({"serve", "--listen", listen});
     EXPECT_EQ(r.exit_code, 1) << listen;
     EXPECT_THAT(r.err, HasSubstr("--listen")) << listen;
@@ -320,9 +320,8 @@ TEST_F(ServeSharedTest, ServesASharedStore) {
       RunRegfs({"--store", node, "init", "--metadata", *conninfo, "--blobs",
                 (dir() / "blobs").string()});
   ASSERT_EQ(init.exit_code, 0) << init.err;
-  const RunResult push = RunRegfs(
-      {"--store", node, "push", "shared-models", WriteFile("m", "1"),
-       "--alias", "best"});
+  const RunResult push = RunRegfs({"--store", node, "push", "shared-models",
+                                   WriteFile("m", "1"), "--alias", "best"});
   ASSERT_EQ(push.exit_code, 0) << push.err;
   Start(node);
   const Reply r = Get("/c/shared-models");

@@ -144,7 +144,8 @@ TEST(RenderTimelineSvgTest, EscapesHostileNamesAndUsers) {
       .Version("<c>", 0)
       .Add(T::kAliasCreate, "<c>", "\"><script>alert(1)</script>", {}, 0,
            "<img src=x onerror=alert(1)>");
-  const std::string svg = RenderTimelineSvg(BuildTimeline("<c>", h.events(), {}));
+  const std::string svg =
+      RenderTimelineSvg(BuildTimeline("<c>", h.events(), {}));
   EXPECT_THAT(svg, Not(HasSubstr("<script")));
   EXPECT_THAT(svg, Not(HasSubstr("<img")));
   EXPECT_THAT(svg, HasSubstr("data-alias=\"&quot;&gt;&lt;script&gt;"));
