@@ -26,7 +26,7 @@ void AddServeCommand(CLI::App& app, Context& ctx) {
   auto [cmd, args] = NewCommand<ServeArgs>(
       app, kStoreGroup, "serve",
       "Serve a read-only web view of the store (collections, versions, "
-      "aliases and their timeline, history) as its default role, until "
+      "aliases and their timeline, search, history) as its default role, until "
       "interrupted");
   cmd->add_option("--listen", args->listen,
                   "Where to listen: HOST:PORT (default 127.0.0.1:8080, this "
