@@ -20,7 +20,8 @@ set -euo pipefail
 # Shared store (issue 14): libpq-dev (the PostgreSQL engine) and
 # postgresql-15 (initdb/pg_ctl of the throwaway server in the tests).
 # Automations (issue 16): libcurl4-openssl-dev (webhook delivery) and
-# libssl-dev (their HMAC-SHA256 signatures).
+# libssl-dev (their HMAC-SHA256 signatures). The web view (`regfs serve`):
+# libcpp-httplib-dev (its HTTP server) and chromium (its browser test).
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
 # Fuzzing (tests/fuzz) and the thread-safety compile of tests/run.sh:
 # clang 19 (bookworm main), with libFuzzer (clang 14 lacks the C++23
@@ -31,6 +32,7 @@ readonly PACKAGES=(
   libsqlite3-dev sqlite3
   libpq-dev postgresql-15
   libcurl4-openssl-dev libssl-dev
+  libcpp-httplib-dev chromium
   libxxhash-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev

@@ -82,6 +82,7 @@ int RunCli(int argc, char** argv) {
   AddRoleCommands(app, ctx);
   AddDraftCommands(app, ctx);
   AddAutomationCommands(app, ctx);
+  AddServeCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -36,6 +36,8 @@ void AddRoleCommands(CLI::App& app, Context& ctx);
 void AddDraftCommands(CLI::App& app, Context& ctx);
 // automation add, ls, rm, test, log, run (tools/automation_commands.cc).
 void AddAutomationCommands(CLI::App& app, Context& ctx);
+// serve: the read-only web view (tools/serve_command.cc, web_server.cc).
+void AddServeCommand(CLI::App& app, Context& ctx);
 
 // The groups of `regfs --help`, listed in the order first used.
 inline constexpr const char* kStoreGroup = "Store";

@@ -118,7 +118,7 @@ _regfs() {
       -s | --store) expecting=store ;;
       --store=*) _regfs_cmd+=(--store "${w#--store=}") ;;
       -a | --alias | -t | --tag | -m | --meta | -d | --description | \
-        --since | --expect | -o | --log-level | --log-file) expecting=value ;;
+        --since | --expect | -o | --log-level | --log-file | --listen) expecting=value ;;
       -*) ;;
       *)
         # The subcommand, then (after alias, tag, role, automation) its
@@ -155,7 +155,8 @@ _regfs() {
       [[ ${args[0]:-} ]] && _regfs_add "$(_regfs_versions "${args[0]}")"$'\nnone'
       return
       ;;
-    -t | --tag | -m | --meta | -d | --description | --since | --limit)
+    -t | --tag | -m | --meta | -d | --description | --since | --limit | \
+      --listen)
       return
       ;;
   esac
@@ -174,6 +175,7 @@ _regfs() {
       "alias set") opts+=" --expect" ;;
       "alias mv") opts+=" -f --force" ;;
       mount) opts+=" -o -f --foreground --log-level --log-file" ;;
+      serve) opts+=" --listen" ;;
     esac
     _regfs_add "${opts// /$'\n'}"
     return
@@ -182,7 +184,8 @@ _regfs() {
   case $cmd in
     "")
       _regfs_add "$(printf '%s\n' init push ls resolve search rm tag alias \
-        protect unprotect role history fsck verify gc whoami mount automation)"
+        protect unprotect role history fsck verify gc whoami mount automation \
+        serve)"
       ;;
     alias) _regfs_add $'set\nrm\nmv\nls' ;;
     tag) _regfs_add $'add\nrm' ;;
