@@ -30,14 +30,25 @@ struct ChildPlan {
   bool switch_user = false;
 };
 
+// The home directory of `uid`, "/" without one. getpwuid_r: deliveries
+// run on a thread of a multithreaded daemon.
+std::string HomeOf(uid_t uid) {
+  std::vector<char> buf(4096);
+  struct passwd entry {};
+  struct passwd* found = nullptr;
+  while (getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) == ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  return found != nullptr && found->pw_dir != nullptr ? found->pw_dir : "/";
+}
+
 ChildPlan Plan(const CommandRequest& r) {
   ChildPlan plan;
   plan.command = r.command;
   plan.uid = r.uid;
   plan.gid = r.gid;
   plan.switch_user = geteuid() == 0;
-  std::string home = "/";
-  if (struct passwd* pw = getpwuid(r.uid)) home = pw->pw_dir;
+  const std::string home = HomeOf(r.uid);
   plan.env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home,
                       "USER=" + r.user, "LOGNAME=" + r.user};
   for (const auto& [k, v] : r.env) plan.env_storage.push_back(k + "=" + v);
