@@ -516,6 +516,7 @@ Status PostgresConnection::BeginWrite() {
   // As BEGIN IMMEDIATE: the lock is taken before the transaction reads
   // anything, and held until it ends.
   REGFS_TRY(Exec("BEGIN"));
+  savepoints_ = 0;
   if (auto s = Exec(fmt::format("SELECT pg_advisory_xact_lock({})",
                                 kWriteLockKey));
       !s) {
@@ -544,23 +545,38 @@ Status PostgresConnection::Commit() {
 
 void PostgresConnection::Rollback() {
   // A lost connection has nothing to roll back: the server did.
-  if (PQstatus(conn_.get()) == CONNECTION_OK) {
-    (void)Exec("ROLLBACK");
+  const bool lost = PQstatus(conn_.get()) != CONNECTION_OK;
+  if (!lost) (void)Exec("ROLLBACK");
+  // A nested transaction that could not roll back to its savepoint rolls
+  // back the whole; its outer transaction is still running in the caller,
+  // whose later statements must fail, not run on a new connection outside
+  // any transaction: the transaction stays open (lost) until the outer
+  // one's own Rollback.
+  if (lost && savepoints_ > 0) {
+    savepoints_ = 0;
+    return;
   }
+  savepoints_ = 0;
   in_transaction_ = false;
 }
 
 Status PostgresConnection::Savepoint() {
-  return Exec("SAVEPOINT regfs_nested");
+  REGFS_TRY(Exec("SAVEPOINT regfs_nested"));
+  ++savepoints_;
+  return {};
 }
 
 Status PostgresConnection::ReleaseSavepoint() {
-  return Exec("RELEASE SAVEPOINT regfs_nested");
+  REGFS_TRY(Exec("RELEASE SAVEPOINT regfs_nested"));
+  --savepoints_;
+  return {};
 }
 
 Status PostgresConnection::RollbackToSavepoint() {
-  return Exec(
-      "ROLLBACK TO SAVEPOINT regfs_nested; RELEASE SAVEPOINT regfs_nested");
+  REGFS_TRY(Exec(
+      "ROLLBACK TO SAVEPOINT regfs_nested; RELEASE SAVEPOINT regfs_nested"));
+  --savepoints_;
+  return {};
 }
 
 }  // namespace regfs::registry::sql

@@ -535,6 +535,29 @@ TEST_F(PostgresTest, ALostTransactionIsNeverCommittedOnANewConnection) {
   const auto rows = FirstInt(*db_, "SELECT count(*) + ?1 FROM t", 0);
   ASSERT_TRUE(rows.has_value()) << Describe(rows);
   EXPECT_EQ(*rows, 0);
+
+  // Lost inside a nested transaction: its rollback of the whole must not
+  // let the outer one's later statements run on a new connection.
+  const auto again = BackendPid(*db_);
+  ASSERT_TRUE(again.has_value());
+  {
+    auto tx = sql::Transaction::Begin(db());
+    ASSERT_TRUE(tx.has_value()) << Describe(tx);
+    {
+      auto nested = sql::Transaction::Nested(db());
+      ASSERT_TRUE(nested.has_value()) << Describe(nested);
+      ASSERT_TRUE(killer
+                      ->Exec("SELECT pg_terminate_backend(" +
+                             std::to_string(*again) + ")")
+                      .has_value());
+      EXPECT_FALSE(db().Exec("INSERT INTO t VALUES (3)").has_value());
+    }
+    EXPECT_FALSE(db().Exec("INSERT INTO t VALUES (4)").has_value());
+    EXPECT_FALSE(tx->Commit().has_value());
+  }
+  const auto after = FirstInt(*db_, "SELECT count(*) + ?1 FROM t", 0);
+  ASSERT_TRUE(after.has_value()) << Describe(after);
+  EXPECT_EQ(*after, 0);
 }
 
 }  // namespace
