@@ -209,19 +209,27 @@ cmp <(cat <&7) "$tmp/src/model-0.pt" ||
 exec 7<&-
 kill -CONT $frozen
 ((elapsed <= 10)) || die "a move with the database frozen took ${elapsed}s (bound: timeout 2 s)"
-wait_for "node b moves again after SIGCONT" ln -sfn v0 "$tmp/mnt-b/models/candidate"
+# The registry takes changes again (the CLI of node b: its own
+# connection), and every daemon shows them.
+wait_for "node b's registry takes a change after SIGCONT" \
+  "$R" --store "$tmp/node-b" alias set models candidate v0
+points_at() { [[ $(readlink "$tmp/mnt-$1/models/$2" 2>/dev/null) == "$3" ]]; }
+for n in a b c; do
+  wait_for "node $n sees the change after the freeze" points_at "$n" candidate v0
+done
+# And the daemons take changes again.
+wait_for "node b moves an alias after the freeze" ln -sfn v1 "$tmp/mnt-b/models/candidate"
 for n in a c; do
-  wait_for "node $n sees node b's move after the freeze" \
-    test "$(readlink "$tmp/mnt-$n/models/candidate")" = v0
+  wait_for "node $n sees node b's move after the freeze" points_at "$n" candidate v1
 done
 note "server frozen: the move failed after ${elapsed}s, the open version read on, and all recovered"
 
 # ---- the listening connections killed: every node catches up ----
 psql_ "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'regfs listener'" >/dev/null ||
   die "cannot terminate the listening connections"
-ln -sfn v1 "$tmp/mnt-a/models/candidate"
+ln -sfn v0 "$tmp/mnt-a/models/candidate"
 for n in b c; do
-  seen_within "$n" candidate v1 || die "node $n missed a move after its listener was killed"
+  seen_within "$n" candidate v0 || die "node $n missed a move after its listener was killed"
 done
 note "listening connections terminated: b and c caught up"
 
