@@ -18,7 +18,9 @@ readonly timeout=${REGFS_TEST_TIMEOUT:-600}
 build_jobs=$(nproc)
 readonly build_jobs
 
-say() { printf '\n==> %s\n' "$*"; }
+# Each step's line carries the clock and the seconds since the start, so a
+# CI log shows where the time goes.
+say() { printf '\n==> [%s, %d s] %s\n' "$(date -u +%T)" "$SECONDS" "$*"; }
 die() { printf 'regfs: %s\n' "$*" >&2; exit 1; }
 
 say "installing missing packages (packaging/install-deps.sh)"
@@ -148,7 +150,7 @@ else
     -DREGFS_SANITIZE=ON -DREGFS_BUILD_TESTS=ON
 fi
 
-echo
+say "done"
 if ((${#failed_steps[@]} == 0)); then
   if [[ ${REGFS_SKIP_ASAN:-0} == 1 ]]; then
     echo "regfs: every step passed (Release build, system-libfuse variant," \
