@@ -40,7 +40,7 @@ Identity CallerCache::ForChange(uid_t uid, gid_t gid,
   }
   Identity identity = Identity::For(uid, gid, groups, Interface::kFs);
   MutexLock lock(mu_);
-  entries_[key] = Entry{identity, std::nullopt, Clock::now() + ttl_};
+  Replace(key, identity);
   return identity;
 }
 
@@ -55,30 +55,47 @@ Identity CallerCache::ForRead(uid_t uid, gid_t gid, const GroupsFn& groups) {
   }
   Identity identity = Identity::For(uid, gid, groups(), Interface::kFs);
   MutexLock lock(mu_);
-  entries_[key] = Entry{identity, std::nullopt, Clock::now() + ttl_};
+  Replace(key, identity);
   return identity;
+}
+
+void CallerCache::Replace(const Key& key, const Identity& identity) {
+  Entry fresh{identity, Clock::now() + ttl_, std::nullopt, {}};
+  const auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.identity.groups == identity.groups) {
+    fresh.role = it->second.role;
+    fresh.role_expires = it->second.role_expires;
+  }
+  entries_[key] = std::move(fresh);
 }
 
 registry::Result<Role> CallerCache::RoleOf(const Identity& who) {
   const Key key{who.uid, who.gid};
   uint64_t generation = 0;
+  std::optional<Role> last;  // expired, but the last one read
   {
     MutexLock lock(mu_);
     const auto it = entries_.find(key);
     if (it != entries_.end() && it->second.role &&
-        it->second.expires > Clock::now() &&
         it->second.identity.groups == who.groups) {
-      return *it->second.role;
+      if (it->second.role_expires > Clock::now()) return *it->second.role;
+      last = it->second.role;
     }
     generation = role_generation_;
   }
+  // A stale view would wait for a database that does not answer.
+  if (last && registry_.StaleSince()) return *last;
   registry::Result<Role> role = registry_.RoleOf(who);
-  if (!role) return role;
+  if (!role) {
+    if (last) return *last;
+    return role;
+  }
   MutexLock lock(mu_);
   if (generation != role_generation_) return role;  // raced an invalidation
   const auto it = entries_.find(key);
   if (it != entries_.end() && it->second.identity.groups == who.groups) {
     it->second.role = *role;
+    it->second.role_expires = Clock::now() + ttl_;
   }
   return role;
 }

@@ -5,7 +5,9 @@
 //
 // Reads use the entry cached for (uid, gid) whatever its groups; changes
 // pass the groups of their own request and get an identity with exactly
-// those groups. Roles are dropped on role events (InvalidateRoles).
+// those groups. Roles are dropped on role events (InvalidateRoles). While
+// the registry's view is stale (Registry::StaleSince) or a role cannot be
+// read, the last role read for the same groups answers.
 //
 // Thread-safe: one mutex; registry and NSS calls run outside it.
 #ifndef REGFS_FS_CALLER_CACHE_H_
@@ -52,12 +54,21 @@ class CallerCache final {
   void InvalidateRoles();
 
  private:
+  using Key = std::pair<uid_t, gid_t>;
   struct Entry {
     registry::Identity identity;
-    std::optional<registry::Role> role;
     Clock::time_point expires;
+    // The role last read for identity's groups, current until
+    // role_expires; past then, still the answer while the registry cannot
+    // give a new one (a shared store's database away: reads go on with
+    // what the mount knows).
+    std::optional<registry::Role> role;
+    Clock::time_point role_expires;
   };
-  using Key = std::pair<uid_t, gid_t>;
+  // A new entry for `identity`, keeping the role of the entry it replaces
+  // if the groups are the same.
+  void Replace(const Key& key, const registry::Identity& identity)
+      REQUIRES(mu_);
 
   registry::Registry& registry_;
   const Clock::duration ttl_;

@@ -17,7 +17,12 @@ FileSystem::FileSystem(registry::Registry& registry, FileSystemOptions options)
       histories_(options.as_of),
       watcher_(
           registry, [this](const auto& events) { OnEvents(events); },
-          [this] { OnTick(); }, options.watch_interval) {}
+          [this] { OnTick(); }, options.watch_interval) {
+  // A live mount answers lookups from memory (read_cache.h); the watcher
+  // tells the registry of other processes' changes (OnEvents). A frozen
+  // mount reads the past, which needs no cache.
+  if (!options_.as_of) registry_.EnableReadCache();
+}
 
 FileSystem::~FileSystem() { Stop(); }
 

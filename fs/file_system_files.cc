@@ -132,9 +132,16 @@ std::string FileSystem::RenderWhoami(const Request& r) {
   nlohmann::json json = registry::WhoamiJson(who, callers_.RoleOf(who));
   // What this mount does for its readers (README "Reads at the disk's
   // speed").
+  // And how current its view is (issue 14, "Failures"): a shared store's
+  // database that stopped answering leaves the mount serving aliases as
+  // last known.
+  const auto stale = registry_.StaleSince();
   json["mount"] = {
-      {"passthrough",
-       passthrough_status_.load(std::memory_order_relaxed)}};
+      {"passthrough", passthrough_status_.load(std::memory_order_relaxed)},
+      {"view", stale ? "stale since " + registry::FormatTime(*stale) +
+                           ": the database does not answer; aliases as "
+                           "last known"
+                     : std::string("current")}};
   return json.dump() + "\n";
 }
 

@@ -52,9 +52,17 @@ Reply FileSystem::LookupInRoot(const Request& r, std::string_view name) {
     return MakeEntry(kControlDirIno, *attr, kControlEntryTimeout,
                      kDirAttrTimeout);
   }
-  auto collection = options_.as_of
-                        ? registry_.GetCollectionAt(name, *options_.as_of)
-                        : registry_.GetCollection(name);
+  registry::Result<registry::Registry::CollectionRef> collection;
+  if (options_.as_of) {
+    auto then = registry_.GetCollectionAt(name, *options_.as_of);
+    if (then) {
+      collection = registry::Registry::CollectionRef{then->id, then->name};
+    } else {
+      collection = std::unexpected(std::move(then.error()));
+    }
+  } else {
+    collection = registry_.LookupCollection(name);
+  }
   if (!collection) {
     const auto what = [&] { return fmt::format("lookup of {}", name); };
     return ErrorReply{LookupErrnoFor(r, what, collection.error())};

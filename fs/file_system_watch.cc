@@ -27,6 +27,9 @@ constexpr auto kAnnouncedFlushPatience = registry::kAnnounceDeadline / 2;
 }  // namespace
 
 void FileSystem::OnEvents(const std::vector<registry::Event>& events) {
+  // The registry's cache first: the kernel asks again as soon as it is
+  // told, and must then get the new state.
+  registry_.Refresh(events);
   bool roles_changed = false;
   for (const registry::Event& e : events) {
     if (InvalidateFor(e)) roles_changed = true;

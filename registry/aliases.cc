@@ -190,10 +190,16 @@ Result<std::vector<Alias>> Registry::ListAliases(std::string_view collection) {
 
 Result<Alias> Registry::GetAlias(std::string_view collection,
                                  std::string_view name) {
+  ReadCache* const cache = impl_->cache.get();
+  if (cache) {
+    if (auto hit = cache->GetAlias(collection, name)) return *hit;
+  }
   auto lock = impl_->Lock();
   auto c = impl_->FindCollection(collection);
   REGFS_TRY(c);
-  return impl_->AliasInfo(*c, name);
+  auto alias = impl_->AliasInfo(*c, name);
+  if (alias && cache) cache->PutAlias(*alias);
+  return alias;
 }
 
 Result<Version> Registry::Resolve(std::string_view collection,

@@ -20,6 +20,20 @@ Result<Collection> Registry::GetCollection(std::string_view name) {
   return Fail(Code::kNotFound, fmt::format("no collection {}", Quote(name)));
 }
 
+Result<Registry::CollectionRef> Registry::LookupCollection(
+    std::string_view name) {
+  ReadCache* const cache = impl_->cache.get();
+  if (cache) {
+    if (auto id = cache->CollectionId(name)) {
+      return CollectionRef{*id, std::string(name)};
+    }
+  }
+  auto lock = impl_->Lock();
+  REGFS_ASSIGN_OR_RETURN(const CollectionRow c, impl_->FindCollection(name));
+  if (cache) cache->PutCollectionId(c.name, c.id);
+  return CollectionRef{c.id, c.name};
+}
+
 Result<Collection> Registry::GetCollectionById(int64_t id) {
   auto lock = impl_->Lock();
   auto found = sql::QueryCollections(*impl_->db, std::nullopt, id);

@@ -26,6 +26,10 @@ Result<uint64_t> Registry::Impl::Append(const Identity& who, Event event) {
   event.uid = who.uid;
   event.user = who.user;
   event.interface = who.interface;
+  // Before the commit, under the lock: nothing can put the old state back
+  // (read_cache.h). Forgetting a change that then rolls back costs only a
+  // round trip.
+  if (cache) (void)cache->Forget(event);
   REGFS_ASSIGN_OR_RETURN(const uint64_t seq, sql::AppendEvent(*db, event));
   NoteWritten(seq);
   return seq;

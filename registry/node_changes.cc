@@ -12,6 +12,7 @@
 #include <optional>
 #include <utility>
 
+#include "registry/history.h"
 #include "registry/sql/notifications.h"
 
 namespace regfs::registry {
@@ -114,6 +115,12 @@ void NodeChangeListener::Run() {
           why);
       outage_ = true;
     }
+    if (!stale_) {
+      stale_ = true;
+      if (options_.on_stale) {
+        options_.on_stale(current_at_ != 0 ? current_at_ : NowMs());
+      }
+    }
     conn_.reset();
     answer_by.reset();
   };
@@ -146,6 +153,11 @@ void NodeChangeListener::Run() {
       if (got->notified) Tell(*got->notified);
       if (got->last_seq) {
         Tell(*got->last_seq);
+        current_at_ = NowMs();
+        if (stale_) {
+          stale_ = false;
+          if (options_.on_stale) options_.on_stale(0);
+        }
         answer_by.reset();
         next_beat = Clock::now() + options_.heartbeat;
       }

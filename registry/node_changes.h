@@ -37,9 +37,15 @@ class HistoryNotifications;
 class NodeChangeListener final {
  public:
   using OnChange = std::function<void(uint64_t seq)>;
+  // Told when the view goes stale (`since`: the last moment the database
+  // was known to answer, in ms since the epoch) and when it is current
+  // again (0): after the first heartbeat answered once the connection is
+  // back, by when on_change has caught up. Runs on the thread.
+  using OnStale = std::function<void(int64_t since)>;
   struct Options {
     std::chrono::milliseconds heartbeat{2000};
     std::chrono::milliseconds deadline{3000};
+    OnStale on_stale;  // may be empty
   };
 
   // Connects (an error if the database cannot be reached now) and starts
@@ -76,6 +82,8 @@ class NodeChangeListener final {
   std::unique_ptr<sql::HistoryNotifications> conn_;  // the thread's only
   uint64_t seen_ = 0;        // the thread's only
   bool outage_ = false;      // the thread's only: an outage was logged
+  bool stale_ = false;       // the thread's only: on_stale was told `since`
+  int64_t current_at_ = 0;   // the thread's only: the last answer's time
   std::thread thread_;
 };
 

@@ -248,12 +248,17 @@ Result<std::unique_ptr<NodeChangeListener>> Registry::ListenToOtherNodes(
     NodeChangeListener::OnChange on_change) {
   if (!impl_->shared_metadata) return nullptr;
   ChangeObservers& observers = impl_->announcer.observers();
+  NodeChangeListener::Options options;
+  options.on_stale = [impl = impl_.get()](int64_t since) {
+    impl->stale_since.store(since, std::memory_order_relaxed);
+  };
   return NodeChangeListener::Start(
       *impl_->shared_metadata,
       [&observers, on_change = std::move(on_change)](uint64_t seq) {
         observers.Tell(seq);
         on_change(seq);
-      });
+      },
+      std::move(options));
 }
 
 std::unique_ptr<Registry::ChangeObservation> Registry::ObserveChanges(

@@ -172,6 +172,13 @@ class Registry final {
   [[nodiscard]] Result<std::vector<Collection>> ListCollections();
   [[nodiscard]] Result<Collection> GetCollection(std::string_view name);
   [[nodiscard]] Result<Collection> GetCollectionById(int64_t id);
+  // A collection's id and name, without its counts: for the mount's
+  // lookups, from the read cache when it has them (EnableReadCache).
+  struct CollectionRef {
+    int64_t id = 0;
+    std::string name;
+  };
+  [[nodiscard]] Result<CollectionRef> LookupCollection(std::string_view name);
   // A live version by Version::id, without tags, metadata or aliases: one
   // indexed query, for the mount's getattr and open.
   [[nodiscard]] Result<Version> GetVersionById(int64_t id);
@@ -361,6 +368,24 @@ class Registry final {
   };
   [[nodiscard]] std::unique_ptr<ChangeObservation> ObserveChanges(
       ChangeObservers::OnChange on_change);
+
+  // ---- The mount's read cache (read_cache.h; issue 14). ----
+  // From now on LookupCollection, GetVersionByNumber(At), LookupTree and
+  // GetAlias answer from memory what they have read before, and every
+  // change this Registry makes forgets what it touches. Changes made by
+  // other processes and machines must be told with Refresh: a mount's
+  // watcher does. Call before any other thread uses the Registry.
+  void EnableReadCache();
+  // Forgets what `events` (committed by others) changed, and reads again
+  // the aliases among them that were cached, so that the next lookup
+  // still costs no round trip. Takes the lock; a failed read leaves the
+  // alias forgotten.
+  void Refresh(const std::vector<Event>& events);
+  // When a shared store's change notifications stopped (the database
+  // stopped answering the listener's heartbeat, or the connection broke):
+  // since then, what the cache answers may be stale. nullopt: current (and
+  // always on an embedded store).
+  std::optional<TimeMs> StaleSince() const;
 
   // How SetAlias calls were grouped into commits since Open.
   struct BatchStats {

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -24,6 +25,7 @@
 
 #include "registry/group_commit.h"
 #include "registry/names.h"
+#include "registry/read_cache.h"
 #include "registry/registry.h"
 #include "registry/replay.h"
 #include "registry/shared_store.h"
@@ -99,6 +101,12 @@ class Registry::Impl {
   std::optional<std::string> shared_metadata;
   ChangeAnnouncer announcer;
   GroupCommit batch;  // the lock, and SetAlias's group commits
+  // The mount's read cache (Registry::EnableReadCache), else null. Set
+  // before other threads see the Registry; filled and emptied only with
+  // the lock held (read_cache.h), read without it.
+  std::unique_ptr<ReadCache> cache;
+  // Registry::StaleSince, as the node listener reports it; 0: current.
+  std::atomic<TimeMs> stale_since{0};
 
   // A shared store: connects `db` to its metadata (migrating the schema)
   // and makes its blob and drafts directories. Before any other use.

@@ -26,6 +26,10 @@ Result<Version> Registry::GetVersionById(int64_t id) {
 
 Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
                                              uint64_t number) {
+  ReadCache* const cache = impl_->cache.get();
+  if (cache) {
+    if (auto hit = cache->GetVersion(collection_id, number)) return *hit;
+  }
   auto lock = impl_->Lock();
   auto v = impl_->FindVersion(collection_id, number);
   REGFS_TRY(v);
@@ -33,6 +37,7 @@ Result<Version> Registry::GetVersionByNumber(int64_t collection_id,
     return Fail(Code::kNotFound,
                 fmt::format("no version {}", VersionName(number)));
   }
+  if (cache) cache->PutVersion(**v);
   return std::move(**v);
 }
 
@@ -117,9 +122,17 @@ Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
 
 Result<TreeEntry> Registry::LookupTree(int64_t version_id, int64_t parent_id,
                                        std::string_view name) {
+  ReadCache* const cache = impl_->cache.get();
+  if (cache) {
+    if (auto hit = cache->GetTreeEntry(version_id, parent_id, name)) {
+      return *hit;
+    }
+  }
   auto lock = impl_->Lock();
-  return RequireTreeEntry(
+  auto entry = RequireTreeEntry(
       sql::LookupTreeEntry(*impl_->db, version_id, parent_id, name));
+  if (entry && cache) cache->PutTreeEntry(*entry);
+  return entry;
 }
 
 Result<TreeEntry> Registry::GetTreeEntry(int64_t entry_id) {

@@ -88,6 +88,7 @@ done
 note "pushed on a, read on b and c"
 
 # ---- a move on A is seen on B and C within 1 s ----
+points_at() { [[ $(readlink "$tmp/mnt-$1/models/$2" 2>/dev/null) == "$3" ]]; }
 seen_within() { # NODE ALIAS TARGET: polls for at most 1 s
   local i
   for ((i = 0; i < 100; i++)); do
@@ -195,25 +196,46 @@ ln -sfn v1 "$tmp/mnt-c/models/candidate" || die "node c cannot move after the re
 seen_within a candidate v1 || die "node a did not see node c's move after the restart"
 
 # ---- the server frozen: changes fail within the bound, reads go on ----
-cat "$tmp/mnt-b/models/v0" >/dev/null
+# Node b has read `stable` and v0 before: it serves them from memory while
+# the database is away (aliases as last known), and says since when.
+ln -sfn v0 "$tmp/mnt-a/models/stable" || die "cannot make the alias stable"
+wait_for "node b sees stable" points_at b stable v0
+cat "$tmp/mnt-b/models/stable" >/dev/null
 exec 7<"$tmp/mnt-b/models/v0"
+view_of() { # NODE: .regfs/whoami's "mount": {"view": ...}
+  timeout 5 cat "$tmp/mnt-$1/.regfs/whoami" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["mount"]["view"])'
+}
+is_stale() { [[ $(view_of "$1") == "stale since "* ]]; }
+is_current() { [[ $(view_of "$1") == current ]]; }
+is_current b || die "node b's view is not current before the freeze: $(view_of b)"
 frozen=$(server_pids)
 kill -STOP $frozen
 on_exit "kill -CONT $frozen 2>/dev/null"
+thaw_and_die() { kill -CONT $frozen; die "$@"; }
 start=$SECONDS
 ln -sfn v0 "$tmp/mnt-b/models/candidate" 2>/dev/null &&
-  { kill -CONT $frozen; die "a move succeeded with the database frozen"; }
+  thaw_and_die "a move succeeded with the database frozen"
 elapsed=$((SECONDS - start))
 cmp <(cat <&7) "$tmp/src/model-0.pt" ||
-  { kill -CONT $frozen; die "an open version stopped reading with the database frozen"; }
+  thaw_and_die "an open version stopped reading with the database frozen"
 exec 7<&-
+wait_for "node b says its view is stale" is_stale b
+# Past the kernel's one-second entry timeout: the lookup reaches the
+# daemon, which answers from what it knows (a hung read fails here).
+sleep 1.1
+[[ $(timeout 5 readlink "$tmp/mnt-b/models/stable") == v0 ]] ||
+  thaw_and_die "readlink of a known alias failed with the database frozen"
+timeout 5 cmp "$tmp/mnt-b/models/stable" "$tmp/src/model-0.pt" ||
+  thaw_and_die "a known alias's version did not read with the database frozen"
+stale_view=$(view_of b)
 kill -CONT $frozen
 ((elapsed <= 10)) || die "a move with the database frozen took ${elapsed}s (bound: timeout 2 s)"
+wait_for "node b's view is current again" is_current b
 # The registry takes changes again (the CLI of node b: its own
 # connection), and every daemon shows them.
 wait_for "node b's registry takes a change after SIGCONT" \
   "$R" --store "$tmp/node-b" alias set models candidate v0
-points_at() { [[ $(readlink "$tmp/mnt-$1/models/$2" 2>/dev/null) == "$3" ]]; }
 for n in a b c; do
   wait_for "node $n sees the change after the freeze" points_at "$n" candidate v0
 done
@@ -222,7 +244,7 @@ wait_for "node b moves an alias after the freeze" ln -sfn v1 "$tmp/mnt-b/models/
 for n in a c; do
   wait_for "node $n sees node b's move after the freeze" points_at "$n" candidate v1
 done
-note "server frozen: the move failed after ${elapsed}s, the open version read on, and all recovered"
+note "server frozen: the move failed after ${elapsed}s; open files, known aliases and versions read on (whoami: $stale_view); all recovered"
 
 # ---- the listening connections killed: every node catches up ----
 psql_ "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'regfs listener'" >/dev/null ||

@@ -1,0 +1,217 @@
+#include "registry/read_cache.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+#include <memory>
+#include <tuple>
+
+#include "registry/names.h"
+#include "registry/registry_impl.h"
+
+namespace regfs::registry {
+
+namespace {
+
+template <class Map, class Key>
+std::optional<typename Map::mapped_type> Find(const Map& map, const Key& key) {
+  const auto it = map.find(key);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+// Emptied when full: the bound matters, not which entries survive.
+template <class Map, class Key, class Value>
+void PutBounded(Map& map, size_t bound, Key key, const Value& value) {
+  if (map.size() >= bound && !map.contains(key)) map.clear();
+  map.insert_or_assign(std::move(key), value);
+}
+
+}  // namespace
+
+std::string ReadCache::VersionKey(int64_t collection_id, uint64_t number) {
+  return fmt::format("{}/{}", collection_id, number);
+}
+
+std::string ReadCache::TreeKey(int64_t version_id, int64_t parent_id,
+                               std::string_view name) {
+  return fmt::format("{}/{}/{}", version_id, parent_id, name);
+}
+
+std::string ReadCache::AliasKeyOf(std::string_view collection,
+                                  std::string_view name) {
+  return fmt::format("{}/{}", collection, name);
+}
+
+std::optional<int64_t> ReadCache::CollectionId(std::string_view name) const {
+  MutexLock lock(mu_);
+  return Find(collections_, std::string(name));
+}
+
+std::optional<Version> ReadCache::GetVersion(int64_t collection_id,
+                                             uint64_t number) const {
+  const std::string key = VersionKey(collection_id, number);
+  MutexLock lock(mu_);
+  return Find(versions_, key);
+}
+
+std::optional<TreeEntry> ReadCache::GetTreeEntry(int64_t version_id,
+                                                 int64_t parent_id,
+                                                 std::string_view name) const {
+  const std::string key = TreeKey(version_id, parent_id, name);
+  MutexLock lock(mu_);
+  return Find(tree_, key);
+}
+
+std::optional<Alias> ReadCache::GetAlias(std::string_view collection,
+                                         std::string_view name) const {
+  const std::string key = AliasKeyOf(collection, name);
+  MutexLock lock(mu_);
+  return Find(aliases_, key);
+}
+
+void ReadCache::PutCollectionId(const std::string& name, int64_t id) {
+  MutexLock lock(mu_);
+  PutBounded(collections_, kMaxCollections, name, id);
+}
+
+void ReadCache::PutVersion(const Version& version) {
+  std::string key = VersionKey(version.collection_id, version.number);
+  MutexLock lock(mu_);
+  PutBounded(versions_, kMaxVersions, std::move(key), version);
+}
+
+void ReadCache::PutTreeEntry(const TreeEntry& entry) {
+  std::string key = TreeKey(entry.version_id, entry.parent_id, entry.name);
+  MutexLock lock(mu_);
+  PutBounded(tree_, kMaxTreeEntries, std::move(key), entry);
+}
+
+void ReadCache::PutAlias(const Alias& alias) {
+  std::string key = AliasKeyOf(alias.collection, alias.name);
+  MutexLock lock(mu_);
+  PutBounded(aliases_, kMaxAliases, std::move(key), alias);
+}
+
+void ReadCache::ForgetAliases(std::string_view collection,
+                              std::string_view name,
+                              std::vector<AliasKey>& forgotten) {
+  std::erase_if(aliases_, [&](const auto& item) {
+    const Alias& a = item.second;
+    if (!collection.empty() && a.collection != collection) return false;
+    if (!name.empty() && a.name != name) return false;
+    forgotten.push_back({a.collection, a.name});
+    return true;
+  });
+}
+
+void ReadCache::ForgetCollection(std::string_view collection,
+                                 std::vector<AliasKey>& forgotten) {
+  collections_.erase(std::string(collection));
+  ForgetAliases(collection, "", forgotten);
+  std::erase_if(versions_, [&](const auto& item) {
+    return item.second.collection == collection;
+  });
+  // Rare: a deleted collection's tree entries are not worth finding.
+  tree_.clear();
+}
+
+std::vector<ReadCache::AliasKey> ReadCache::Forget(const Event& e) {
+  std::vector<AliasKey> forgotten;
+  MutexLock lock(mu_);
+  switch (e.type) {
+    case EventType::kCollectionCreate:
+    case EventType::kCollectionDelete:
+      ForgetCollection(e.collection, forgotten);
+      break;
+    case EventType::kVersionCreate:
+      ForgetAliases(e.collection, kLatest, forgotten);
+      break;
+    case EventType::kVersionDelete:
+      // `latest` and any alias of the version change; the version's tree
+      // entries go with it.
+      ForgetAliases(e.collection, "", forgotten);
+      std::erase_if(versions_, [&](const auto& item) {
+        const Version& v = item.second;
+        if (v.collection != e.collection || v.number != e.old_version) {
+          return false;
+        }
+        std::erase_if(tree_, [&](const auto& entry) {
+          return entry.second.version_id == v.id;
+        });
+        return true;
+      });
+      break;
+    case EventType::kAliasCreate:
+    case EventType::kAliasMove:
+    case EventType::kAliasRemove:
+    case EventType::kAliasRename:
+      if (!e.alias.empty()) ForgetAliases(e.collection, e.alias, forgotten);
+      if (!e.renamed_to.empty()) {
+        ForgetAliases(e.collection, e.renamed_to, forgotten);
+      }
+      break;
+    case EventType::kProtect:
+    case EventType::kUnprotect:
+      // Alias::is_protected of that name, in every collection.
+      if (!e.alias.empty()) ForgetAliases("", e.alias, forgotten);
+      break;
+    case EventType::kRoleGrant:
+    case EventType::kRoleRevoke:
+    case EventType::kTagAdd:
+    case EventType::kTagRemove:
+    case EventType::kAutomationAdd:
+    case EventType::kAutomationRemove:
+      break;  // nothing cached: versions are cached without their tags
+  }
+  return forgotten;
+}
+
+ReadCache::Sizes ReadCache::sizes() const {
+  MutexLock lock(mu_);
+  return {collections_.size(), versions_.size(), tree_.size(),
+          aliases_.size()};
+}
+
+// ---- Registry's side of the cache ----
+
+void Registry::EnableReadCache() {
+  if (!impl_->cache) impl_->cache = std::make_unique<ReadCache>();
+}
+
+void Registry::Refresh(const std::vector<Event>& events) {
+  ReadCache* const cache = impl_->cache.get();
+  if (!cache || events.empty()) return;
+  auto lock = impl_->Lock();
+  std::vector<ReadCache::AliasKey> changed;
+  for (const Event& e : events) {
+    auto forgotten = cache->Forget(e);
+    std::move(forgotten.begin(), forgotten.end(), std::back_inserter(changed));
+  }
+  // One read per alias, however many of the events moved it. The list is
+  // short: only aliases that were cached.
+  std::sort(changed.begin(), changed.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.collection, a.name) < std::tie(b.collection, b.name);
+  });
+  changed.erase(std::unique(changed.begin(), changed.end(),
+                            [](const auto& a, const auto& b) {
+                              return a.collection == b.collection &&
+                                     a.name == b.name;
+                            }),
+                changed.end());
+  for (const ReadCache::AliasKey& key : changed) {
+    auto c = impl_->FindCollection(key.collection);
+    if (!c) continue;  // gone, or the database is away: stays forgotten
+    auto alias = impl_->AliasInfo(*c, key.name);
+    if (alias) cache->PutAlias(*alias);
+  }
+}
+
+std::optional<TimeMs> Registry::StaleSince() const {
+  const TimeMs since = impl_->stale_since.load(std::memory_order_relaxed);
+  if (since == 0) return std::nullopt;
+  return since;
+}
+
+}  // namespace regfs::registry

@@ -1,0 +1,112 @@
+// A mount daemon's memory of what it looks up most (issue 14, "Speed" and
+// "Failures"): collections' ids by name, versions by number, the entries of
+// tree versions, and aliases (`latest` included). A lookup that hits costs
+// no database round trip, and while a shared store's database is away the
+// mount still answers from it, as last known.
+//
+// Correctness rests on one rule, kept by Registry (Registry::EnableReadCache):
+// every Put and every Forget happens with the registry's lock held. A change
+// forgets what it touches inside its transaction (Impl::Append, before the
+// commit), and a change made by another process or machine is forgotten when
+// the mount hears of it (Registry::Refresh), after its commit; a Put follows
+// a read of the database under the same lock, so it can never put back what
+// a committed change has forgotten. Gets take only the cache's own mutex, so
+// a lookup never waits for the database, nor for a call that does.
+//
+// Versions and tree entries are immutable: they stay until their version or
+// collection is deleted. Aliases change: the events that change them forget
+// them. Each map is bounded; a full map is emptied, so that a walk over a
+// huge store keeps the daemon small.
+//
+// Thread-safe: one mutex, a leaf (nothing else is locked while it is held;
+// it is taken while the registry's lock is held).
+#ifndef REGFS_REGISTRY_READ_CACHE_H_
+#define REGFS_REGISTRY_READ_CACHE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "registry/history.h"
+#include "registry/model.h"
+#include "registry/mutex.h"
+
+namespace regfs::registry {
+
+class ReadCache final {
+ public:
+  // The bounds: a few MiB each at most.
+  static constexpr size_t kMaxCollections = 4096;
+  static constexpr size_t kMaxVersions = 16384;
+  static constexpr size_t kMaxTreeEntries = 65536;
+  static constexpr size_t kMaxAliases = 16384;
+
+  // An alias that an event changed and that was cached: worth reading
+  // again at once (Registry::Refresh), so that the next lookup hits.
+  struct AliasKey {
+    std::string collection;
+    std::string name;
+  };
+
+  ReadCache() = default;
+  ReadCache(const ReadCache&) = delete;
+  ReadCache& operator=(const ReadCache&) = delete;
+
+  std::optional<int64_t> CollectionId(std::string_view name) const;
+  std::optional<Version> GetVersion(int64_t collection_id,
+                                    uint64_t number) const;
+  std::optional<TreeEntry> GetTreeEntry(int64_t version_id, int64_t parent_id,
+                                        std::string_view name) const;
+  std::optional<Alias> GetAlias(std::string_view collection,
+                                std::string_view name) const;
+
+  // With the registry's lock held (see above).
+  void PutCollectionId(const std::string& name, int64_t id);
+  // `version` as Registry::GetVersionByNumber returns it (no tags,
+  // metadata or aliases).
+  void PutVersion(const Version& version);
+  void PutTreeEntry(const TreeEntry& entry);
+  void PutAlias(const Alias& alias);
+
+  // Forgets what `event` changed; returns the aliases it forgot.
+  std::vector<AliasKey> Forget(const Event& event);
+
+  struct Sizes {
+    size_t collections = 0;
+    size_t versions = 0;
+    size_t tree_entries = 0;
+    size_t aliases = 0;
+  };
+  Sizes sizes() const;
+
+ private:
+  static std::string VersionKey(int64_t collection_id, uint64_t number);
+  static std::string TreeKey(int64_t version_id, int64_t parent_id,
+                             std::string_view name);
+  static std::string AliasKeyOf(std::string_view collection,
+                                std::string_view name);
+  // Forgets every alias of `collection` (empty: of every collection) named
+  // `name` (empty: any name), adding them to `forgotten`.
+  void ForgetAliases(std::string_view collection, std::string_view name,
+                     std::vector<AliasKey>& forgotten) REQUIRES(mu_);
+  void ForgetCollection(std::string_view collection,
+                        std::vector<AliasKey>& forgotten) REQUIRES(mu_);
+
+  mutable Mutex mu_;
+  std::unordered_map<std::string, int64_t> collections_ GUARDED_BY(mu_);
+  // "<collection id>/<number>"
+  std::unordered_map<std::string, Version> versions_ GUARDED_BY(mu_);
+  // "<version id>/<parent id>/<name>"
+  std::unordered_map<std::string, TreeEntry> tree_ GUARDED_BY(mu_);
+  // "<collection>/<alias>": names hold no '/'
+  std::unordered_map<std::string, Alias> aliases_ GUARDED_BY(mu_);
+};
+
+}  // namespace regfs::registry
+
+#endif  // REGFS_REGISTRY_READ_CACHE_H_

@@ -1,0 +1,249 @@
+// The mount's read cache (registry/read_cache.h): what each event forgets,
+// the bounds, and a Registry with the cache on (both engines): its own
+// changes show at once, other processes' changes once it is told of them
+// (Refresh), and what it has read answers without the database.
+#include "registry/read_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "registry/registry.h"
+#include "tests/registry/test_util.h"
+
+namespace regfs::registry {
+namespace {
+
+using testing::Owner;
+using testing::RegistryTest;
+
+Alias MakeAlias(std::string collection, std::string name, uint64_t version) {
+  Alias a;
+  a.collection = std::move(collection);
+  a.name = std::move(name);
+  a.version = version;
+  return a;
+}
+
+Version MakeVersion(int64_t id, int64_t collection_id, std::string collection,
+                    uint64_t number) {
+  Version v;
+  v.id = id;
+  v.collection_id = collection_id;
+  v.collection = std::move(collection);
+  v.number = number;
+  return v;
+}
+
+Event MakeEvent(EventType type, std::string collection, std::string alias = "",
+                std::optional<uint64_t> old_version = std::nullopt) {
+  Event e;
+  e.type = type;
+  e.collection = std::move(collection);
+  e.alias = std::move(alias);
+  e.old_version = old_version;
+  return e;
+}
+
+TEST(ReadCacheTest, AMoveForgetsOnlyItsAlias) {
+  ReadCache cache;
+  cache.PutAlias(MakeAlias("models", "production", 1));
+  cache.PutAlias(MakeAlias("models", "staging", 2));
+  cache.PutAlias(MakeAlias("data", "production", 3));
+  const auto forgotten =
+      cache.Forget(MakeEvent(EventType::kAliasMove, "models", "production"));
+  ASSERT_EQ(forgotten.size(), 1u);
+  EXPECT_EQ(forgotten[0].collection, "models");
+  EXPECT_EQ(forgotten[0].name, "production");
+  EXPECT_FALSE(cache.GetAlias("models", "production"));
+  EXPECT_TRUE(cache.GetAlias("models", "staging"));
+  EXPECT_TRUE(cache.GetAlias("data", "production"));
+}
+
+TEST(ReadCacheTest, ARenameForgetsBothNames) {
+  ReadCache cache;
+  cache.PutAlias(MakeAlias("models", "old", 1));
+  cache.PutAlias(MakeAlias("models", "new", 2));
+  Event e = MakeEvent(EventType::kAliasRename, "models", "old");
+  e.renamed_to = "new";
+  EXPECT_EQ(cache.Forget(e).size(), 2u);
+  EXPECT_EQ(cache.sizes().aliases, 0u);
+}
+
+TEST(ReadCacheTest, ANewVersionForgetsLatestAndKeepsTheRest) {
+  ReadCache cache;
+  cache.PutAlias(MakeAlias("models", "latest", 1));
+  cache.PutAlias(MakeAlias("models", "production", 1));
+  cache.PutVersion(MakeVersion(7, 3, "models", 1));
+  (void)cache.Forget(MakeEvent(EventType::kVersionCreate, "models"));
+  EXPECT_FALSE(cache.GetAlias("models", "latest"));
+  EXPECT_TRUE(cache.GetAlias("models", "production"));
+  EXPECT_TRUE(cache.GetVersion(3, 1));
+}
+
+TEST(ReadCacheTest, ADeletedVersionTakesItsTreeAndTheCollectionsAliases) {
+  ReadCache cache;
+  cache.PutVersion(MakeVersion(7, 3, "models", 1));
+  cache.PutVersion(MakeVersion(8, 3, "models", 2));
+  TreeEntry of7{.id = 1, .version_id = 7, .parent_id = 0, .name = "a"};
+  TreeEntry of8{.id = 2, .version_id = 8, .parent_id = 0, .name = "a"};
+  cache.PutTreeEntry(of7);
+  cache.PutTreeEntry(of8);
+  cache.PutAlias(MakeAlias("models", "production", 2));
+  (void)cache.Forget(MakeEvent(EventType::kVersionDelete, "models", "", 1));
+  EXPECT_FALSE(cache.GetVersion(3, 1));
+  EXPECT_TRUE(cache.GetVersion(3, 2));
+  EXPECT_FALSE(cache.GetTreeEntry(7, 0, "a"));
+  EXPECT_TRUE(cache.GetTreeEntry(8, 0, "a"));
+  EXPECT_FALSE(cache.GetAlias("models", "production"));
+}
+
+TEST(ReadCacheTest, ProtectingANameForgetsItInEveryCollection) {
+  ReadCache cache;
+  cache.PutAlias(MakeAlias("models", "production", 1));
+  cache.PutAlias(MakeAlias("data", "production", 1));
+  cache.PutAlias(MakeAlias("data", "staging", 1));
+  EXPECT_EQ(cache.Forget(MakeEvent(EventType::kProtect, "", "production"))
+                .size(),
+            2u);
+  EXPECT_TRUE(cache.GetAlias("data", "staging"));
+}
+
+TEST(ReadCacheTest, ADeletedCollectionTakesEverythingOfIt) {
+  ReadCache cache;
+  cache.PutCollectionId("models", 3);
+  cache.PutVersion(MakeVersion(7, 3, "models", 1));
+  cache.PutAlias(MakeAlias("models", "production", 1));
+  cache.PutCollectionId("data", 4);
+  (void)cache.Forget(MakeEvent(EventType::kCollectionDelete, "models"));
+  EXPECT_FALSE(cache.CollectionId("models"));
+  EXPECT_FALSE(cache.GetVersion(3, 1));
+  EXPECT_FALSE(cache.GetAlias("models", "production"));
+  EXPECT_EQ(cache.CollectionId("data"), 4);
+}
+
+TEST(ReadCacheTest, TagsAndRolesForgetNothing) {
+  ReadCache cache;
+  cache.PutAlias(MakeAlias("models", "production", 1));
+  cache.PutVersion(MakeVersion(7, 3, "models", 1));
+  for (EventType type : {EventType::kTagAdd, EventType::kTagRemove,
+                         EventType::kRoleGrant, EventType::kRoleRevoke}) {
+    EXPECT_TRUE(cache.Forget(MakeEvent(type, "models", "production")).empty());
+  }
+  EXPECT_EQ(cache.sizes().aliases, 1u);
+  EXPECT_EQ(cache.sizes().versions, 1u);
+}
+
+TEST(ReadCacheTest, AFullMapIsEmptiedSoTheBoundHolds) {
+  ReadCache cache;
+  for (size_t i = 0; i <= ReadCache::kMaxAliases; ++i) {
+    cache.PutAlias(MakeAlias("models", "a" + std::to_string(i), 1));
+  }
+  EXPECT_LE(cache.sizes().aliases, ReadCache::kMaxAliases);
+  EXPECT_GE(cache.sizes().aliases, 1u);
+}
+
+// A Registry with the cache on, as a mount's, beside a second Registry on
+// the same store, as another process (or, on a shared store, machine).
+class CachedReadsTest : public RegistryTest {
+ protected:
+  void SetUp() override {
+    RegistryTest::SetUp();
+    for (int i = 0; i < 3; ++i) {
+      REGFS_ASSERT_OK(PushContent(Owner(), "models", "m" + std::to_string(i)));
+    }
+    auto c = reg().GetCollection("models");
+    REGFS_ASSERT_OK(c);
+    first_ = c->next_number - 3;
+    REGFS_ASSERT_OK(reg().SetAlias(Owner(), "models", "production",
+                                   "v" + std::to_string(first_)));
+    reg().EnableReadCache();
+    auto other = Registry::Open(store());
+    REGFS_ASSERT_OK(other);
+    other_ = std::move(*other);
+  }
+  void TearDown() override {
+    other_.reset();
+    RegistryTest::TearDown();
+  }
+
+  uint64_t TargetOf(std::string_view alias) {
+    auto a = reg().GetAlias("models", alias);
+    EXPECT_TRUE(a.has_value()) << testing::Describe(a);
+    return a ? a->version : 0;
+  }
+  // What the other Registry committed after `seq`, told to ours.
+  void RefreshAfter(uint64_t seq) {
+    HistoryFilter filter;
+    filter.after_seq = seq;
+    auto events = reg().History(filter);
+    REGFS_ASSERT_OK(events);
+    reg().Refresh(*events);
+  }
+
+  uint64_t first_ = 0;  // the number of the first version
+  std::unique_ptr<Registry> other_;
+};
+
+TEST_F(CachedReadsTest, OwnChangesShowAtOnce) {
+  EXPECT_EQ(TargetOf("production"), first_);
+  REGFS_ASSERT_OK(reg().SetAlias(Owner(), "models", "production",
+                                 "v" + std::to_string(first_ + 1)));
+  EXPECT_EQ(TargetOf("production"), first_ + 1);
+  EXPECT_EQ(TargetOf("latest"), first_ + 2);
+  REGFS_ASSERT_OK(PushContent(Owner(), "models", "m3"));
+  EXPECT_EQ(TargetOf("latest"), first_ + 3);
+  REGFS_ASSERT_OK(reg().RemoveAlias(Owner(), "models", "production"));
+  EXPECT_EQ(testing::CodeOf(reg().GetAlias("models", "production")),
+            Code::kNotFound);
+}
+
+TEST_F(CachedReadsTest, OthersChangesShowOnceRefreshed) {
+  EXPECT_EQ(TargetOf("production"), first_);
+  EXPECT_EQ(TargetOf("latest"), first_ + 2);
+  const uint64_t seq = Seq();
+  REGFS_ASSERT_OK(other_->SetAlias(Owner(), "models", "production",
+                                   "v" + std::to_string(first_ + 1)));
+  REGFS_ASSERT_OK(other_->Protect(Owner(), "production"));
+  // Not told yet: the cache answers what it read (the mount's watcher
+  // tells it within its poll, or at once when the writer announces).
+  EXPECT_EQ(TargetOf("production"), first_);
+  RefreshAfter(seq);
+  auto moved = reg().GetAlias("models", "production");
+  REGFS_ASSERT_OK(moved);
+  EXPECT_EQ(moved->version, first_ + 1);
+  EXPECT_TRUE(moved->is_protected);
+  EXPECT_EQ(TargetOf("latest"), first_ + 2);
+}
+
+TEST_F(CachedReadsTest, AVersionDeletedElsewhereIsGoneOnceRefreshed) {
+  auto c = reg().LookupCollection("models");
+  REGFS_ASSERT_OK(c);
+  REGFS_ASSERT_OK(reg().GetVersionByNumber(c->id, first_ + 2));
+  EXPECT_EQ(TargetOf("latest"), first_ + 2);
+  const uint64_t seq = Seq();
+  REGFS_ASSERT_OK(other_->DeleteVersion(Owner(), "models", first_ + 2));
+  RefreshAfter(seq);
+  EXPECT_EQ(testing::CodeOf(reg().GetVersionByNumber(c->id, first_ + 2)),
+            Code::kNotFound);
+  EXPECT_EQ(TargetOf("latest"), first_ + 1);
+}
+
+TEST_F(CachedReadsTest, ACollectionRecreatedElsewhereGetsItsNewId) {
+  REGFS_ASSERT_OK(PushContent(Owner(), "scratch", "s"));
+  auto before = reg().LookupCollection("scratch");
+  REGFS_ASSERT_OK(before);
+  const uint64_t seq = Seq();
+  REGFS_ASSERT_OK(other_->DeleteCollection(Owner(), "scratch", /*all=*/true));
+  REGFS_ASSERT_OK(other_->CreateCollection(Owner(), "scratch"));
+  RefreshAfter(seq);
+  auto after = reg().LookupCollection("scratch");
+  REGFS_ASSERT_OK(after);
+  EXPECT_NE(after->id, before->id);
+}
+
+}  // namespace
+}  // namespace regfs::registry
