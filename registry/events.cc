@@ -1,5 +1,6 @@
 // The history: appending an event as someone's, reading events back.
 #include "registry/registry_impl.h"
+#include "registry/shared_store.h"
 #include "registry/sql/history.h"
 
 namespace regfs::registry {
@@ -26,6 +27,9 @@ Result<uint64_t> Registry::Impl::Append(const Identity& who, Event event) {
   event.uid = who.uid;
   event.user = who.user;
   event.interface = who.interface;
+  // A shared store's nodes write one history: each change names the
+  // machine it was made on. An embedded store is one machine.
+  if (shared_metadata) event.host = HostName();
   REGFS_ASSIGN_OR_RETURN(const uint64_t seq, sql::AppendEvent(*db, event));
   NoteWritten(seq);
   return seq;
