@@ -1,5 +1,6 @@
 // The history: appending an event as someone's, reading events back.
 #include "registry/registry_impl.h"
+#include "registry/shared_store.h"
 #include "registry/sql/history.h"
 
 namespace regfs::registry {
@@ -30,6 +31,9 @@ Result<uint64_t> Registry::Impl::Append(const Identity& who, Event event) {
   // (read_cache.h). Forgetting a change that then rolls back costs only a
   // round trip.
   if (cache) (void)cache->Forget(event);
+  // A shared store's nodes write one history: each change names the
+  // machine it was made on. An embedded store is one machine.
+  if (shared_metadata) event.host = HostName();
   REGFS_ASSIGN_OR_RETURN(const uint64_t seq, sql::AppendEvent(*db, event));
   NoteWritten(seq);
   return seq;

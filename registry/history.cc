@@ -99,8 +99,12 @@ std::string RenderText(const Event& event) {
       fmt::arg("principal", detail("principal")),
       fmt::arg("tag", detail("tag")),
       fmt::arg("automation", detail("automation")));
+  // user@host, as a shell prompt names both; an event without a host (an
+  // embedded store's) shows the user alone.
+  const std::string who =
+      event.host.empty() ? event.user : event.user + "@" + event.host;
   return fmt::format("{:>6}  {}  {:<10} {:<3}  {}", event.seq,
-                     FormatTime(event.time), event.user,
+                     FormatTime(event.time), who,
                      InterfaceName(event.interface), what);
 }
 

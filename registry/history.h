@@ -54,6 +54,10 @@ struct Event {
   uid_t uid = 0;
   std::string user;
   Interface interface = Interface::kCli;
+  // The machine the change was made on, on a shared store (its nodes
+  // share one history); empty on an embedded store, which is one machine,
+  // and on events from before schema version 6.
+  std::string host;
   // A rename's new name (`alias` is the old one); empty for other events.
   std::string renamed_to;
   // Other event-specific extras, always an object: {"principal", "role"}
@@ -80,10 +84,12 @@ struct HistoryFilter {
 // {"seq":7,"time":"2026-11-22T04:53:02.123Z","event":"alias.move",
 //  "collection":"models","alias":"production","old":"v1","new":"v2",
 //  "uid":1000,"user":"alice","interface":"fs"}
-// plus the detail's keys. Absent values are null.
+// with "host":"node-a" after "interface" when the event has a host (a
+// shared store's), plus the detail's keys. Absent values are null.
 std::string RenderJsonLine(const Event& event);
 
-// A one-line human form for terminals.
+// A one-line human form for terminals; its user column is user@host when
+// the event has a host, as a shell prompt names both.
 std::string RenderText(const Event& event);
 
 // ISO-8601 UTC with milliseconds: 2026-11-22T04:53:02.123Z.

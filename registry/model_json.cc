@@ -26,9 +26,9 @@ OrderedJson OrNull(const std::string& s) {
 }
 
 // The keys of an event's JSON that are not its detail.
-constexpr std::array<std::string_view, 10> kEventKeys = {
-    "seq", "time", "event", "collection", "alias",
-    "old", "new",  "uid",   "user",       "interface"};
+constexpr std::array<std::string_view, 11> kEventKeys = {
+    "seq", "time", "event", "collection", "alias",    "old",
+    "new", "uid",  "user",  "interface",  "host"};
 
 // Runs `read`, which may throw nlohmann's exceptions on a missing key or a
 // wrong type, and turns them into InvalidArgument naming `what`.
@@ -348,6 +348,9 @@ OrderedJson ToJson(const Event& event) {
   j["uid"] = event.uid;
   j["user"] = event.user;
   j["interface"] = InterfaceName(event.interface);
+  // Only a shared store's events have a host: an embedded store's lines
+  // stay as they were.
+  if (!event.host.empty()) j["host"] = event.host;
   const nlohmann::json detail = StoredDetail(event);
   for (const auto& [key, value] : detail.items()) j[key] = value;
   return j;
@@ -373,6 +376,7 @@ Result<Event> EventFromJson(const OrderedJson& j) {
     e.user = StringOr(j, "user");
     e.interface =
         StringOr(j, "interface") == "fs" ? Interface::kFs : Interface::kCli;
+    e.host = StringOr(j, "host");
     for (const auto& [key, value] : j.items()) {
       if (std::find(kEventKeys.begin(), kEventKeys.end(), key) !=
           kEventKeys.end()) {

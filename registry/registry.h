@@ -162,7 +162,7 @@ class Registry final {
   Registry& operator=(const Registry&) = delete;
 
   const std::filesystem::path& store() const { return store_; }
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
   // The database file inside a store directory.
   static constexpr std::string_view kDatabaseFileName = "registry.db";
   // The principal of the default role (everyone without a grant).

@@ -52,8 +52,9 @@ Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
   REGFS_ASSIGN_OR_RETURN(const int64_t seq, NextSeq(db));
   REGFS_STMT(s, db,
              "INSERT INTO history (seq, time_ms, event, collection, alias, "
-             "old_version, new_version, uid, \"user\", interface, detail) "
-             "VALUES (?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+             "old_version, new_version, uid, \"user\", interface, detail, "
+             "host) "
+             "VALUES (?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12)");
   s->BindInt64(1, event.time)
       .BindText(2, EventTypeName(event.type))
       .BindText(3, event.collection)
@@ -67,7 +68,8 @@ Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
       .BindText(10, StoredDetail(event).dump(
                         -1, ' ', false,
                         nlohmann::json::error_handler_t::replace))
-      .BindInt64(11, seq);
+      .BindInt64(11, seq)
+      .BindText(12, event.host);
   REGFS_TRY(s->Run());
   REGFS_TRY(Notify(db, seq));
   REGFS_TRY(tx->Commit());

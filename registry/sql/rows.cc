@@ -67,6 +67,7 @@ Result<Event> EventFromRow(const Statement& s) {
   e.uid = static_cast<uid_t>(s.ColumnInt64(7));
   e.user = s.ColumnText(8);
   e.interface = s.ColumnText(9) == "fs" ? Interface::kFs : Interface::kCli;
+  e.host = s.ColumnText(11);
   e.detail = nlohmann::json::parse(s.ColumnText(10), nullptr, false);
   if (!e.detail.is_object()) e.detail = nlohmann::json::object();
   // A rename's new name is stored in the detail (StoredDetail).

@@ -56,7 +56,7 @@ Version VersionFromRow(const Statement& s);
 // The columns of a history row, for "SELECT {kEventColumns} FROM history".
 inline constexpr const char* kEventColumns =
     "seq, time_ms, event, collection, alias, old_version, new_version, uid, "
-    "\"user\", interface, detail";
+    "\"user\", interface, detail, host";
 // A row of kEventColumns; Corruption for an unknown event kind.
 Result<Event> EventFromRow(const Statement& s);
 

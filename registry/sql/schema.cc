@@ -191,8 +191,17 @@ CREATE TABLE leases (
 );
 )sql";
 
-constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3, kVersion4,
-                                  kVersion5};
+// The machine each change was made on (Event::host), which a shared
+// store's history names: its nodes share one history. Rows from before,
+// and every row of an embedded store (one machine), keep the empty host.
+// Adding a column rewrites no row, so the append-only triggers stay as
+// they are and do not fire.
+constexpr const char* kVersion6 = R"sql(
+ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3,
+                                  kVersion4, kVersion5, kVersion6};
 static_assert(std::size(kSteps) == Registry::kSchemaVersion);
 static_assert(std::size(kSteps) == std::size(kPostgresSteps));
 

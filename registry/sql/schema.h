@@ -17,6 +17,7 @@ namespace regfs::registry::sql::schema {
 // Version 3: deleted collections.
 // Version 4: counters (history's sequence numbers).
 // Version 5: automations, their deliveries' log, leases.
+// Version 6: the history's host column (a shared store's node).
 //
 // A PostgreSQL store has the same tables and steps (schema_postgres.h);
 // its version is the row of its schema_version table.

@@ -184,9 +184,16 @@ CREATE TABLE leases (
 );
 )sql";
 
+// A constant default: PostgreSQL adds the column without rewriting the
+// table, and the append-only trigger (UPDATE, DELETE, TRUNCATE) does not
+// fire.
+inline constexpr const char* kPostgresVersion6 = R"sql(
+ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT '';
+)sql";
+
 inline constexpr const char* kPostgresSteps[] = {
     kPostgresVersion1, kPostgresVersion2, kPostgresVersion3,
-    kPostgresVersion4, kPostgresVersion5};
+    kPostgresVersion4, kPostgresVersion5, kPostgresVersion6};
 
 }  // namespace regfs::registry::sql::schema
 

@@ -127,6 +127,7 @@ int FuzzHistoryRender(const uint8_t* data, size_t size) {
   e.uid = static_cast<uid_t>(in.U64());
   e.user = in.Str(64);
   e.interface = (flags & 4) ? registry::Interface::kFs : registry::Interface::kCli;
+  if (flags & 16) e.host = in.Str(64);  // a shared store's event
   // The detail keys the registry writes, with any values; or, like
   // History() does with a stored detail, whatever the text parses to.
   static constexpr const char* kKeys[] = {"to",     "principal", "role",   "tag",
@@ -140,7 +141,7 @@ int FuzzHistoryRender(const uint8_t* data, size_t size) {
         clashes |= key == "seq" || key == "time" || key == "event" ||
                    key == "collection" || key == "alias" || key == "old" ||
                    key == "new" || key == "uid" || key == "user" ||
-                   key == "interface";
+                   key == "interface" || key == "host";
       }
       if (!clashes) e.detail = parsed;
     }
@@ -175,6 +176,12 @@ int FuzzHistoryRender(const uint8_t* data, size_t size) {
   CheckField(back, "collection", e.collection, line);
   CheckField(back, "alias", e.alias, line);
   CheckField(back, "user", e.user, line);
+  // Only an event with a host has the key (an embedded store's lines stay
+  // as they were).
+  FUZZ_CHECK(back.contains("host") == !e.host.empty(), "host: " + Escape(line));
+  if (!e.host.empty() && IsUtf8(e.host)) {
+    FUZZ_CHECK(back["host"] == e.host, "host changed: " + Escape(line));
+  }
   for (const auto& [key, version] :
        {std::pair{"old", e.old_version}, std::pair{"new", e.new_version}}) {
     if (version) {

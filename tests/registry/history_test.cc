@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "registry/model_json.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -170,6 +171,36 @@ TEST(HistoryRenderTest, TextIsOneLineNamingTheChange) {
   EXPECT_NE(text.find("production"), std::string::npos) << text;
   EXPECT_NE(text.find("alice"), std::string::npos) << text;
   EXPECT_NE(text.find("v2"), std::string::npos) << text;
+}
+
+// A shared store's events name the machine of the change (Event::host):
+// user@host in the text, "host" after "interface" in JSON, read back by
+// EventFromJson (the mount's ctl protocol). Without a host, both stay as
+// an embedded store has always shown them.
+TEST(HistoryRenderTest, HostIsShownOnlyWhenTheEventHasOne) {
+  Event e = ExampleMove();
+  e.host = "node-a";
+  const std::string text = RenderText(e);
+  EXPECT_NE(text.find(" alice@node-a "), std::string::npos) << text;
+  const std::string line = RenderJsonLine(e);
+  EXPECT_NE(line.find(R"("interface":"fs","host":"node-a")"),
+            std::string::npos)
+      << line;
+  auto back = EventFromJson(OrderedJson::parse(line));
+  ASSERT_TRUE(back.has_value()) << Describe(back);
+  EXPECT_EQ(back->host, "node-a");
+  EXPECT_EQ(back->user, "alice");
+  EXPECT_TRUE(back->detail.empty()) << back->detail.dump();
+
+  const Event plain = ExampleMove();
+  EXPECT_EQ(RenderText(plain).find('@'), std::string::npos)
+      << RenderText(plain);
+  EXPECT_NE(RenderText(plain).find(" alice "), std::string::npos);
+  const json j = Parse(RenderJsonLine(plain));
+  EXPECT_FALSE(j.contains("host")) << j.dump();
+  auto none = EventFromJson(OrderedJson::parse(RenderJsonLine(plain)));
+  ASSERT_TRUE(none.has_value()) << Describe(none);
+  EXPECT_EQ(none->host, "");
 }
 
 TEST(HistoryRenderTest, EventTypeNamesRoundTrip) {

@@ -248,6 +248,9 @@ class HistoryLogTest : public RegistryTest {
     EXPECT_EQ(e.uid, who.uid);
     EXPECT_EQ(e.user, who.user);
     EXPECT_EQ(e.interface, who.interface);
+    // A shared store's events name this machine; an embedded store is
+    // one machine, and its events name none.
+    EXPECT_EQ(e.host, testing::TestOnPostgres() ? HostName() : "");
     EXPECT_GE(e.time, before);
     EXPECT_LE(e.time, after);
     ASSERT_TRUE(e.detail.is_object()) << e.detail.dump();

@@ -7,8 +7,11 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
+#include "registry/history.h"
 #include "registry/registry.h"
 #include "tests/registry/pg_server.h"
 #include "tests/registry/test_util.h"
@@ -119,6 +122,46 @@ TEST_F(SharedStoreTest, ASecondStoreJoinsAndTheOwnerIsKnownByName) {
   auto latest = (*reopened)->Resolve("models", "latest");
   REGFS_ASSERT_OK(latest);
   EXPECT_EQ(latest->number, 0u);
+}
+
+// The history of a shared store names the machine of each change (its
+// nodes share one history), and `regfs history` shows it: user@host in
+// the text, "host" in the JSON. Both nodes here are this machine.
+TEST_F(SharedStoreTest, AnAliasMoveRecordsThisMachinesHost) {
+  bool joined = true;
+  auto first = InitSharedStore(tmp_.path() / "a", Owner(), config_, &joined);
+  REGFS_ASSERT_OK(first);
+  auto second =
+      InitSharedStore(tmp_.path() / "b", User(20001), config_, &joined);
+  REGFS_ASSERT_OK(second);
+  for (const char* content : {"zero", "one"}) {
+    WriteFile(tmp_.path() / "src" / content, content);
+    PushRequest push;
+    push.collection = "models";
+    push.paths = {tmp_.path() / "src" / content};
+    REGFS_ASSERT_OK((*first)->Push(Owner(), push));
+  }
+  REGFS_ASSERT_OK((*first)->SetAlias(Owner(), "models", "production", "v0"));
+  REGFS_ASSERT_OK((*first)->SetAlias(Owner(), "models", "production", "v1",
+                                     std::optional<uint64_t>(0)));
+  HistoryFilter filter;
+  filter.alias = "production";
+  auto events = (*second)->History(filter);
+  REGFS_ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 2u);
+  const Event& move = events->back();
+  EXPECT_EQ(move.type, EventType::kAliasMove);
+  ASSERT_FALSE(HostName().empty());
+  EXPECT_EQ(move.host, HostName());
+  EXPECT_NE(RenderText(move).find(" " + Owner().user + "@" + HostName() + " "),
+            std::string::npos)
+      << RenderText(move);
+  const auto line = nlohmann::json::parse(RenderJsonLine(move));
+  EXPECT_EQ(line.value("host", ""), HostName()) << line.dump();
+  // Every event of the store, the pushes' too, names it.
+  auto all = (*second)->History(HistoryFilter{});
+  REGFS_ASSERT_OK(all);
+  for (const Event& e : *all) EXPECT_EQ(e.host, HostName()) << e.seq;
 }
 
 }  // namespace

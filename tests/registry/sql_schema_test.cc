@@ -9,11 +9,16 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "registry/blob_store.h"
 #include "registry/registry.h"
+#include "registry/sql/history.h"
+#include "registry/sql/postgres.h"
 #include "registry/sql/sqlite.h"
+#include "tests/registry/pg_server.h"
+#include "tests/registry/sql_engine_test_util.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
@@ -37,8 +42,8 @@ int SchemaVersionOf(const fs::path& store) {
   return v.value_or(-1);
 }
 
-TEST(SchemaTest, CurrentVersionIsFive) {
-  EXPECT_EQ(Registry::kSchemaVersion, 5);
+TEST(SchemaTest, CurrentVersionIsSix) {
+  EXPECT_EQ(Registry::kSchemaVersion, 6);
 }
 
 TEST(SchemaTest, NewStoreIsAtTheCurrentVersion) {
@@ -175,6 +180,8 @@ TEST_F(SchemaUpgradeTest, OpensAndUpgrades) {
   EXPECT_EQ((*history)[5].type, EventType::kAliasCreate);
   EXPECT_EQ((*history)[5].interface, Interface::kFs);
   EXPECT_EQ((*history)[6].detail.value("principal", ""), "20002");
+  // Version 6's host: no row from before names one.
+  for (const Event& e : *history) EXPECT_EQ(e.host, "") << e.seq;
 }
 
 TEST_F(SchemaUpgradeTest, UpgradedStoreTakesVersion2Features) {
@@ -277,6 +284,67 @@ TEST(SchemaTest, HistoryIsAppendOnlyInTheDatabase) {
   EXPECT_FALSE((*db)->Exec("UPDATE history SET user = 'mallory'").has_value());
   EXPECT_FALSE((*db)->Exec("DELETE FROM history").has_value());
 }
+
+// Version 6 (the history's host) on each engine: a version 5 database's
+// rows get the empty host, new rows keep theirs, and the history stays
+// append-only (SQLite's triggers; PostgreSQL's statement trigger).
+class SchemaHostTest : public ::testing::TestWithParam<sql::Engine> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == sql::Engine::kSqlite) {
+      auto db = sql::SqliteConnection::Open(tmp_.path() / "r.db", true);
+      ASSERT_TRUE(db.has_value()) << Describe(db);
+      db_ = std::move(*db);
+      return;
+    }
+    auto server = testing::PgServer::Get();
+    ASSERT_TRUE(server.has_value())
+        << "the test PostgreSQL server did not start: " << Describe(server);
+    auto conninfo =
+        (*server)->CreateDatabase(testing::PgServer::Schema::kEmpty);
+    ASSERT_TRUE(conninfo.has_value()) << Describe(conninfo);
+    auto db = sql::PostgresConnection::Open(*conninfo);
+    ASSERT_TRUE(db.has_value()) << Describe(db);
+    db_ = std::move(*db);
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<sql::Connection> db_;
+};
+
+TEST_P(SchemaHostTest, OldRowsHaveNoHostAndHistoryStaysAppendOnly) {
+  sql::Connection& db = *db_;
+  REGFS_ASSERT_OK(sql::schema::Migrate(db, 5));
+  Event e;
+  e.type = EventType::kTagAdd;
+  e.collection = "m";
+  e.user = "root";
+  REGFS_ASSERT_OK(db.Exec(
+      "INSERT INTO history (seq, time_ms, event, collection, alias, uid, "
+      "\"user\", interface, detail) VALUES (1, 0, 'tag.add', 'm', '', 0, "
+      "'root', 'cli', '{}'); UPDATE counters SET value = 1"));
+  REGFS_ASSERT_OK(sql::schema::Migrate(db));
+  EXPECT_EQ(sql::schema::Version(db).value_or(-1), 6);
+  e.host = "node-b";
+  auto seq = sql::AppendEvent(db, e);
+  REGFS_ASSERT_OK(seq);
+  EXPECT_EQ(*seq, 2u);
+  auto events = sql::QueryHistory(db, HistoryFilter{});
+  REGFS_ASSERT_OK(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].host, "");
+  EXPECT_EQ((*events)[0].user, "root");
+  EXPECT_EQ((*events)[1].host, "node-b");
+  for (const char* edit :
+       {"UPDATE history SET host = 'mallory-box'", "DELETE FROM history"}) {
+    auto refused = db.Exec(edit);
+    ASSERT_FALSE(refused.has_value()) << edit;
+    EXPECT_NE(refused.error().message.find("append-only"), std::string::npos)
+        << refused.error().message;
+  }
+}
+
+REGFS_SQL_ENGINES(SchemaHostTest);
 
 }  // namespace
 }  // namespace regfs::registry

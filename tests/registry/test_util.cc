@@ -96,16 +96,10 @@ std::vector<fs::path> FilesUnder(const fs::path& dir) {
   return files;
 }
 
-namespace {
-
-// Whether the registry's tests run on a shared store: REGFS_TEST_ENGINE is
-// "postgres" (ctest runs registry_tests a second time so: registry_pg.*).
 bool TestOnPostgres() {
   const char* engine = std::getenv("REGFS_TEST_ENGINE");
   return engine != nullptr && std::string_view(engine) == "postgres";
 }
-
-}  // namespace
 
 void RegistryTest::SetUp() {
   tmp_ = std::make_unique<TempDir>();

@@ -95,6 +95,11 @@ std::string ReadFile(const std::filesystem::path& path);
 // Regular files under `dir`, recursively, skipping directories named tmp.
 std::vector<std::filesystem::path> FilesUnder(const std::filesystem::path& dir);
 
+// Whether the registry's tests run on a shared store: REGFS_TEST_ENGINE is
+// "postgres" (ctest runs registry_tests a second time so: registry_pg.*),
+// and RegistryTest's store is then a shared store.
+bool TestOnPostgres();
+
 // Every test gets a fresh store at tmp/store, initialised by Owner(), and a
 // scratch directory tmp/src for files to push.
 class RegistryTest : public ::testing::Test {

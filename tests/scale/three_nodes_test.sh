@@ -3,7 +3,8 @@
 # shared blob directory; three store directories, each mounted by its own
 # daemon, act as three machines. Covers (issue 14): push on A, read on B
 # and C; ln -sfn on A seen on B and C within 1 s; movers on every node on
-# one alias make one chain in a gap-free history; protected names refused
+# one alias make one chain in a gap-free history that names each change's
+# host (this machine: the nodes share it); protected names refused
 # for a member on every node; the server restarted under load loses no
 # acknowledged move; the server frozen (SIGSTOP) fails changes within the
 # configured bound while open files still read, and everything recovers
@@ -127,10 +128,15 @@ acknowledged=$(cat "$tmp"/moved-* | awk '{ s += $1 } END { print s }')
 ((acknowledged > 0)) || die "no mover succeeded"
 "$R" --store "$tmp/node-b" history --json >"$tmp/history.json"
 python3 - "$tmp/history.json" "$acknowledged" <<'EOF' || die "history check failed"
-import json, sys
+import json, socket, sys
 events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 seqs = [e["seq"] for e in events]
 assert seqs == list(range(1, len(seqs) + 1)), "history seqs have gaps or are out of order"
+# Every node here is this machine: each change, from the CLI or a mount,
+# names its host.
+host = socket.gethostname()
+for e in events:
+    assert e.get("host") == host, f"seq {e['seq']}: host {e.get('host')!r}, not {host!r}"
 chain = [e for e in events if e.get("alias") == "shared"]
 prev = None
 moves = 0

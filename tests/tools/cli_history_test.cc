@@ -17,7 +17,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 class CliHistoryTest : public CliTest {
  protected:
@@ -104,6 +106,8 @@ TEST_F(CliHistoryTest, JsonShowsEveryEventWithItsActor) {
     EXPECT_EQ(e["uid"], CurrentUser().uid) << e;
     EXPECT_EQ(e["user"], CurrentUser().name) << e;
     EXPECT_EQ(e["interface"], "cli") << e;
+    // One machine: an embedded store's events name no host.
+    EXPECT_FALSE(e.contains("host")) << e;
   }
   const auto& rename = events[events.size() - 7];
   EXPECT_EQ(rename["event"], "alias.rename");
@@ -116,6 +120,7 @@ TEST_F(CliHistoryTest, JsonShowsEveryEventWithItsActor) {
   EXPECT_EQ(text.OutLines().size(), events.size());
   EXPECT_THAT(text.OutLines()[0],
               MatchesRegex(" +1  .*" + CurrentUser().name + ".*"));
+  EXPECT_THAT(text.out, Not(HasSubstr(CurrentUser().name + "@")));
 }
 
 TEST_F(CliHistoryTest, FiltersByCollectionAliasAndTime) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "registry/shared_store.h"
 #include "tests/registry/pg_server.h"
 #include "tests/tools/cli_runner.h"
 
@@ -100,9 +101,22 @@ TEST_F(CliSharedTest, PushOnOneNodeIsReadAndMovedOnTheOther) {
   const RunResult stale = On(
       "node-a", {"alias", "set", "models", "production", "v0", "--expect", "v0"});
   EXPECT_EQ(stale.exit_code, 1) << stale.out;
-  // Both nodes write one history: A reads B's move.
-  EXPECT_THAT(OkOn("node-a", {"history", "--json"}),
-              HasSubstr("\"alias.move\""));
+  // Both nodes write one history: A reads B's move, which names the
+  // machine it was made on (both nodes are this machine here).
+  const std::string host = ::regfs::registry::HostName();
+  ASSERT_FALSE(host.empty());
+  nlohmann::json move;
+  std::istringstream lines(OkOn("node-a", {"history", "--json"}));
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j.value("host", ""), host) << line;
+    if (j["event"] == "alias.move") move = j;
+  }
+  ASSERT_TRUE(move.is_object()) << "no alias.move in the history";
+  EXPECT_EQ(move["user"], CurrentUser().name);
+  const std::string text = OkOn("node-a", {"history", "--alias", "production"});
+  EXPECT_THAT(text, HasSubstr(" " + CurrentUser().name + "@" + host + " "));
+  EXPECT_THAT(text, HasSubstr("production"));
   // fsck and gc from either node: one blob directory, nothing to remove.
   EXPECT_THAT(OkOn("node-b", {"fsck"}), HasSubstr("2 versions"));
   OkOn("node-a", {"gc"});
