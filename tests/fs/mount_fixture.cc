@@ -16,6 +16,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/registry/test_store.h"
+
 namespace regfs::fs::testing {
 namespace {
 
@@ -277,7 +279,12 @@ void MountTest::SetUp() {
   WriteFile(Src("zoo/docs/readme.txt"), "read me\n");
 
   root_ = Identity::Current(Interface::kCli);
-  auto registry = registry::Registry::Init(store_, root_);
+  // REGFS_TEST_ENGINE=postgres: a shared store (test_store.h), its blobs
+  // in dir/blobs beside the store directory.
+  auto registry =
+      registry::testing::TestOnPostgres()
+          ? registry::testing::InitTestSharedStore(store_, root_, dir_ / "blobs")
+          : registry::Registry::Init(store_, root_);
   ASSERT_TRUE(registry.has_value()) << registry.error().message;
   registry_ = std::move(*registry);
 

@@ -115,7 +115,10 @@ void ForceUnmount(const stdfs::path& mountpoint);
 //           candidate and production), v2; latest -> v2
 //   zoo:    tree v0 with zoo_dataset.pt, zoo_labels.pt, docs/readme.txt
 // `production` is protected. Roles: 20001 member, 20002 viewer, 20003
-// admin, group 30000 member; the default role is viewer.
+// admin, group 30000 member; the default role is viewer. The store is an
+// embedded one at dir/store, or with REGFS_TEST_ENGINE=postgres a shared
+// one (tests/registry/test_store.h): its node directory at dir/store, its
+// blobs in dir/blobs.
 class MountTest : public ::testing::Test {
  protected:
   void SetUp() override;

@@ -3,14 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string_view>
 #include <system_error>
 
 #include "registry/shared_store.h"
-#include "tests/registry/pg_server.h"
+#include "tests/registry/test_store.h"
 
 namespace regfs::registry {
 
@@ -96,32 +95,18 @@ std::vector<fs::path> FilesUnder(const fs::path& dir) {
   return files;
 }
 
-bool TestOnPostgres() {
-  const char* engine = std::getenv("REGFS_TEST_ENGINE");
-  return engine != nullptr && std::string_view(engine) == "postgres";
-}
-
 void RegistryTest::SetUp() {
   tmp_ = std::make_unique<TempDir>();
   ASSERT_FALSE(tmp_->path().empty());
   store_ = tmp_->path() / "store";
   src_ = tmp_->path() / "src";
   fs::create_directories(src_);
-  // On PostgreSQL, a shared store: a new database (the schema already in
-  // it) on the throwaway server (pg_server.h) and the blob directory
-  // tmp/blobs.
+  // On PostgreSQL (REGFS_TEST_ENGINE, test_store.h), a shared store whose
+  // blob directory is tmp/blobs.
   if (TestOnPostgres()) {
-    auto server = PgServer::Get();
-    ASSERT_TRUE(server.has_value())
-        << "the test PostgreSQL server did not start: " << Describe(server);
-    auto conninfo = (*server)->CreateDatabase(PgServer::Schema::kMigrated);
-    ASSERT_TRUE(conninfo.has_value()) << Describe(conninfo);
-    bool joined = true;
-    auto opened = InitSharedStore(store_, Owner(),
-                                  {*conninfo, tmp_->path() / "blobs"}, &joined,
-                                  init_options_);
+    auto opened = InitTestSharedStore(store_, Owner(), tmp_->path() / "blobs",
+                                      init_options_);
     ASSERT_TRUE(opened.has_value()) << Describe(opened);
-    ASSERT_FALSE(joined) << "a fresh database holds no registry";
     registry_ = std::move(*opened);
     return;
   }

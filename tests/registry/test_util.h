@@ -21,6 +21,7 @@
 #include "registry/identity.h"
 #include "registry/model.h"
 #include "registry/registry.h"
+#include "tests/registry/test_store.h"  // TestOnPostgres
 
 namespace regfs::registry {
 
@@ -94,11 +95,6 @@ void WriteFile(const std::filesystem::path& path, std::string_view content);
 std::string ReadFile(const std::filesystem::path& path);
 // Regular files under `dir`, recursively, skipping directories named tmp.
 std::vector<std::filesystem::path> FilesUnder(const std::filesystem::path& dir);
-
-// Whether the registry's tests run on a shared store: REGFS_TEST_ENGINE is
-// "postgres" (ctest runs registry_tests a second time so: registry_pg.*),
-// and RegistryTest's store is then a shared store.
-bool TestOnPostgres();
 
 // Every test gets a fresh store at tmp/store, initialised by Owner(), and a
 // scratch directory tmp/src for files to push.
