@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -46,6 +47,46 @@ Error PostgresError(std::string_view what, const char* sqlstate,
   return Error{code, fmt::format("{}: {} (SQLSTATE {})", what, text, state)};
 }
 
+// Whether `s` is UTF-8 that PostgreSQL's text takes: well-formed (no
+// overlong form, surrogate or code point past U+10FFFF) and without NUL.
+bool IsServerText(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b == 0) return false;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if ((b & 0xE0) == 0xC0) {
+      n = 1;
+      cp = b & 0x1F;
+    } else if ((b & 0xF0) == 0xE0) {
+      n = 2;
+      cp = b & 0x0F;
+    } else if ((b & 0xF8) == 0xF0) {
+      n = 3;
+      cp = b & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // cut short
+    for (size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 // The parameters of a statement, as text; nullopt is SQL NULL.
 class Params {
  public:
@@ -55,6 +96,12 @@ class Params {
     values_[index - 1] = std::move(value);
   }
   void Clear() { values_.clear(); }
+  // Whether every value is text the server takes (IsServerText).
+  bool AllServerText() const {
+    return std::all_of(values_.begin(), values_.end(), [](const auto& v) {
+      return !v || IsServerText(*v);
+    });
+  }
   // Pointers valid while this object is unchanged.
   std::vector<const char*> Pointers() const {
     std::vector<const char*> out;
@@ -145,6 +192,15 @@ class PostgresStatement final : public Statement {
       values.resize(static_cast<size_t>(params_count_), nullptr);
     }
     const int n = static_cast<int>(values.size());
+    // The server would refuse it with an error that names no name, after
+    // a round trip, and would abort the transaction: say what it is here.
+    // Through a mount, a lookup of such a name is then ENOENT and a change
+    // EINVAL, as for any name that cannot be.
+    if (!params_.AllServerText()) {
+      return Fail(Code::kInvalidArgument,
+                  "a shared store keeps names and values as UTF-8 text "
+                  "(PostgreSQL), and this one is not valid UTF-8");
+    }
     // A new connection has forgotten the prepared statement.
     REGFS_TRY(db_.Usable("postgres"));
     if (!name_.empty() && prepared_ != db_.generation()) REGFS_TRY(Prepare());

@@ -266,6 +266,34 @@ TEST_F(PostgresTest, AnUnboundParameterIsNullAsInSqlite) {
   EXPECT_EQ((*cached)->ColumnText(0), "none");
 }
 
+// PostgreSQL's text is UTF-8 without NUL, where SQLite takes any bytes: a
+// name that is not is refused before the round trip as a name that cannot
+// be (InvalidArgument: ENOENT for a lookup through a mount, EINVAL for a
+// change), and the transaction it was in goes on.
+TEST_F(PostgresTest, TextThatIsNotUtf8IsAnInvalidArgumentNotAServerError) {
+  REGFS_ASSERT_OK(sql::schema::Migrate(db()));
+  auto tx = sql::Transaction::Begin(db());
+  REGFS_ASSERT_OK(tx);
+  for (const std::string bad :
+       {std::string("\xff\xfe"), std::string("a\0b", 3),
+        std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+        std::string("\xf4\x90\x80\x80"), std::string("cut\xe2\x82")}) {
+    SCOPED_TRACE(::testing::PrintToString(bad));
+    auto s = db().Prepare("SELECT CAST(?1 AS TEXT)");
+    REGFS_ASSERT_OK(s);
+    (*s)->BindText(1, bad);
+    auto row = (*s)->Step();
+    ASSERT_FALSE(row.has_value());
+    EXPECT_EQ(row.error().code, Code::kInvalidArgument) << row.error().message;
+  }
+  auto s = db().Prepare("SELECT CAST(?1 AS TEXT)");
+  REGFS_ASSERT_OK(s);
+  (*s)->BindText(1, "modèle-€-𝄞");
+  ASSERT_TRUE((*s)->Step().value_or(false));
+  EXPECT_EQ((*s)->ColumnText(0), "modèle-€-𝄞");
+  REGFS_EXPECT_OK(tx->Commit());
+}
+
 TEST_F(PostgresTest, MapsServerErrorsToIoErrorWithTheirMessage) {
   REGFS_ASSERT_OK(sql::schema::Migrate(db()));
   auto bad = db().Cached("SELECT no_such_column FROM settings");
