@@ -25,7 +25,8 @@ set -euo pipefail
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
 # Fuzzing (tests/fuzz) and the thread-safety compile of tests/run.sh:
 # clang 19 (bookworm main), with libFuzzer (clang 14 lacks the C++23
-# std::expected of GCC 12's libstdc++).
+# std::expected of GCC 12's libstdc++). ccache: tests/run.sh compiles
+# through it (a second run rebuilds only what changed).
 readonly PACKAGES=(
   build-essential g++ cmake pkg-config
   libfuse3-dev fuse3
@@ -40,7 +41,7 @@ readonly PACKAGES=(
   bubblewrap systemd dpkg-dev fakeroot man-db
   libbenchmark-dev fio hyperfine linux-perf
   clang-19 libclang-rt-19-dev
-  meson ninja-build
+  meson ninja-build ccache
 )
 
 check_only=0
