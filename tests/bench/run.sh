@@ -118,6 +118,12 @@ SECONDS=0
 for tool in fio cmake fusermount3 mountpoint python3; do
   command -v "$tool" >/dev/null || die "$tool not found: run packaging/install-deps.sh"
 done
+if has shared; then
+  for tool in pgbench psql setpriv /usr/lib/postgresql/15/bin/initdb; do
+    command -v "$tool" >/dev/null ||
+      die "$tool not found (section shared): run packaging/install-deps.sh"
+  done
+fi
 
 
 # ---- mounts: every one we make is unmounted on exit, and only those ----
@@ -811,10 +817,10 @@ section_shared() {
   log "shared: PostgreSQL 15 up ($server)"
 
   # The same data in both stores; node B joins node A's registry.
-  local shape="--collections 1 --versions-per $per --aliases-per $aliases_per"
-  "$B/regfs_bench_gen" --store "$emb" $shape --threads 1 --label "$E" \
+  local shape=(--collections 1 --versions-per "$per" --aliases-per "$aliases_per")
+  "$B/regfs_bench_gen" --store "$emb" "${shape[@]}" --threads 1 --label "$E" \
     2>> "$LOGS/gen.log" > /dev/null
-  "$B/regfs_bench_gen" --store "$node_a" $shape --threads 1 --label "$S" \
+  "$B/regfs_bench_gen" --store "$node_a" "${shape[@]}" --threads 1 --label "$S" \
     --metadata "$url" --blobs "$blobs" 2>> "$LOGS/gen.log" > /dev/null
   "$REGFS" init --store "$node_b" --metadata "$url" --blobs "$blobs" > /dev/null
   # The moved aliases: moves/a (one mover), moves-T/a (concurrent movers,
@@ -857,8 +863,8 @@ section_shared() {
         # Readlink: the kernel keeps a link's target (FUSE_CAP_CACHE_SYMLINKS)
         # while it keeps the inode; dropped, each readlink reaches the daemon.
         [[ $op == readlink ]] && what="readlink of an alias (dentry warm)" && drop 2
-        cmd="$B/regfs_bench_probe latency --op $op --root ${mnt[$v]} $shape --samples 1000 --seed $rep --metric M --variant V --rep $rep"
-        "$B/regfs_bench_probe" latency --op "$op" --root "${mnt[$v]}" $shape \
+        cmd="$B/regfs_bench_probe latency --op $op --root ${mnt[$v]} ${shape[*]} --samples 1000 --seed $rep --metric M --variant V --rep $rep"
+        "$B/regfs_bench_probe" latency --op "$op" --root "${mnt[$v]}" "${shape[@]}" \
           --samples 1000 --seed "$rep" --metric "$what" --variant "$v" \
           --rep "$rep" | samples shared "$E" "$(show "$cmd")"
       done
@@ -866,7 +872,7 @@ section_shared() {
     cmd="$B/regfs_bench_probe visible --from $ma/moves/a --to $mb/moves/a --moves 100 --metric M --variant V --rep $rep"
     "$B/regfs_bench_probe" visible --from "$ma/moves/a" --to "$mb/moves/a" \
       --moves 100 --metric "$visible" --variant "$S" --rep "$rep" |
-      samples shared - "$(show "$cmd") (100 moves)"
+      samples shared - "$(show "$cmd")"
     # Moves per second: through node A's mount (move_bench.cc: one mover,
     # then $movers at once, each in a collection of its own), and the bare
     # transaction with as many pgbench clients, taking turns.
