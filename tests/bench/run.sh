@@ -873,36 +873,38 @@ section_shared() {
     "$B/regfs_bench_probe" visible --from "$ma/moves/a" --to "$mb/moves/a" \
       --moves 100 --metric "$visible" --variant "$S" --rep "$rep" |
       samples shared - "$(show "$cmd")"
-    # Moves per second: through node A's mount (move_bench.cc: one mover,
+    # Moves per second: through node A's mount (move_bench.cc: one mover;
     # then $movers at once, each in a collection of its own), and the bare
-    # transaction with as many pgbench clients, taking turns.
-    for v in $(rotate "$rep" mount pgbench); do
-      if [[ $v == mount ]]; then
-        local args=(--concurrent="$movers" --benchmark_repetitions=1
-                    --benchmark_min_time=1 --benchmark_out="$W/shared-moves.json"
-                    --benchmark_out_format=json)
-        cmd="$B/regfs_bench_moves '--alias=$M=$ma/moves/a' ${args[*]}"
-        "$B/regfs_bench_moves" "--alias=$M=$ma/moves/a" "${args[@]}" \
-          > "$LOGS/shared-moves.txt" 2>&1 ||
-          { tail "$LOGS/shared-moves.txt" >&2; die "regfs_bench_moves failed"; }
-        "$B/regfs_bench_report" gb2tsv --json "$W/shared-moves.json" \
-          --section shared --baseline "$P" --command "$(show "$cmd")" |
-          awk -v rep="$rep" 'BEGIN { FS = OFS = "\t" }
-            { sub(/^alias move, one history row \(in lockstep\)$/, "alias moves, 1 mover", $2)
-              $4 = rep; print }' >> "$SAMPLES"
-      else
-        local clients
-        for clients in 1 "$movers"; do
+    # transaction with as many pgbench clients; the two of each
+    # concurrency run one after the other (rotating which goes first).
+    local clients
+    for clients in 1 "$movers"; do
+      what="alias moves, $clients concurrent movers"
+      ((clients == 1)) && what="alias moves, 1 mover"
+      for v in $(rotate "$rep" mount pgbench); do
+        if [[ $v == mount ]]; then
+          local args=(--benchmark_repetitions=1 --benchmark_min_time=1
+                      --benchmark_out="$W/shared-moves.json"
+                      --benchmark_out_format=json)
+          ((clients > 1)) &&
+            args+=(--concurrent="$clients" --benchmark_filter=concurrent)
+          cmd="$B/regfs_bench_moves '--alias=$M=$ma/moves/a' ${args[*]}"
+          "$B/regfs_bench_moves" "--alias=$M=$ma/moves/a" "${args[@]}" \
+            > "$LOGS/shared-moves.txt" 2>&1 ||
+            { tail "$LOGS/shared-moves.txt" >&2; die "regfs_bench_moves failed"; }
+          "$B/regfs_bench_report" gb2tsv --json "$W/shared-moves.json" \
+            --section shared --baseline "$P" --command "$(show "$cmd")" |
+            awk -v rep="$rep" -v what="$what" 'BEGIN { FS = OFS = "\t" }
+              { $2 = what; $4 = rep; print }' >> "$SAMPLES"
+        else
           cmd="pgbench -n -M prepared -f tests/bench/move_pg.sql -D alias0=$alias0 -D version0=$version0 -c $clients -j $((clients > 1 ? 2 : 1)) -T 1"
           t=$($cmd "$floor_url" 2>> "$LOGS/pgbench.log" |
               awk '/^tps = / { print $3 }')
           [[ -n $t ]] || die "pgbench failed; see $LOGS/pgbench.log"
-          what="alias moves, $clients concurrent movers"
-          ((clients == 1)) && what="alias moves, 1 mover"
           record shared "$what" "$P" "$rep" "$t" ops/s higher "$P" \
             "$(show "$cmd") (server: $server)"
-        done
-      fi
+        fi
+      done
     done
     log "shared: repetition $((rep + 1))/$reps"
   done
