@@ -3,6 +3,7 @@
 //   regfs_bench_gen --store DIR --collections C --versions-per N
 //                   --aliases-per A [--contents K] [--threads T]
 //                   [--mirror DIR] [--label L]
+//                   [--metadata CONNINFO --blobs DIR]
 //
 // Creates a fresh store (OpenOptions::durable = false: no fsync, for
 // generating only) with C collections named as bench_util.h says, N
@@ -10,7 +11,11 @@
 // versions share K distinct small contents, so blobs dedupe and the store's
 // size is its database. With --mirror, also writes the same names as plain
 // files and symlinks under DIR (the ext4 reference of the metadata
-// benchmarks). Prints one sample line: versions generated per second.
+// benchmarks). With --metadata and --blobs, the store is a shared one
+// (registry::InitSharedStore): its rows in that PostgreSQL database, its
+// blobs in that directory; the same names and contents as an embedded
+// store of the same shape. Prints one sample line: versions generated per
+// second.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <malloc.h>
@@ -29,6 +34,7 @@
 
 #include "registry/identity.h"
 #include "registry/registry.h"
+#include "registry/shared_store.h"
 #include "tests/bench/bench_util.h"
 
 namespace regfs::bench {
@@ -47,6 +53,8 @@ struct GenOptions {
   unsigned threads = 2;
   stdfs::path mirror;
   std::string label = "registry API";
+  std::string metadata;  // a shared store's PostgreSQL conninfo
+  stdfs::path blobs;     // and its blob directory
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -124,8 +132,16 @@ int Run(const GenOptions& options) {
   const Identity who = Identity::Current(registry::Interface::kCli);
   registry::OpenOptions open_options;
   open_options.durable = false;
-  auto registry = Registry::Init(options.store, who, open_options);
+  bool joined = false;
+  auto registry =
+      options.metadata.empty()
+          ? Registry::Init(options.store, who, open_options)
+          : registry::InitSharedStore(
+                options.store, who,
+                registry::SharedStoreConfig{options.metadata, options.blobs},
+                &joined, open_options);
   if (!registry) Die(fmt::format("init: {}", registry.error().message));
+  if (joined) Die("--metadata: the database already holds a registry");
 
   // The distinct contents, outside the store so that pushes copy them in.
   const stdfs::path content_dir =
@@ -204,6 +220,13 @@ int main(int argc, char** argv) {
   app.add_option("--mirror", options.mirror,
                  "Also write the same names as files and symlinks here");
   app.add_option("--label", options.label, "Variant label of the sample");
+  auto* metadata = app.add_option(
+      "--metadata", options.metadata,
+      "A shared store: its PostgreSQL conninfo (an empty database)");
+  auto* blobs =
+      app.add_option("--blobs", options.blobs, "A shared store's blob directory");
+  metadata->needs(blobs);
+  blobs->needs(metadata);
   CLI11_PARSE(app, argc, argv);
   return regfs::bench::Run(options);
 }

@@ -4,7 +4,7 @@
 # Usage: tests/bench/run.sh [options]      (as root: mounts, drop_caches)
 #   --reps N            repetitions of every measurement (default 5)
 #   --only "S..."       sections to run: push read meta moves scale
-#                       automations (default: all)
+#                       automations shared (default: all)
 #   --read-mib N        size of the version read and pushed (default 1024)
 #   --meta-versions N   versions of the metadata collection (default 100000)
 #   --meta-aliases N    aliases of the metadata collection (default 10000)
@@ -41,7 +41,7 @@ cd "$(dirname "$SELF")/../.."
 readonly REPO=$PWD
 
 reps=5
-sections="push read meta moves scale automations"
+sections="push read meta moves scale automations shared"
 read_mib=1024
 meta_versions=100000
 meta_aliases=10000
@@ -118,6 +118,12 @@ SECONDS=0
 for tool in fio cmake fusermount3 mountpoint python3; do
   command -v "$tool" >/dev/null || die "$tool not found: run packaging/install-deps.sh"
 done
+if has shared; then
+  for tool in pgbench psql setpriv /usr/lib/postgresql/15/bin/initdb; do
+    command -v "$tool" >/dev/null ||
+      die "$tool not found (section shared): run packaging/install-deps.sh"
+  done
+fi
 
 
 # ---- mounts: every one we make is unmounted on exit, and only those ----
@@ -127,6 +133,8 @@ cleanup() {
   local mnt
   for mnt in "${!MOUNT_PID[@]}"; do unmount "$mnt"; done
   [[ -n ${TMPFS_DIR:-} ]] && rm -rf "$TMPFS_DIR"
+  # The shared section's PostgreSQL, after the daemons that use it.
+  if [[ -n ${PG_STATE:-} ]]; then stop_pg; fi
   if ((keep == 0)) && [[ -d $W ]]; then
     rm -rf "$W"/store-* "$W"/mirror-* "$W"/src.bin "$W"/cp "$W"/*.db*
   fi
@@ -768,6 +776,153 @@ section_automations() {
     "delivery latency p50 <= 100 ms"
 }
 
+# ---- shared: a shared store (PostgreSQL) against the embedded one ----
+
+# A throwaway PostgreSQL 15 (tests/scale/services.sh: a unix socket in
+# PG_STATE, fsync=off), stopped by cleanup() if the run ends early.
+PG_STATE=""
+start_pg() {
+  local exports
+  PG_STATE=$W/pg
+  exports=$(REGFS_SERVICES_DIR=$PG_STATE bash "$REPO/tests/scale/services.sh" start) ||
+    die "cannot start PostgreSQL (tests/scale/services.sh)"
+  eval "$exports"
+}
+stop_pg() {
+  REGFS_SERVICES_DIR=$PG_STATE bash "$REPO/tests/scale/services.sh" stop ||
+    log "shared: could not stop the PostgreSQL in $PG_STATE"
+  PG_STATE=""
+}
+# psql_admin SQL: one statement as the server's superuser.
+psql_admin() {
+  setpriv --reuid postgres --regid postgres --clear-groups -- \
+    /usr/lib/postgresql/15/bin/psql -qtA -h "$PG_STATE/pg/socket" \
+    -U postgres -d postgres -c "$1"
+}
+
+section_shared() {
+  local per=1000 aliases_per=1000 movers=$concurrent_movers
+  local emb=$W/store-shared-embedded node_a=$W/store-shared-a
+  local node_b=$W/store-shared-b blobs=$W/store-shared-blobs
+  local floor=$W/store-shared-floor
+  local E="embedded store (SQLite)" S="shared store (PostgreSQL)"
+  local P="bare PostgreSQL txn (pgbench)" M="shared store, through the mount"
+  local cmd rep v t
+  start_pg
+  local url=$REGFS_TEST_PG_URL
+  local floor_url=${url/\/registry?/\/floor?}
+  psql_admin "CREATE DATABASE floor OWNER regfs" > /dev/null
+  local server
+  server="fsync=$(psql_admin 'SHOW fsync'), synchronous_commit=$(psql_admin 'SHOW synchronous_commit')"
+  log "shared: PostgreSQL 15 up ($server)"
+
+  # The same data in both stores; node B joins node A's registry.
+  local shape=(--collections 1 --versions-per "$per" --aliases-per "$aliases_per")
+  "$B/regfs_bench_gen" --store "$emb" "${shape[@]}" --threads 1 --label "$E" \
+    2>> "$LOGS/gen.log" > /dev/null
+  "$B/regfs_bench_gen" --store "$node_a" "${shape[@]}" --threads 1 --label "$S" \
+    --metadata "$url" --blobs "$blobs" 2>> "$LOGS/gen.log" > /dev/null
+  "$REGFS" init --store "$node_b" --metadata "$url" --blobs "$blobs" > /dev/null
+  # The moved aliases: moves/a (one mover), moves-T/a (concurrent movers,
+  # a collection each, as in section moves); moves/m0... in the floor's
+  # database, one row per pgbench client, with the registry's schema.
+  printf 'one\n' > "$W/shared-v0"
+  printf 'two\n' > "$W/shared-v1"
+  local c
+  for c in moves $(seq -f 'moves-%g' 0 $((movers - 1))); do
+    "$REGFS" --store "$node_a" push "$c" "$W/shared-v0" > /dev/null
+    "$REGFS" --store "$node_a" push "$c" "$W/shared-v1" > /dev/null
+  done
+  "$REGFS" --store "$node_a" alias set moves a v0 > /dev/null
+  "$REGFS" init --store "$floor" --metadata "$floor_url" --blobs "$floor-blobs" > /dev/null
+  "$REGFS" --store "$floor" push moves "$W/shared-v0" > /dev/null
+  "$REGFS" --store "$floor" push moves "$W/shared-v1" > /dev/null
+  for ((c = 0; c < movers; c++)); do
+    "$REGFS" --store "$floor" alias set moves "m$c" v0 > /dev/null
+  done
+  local alias0 version0
+  alias0=$(psql "$floor_url" -qtA -c "SELECT min(id) FROM aliases")
+  version0=$(psql "$floor_url" -qtA -c "SELECT min(id) FROM versions")
+  log "shared: stores made in $SECONDS s so far"
+
+  local me=$W/mnt/shared-embedded ma=$W/mnt/shared-a mb=$W/mnt/shared-b
+  mount_regfs "$REGFS" "$emb" "$me"
+  mount_regfs "$REGFS" "$node_a" "$ma"
+  mount_regfs "$REGFS" "$node_b" "$mb"
+  declare -A mnt=(["$E"]=$me ["$S"]=$ma)
+
+  local visible="alias move visible on another node (ln -sfn returned on A -> readlink on B)"
+  local order op what
+  for ((rep = 0; rep < reps; rep++)); do
+    # Lookups and readlinks: the probe of section scale, the same names in
+    # both stores (node A's mount for the shared one).
+    mapfile -t order < <(rotate "$rep" "$E" "$S")
+    for v in "${order[@]}"; do
+      for op in lookup readlink; do
+        what="lookup of a version (lstat, cold dentry)"
+        # Readlink: the kernel keeps a link's target (FUSE_CAP_CACHE_SYMLINKS)
+        # while it keeps the inode; dropped, each readlink reaches the daemon.
+        [[ $op == readlink ]] && what="readlink of an alias (dentry warm)" && drop 2
+        cmd="$B/regfs_bench_probe latency --op $op --root ${mnt[$v]} ${shape[*]} --samples 1000 --seed $rep --metric M --variant V --rep $rep"
+        "$B/regfs_bench_probe" latency --op "$op" --root "${mnt[$v]}" "${shape[@]}" \
+          --samples 1000 --seed "$rep" --metric "$what" --variant "$v" \
+          --rep "$rep" | samples shared "$E" "$(show "$cmd")"
+      done
+    done
+    cmd="$B/regfs_bench_probe visible --from $ma/moves/a --to $mb/moves/a --moves 100 --metric M --variant V --rep $rep"
+    "$B/regfs_bench_probe" visible --from "$ma/moves/a" --to "$mb/moves/a" \
+      --moves 100 --metric "$visible" --variant "$S" --rep "$rep" |
+      samples shared - "$(show "$cmd")"
+    # Moves per second: through node A's mount (move_bench.cc: one mover;
+    # then $movers at once, each in a collection of its own), and the bare
+    # transaction with as many pgbench clients; the two of each
+    # concurrency run one after the other (rotating which goes first).
+    local clients
+    for clients in 1 "$movers"; do
+      what="alias moves, $clients concurrent movers"
+      ((clients == 1)) && what="alias moves, 1 mover"
+      for v in $(rotate "$rep" mount pgbench); do
+        if [[ $v == mount ]]; then
+          local args=(--benchmark_repetitions=1 --benchmark_min_time=1
+                      --benchmark_out="$W/shared-moves.json"
+                      --benchmark_out_format=json)
+          ((clients > 1)) &&
+            args+=(--concurrent="$clients" --benchmark_filter=concurrent)
+          cmd="$B/regfs_bench_moves '--alias=$M=$ma/moves/a' ${args[*]}"
+          "$B/regfs_bench_moves" "--alias=$M=$ma/moves/a" "${args[@]}" \
+            > "$LOGS/shared-moves.txt" 2>&1 ||
+            { tail "$LOGS/shared-moves.txt" >&2; die "regfs_bench_moves failed"; }
+          "$B/regfs_bench_report" gb2tsv --json "$W/shared-moves.json" \
+            --section shared --baseline "$P" --command "$(show "$cmd")" |
+            awk -v rep="$rep" -v what="$what" 'BEGIN { FS = OFS = "\t" }
+              { $2 = what; $4 = rep; print }' >> "$SAMPLES"
+        else
+          cmd="pgbench -n -M prepared -f tests/bench/move_pg.sql -D alias0=$alias0 -D version0=$version0 -c $clients -j $((clients > 1 ? 2 : 1)) -T 1"
+          t=$($cmd "$floor_url" 2>> "$LOGS/pgbench.log" |
+              awk '/^tps = / { print $3 }')
+          [[ -n $t ]] || die "pgbench failed; see $LOGS/pgbench.log"
+          record shared "$what" "$P" "$rep" "$t" ops/s higher "$P" \
+            "$(show "$cmd") (server: $server)"
+        fi
+      done
+    done
+    log "shared: repetition $((rep + 1))/$reps"
+  done
+  unmount "$me"
+  unmount "$ma"
+  unmount "$mb"
+  stop_pg
+  rm -rf "$emb" "$node_a" "$node_b" "$blobs" "$floor" "$floor-blobs" \
+    "$W"/shared-v0 "$W"/shared-v1
+
+  target shared "$visible, p99" "$S" - "<=" 100 \
+    "alias move visible on another node: p99 <= 100 ms"
+  target shared "$visible, max" "$S" - "<=" 1000 \
+    "alias move visible on another node: always within 1 s"
+  target shared "lookup of a version (lstat, cold dentry) p50" "$S" "$E" "<=" 2 \
+    "lookup p50 on a shared store <= 2× the embedded store's"
+}
+
 # ---- the machine ----
 
 # The libfuse the build linked: the one built from Debian trixie's source
@@ -818,6 +973,7 @@ if has meta || has moves; then
 fi
 if has scale; then log "== scale"; section_scale; fi
 if has automations; then log "== automations"; section_automations; fi
+if has shared; then log "== shared"; section_shared; fi
 
 # The run's results are kept in the build tree, so that the report can be
 # written again (--render-only, e.g. after editing analysis.md).
