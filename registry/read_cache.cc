@@ -117,6 +117,25 @@ void ReadCache::ForgetCollection(std::string_view collection,
   tree_.clear();
 }
 
+void ReadCache::ForgetVersion(std::string_view collection,
+                              std::optional<uint64_t> number) {
+  std::vector<int64_t> ids;
+  for (auto it = versions_.begin(); it != versions_.end();) {
+    const Version& v = it->second;
+    if (v.collection == collection && v.number == number) {
+      ids.push_back(v.id);
+      it = versions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const int64_t id : ids) {
+    for (auto it = tree_.begin(); it != tree_.end();) {
+      it = it->second.version_id == id ? tree_.erase(it) : std::next(it);
+    }
+  }
+}
+
 std::vector<ReadCache::AliasKey> ReadCache::Forget(const Event& e) {
   std::vector<AliasKey> forgotten;
   MutexLock lock(mu_);
@@ -132,16 +151,7 @@ std::vector<ReadCache::AliasKey> ReadCache::Forget(const Event& e) {
       // `latest` and any alias of the version change; the version's tree
       // entries go with it.
       ForgetAliases(e.collection, "", forgotten);
-      std::erase_if(versions_, [&](const auto& item) {
-        const Version& v = item.second;
-        if (v.collection != e.collection || v.number != e.old_version) {
-          return false;
-        }
-        std::erase_if(tree_, [&](const auto& entry) {
-          return entry.second.version_id == v.id;
-        });
-        return true;
-      });
+      ForgetVersion(e.collection, e.old_version);
       break;
     case EventType::kAliasCreate:
     case EventType::kAliasMove:

@@ -96,6 +96,9 @@ class ReadCache final {
                      std::vector<AliasKey>& forgotten) REQUIRES(mu_);
   void ForgetCollection(std::string_view collection,
                         std::vector<AliasKey>& forgotten) REQUIRES(mu_);
+  // Forgets version `number` of `collection` and its tree entries.
+  void ForgetVersion(std::string_view collection,
+                     std::optional<uint64_t> number) REQUIRES(mu_);
 
   mutable Mutex mu_;
   std::unordered_map<std::string, int64_t> collections_ GUARDED_BY(mu_);

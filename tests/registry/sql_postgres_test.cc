@@ -274,7 +274,7 @@ TEST_F(PostgresTest, TextThatIsNotUtf8IsAnInvalidArgumentNotAServerError) {
   REGFS_ASSERT_OK(sql::schema::Migrate(db()));
   auto tx = sql::Transaction::Begin(db());
   REGFS_ASSERT_OK(tx);
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string("\xff\xfe"), std::string("a\0b", 3),
         std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
         std::string("\xf4\x90\x80\x80"), std::string("cut\xe2\x82")}) {
