@@ -27,7 +27,11 @@ set -euo pipefail
 # clang 19 (bookworm main), with libFuzzer (clang 14 lacks the C++23
 # std::expected of GCC 12's libstdc++). ccache: tests/run.sh compiles
 # through it (a second run rebuilds only what changed).
-readonly PACKAGES=(
+# Blobs in S3 (issue 17): Node.js and npm run the tests' local S3 server
+# (packaging/install-s3rver.sh); a Node.js that the machine already has,
+# from any source, is used as it is, so Debian's packages are added only
+# for a tool that is missing.
+PACKAGES=(
   build-essential g++ cmake pkg-config
   libfuse3-dev fuse3
   libsqlite3-dev sqlite3
@@ -43,6 +47,9 @@ readonly PACKAGES=(
   clang-19 libclang-rt-19-dev
   meson ninja-build ccache
 )
+command -v node > /dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm > /dev/null 2>&1 || PACKAGES+=(npm)
+readonly PACKAGES
 
 check_only=0
 case "${1:-}" in

@@ -6,11 +6,12 @@
 //   (curl signs that header but does not add it).
 // - Connections are kept and reused: a pool of curl handles, one per
 //   request in flight.
-// - A failed request (no connection, a timeout, a 5xx reply, a 429 or a
-//   body cut short) is retried with exponential backoff and full jitter,
-//   within `S3Config::budget` for the whole call; a 4xx reply is not
-//   retried. A read that fails after some bytes resumes where it stopped
-//   (a ranged GET).
+// - A failed request (no connection, a timeout, a 5xx reply but 501, a 429
+//   or a body cut short) is retried with exponential backoff and full
+//   jitter, within `S3Config::budget` for each request with its retries; a
+//   4xx reply is not retried. A read that fails after some bytes resumes
+//   where it stopped (a ranged GET, If-Match the first reply's ETag), and
+//   its budget starts again from the last byte received.
 // - Large objects go up in parts, several at once; a multipart upload that
 //   fails is aborted.
 // - Secrets never appear in an error message or a log line.
@@ -68,9 +69,15 @@ struct S3Config {
   // AWS prefers.
   bool path_style = false;
 
-  // Bounds: connecting; a transfer slower than 1 KiB/s for `stall`; one
-  // whole call, retries included (a long transfer that keeps making
-  // progress is not cut by it).
+  // Bounds: connecting; a transfer slower than 1 KiB/s for `stall` (curl
+  // counts it in whole seconds, at least one); one request with its
+  // retries: no attempt starts once `budget` has passed, and an attempt
+  // still running then is dropped as soon as it moves no byte for a second
+  // (a long transfer that keeps making progress is not cut by it). A
+  // multipart upload has one budget per request (each part, the start,
+  // the completion); a read has a fresh one whenever bytes arrive. So a
+  // dead or frozen server fails a call after about `budget`, and at worst
+  // `budget` + max(`connect_timeout`, 1 s).
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds stall{15000};
   std::chrono::milliseconds budget{30000};
@@ -83,6 +90,10 @@ struct S3Config {
   uint64_t multipart_threshold = uint64_t{64} << 20;
   uint64_t part_size = uint64_t{16} << 20;
   int parallel_parts = 4;
+
+  // Keys per page of a listing (ListObjectsV2's max-keys, 1 to 1000);
+  // tests use small pages.
+  int list_page_size = 1000;
 };
 
 struct S3Object {
@@ -97,15 +108,18 @@ struct S3Upload {  // a multipart upload that was started, not finished
   int64_t initiated_ms = 0;
 };
 
-// Called as bytes move: (bytes done, bytes total).
+// Called as bytes move: (bytes done, bytes total); for an upload, at its
+// start, after each part, and at its end; one call at a time.
 using S3Progress = std::function<void(uint64_t, uint64_t)>;
 // Receives an object's bytes in order; an error stops the read.
 using S3Sink = std::function<Status(std::span<const std::byte>)>;
 
 class S3Client final {
  public:
-  // InvalidArgument for a malformed endpoint, an empty bucket or region,
-  // or parts smaller than 5 MiB.
+  // InvalidArgument for a malformed endpoint (http or https, no
+  // credentials, query or fragment in it), an empty bucket or region, parts
+  // smaller than 5 MiB, or empty credentials. Calls must have returned
+  // before the client is destroyed.
   [[nodiscard]] static Result<std::unique_ptr<S3Client>> Create(
       S3Config config, AwsCredentials credentials);
   ~S3Client();
@@ -122,12 +136,17 @@ class S3Client final {
   [[nodiscard]] Result<std::optional<S3Object>> Head(std::string_view key);
 
   // Uploads the `size` bytes of `fd` (read with pread from offset 0) as
-  // `key`: one PUT, or a multipart upload from `multipart_threshold` on.
+  // `key`: one PUT, or a multipart upload from `multipart_threshold` on
+  // (aborted when it fails). Memory: the whole object below the threshold,
+  // else parallel_parts × part_size.
   [[nodiscard]] Status Put(std::string_view key, int fd, uint64_t size,
                            const S3Progress& progress = {});
 
-  // Reads `length` bytes of `key` from `offset` into `sink`, in order
-  // (nullopt: to the end). kNotFound when there is no such object.
+  // Reads `length` bytes of `key` from `offset` into `sink`, in order and
+  // each once (nullopt: to the end). kNotFound when there is no such
+  // object; kInvalidArgument when it ends before offset + length (after
+  // the bytes it has) or starts after `offset`; the sink's error if it
+  // returns one.
   [[nodiscard]] Status Get(std::string_view key, uint64_t offset,
                            std::optional<uint64_t> length, const S3Sink& sink);
 
@@ -142,6 +161,8 @@ class S3Client final {
   // when the server does not implement the listing (s3rver).
   [[nodiscard]] Result<std::vector<S3Upload>> ListUploads(
       std::string_view prefix);
+  // Aborts an unfinished multipart upload; one already gone is not an
+  // error.
   [[nodiscard]] Status AbortUpload(std::string_view key,
                                    std::string_view upload_id);
 

@@ -2,8 +2,10 @@
 # Builds regfs and runs every test, FUSE integration tests included, twice:
 # a Release build in build/ and an AddressSanitizer + UndefinedBehavior-
 # Sanitizer build in build-asan/; between them, a clang-19 -Wthread-safety
-# compile of the libraries in build-tsa/ checks the lock annotations. Installs missing Debian packages first
-# (packaging/install-deps.sh; a quick no-op when all are present).
+# compile of the libraries in build-tsa/ checks the lock annotations.
+# Installs missing Debian packages and the tests' S3 server first
+# (packaging/install-deps.sh, packaging/install-s3rver.sh; quick no-ops
+# when all are present).
 # Exits non-zero if any step fails. Run as root (or with sudo): the mount
 # tests act as several users.
 #
@@ -26,6 +28,10 @@ die() { printf 'regfs: %s\n' "$*" >&2; exit 1; }
 
 say "installing missing packages (packaging/install-deps.sh)"
 packaging/install-deps.sh
+# The tests' local S3 server (issue 17), from the committed npm lock file
+# into .deps/s3rver; no npm work at all when it is already installed.
+say "installing the tests' S3 server (packaging/install-s3rver.sh)"
+packaging/install-s3rver.sh
 
 # The integration tests mount for real; without /dev/fuse they cannot run,
 # and a test run that silently left them out would claim more than it did.
