@@ -80,7 +80,8 @@ StagedBlob::StagedBlob(StagedBlob&& other) noexcept
       digest_(std::move(other.digest_)),
       size_(other.size_),
       verity_(other.verity_),
-      verified_key_(std::move(other.verified_key_)) {
+      verified_key_(std::move(other.verified_key_)),
+      remote_key_(std::move(other.remote_key_)) {
   other.temp_.clear();
 }
 
@@ -94,6 +95,7 @@ StagedBlob& StagedBlob::operator=(StagedBlob&& other) noexcept {
     size_ = other.size_;
     verity_ = other.verity_;
     verified_key_ = std::move(other.verified_key_);
+    remote_key_ = std::move(other.remote_key_);
   }
   return *this;
 }

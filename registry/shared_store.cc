@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "registry/sql/postgres.h"
 #include "registry/unique_fd.h"
@@ -70,8 +71,10 @@ std::string ConfigText(const SharedStoreConfig& config) {
         "directory\n"
         "metadata = {}\nblobs = {}\n"
         "# how long one database call may wait for the server, in seconds\n"
-        "# timeout = 15\n",
-        config.metadata, config.blobs.string());
+        "{}timeout = {}\n",
+        config.metadata, config.blobs.string(),
+        config.timeout == SharedStoreConfig{}.timeout ? "# " : "",
+        config.timeout.count());
   }
   const S3StoreSettings& s3 = *config.s3;
   std::string text = fmt::format(
@@ -88,12 +91,19 @@ std::string ConfigText(const SharedStoreConfig& config) {
   }
   text += fmt::format("cache-size = {}\n", FormatByteSize(config.cache_size));
   text +=
-      "# aliases whose new target the mount fetches when they move (*: all)\n"
-      "# prefetch = production staging\n"
-      "# how long one database call or S3 request may wait, in seconds\n"
-      "# timeout = 15\n"
-      "# gc leaves objects younger than this alone, in seconds\n"
-      "# gc-grace = 3600\n";
+      "# aliases whose new target the mount fetches when they move (*: all)\n";
+  text += config.prefetch.empty()
+              ? std::string("# prefetch = production staging\n")
+              : fmt::format("prefetch = {}\n", fmt::join(config.prefetch, " "));
+  text +=
+      "# how long one database call or S3 request may wait, in seconds\n";
+  text += config.timeout == SharedStoreConfig{}.timeout
+              ? std::string("# timeout = 15\n")
+              : fmt::format("timeout = {}\n", config.timeout.count());
+  text += "# gc leaves objects younger than this alone, in seconds\n";
+  text += config.gc_grace == SharedStoreConfig{}.gc_grace
+              ? std::string("# gc-grace = 3600\n")
+              : fmt::format("gc-grace = {}\n", config.gc_grace.count());
   return text;
 }
 
