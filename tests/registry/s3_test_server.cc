@@ -192,6 +192,9 @@ Status S3TestServer::Launch() {
   REGFS_ASSIGN_OR_RETURN(const std::string node, FindNode());
   const std::filesystem::path log = dir_ / "s3rver.log";
   const auto deadline = Clock::now() + kStartBound;
+  // Retries of a port in use stop early enough for a last launch to start
+  // in time, so that the error says why.
+  const auto retry_until = deadline - std::chrono::seconds(2);
   while (true) {
     const std::streamoff offset = FileSize(log);
     REGFS_ASSIGN_OR_RETURN(
@@ -212,7 +215,7 @@ Status S3TestServer::Launch() {
     // for a moment: try again until the deadline.
     const std::string out = ReadFrom(log, offset);
     if (port_ == 0 || out.find("EADDRINUSE") == std::string::npos ||
-        Clock::now() > deadline) {
+        Clock::now() > retry_until) {
       return Fail(Code::kIoError,
                   "test S3 server: s3rver exited at start: " + Tail(out));
     }
