@@ -81,7 +81,8 @@ StagedBlob::StagedBlob(StagedBlob&& other) noexcept
       size_(other.size_),
       verity_(other.verity_),
       verified_key_(std::move(other.verified_key_)),
-      remote_key_(std::move(other.remote_key_)) {
+      remote_key_(std::move(other.remote_key_)),
+      uploaded_ms_(other.uploaded_ms_) {
   other.temp_.clear();
 }
 
@@ -96,6 +97,7 @@ StagedBlob& StagedBlob::operator=(StagedBlob&& other) noexcept {
     verity_ = other.verity_;
     verified_key_ = std::move(other.verified_key_);
     remote_key_ = std::move(other.remote_key_);
+    uploaded_ms_ = other.uploaded_ms_;
   }
   return *this;
 }

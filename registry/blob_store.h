@@ -71,8 +71,10 @@ class StagedBlob final {
   bool verity_ = false;  // fs-verity is enabled on the temporary file
   std::string verified_key_;  // an existing blob found byte-identical
   // A store in S3: the key whose object holds this content (uploaded by
-  // this push, or found byte-identical there).
+  // this push, or found byte-identical there), and when this push
+  // uploaded it (0: it found it there).
   std::string remote_key_;
+  int64_t uploaded_ms_ = 0;
 };
 
 struct BlobGcReport {
@@ -102,9 +104,10 @@ class BlobStore final {
   Status Create() const;
 
   // Makes this a store whose blobs live in `remote`, with this directory
-  // as the node's cache of at most `cache_limit` bytes. Before any other
-  // use.
-  void AttachRemote(std::unique_ptr<RemoteBlobs> remote, uint64_t cache_limit);
+  // as the node's cache of at most `cache_limit` bytes; gc leaves objects
+  // younger than `gc_grace` alone. Before any other use.
+  void AttachRemote(std::unique_ptr<RemoteBlobs> remote, uint64_t cache_limit,
+                    std::chrono::seconds gc_grace);
   // Null for a store on a file system.
   RemoteBlobs* remote() const { return remote_.get(); }
   BlobCache* cache() const { return cache_.get(); }
@@ -242,6 +245,7 @@ class BlobStore final {
   bool durable_ = true;
   std::unique_ptr<RemoteBlobs> remote_;
   std::unique_ptr<BlobCache> cache_;
+  std::chrono::seconds gc_grace_{3600};
   mutable std::atomic<Verity> verity_{Verity::kUnknown};
   struct VerifiedSet {
     Mutex mu;

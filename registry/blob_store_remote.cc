@@ -15,8 +15,10 @@
 namespace regfs::registry {
 
 void BlobStore::AttachRemote(std::unique_ptr<RemoteBlobs> remote,
-                             uint64_t cache_limit) {
+                             uint64_t cache_limit,
+                             std::chrono::seconds gc_grace) {
   remote_ = std::move(remote);
+  gc_grace_ = gc_grace;
   cache_ = std::make_unique<BlobCache>(
       root_, cache_limit, *remote_, hasher_,
       [this](std::string_view key) { return PathOf(key); });
@@ -37,6 +39,7 @@ Status BlobStore::FindOrUpload(StagedBlob& staged) const {
     }
     REGFS_ASSIGN_OR_RETURN(const auto size, remote_->SizeOf(key));
     if (!size) {
+      staged.uploaded_ms_ = NowMs();
       REGFS_TRY(remote_->Upload(key, fd, staged.size_));
       staged.remote_key_ = key;
       // The cache gets this file at install: count it now, outside the
@@ -60,17 +63,27 @@ Result<std::string> BlobStore::InstallRemote(StagedBlob& staged) const {
   if (key.empty()) {
     return Fail(Code::kIoError, "a staged blob was never uploaded");
   }
-  // gc removes objects under the same lock: one confirmed here stays
-  // until the row that names it has committed. One that gc took since
-  // the upload goes up again.
-  REGFS_ASSIGN_OR_RETURN(const auto size, remote_->SizeOf(key));
-  if (!size) {
-    REGFS_TRY(remote_->Upload(key, staged.fd_.get(), staged.size_));
-  } else if (*size != staged.size_) {
-    return Fail(Code::kConflict,
-                fmt::format("blob {} in {} changed while this push ran; "
-                            "push again",
-                            key, remote_->url()));
+  // gc removes only objects older than its grace: one this push began to
+  // upload less than half of that ago is still there (half: room for the
+  // clocks of this node and of the object store to differ; an object's
+  // time is when its upload began, or later). Any other is confirmed:
+  // gc removes objects under the same lock, so one confirmed here stays
+  // until the row that names it has committed, and one that gc took
+  // since this push saw it goes up again.
+  const int64_t grace_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(gc_grace_).count();
+  const bool fresh = staged.uploaded_ms_ != 0 &&
+                     NowMs() - staged.uploaded_ms_ < grace_ms / 2;
+  if (!fresh) {
+    REGFS_ASSIGN_OR_RETURN(const auto size, remote_->SizeOf(key));
+    if (!size) {
+      REGFS_TRY(remote_->Upload(key, staged.fd_.get(), staged.size_));
+    } else if (*size != staged.size_) {
+      return Fail(Code::kConflict,
+                  fmt::format("blob {} in {} changed while this push ran; "
+                              "push again",
+                              key, remote_->url()));
+    }
   }
   if (staged.verified_key_ != key && !Exists(key)) {
     REGFS_TRY(MoveIntoPlace(staged, key));

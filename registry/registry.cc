@@ -227,7 +227,7 @@ Status Registry::Impl::ConnectShared(const SharedStoreConfig& config) {
   if (config.s3) {
     REGFS_ASSIGN_OR_RETURN(auto remote,
                            RemoteBlobs::Open(*config.s3, config.timeout));
-    blobs.AttachRemote(std::move(remote), config.cache_size);
+    blobs.AttachRemote(std::move(remote), config.cache_size, config.gc_grace);
     gc_grace = config.gc_grace;
     prefetch_aliases = config.prefetch;
     return {};  // its drafts are in STORE/drafts, beside the cache
