@@ -262,6 +262,30 @@ TEST_F(CliS3Test, AMountReadsThroughAnOutage) {
   EXPECT_FALSE(IsMounted(mountpoint_));
 }
 
+// A push uploads before it commits: with the S3 server down it fails in
+// one line and leaves no version; once the server is back, it works.
+TEST_F(CliS3Test, APushDuringAnOutageFailsAndCommitsNothing) {
+  Init("node-a");
+  {
+    std::ofstream conf(dir() / "node-a" / "shared-store.conf", std::ios::app);
+    conf << "timeout = 2\n";
+  }
+  OkOn("node-a", {"push", "models", WriteFile("m0", "weights zero")});
+  s3_->Kill();
+  const RunResult r = On("node-a", {"push", "models", WriteFile("m1", "one"),
+                                    "--alias", "production"});
+  ExpectOneLineError(r);
+  EXPECT_THAT(r.err, HasSubstr("s3"));
+  const auto listed =
+      nlohmann::json::parse(OkOn("node-a", {"ls", "models", "--json"}));
+  EXPECT_THAT(listed.dump(), HasSubstr("\"v0\""));
+  EXPECT_THAT(listed.dump(), Not(HasSubstr("\"v1\"")));
+  EXPECT_THAT(listed.dump(), Not(HasSubstr("production")));
+  ASSERT_TRUE(s3_->Restart().has_value());
+  EXPECT_THAT(OkOn("node-a", {"push", "models", WriteFile("m1", "one")}),
+              StartsWith("models/v1  ("));
+}
+
 TEST_F(CliS3Test, FsckFindsAMissingObjectAndGcPrintsItsLines) {
   Init("node-a");
   OkOn("node-a", {"push", "models", WriteFile("m0", "weights zero")});
