@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/registry/pg_server.h"
@@ -260,6 +262,49 @@ TEST_F(CliS3Test, AMountReadsThroughAnOutage) {
   const std::string command = "fusermount3 -u '" + mountpoint_.string() + "'";
   ASSERT_EQ(std::system(command.c_str()), 0);
   EXPECT_FALSE(IsMounted(mountpoint_));
+}
+
+// `prefetch = production` in node b's configuration: when node a moves
+// the alias, b's mount fetches the new target before anyone opens it.
+TEST_F(CliS3Test, AMountPrefetchesTheNewTargetOfAMovedAlias) {
+  struct stat fuse_dev {};
+  ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
+      << "/dev/fuse is missing: the mount tests cannot run (load the fuse "
+         "module, or give the container --device /dev/fuse)";
+  Init("node-a");
+  Init("node-b");
+  {
+    std::ofstream conf(dir() / "node-b" / "shared-store.conf", std::ios::app);
+    conf << "prefetch = production\n";
+  }
+  OkOn("node-a", {"push", "models", WriteFile("m0", "weights zero"), "--alias",
+                  "production"});
+  OkOn("node-a", {"push", "models", WriteFile("m1", "weights one")});
+  OkOn("node-a", {"push", "models", WriteFile("m2", "weights two")});
+  const RunResult mounted = On("node-b", {"mount", mountpoint_.string()});
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+  ASSERT_TRUE(IsMounted(mountpoint_));
+  // The mount knows the collection once it has been looked at.
+  ASSERT_TRUE(stdfs::exists(mountpoint_ / "models" / "production"));
+  OkOn("node-a", {"alias", "set", "models", "production", "v1"});
+  // Waits for the condition (the notification, then the download); the
+  // bound only keeps a failure from hanging.
+  auto cached = [&] {
+    const auto json =
+        nlohmann::json::parse(OkOn("node-b", {"cache", "ls", "--json"}));
+    std::vector<uint64_t> sizes;
+    for (const auto& blob : json["blobs"]) sizes.push_back(blob["size"]);
+    return sizes;
+  };
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (cached().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // v1 ("weights one", 11 bytes) only: not v0, nor v2 (latest).
+  EXPECT_EQ(cached(), std::vector<uint64_t>{11});
+  const std::string command = "fusermount3 -u '" + mountpoint_.string() + "'";
+  ASSERT_EQ(std::system(command.c_str()), 0);
 }
 
 // A push uploads before it commits: with the S3 server down it fails in
