@@ -56,7 +56,11 @@ class FetchTemp final {
   }
   int fd() const { return fd_.get(); }
   const std::filesystem::path& path() const { return path_; }
-  void Installed() { path_.clear(); }
+  // In place: no longer ours to remove, nor to hold locked.
+  void Installed() {
+    path_.clear();
+    fd_.Reset();
+  }
 
  private:
   std::filesystem::path path_;
@@ -117,7 +121,7 @@ Result<bool> BlobCache::Fetch(std::string_view key,
   if (::rename(temp.path().c_str(), path.c_str()) != 0) {
     return std::unexpected(PosixError("rename", path.string(), errno));
   }
-  temp.Installed();
+  temp.Installed();  // unlocked: an eviction may now count it
   Added(static_cast<uint64_t>(st.st_size));
   return true;
 }

@@ -69,7 +69,14 @@ std::string S3StoreSettings::Url() const {
 
 Result<std::unique_ptr<RemoteBlobs>> RemoteBlobs::Open(
     const S3StoreSettings& settings, std::chrono::seconds timeout) {
-  REGFS_ASSIGN_OR_RETURN(AwsCredentials credentials, LoadAwsCredentials());
+  const std::string prefix = settings.prefix.empty()
+                                 ? std::string("blobs/")
+                                 : settings.prefix + "/blobs/";
+  auto credentials = LoadAwsCredentials();
+  if (!credentials) {
+    return std::make_unique<RemoteBlobs>(std::unexpected(credentials.error()),
+                                         prefix, settings.Url());
+  }
   S3Config config;
   config.bucket = settings.bucket;
   config.region =
@@ -82,27 +89,34 @@ Result<std::unique_ptr<RemoteBlobs>> RemoteBlobs::Open(
   }
   config.path_style = settings.path_style.value_or(!config.endpoint.empty());
   config.budget = timeout;
-  REGFS_ASSIGN_OR_RETURN(auto client,
-                         S3Client::Create(config, std::move(credentials)));
   return std::make_unique<RemoteBlobs>(
-      std::move(client),
-      settings.prefix.empty() ? std::string("blobs/")
-                              : settings.prefix + "/blobs/",
+      S3Client::Create(config, std::move(*credentials)), prefix,
       settings.Url());
 }
 
-RemoteBlobs::RemoteBlobs(std::unique_ptr<S3Client> client, std::string prefix,
-                         std::string url)
-    : client_(std::move(client)),
-      prefix_(std::move(prefix)),
-      url_(std::move(url)) {}
+RemoteBlobs::RemoteBlobs(Result<std::unique_ptr<S3Client>> client,
+                         std::string prefix, std::string url)
+    : prefix_(std::move(prefix)), url_(std::move(url)) {
+  if (client) {
+    client_ = std::move(*client);
+  } else {
+    unusable_ = Error{client.error().code,
+                      fmt::format("{}: {}", url_, client.error().message)};
+  }
+}
+
+Result<S3Client*> RemoteBlobs::Client() const {
+  if (!client_) return std::unexpected(*unusable_);
+  return client_.get();
+}
 
 std::string RemoteBlobs::ObjectKey(std::string_view key) const {
   return prefix_ + std::string(key);
 }
 
 Status RemoteBlobs::Check() {
-  auto checked = client_->CheckBucket();
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
+  auto checked = client->CheckBucket();
   if (!checked) {
     return Fail(checked.error().code,
                 fmt::format("{}: {}", url_, checked.error().message));
@@ -111,22 +125,25 @@ Status RemoteBlobs::Check() {
 }
 
 Result<std::optional<uint64_t>> RemoteBlobs::SizeOf(std::string_view key) {
-  REGFS_ASSIGN_OR_RETURN(const auto head, client_->Head(ObjectKey(key)));
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
+  REGFS_ASSIGN_OR_RETURN(const auto head, client->Head(ObjectKey(key)));
   if (!head) return std::optional<uint64_t>();
   return std::optional<uint64_t>(head->size);
 }
 
 Status RemoteBlobs::Upload(std::string_view key, int fd, uint64_t size,
                            const S3Progress& progress) {
-  return client_->Put(ObjectKey(key), fd, size, progress);
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
+  return client->Put(ObjectKey(key), fd, size, progress);
 }
 
 Status RemoteBlobs::Download(std::string_view key,
                              std::optional<uint64_t> size, int fd,
                              Hasher& hasher) {
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
   uint64_t done = 0;
   const std::string what = fmt::format("{}/{}", url_, key);
-  REGFS_TRY(client_->Get(ObjectKey(key), 0, std::nullopt,
+  REGFS_TRY(client->Get(ObjectKey(key), 0, std::nullopt,
                          [&](std::span<const std::byte> data) -> Status {
                            if (size && done + data.size() > *size) {
                              return Fail(Code::kCorruption,
@@ -144,8 +161,9 @@ Status RemoteBlobs::Download(std::string_view key,
 
 Status RemoteBlobs::Check(std::string_view key, uint64_t size,
                           Hasher& hasher) {
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
   uint64_t done = 0;
-  REGFS_TRY(client_->Get(ObjectKey(key), 0, std::nullopt,
+  REGFS_TRY(client->Get(ObjectKey(key), 0, std::nullopt,
                          [&](std::span<const std::byte> data) -> Status {
                            hasher.Update(data);
                            done += data.size();
@@ -156,13 +174,14 @@ Status RemoteBlobs::Check(std::string_view key, uint64_t size,
 
 Result<bool> RemoteBlobs::SameContent(std::string_view key, int fd,
                                       uint64_t size) {
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
   REGFS_ASSIGN_OR_RETURN(const auto remote, SizeOf(key));
   if (!remote || *remote != size) return false;
   uint64_t offset = 0;
   bool same = true;
   std::vector<std::byte> local;
   auto compared =
-      client_->Get(ObjectKey(key), 0, std::nullopt,
+      client->Get(ObjectKey(key), 0, std::nullopt,
                    [&](std::span<const std::byte> data) -> Status {
                      if (!same) return {};
                      if (offset + data.size() > size) {
@@ -183,7 +202,8 @@ Result<bool> RemoteBlobs::SameContent(std::string_view key, int fd,
 }
 
 Result<std::vector<RemoteBlob>> RemoteBlobs::List() {
-  REGFS_ASSIGN_OR_RETURN(auto objects, client_->List(prefix_));
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
+  REGFS_ASSIGN_OR_RETURN(auto objects, client->List(prefix_));
   std::vector<RemoteBlob> blobs;
   blobs.reserve(objects.size());
   for (S3Object& object : objects) {
@@ -196,13 +216,15 @@ Result<std::vector<RemoteBlob>> RemoteBlobs::List() {
 }
 
 Status RemoteBlobs::Remove(std::string_view key) {
-  return client_->Delete(ObjectKey(key));
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
+  return client->Delete(ObjectKey(key));
 }
 
 Result<uint64_t> RemoteBlobs::AbortUploadsBefore(int64_t before_ms,
                                                  bool* unsupported) {
+  REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
   *unsupported = false;
-  auto uploads = client_->ListUploads(prefix_);
+  auto uploads = client->ListUploads(prefix_);
   if (!uploads) {
     if (uploads.error().code == Code::kInvalidArgument) {
       *unsupported = true;
@@ -213,7 +235,7 @@ Result<uint64_t> RemoteBlobs::AbortUploadsBefore(int64_t before_ms,
   uint64_t aborted = 0;
   for (const S3Upload& upload : *uploads) {
     if (upload.initiated_ms >= before_ms) continue;
-    REGFS_TRY(client_->AbortUpload(upload.key, upload.upload_id));
+    REGFS_TRY(client->AbortUpload(upload.key, upload.upload_id));
     ++aborted;
   }
   return aborted;

@@ -44,15 +44,17 @@ class RemoteBlobs final {
  public:
   // The client for `settings`, with the environment's credentials
   // (LoadAwsCredentials); each call bounded by `timeout` (retries
-  // included). NotFound when there are no credentials.
+  // included). Without credentials (or with a configuration the client
+  // refuses) it opens all the same, and every call fails with that error:
+  // a command that needs no blob (ls, history) still works.
   [[nodiscard]] static Result<std::unique_ptr<RemoteBlobs>> Open(
       const S3StoreSettings& settings, std::chrono::seconds timeout);
-  RemoteBlobs(std::unique_ptr<S3Client> client, std::string prefix,
+  // `client` is null when it could not be made: `unusable` says why.
+  RemoteBlobs(Result<std::unique_ptr<S3Client>> client, std::string prefix,
               std::string url);
 
   // "s3://BUCKET/PREFIX", for messages.
   const std::string& url() const { return url_; }
-  S3Client& client() { return *client_; }
 
   // That the bucket can be used: init checks it before writing anything.
   [[nodiscard]] Status Check();
@@ -93,8 +95,11 @@ class RemoteBlobs final {
 
  private:
   std::string ObjectKey(std::string_view key) const;
+  // The client, or why there is none.
+  Result<S3Client*> Client() const;
 
   std::unique_ptr<S3Client> client_;
+  std::optional<Error> unusable_;
   std::string prefix_;  // "PREFIX/blobs/" or "blobs/"
   std::string url_;
 };
