@@ -72,6 +72,18 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// `url` with any "user:password@" replaced, for a message.
+std::string WithoutUserInfo(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t at = url.find('@', start);
+  if (at == std::string_view::npos || url.substr(start, at - start).find('/') !=
+                                          std::string_view::npos) {
+    return std::string(url);
+  }
+  return fmt::format("{}…@{}", url.substr(0, start), url.substr(at + 1));
+}
+
 bool RetryableStatus(long status) {
   return status == 429 || (status >= 500 && status != 501);
 }
@@ -126,7 +138,7 @@ Result<Endpoint> ParseEndpoint(const S3Config& config) {
                                : config.endpoint;
   auto refuse = [&](std::string_view why) {
     return Fail(Code::kInvalidArgument,
-                fmt::format("S3 endpoint \"{}\": {}", text, why));
+                fmt::format("S3 endpoint \"{}\": {}", WithoutUserInfo(text), why));
   };
   std::unique_ptr<CURLU, CurlFree> url(curl_url());
   if (!url) return Fail(Code::kIoError, "S3 endpoint: out of memory");
@@ -180,6 +192,22 @@ std::string Sha256Hex(std::span<const std::byte> bytes) {
   hex.reserve(2 * length);
   for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;
+}
+
+std::string RequestUrl(const S3Config& config, const Endpoint& endpoint,
+                       const Request& request) {
+  const std::string port = endpoint.port.empty() ? "" : ":" + endpoint.port;
+  std::string url;
+  if (config.path_style) {
+    url = fmt::format("{}://{}{}{}/{}", endpoint.scheme, endpoint.host, port, endpoint.path,
+                      config.bucket);
+    if (!request.key.empty()) url += "/" + EncodePath(request.key);
+  } else {
+    url = fmt::format("{}://{}.{}{}{}/{}", endpoint.scheme, config.bucket, endpoint.host,
+                      port, endpoint.path, EncodePath(request.key));
+  }
+  if (!request.query.empty()) url += "?" + request.query;
+  return url;
 }
 
 Error HttpError(std::string_view what, const Reply& reply) {
@@ -377,20 +405,6 @@ std::string Transport::Describe(const Request& request) const {
   return fmt::format("s3 {} {}/{}", request.method, config_.bucket, request.key);
 }
 
-std::string Transport::Url(const Request& request) const {
-  const std::string port = endpoint_.port.empty() ? "" : ":" + endpoint_.port;
-  std::string url;
-  if (config_.path_style) {
-    url = fmt::format("{}://{}{}{}/{}", endpoint_.scheme, endpoint_.host, port,
-                      endpoint_.path, config_.bucket);
-    if (!request.key.empty()) url += "/" + EncodePath(request.key);
-  } else {
-    url = fmt::format("{}://{}.{}{}{}/{}", endpoint_.scheme, config_.bucket,
-                      endpoint_.host, port, endpoint_.path, EncodePath(request.key));
-  }
-  if (!request.query.empty()) url += "?" + request.query;
-  return url;
-}
 
 void Transport::Configure(CURL* curl, Attempt& attempt) const {
   const Request& request = *attempt.request;
@@ -468,7 +482,7 @@ Result<Reply> Transport::Call(Request request, const Stream* stream) {
     attempt.curl = lease.get();
     attempt.request = &request;
     attempt.stream = stream;
-    attempt.url = Url(request);
+    attempt.url = RequestUrl(config_, endpoint_, request);
     attempt.deadline = deadline;
     Configure(lease.get(), attempt);
     attempt.code = curl_easy_perform(lease.get());

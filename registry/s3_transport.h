@@ -80,6 +80,11 @@ struct Stream {
   std::function<Result<bool>(const Reply&, std::span<const std::byte>)> deliver;
 };
 
+// Where `request` goes: ENDPOINT/BUCKET/KEY?QUERY with path-style
+// addressing, else SCHEME://BUCKET.HOST/KEY?QUERY.
+std::string RequestUrl(const S3Config& config, const Endpoint& endpoint,
+                       const Request& request);
+
 struct Attempt;  // s3_transport.cc
 
 class Transport final {
@@ -105,7 +110,6 @@ class Transport final {
  private:
   class Lease;
 
-  std::string Url(const Request& request) const;
   CURL* Take();
   void Give(CURL* curl);
   void Configure(CURL* curl, Attempt& attempt) const;
