@@ -10,8 +10,7 @@
 //   or a body cut short) is retried with exponential backoff and full
 //   jitter, within `S3Config::budget` for each request with its retries; a
 //   4xx reply is not retried. A read that fails after some bytes resumes
-//   where it stopped (a ranged GET, If-Match the first reply's ETag), and
-//   its budget starts again from the last byte received.
+//   where it stopped (a ranged GET, If-Match the first reply's ETag).
 // - Large objects go up in parts, several at once; a multipart upload that
 //   fails is aborted.
 // - Secrets never appear in an error message or a log line.
@@ -70,14 +69,14 @@ struct S3Config {
   bool path_style = false;
 
   // Bounds: connecting; a transfer slower than 1 KiB/s for `stall` (curl
-  // counts it in whole seconds, at least one); one request with its
-  // retries: no attempt starts once `budget` has passed, and an attempt
-  // still running then is dropped as soon as it moves no byte for a second
-  // (a long transfer that keeps making progress is not cut by it). A
-  // multipart upload has one budget per request (each part, the start,
-  // the completion); a read has a fresh one whenever bytes arrive. So a
-  // dead or frozen server fails a call after about `budget`, and at worst
-  // `budget` + max(`connect_timeout`, 1 s).
+  // counts it in whole seconds, at least one); and `budget`, for one
+  // request with its retries: it runs from the start of the call, and
+  // anew from each byte that moves. An attempt still waiting when it is
+  // spent is dropped, and no attempt starts after it; a transfer that
+  // keeps moving is never cut by it. A multipart upload has one budget per
+  // request (the start, each part, the completion). So a dead or frozen
+  // server fails a read after about `budget`, an upload (whose body may
+  // move into the socket) after `budget` + `stall` at most.
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds stall{15000};
   std::chrono::milliseconds budget{30000};
@@ -144,9 +143,9 @@ class S3Client final {
 
   // Reads `length` bytes of `key` from `offset` into `sink`, in order and
   // each once (nullopt: to the end). kNotFound when there is no such
-  // object; kInvalidArgument when it ends before offset + length (after
-  // the bytes it has) or starts after `offset`; the sink's error if it
-  // returns one.
+  // object; kInvalidArgument when it ends at or before `offset` (but an
+  // empty object read whole), or before offset + `length` (after the
+  // bytes it has); the sink's error if it returns one.
   [[nodiscard]] Status Get(std::string_view key, uint64_t offset,
                            std::optional<uint64_t> length, const S3Sink& sink);
 

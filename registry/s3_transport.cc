@@ -26,8 +26,6 @@ using std::chrono::milliseconds;
 constexpr size_t kMaxErrorBody = 64 << 10;
 // Idle handles kept beyond this many are closed.
 constexpr size_t kMaxIdleHandles = 64;
-// Past the budget, an attempt that moved no byte for this long is dropped.
-constexpr milliseconds kIdlePastBudget{1000};
 
 struct CurlFree {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
@@ -243,9 +241,10 @@ struct Attempt {
   uint64_t delivered = 0;
   std::optional<Error> stream_error;
   bool stream_done = false;
+  // When the budget is spent: pushed back by each byte that moves.
   Clock::time_point deadline;
+  milliseconds budget{0};
   curl_off_t last_bytes = 0;
-  Clock::time_point last_change = Clock::now();
   bool abandoned = false;
   CURLcode code = CURLE_OK;
   char error[CURL_ERROR_SIZE] = {};
@@ -331,17 +330,18 @@ int OnSeek(void* context, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
-// Past the budget, drops an attempt that has stopped moving bytes: a
-// server that accepts and never answers ends the call by the budget, not
-// by the stall time; a transfer that keeps going is left to finish.
+// Drops an attempt still waiting when the budget is spent: a server that
+// accepts and never answers ends a call by the budget, not by the stall
+// time; each byte that moves gives the budget anew, so a transfer that
+// keeps going is left to finish.
 int OnProgress(void* context, curl_off_t, curl_off_t down, curl_off_t, curl_off_t up) {
   auto& attempt = *static_cast<Attempt*>(context);
   const auto now = Clock::now();
   if (down + up != attempt.last_bytes) {
     attempt.last_bytes = down + up;
-    attempt.last_change = now;
+    attempt.deadline = std::max(attempt.deadline, now + attempt.budget);
   }
-  if (now >= attempt.deadline && now - attempt.last_change >= kIdlePastBudget) {
+  if (now >= attempt.deadline) {
     attempt.abandoned = true;
     return 1;
   }
@@ -354,7 +354,12 @@ int OnProgress(void* context, curl_off_t, curl_off_t down, curl_off_t, curl_off_
 class Transport::Lease final {
  public:
   explicit Lease(Transport& transport) : transport_(transport), curl_(transport.Take()) {}
-  ~Lease() { transport_.Give(curl_); }
+  // The handle forgets the finished attempt's buffers and callbacks before
+  // it goes back (its connections stay).
+  ~Lease() {
+    if (curl_ != nullptr) curl_easy_reset(curl_);
+    transport_.Give(curl_);
+  }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   CURL* get() const { return curl_; }
@@ -484,6 +489,7 @@ Result<Reply> Transport::Call(Request request, const Stream* stream) {
     attempt.stream = stream;
     attempt.url = RequestUrl(config_, endpoint_, request);
     attempt.deadline = deadline;
+    attempt.budget = config_.budget;
     Configure(lease.get(), attempt);
     attempt.code = curl_easy_perform(lease.get());
     curl_easy_getinfo(lease.get(), CURLINFO_RESPONSE_CODE, &attempt.reply.status);
@@ -505,10 +511,8 @@ Result<Reply> Transport::Call(Request request, const Stream* stream) {
       cause = attempt.CurlCause();
       if (!RetryableCurl(attempt.code)) return Fail(Code::kIoError, what + ": " + cause);
     }
-    if (attempt.delivered > 0) {  // a stream moved on: a fresh budget
-      failures = 0;
-      deadline = Clock::now() + config_.budget;
-    }
+    deadline = attempt.deadline;  // later if bytes moved
+    if (attempt.delivered > 0) failures = 0;  // a read moved on: it resumes there
     if (++failures >= config_.max_attempts) break;
     const milliseconds pause = Backoff(config_, failures);
     if (Clock::now() + pause >= deadline) break;

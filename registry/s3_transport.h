@@ -98,10 +98,11 @@ class Transport final {
 
   // Sends `request` until it gets a 2xx reply, retrying failed connections,
   // timeouts, 5xx (but 501) and 429 replies and bodies cut short, with
-  // exponential backoff and full jitter: at most `max_attempts`, none
-  // started once `budget` has passed since the call began or since a
-  // stream last received bytes. A non-2xx reply is returned as its Error
-  // (HttpError); a call that keeps failing is kIoError with the last cause.
+  // exponential backoff and full jitter: at most `max_attempts` in a row
+  // (a stream that received bytes starts the count again), none started
+  // once `budget` has passed since the call began or since a byte last
+  // moved. A non-2xx reply is returned as its Error (HttpError); a call
+  // that keeps failing is kIoError with the last cause.
   [[nodiscard]] Result<Reply> Call(Request request, const Stream* stream = nullptr);
 
   // "s3 GET bucket/key", the name of a request in messages.
