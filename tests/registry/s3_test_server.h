@@ -21,6 +21,7 @@
 #include <string>
 
 #include "registry/error.h"
+#include "registry/unique_fd.h"
 
 namespace regfs::registry::testing {
 
@@ -63,14 +64,21 @@ class S3TestServer final {
 
  private:
   S3TestServer() = default;
+  // Runs s3rver on port_ (0: a port the system picks, then kept in port_)
+  // and waits until it answers; retries while the port is still taken.
   Status Launch();
+  Status StartReaper();
+  // Tells the reaper which server to kill (0: none).
+  void TellReaper(pid_t pid);
+  void Stop();
 
-  std::filesystem::path dir_;
+  std::filesystem::path dir_;  // private (0700): the log and data/
   std::string bucket_;
   std::string endpoint_;
   int port_ = 0;
-  pid_t pid_ = -1;
+  pid_t pid_ = -1;  // the running server, -1 when killed
   pid_t reaper_ = -1;
+  UniqueFd reaper_fd_;  // this end of the reaper's socket; EOF = clean up
 };
 
 }  // namespace regfs::registry::testing

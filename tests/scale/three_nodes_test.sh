@@ -41,7 +41,7 @@ readonly MEMBER=64101 # a uid with no passwd entry: known by its number
 tmp=$(make_tmp)
 on_exit "rm -rf -- '$tmp'"
 export REGFS_SERVICES_DIR=$tmp/services
-eval "$(bash "$(dirname "$0")/services.sh" start)" ||
+eval "$(bash "$(dirname "$0")/services.sh" start pg)" ||
   die "cannot start the test PostgreSQL"
 on_exit "bash '$(dirname "$0")/services.sh' stop"
 readonly PG_DATA=$REGFS_SERVICES_DIR/pg/data
