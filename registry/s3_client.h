@@ -75,8 +75,9 @@ struct S3Config {
   // spent is dropped, and no attempt starts after it; a transfer that
   // keeps moving is never cut by it. A multipart upload has one budget per
   // request (the start, each part, the completion). So a dead or frozen
-  // server fails a read after about `budget`, an upload (whose body may
-  // move into the socket) after `budget` + `stall` at most.
+  // server fails a read after about `budget` (curl looks at an idle
+  // transfer once a second), an upload (whose body may move into the
+  // socket) after `budget` + `stall` at most.
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds stall{15000};
   std::chrono::milliseconds budget{30000};
