@@ -39,7 +39,8 @@ struct Endpoint {
 // A query string as SigV4 wants it: parameters sorted by name, names and
 // values percent-encoded (RFC 3986, upper-case hex), "name=" for a
 // parameter without a value. curl 7.88 signs the query as it is given.
-std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> params);
+std::string CanonicalQuery(
+    std::vector<std::pair<std::string, std::string>> params);
 
 // `key` percent-encoded for a URL path, keeping '/' and RFC 3986's
 // unreserved characters.
@@ -49,9 +50,9 @@ std::string EncodePath(std::string_view key);
 std::string Sha256Hex(std::span<const std::byte> bytes);
 
 struct Request {
-  std::string_view method;  // "GET", "HEAD", "PUT", "POST" or "DELETE"
-  std::string key;          // the object; empty: the bucket
-  std::string query;        // CanonicalQuery's form, without '?'
+  std::string_view method;          // "GET", "HEAD", "PUT", "POST" or "DELETE"
+  std::string key;                  // the object; empty: the bucket
+  std::string query;                // CanonicalQuery's form, without '?'
   std::span<const std::byte> body;  // PUT and POST
   std::string content_type;         // PUT and POST; empty: none
   std::string range;                // "bytes=A-B"; empty: the whole
@@ -103,7 +104,8 @@ class Transport final {
   // once `budget` has passed since the call began or since a byte last
   // moved. A non-2xx reply is returned as its Error (HttpError); a call
   // that keeps failing is kIoError with the last cause.
-  [[nodiscard]] Result<Reply> Call(Request request, const Stream* stream = nullptr);
+  [[nodiscard]] Result<Reply> Call(Request request,
+                                   const Stream* stream = nullptr);
 
   // "s3 GET bucket/key", the name of a request in messages.
   std::string Describe(const Request& request) const;

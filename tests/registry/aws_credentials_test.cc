@@ -19,7 +19,7 @@ using testing::TempDir;
 using testing::WriteFile;
 
 constexpr const char* kAwsVariables[] = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
     "AWS_PROFILE",       "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
     "AWS_REGION",        "AWS_DEFAULT_REGION",          "HOME"};
 
@@ -46,7 +46,8 @@ class AwsConventionsTest : public ::testing::Test {
   }
 
   void WriteHomeFile(const std::string& relative, std::string_view content) {
-    std::filesystem::create_directories((home_.path() / relative).parent_path());
+    std::filesystem::create_directories(
+        (home_.path() / relative).parent_path());
     WriteFile(home_.path() / relative, content);
   }
 
@@ -57,8 +58,9 @@ class AwsConventionsTest : public ::testing::Test {
 TEST_F(AwsConventionsTest, CredentialsFromTheEnvironment) {
   setenv("AWS_ACCESS_KEY_ID", "AKIAENV", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "env-secret", 1);
-  WriteHomeFile(".aws/credentials",
-                "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = f\n");
+  WriteHomeFile(
+      ".aws/credentials",
+      "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = f\n");
   auto credentials = LoadAwsCredentials();
   ASSERT_TRUE(credentials) << Describe(credentials);
   EXPECT_EQ(credentials->access_key_id, "AKIAENV");
@@ -93,8 +95,10 @@ TEST_F(AwsConventionsTest, CredentialsFromTheDefaultProfile) {
 
 TEST_F(AwsConventionsTest, CredentialsFromANamedProfileInANamedFile) {
   const auto file = home_.path() / "elsewhere";
-  WriteFile(file, "[default]\naws_access_key_id=A\naws_secret_access_key=B\n"
-                  "[ci]\naws_access_key_id=AKIACI\naws_secret_access_key=ci-secret\n");
+  WriteFile(
+      file,
+      "[default]\naws_access_key_id=A\naws_secret_access_key=B\n"
+      "[ci]\naws_access_key_id=AKIACI\naws_secret_access_key=ci-secret\n");
   setenv("AWS_SHARED_CREDENTIALS_FILE", file.c_str(), 1);
   setenv("AWS_PROFILE", "ci", 1);
   auto credentials = LoadAwsCredentials();
@@ -106,7 +110,8 @@ TEST_F(AwsConventionsTest, CredentialsFromANamedProfileInANamedFile) {
 TEST_F(AwsConventionsTest, NoCredentialsSaysWhereItLooked) {
   auto credentials = LoadAwsCredentials();
   ASSERT_EQ(CodeOf(credentials), Code::kNotFound);
-  EXPECT_NE(credentials.error().message.find(".aws/credentials"), std::string::npos)
+  EXPECT_NE(credentials.error().message.find(".aws/credentials"),
+            std::string::npos)
       << credentials.error().message;
   EXPECT_NE(credentials.error().message.find("[default]"), std::string::npos);
 
@@ -120,9 +125,10 @@ TEST_F(AwsConventionsTest, NoCredentialsSaysWhereItLooked) {
 
 TEST_F(AwsConventionsTest, RegionFromTheEnvironmentThenTheConfig) {
   EXPECT_EQ(DefaultAwsRegion(), "us-east-1");
-  WriteHomeFile(".aws/config",
-                "[default]\nregion = eu-west-3\n[profile ci]\nregion=ap-south-1\n"
-                "[ci]\nregion=wrong\n");
+  WriteHomeFile(
+      ".aws/config",
+      "[default]\nregion = eu-west-3\n[profile ci]\nregion=ap-south-1\n"
+      "[ci]\nregion=wrong\n");
   EXPECT_EQ(DefaultAwsRegion(), "eu-west-3");
   setenv("AWS_PROFILE", "ci", 1);
   EXPECT_EQ(DefaultAwsRegion(), "ap-south-1");
@@ -162,10 +168,11 @@ TEST(ParseS3UrlTest, Parses) {
 
 TEST(ParseS3UrlTest, Refuses) {
   for (const std::string_view bad :
-       {"", "bucket/prefix", "S3://bucket", "s3:/bucket", "https://bucket", "s3://",
-        "s3:///prefix", "s3://ab", "s3://Bucket", "s3://under_score", "s3://-bucket",
-        "s3://bucket-", "s3://bucket/a//b", "s3://bucket/a/../b", "s3://bucket/./a",
-        "s3://bucket/a?b", "s3://bucket/a#b", "s3://bucket/a\nb"}) {
+       {"", "bucket/prefix", "S3://bucket", "s3:/bucket", "https://bucket",
+        "s3://", "s3:///prefix", "s3://ab", "s3://Bucket", "s3://under_score",
+        "s3://-bucket", "s3://bucket-", "s3://bucket/a//b",
+        "s3://bucket/a/../b", "s3://bucket/./a", "s3://bucket/a?b",
+        "s3://bucket/a#b", "s3://bucket/a\nb"}) {
     auto url = ParseS3Url(bad);
     EXPECT_EQ(CodeOf(url), Code::kInvalidArgument) << bad;
   }

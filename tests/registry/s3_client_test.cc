@@ -48,7 +48,8 @@ UniqueFd FileWith(const std::string& content) {
   EXPECT_TRUE(fd.valid());
   size_t done = 0;
   while (done < content.size()) {
-    const ssize_t n = write(fd.get(), content.data() + done, content.size() - done);
+    const ssize_t n =
+        write(fd.get(), content.data() + done, content.size() - done);
     EXPECT_GT(n, 0);
     if (n <= 0) break;
     done += static_cast<size_t>(n);
@@ -69,8 +70,10 @@ class S3ClientTest : public ::testing::Test {
     // Node.js >= 17 has only with OpenSSL's legacy provider: without it a
     // listing of more than one page is a 500. The server inherits this.
     const char* options = getenv("NODE_OPTIONS");
-    if (options == nullptr || std::string_view(options).find(kLegacy) == std::string_view::npos) {
-      const std::string value = options ? std::string(options) + " " + kLegacy : kLegacy;
+    if (options == nullptr ||
+        std::string_view(options).find(kLegacy) == std::string_view::npos) {
+      const std::string value =
+          options ? std::string(options) + " " + kLegacy : kLegacy;
       setenv("NODE_OPTIONS", value.c_str(), 1);
     }
     auto server = S3TestServer::Start();
@@ -92,16 +95,18 @@ class S3ClientTest : public ::testing::Test {
     return config;
   }
 
-  std::unique_ptr<S3Client> MakeClient(
-      S3Config config,
-      AwsCredentials credentials = {S3TestServer::kAccessKeyId,
-                                    S3TestServer::kSecretAccessKey, ""}) {
+  std::unique_ptr<S3Client> MakeClient(S3Config config,
+                                       AwsCredentials credentials = {
+                                           S3TestServer::kAccessKeyId,
+                                           S3TestServer::kSecretAccessKey,
+                                           ""}) {
     auto client = S3Client::Create(std::move(config), std::move(credentials));
     EXPECT_TRUE(client) << Describe(client);
     return client ? std::move(*client) : nullptr;
   }
 
-  Status PutString(S3Client& client, const std::string& key, const std::string& content,
+  Status PutString(S3Client& client, const std::string& key,
+                   const std::string& content,
                    const S3Progress& progress = {}) {
     const UniqueFd fd = FileWith(content);
     return client.Put(key, fd.get(), content.size(), progress);
@@ -111,10 +116,12 @@ class S3ClientTest : public ::testing::Test {
                                 uint64_t offset = 0,
                                 std::optional<uint64_t> length = std::nullopt) {
     std::string out;
-    REGFS_TRY(client.Get(key, offset, length, [&out](std::span<const std::byte> bytes) -> Status {
-      out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-      return {};
-    }));
+    REGFS_TRY(client.Get(
+        key, offset, length,
+        [&out](std::span<const std::byte> bytes) -> Status {
+          out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          return {};
+        }));
     return out;
   }
 
@@ -127,19 +134,23 @@ TEST_F(S3ClientTest, SmallObjectRoundTrip) {
   const std::string content = "hello, bucket";
   std::vector<std::pair<uint64_t, uint64_t>> progress;
   auto put = PutString(*client_, "ab/cdef", content,
-                       [&](uint64_t done, uint64_t total) { progress.emplace_back(done, total); });
+                       [&](uint64_t done, uint64_t total) {
+                         progress.emplace_back(done, total);
+                       });
   ASSERT_TRUE(put) << Describe(put);
   ASSERT_FALSE(progress.empty());
-  EXPECT_EQ(progress.back(), std::make_pair(uint64_t{content.size()}, uint64_t{content.size()}));
+  EXPECT_EQ(progress.back(),
+            std::make_pair(uint64_t{content.size()}, uint64_t{content.size()}));
 
   auto head = client_->Head("ab/cdef");
   ASSERT_TRUE(head) << Describe(head);
   ASSERT_TRUE(head->has_value());
   EXPECT_EQ((*head)->key, "ab/cdef");
   EXPECT_EQ((*head)->size, content.size());
-  const int64_t now_ms = std::chrono::duration_cast<milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms =
+      std::chrono::duration_cast<milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
   EXPECT_GT((*head)->last_modified_ms, now_ms - 3600'000);
 
   auto got = GetString(*client_, "ab/cdef");
@@ -150,8 +161,9 @@ TEST_F(S3ClientTest, SmallObjectRoundTrip) {
 // s3rver does not check the token; this shows that the signed header
 // does not break the signature.
 TEST_F(S3ClientTest, ASessionTokenGoesAlong) {
-  auto client = MakeClient(Config(), {S3TestServer::kAccessKeyId,
-                                      S3TestServer::kSecretAccessKey, "session-token/+="});
+  auto client = MakeClient(
+      Config(), {S3TestServer::kAccessKeyId, S3TestServer::kSecretAccessKey,
+                 "session-token/+="});
   ASSERT_TRUE(PutString(*client, "k", "with a token"));
   auto got = GetString(*client, "k");
   ASSERT_TRUE(got) << Describe(got);
@@ -178,10 +190,11 @@ TEST_F(S3ClientTest, MultipartRoundTrip) {
   auto client = MakeClient(config);
   const std::string content = Pattern(12 * kMiB + 12345);
   std::vector<uint64_t> done;
-  auto put = PutString(*client, "big/object", content, [&](uint64_t d, uint64_t total) {
-    EXPECT_EQ(total, content.size());
-    done.push_back(d);
-  });
+  auto put = PutString(*client, "big/object", content,
+                       [&](uint64_t d, uint64_t total) {
+                         EXPECT_EQ(total, content.size());
+                         done.push_back(d);
+                       });
   ASSERT_TRUE(put) << Describe(put);
   // The start, three parts, in order (one call at a time).
   ASSERT_EQ(done.size(), 4u);
@@ -212,7 +225,8 @@ TEST_F(S3ClientTest, AFailedMultipartUploadLeavesNoObject) {
   auto put = client->Put("cut/short", fd.get(), 16 * kMiB);
   ASSERT_FALSE(put);
   EXPECT_EQ(put.error().code, Code::kIoError);
-  EXPECT_NE(put.error().message.find("pread"), std::string::npos) << put.error().message;
+  EXPECT_NE(put.error().message.find("pread"), std::string::npos)
+      << put.error().message;
   auto head = client->Head("cut/short");
   ASSERT_TRUE(head) << Describe(head);
   EXPECT_FALSE(head->has_value());
@@ -225,11 +239,13 @@ TEST_F(S3ClientTest, RangedReads) {
     uint64_t offset;
     std::optional<uint64_t> length;
   };
-  for (const Case c : {Case{0, 1}, Case{1, 99}, Case{99990, 10}, Case{50000, std::nullopt},
-                       Case{99999, std::nullopt}, Case{0, 100000}}) {
+  for (const Case c :
+       {Case{0, 1}, Case{1, 99}, Case{99990, 10}, Case{50000, std::nullopt},
+        Case{99999, std::nullopt}, Case{0, 100000}}) {
     auto got = GetString(*client_, "r", c.offset, c.length);
     ASSERT_TRUE(got) << c.offset << ": " << Describe(got);
-    EXPECT_TRUE(*got == content.substr(c.offset, c.length.value_or(std::string::npos)))
+    EXPECT_TRUE(*got ==
+                content.substr(c.offset, c.length.value_or(std::string::npos)))
         << c.offset;
   }
   // Past the end.
@@ -241,9 +257,10 @@ TEST_F(S3ClientTest, RangedReads) {
 
 TEST_F(S3ClientTest, ASinkErrorStopsTheRead) {
   ASSERT_TRUE(PutString(*client_, "k", Pattern(1000)));
-  auto read = client_->Get("k", 0, std::nullopt, [](std::span<const std::byte>) -> Status {
-    return Fail(Code::kCorruption, "the sink says no");
-  });
+  auto read = client_->Get("k", 0, std::nullopt,
+                           [](std::span<const std::byte>) -> Status {
+                             return Fail(Code::kCorruption, "the sink says no");
+                           });
   ASSERT_FALSE(read);
   EXPECT_EQ(read.error().code, Code::kCorruption);
   EXPECT_EQ(read.error().message, "the sink says no");
@@ -253,7 +270,8 @@ TEST_F(S3ClientTest, ListsPageByPage) {
   S3Config config = Config();
   config.list_page_size = 2;
   auto client = MakeClient(config);
-  for (const std::string key : {"p/e", "p/a", "p/c", "p/b", "p/d", "q/a", "pz"}) {
+  for (const std::string key :
+       {"p/e", "p/a", "p/c", "p/b", "p/d", "q/a", "pz"}) {
     ASSERT_TRUE(PutString(*client, key, key + "!"));
   }
   auto listed = client->List("p/");
@@ -264,7 +282,8 @@ TEST_F(S3ClientTest, ListsPageByPage) {
     EXPECT_EQ(object.size, object.key.size() + 1);
     EXPECT_GT(object.last_modified_ms, 0);
   }
-  EXPECT_EQ(keys, (std::vector<std::string>{"p/a", "p/b", "p/c", "p/d", "p/e"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"p/a", "p/b", "p/c", "p/d", "p/e"}));
   listed = client->List("");
   ASSERT_TRUE(listed) << Describe(listed);
   EXPECT_EQ(listed->size(), 7u);
@@ -306,7 +325,8 @@ TEST_F(S3ClientTest, AWrongSecretIsRefusedWithoutShowingIt) {
   };
   for (const auto& [name, status] : calls) {
     ASSERT_FALSE(status) << name;
-    EXPECT_EQ(status.error().code, Code::kPermissionDenied) << name << ": " << Describe(status);
+    EXPECT_EQ(status.error().code, Code::kPermissionDenied)
+        << name << ": " << Describe(status);
     EXPECT_EQ(status.error().message.find(secret), std::string::npos) << name;
   }
 }
@@ -314,7 +334,8 @@ TEST_F(S3ClientTest, AWrongSecretIsRefusedWithoutShowingIt) {
 TEST_F(S3ClientTest, ListUploadsSaysTheServerDoesNotListThem) {
   auto uploads = client_->ListUploads("");
   ASSERT_EQ(CodeOf(uploads), Code::kInvalidArgument) << Describe(uploads);
-  EXPECT_NE(uploads.error().message.find("does not list multipart uploads"), std::string::npos)
+  EXPECT_NE(uploads.error().message.find("does not list multipart uploads"),
+            std::string::npos)
       << uploads.error().message;
 }
 
@@ -326,10 +347,13 @@ TEST_F(S3ClientTest, ConcurrentCallsShareTheClient) {
     for (int t = 0; t < 6; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 10; ++i) {
-          const std::string own = "t" + std::to_string(t) + "/" + std::to_string(i);
+          const std::string own =
+              "t" + std::to_string(t) + "/" + std::to_string(i);
           if (!PutString(*client_, own, own)) ++failures;
-          auto got = GetString(*client_, "shared", static_cast<uint64_t>(i) * 100, 100);
-          if (!got || *got != Pattern(3000).substr(static_cast<size_t>(i) * 100, 100)) {
+          auto got = GetString(*client_, "shared",
+                               static_cast<uint64_t>(i) * 100, 100);
+          if (!got ||
+              *got != Pattern(3000).substr(static_cast<size_t>(i) * 100, 100)) {
             ++failures;
           }
         }
@@ -356,7 +380,8 @@ TEST_F(S3ClientTest, AKilledServerFailsWithinTheBudget) {
   auto got = GetString(*client, "k");
   const auto elapsed = Clock::now() - start;
   ASSERT_EQ(CodeOf(got), Code::kIoError) << Describe(got);
-  EXPECT_NE(got.error().message.find("attempts in"), std::string::npos) << got.error().message;
+  EXPECT_NE(got.error().message.find("attempts in"), std::string::npos)
+      << got.error().message;
   EXPECT_LT(elapsed, kNoHang);
 }
 
@@ -406,14 +431,15 @@ TEST_F(S3ClientTest, AReadCutShortResumesWhereItStopped) {
   auto client = MakeClient(config);
   std::string got;
   std::jthread restarter;
-  auto read = client->Get("long", 0, std::nullopt, [&](std::span<const std::byte> bytes) -> Status {
-    if (got.empty()) {  // the first bytes: the server goes away mid-body
-      server_->Kill();
-      restarter = std::jthread([this] { EXPECT_TRUE(server_->Restart()); });
-    }
-    got.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    return {};
-  });
+  auto read = client->Get(
+      "long", 0, std::nullopt, [&](std::span<const std::byte> bytes) -> Status {
+        if (got.empty()) {  // the first bytes: the server goes away mid-body
+          server_->Kill();
+          restarter = std::jthread([this] { EXPECT_TRUE(server_->Restart()); });
+        }
+        got.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        return {};
+      });
   if (restarter.joinable()) restarter.join();
   ASSERT_TRUE(read) << Describe(read);
   ASSERT_EQ(got.size(), content.size());
@@ -434,7 +460,8 @@ TEST_F(S3ClientTest, CreateRefusesBadConfigurations) {
   EXPECT_TRUE(refused([](S3Config& c) { c.parallel_parts = 0; }));
   EXPECT_TRUE(refused([](S3Config& c) { c.list_page_size = 1001; }));
   EXPECT_TRUE(refused([](S3Config& c) { c.endpoint = "127.0.0.1:9000"; }));
-  EXPECT_EQ(CodeOf(S3Client::Create(Config(), {"", "secret", ""})), Code::kInvalidArgument);
+  EXPECT_EQ(CodeOf(S3Client::Create(Config(), {"", "secret", ""})),
+            Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -41,14 +41,16 @@ TEST(S3XmlTest, DecodesEntities) {
 
 TEST(S3XmlTest, RefusesUnknownOrBrokenEntities) {
   for (const std::string_view bad :
-       {"&nbsp;", "a & b", "&amp", "&#;", "&#x;", "&#xZZ;", "&#0;", "&#xD800;", "&#x110000;"}) {
+       {"&nbsp;", "a & b", "&amp", "&#;", "&#x;", "&#xZZ;", "&#0;", "&#xD800;",
+        "&#x110000;"}) {
     auto decoded = s3xml::DecodeEntities(bad);
     EXPECT_EQ(CodeOf(decoded), Code::kCorruption) << bad;
   }
 }
 
 TEST(S3XmlTest, EscapesWhatItSends) {
-  EXPECT_EQ(s3xml::EscapeText("\"a\"&<b>'c'"), "&quot;a&quot;&amp;&lt;b&gt;&apos;c&apos;");
+  EXPECT_EQ(s3xml::EscapeText("\"a\"&<b>'c'"),
+            "&quot;a&quot;&amp;&lt;b&gt;&apos;c&apos;");
   auto round = s3xml::DecodeEntities(s3xml::EscapeText("x<&>\"'y"));
   ASSERT_TRUE(round);
   EXPECT_EQ(*round, "x<&>\"'y");
@@ -56,7 +58,8 @@ TEST(S3XmlTest, EscapesWhatItSends) {
 
 TEST(S3XmlTest, FindsElementsByExactName) {
   const std::string_view xml =
-      "<R xmlns=\"x\"><KeyCount>2</KeyCount><Key>a</Key><Key attr=\"1\">b&amp;c</Key>"
+      "<R xmlns=\"x\"><KeyCount>2</KeyCount><Key>a</Key><Key "
+      "attr=\"1\">b&amp;c</Key>"
       "<Key/><Keys>no</Keys></R>";
   auto keys = s3xml::Elements(xml, "Key");
   ASSERT_TRUE(keys) << Describe(keys);
@@ -86,7 +89,8 @@ TEST(S3XmlTest, ParsesIsoTimes) {
   EXPECT_EQ(s3xml::ParseIsoTimeMs("2026-12-03T11:50:31.123Z"), 1796298631123);
   EXPECT_EQ(s3xml::ParseIsoTimeMs("2026-12-03T11:50:31Z"), 1796298631000);
   EXPECT_EQ(s3xml::ParseIsoTimeMs("2026-12-03T11:50:31.5Z"), 1796298631500);
-  EXPECT_EQ(s3xml::ParseIsoTimeMs("2026-12-03T11:50:31.123456Z"), 1796298631123);
+  EXPECT_EQ(s3xml::ParseIsoTimeMs("2026-12-03T11:50:31.123456Z"),
+            1796298631123);
   EXPECT_EQ(s3xml::ParseIsoTimeMs("2026-12-03 11:50:31Z"), std::nullopt);
   EXPECT_EQ(s3xml::ParseIsoTimeMs("2026-12-03T11:50:31"), std::nullopt);
   EXPECT_EQ(s3xml::ParseIsoTimeMs("yesterday"), std::nullopt);
@@ -94,8 +98,10 @@ TEST(S3XmlTest, ParsesIsoTimes) {
 
 TEST(S3XmlTest, ParsesAnErrorReply) {
   const auto error = s3xml::ParseError(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>"
-      "<Message>The specified key does not exist.</Message><Key>a&amp;b</Key></Error>");
+      "<?xml version=\"1.0\" "
+      "encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>"
+      "<Message>The specified key does not "
+      "exist.</Message><Key>a&amp;b</Key></Error>");
   EXPECT_EQ(error.code, "NoSuchKey");
   EXPECT_EQ(error.message, "The specified key does not exist.");
   EXPECT_EQ(s3xml::ParseError("not xml").code, "");
@@ -106,14 +112,19 @@ TEST(S3XmlTest, ParsesListObjectsPages) {
   const std::string first =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-      "<Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>2</MaxKeys>"
+      "<Name>b</Name><Prefix>p/</Prefix><KeyCount>2</KeyCount><MaxKeys>2</"
+      "MaxKeys>"
       "<IsTruncated>true</IsTruncated>"
-      "<Contents><Key>p/a&amp;1</Key><LastModified>2026-12-03T11:50:31.000Z</LastModified>"
+      "<Contents><Key>p/a&amp;1</Key><LastModified>2026-12-03T11:50:31.000Z</"
+      "LastModified>"
       "<ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag><Size>0</Size>"
       "<StorageClass>STANDARD</StorageClass></Contents>"
-      "<Contents><Key>p/b</Key><LastModified>2026-12-03T11:50:32.000Z</LastModified>"
-      "<Size>12582912</Size><Owner><ID>x</ID><DisplayName>y</DisplayName></Owner></Contents>"
-      "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"
+      "<Contents><Key>p/b</Key><LastModified>2026-12-03T11:50:32.000Z</"
+      "LastModified>"
+      "<Size>12582912</Size><Owner><ID>x</ID><DisplayName>y</DisplayName></"
+      "Owner></Contents>"
+      "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</"
+      "NextContinuationToken>"
       "</ListBucketResult>";
   auto page = s3xml::ParseListObjects(first);
   ASSERT_TRUE(page) << Describe(page);
@@ -148,16 +159,20 @@ TEST(S3XmlTest, RefusesABrokenListing) {
   EXPECT_EQ(CodeOf(s3xml::ParseListObjects(
                 "<L><Contents><Key>a</Key><Size>-1</Size></Contents></L>")),
             Code::kCorruption);
-  EXPECT_EQ(CodeOf(s3xml::ParseListObjects("<L><IsTruncated>true</IsTruncated></L>")),
-            Code::kCorruption);
+  EXPECT_EQ(
+      CodeOf(s3xml::ParseListObjects("<L><IsTruncated>true</IsTruncated></L>")),
+      Code::kCorruption);
 }
 
 TEST(S3XmlTest, ParsesUploadsAndUploadIds) {
   const std::string xml =
-      "<ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>true</IsTruncated>"
-      "<NextKeyMarker>p/b</NextKeyMarker><NextUploadIdMarker>id2</NextUploadIdMarker>"
+      "<ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>true</"
+      "IsTruncated>"
+      "<NextKeyMarker>p/b</NextKeyMarker><NextUploadIdMarker>id2</"
+      "NextUploadIdMarker>"
       "<Upload><Key>p/a</Key><UploadId>id1</UploadId>"
-      "<Initiator><ID>x</ID></Initiator><Initiated>2026-12-03T11:50:31.000Z</Initiated>"
+      "<Initiator><ID>x</ID></Initiator><Initiated>2026-12-03T11:50:31.000Z</"
+      "Initiated>"
       "</Upload><Upload><Key>p/b</Key><UploadId>id2</UploadId></Upload>"
       "</ListMultipartUploadsResult>";
   auto page = s3xml::ParseListUploads(xml);
@@ -173,7 +188,8 @@ TEST(S3XmlTest, ParsesUploadsAndUploadIds) {
 
   auto id = s3xml::ParseUploadId(
       "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
-      "<UploadId>VXBsb2FkIElE.ZWxvbmc-</UploadId></InitiateMultipartUploadResult>");
+      "<UploadId>VXBsb2FkIElE.ZWxvbmc-</UploadId></"
+      "InitiateMultipartUploadResult>");
   ASSERT_TRUE(id);
   EXPECT_EQ(*id, "VXBsb2FkIElE.ZWxvbmc-");
   EXPECT_EQ(CodeOf(s3xml::ParseUploadId("<Error/>")), Code::kCorruption);
@@ -182,11 +198,13 @@ TEST(S3XmlTest, ParsesUploadsAndUploadIds) {
 TEST(S3RequestTest, QueriesAreCanonical) {
   EXPECT_EQ(s3::CanonicalQuery({{"prefix", "a/b c"}, {"list-type", "2"}}),
             "list-type=2&prefix=a%2Fb%20c");
-  EXPECT_EQ(s3::CanonicalQuery({{"uploads", ""}, {"prefix", ""}}), "prefix=&uploads=");
+  EXPECT_EQ(s3::CanonicalQuery({{"uploads", ""}, {"prefix", ""}}),
+            "prefix=&uploads=");
   EXPECT_EQ(s3::CanonicalQuery({{"continuation-token", "1u+/x=="}}),
             "continuation-token=1u%2B%2Fx%3D%3D");
-  EXPECT_EQ(s3::CanonicalQuery({{"uploadId", "a.b_c-d~e"}, {"partNumber", "10"}}),
-            "partNumber=10&uploadId=a.b_c-d~e");
+  EXPECT_EQ(
+      s3::CanonicalQuery({{"uploadId", "a.b_c-d~e"}, {"partNumber", "10"}}),
+      "partNumber=10&uploadId=a.b_c-d~e");
 }
 
 TEST(S3RequestTest, KeysAreEncodedInPaths) {
@@ -212,8 +230,10 @@ TEST(S3RequestTest, AddressesPathStyleAndVirtualHosted) {
   config.path_style = true;
   auto local = s3::ParseEndpoint(config);
   ASSERT_TRUE(local) << Describe(local);
-  EXPECT_EQ(s3::RequestUrl(config, *local, object), "http://127.0.0.1:9000/bk/ab/cd?x=1");
-  EXPECT_EQ(s3::RequestUrl(config, *local, bucket), "http://127.0.0.1:9000/bk?list-type=2");
+  EXPECT_EQ(s3::RequestUrl(config, *local, object),
+            "http://127.0.0.1:9000/bk/ab/cd?x=1");
+  EXPECT_EQ(s3::RequestUrl(config, *local, bucket),
+            "http://127.0.0.1:9000/bk?list-type=2");
 
   config.endpoint = "https://minio.example.com/s3";
   auto behind_proxy = s3::ParseEndpoint(config);
@@ -224,8 +244,8 @@ TEST(S3RequestTest, AddressesPathStyleAndVirtualHosted) {
 
 TEST(S3RequestTest, RefusesBadEndpoints) {
   for (const char* endpoint :
-       {"127.0.0.1:9000", "ftp://host", "http://user:secret@host", "http://host/?a=b",
-        "http://host/#f", "not a url"}) {
+       {"127.0.0.1:9000", "ftp://host", "http://user:secret@host",
+        "http://host/?a=b", "http://host/#f", "not a url"}) {
     S3Config config;
     config.bucket = "bk";
     config.endpoint = endpoint;
@@ -247,11 +267,14 @@ TEST(S3RequestTest, HashesBodies) {
 
 TEST(S3RequestTest, RepliesBecomeErrors) {
   s3::Reply reply{.status = 403,
-                  .body = "<Error><Code>SignatureDoesNotMatch</Code><Message>No.</Message></Error>"};
+                  .body =
+                      "<Error><Code>SignatureDoesNotMatch</Code><Message>No.</"
+                      "Message></Error>"};
   Error error = s3::HttpError("s3 GET b/k", reply);
   EXPECT_EQ(error.code, Code::kPermissionDenied);
   EXPECT_EQ(error.message, "s3 GET b/k: HTTP 403 SignatureDoesNotMatch: No.");
-  EXPECT_EQ(s3::HttpError("s3 HEAD b/k", {.status = 404}).code, Code::kNotFound);
+  EXPECT_EQ(s3::HttpError("s3 HEAD b/k", {.status = 404}).code,
+            Code::kNotFound);
   EXPECT_EQ(s3::HttpError("s3 HEAD b/k", {.status = 404}).message,
             "s3 HEAD b/k: HTTP 404 (not found)");
   EXPECT_EQ(s3::HttpError("x", {.status = 400}).code, Code::kInvalidArgument);
