@@ -16,7 +16,8 @@
 // - Secrets never appear in an error message or a log line.
 //
 // Errors: kNotFound for a missing object or bucket, kPermissionDenied for
-// 403 (wrong keys, or not allowed), kInvalidArgument for another 4xx,
+// 403 (wrong keys, or not allowed), kInvalidArgument for another 4xx (and
+// a redirect to another region, and 501, a request the server lacks),
 // kIoError when the server cannot be reached or keeps failing within the
 // budget. Messages name the request ("s3 GET bucket/key: ...").
 //

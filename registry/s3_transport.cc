@@ -240,8 +240,8 @@ Error HttpError(std::string_view what, const Reply& reply) {
     code = Code::kNotFound;
   } else if (reply.status == 403) {
     code = Code::kPermissionDenied;
-  } else if ((reply.status >= 400 && reply.status < 500) ||
-             reply.status == 501) {
+  } else if ((reply.status >= 300 && reply.status < 500) ||
+             reply.status == 501) {  // 3xx: another region or endpoint
     code = Code::kInvalidArgument;
   }
   return Error{code, fmt::format("{}: {}", what, cause)};

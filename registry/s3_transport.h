@@ -127,9 +127,10 @@ class Transport final {
 };
 
 // The Error of a non-2xx reply to the request `what` names: kNotFound for
-// 404, kPermissionDenied for 403, kInvalidArgument for another 4xx and for
-// 501 (not implemented), kIoError for a 5xx. The message carries S3's
-// error code and message when the body has them.
+// 404, kPermissionDenied for 403, kInvalidArgument for another 4xx, for
+// 501 (not implemented) and for a 3xx (AWS's answer to the wrong region),
+// kIoError for a 5xx. The message carries S3's error code and message
+// when the body has them.
 Error HttpError(std::string_view what, const Reply& reply);
 
 }  // namespace regfs::registry::s3

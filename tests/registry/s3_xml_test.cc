@@ -279,6 +279,7 @@ TEST(S3RequestTest, RepliesBecomeErrors) {
             "s3 HEAD b/k: HTTP 404 (not found)");
   EXPECT_EQ(s3::HttpError("x", {.status = 400}).code, Code::kInvalidArgument);
   EXPECT_EQ(s3::HttpError("x", {.status = 501}).code, Code::kInvalidArgument);
+  EXPECT_EQ(s3::HttpError("x", {.status = 301}).code, Code::kInvalidArgument);
   EXPECT_EQ(s3::HttpError("x", {.status = 503}).code, Code::kIoError);
 }
 
