@@ -85,25 +85,26 @@ class CannedServer final {
   // Continue when the client waits for one.
   static std::string ReadRequest(int fd) {
     std::string data;
-    char buffer[4096];
+    char buffer[65536];
     size_t expected = std::string::npos;
     while (data.size() < expected) {
       const ssize_t n = read(fd, buffer, sizeof(buffer));
       if (n <= 0) break;
       data.append(buffer, static_cast<size_t>(n));
+      if (expected != std::string::npos) continue;  // the body goes on
       const size_t end = data.find("\r\n\r\n");
       if (end == std::string::npos) continue;
-      if (expected == std::string::npos &&
-          data.find("Expect: 100-continue") < end) {
-        constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (write(fd, kContinue.data(), kContinue.size()) < 0) break;
-      }
+      const std::string_view head = std::string_view(data).substr(0, end);
       size_t body = 0;
-      const size_t at = data.find("Content-Length: ");
-      if (at != std::string::npos && at < end) {
-        body = std::stoul(data.substr(at + 16));
+      if (const size_t at = head.find("Content-Length: ");
+          at != std::string_view::npos) {
+        body = std::stoul(std::string(head.substr(at + 16, 20)));
       }
       expected = end + 4 + body;
+      if (head.find("Expect: 100-continue") != std::string_view::npos) {
+        constexpr std::string_view kGoOn = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (write(fd, kGoOn.data(), kGoOn.size()) < 0) break;
+      }
     }
     return data;
   }
@@ -249,6 +250,75 @@ TEST_F(S3RetryTest, SignsAndHashesEveryRequest) {
   EXPECT_NE(list.find("x-amz-content-sha256"), std::string::npos) << list;
   EXPECT_NE(list.find("x-amz-security-token"), std::string::npos) << list;
   EXPECT_EQ(put.find("canned-secret"), std::string::npos);
+}
+
+// A multipart upload whose part is refused is aborted, and the refusal is
+// the error; one whose completion fails inside a 200 reply (as S3 may
+// answer) is aborted too. Parts go one at a time here, in order.
+class S3MultipartFailureTest : public S3RetryTest {
+ protected:
+  static constexpr uint64_t kPart = uint64_t{5} << 20;
+
+  Status Put(const CannedServer& server) {
+    S3Config config;
+    config.endpoint = server.endpoint();
+    config.bucket = "bk";
+    config.path_style = true;
+    config.multipart_threshold = kPart;
+    config.part_size = kPart;
+    config.parallel_parts = 1;
+    config.max_attempts = 1;
+    auto client = S3Client::Create(config, {"AKIDTEST", "canned-secret", ""});
+    if (!client) return std::unexpected(client.error());
+    UniqueFd fd(memfd_create("s3-retry-test", MFD_CLOEXEC));
+    EXPECT_EQ(ftruncate(fd.get(), 2 * kPart), 0);
+    return (*client)->Put("ab/cd", fd.get(), 2 * kPart);
+  }
+
+  static std::string Started() {
+    return Reply("200 OK", "",
+                 "<InitiateMultipartUploadResult><Bucket>bk</Bucket>"
+                 "<Key>ab/cd</Key><UploadId>up1</UploadId>"
+                 "</InitiateMultipartUploadResult>");
+  }
+};
+
+TEST_F(S3MultipartFailureTest, ARefusedPartAbortsTheUpload) {
+  CannedServer server({Started(), Reply("200 OK", "ETag: \"p1\"\r\n", ""),
+                       Reply("400 Bad Request", "", ErrorXml("InvalidPart")),
+                       Reply("204 No Content", "", "")});
+  auto put = Put(server);
+  ASSERT_EQ(CodeOf(put), Code::kInvalidArgument) << Describe(put);
+  EXPECT_NE(put.error().message.find("InvalidPart"), std::string::npos);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_TRUE(requests[0].starts_with("POST /bk/ab/cd?uploads= "));
+  EXPECT_TRUE(
+      requests[1].starts_with("PUT /bk/ab/cd?partNumber=1&uploadId=up1 "));
+  EXPECT_TRUE(
+      requests[2].starts_with("PUT /bk/ab/cd?partNumber=2&uploadId=up1 "));
+  EXPECT_TRUE(requests[3].starts_with("DELETE /bk/ab/cd?uploadId=up1 "))
+      << requests[3].substr(0, 100);
+}
+
+TEST_F(S3MultipartFailureTest, AnErrorInsideACompletionAbortsTheUpload) {
+  CannedServer server({Started(), Reply("200 OK", "ETag: \"p1\"\r\n", ""),
+                       Reply("200 OK", "ETag: \"p2\"\r\n", ""),
+                       Reply("200 OK", "", ErrorXml("InternalError")),
+                       Reply("404 Not Found", "", ErrorXml("NoSuchUpload"))});
+  auto put = Put(server);
+  ASSERT_EQ(CodeOf(put), Code::kIoError) << Describe(put);
+  EXPECT_NE(put.error().message.find("InternalError"), std::string::npos);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_TRUE(requests[3].starts_with("POST /bk/ab/cd?uploadId=up1 "));
+  EXPECT_TRUE(requests[3].ends_with(
+      "<CompleteMultipartUpload>"
+      "<Part><PartNumber>1</PartNumber><ETag>&quot;p1&quot;</ETag></Part>"
+      "<Part><PartNumber>2</PartNumber><ETag>&quot;p2&quot;</ETag></Part>"
+      "</CompleteMultipartUpload>"))
+      << requests[3];
+  EXPECT_TRUE(requests[4].starts_with("DELETE /bk/ab/cd?uploadId=up1 "));
 }
 
 }  // namespace
