@@ -82,12 +82,13 @@ struct S3Config {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds stall{15000};
   std::chrono::milliseconds budget{30000};
-  int max_attempts = 6;
+  int max_attempts = 6;  // in a row: a read that got bytes counts anew
   std::chrono::milliseconds backoff_base{100};  // doubles each retry
   std::chrono::milliseconds backoff_max{5000};
 
   // Uploads of at least `multipart_threshold` bytes go in parts of
-  // `part_size` (at least 5 MiB, as S3 wants), `parallel_parts` at once.
+  // `part_size` (at least 5 MiB, as S3 wants; larger, by whole MiB, when
+  // S3's 10,000 parts would not hold the object), `parallel_parts` at once.
   uint64_t multipart_threshold = uint64_t{64} << 20;
   uint64_t part_size = uint64_t{16} << 20;
   int parallel_parts = 4;
