@@ -67,11 +67,12 @@ bool IsHex(std::string_view s) {
   });
 }
 
-std::string KeyFor(const std::string& digest, int suffix) {
-  return suffix == 0 ? digest : fmt::format("{}.{}", digest, suffix);
-}
-
 }  // namespace
+
+std::string BlobStore::KeyFor(std::string_view digest, int suffix) {
+  return suffix == 0 ? std::string(digest)
+                     : fmt::format("{}.{}", digest, suffix);
+}
 
 StagedBlob::StagedBlob(StagedBlob&& other) noexcept
     : temp_(std::move(other.temp_)),
@@ -79,7 +80,9 @@ StagedBlob::StagedBlob(StagedBlob&& other) noexcept
       digest_(std::move(other.digest_)),
       size_(other.size_),
       verity_(other.verity_),
-      verified_key_(std::move(other.verified_key_)) {
+      verified_key_(std::move(other.verified_key_)),
+      remote_key_(std::move(other.remote_key_)),
+      uploaded_ms_(other.uploaded_ms_) {
   other.temp_.clear();
 }
 
@@ -93,6 +96,8 @@ StagedBlob& StagedBlob::operator=(StagedBlob&& other) noexcept {
     size_ = other.size_;
     verity_ = other.verity_;
     verified_key_ = std::move(other.verified_key_);
+    remote_key_ = std::move(other.remote_key_);
+    uploaded_ms_ = other.uploaded_ms_;
   }
   return *this;
 }
@@ -296,7 +301,7 @@ Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
   staged.digest_ = std::move(hashed->second);
   // fs-verity would make the draft read-only at once: Install() enables it
   // once the publish is past its checks.
-  REGFS_TRY(FindIdentical(staged));
+  REGFS_TRY(remote_ ? FindOrUpload(staged) : FindIdentical(staged));
   return staged;
 }
 
@@ -342,7 +347,7 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
 
   // Look for an identical blob now, outside the registry's lock; Install()
   // re-checks that it still exists.
-  REGFS_TRY(FindIdentical(staged));
+  REGFS_TRY(remote_ ? FindOrUpload(staged) : FindIdentical(staged));
   // A new content: protect it before it is in place (and read-only).
   if (staged.verified_key_.empty()) {
     auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
@@ -353,45 +358,52 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
 }
 
 Result<std::string> BlobStore::Install(StagedBlob& staged) const {
+  if (remote_) return InstallRemote(staged);
   for (int suffix = 0;; ++suffix) {
     const std::string key = KeyFor(staged.digest_, suffix);
-    const std::filesystem::path path = PathOf(key);
     if (Exists(key)) {
       if (key == staged.verified_key_) return key;
-      auto same = SameContent(staged.fd_.get(), path);
+      auto same = SameContent(staged.fd_.get(), PathOf(key));
       REGFS_TRY(same);
       if (*same) return key;
       continue;  // a different content with the same hash
     }
-    const std::filesystem::path dir = path.parent_path();
-    bool new_dir = false;
-    if (::mkdir(dir.c_str(), 0700) == 0) {
-      new_dir = true;
-    } else if (errno != EEXIST) {
-      return std::unexpected(PosixError("mkdir", dir.string(), errno));
-    }
-    if (!staged.verity_) {  // an identical blob vanished since Stage()
-      auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
-      REGFS_TRY(verity);
-      staged.verity_ = *verity == VerityState::kEnabled;
-    }
-    if (::fchmod(staged.fd_.get(), 0444) != 0) {
-      return std::unexpected(PosixError("chmod", staged.temp_.string(), errno));
-    }
-    if (::rename(staged.temp_.c_str(), path.c_str()) != 0) {
-      return std::unexpected(PosixError("rename", path.string(), errno));
-    }
-    staged.temp_.clear();
-    if (!durable_) return key;
-    REGFS_TRY(SyncDir(dir));
-    if (new_dir) {
-      REGFS_TRY(SyncDir(root_));
-    }
+    REGFS_TRY(MoveIntoPlace(staged, key));
     return key;
   }
 }
 
-Status BlobStore::Verify(std::string_view key, uint64_t size) const {
+Status BlobStore::MoveIntoPlace(StagedBlob& staged,
+                                const std::string& key) const {
+  const std::filesystem::path path = PathOf(key);
+  const std::filesystem::path dir = path.parent_path();
+  bool new_dir = false;
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    new_dir = true;
+  } else if (errno != EEXIST) {
+    return std::unexpected(PosixError("mkdir", dir.string(), errno));
+  }
+  if (!staged.verity_) {  // an identical blob vanished since Stage()
+    auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
+    REGFS_TRY(verity);
+    staged.verity_ = *verity == VerityState::kEnabled;
+  }
+  if (::fchmod(staged.fd_.get(), 0444) != 0) {
+    return std::unexpected(PosixError("chmod", staged.temp_.string(), errno));
+  }
+  if (::rename(staged.temp_.c_str(), path.c_str()) != 0) {
+    return std::unexpected(PosixError("rename", path.string(), errno));
+  }
+  staged.temp_.clear();
+  if (!durable_) return {};
+  REGFS_TRY(SyncDir(dir));
+  if (new_dir) REGFS_TRY(SyncDir(root_));
+  return {};
+}
+
+Status BlobStore::Verify(std::string_view key, uint64_t size,
+                         bool deep) const {
+  if (remote_) return VerifyRemote(key, size, deep);
   const std::filesystem::path path = PathOf(key);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -486,6 +498,7 @@ Result<VerityState> BlobStore::Protect(std::string_view key) const {
 }
 
 Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
+  if (remote_) return OpenCached(key);
   const std::filesystem::path path = PathOf(key);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -495,13 +508,19 @@ Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
     return Fail(Code::kCorruption,
                 fmt::format("blob {} is missing: {}", key, error.message));
   }
-  if (HasVerity(fd.get())) return fd;  // the kernel checks every read
+  REGFS_TRY(VerifyOnce(fd.get(), key, path));
+  return fd;
+}
+
+Status BlobStore::VerifyOnce(int fd, std::string_view key,
+                             const std::filesystem::path& path) const {
+  if (HasVerity(fd)) return {};  // the kernel checks every read
 
   const std::string k(key);
   {
     MutexLock lock(verified_.mu);
     while (verified_.busy.contains(k)) verified_.cv.Wait(verified_.mu);
-    if (verified_.done.contains(k)) return fd;
+    if (verified_.done.contains(k)) return {};
     verified_.busy.insert(k);
   }
   // Ends our claim on `k` whatever happens below, and wakes the waiters.
@@ -521,7 +540,7 @@ Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
     }
   } release{verified_, k, intact};
 
-  auto hashed = HashFile(fd.get(), path);
+  auto hashed = HashFile(fd, path);
   REGFS_TRY(hashed);
   if (hashed->second != DigestOf(key)) {
     return Fail(Code::kCorruption,
@@ -530,8 +549,8 @@ Result<UniqueFd> BlobStore::OpenVerified(std::string_view key) const {
   }
   intact = true;
   // Protect it for the next opens; the bytes were checked either way.
-  (void)EnableVerityOn(fd.get(), path);
-  return fd;
+  (void)EnableVerityOn(fd, path);
+  return {};
 }
 
 Result<std::vector<std::string>> BlobStore::List() const {

@@ -7,6 +7,11 @@
 // flock()ed by their writer for their whole life, so that gc removes only
 // those whose writer is gone.
 //
+// A store whose blobs live in S3 (AttachRemote; issue 17) keeps this
+// directory as the node's cache of them (blob_cache.h): a staged blob is
+// uploaded before it is installed, and a blob not cached is fetched on
+// its first open.
+//
 // Integrity: where the store's file system supports fs-verity, every blob
 // gets it when installed, and the kernel checks each page read from it.
 // Elsewhere OpenVerified() hashes a blob before its first open in this
@@ -19,6 +24,8 @@
 #define REGFS_REGISTRY_BLOB_STORE_H_
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -28,10 +35,12 @@
 #include <string_view>
 #include <vector>
 
+#include "registry/blob_cache.h"
 #include "registry/error.h"
 #include "registry/fs_verity.h"
 #include "registry/hasher.h"
 #include "registry/mutex.h"
+#include "registry/remote_blobs.h"
 #include "registry/unique_fd.h"
 
 namespace regfs::registry {
@@ -61,12 +70,23 @@ class StagedBlob final {
   uint64_t size_ = 0;
   bool verity_ = false;  // fs-verity is enabled on the temporary file
   std::string verified_key_;  // an existing blob found byte-identical
+  // A store in S3: the key whose object holds this content (uploaded by
+  // this push, or found byte-identical there), and when this push
+  // uploaded it (0: it found it there).
+  std::string remote_key_;
+  int64_t uploaded_ms_ = 0;
 };
 
 struct BlobGcReport {
   uint64_t blobs_removed = 0;
   uint64_t bytes_removed = 0;
   uint64_t temps_removed = 0;
+  // A store in S3: unfinished multipart uploads aborted, and whether the
+  // server could list them at all.
+  uint64_t uploads_aborted = 0;
+  bool uploads_unlisted = false;
+  // Unreferenced blobs dropped from this node's cache.
+  uint64_t cached_removed = 0;
 };
 
 class BlobStore final {
@@ -82,6 +102,18 @@ class BlobStore final {
 
   // Creates blobs/ and blobs/tmp/.
   Status Create() const;
+
+  // Makes this a store whose blobs live in `remote`, with this directory
+  // as the node's cache of at most `cache_limit` bytes; gc leaves objects
+  // younger than `gc_grace` alone. Before any other use.
+  void AttachRemote(std::unique_ptr<RemoteBlobs> remote, uint64_t cache_limit,
+                    std::chrono::seconds gc_grace);
+  // Null for a store on a file system.
+  RemoteBlobs* remote() const { return remote_.get(); }
+  BlobCache* cache() const { return cache_.get(); }
+
+  // A store in S3: fetches blob `key` into the cache unless it is there.
+  Status Fetch(std::string_view key, std::optional<uint64_t> size) const;
 
   // Copies `source` (a regular file) into a temporary file while hashing
   // it in bounded memory, syncs it, and looks for an identical blob. Does
@@ -115,7 +147,10 @@ class BlobStore final {
   bool Exists(std::string_view key) const;
 
   // Size and hash check of one blob; Corruption describes a mismatch.
-  Status Verify(std::string_view key, uint64_t size) const;
+  // In S3: the object's size (HEAD), and with `deep` its bytes too.
+  Status Verify(std::string_view key, uint64_t size, bool deep = true) const;
+  // Whether the blob is there (in S3: the object). For fsck.
+  Result<bool> Present(std::string_view key) const;
 
   // Opens a blob for reading, with the guarantee that what is read from it
   // is its content: fs-verity protects it, or this process has hashed it
@@ -143,8 +178,23 @@ class BlobStore final {
   Result<BlobGcReport> Collect(
       const std::vector<std::string>& referenced) const;
 
+  // A store in S3: the objects gc may remove if they are unreferenced
+  // (older than `grace`, so that a push's upload is not taken away before
+  // it installs), listed without the lock; then CollectRemote, under it,
+  // removes those not in `referenced` (sorted), aborts multipart uploads
+  // older than `grace` and drops unreferenced blobs from the cache.
+  Result<std::vector<RemoteBlob>> RemoteCandidates(
+      std::chrono::seconds grace) const;
+  Result<BlobGcReport> CollectRemote(
+      const std::vector<RemoteBlob>& candidates,
+      const std::vector<std::string>& referenced,
+      std::chrono::seconds grace) const;
+
   // The digest a key stands for: the key without its collision suffix.
   static std::string_view DigestOf(std::string_view key);
+  // The key of the `suffix`-th content with hash `digest` (0: the digest
+  // itself, then "DIGEST.1", ...).
+  static std::string KeyFor(std::string_view digest, int suffix);
 
  private:
   // Creates a temporary file in blobs/tmp/ that `staged` then owns, locked
@@ -157,6 +207,26 @@ class BlobStore final {
   // Sets staged.verified_key_ to an existing blob of the same content, if
   // there is one.
   Status FindIdentical(StagedBlob& staged) const;
+  // A store in S3 (blob_store_remote.cc): finds the object of the same
+  // content, or uploads it under the first free key, into
+  // staged.remote_key_; the local cache copy follows in Install.
+  Status FindOrUpload(StagedBlob& staged) const;
+  // Install for a store in S3: confirms (under the lock) that the object
+  // is still there, uploading it again if gc took it, then puts the
+  // staged file in the cache.
+  Result<std::string> InstallRemote(StagedBlob& staged) const;
+  // Renames the staged file into place as `key` (its directory made and
+  // synced as needed).
+  Status MoveIntoPlace(StagedBlob& staged, const std::string& key) const;
+  // OpenVerified for a store in S3: the cached file, fetched first if
+  // needed, pinned against eviction.
+  Result<UniqueFd> OpenCached(std::string_view key) const;
+  Status VerifyRemote(std::string_view key, uint64_t size, bool deep) const;
+  // Records that this process checked blob `key`'s bytes.
+  void MarkVerified(const std::string& key) const;
+  // Hashes the blob open at `fd` unless this process did already.
+  Status VerifyOnce(int fd, std::string_view key,
+                    const std::filesystem::path& path) const;
   Result<bool> SameContent(int fd, const std::filesystem::path& blob) const;
   // The size and digest of the file open at `fd`, read through a mapping.
   Result<std::pair<uint64_t, std::string>> HashFile(
@@ -173,6 +243,9 @@ class BlobStore final {
   std::filesystem::path root_;
   HasherFactory hasher_;
   bool durable_ = true;
+  std::unique_ptr<RemoteBlobs> remote_;
+  std::unique_ptr<BlobCache> cache_;
+  std::chrono::seconds gc_grace_{3600};
   mutable std::atomic<Verity> verity_{Verity::kUnknown};
   struct VerifiedSet {
     Mutex mu;

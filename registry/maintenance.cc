@@ -24,7 +24,7 @@ Result<FsckReport> Registry::Fsck(FsckOptions options) {
       }
       continue;
     }
-    REGFS_TRY(impl_->FsckBlob(blob, options.repair, report));
+    REGFS_TRY(impl_->FsckBlob(blob, options.repair, options.contents, report));
   }
   std::sort(report.affected.begin(), report.affected.end());
   report.affected.erase(
@@ -50,11 +50,13 @@ Result<std::vector<sql::BlobRef>> Registry::Impl::FsckDatabase(
 }
 
 Status Registry::Impl::FsckBlob(const sql::BlobRef& blob, bool repair,
-                                FsckReport& report) {
+                                bool contents, FsckReport& report) {
   ++report.blobs;
   report.bytes += blob.size;
-  auto s = blobs.Verify(blob.key, blob.size);
-  if (!s && !blobs.Exists(blob.key)) {
+  auto s = blobs.Verify(blob.key, blob.size, contents);
+  // S3 out of reach is no finding about the blob: fsck fails.
+  if (!s && blobs.remote() && s.error().code != Code::kCorruption) return s;
+  if (!s && !blobs.Present(blob.key).value_or(true)) {
     // Re-check under the lock: a concurrent delete + gc may have removed
     // a blob that is no longer referenced.
     auto lock = Lock();
@@ -72,7 +74,7 @@ Status Registry::Impl::FsckBlob(const sql::BlobRef& blob, bool repair,
     report.affected.insert(report.affected.end(), files->begin(), files->end());
     return {};
   }
-  if (repair) REGFS_TRY(RepairVerity(blob.key, report));
+  if (repair && !blobs.remote()) REGFS_TRY(RepairVerity(blob.key, report));
   return {};
 }
 
@@ -84,6 +86,14 @@ Result<GcReport> Registry::Gc(const Identity& who) {
   // Drafts first: a published leftover's links go, and its blobs stay.
   REGFS_ASSIGN_OR_RETURN(const DraftLimits limits, GetDraftLimits());
   REGFS_ASSIGN_OR_RETURN(DraftGcReport drafts, CollectDrafts(limits.idle));
+  const BlobStore& blobs = impl_->blobs;
+  // A store in S3: listing the bucket may take long, so it runs without
+  // the lock; what it lists is decided under it.
+  std::vector<RemoteBlob> candidates;
+  if (blobs.remote()) {
+    REGFS_ASSIGN_OR_RETURN(candidates,
+                           blobs.RemoteCandidates(impl_->gc_grace));
+  }
   auto lock = impl_->Lock();
   Connection& db = *impl_->db;
   REGFS_TRY(impl_->Require(who, Role::kAdmin, "collect garbage"));
@@ -91,15 +101,18 @@ Result<GcReport> Registry::Gc(const Identity& who) {
   // and the removal; nothing is written, so the transaction rolls back.
   auto tx = Transaction::Begin(db);
   REGFS_TRY(tx);
-  auto blobs = sql::ReferencedBlobs(db);
-  REGFS_TRY(blobs);
+  auto referenced_rows = sql::ReferencedBlobs(db);
+  REGFS_TRY(referenced_rows);
   std::vector<std::string> referenced;  // sorted, as Collect needs
-  for (sql::BlobRef& blob : *blobs) {
+  for (sql::BlobRef& blob : *referenced_rows) {
     if (referenced.empty() || referenced.back() != blob.key) {
       referenced.push_back(std::move(blob.key));
     }
   }
-  auto collected = impl_->blobs.Collect(referenced);
+  auto collected =
+      blobs.remote()
+          ? blobs.CollectRemote(candidates, referenced, impl_->gc_grace)
+          : blobs.Collect(referenced);
   REGFS_TRY(collected);
   return GcReport{*collected, std::move(drafts)};
 }

@@ -188,12 +188,18 @@ ReadCache::Sizes ReadCache::sizes() const {
 
 void Registry::EnableReadCache() {
   if (!impl_->cache) impl_->cache = std::make_unique<ReadCache>();
+  // A mount of a store in S3 also prefetches, if the store says which.
+  if (impl_->blobs.cache() && !impl_->prefetch_aliases.empty() &&
+      !impl_->prefetcher) {
+    impl_->prefetcher = std::make_unique<Prefetcher>(impl_->blobs);
+  }
 }
 
 void Registry::Refresh(const std::vector<Event>& events) {
   ReadCache* const cache = impl_->cache.get();
   if (!cache || events.empty()) return;
   auto lock = impl_->Lock();
+  impl_->PrefetchFor(events);
   std::vector<ReadCache::AliasKey> changed;
   for (const Event& e : events) {
     auto forgotten = cache->Forget(e);

@@ -189,6 +189,11 @@ Result<std::unique_ptr<Registry>> InitSharedStore(
     const std::filesystem::path& store, const Identity& owner,
     const SharedStoreConfig& config, bool* joined, OpenOptions options) {
   REGFS_TRY(CheckSharedStoreConfig(config));
+  if (config.s3) {  // before anything is made: the bucket must answer
+    REGFS_ASSIGN_OR_RETURN(auto remote,
+                           RemoteBlobs::Open(*config.s3, config.timeout));
+    REGFS_TRY(remote->Check());
+  }
   REGFS_TRY(MakeStoreDir(store, owner));
   REGFS_ASSIGN_OR_RETURN(auto db, sql::PostgresConnection::Open(
                                       config.metadata, ExtraFor(config)));
@@ -219,6 +224,14 @@ Status Registry::Impl::ConnectShared(const SharedStoreConfig& config) {
   shared_metadata = config.metadata;
   REGFS_TRY(sql::schema::Migrate(*db));
   REGFS_TRY(blobs.Create());
+  if (config.s3) {
+    REGFS_ASSIGN_OR_RETURN(auto remote,
+                           RemoteBlobs::Open(*config.s3, config.timeout));
+    blobs.AttachRemote(std::move(remote), config.cache_size, config.gc_grace);
+    gc_grace = config.gc_grace;
+    prefetch_aliases = config.prefetch;
+    return {};  // its drafts are in STORE/drafts, beside the cache
+  }
   // Drafts' per-host directories live in BLOBS/drafts (shared_store.h).
   const std::filesystem::path drafts_parent = drafts.root().parent_path();
   if (::mkdir(drafts_parent.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -231,6 +244,8 @@ Status Registry::Impl::ConnectShared(const SharedStoreConfig& config) {
 std::filesystem::path Registry::BlobPath(std::string_view key) const {
   return impl_->blobs.PathOf(key);
 }
+
+bool Registry::HasRemoteBlobs() const { return impl_->blobs.remote() != nullptr; }
 
 Result<std::unique_ptr<ChangeListener>> Registry::Listen(
     ChangeListener::OnChange on_change) {

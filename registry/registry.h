@@ -79,6 +79,9 @@ struct FsckOptions {
   // Also enable fs-verity on every intact blob that lacks it, where the
   // store's file system supports it.
   bool repair = false;
+  // A store in S3: read every object and check its hash too, not only
+  // that it is there with its size (a local store always does).
+  bool contents = false;
 };
 
 struct FsckReport {
@@ -94,6 +97,19 @@ struct FsckReport {
   uint64_t verity_blobs = 0;
   std::optional<bool> verity_supported;
   bool clean() const { return problems.empty(); }
+};
+
+// The node cache of a store whose blobs live in S3 (issue 17).
+struct CacheStatus {
+  std::string url;     // "s3://BUCKET/PREFIX"
+  uint64_t limit = 0;  // cache-size
+  std::vector<CachedBlob> blobs;  // least recently used first
+};
+
+struct CacheWarmReport {
+  uint64_t blobs = 0;    // the version's distinct blobs
+  uint64_t bytes = 0;
+  uint64_t fetched = 0;  // of them, not cached before
 };
 
 struct GcReport {
@@ -217,6 +233,9 @@ class Registry final {
                                              std::string_view name);
   [[nodiscard]] Result<TreeEntry> GetTreeEntry(int64_t entry_id);
   std::filesystem::path BlobPath(std::string_view key) const;
+  // Whether the blobs live in S3 (this store's blob directory is then the
+  // node's cache of them).
+  bool HasRemoteBlobs() const;
 
   // ---- Search (issue 16; search.h, search.cc): `regfs search`, the ----
   // ---- control file's "search" op and the web view's search box.    ----
@@ -443,6 +462,17 @@ class Registry final {
   [[nodiscard]] Status VerifyVersion(std::string_view collection,
                                      uint64_t number);
   [[nodiscard]] Result<GcReport> Gc(const Identity& who);
+
+  // ---- The node cache of a store in S3 (issue 17; blob_cache.h) ----
+  // InvalidArgument for a store whose blobs are on a file system.
+  [[nodiscard]] Result<CacheStatus> CacheList();
+  // Fetches the blobs of `name` (an alias, `latest` or vN) of
+  // `collection` that are not cached; `who` must be allowed to read it.
+  [[nodiscard]] Result<CacheWarmReport> CacheWarm(const Identity& who,
+                                                  std::string_view collection,
+                                                  std::string_view name);
+  // Removes every cached blob that is not open; admins only.
+  [[nodiscard]] Result<CacheEviction> CacheDrop(const Identity& who);
 
   // ---- Drafts and publishing (drafts-reg, issue 13; drafts.h) ----
   // The store's drafts area, STORE/drafts.

@@ -25,6 +25,7 @@
 
 #include "registry/group_commit.h"
 #include "registry/names.h"
+#include "registry/prefetcher.h"
 #include "registry/read_cache.h"
 #include "registry/registry.h"
 #include "registry/replay.h"
@@ -107,6 +108,20 @@ class Registry::Impl {
   std::unique_ptr<ReadCache> cache;
   // Registry::StaleSince, as the node listener reports it; 0: current.
   std::atomic<TimeMs> stale_since{0};
+  // A store in S3 (issue 17): gc leaves objects younger than this alone;
+  // a mount fetches the new target of these aliases when they move ("*":
+  // all), with `prefetcher` (made by EnableReadCache; declared after
+  // `blobs`, so destroyed first).
+  std::chrono::seconds gc_grace{3600};
+  std::vector<std::string> prefetch_aliases;
+  std::unique_ptr<Prefetcher> prefetcher;
+
+  // The distinct blobs of version `v` of `c` (one, or a tree's files').
+  Result<std::vector<BlobToFetch>> BlobsOf(const CollectionRow& c,
+                                           const Version& v)
+      REQUIRES(batch.mutex());
+  // Queues the new targets of the prefetched aliases among `events`.
+  void PrefetchFor(const std::vector<Event>& events) REQUIRES(batch.mutex());
 
   // A shared store: connects `db` to its metadata (migrating the schema)
   // and makes its blob and drafts directories. Before any other use.
@@ -133,7 +148,8 @@ class Registry::Impl {
   // fsck of one blob: hashes it without the lock, and records in `report`
   // a missing or corrupt blob that is still referenced, with the files it
   // affects; else, with `repair`, enables fs-verity on it.
-  Status FsckBlob(const sql::BlobRef& blob, bool repair, FsckReport& report)
+  Status FsckBlob(const sql::BlobRef& blob, bool repair, bool contents,
+                  FsckReport& report)
       EXCLUDES(batch.mutex());
   // The live versions (and tree files) whose content is blob `key`,
   // sorted. Takes the lock.

@@ -12,11 +12,25 @@
 // `metadata` is a libpq conninfo (a postgresql:// URL or key=value
 // words) and never holds a password: libpq takes one from PGPASSFILE
 // (~/.pgpass) or the environment, as its other settings (PGSSLMODE, ...).
-// `blobs` is an absolute path, the same directory on every node. An
-// optional `timeout = SECONDS` (1 to 3600, default 15) bounds how long one
-// database call waits for the server, and a connection for its start: a
-// frozen or unreachable database then fails calls with an I/O error
-// instead of hanging them.
+// `blobs` is an absolute path, the same directory on every node, or an S3
+// location, s3://BUCKET/PREFIX (issue 17): the blobs are objects there,
+// and each node keeps a bounded cache of them in STORE/blobs (its drafts
+// in STORE/drafts). An optional `timeout = SECONDS` (1 to 3600, default
+// 15) bounds how long one database call waits for the server, and a
+// connection for its start; and one S3 request, retries included (a
+// transfer that keeps moving is not cut): a frozen or unreachable server
+// then fails calls with an I/O error instead of hanging them.
+//
+// With S3, optional lines:
+//   s3-endpoint = http://minio:9000   # else AWS_ENDPOINT_URL, else AWS
+//   s3-region = eu-west-1             # else AWS_REGION, ~/.aws/config
+//   s3-addressing = path | virtual    # default: path with an endpoint
+//   cache-size = 200G                 # the node cache's bound (100G)
+//   prefetch = production staging     # aliases whose new target the
+//                                     # mount fetches when they move (*: all)
+//   gc-grace = 3600                   # gc leaves younger objects alone
+// Credentials are never in the file: they come from the AWS conventions
+// (AWS_ACCESS_KEY_ID, ..., ~/.aws/credentials).
 #ifndef REGFS_REGISTRY_SHARED_STORE_H_
 #define REGFS_REGISTRY_SHARED_STORE_H_
 
@@ -26,18 +40,35 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry/error.h"
 #include "registry/identity.h"
 #include "registry/registry.h"
+#include "registry/remote_blobs.h"
 
 namespace regfs::registry {
 
+inline constexpr uint64_t kDefaultCacheSize = uint64_t{100} << 30;
+
 struct SharedStoreConfig {
   std::string metadata;          // libpq conninfo, without a password
-  std::filesystem::path blobs;   // the shared blob directory
+  std::filesystem::path blobs;   // the shared blob directory (not with s3)
   std::chrono::seconds timeout{15};  // on one database call
+  // Blobs in S3 instead of a shared directory, and the node cache's
+  // settings.
+  std::optional<S3StoreSettings> s3;
+  uint64_t cache_size = kDefaultCacheSize;
+  std::vector<std::string> prefetch;  // alias names; "*": every alias
+  std::chrono::seconds gc_grace{3600};
 };
+
+// "200G", "512M", "1T", "4096" (bytes; K, M, G, T are powers of 1024).
+[[nodiscard]] Result<uint64_t> ParseByteSize(std::string_view text);
+// `blobs` as given to init: an absolute directory, or s3://BUCKET/PREFIX
+// (into config.s3).
+[[nodiscard]] Status SetBlobsLocation(SharedStoreConfig& config,
+                                      std::string_view blobs);
 
 inline constexpr std::string_view kSharedStoreConfigName = "shared-store.conf";
 
@@ -61,7 +92,8 @@ inline constexpr std::string_view kSharedStoreConfigName = "shared-store.conf";
 std::filesystem::path SharedDraftsDir(const std::filesystem::path& blobs);
 
 // The blob and drafts directories of the store at `store`: a shared
-// store's (from its configuration), else STORE/blobs and STORE/drafts.
+// store's (from its configuration), else STORE/blobs and STORE/drafts
+// (a store in S3 has its cache and drafts there too).
 // A configuration that cannot be read counts as none here: Registry::Open
 // reads it first and reports why.
 std::filesystem::path BlobsDirOf(const std::filesystem::path& store);

@@ -77,6 +77,7 @@ int RunCli(int argc, char** argv) {
           },
           "DIR"));
   AddStoreCommands(app, ctx);
+  AddCacheCommands(app, ctx);
   AddBrowseCommands(app, ctx);
   AddAliasCommands(app, ctx);
   AddRoleCommands(app, ctx);

@@ -26,6 +26,8 @@ void AddStoreCommands(CLI::App& app, Context& ctx);
 void AddVerify(CLI::App& app, Context& ctx);
 // ls, resolve, history, search.
 void AddBrowseCommands(CLI::App& app, Context& ctx);
+// cache ls|warm|drop (tools/cache_commands.cc): a store in S3's node cache.
+void AddCacheCommands(CLI::App& app, Context& ctx);
 // search (tools/search_command.cc), registered by AddBrowseCommands.
 void AddSearch(CLI::App& app, Context& ctx);
 // alias, tag, protect, unprotect.

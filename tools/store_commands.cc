@@ -29,8 +29,28 @@ namespace reg = regfs::registry;
 
 struct InitArgs {
   std::string metadata;  // a shared store's PostgreSQL conninfo
-  std::string blobs;     // and its shared blob directory
+  std::string blobs;     // and its shared blob directory, or s3://…
+  std::string s3_endpoint;
+  std::string cache_size;
 };
+
+// The shared store `args` describe.
+reg::Result<reg::SharedStoreConfig> SharedConfigOf(const InitArgs& args) {
+  reg::SharedStoreConfig config;
+  config.metadata = args.metadata;
+  REGFS_TRY(reg::SetBlobsLocation(config, args.blobs));
+  if (!config.s3 && (!args.s3_endpoint.empty() || !args.cache_size.empty())) {
+    return reg::Fail(reg::Code::kInvalidArgument,
+                     "--s3-endpoint and --cache-size go with --blobs "
+                     "s3://BUCKET/PREFIX");
+  }
+  if (config.s3) config.s3->endpoint = args.s3_endpoint;
+  if (!args.cache_size.empty()) {
+    REGFS_ASSIGN_OR_RETURN(config.cache_size,
+                           reg::ParseByteSize(args.cache_size));
+  }
+  return config;
+}
 
 reg::Status RunInit(Context& ctx, const InitArgs& args) {
   const std::filesystem::path store = ctx.StorePath();
@@ -50,7 +70,8 @@ reg::Status RunInit(Context& ctx, const InitArgs& args) {
     fmt::print("initialized an empty store at {}\n", store.string());
     return {};
   }
-  const reg::SharedStoreConfig config{args.metadata, args.blobs};
+  REGFS_ASSIGN_OR_RETURN(const reg::SharedStoreConfig config,
+                         SharedConfigOf(args));
   bool joined = false;
   auto registry = reg::InitSharedStore(store, ctx.identity(), config, &joined);
   if (!registry) return std::unexpected(registry.error());
@@ -64,6 +85,10 @@ reg::Status RunInit(Context& ctx, const InitArgs& args) {
         "initialized an empty shared registry in {} (blobs in {}) at "
         "{}\n",
         where, args.blobs, store.string());
+  }
+  if (config.s3) {
+    fmt::print("this node caches up to {} of the blobs in {}\n",
+               FormatSize(config.cache_size), (store / "blobs").string());
   }
   return {};
 }
@@ -79,9 +104,20 @@ void AddInit(CLI::App& app, Context& ctx) {
       "joins it if it already holds a registry");
   auto* blobs = cmd->add_option(
       "--blobs", args->blobs,
-      "A shared store: the blob directory every node shares (absolute path)");
+      "A shared store: the blob directory every node shares (absolute "
+      "path), or s3://BUCKET/PREFIX (credentials from AWS_ACCESS_KEY_ID, "
+      "... or ~/.aws/credentials)");
+  auto* endpoint = cmd->add_option(
+      "--s3-endpoint", args->s3_endpoint,
+      "Blobs in S3: the service's URL, for MinIO, Ceph RGW and the like "
+      "(default: AWS_ENDPOINT_URL, else AWS)");
+  auto* cache_size = cmd->add_option(
+      "--cache-size", args->cache_size,
+      "Blobs in S3: this node's cache bound (200G, 512M; default 100G)");
   metadata->needs(blobs);
   blobs->needs(metadata);
+  endpoint->needs(blobs);
+  cache_size->needs(blobs);
   OnSelected(cmd, ctx, [&ctx, args] { return ExitCode(RunInit(ctx, *args)); });
 }
 
@@ -288,6 +324,7 @@ struct JsonArgs {
 struct FsckArgs {
   bool json = false;
   bool repair = false;
+  bool contents = false;
 };
 
 // "enabled on 12 blobs", "not supported by the store's file system".
@@ -302,7 +339,8 @@ std::string VerityLine(const reg::FsckReport& report) {
 
 reg::Status RunFsck(Context&, Store& store, const FsckArgs& args) {
   REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("fsck"));
-  auto report = registry->Fsck({.repair = args.repair});
+  auto report =
+      registry->Fsck({.repair = args.repair, .contents = args.contents});
   if (!report) return std::unexpected(report.error());
   if (args.json) {
     Json j;
@@ -349,6 +387,9 @@ void AddFsck(CLI::App& app, Context& ctx) {
   cmd->add_flag("--repair", args->repair,
                 "Also enable fs-verity on every intact blob that lacks it, "
                 "where the file system supports it");
+  cmd->add_flag("--contents", args->contents,
+                "Blobs in S3: read every object and check its hash, not "
+                "only that it is there with its size");
   OnSelected(cmd, ctx, StoreAction(ctx, args, RunFsck));
 }
 
@@ -365,6 +406,10 @@ reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
     j["bytes_removed"] = r.bytes_removed;
     j["temps_removed"] = r.temps_removed;
     j["drafts_removed"] = report->drafts.abandoned + report->drafts.published;
+    if (registry->HasRemoteBlobs()) {
+      j["uploads_aborted"] = r.uploads_aborted;
+      j["cached_removed"] = r.cached_removed;
+    }
     PrintJson(j);
   } else {
     fmt::print(
@@ -373,6 +418,14 @@ reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
         r.blobs_removed, r.blobs_removed == 1 ? "" : "s",
         FormatSize(r.bytes_removed), r.temps_removed,
         r.temps_removed == 1 ? "" : "s");
+    if (registry->HasRemoteBlobs()) {
+      fmt::print(
+          "aborted {} unfinished upload{}{}; dropped {} unreferenced blob{} "
+          "from this node's cache\n",
+          r.uploads_aborted, r.uploads_aborted == 1 ? "" : "s",
+          r.uploads_unlisted ? " (the server does not list them)" : "",
+          r.cached_removed, r.cached_removed == 1 ? "" : "s");
+    }
     const reg::DraftGcReport& d = report->drafts;
     if (d.abandoned + d.published > 0) {
       fmt::print("removed {} abandoned and {} published draft{} ({})\n",

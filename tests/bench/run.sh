@@ -4,7 +4,7 @@
 # Usage: tests/bench/run.sh [options]      (as root: mounts, drop_caches)
 #   --reps N            repetitions of every measurement (default 5)
 #   --only "S..."       sections to run: push read meta moves scale
-#                       automations shared (default: all)
+#                       automations shared s3 (default: all)
 #   --read-mib N        size of the version read and pushed (default 1024)
 #   --meta-versions N   versions of the metadata collection (default 100000)
 #   --meta-aliases N    aliases of the metadata collection (default 10000)
@@ -41,7 +41,7 @@ cd "$(dirname "$SELF")/../.."
 readonly REPO=$PWD
 
 reps=5
-sections="push read meta moves scale automations shared"
+sections="push read meta moves scale automations shared s3"
 read_mib=1024
 meta_versions=100000
 meta_aliases=10000
@@ -118,6 +118,11 @@ SECONDS=0
 for tool in fio cmake fusermount3 mountpoint python3; do
   command -v "$tool" >/dev/null || die "$tool not found: run packaging/install-deps.sh"
 done
+if has s3; then
+  [[ -f $REPO/.deps/s3rver/package.json ]] || bash "$REPO/packaging/install-s3rver.sh" > /dev/null ||
+    die "cannot install s3rver (section s3): packaging/install-s3rver.sh"
+  command -v curl > /dev/null || die "curl not found (section s3)"
+fi
 if has shared; then
   for tool in pgbench psql setpriv /usr/lib/postgresql/15/bin/initdb; do
     command -v "$tool" >/dev/null ||
@@ -135,6 +140,7 @@ cleanup() {
   [[ -n ${TMPFS_DIR:-} ]] && rm -rf "$TMPFS_DIR"
   # The shared section's PostgreSQL, after the daemons that use it.
   if [[ -n ${PG_STATE:-} ]]; then stop_pg; fi
+  if [[ -n ${S3_STATE:-} ]]; then stop_s3; fi
   if ((keep == 0)) && [[ -d $W ]]; then
     rm -rf "$W"/store-* "$W"/mirror-* "$W"/src.bin "$W"/cp "$W"/*.db*
   fi
@@ -953,6 +959,111 @@ machine() {
 EOF
 }
 
+# ---- s3: a store whose blobs live in S3 (issue 17) ----
+
+# PostgreSQL and s3rver (tests/scale/services.sh) in S3_STATE, stopped by
+# cleanup() if the run ends early.
+S3_STATE=""
+start_s3() {
+  local exports
+  S3_STATE=$W/s3svc
+  exports=$(REGFS_SERVICES_DIR=$S3_STATE REGFS_S3_PORT=0 \
+            bash "$REPO/tests/scale/services.sh" start) ||
+    die "cannot start PostgreSQL and s3rver (tests/scale/services.sh)"
+  eval "$exports"
+}
+stop_s3() {
+  REGFS_SERVICES_DIR=$S3_STATE bash "$REPO/tests/scale/services.sh" stop ||
+    log "s3: could not stop the services in $S3_STATE"
+  S3_STATE=""
+}
+# s3curl ARGS...: curl signed as the store's client is (SigV4, path-style).
+s3curl() {
+  curl -sS --fail --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
+    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+
+section_s3() {
+  start_s3
+  local bucket=$REGFS_TEST_S3_BUCKET url=$AWS_ENDPOINT_URL
+  local a=$W/store-s3-a b=$W/store-s3-b src=$W/s3-src.bin got=$W/s3-got.bin
+  local mb="${read_mib} MiB" rep v t cmd blob
+  local R="regfs" C="curl"
+  log "s3: PostgreSQL and s3rver up ($url)"
+  "$REGFS" init --store "$a" --metadata "$REGFS_TEST_PG_URL" \
+    --blobs "s3://$bucket/bench" --s3-endpoint "$url" > /dev/null
+  "$REGFS" init --store "$b" --metadata "$REGFS_TEST_PG_URL" \
+    --blobs "s3://$bucket/bench" --s3-endpoint "$url" > /dev/null
+  head -c "$((read_mib << 20))" /dev/urandom > "$src"
+  # Uploads: each repetition pushes new content (its first bytes differ),
+  # so that no push finds its blob already there.
+  for ((rep = 0; rep < reps; rep++)); do
+    printf 'rep %08d' "$rep" | dd of="$src" conv=notrunc status=none
+    for v in $(rotate "$rep" "$R" "$C"); do
+      drop 3
+      t=$(now_ns)
+      if [[ $v == "$R" ]]; then
+        cmd="regfs push big \$W/s3-src.bin"
+        "$REGFS" --store "$a" push big "$src" > /dev/null
+      else
+        cmd="curl --aws-sigv4 ... -T \$W/s3-src.bin \$URL/$bucket/floor/$rep"
+        s3curl -o /dev/null -T "$src" "$url/$bucket/floor/$rep"
+      fi
+      record s3 "upload of $mb" "$v" "$rep" \
+        "$(div "$read_mib * 1048576 / 1000000" "$(elapsed "$t")")" MB/s higher "$C" "$cmd"
+    done
+    log "s3: upload $((rep + 1))/$reps"
+  done
+  # Cold reads on node B: its cache emptied and the page cache dropped,
+  # against curl's GET of the same object into a file on the same disk
+  # (the floor: the download and the write, without the hash check).
+  mount_regfs "$REGFS" "$b" "$W/mnt/s3-b"
+  local last=$((reps - 1))
+  blob=$("$REGFS" --store "$a" resolve "big/v$last")
+  blob=$(basename "${blob#* }")
+  for ((rep = 0; rep < reps; rep++)); do
+    for v in $(rotate "$rep" "$R" "$C"); do
+      "$REGFS" --store "$b" cache drop > /dev/null
+      rm -f "$got"
+      drop 3
+      t=$(now_ns)
+      if [[ $v == "$R" ]]; then
+        cmd="regfs cache drop; echo 3 > /proc/sys/vm/drop_caches; cat mnt/big/v$last > /dev/null"
+        cat "$W/mnt/s3-b/big/v$last" > /dev/null
+      else
+        cmd="echo 3 > /proc/sys/vm/drop_caches; curl --aws-sigv4 ... -o \$W/s3-got.bin \$URL/$bucket/bench/blobs/KEY"
+        s3curl -o "$got" "$url/$bucket/bench/blobs/$blob"
+      fi
+      record s3 "cold read of $mb from S3 (empty cache)" "$v" "$rep" \
+        "$(div "$read_mib * 1048576 / 1000000" "$(elapsed "$t")")" MB/s higher "$C" "$cmd"
+    done
+    log "s3: cold read $((rep + 1))/$reps"
+  done
+  rm -f "$got"
+  # Warm: the blob cached and in the page cache, through the mount against
+  # the cached file itself.
+  local cached=$b/blobs/${blob:0:2}/$blob
+  cat "$W/mnt/s3-b/big/v$last" > /dev/null
+  for ((rep = 0; rep < reps; rep++)); do
+    for v in $(rotate "$rep" "$R" direct); do
+      local path=$cached
+      [[ $v == "$R" ]] && path=$W/mnt/s3-b/big/v$last
+      cmd=$(fio_cmd "$path" read 1M 0)
+      record s3 "warm read of $mb from the node cache" "$v" "$rep" \
+        "$(div "$(fio_field "$cmd" 7) * 1024" 1000000)" MB/s higher direct "$(show "$cmd")"
+    done
+    log "s3: warm read $((rep + 1))/$reps"
+  done
+  unmount "$W/mnt/s3-b"
+  target s3 "cold read of $mb from S3 (empty cache)" "$R" "$C" ">=" 0.8 \
+    "cold read from S3 >= 0.8× curl GET of the object"
+  target s3 "warm read of $mb from the node cache" "$R" direct ">=" 0.95 \
+    "warm read from the cache >= 0.95× the cached file read directly"
+  rm -f "$src"
+  stop_s3
+}
+
 # ---- run ----
 
 if has push || has read; then make_source; fi
@@ -974,6 +1085,7 @@ fi
 if has scale; then log "== scale"; section_scale; fi
 if has automations; then log "== automations"; section_automations; fi
 if has shared; then log "== shared"; section_shared; fi
+if has s3; then log "== s3"; section_s3; fi
 
 # The run's results are kept in the build tree, so that the report can be
 # written again (--render-only, e.g. after editing analysis.md).

@@ -74,7 +74,8 @@ Result<std::string> FindNode() {
 Status CheckInstalled() {
   const std::filesystem::path dir = REGFS_S3RVER_DIR;
   if (!std::filesystem::exists(dir / "launch.js") ||
-      !std::filesystem::exists(dir / "node_modules/@20minutes/s3rver/lib/cli.js")) {
+      !std::filesystem::exists(dir /
+                               "node_modules/@20minutes/s3rver/lib/cli.js")) {
     return Fail(Code::kIoError,
                 fmt::format("test S3 server: s3rver is not installed in {}: "
                             "run packaging/install-s3rver.sh",
@@ -112,9 +113,10 @@ Result<pid_t> Spawn(std::vector<std::string> argv,
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
-  UniqueFd out(open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                    0600));
-  if (!out.valid()) return std::unexpected(PosixError("open", log.c_str(), errno));
+  UniqueFd out(
+      open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!out.valid())
+    return std::unexpected(PosixError("open", log.c_str(), errno));
   const pid_t pid = fork();
   if (pid < 0) return std::unexpected(PosixError("fork", "", errno));
   if (pid == 0) {  // only async-signal-safe calls until exec
@@ -148,9 +150,10 @@ Result<Launched> WaitReady(pid_t pid, const std::filesystem::path& log,
       kill(pid, SIGKILL);
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
-      return Fail(Code::kIoError,
-                  fmt::format("test S3 server: not answering after {} s: {}",
-                              kStartBound.count(), Tail(ReadFrom(log, offset))));
+      return Fail(
+          Code::kIoError,
+          fmt::format("test S3 server: not answering after {} s: {}",
+                      kStartBound.count(), Tail(ReadFrom(log, offset))));
     }
     std::this_thread::sleep_for(kPoll);
   }
@@ -186,12 +189,17 @@ std::filesystem::path S3TestServer::ObjectFile(const std::string& key) const {
   return data_dir() / bucket_ / (key + "._S3rver_object");
 }
 
-std::string S3TestServer::Log() const { return ReadFrom(dir_ / "s3rver.log", 0); }
+std::string S3TestServer::Log() const {
+  return ReadFrom(dir_ / "s3rver.log", 0);
+}
 
 Status S3TestServer::Launch() {
   REGFS_ASSIGN_OR_RETURN(const std::string node, FindNode());
   const std::filesystem::path log = dir_ / "s3rver.log";
   const auto deadline = Clock::now() + kStartBound;
+  // Retries of a port in use stop early enough for a last launch to start
+  // in time, so that the error says why.
+  const auto retry_until = deadline - std::chrono::seconds(2);
   while (true) {
     const std::streamoff offset = FileSize(log);
     REGFS_ASSIGN_OR_RETURN(
@@ -212,7 +220,7 @@ Status S3TestServer::Launch() {
     // for a moment: try again until the deadline.
     const std::string out = ReadFrom(log, offset);
     if (port_ == 0 || out.find("EADDRINUSE") == std::string::npos ||
-        Clock::now() > deadline) {
+        Clock::now() > retry_until) {
       return Fail(Code::kIoError,
                   "test S3 server: s3rver exited at start: " + Tail(out));
     }

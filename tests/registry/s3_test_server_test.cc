@@ -38,13 +38,13 @@ Reply Request(const S3TestServer& server, const std::string& key, bool put,
               long timeout_ms = 4000) {
   Reply reply;
   CURL* curl = curl_easy_init();
-  const std::string url =
-      server.endpoint() + "/" + server.bucket() + "/" + key;
+  const std::string url = server.endpoint() + "/" + server.bucket() + "/" + key;
   const std::string user =
       std::string(S3TestServer::kAccessKeyId) + ":" + secret;
   curl_slist* headers =
       curl_slist_append(nullptr, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-  headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+  headers =
+      curl_slist_append(headers, "Content-Type: application/octet-stream");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
   curl_easy_setopt(curl, CURLOPT_USERPWD, user.c_str());
@@ -106,10 +106,10 @@ class S3TestServerTest : public ::testing::Test {
 TEST_F(S3TestServerTest, SignedPutAndGetStoreTheObjectWhereObjectFileSays) {
   EXPECT_EQ(server_->endpoint(),
             "http://127.0.0.1:" + std::to_string(server_->port()));
-  EXPECT_EQ(std::filesystem::status(server_->data_dir().parent_path())
-                .permissions() &
-                std::filesystem::perms::all,
-            std::filesystem::perms::owner_all);
+  EXPECT_EQ(
+      std::filesystem::status(server_->data_dir().parent_path()).permissions() &
+          std::filesystem::perms::all,
+      std::filesystem::perms::owner_all);
   Put("blobs/ab/cdef", "the bytes");
   const Reply got = Request(*server_, "blobs/ab/cdef", /*put=*/false);
   ASSERT_EQ(got.result, CURLE_OK) << curl_easy_strerror(got.result);
@@ -124,8 +124,7 @@ TEST_F(S3TestServerTest, AWrongSecretIsRefused) {
       Request(*server_, "k", /*put=*/true, "other", "not-the-secret");
   ASSERT_EQ(put.result, CURLE_OK) << curl_easy_strerror(put.result);
   EXPECT_EQ(put.status, 403) << put.body;
-  const Reply get =
-      Request(*server_, "k", /*put=*/false, "", "not-the-secret");
+  const Reply get = Request(*server_, "k", /*put=*/false, "", "not-the-secret");
   ASSERT_EQ(get.result, CURLE_OK) << curl_easy_strerror(get.result);
   EXPECT_EQ(get.status, 403) << get.body;
   EXPECT_NE(get.body.find("SignatureDoesNotMatch"), std::string::npos)

@@ -1,0 +1,152 @@
+// regfs cache ls|warm|drop: the node cache of a store whose blobs live in
+// S3 (issue 17). They work on this node's store directory, as its owner:
+// the cache is the node's, not the registry's.
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "registry/registry.h"
+#include "tools/commands.h"
+#include "tools/context.h"
+#include "tools/output.h"
+
+namespace regfs::tools {
+namespace {
+
+namespace reg = regfs::registry;
+
+struct CacheLsArgs {
+  bool json = false;
+};
+
+reg::Status RunCacheLs(Context&, reg::Registry& registry,
+                       const CacheLsArgs& args) {
+  REGFS_ASSIGN_OR_RETURN(const reg::CacheStatus status, registry.CacheList());
+  uint64_t bytes = 0;
+  for (const reg::CachedBlob& blob : status.blobs) bytes += blob.size;
+  if (args.json) {
+    Json j;
+    j["blobs_in"] = status.url;
+    j["limit"] = status.limit;
+    j["bytes"] = bytes;
+    Json blobs = Json::array();
+    for (const reg::CachedBlob& blob : status.blobs) {
+      Json b;
+      b["key"] = blob.key;
+      b["size"] = blob.size;
+      b["used"] = reg::FormatTime(blob.used_ms);
+      b["open"] = blob.open;
+      blobs.push_back(std::move(b));
+    }
+    j["blobs"] = std::move(blobs);
+    PrintJson(j);
+    return {};
+  }
+  Table table({"BLOB", "SIZE", "USED", "OPEN"});
+  for (const reg::CachedBlob& blob : status.blobs) {
+    table.AddRow({blob.key, FormatSize(blob.size), reg::FormatTime(blob.used_ms),
+                  blob.open ? "yes" : "-"});
+  }
+  if (!table.empty()) table.Print(stdout);
+  fmt::print("{} blob{} cached, {} of {} (blobs in {}; least recently used "
+             "first)\n",
+             status.blobs.size(), status.blobs.size() == 1 ? "" : "s",
+             FormatSize(bytes), FormatSize(status.limit), status.url);
+  return {};
+}
+
+struct CacheWarmArgs {
+  std::vector<std::string> refs;
+  std::vector<VersionRef> parsed;
+  bool json = false;
+};
+
+reg::Status PrepareWarm(CacheWarmArgs& args) {
+  args.parsed.clear();
+  for (const std::string& text : args.refs) {
+    REGFS_ASSIGN_OR_RETURN(VersionRef ref, ParseVersionRef(text, true));
+    args.parsed.push_back(std::move(ref));
+  }
+  return {};
+}
+
+reg::Status RunCacheWarm(Context& ctx, reg::Registry& registry,
+                         const CacheWarmArgs& args) {
+  Json all = Json::array();
+  for (const VersionRef& ref : args.parsed) {
+    REGFS_ASSIGN_OR_RETURN(
+        const reg::CacheWarmReport report,
+        registry.CacheWarm(ctx.identity(), ref.collection, ref.name));
+    if (args.json) {
+      Json j;
+      j["ref"] = fmt::format("{}/{}", ref.collection, ref.name);
+      j["blobs"] = report.blobs;
+      j["bytes"] = report.bytes;
+      j["fetched"] = report.fetched;
+      all.push_back(std::move(j));
+    } else {
+      fmt::print("{}/{}: {} blob{} ({}), {} fetched, {} already cached\n",
+                 ref.collection, ref.name, report.blobs,
+                 report.blobs == 1 ? "" : "s", FormatSize(report.bytes),
+                 report.fetched, report.blobs - report.fetched);
+    }
+  }
+  if (args.json) PrintJson(all);
+  return {};
+}
+
+reg::Status RunCacheDrop(Context& ctx, reg::Registry& registry,
+                         const CacheLsArgs& args) {
+  REGFS_ASSIGN_OR_RETURN(const reg::CacheEviction dropped,
+                         registry.CacheDrop(ctx.identity()));
+  if (args.json) {
+    Json j;
+    j["blobs_removed"] = dropped.blobs;
+    j["bytes_removed"] = dropped.bytes;
+    j["kept_open"] = dropped.kept_open;
+    PrintJson(j);
+    return {};
+  }
+  fmt::print("dropped {} cached blob{} ({}); {} kept: open\n", dropped.blobs,
+             dropped.blobs == 1 ? "" : "s", FormatSize(dropped.bytes),
+             dropped.kept_open);
+  return {};
+}
+
+}  // namespace
+
+void AddCacheCommands(CLI::App& app, Context& ctx) {
+  CLI::App* cache = NewCommandGroup(
+      app, "cache",
+      "This node's cache of a store whose blobs are in S3: ls, warm, drop");
+  {
+    auto [cmd, args] = NewCommand<CacheLsArgs>(
+        *cache, nullptr, "ls",
+        "List the cached blobs, least recently used first, and the cache's "
+        "size against its bound");
+    cmd->add_flag("--json", args->json, "Print the cache as JSON");
+    OnSelected(cmd, ctx, DirectAction(ctx, "cache ls", args, RunCacheLs));
+  }
+  {
+    auto [cmd, args] = NewCommand<CacheWarmArgs>(
+        *cache, nullptr, "warm",
+        "Fetch versions into the cache now (COLLECTION/ALIAS, "
+        "COLLECTION/vN), so that the next open does not wait");
+    cmd->add_option("refs", args->refs, "COLLECTION/ALIAS or COLLECTION/vN")
+        ->required();
+    cmd->add_flag("--json", args->json, "Print what was fetched as JSON");
+    OnSelected(cmd, ctx,
+               DirectAction(ctx, "cache warm", args, PrepareWarm, RunCacheWarm));
+  }
+  {
+    auto [cmd, args] = NewCommand<CacheLsArgs>(
+        *cache, nullptr, "drop",
+        "Remove every cached blob that is not open (admin only)");
+    cmd->add_flag("--json", args->json, "Print the counts as JSON");
+    OnSelected(cmd, ctx, DirectAction(ctx, "cache drop", args, RunCacheDrop));
+  }
+  cache->group(kStoreGroup);
+}
+
+}  // namespace regfs::tools
