@@ -60,7 +60,8 @@ std::optional<Section> ReadIniSection(const std::string& path,
     const size_t eq = text.find('=');
     if (!inside || eq == std::string_view::npos) continue;
     std::string key(Trim(text.substr(0, eq)));
-    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : key)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     (*found)[key] = std::string(Trim(text.substr(eq + 1)));
   }
   return found;
@@ -80,7 +81,9 @@ std::string ValueOr(const Section& section, const std::string& key) {
 // dots and hyphens, starting and ending with a letter or a digit.
 bool ValidBucket(std::string_view name) {
   if (name.size() < 3 || name.size() > 63) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
   for (const char c : name) {
     if (!alnum(c) && c != '.' && c != '-') return false;
   }
@@ -93,27 +96,32 @@ Result<AwsCredentials> LoadAwsCredentials() {
   AwsCredentials credentials{Env("AWS_ACCESS_KEY_ID"),
                              Env("AWS_SECRET_ACCESS_KEY"),
                              Env("AWS_SESSION_TOKEN")};
-  if (!credentials.access_key_id.empty() || !credentials.secret_access_key.empty()) {
-    if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
+  if (!credentials.access_key_id.empty() ||
+      !credentials.secret_access_key.empty()) {
+    if (credentials.access_key_id.empty() ||
+        credentials.secret_access_key.empty()) {
       return Fail(Code::kInvalidArgument,
                   "AWS credentials: set both AWS_ACCESS_KEY_ID and "
                   "AWS_SECRET_ACCESS_KEY, or neither");
     }
     return credentials;
   }
-  const std::string path = AwsFile("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+  const std::string path =
+      AwsFile("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
   const std::string profile = Profile();
   const std::optional<Section> section = ReadIniSection(path, profile);
   if (!section) {
-    return Fail(Code::kNotFound,
-                fmt::format("no AWS credentials: AWS_ACCESS_KEY_ID is not set "
-                            "and {} has no profile [{}]",
-                            path.empty() ? "~/.aws/credentials" : path, profile));
+    return Fail(
+        Code::kNotFound,
+        fmt::format("no AWS credentials: AWS_ACCESS_KEY_ID is not set "
+                    "and {} has no profile [{}]",
+                    path.empty() ? "~/.aws/credentials" : path, profile));
   }
   credentials.access_key_id = ValueOr(*section, "aws_access_key_id");
   credentials.secret_access_key = ValueOr(*section, "aws_secret_access_key");
   credentials.session_token = ValueOr(*section, "aws_session_token");
-  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
+  if (credentials.access_key_id.empty() ||
+      credentials.secret_access_key.empty()) {
     return Fail(Code::kInvalidArgument,
                 fmt::format("AWS credentials: profile [{}] of {} lacks "
                             "aws_access_key_id or aws_secret_access_key",
@@ -128,8 +136,10 @@ std::string DefaultAwsRegion() {
     if (!region.empty()) return region;
   }
   const std::string profile = Profile();
-  const std::string section = profile == "default" ? profile : "profile " + profile;
-  const auto config = ReadIniSection(AwsFile("AWS_CONFIG_FILE", ".aws/config"), section);
+  const std::string section =
+      profile == "default" ? profile : "profile " + profile;
+  const auto config =
+      ReadIniSection(AwsFile("AWS_CONFIG_FILE", ".aws/config"), section);
   if (config) {
     std::string region = ValueOr(*config, "region");
     if (!region.empty()) return region;
@@ -141,7 +151,8 @@ Result<S3Url> ParseS3Url(std::string_view url) {
   constexpr std::string_view kScheme = "s3://";
   auto refuse = [&](std::string_view why) {
     return Fail(Code::kInvalidArgument,
-                fmt::format("not an S3 URL s3://BUCKET[/PREFIX]: \"{}\": {}", url, why));
+                fmt::format("not an S3 URL s3://BUCKET[/PREFIX]: \"{}\": {}",
+                            url, why));
   };
   if (!url.starts_with(kScheme)) return refuse("it does not start with s3://");
   std::string_view rest = url.substr(kScheme.size());
@@ -149,9 +160,11 @@ Result<S3Url> ParseS3Url(std::string_view url) {
   S3Url parsed;
   parsed.bucket = std::string(rest.substr(0, slash));
   if (!ValidBucket(parsed.bucket)) {
-    return refuse("a bucket is 3 to 63 lower-case letters, digits, '.' and '-'");
+    return refuse(
+        "a bucket is 3 to 63 lower-case letters, digits, '.' and '-'");
   }
-  std::string_view prefix = slash == std::string_view::npos ? "" : rest.substr(slash);
+  std::string_view prefix =
+      slash == std::string_view::npos ? "" : rest.substr(slash);
   while (prefix.starts_with('/')) prefix.remove_prefix(1);
   while (prefix.ends_with('/')) prefix.remove_suffix(1);
   for (size_t at = 0; at <= prefix.size() && !prefix.empty();) {
@@ -163,7 +176,8 @@ Result<S3Url> ParseS3Url(std::string_view url) {
     at = end + 1;
   }
   for (const char c : prefix) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '?' || c == '#') {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '?' ||
+        c == '#') {
       return refuse("the prefix has a control character, '?' or '#'");
     }
   }

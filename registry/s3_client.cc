@@ -21,8 +21,9 @@ constexpr size_t kMaxKey = 1024;
 
 Status CheckKey(std::string_view key) {
   if (key.empty() || key.size() > kMaxKey) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("an S3 key has 1 to {} bytes: \"{}\"", kMaxKey, key));
+    return Fail(
+        Code::kInvalidArgument,
+        fmt::format("an S3 key has 1 to {} bytes: \"{}\"", kMaxKey, key));
   }
   return {};
 }
@@ -35,30 +36,36 @@ Status CheckConfig(const S3Config& config, const AwsCredentials& credentials) {
     return refuse(fmt::format("bad bucket \"{}\"", config.bucket));
   }
   if (config.region.empty() ||
-      config.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
-          std::string::npos) {
+      config.region.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
     return refuse(fmt::format("bad region \"{}\"", config.region));
   }
   if (config.part_size < kMinPartSize) {
-    return refuse(fmt::format("parts of {} bytes; S3 wants at least 5 MiB", config.part_size));
+    return refuse(fmt::format("parts of {} bytes; S3 wants at least 5 MiB",
+                              config.part_size));
   }
-  if (config.parallel_parts < 1 || config.max_attempts < 1 || config.list_page_size < 1 ||
-      config.list_page_size > 1000) {
-    return refuse("parallel_parts and max_attempts must be positive, "
-                  "list_page_size 1 to 1000");
+  if (config.parallel_parts < 1 || config.max_attempts < 1 ||
+      config.list_page_size < 1 || config.list_page_size > 1000) {
+    return refuse(
+        "parallel_parts and max_attempts must be positive, "
+        "list_page_size 1 to 1000");
   }
-  if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
+  if (credentials.access_key_id.empty() ||
+      credentials.secret_access_key.empty()) {
     return refuse("no access key id or no secret access key");
   }
   return {};
 }
 
 // A 206 reply must start where the range asked.
-Status CheckRangeStart(std::string_view what, const Reply& reply, uint64_t start) {
+Status CheckRangeStart(std::string_view what, const Reply& reply,
+                       uint64_t start) {
   if (reply.status != 206) return {};
   if (!reply.content_range.starts_with(fmt::format("bytes {}-", start))) {
-    return Fail(Code::kIoError, fmt::format("{}: the server sent the range \"{}\" for bytes {}-",
-                                            what, reply.content_range, start));
+    return Fail(
+        Code::kIoError,
+        fmt::format("{}: the server sent the range \"{}\" for bytes {}-", what,
+                    reply.content_range, start));
   }
   return {};
 }
@@ -76,7 +83,8 @@ struct ReadState {
 
 struct S3Client::Impl {
   Impl(S3Config config, s3::Endpoint endpoint, AwsCredentials credentials)
-      : transport(std::move(config), std::move(endpoint), std::move(credentials)) {}
+      : transport(std::move(config), std::move(endpoint),
+                  std::move(credentials)) {}
   s3::Transport transport;
 };
 
@@ -101,13 +109,16 @@ Status S3Client::CheckBucket() {
 
 Result<std::optional<S3Object>> S3Client::Head(std::string_view key) {
   REGFS_TRY(CheckKey(key));
-  Result<Reply> reply = impl_->transport.Call(Request{.method = "HEAD", .key = std::string(key)});
+  Result<Reply> reply =
+      impl_->transport.Call(Request{.method = "HEAD", .key = std::string(key)});
   if (!reply && reply.error().IsNotFound()) return std::nullopt;
   if (!reply) return std::unexpected(std::move(reply).error());
-  S3Object object{.key = std::string(key), .size = reply->content_length.value_or(0)};
+  S3Object object{.key = std::string(key),
+                  .size = reply->content_length.value_or(0)};
   if (!reply->last_modified.empty()) {
     const time_t seconds = curl_getdate(reply->last_modified.c_str(), nullptr);
-    if (seconds > 0) object.last_modified_ms = static_cast<int64_t>(seconds) * 1000;
+    if (seconds > 0)
+      object.last_modified_ms = static_cast<int64_t>(seconds) * 1000;
   }
   return object;
 }
@@ -121,14 +132,15 @@ Status S3Client::Put(std::string_view key, int fd, uint64_t size,
   return s3::PutMultipart(impl_->transport, key, fd, size, progress);
 }
 
-Status S3Client::Get(std::string_view key, uint64_t offset, std::optional<uint64_t> length,
-                     const S3Sink& sink) {
+Status S3Client::Get(std::string_view key, uint64_t offset,
+                     std::optional<uint64_t> length, const S3Sink& sink) {
   REGFS_TRY(CheckKey(key));
   if (length == 0) {  // no bytes, but the object must exist
     REGFS_ASSIGN_OR_RETURN(const auto object, Head(key));
     if (!object) {
       return Fail(Code::kNotFound,
-                  fmt::format("s3 GET {}/{}: HTTP 404 (not found)", config().bucket, key));
+                  fmt::format("s3 GET {}/{}: HTTP 404 (not found)",
+                              config().bucket, key));
     }
     return {};
   }
@@ -140,20 +152,25 @@ Status S3Client::Get(std::string_view key, uint64_t offset, std::optional<uint64
     state.attempt_start = state.next;
     request.if_match = state.etag;
     if (state.left) {
-      request.range = fmt::format("bytes={}-{}", state.next, state.next + *state.left - 1);
+      request.range =
+          fmt::format("bytes={}-{}", state.next, state.next + *state.left - 1);
     } else if (state.next > 0) {
       request.range = fmt::format("bytes={}-", state.next);
     }
   };
-  stream.deliver = [&](const Reply& reply, std::span<const std::byte> bytes) -> Result<bool> {
+  stream.deliver = [&](const Reply& reply,
+                       std::span<const std::byte> bytes) -> Result<bool> {
     if (state.next == state.attempt_start) {  // the first bytes of this reply
       if (reply.status == 200 && state.next != 0) {
-        return Fail(Code::kIoError, what + ": the server ignored the Range header");
+        return Fail(Code::kIoError,
+                    what + ": the server ignored the Range header");
       }
       REGFS_TRY(CheckRangeStart(what, reply, state.next));
       if (state.etag.empty()) state.etag = reply.etag;
     }
-    const size_t take = state.left ? std::min<uint64_t>(bytes.size(), *state.left) : bytes.size();
+    const size_t take = state.left
+                            ? std::min<uint64_t>(bytes.size(), *state.left)
+                            : bytes.size();
     REGFS_TRY(sink(bytes.first(take)));
     state.next += take;
     if (state.left) *state.left -= take;
@@ -162,8 +179,8 @@ Status S3Client::Get(std::string_view key, uint64_t offset, std::optional<uint64
   REGFS_TRY(impl_->transport.Call(std::move(request), &stream));
   if (state.left && *state.left > 0) {
     return Fail(Code::kInvalidArgument,
-                fmt::format("{}: the object ends at byte {}, before {}", what, state.next,
-                            state.next + *state.left));
+                fmt::format("{}: the object ends at byte {}, before {}", what,
+                            state.next, state.next + *state.left));
   }
   return {};
 }
@@ -177,11 +194,14 @@ Result<std::vector<S3Object>> S3Client::List(std::string_view prefix) {
         {"max-keys", std::to_string(config().list_page_size)},
         {"prefix", std::string(prefix)}};
     if (token) params.emplace_back("continuation-token", *token);
-    Request request{.method = "GET", .query = s3::CanonicalQuery(std::move(params))};
+    Request request{.method = "GET",
+                    .query = s3::CanonicalQuery(std::move(params))};
     const std::string what = impl_->transport.Describe(request);
-    REGFS_ASSIGN_OR_RETURN(const Reply reply, impl_->transport.Call(std::move(request)));
+    REGFS_ASSIGN_OR_RETURN(const Reply reply,
+                           impl_->transport.Call(std::move(request)));
     Result<s3xml::ListPage> page = s3xml::ParseListObjects(reply.body);
-    if (!page) return Fail(page.error().code, what + ": " + page.error().message);
+    if (!page)
+      return Fail(page.error().code, what + ": " + page.error().message);
     for (S3Object& object : page->objects) objects.push_back(std::move(object));
     token = std::move(page->next_token);
   } while (token);
@@ -190,9 +210,10 @@ Result<std::vector<S3Object>> S3Client::List(std::string_view prefix) {
 
 Status S3Client::Delete(std::string_view key) {
   REGFS_TRY(CheckKey(key));
-  Result<Reply> reply =
-      impl_->transport.Call(Request{.method = "DELETE", .key = std::string(key)});
-  if (!reply && !reply.error().IsNotFound()) return std::unexpected(std::move(reply).error());
+  Result<Reply> reply = impl_->transport.Call(
+      Request{.method = "DELETE", .key = std::string(key)});
+  if (!reply && !reply.error().IsNotFound())
+    return std::unexpected(std::move(reply).error());
   return {};
 }
 
@@ -206,16 +227,19 @@ Result<std::vector<S3Upload>> S3Client::ListUploads(std::string_view prefix) {
       params.emplace_back("key-marker", markers->first);
       params.emplace_back("upload-id-marker", markers->second);
     }
-    Request request{.method = "GET", .query = s3::CanonicalQuery(std::move(params))};
+    Request request{.method = "GET",
+                    .query = s3::CanonicalQuery(std::move(params))};
     const std::string what = impl_->transport.Describe(request);
     Result<Reply> reply = impl_->transport.Call(std::move(request));
     if (!reply && reply.error().message.find("HTTP 501") != std::string::npos) {
-      return Fail(Code::kInvalidArgument,
-                  what + ": the server does not list multipart uploads (HTTP 501)");
+      return Fail(
+          Code::kInvalidArgument,
+          what + ": the server does not list multipart uploads (HTTP 501)");
     }
     if (!reply) return std::unexpected(std::move(reply).error());
     Result<s3xml::UploadsPage> page = s3xml::ParseListUploads(reply->body);
-    if (!page) return Fail(page.error().code, what + ": " + page.error().message);
+    if (!page)
+      return Fail(page.error().code, what + ": " + page.error().message);
     for (S3Upload& upload : page->uploads) {
       if (upload.key.starts_with(prefix)) uploads.push_back(std::move(upload));
     }
@@ -226,11 +250,15 @@ Result<std::vector<S3Upload>> S3Client::ListUploads(std::string_view prefix) {
 
 Status S3Client::AbortUpload(std::string_view key, std::string_view upload_id) {
   REGFS_TRY(CheckKey(key));
-  if (upload_id.empty()) return Fail(Code::kInvalidArgument, "an empty upload id");
-  Request request{.method = "DELETE", .key = std::string(key),
-                  .query = s3::CanonicalQuery({{"uploadId", std::string(upload_id)}})};
+  if (upload_id.empty())
+    return Fail(Code::kInvalidArgument, "an empty upload id");
+  Request request{
+      .method = "DELETE",
+      .key = std::string(key),
+      .query = s3::CanonicalQuery({{"uploadId", std::string(upload_id)}})};
   Result<Reply> reply = impl_->transport.Call(std::move(request));
-  if (!reply && !reply.error().IsNotFound()) return std::unexpected(std::move(reply).error());
+  if (!reply && !reply.error().IsNotFound())
+    return std::unexpected(std::move(reply).error());
   return {};
 }
 

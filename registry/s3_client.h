@@ -10,14 +10,14 @@
 //   or a body cut short) is retried with exponential backoff and full
 //   jitter, within `S3Config::budget` for each request with its retries; a
 //   4xx reply is not retried. A read that fails after some bytes resumes
-//   where it stopped (a ranged GET, If-Match the first reply's ETag), and
-//   its budget starts again from the last byte received.
+//   where it stopped (a ranged GET, If-Match the first reply's ETag).
 // - Large objects go up in parts, several at once; a multipart upload that
 //   fails is aborted.
 // - Secrets never appear in an error message or a log line.
 //
 // Errors: kNotFound for a missing object or bucket, kPermissionDenied for
-// 403 (wrong keys, or not allowed), kInvalidArgument for another 4xx,
+// 403 (wrong keys, or not allowed), kInvalidArgument for another 4xx (and
+// a redirect to another region, and 501, a request the server lacks),
 // kIoError when the server cannot be reached or keeps failing within the
 // budget. Messages name the request ("s3 GET bucket/key: ...").
 //
@@ -70,23 +70,25 @@ struct S3Config {
   bool path_style = false;
 
   // Bounds: connecting; a transfer slower than 1 KiB/s for `stall` (curl
-  // counts it in whole seconds, at least one); one request with its
-  // retries: no attempt starts once `budget` has passed, and an attempt
-  // still running then is dropped as soon as it moves no byte for a second
-  // (a long transfer that keeps making progress is not cut by it). A
-  // multipart upload has one budget per request (each part, the start,
-  // the completion); a read has a fresh one whenever bytes arrive. So a
-  // dead or frozen server fails a call after about `budget`, and at worst
-  // `budget` + max(`connect_timeout`, 1 s).
+  // counts it in whole seconds, at least one); and `budget`, for one
+  // request with its retries: it runs from the start of the call, and
+  // anew from each byte that moves. An attempt still waiting when it is
+  // spent is dropped, and no attempt starts after it; a transfer that
+  // keeps moving is never cut by it. A multipart upload has one budget per
+  // request (the start, each part, the completion). So a dead or frozen
+  // server fails a read after about `budget` (curl looks at an idle
+  // transfer once a second), an upload (whose body may move into the
+  // socket) after `budget` + `stall` at most.
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds stall{15000};
   std::chrono::milliseconds budget{30000};
-  int max_attempts = 6;
+  int max_attempts = 6;  // in a row: a read that got bytes counts anew
   std::chrono::milliseconds backoff_base{100};  // doubles each retry
   std::chrono::milliseconds backoff_max{5000};
 
   // Uploads of at least `multipart_threshold` bytes go in parts of
-  // `part_size` (at least 5 MiB, as S3 wants), `parallel_parts` at once.
+  // `part_size` (at least 5 MiB, as S3 wants; larger, by whole MiB, when
+  // S3's 10,000 parts would not hold the object), `parallel_parts` at once.
   uint64_t multipart_threshold = uint64_t{64} << 20;
   uint64_t part_size = uint64_t{16} << 20;
   int parallel_parts = 4;
@@ -144,9 +146,9 @@ class S3Client final {
 
   // Reads `length` bytes of `key` from `offset` into `sink`, in order and
   // each once (nullopt: to the end). kNotFound when there is no such
-  // object; kInvalidArgument when it ends before offset + length (after
-  // the bytes it has) or starts after `offset`; the sink's error if it
-  // returns one.
+  // object; kInvalidArgument when it ends at or before `offset` (but an
+  // empty object read whole), or before offset + `length` (after the
+  // bytes it has); the sink's error if it returns one.
   [[nodiscard]] Status Get(std::string_view key, uint64_t offset,
                            std::optional<uint64_t> length, const S3Sink& sink);
 

@@ -26,8 +26,6 @@ using std::chrono::milliseconds;
 constexpr size_t kMaxErrorBody = 64 << 10;
 // Idle handles kept beyond this many are closed.
 constexpr size_t kMaxIdleHandles = 64;
-// Past the budget, an attempt that moved no byte for this long is dropped.
-constexpr milliseconds kIdlePastBudget{1000};
 
 struct CurlFree {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
@@ -59,17 +57,31 @@ std::string Encode(std::string_view text, bool keep_slash) {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
+                        s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// `url` with any "user:password@" replaced, for a message.
+std::string WithoutUserInfo(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t at = url.find('@', start);
+  if (at == std::string_view::npos ||
+      url.substr(start, at - start).find('/') != std::string_view::npos) {
+    return std::string(url);
+  }
+  return fmt::format("{}…@{}", url.substr(0, start), url.substr(at + 1));
 }
 
 bool RetryableStatus(long status) {
@@ -101,7 +113,8 @@ bool RetryableCurl(CURLcode code) {
 milliseconds Backoff(const S3Config& config, int failures) {
   const int64_t base = std::max<int64_t>(config.backoff_base.count(), 1);
   const int shift = std::min(failures - 1, 30);
-  const int64_t cap = std::min<int64_t>(config.backoff_max.count(), base << shift);
+  const int64_t cap =
+      std::min<int64_t>(config.backoff_max.count(), base << shift);
   thread_local std::minstd_rand random(std::random_device{}());
   return milliseconds(std::uniform_int_distribution<int64_t>(0, cap)(random));
 }
@@ -109,24 +122,32 @@ milliseconds Backoff(const S3Config& config, int failures) {
 // What a reply's status means when S3 says no more.
 std::string_view StatusMeaning(long status) {
   switch (status) {
-    case 403: return "access denied (wrong keys, or not allowed)";
-    case 404: return "not found";
-    case 412: return "the object changed";
-    case 416: return "range not satisfiable";
-    case 501: return "not implemented by this server";
-    default: return "";
+    case 403:
+      return "access denied (wrong keys, or not allowed)";
+    case 404:
+      return "not found";
+    case 412:
+      return "the object changed";
+    case 416:
+      return "range not satisfiable";
+    case 501:
+      return "not implemented by this server";
+    default:
+      return "";
   }
 }
 
 }  // namespace
 
 Result<Endpoint> ParseEndpoint(const S3Config& config) {
-  const std::string text = config.endpoint.empty()
-                               ? fmt::format("https://s3.{}.amazonaws.com", config.region)
-                               : config.endpoint;
+  const std::string text =
+      config.endpoint.empty()
+          ? fmt::format("https://s3.{}.amazonaws.com", config.region)
+          : config.endpoint;
   auto refuse = [&](std::string_view why) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("S3 endpoint \"{}\": {}", text, why));
+    return Fail(
+        Code::kInvalidArgument,
+        fmt::format("S3 endpoint \"{}\": {}", WithoutUserInfo(text), why));
   };
   std::unique_ptr<CURLU, CurlFree> url(curl_url());
   if (!url) return Fail(Code::kIoError, "S3 endpoint: out of memory");
@@ -135,7 +156,8 @@ Result<Endpoint> ParseEndpoint(const S3Config& config) {
   }
   auto part = [&](CURLUPart which) -> std::optional<std::string> {
     char* value = nullptr;
-    if (curl_url_get(url.get(), which, &value, 0) != CURLUE_OK) return std::nullopt;
+    if (curl_url_get(url.get(), which, &value, 0) != CURLUE_OK)
+      return std::nullopt;
     std::string out(value);
     curl_free(value);
     return out;
@@ -145,7 +167,8 @@ Result<Endpoint> ParseEndpoint(const S3Config& config) {
   if (endpoint.scheme != "http" && endpoint.scheme != "https") {
     return refuse("the scheme is not http or https");
   }
-  if (part(CURLUPART_USER) || part(CURLUPART_QUERY) || part(CURLUPART_FRAGMENT)) {
+  if (part(CURLUPART_USER) || part(CURLUPART_QUERY) ||
+      part(CURLUPART_FRAGMENT)) {
     return refuse("credentials, a query or a fragment do not belong in it");
   }
   endpoint.host = part(CURLUPART_HOST).value_or("");
@@ -156,7 +179,8 @@ Result<Endpoint> ParseEndpoint(const S3Config& config) {
   return endpoint;
 }
 
-std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> params) {
+std::string CanonicalQuery(
+    std::vector<std::pair<std::string, std::string>> params) {
   for (auto& [name, value] : params) {
     name = Encode(name, false);
     value = Encode(value, false);
@@ -175,11 +199,30 @@ std::string EncodePath(std::string_view key) { return Encode(key, true); }
 std::string Sha256Hex(std::span<const std::byte> bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(),
+             nullptr);
   std::string hex;
   hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  for (unsigned int i = 0; i < length; ++i)
+    hex += fmt::format("{:02x}", digest[i]);
   return hex;
+}
+
+std::string RequestUrl(const S3Config& config, const Endpoint& endpoint,
+                       const Request& request) {
+  const std::string port = endpoint.port.empty() ? "" : ":" + endpoint.port;
+  std::string url;
+  if (config.path_style) {
+    url = fmt::format("{}://{}{}{}/{}", endpoint.scheme, endpoint.host, port,
+                      endpoint.path, config.bucket);
+    if (!request.key.empty()) url += "/" + EncodePath(request.key);
+  } else {
+    url = fmt::format("{}://{}.{}{}{}/{}", endpoint.scheme, config.bucket,
+                      endpoint.host, port, endpoint.path,
+                      EncodePath(request.key));
+  }
+  if (!request.query.empty()) url += "?" + request.query;
+  return url;
 }
 
 Error HttpError(std::string_view what, const Reply& reply) {
@@ -197,7 +240,8 @@ Error HttpError(std::string_view what, const Reply& reply) {
     code = Code::kNotFound;
   } else if (reply.status == 403) {
     code = Code::kPermissionDenied;
-  } else if ((reply.status >= 400 && reply.status < 500) || reply.status == 501) {
+  } else if ((reply.status >= 300 && reply.status < 500) ||
+             reply.status == 501) {  // 3xx: another region or endpoint
     code = Code::kInvalidArgument;
   }
   return Error{code, fmt::format("{}: {}", what, cause)};
@@ -215,16 +259,19 @@ struct Attempt {
   uint64_t delivered = 0;
   std::optional<Error> stream_error;
   bool stream_done = false;
+  // When the budget is spent: pushed back by each byte that moves.
   Clock::time_point deadline;
+  milliseconds budget{0};
   curl_off_t last_bytes = 0;
-  Clock::time_point last_change = Clock::now();
   bool abandoned = false;
+  std::string sha256;  // of request->body
   CURLcode code = CURLE_OK;
   char error[CURL_ERROR_SIZE] = {};
 
   // Why the attempt failed, from curl's side.
   std::string CurlCause() const {
-    return error[0] ? std::string(error) : std::string(curl_easy_strerror(code));
+    return error[0] ? std::string(error)
+                    : std::string(curl_easy_strerror(code));
   }
 };
 
@@ -253,8 +300,10 @@ size_t OnHeader(char* data, size_t size, size_t count, void* context) {
     reply.content_range = value;
   } else if (name == "content-length") {
     uint64_t length = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
-    if (ec == std::errc() && end == value.data() + value.size()) reply.content_length = length;
+    const auto [end, ec] =
+        std::from_chars(value.data(), value.data() + value.size(), length);
+    if (ec == std::errc() && end == value.data() + value.size())
+      reply.content_length = length;
   }
   return line.size();
 }
@@ -262,7 +311,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* context) {
 size_t OnBody(char* data, size_t size, size_t count, void* context) {
   auto& attempt = *static_cast<Attempt*>(context);
   const size_t length = size * count;
-  curl_easy_getinfo(attempt.curl, CURLINFO_RESPONSE_CODE, &attempt.reply.status);
+  curl_easy_getinfo(attempt.curl, CURLINFO_RESPONSE_CODE,
+                    &attempt.reply.status);
   const bool success = attempt.reply.status / 100 == 2;
   if (attempt.stream != nullptr && success) {
     Result<bool> more = attempt.stream->deliver(
@@ -303,21 +353,70 @@ int OnSeek(void* context, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
-// Past the budget, drops an attempt that has stopped moving bytes: a
-// server that accepts and never answers ends the call by the budget, not
-// by the stall time; a transfer that keeps going is left to finish.
-int OnProgress(void* context, curl_off_t, curl_off_t down, curl_off_t, curl_off_t up) {
+// Drops an attempt still waiting when the budget is spent: a server that
+// accepts and never answers ends a call by the budget, not by the stall
+// time; each byte that moves gives the budget anew, so a transfer that
+// keeps going is left to finish.
+int OnProgress(void* context, curl_off_t, curl_off_t down, curl_off_t,
+               curl_off_t up) {
   auto& attempt = *static_cast<Attempt*>(context);
   const auto now = Clock::now();
   if (down + up != attempt.last_bytes) {
     attempt.last_bytes = down + up;
-    attempt.last_change = now;
+    attempt.deadline = std::max(attempt.deadline, now + attempt.budget);
   }
-  if (now >= attempt.deadline && now - attempt.last_change >= kIdlePastBudget) {
+  if (now >= attempt.deadline) {
     attempt.abandoned = true;
     return 1;
   }
   return 0;
+}
+
+// The headers of a request: x-amz-content-sha256 always (curl signs it but
+// does not add it), the session token when there is one.
+std::unique_ptr<curl_slist, CurlFree> Headers(const Request& request,
+                                              const std::string& sha256,
+                                              const std::string& token) {
+  std::unique_ptr<curl_slist, CurlFree> list;
+  auto add = [&list](const std::string& line) {
+    list.reset(curl_slist_append(list.release(), line.c_str()));
+  };
+  add("x-amz-content-sha256: " + sha256);
+  if (!token.empty()) add("x-amz-security-token: " + token);
+  if (!request.range.empty()) add("Range: " + request.range);
+  if (!request.if_match.empty()) add("If-Match: " + request.if_match);
+  if (!request.content_type.empty()) {
+    add("Content-Type: " + request.content_type);
+  }
+  return list;
+}
+
+// The method, and where a PUT's or a POST's body comes from.
+void SetMethod(CURL* curl, Attempt& attempt) {
+  const Request& request = *attempt.request;
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "PUT") {
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &attempt);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &attempt);
+  } else if (request.method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
+                     request.body.empty()
+                         ? ""
+                         : reinterpret_cast<const char*>(request.body.data()));
+  } else if (request.method != "GET") {
+    // curl copies the string.
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST,
+                     std::string(request.method).c_str());
+  }
 }
 
 }  // namespace
@@ -325,8 +424,14 @@ int OnProgress(void* context, curl_off_t, curl_off_t down, curl_off_t, curl_off_
 // A curl handle of the pool, given back when the lease ends.
 class Transport::Lease final {
  public:
-  explicit Lease(Transport& transport) : transport_(transport), curl_(transport.Take()) {}
-  ~Lease() { transport_.Give(curl_); }
+  explicit Lease(Transport& transport)
+      : transport_(transport), curl_(transport.Take()) {}
+  // The handle forgets the finished attempt's buffers and callbacks before
+  // it goes back (its connections stay).
+  ~Lease() {
+    if (curl_ != nullptr) curl_easy_reset(curl_);
+    transport_.Give(curl_);
+  }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   CURL* get() const { return curl_; }
@@ -336,7 +441,8 @@ class Transport::Lease final {
   CURL* const curl_;
 };
 
-Transport::Transport(S3Config config, Endpoint endpoint, AwsCredentials credentials)
+Transport::Transport(S3Config config, Endpoint endpoint,
+                     AwsCredentials credentials)
     : config_(std::move(config)),
       endpoint_(std::move(endpoint)),
       credentials_(std::move(credentials)),
@@ -373,39 +479,14 @@ void Transport::Give(CURL* curl) {
 }
 
 std::string Transport::Describe(const Request& request) const {
-  if (request.key.empty()) return fmt::format("s3 {} {}", request.method, config_.bucket);
-  return fmt::format("s3 {} {}/{}", request.method, config_.bucket, request.key);
-}
-
-std::string Transport::Url(const Request& request) const {
-  const std::string port = endpoint_.port.empty() ? "" : ":" + endpoint_.port;
-  std::string url;
-  if (config_.path_style) {
-    url = fmt::format("{}://{}{}{}/{}", endpoint_.scheme, endpoint_.host, port,
-                      endpoint_.path, config_.bucket);
-    if (!request.key.empty()) url += "/" + EncodePath(request.key);
-  } else {
-    url = fmt::format("{}://{}.{}{}{}/{}", endpoint_.scheme, config_.bucket,
-                      endpoint_.host, port, endpoint_.path, EncodePath(request.key));
-  }
-  if (!request.query.empty()) url += "?" + request.query;
-  return url;
+  if (request.key.empty())
+    return fmt::format("s3 {} {}", request.method, config_.bucket);
+  return fmt::format("s3 {} {}/{}", request.method, config_.bucket,
+                     request.key);
 }
 
 void Transport::Configure(CURL* curl, Attempt& attempt) const {
-  const Request& request = *attempt.request;
   curl_easy_reset(curl);  // keeps the handle's live connections
-  auto header = [&](const std::string& line) {
-    attempt.headers.reset(curl_slist_append(attempt.headers.release(), line.c_str()));
-  };
-  header("x-amz-content-sha256: " + Sha256Hex(request.body));
-  if (!credentials_.session_token.empty()) {
-    header("x-amz-security-token: " + credentials_.session_token);
-  }
-  if (!request.range.empty()) header("Range: " + request.range);
-  if (!request.if_match.empty()) header("If-Match: " + request.if_match);
-  if (!request.content_type.empty()) header("Content-Type: " + request.content_type);
-
   curl_easy_setopt(curl, CURLOPT_URL, attempt.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
@@ -420,7 +501,10 @@ void Transport::Configure(CURL* curl, Attempt& attempt) const {
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s);
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
   curl_easy_setopt(curl, CURLOPT_USERNAME, credentials_.access_key_id.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials_.secret_access_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD,
+                   credentials_.secret_access_key.c_str());
+  attempt.headers =
+      Headers(*attempt.request, attempt.sha256, credentials_.session_token);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, attempt.headers.get());
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, attempt.error);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
@@ -431,34 +515,17 @@ void Transport::Configure(CURL* curl, Attempt& attempt) const {
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &attempt);
 
-  if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  } else if (request.method == "PUT") {
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
-                     static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &attempt);
-    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
-    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &attempt);
-  } else if (request.method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
-                     request.body.empty() ? "" : reinterpret_cast<const char*>(request.body.data()));
-  } else if (request.method != "GET") {
-    // curl copies the string.
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(request.method).c_str());
-  }
+  SetMethod(curl, attempt);
 }
 
 Result<Reply> Transport::Call(Request request, const Stream* stream) {
   const std::string what = Describe(request);
+  const std::string sha256 = Sha256Hex(request.body);
   const auto started = Clock::now();
   auto deadline = started + config_.budget;
   Lease lease(*this);
-  if (lease.get() == nullptr) return Fail(Code::kIoError, what + ": cannot set up libcurl");
+  if (lease.get() == nullptr)
+    return Fail(Code::kIoError, what + ": cannot set up libcurl");
   int attempts = 0;
   int failures = 0;  // since the last progress
   std::string cause;
@@ -467,14 +534,18 @@ Result<Reply> Transport::Call(Request request, const Stream* stream) {
     Attempt attempt;
     attempt.curl = lease.get();
     attempt.request = &request;
+    attempt.sha256 = sha256;
     attempt.stream = stream;
-    attempt.url = Url(request);
+    attempt.url = RequestUrl(config_, endpoint_, request);
     attempt.deadline = deadline;
+    attempt.budget = config_.budget;
     Configure(lease.get(), attempt);
     attempt.code = curl_easy_perform(lease.get());
-    curl_easy_getinfo(lease.get(), CURLINFO_RESPONSE_CODE, &attempt.reply.status);
+    curl_easy_getinfo(lease.get(), CURLINFO_RESPONSE_CODE,
+                      &attempt.reply.status);
     ++attempts;
-    if (attempt.stream_error) return std::unexpected(std::move(*attempt.stream_error));
+    if (attempt.stream_error)
+      return std::unexpected(std::move(*attempt.stream_error));
     if (attempt.stream_done ||
         (attempt.code == CURLE_OK && attempt.reply.status / 100 == 2)) {
       return std::move(attempt.reply);
@@ -485,16 +556,17 @@ Result<Reply> Transport::Call(Request request, const Stream* stream) {
     }
     if (attempt.code == CURLE_OK) {
       Error error = HttpError(what, attempt.reply);
-      if (!RetryableStatus(attempt.reply.status)) return std::unexpected(std::move(error));
+      if (!RetryableStatus(attempt.reply.status))
+        return std::unexpected(std::move(error));
       cause = error.message.substr(what.size() + 2);
     } else {
       cause = attempt.CurlCause();
-      if (!RetryableCurl(attempt.code)) return Fail(Code::kIoError, what + ": " + cause);
+      if (!RetryableCurl(attempt.code))
+        return Fail(Code::kIoError, what + ": " + cause);
     }
-    if (attempt.delivered > 0) {  // a stream moved on: a fresh budget
-      failures = 0;
-      deadline = Clock::now() + config_.budget;
-    }
+    deadline = attempt.deadline;  // later if bytes moved
+    if (attempt.delivered > 0)
+      failures = 0;  // a read moved on: it resumes there
     if (++failures >= config_.max_attempts) break;
     const milliseconds pause = Backoff(config_, failures);
     if (Clock::now() + pause >= deadline) break;
@@ -502,8 +574,9 @@ Result<Reply> Transport::Call(Request request, const Stream* stream) {
   }
   const auto elapsed =
       std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
-  return Fail(Code::kIoError, fmt::format("{}: {} ({} attempt{} in {} ms)", what, cause,
-                                          attempts, attempts == 1 ? "" : "s", elapsed));
+  return Fail(Code::kIoError,
+              fmt::format("{}: {} ({} attempt{} in {} ms)", what, cause,
+                          attempts, attempts == 1 ? "" : "s", elapsed));
 }
 
 }  // namespace regfs::registry::s3

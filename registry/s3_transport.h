@@ -39,7 +39,8 @@ struct Endpoint {
 // A query string as SigV4 wants it: parameters sorted by name, names and
 // values percent-encoded (RFC 3986, upper-case hex), "name=" for a
 // parameter without a value. curl 7.88 signs the query as it is given.
-std::string CanonicalQuery(std::vector<std::pair<std::string, std::string>> params);
+std::string CanonicalQuery(
+    std::vector<std::pair<std::string, std::string>> params);
 
 // `key` percent-encoded for a URL path, keeping '/' and RFC 3986's
 // unreserved characters.
@@ -49,9 +50,9 @@ std::string EncodePath(std::string_view key);
 std::string Sha256Hex(std::span<const std::byte> bytes);
 
 struct Request {
-  std::string_view method;  // "GET", "HEAD", "PUT", "POST" or "DELETE"
-  std::string key;          // the object; empty: the bucket
-  std::string query;        // CanonicalQuery's form, without '?'
+  std::string_view method;          // "GET", "HEAD", "PUT", "POST" or "DELETE"
+  std::string key;                  // the object; empty: the bucket
+  std::string query;                // CanonicalQuery's form, without '?'
   std::span<const std::byte> body;  // PUT and POST
   std::string content_type;         // PUT and POST; empty: none
   std::string range;                // "bytes=A-B"; empty: the whole
@@ -80,6 +81,11 @@ struct Stream {
   std::function<Result<bool>(const Reply&, std::span<const std::byte>)> deliver;
 };
 
+// Where `request` goes: ENDPOINT/BUCKET/KEY?QUERY with path-style
+// addressing, else SCHEME://BUCKET.HOST/KEY?QUERY.
+std::string RequestUrl(const S3Config& config, const Endpoint& endpoint,
+                       const Request& request);
+
 struct Attempt;  // s3_transport.cc
 
 class Transport final {
@@ -93,11 +99,13 @@ class Transport final {
 
   // Sends `request` until it gets a 2xx reply, retrying failed connections,
   // timeouts, 5xx (but 501) and 429 replies and bodies cut short, with
-  // exponential backoff and full jitter: at most `max_attempts`, none
-  // started once `budget` has passed since the call began or since a
-  // stream last received bytes. A non-2xx reply is returned as its Error
-  // (HttpError); a call that keeps failing is kIoError with the last cause.
-  [[nodiscard]] Result<Reply> Call(Request request, const Stream* stream = nullptr);
+  // exponential backoff and full jitter: at most `max_attempts` in a row
+  // (a stream that received bytes starts the count again), none started
+  // once `budget` has passed since the call began or since a byte last
+  // moved. A non-2xx reply is returned as its Error (HttpError); a call
+  // that keeps failing is kIoError with the last cause.
+  [[nodiscard]] Result<Reply> Call(Request request,
+                                   const Stream* stream = nullptr);
 
   // "s3 GET bucket/key", the name of a request in messages.
   std::string Describe(const Request& request) const;
@@ -105,7 +113,6 @@ class Transport final {
  private:
   class Lease;
 
-  std::string Url(const Request& request) const;
   CURL* Take();
   void Give(CURL* curl);
   void Configure(CURL* curl, Attempt& attempt) const;
@@ -120,9 +127,10 @@ class Transport final {
 };
 
 // The Error of a non-2xx reply to the request `what` names: kNotFound for
-// 404, kPermissionDenied for 403, kInvalidArgument for another 4xx and for
-// 501 (not implemented), kIoError for a 5xx. The message carries S3's
-// error code and message when the body has them.
+// 404, kPermissionDenied for 403, kInvalidArgument for another 4xx, for
+// 501 (not implemented) and for a 3xx (AWS's answer to the wrong region),
+// kIoError for a 5xx. The message carries S3's error code and message
+// when the body has them.
 Error HttpError(std::string_view what, const Reply& reply);
 
 }  // namespace regfs::registry::s3

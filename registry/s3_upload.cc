@@ -37,7 +37,8 @@ class Upload final {
 
   // CreateMultipartUpload.
   Status Start() {
-    Request request{.method = "POST", .key = key_,
+    Request request{.method = "POST",
+                    .key = key_,
                     .query = CanonicalQuery({{"uploads", ""}}),
                     .content_type = "application/octet-stream"};
     REGFS_ASSIGN_OR_RETURN(const Reply reply, transport_.Call(request));
@@ -71,16 +72,21 @@ class Upload final {
  private:
   Status SendPart(int index, std::vector<std::byte>& buffer) {
     const uint64_t offset = static_cast<uint64_t>(index) * part_size_;
-    const size_t length = static_cast<size_t>(std::min(part_size_, size_ - offset));
+    const size_t length =
+        static_cast<size_t>(std::min(part_size_, size_ - offset));
     REGFS_TRY(ReadAt(fd_, offset, length, buffer));
     Request request{
-        .method = "PUT", .key = key_,
-        .query = CanonicalQuery({{"partNumber", std::to_string(index + 1)}, {"uploadId", id_}}),
-        .body = buffer, .content_type = "application/octet-stream"};
+        .method = "PUT",
+        .key = key_,
+        .query = CanonicalQuery(
+            {{"partNumber", std::to_string(index + 1)}, {"uploadId", id_}}),
+        .body = buffer,
+        .content_type = "application/octet-stream"};
     REGFS_ASSIGN_OR_RETURN(const Reply reply, transport_.Call(request));
     if (reply.etag.empty()) {
-      return Fail(Code::kIoError, fmt::format("{}: part {} got no ETag",
-                                              transport_.Describe(request), index + 1));
+      return Fail(Code::kIoError,
+                  fmt::format("{}: part {} got no ETag",
+                              transport_.Describe(request), index + 1));
     }
     etags_[static_cast<size_t>(index)] = reply.etag;  // this thread's slot
     MutexLock lock(mu_);
@@ -121,11 +127,13 @@ class Upload final {
 Status Upload::Complete() {
   std::string xml = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < etags_.size(); ++i) {
-    xml += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1,
-                       s3xml::EscapeText(etags_[i]));
+    xml +=
+        fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>",
+                    i + 1, s3xml::EscapeText(etags_[i]));
   }
   xml += "</CompleteMultipartUpload>";
-  Request request{.method = "POST", .key = key_,
+  Request request{.method = "POST",
+                  .key = key_,
                   .query = CanonicalQuery({{"uploadId", id_}}),
                   .body = std::as_bytes(std::span(xml)),
                   .content_type = "application/xml"};
@@ -139,7 +147,8 @@ Status Upload::Complete() {
   if (!reply) return std::unexpected(std::move(reply).error());
   const s3xml::ErrorReply error = s3xml::ParseError(reply->body);
   if (!error.code.empty()) {
-    return Fail(Code::kIoError, fmt::format("{}: {}: {}", what, error.code, error.message));
+    return Fail(Code::kIoError,
+                fmt::format("{}: {}: {}", what, error.code, error.message));
   }
   return {};
 }
@@ -148,24 +157,29 @@ Status Upload::Complete() {
 // being the one that matters.
 void Upload::Abort() {
   if (id_.empty()) return;
-  Request request{.method = "DELETE", .key = key_,
+  Request request{.method = "DELETE",
+                  .key = key_,
                   .query = CanonicalQuery({{"uploadId", id_}})};
   Result<Reply> reply = transport_.Call(request);
   if (!reply && !reply.error().IsNotFound()) {
-    spdlog::warn("aborting the multipart upload of {}: {}", key_, reply.error().message);
+    spdlog::warn("aborting the multipart upload of {}: {}", key_,
+                 reply.error().message);
   }
 }
 
 }  // namespace
 
-Status ReadAt(int fd, uint64_t offset, size_t length, std::vector<std::byte>& buffer) {
+Status ReadAt(int fd, uint64_t offset, size_t length,
+              std::vector<std::byte>& buffer) {
   buffer.resize(length);
   size_t done = 0;
   while (done < length) {
     const ssize_t n = ::pread(fd, buffer.data() + done, length - done,
                               static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(PosixError("pread", fmt::format("fd {}", fd), errno));
+    if (n < 0)
+      return std::unexpected(
+          PosixError("pread", fmt::format("fd {}", fd), errno));
     if (n == 0) {
       return Fail(Code::kIoError,
                   fmt::format("pread fd {}: the file ends at {}, before {}", fd,
@@ -176,20 +190,22 @@ Status ReadAt(int fd, uint64_t offset, size_t length, std::vector<std::byte>& bu
   return {};
 }
 
-Status PutSingle(Transport& transport, std::string_view key, int fd, uint64_t size,
-                 const S3Progress& progress) {
+Status PutSingle(Transport& transport, std::string_view key, int fd,
+                 uint64_t size, const S3Progress& progress) {
   std::vector<std::byte> body;
   REGFS_TRY(ReadAt(fd, 0, static_cast<size_t>(size), body));
   if (progress) progress(0, size);
-  Request request{.method = "PUT", .key = std::string(key), .body = body,
+  Request request{.method = "PUT",
+                  .key = std::string(key),
+                  .body = body,
                   .content_type = "application/octet-stream"};
   REGFS_TRY(transport.Call(request));
   if (progress) progress(size, size);
   return {};
 }
 
-Status PutMultipart(Transport& transport, std::string_view key, int fd, uint64_t size,
-                    const S3Progress& progress) {
+Status PutMultipart(Transport& transport, std::string_view key, int fd,
+                    uint64_t size, const S3Progress& progress) {
   const uint64_t mib = uint64_t{1} << 20;
   uint64_t part_size = transport.config().part_size;
   if (size > part_size * kMaxParts) {  // larger parts, rounded up to a MiB
@@ -202,7 +218,8 @@ Status PutMultipart(Transport& transport, std::string_view key, int fd, uint64_t
       std::max(1, std::min(transport.config().parallel_parts, upload.parts()));
   {
     std::vector<std::jthread> helpers;
-    for (int i = 1; i < threads; ++i) helpers.emplace_back([&upload] { upload.Work(); });
+    for (int i = 1; i < threads; ++i)
+      helpers.emplace_back([&upload] { upload.Work(); });
     upload.Work();
   }  // joins the helpers
   Status status = {};

@@ -20,16 +20,18 @@ namespace regfs::registry::s3 {
                             std::vector<std::byte>& buffer);
 
 // Uploads `size` bytes of `fd` as `key` in one PUT.
-[[nodiscard]] Status PutSingle(Transport& transport, std::string_view key, int fd,
-                               uint64_t size, const S3Progress& progress);
+[[nodiscard]] Status PutSingle(Transport& transport, std::string_view key,
+                               int fd, uint64_t size,
+                               const S3Progress& progress);
 
 // Uploads `size` bytes of `fd` as `key` in parts of the config's
 // part_size (more when 10,000 parts would not hold it), parallel_parts at
 // once, each part read, hashed and sent by one thread, so that at most
 // parallel_parts × part_size bytes are in memory. On any failure the
 // upload is aborted and the first failure returned.
-[[nodiscard]] Status PutMultipart(Transport& transport, std::string_view key, int fd,
-                                  uint64_t size, const S3Progress& progress);
+[[nodiscard]] Status PutMultipart(Transport& transport, std::string_view key,
+                                  int fd, uint64_t size,
+                                  const S3Progress& progress);
 
 }  // namespace regfs::registry::s3
 

@@ -54,7 +54,8 @@ bool AppendEntity(std::string_view name, std::string& out) {
   uint32_t cp = 0;
   const auto [end, ec] =
       std::from_chars(digits.data(), digits.data() + digits.size(), cp, base);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+  if (digits.empty() || ec != std::errc() ||
+      end != digits.data() + digits.size()) {
     return false;
   }
   return AppendUtf8(cp, out);
@@ -83,8 +84,9 @@ Result<OpenTag> FindOpen(std::string_view xml, std::string_view tag,
     if (close == std::string_view::npos) break;
     return OpenTag{at, close + 1, xml[close - 1] == '/'};
   }
-  if (const size_t at = xml.rfind(open); at != std::string_view::npos &&
-      at >= from && xml.find('>', at) == std::string_view::npos) {
+  if (const size_t at = xml.rfind(open);
+      at != std::string_view::npos && at >= from &&
+      xml.find('>', at) == std::string_view::npos) {
     return std::unexpected(Malformed(fmt::format("<{} is cut short", tag)));
   }
   return OpenTag{};
@@ -92,7 +94,8 @@ Result<OpenTag> FindOpen(std::string_view xml, std::string_view tag,
 
 Result<uint64_t> ParseSize(std::string_view text) {
   uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), n);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
     return std::unexpected(Malformed(fmt::format("size \"{}\"", text)));
   }
@@ -145,8 +148,9 @@ Result<std::optional<std::string>> Text(std::string_view xml,
   if (end == std::string_view::npos) {
     return std::unexpected(Malformed(fmt::format("<{}> is not closed", tag)));
   }
-  REGFS_ASSIGN_OR_RETURN(std::string text,
-                         DecodeEntities(xml.substr(open.content, end - open.content)));
+  REGFS_ASSIGN_OR_RETURN(
+      std::string text,
+      DecodeEntities(xml.substr(open.content, end - open.content)));
   return text;
 }
 
@@ -162,7 +166,8 @@ Result<std::string> DecodeEntities(std::string_view text) {
     if (semi == std::string_view::npos ||
         !AppendEntity(text.substr(amp + 1, semi - amp - 1), out)) {
       return std::unexpected(Malformed(fmt::format(
-          "entity in \"{}\"", text.substr(amp, std::min<size_t>(12, text.size() - amp)))));
+          "entity in \"{}\"",
+          text.substr(amp, std::min<size_t>(12, text.size() - amp)))));
     }
     i = semi + 1;
   }
@@ -174,12 +179,23 @@ std::string EscapeText(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -200,8 +216,10 @@ std::optional<int64_t> ParseIsoTimeMs(std::string_view text) {
     return std::nullopt;
   }
   const auto year = number(0, 4), month = number(5, 2), day = number(8, 2),
-             hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
-  if (!year || !month || !day || !hour || !minute || !second) return std::nullopt;
+             hour = number(11, 2), minute = number(14, 2),
+             second = number(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second)
+    return std::nullopt;
   int ms = 0;
   if (text.size() > 20) {  // a fraction: its first three digits are ms
     if (text[19] != '.') return std::nullopt;
@@ -250,7 +268,8 @@ Result<ListPage> ParseListObjects(std::string_view xml) {
     REGFS_ASSIGN_OR_RETURN(std::string token,
                            TextOrEmpty(xml, "NextContinuationToken"));
     if (token.empty()) {
-      return std::unexpected(Malformed("truncated without a NextContinuationToken"));
+      return std::unexpected(
+          Malformed("truncated without a NextContinuationToken"));
     }
     page.next_token = std::move(token);
   }
@@ -274,7 +293,8 @@ Result<UploadsPage> ParseListUploads(std::string_view xml) {
   REGFS_ASSIGN_OR_RETURN(const bool truncated, IsTruncated(xml));
   if (truncated) {
     REGFS_ASSIGN_OR_RETURN(std::string key, TextOrEmpty(xml, "NextKeyMarker"));
-    REGFS_ASSIGN_OR_RETURN(std::string id, TextOrEmpty(xml, "NextUploadIdMarker"));
+    REGFS_ASSIGN_OR_RETURN(std::string id,
+                           TextOrEmpty(xml, "NextUploadIdMarker"));
     if (key.empty()) {
       return std::unexpected(Malformed("truncated without a NextKeyMarker"));
     }

@@ -31,7 +31,7 @@ namespace regfs::registry::s3xml {
 
 // The decoded text of the first <tag>…</tag> in `xml`, or nullopt.
 [[nodiscard]] Result<std::optional<std::string>> Text(std::string_view xml,
-                                                       std::string_view tag);
+                                                      std::string_view tag);
 
 // Text with the five XML entities and numeric references (&#38; &#x26;)
 // decoded; another entity is kCorruption.
