@@ -38,7 +38,8 @@ class FetchTemp final {
     FetchTemp temp;
     std::string templ = (dir / "fetch-XXXXXX").string();
     UniqueFd fd(::mkstemp(templ.data()));
-    if (!fd.valid()) return std::unexpected(PosixError("mkstemp", templ, errno));
+    if (!fd.valid())
+      return std::unexpected(PosixError("mkstemp", templ, errno));
     temp.path_ = templ;
     if (::flock(fd.get(), LOCK_EX) != 0) {
       const int err = errno;
@@ -189,12 +190,12 @@ Result<std::vector<CachedBlob>> BlobCache::List() const {
           PosixError("list", dir.path().string(), inner.value()));
     }
   }
-  if (ec) return std::unexpected(PosixError("list", root_.string(), ec.value()));
-  std::sort(blobs.begin(), blobs.end(),
-            [](const CachedBlob& a, const CachedBlob& b) {
-              return a.used_ms != b.used_ms ? a.used_ms < b.used_ms
-                                            : a.key < b.key;
-            });
+  if (ec)
+    return std::unexpected(PosixError("list", root_.string(), ec.value()));
+  std::sort(
+      blobs.begin(), blobs.end(), [](const CachedBlob& a, const CachedBlob& b) {
+        return a.used_ms != b.used_ms ? a.used_ms < b.used_ms : a.key < b.key;
+      });
   return blobs;
 }
 

@@ -72,8 +72,8 @@ Result<std::string> BlobStore::InstallRemote(StagedBlob& staged) const {
   // since this push saw it goes up again.
   const int64_t grace_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(gc_grace_).count();
-  const bool fresh = staged.uploaded_ms_ != 0 &&
-                     NowMs() - staged.uploaded_ms_ < grace_ms / 2;
+  const bool fresh =
+      staged.uploaded_ms_ != 0 && NowMs() - staged.uploaded_ms_ < grace_ms / 2;
   if (!fresh) {
     REGFS_ASSIGN_OR_RETURN(const auto size, remote_->SizeOf(key));
     if (!size) {
@@ -174,8 +174,8 @@ Result<std::vector<RemoteBlob>> BlobStore::RemoteCandidates(
     std::chrono::seconds grace) const {
   REGFS_ASSIGN_OR_RETURN(std::vector<RemoteBlob> blobs, remote_->List());
   const int64_t cutoff =
-      NowMs() - std::chrono::duration_cast<std::chrono::milliseconds>(grace)
-                    .count();
+      NowMs() -
+      std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
   // An object of unknown age (no LastModified) counts as new.
   std::erase_if(blobs, [cutoff](const RemoteBlob& blob) {
     return blob.last_modified_ms == 0 || blob.last_modified_ms >= cutoff;
@@ -197,8 +197,8 @@ Result<BlobGcReport> BlobStore::CollectRemote(
     report.bytes_removed += blob.size;
   }
   const int64_t cutoff =
-      NowMs() - std::chrono::duration_cast<std::chrono::milliseconds>(grace)
-                    .count();
+      NowMs() -
+      std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
   REGFS_ASSIGN_OR_RETURN(
       report.uploads_aborted,
       remote_->AbortUploadsBefore(cutoff, &report.uploads_unlisted));

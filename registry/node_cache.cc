@@ -20,10 +20,11 @@ Status RequireCache(const BlobStore& blobs) {
 
 }  // namespace
 
-Result<std::vector<BlobToFetch>> Registry::Impl::BlobsOf(
-    const CollectionRow& c, const Version& v) {
+Result<std::vector<BlobToFetch>> Registry::Impl::BlobsOf(const CollectionRow& c,
+                                                         const Version& v) {
   const std::string name = fmt::format("{}/{}", c.name, VersionName(v.number));
-  if (v.kind == Kind::kFile) return std::vector<BlobToFetch>{{v.blob, v.size, name}};
+  if (v.kind == Kind::kFile)
+    return std::vector<BlobToFetch>{{v.blob, v.size, name}};
   REGFS_ASSIGN_OR_RETURN(std::vector<sql::TreeFile> files,
                          sql::TreeFiles(*db, v.id));
   std::vector<BlobToFetch> blobs;
@@ -39,7 +40,8 @@ Result<std::vector<BlobToFetch>> Registry::Impl::BlobsOf(
 void Registry::Impl::PrefetchFor(const std::vector<Event>& events) {
   if (!prefetcher) return;
   for (const Event& e : events) {
-    if ((e.type != EventType::kAliasCreate && e.type != EventType::kAliasMove) ||
+    if ((e.type != EventType::kAliasCreate &&
+         e.type != EventType::kAliasMove) ||
         !e.new_version) {
       continue;
     }

@@ -17,8 +17,8 @@ namespace {
 Status WriteAllAt(int fd, std::span<const std::byte> data, uint64_t offset,
                   std::string_view what) {
   while (!data.empty()) {
-    const ssize_t n = ::pwrite(fd, data.data(), data.size(),
-                               static_cast<off_t>(offset));
+    const ssize_t n =
+        ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return std::unexpected(PosixError("write", what, errno));
     data = data.subspan(static_cast<size_t>(n));
@@ -36,7 +36,8 @@ Result<size_t> PreadFull(int fd, std::byte* data, size_t size,
     const ssize_t n = ::pread(fd, data + done, size - done,
                               static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(PosixError("read", "a staged blob", errno));
+    if (n < 0)
+      return std::unexpected(PosixError("read", "a staged blob", errno));
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
@@ -44,9 +45,8 @@ Result<size_t> PreadFull(int fd, std::byte* data, size_t size,
 }
 
 // What a download or check found, against what the key promises.
-Status CheckDigest(std::string_view url_key, std::string_view key,
-                   uint64_t got, std::optional<uint64_t> size,
-                   const std::string& digest) {
+Status CheckDigest(std::string_view url_key, std::string_view key, uint64_t got,
+                   std::optional<uint64_t> size, const std::string& digest) {
   if (size && got != *size) {
     return Fail(Code::kCorruption,
                 fmt::format("blob {} in {} has {} bytes, expected {}", key,
@@ -137,38 +137,36 @@ Status RemoteBlobs::Upload(std::string_view key, int fd, uint64_t size,
   return client->Put(ObjectKey(key), fd, size, progress);
 }
 
-Status RemoteBlobs::Download(std::string_view key,
-                             std::optional<uint64_t> size, int fd,
-                             Hasher& hasher) {
+Status RemoteBlobs::Download(std::string_view key, std::optional<uint64_t> size,
+                             int fd, Hasher& hasher) {
   REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
   uint64_t done = 0;
   const std::string what = fmt::format("{}/{}", url_, key);
   REGFS_TRY(client->Get(ObjectKey(key), 0, std::nullopt,
-                         [&](std::span<const std::byte> data) -> Status {
-                           if (size && done + data.size() > *size) {
-                             return Fail(Code::kCorruption,
-                                         fmt::format("blob {} in {} has more "
-                                                     "than {} bytes",
-                                                     key, url_, *size));
-                           }
-                           hasher.Update(data);
-                           REGFS_TRY(WriteAllAt(fd, data, done, what));
-                           done += data.size();
-                           return {};
-                         }));
+                        [&](std::span<const std::byte> data) -> Status {
+                          if (size && done + data.size() > *size) {
+                            return Fail(Code::kCorruption,
+                                        fmt::format("blob {} in {} has more "
+                                                    "than {} bytes",
+                                                    key, url_, *size));
+                          }
+                          hasher.Update(data);
+                          REGFS_TRY(WriteAllAt(fd, data, done, what));
+                          done += data.size();
+                          return {};
+                        }));
   return CheckDigest(url_, key, done, size, hasher.Final());
 }
 
-Status RemoteBlobs::Check(std::string_view key, uint64_t size,
-                          Hasher& hasher) {
+Status RemoteBlobs::Check(std::string_view key, uint64_t size, Hasher& hasher) {
   REGFS_ASSIGN_OR_RETURN(S3Client * client, Client());
   uint64_t done = 0;
   REGFS_TRY(client->Get(ObjectKey(key), 0, std::nullopt,
-                         [&](std::span<const std::byte> data) -> Status {
-                           hasher.Update(data);
-                           done += data.size();
-                           return {};
-                         }));
+                        [&](std::span<const std::byte> data) -> Status {
+                          hasher.Update(data);
+                          done += data.size();
+                          return {};
+                        }));
   return CheckDigest(url_, key, done, size, hasher.Final());
 }
 
@@ -180,23 +178,22 @@ Result<bool> RemoteBlobs::SameContent(std::string_view key, int fd,
   uint64_t offset = 0;
   bool same = true;
   std::vector<std::byte> local;
-  auto compared =
-      client->Get(ObjectKey(key), 0, std::nullopt,
-                   [&](std::span<const std::byte> data) -> Status {
-                     if (!same) return {};
-                     if (offset + data.size() > size) {
-                       same = false;
-                       return {};
-                     }
-                     local.resize(data.size());
-                     REGFS_ASSIGN_OR_RETURN(
-                         const size_t n,
-                         PreadFull(fd, local.data(), data.size(), offset));
-                     same = n == data.size() &&
-                            std::memcmp(local.data(), data.data(), n) == 0;
-                     offset += data.size();
-                     return {};
-                   });
+  auto compared = client->Get(
+      ObjectKey(key), 0, std::nullopt,
+      [&](std::span<const std::byte> data) -> Status {
+        if (!same) return {};
+        if (offset + data.size() > size) {
+          same = false;
+          return {};
+        }
+        local.resize(data.size());
+        REGFS_ASSIGN_OR_RETURN(
+            const size_t n, PreadFull(fd, local.data(), data.size(), offset));
+        same =
+            n == data.size() && std::memcmp(local.data(), data.data(), n) == 0;
+        offset += data.size();
+        return {};
+      });
   REGFS_TRY(compared);
   return same && offset == size;
 }

@@ -1,15 +1,14 @@
 #include "registry/shared_store.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "registry/sql/postgres.h"
 #include "registry/unique_fd.h"
@@ -36,7 +35,8 @@ Status WriteAll(int fd, std::string_view text, const std::string& path) {
 
 Status CheckS3Settings(const S3StoreSettings& s3) {
   if (s3.bucket.empty()) {
-    return Fail(Code::kInvalidArgument, "--blobs s3://BUCKET/PREFIX needs a bucket");
+    return Fail(Code::kInvalidArgument,
+                "--blobs s3://BUCKET/PREFIX needs a bucket");
   }
   if (!s3.endpoint.empty() && !s3.endpoint.starts_with("http://") &&
       !s3.endpoint.starts_with("https://")) {
@@ -44,8 +44,8 @@ Status CheckS3Settings(const S3StoreSettings& s3) {
                 fmt::format("--s3-endpoint {}: give an http:// or https:// URL",
                             s3.endpoint));
   }
-  for (const std::string* text : {&s3.bucket, &s3.prefix, &s3.endpoint,
-                                  &s3.region}) {
+  for (const std::string* text :
+       {&s3.bucket, &s3.prefix, &s3.endpoint, &s3.region}) {
     if (text->find_first_of("\n\r") != std::string::npos) {
       return Fail(Code::kInvalidArgument, "S3 settings are one line each");
     }
@@ -83,7 +83,8 @@ std::string ConfigText(const SharedStoreConfig& config) {
       "# or ~/.aws/credentials; never here)\n"
       "metadata = {}\nblobs = {}\n",
       config.metadata, s3.Url());
-  if (!s3.endpoint.empty()) text += fmt::format("s3-endpoint = {}\n", s3.endpoint);
+  if (!s3.endpoint.empty())
+    text += fmt::format("s3-endpoint = {}\n", s3.endpoint);
   if (!s3.region.empty()) text += fmt::format("s3-region = {}\n", s3.region);
   if (s3.path_style) {
     text += fmt::format("s3-addressing = {}\n",
@@ -95,8 +96,7 @@ std::string ConfigText(const SharedStoreConfig& config) {
   text += config.prefetch.empty()
               ? std::string("# prefetch = production staging\n")
               : fmt::format("prefetch = {}\n", fmt::join(config.prefetch, " "));
-  text +=
-      "# how long one database call or S3 request may wait, in seconds\n";
+  text += "# how long one database call or S3 request may wait, in seconds\n";
   text += config.timeout == SharedStoreConfig{}.timeout
               ? std::string("# timeout = 15\n")
               : fmt::format("timeout = {}\n", config.timeout.count());
@@ -114,9 +114,9 @@ Result<int64_t> ParseSeconds(std::string_view key, std::string_view value,
       std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc() || end != value.data() + value.size() ||
       seconds < low || seconds > high) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("{} is a number of seconds from {} to {}", key,
-                            low, high));
+    return Fail(
+        Code::kInvalidArgument,
+        fmt::format("{} is a number of seconds from {} to {}", key, low, high));
   }
   return seconds;
 }
@@ -142,7 +142,8 @@ Status SetConfigValue(SharedStoreConfig& config, std::string_view key,
     config.s3->endpoint = value;
   } else if (key == "s3-region") {
     config.s3->region = value;
-  } else if (key == "s3-addressing" && (value == "path" || value == "virtual")) {
+  } else if (key == "s3-addressing" &&
+             (value == "path" || value == "virtual")) {
     config.s3->path_style = value == "path";
   } else if (key == "cache-size") {
     REGFS_ASSIGN_OR_RETURN(config.cache_size, ParseByteSize(value));
@@ -205,11 +206,24 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
   }
   if (unit.size() == 1) {
     switch (unit[0]) {
-      case 'K': case 'k': shift = 10; break;
-      case 'M': case 'm': shift = 20; break;
-      case 'G': case 'g': shift = 30; break;
-      case 'T': case 't': shift = 40; break;
-      default: shift = -1;
+      case 'K':
+      case 'k':
+        shift = 10;
+        break;
+      case 'M':
+      case 'm':
+        shift = 20;
+        break;
+      case 'G':
+      case 'g':
+        shift = 30;
+        break;
+      case 'T':
+      case 't':
+        shift = 40;
+        break;
+      default:
+        shift = -1;
     }
   } else if (!unit.empty()) {
     shift = -1;
@@ -243,8 +257,8 @@ Status WriteSharedStoreConfig(const std::filesystem::path& store,
                               const SharedStoreConfig& config) {
   REGFS_TRY(CheckSharedStoreConfig(config));
   const std::filesystem::path path = store / kSharedStoreConfigName;
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                     0600));
+  UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.valid()) {
     if (errno == EEXIST) {
       return Fail(Code::kAlreadyExists,
@@ -328,9 +342,9 @@ std::filesystem::path SharedDraftsDir(const std::filesystem::path& blobs) {
   for (char& c : host) {
     if (c == '/') c = '_';
   }
-  return blobs / "drafts" / (host.empty() || host == "." || host == ".."
-                                 ? std::string("localhost")
-                                 : host);
+  return blobs / "drafts" /
+         (host.empty() || host == "." || host == ".." ? std::string("localhost")
+                                                      : host);
 }
 
 }  // namespace regfs::registry

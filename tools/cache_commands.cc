@@ -45,14 +45,15 @@ reg::Status RunCacheLs(Context&, reg::Registry& registry,
   }
   Table table({"BLOB", "SIZE", "USED", "OPEN"});
   for (const reg::CachedBlob& blob : status.blobs) {
-    table.AddRow({blob.key, FormatSize(blob.size), reg::FormatTime(blob.used_ms),
-                  blob.open ? "yes" : "-"});
+    table.AddRow({blob.key, FormatSize(blob.size),
+                  reg::FormatTime(blob.used_ms), blob.open ? "yes" : "-"});
   }
   if (!table.empty()) table.Print(stdout);
-  fmt::print("{} blob{} cached, {} of {} (blobs in {}; least recently used "
-             "first)\n",
-             status.blobs.size(), status.blobs.size() == 1 ? "" : "s",
-             FormatSize(bytes), FormatSize(status.limit), status.url);
+  fmt::print(
+      "{} blob{} cached, {} of {} (blobs in {}; least recently used "
+      "first)\n",
+      status.blobs.size(), status.blobs.size() == 1 ? "" : "s",
+      FormatSize(bytes), FormatSize(status.limit), status.url);
   return {};
 }
 
@@ -136,8 +137,9 @@ void AddCacheCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("refs", args->refs, "COLLECTION/ALIAS or COLLECTION/vN")
         ->required();
     cmd->add_flag("--json", args->json, "Print what was fetched as JSON");
-    OnSelected(cmd, ctx,
-               DirectAction(ctx, "cache warm", args, PrepareWarm, RunCacheWarm));
+    OnSelected(
+        cmd, ctx,
+        DirectAction(ctx, "cache warm", args, PrepareWarm, RunCacheWarm));
   }
   {
     auto [cmd, args] = NewCommand<CacheLsArgs>(

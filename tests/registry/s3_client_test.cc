@@ -28,7 +28,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-constexpr const char* kLegacy = "--openssl-legacy-provider";
 
 // `size` bytes that differ from one offset to the next, so that a byte
 // in the wrong place shows.
@@ -66,16 +65,6 @@ Status StatusOf(const Result<T>& result) {
 class S3ClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // s3rver encrypts ListObjectsV2's continuation tokens with DES, which
-    // Node.js >= 17 has only with OpenSSL's legacy provider: without it a
-    // listing of more than one page is a 500. The server inherits this.
-    const char* options = getenv("NODE_OPTIONS");
-    if (options == nullptr ||
-        std::string_view(options).find(kLegacy) == std::string_view::npos) {
-      const std::string value =
-          options ? std::string(options) + " " + kLegacy : kLegacy;
-      setenv("NODE_OPTIONS", value.c_str(), 1);
-    }
     auto server = S3TestServer::Start();
     ASSERT_TRUE(server) << Describe(server);
     server_ = std::move(*server);

@@ -84,8 +84,8 @@ class S3StoreTest : public ::testing::Test {
                            const std::string& content) {
     PushRequest request;
     request.collection = collection;
-    request.paths = {Source(collection + "-" + std::to_string(++pushed_),
-                            content)};
+    request.paths = {
+        Source(collection + "-" + std::to_string(++pushed_), content)};
     return reg.Push(Owner(), request);
   }
 
@@ -120,8 +120,7 @@ TEST_F(S3StoreTest, APushOnOneNodeIsReadOnAnotherThroughAnEmptyCache) {
   REGFS_ASSERT_OK(listed);
   ASSERT_EQ(listed->blobs.size(), 1u);
   EXPECT_TRUE(listed->blobs[0].open);
-  EXPECT_EQ(listed->url,
-            "s3://" + s3_->bucket() + "/team/registry");
+  EXPECT_EQ(listed->url, "s3://" + s3_->bucket() + "/team/registry");
   // The same content pushed again is the same object.
   auto again = PushFile(*b, "copies", content);
   REGFS_ASSERT_OK(again);
@@ -172,7 +171,8 @@ TEST_F(S3StoreTest, TheCacheStaysWithinItsBoundAndOpenBlobsSurvive) {
   ASSERT_TRUE(a && b);
   std::vector<Version> versions;
   for (int i = 0; i < 5; ++i) {
-    auto v = PushFile(*a, "data", std::string(1 << 20, static_cast<char>('a' + i)));
+    auto v =
+        PushFile(*a, "data", std::string(1 << 20, static_cast<char>('a' + i)));
     REGFS_ASSERT_OK(v);
     versions.push_back(*v);
   }
@@ -181,7 +181,8 @@ TEST_F(S3StoreTest, TheCacheStaysWithinItsBoundAndOpenBlobsSurvive) {
   for (int i = 1; i < 5; ++i) {
     auto fd = b->OpenBlob(versions[i].blob);
     REGFS_ASSERT_OK(fd);
-    EXPECT_EQ(ReadAll(fd->get()), std::string(1 << 20, static_cast<char>('a' + i)));
+    EXPECT_EQ(ReadAll(fd->get()),
+              std::string(1 << 20, static_cast<char>('a' + i)));
   }
   auto listed = b->CacheList();
   REGFS_ASSERT_OK(listed);
@@ -282,7 +283,8 @@ TEST_F(S3StoreTest, FsckFindsAMissingObjectAndGcRemovesOnlyUnreferenced) {
   EXPECT_NE(missing->problems[0].find("missing"), std::string::npos);
 }
 
-TEST_F(S3StoreTest, APushKilledAfterItsUploadLeavesNoVersionAndGcTakesTheObject) {
+TEST_F(S3StoreTest,
+       APushKilledAfterItsUploadLeavesNoVersionAndGcTakesTheObject) {
   auto a = Node("a");
   ASSERT_TRUE(a);
   a.reset();

@@ -29,6 +29,11 @@
 namespace regfs::registry::testing {
 namespace {
 
+// s3rver encrypts ListObjectsV2's continuation tokens with DES, which
+// Node.js >= 17 has only with OpenSSL's legacy provider: without it a
+// listing of more than one page is a 500.
+constexpr const char* kLegacyProvider = "--openssl-legacy-provider";
+
 using Clock = std::chrono::steady_clock;
 
 // How long a launch may take before it counts as failed: a start takes
@@ -203,7 +208,8 @@ Status S3TestServer::Launch() {
   while (true) {
     const std::streamoff offset = FileSize(log);
     REGFS_ASSIGN_OR_RETURN(
-        pid_, Spawn({node, std::string(REGFS_S3RVER_DIR) + "/launch.js", "-d",
+        pid_, Spawn({node, kLegacyProvider,
+                     std::string(REGFS_S3RVER_DIR) + "/launch.js", "-d",
                      data_dir().string(), "-a", "127.0.0.1", "-p",
                      std::to_string(port_), "--configure-bucket", bucket_},
                     log));

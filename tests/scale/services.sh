@@ -74,7 +74,7 @@ start_s3() {
   local log=$STATE/s3/s3rver.log pid port='' i
   mkdir -p "$STATE/s3"
   chmod 700 "$STATE/s3"  # the objects are the test's own
-  setsid node "$S3RVER/launch.js" -d "$STATE/s3/data" -a 127.0.0.1 \
+  setsid node --openssl-legacy-provider "$S3RVER/launch.js" -d "$STATE/s3/data" -a 127.0.0.1 \
     -p "$S3_PORT" --configure-bucket "$S3_BUCKET" < /dev/null > "$log" 2>&1 &
   pid=$!
   echo "$pid" > "$STATE/s3/s3rver.pid"
