@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -357,6 +358,62 @@ TEST_F(CliS3Test, FsckFindsAMissingObjectAndGcPrintsItsLines) {
   EXPECT_THAT(gc, HasSubstr("removed 0 unreferenced blobs"));
   EXPECT_THAT(gc, HasSubstr("aborted 0 unfinished uploads"));
   EXPECT_THAT(gc, HasSubstr("from this node's cache"));
+}
+
+// Whether s3rver holds a part of an unfinished multipart upload: a file
+// named by its part number in BUCKET/._S3rver_uploads/UPLOAD_ID/.
+bool HasUploadedPart(const stdfs::path& bucket_dir) {
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(bucket_dir, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    const stdfs::path& path = it->path();
+    if (path.string().find("_S3rver_uploads") != std::string::npos &&
+        it->is_regular_file() && path.filename() == "1") {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(CliS3Test, APushKilledHalfwayThroughItsMultipartUploadLeavesNothing) {
+  Init("node-a");
+  std::ofstream(dir() / "node-a" / "shared-store.conf", std::ios::app)
+      << "gc-grace = 0\n";
+  // 80 MiB: past the 64 MiB multipart threshold, five 16 MiB parts.
+  const stdfs::path big = dir() / "files" / "big.bin";
+  {
+    std::ofstream out(big, std::ios::binary);
+    std::string chunk(1 << 20, '\0');
+    for (int i = 0; i < 80; ++i) {
+      chunk[0] = static_cast<char>(i);
+      out << chunk;
+    }
+  }
+  RunningRegfs push({"--store", (dir() / "node-a").string(), "push", "models",
+                     big.string()});
+  // Halfway: once the server holds a part, it freezes (so that the
+  // upload cannot finish meanwhile) and the push is killed.
+  const stdfs::path bucket_dir = s3_->data_dir() / s3_->bucket();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!HasUploadedPart(bucket_dir) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  ASSERT_TRUE(HasUploadedPart(bucket_dir)) << "the push never began its parts";
+  s3_->Freeze();
+  EXPECT_EQ(push.Stop(SIGKILL), 128 + SIGKILL);
+  s3_->Thaw();
+  // No version, and after gc no object under the prefix.
+  const RunResult ls = On("node-a", {"ls", "models"});
+  EXPECT_NE(ls.exit_code, 0) << ls.out;
+  OkOn("node-a", {"gc"});
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(bucket_dir / "team", ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    EXPECT_FALSE(it->path().string().ends_with("._S3rver_object"))
+        << "an orphan object: " << it->path();
+  }
+  EXPECT_EQ(OkOn("node-a", {"fsck"}).find("problem"), std::string::npos);
 }
 
 }  // namespace
