@@ -123,7 +123,7 @@ milliseconds Backoff(const S3Config& config, int failures) {
 std::string_view StatusMeaning(long status) {
   switch (status) {
     case 403:
-      return "access denied (wrong keys, or not allowed)";
+      return "access denied: wrong keys, or not allowed";
     case 404:
       return "not found";
     case 412:
