@@ -3,6 +3,8 @@
 // the cache is the node's, not the registry's.
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -75,10 +77,12 @@ reg::Status PrepareWarm(CacheWarmArgs& args) {
 reg::Status RunCacheWarm(Context& ctx, reg::Registry& registry,
                          const CacheWarmArgs& args) {
   Json all = Json::array();
+  uint64_t warmed = 0;  // bytes, all refs together
   for (const VersionRef& ref : args.parsed) {
     REGFS_ASSIGN_OR_RETURN(
         const reg::CacheWarmReport report,
         registry.CacheWarm(ctx.identity(), ref.collection, ref.name));
+    warmed += report.bytes;
     if (args.json) {
       Json j;
       j["ref"] = fmt::format("{}/{}", ref.collection, ref.name);
@@ -94,6 +98,18 @@ reg::Status RunCacheWarm(Context& ctx, reg::Registry& registry,
     }
   }
   if (args.json) PrintJson(all);
+  // More than the cache holds: the bound won, and the first of them went
+  // again. Said, so that nobody counts on them being there.
+  if (warmed > 0) {
+    REGFS_ASSIGN_OR_RETURN(const reg::CacheStatus status, registry.CacheList());
+    if (warmed > status.limit) {
+      fmt::print(stderr,
+                 "regfs: warning: these versions hold {}, more than this "
+                 "node's cache-size of {}: the least recently used of "
+                 "them were evicted again\n",
+                 FormatSize(warmed), FormatSize(status.limit));
+    }
+  }
   return {};
 }
 

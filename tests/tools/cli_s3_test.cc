@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -360,6 +360,22 @@ TEST_F(CliS3Test, FsckFindsAMissingObjectAndGcPrintsItsLines) {
   EXPECT_THAT(gc, HasSubstr("from this node's cache"));
 }
 
+TEST_F(CliS3Test, WarmingMoreThanTheCacheHoldsSaysSo) {
+  Init("node-a");
+  std::vector<std::string> init = InitArgs();
+  init.back() = "1M";  // --cache-size
+  OkOn("node-b", init);
+  OkOn("node-a",
+       {"push", "models", WriteFile("m0", std::string(700 << 10, 'a'))});
+  OkOn("node-a",
+       {"push", "models", WriteFile("m1", std::string(700 << 10, 'b'))});
+  const RunResult r = On("node-b", {"cache", "warm", "models/v0", "models/v1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("more than this node's cache-size of 1.0 MiB"));
+  const RunResult one = On("node-b", {"cache", "warm", "models/v1"});
+  EXPECT_EQ(one.err, "");
+}
+
 // Whether s3rver holds a part of an unfinished multipart upload: a file
 // named by its part number in BUCKET/._S3rver_uploads/UPLOAD_ID/.
 bool HasUploadedPart(const stdfs::path& bucket_dir) {
@@ -389,12 +405,13 @@ TEST_F(CliS3Test, APushKilledHalfwayThroughItsMultipartUploadLeavesNothing) {
       out << chunk;
     }
   }
-  RunningRegfs push({"--store", (dir() / "node-a").string(), "push", "models",
-                     big.string()});
+  RunningRegfs push(
+      {"--store", (dir() / "node-a").string(), "push", "models", big.string()});
   // Halfway: once the server holds a part, it freezes (so that the
   // upload cannot finish meanwhile) and the push is killed.
   const stdfs::path bucket_dir = s3_->data_dir() / s3_->bucket();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!HasUploadedPart(bucket_dir) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::microseconds(500));
