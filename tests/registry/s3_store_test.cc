@@ -25,6 +25,13 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// A hasher under which every content collides.
+class ConstantHasher final : public Hasher {
+ public:
+  void Update(std::span<const std::byte>) override {}
+  std::string Final() override { return "00112233445566778899aabbccddeeff"; }
+};
+
 std::string ReadAll(int fd) {
   std::string out;
   char buf[65536];
@@ -362,6 +369,66 @@ TEST_F(S3StoreTest, AMovedPrefetchedAliasIsFetchedBeforeAnyOpen) {
   }
   EXPECT_TRUE(fs::exists(b->BlobPath(v1->blob)));
   EXPECT_FALSE(fs::exists(b->BlobPath(v0->blob)));
+}
+
+TEST_F(S3StoreTest, ADraftIsPublishedIntoTheBucketAndStaysDuringAnOutage) {
+  auto a = Node("a");
+  auto b = Node("b");
+  ASSERT_TRUE(a && b);
+  REGFS_ASSERT_OK(PushFile(*a, "models", "pushed"));
+  auto ref = a->LookupCollection("models");
+  REGFS_ASSERT_OK(ref);
+  ASSERT_TRUE(a->drafts().DirFor(ref->id, Owner().uid).has_value());
+  const fs::path draft = a->drafts().PathOf(ref->id, Owner().uid, ".model.pt");
+  WriteFile(draft, "published weights");
+  PublishRequest request;
+  request.collection = "models";
+  request.owner = Owner().uid;
+  request.draft = ".model.pt";
+  request.target = "latest";
+  auto v = a->Publish(Owner(), request);
+  REGFS_ASSERT_OK(v);
+  EXPECT_TRUE(fs::exists(s3_->ObjectFile(ObjectKey(v->blob))));
+  EXPECT_FALSE(fs::exists(draft));
+  auto fd = b->OpenBlob(v->blob);
+  REGFS_ASSERT_OK(fd);
+  EXPECT_EQ(ReadAll(fd->get()), "published weights");
+  // While the bucket is away a publish fails, and the draft stays.
+  WriteFile(draft, "second weights");
+  s3_->Kill();
+  EXPECT_EQ(CodeOf(a->Publish(Owner(), request)), Code::kIoError);
+  EXPECT_EQ(ReadFile(draft), "second weights");
+  auto versions = a->ListVersions("models");
+  REGFS_ASSERT_OK(versions);
+  EXPECT_EQ(versions->size(), 2u);
+}
+
+TEST_F(S3StoreTest, CollidingContentsGetAnObjectEach) {
+  OpenOptions colliding;
+  colliding.hasher = [] { return std::make_unique<ConstantHasher>(); };
+  bool joined = false;
+  auto a =
+      InitSharedStore(tmp_.path() / "a", Owner(), config_, &joined, colliding);
+  auto b =
+      InitSharedStore(tmp_.path() / "b", Owner(), config_, &joined, colliding);
+  REGFS_ASSERT_OK(a);
+  REGFS_ASSERT_OK(b);
+  auto first = PushFile(**a, "models", "first content");
+  auto second = PushFile(**a, "models", "second content");
+  auto again = PushFile(**b, "copies", "second content");
+  REGFS_ASSERT_OK(first);
+  REGFS_ASSERT_OK(second);
+  REGFS_ASSERT_OK(again);
+  EXPECT_EQ(first->blob, "00112233445566778899aabbccddeeff");
+  EXPECT_EQ(second->blob, "00112233445566778899aabbccddeeff.1");
+  // Node b had neither cached: it compared the objects byte for byte.
+  EXPECT_EQ(again->blob, second->blob);
+  for (const Version* v : {&*first, &*second}) {
+    EXPECT_TRUE(fs::exists(s3_->ObjectFile(ObjectKey(v->blob))));
+  }
+  auto fd = (*b)->OpenBlob(first->blob);
+  REGFS_ASSERT_OK(fd);
+  EXPECT_EQ(ReadAll(fd->get()), "first content");
 }
 
 }  // namespace
