@@ -169,7 +169,9 @@ _regfs() {
       "") opts+=" --version -s --store" ;;
       push) opts+=" -a --alias -t --tag -m --meta -d --description -L --follow-symlinks --json" ;;
       ls | resolve | verify | gc | whoami | "alias ls" | "role ls") opts+=" --json" ;;
-      fsck) opts+=" --repair --json" ;;
+      fsck) opts+=" --repair --contents --json" ;;
+      init) opts+=" --metadata --blobs --s3-endpoint --cache-size" ;;
+      "cache ls" | "cache warm" | "cache drop") opts+=" --json" ;;
       history) opts+=" --alias --since -f --follow --json" ;;
       search) opts+=" --limit --json" ;;
       "alias set") opts+=" --expect" ;;
@@ -185,12 +187,13 @@ _regfs() {
     "")
       _regfs_add "$(printf '%s\n' init push ls resolve search rm tag alias \
         protect unprotect role history fsck verify gc whoami mount automation \
-        serve)"
+        cache serve)"
       ;;
     alias) _regfs_add $'set\nrm\nmv\nls' ;;
     tag) _regfs_add $'add\nrm' ;;
     role) _regfs_add $'grant\nrevoke\ndefault\nls' ;;
     automation) _regfs_add $'add\nls\nrm\ntest\nlog\nrun' ;;
+    cache) _regfs_add $'ls\nwarm\ndrop' ;;
     push)
       if ((n == 0)); then
         _regfs_add "$(_regfs_collections)"
@@ -201,6 +204,7 @@ _regfs() {
     ls | verify) ((n == 0)) && _regfs_ref both ;;
     history) ((n == 0)) && _regfs_ref aliases ;;
     resolve) ((n == 0)) && _regfs_ref aliases ;;
+    "cache warm") _regfs_ref aliases ;;
     rm | "tag add" | "tag rm") ((n == 0)) && _regfs_ref versions ;;
     "alias set")
       case $n in
