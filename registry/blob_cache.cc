@@ -122,8 +122,11 @@ Result<bool> BlobCache::Fetch(std::string_view key,
   if (::rename(temp.path().c_str(), path.c_str()) != 0) {
     return std::unexpected(PosixError("rename", path.string(), errno));
   }
-  temp.Installed();  // unlocked: an eviction may now count it
+  // Counted while still locked, so that the eviction it may start keeps
+  // it: a blob larger than the cache's bound must still reach the reader
+  // who asked for it (it goes at the next eviction once closed).
   Added(static_cast<uint64_t>(st.st_size));
+  temp.Installed();
   return true;
 }
 

@@ -431,5 +431,19 @@ TEST_F(S3StoreTest, CollidingContentsGetAnObjectEach) {
   EXPECT_EQ(ReadAll(fd->get()), "first content");
 }
 
+TEST_F(S3StoreTest, ABlobLargerThanTheCacheIsStillRead) {
+  auto a = Node("a");
+  SharedStoreConfig tiny = config_;
+  tiny.cache_size = 1 << 20;
+  auto b = Node("b", tiny);
+  ASSERT_TRUE(a && b);
+  const std::string content(3 << 20, 'L');
+  auto v = PushFile(*a, "models", content);
+  REGFS_ASSERT_OK(v);
+  auto fd = b->OpenBlob(v->blob);
+  REGFS_ASSERT_OK(fd);
+  EXPECT_EQ(ReadAll(fd->get()), content);
+}
+
 }  // namespace
 }  // namespace regfs::registry::testing
