@@ -38,17 +38,6 @@ constexpr uid_t kAdminUid = 20003;
 constexpr uid_t kMemberUid = 20001;
 constexpr uid_t kViewerUid = 20002;
 
-bool IsMounted(const stdfs::path& dir) {
-  std::ifstream mounts("/proc/self/mountinfo");
-  for (std::string line; std::getline(mounts, line);) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, point;
-    fields >> id >> parent >> dev >> root >> point;
-    if (point == dir.string()) return true;
-  }
-  return false;
-}
-
 // Latencies differ from run to run: "in 12 ms" -> "in N ms".
 std::string NoLatency(const std::string& text) {
   return std::regex_replace(text, std::regex("[0-9]+ ms"), "N ms");

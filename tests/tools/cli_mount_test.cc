@@ -23,17 +23,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-bool IsMounted(const stdfs::path& dir) {
-  std::ifstream mounts("/proc/self/mountinfo");
-  for (std::string line; std::getline(mounts, line);) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, point;
-    fields >> id >> parent >> dev >> root >> point;
-    if (point == dir.string()) return true;
-  }
-  return false;
-}
-
 std::string ReadLink(const stdfs::path& link) {
   std::error_code ec;
   const stdfs::path target = stdfs::read_symlink(link, ec);

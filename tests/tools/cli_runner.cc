@@ -113,6 +113,17 @@ std::vector<std::string> RunResult::OutLines() const {
   return lines;
 }
 
+bool IsMounted(const std::filesystem::path& dir) {
+  std::ifstream mounts("/proc/self/mountinfo");
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point == dir.string()) return true;
+  }
+  return false;
+}
+
 RunResult RunRegfs(const std::vector<std::string>& args,
                    const RunOptions& options) {
   RunResult result;

@@ -36,6 +36,9 @@ struct RunResult {
   std::vector<std::string> OutLines() const;
 };
 
+// Whether a file system is mounted at `dir` (/proc/self/mountinfo).
+bool IsMounted(const std::filesystem::path& dir);
+
 // Runs REGFS_BINARY with `args` and waits for it (at most 120 s; then it
 // is killed and the test fails).
 RunResult RunRegfs(const std::vector<std::string>& args,

@@ -39,17 +39,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-bool IsMounted(const stdfs::path& dir) {
-  std::ifstream mounts("/proc/self/mountinfo");
-  for (std::string line; std::getline(mounts, line);) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, point;
-    fields >> id >> parent >> dev >> root >> point;
-    if (point == dir.string()) return true;
-  }
-  return false;
-}
-
 // `cat FILE` as a user runs it, under timeout(1): a read that hangs is
 // killed after 30 s and shows as exit 124 instead of hanging the test.
 struct CatResult {

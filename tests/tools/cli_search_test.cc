@@ -25,17 +25,6 @@ using ::testing::HasSubstr;
 constexpr uid_t kMemberUid = 20001;
 constexpr uid_t kNoRoleUid = 20003;
 
-bool IsMounted(const stdfs::path& dir) {
-  std::ifstream mounts("/proc/self/mountinfo");
-  for (std::string line; std::getline(mounts, line);) {
-    std::istringstream fields(line);
-    std::string id, parent, dev, root, point;
-    fields >> id >> parent >> dev >> root >> point;
-    if (point == dir.string()) return true;
-  }
-  return false;
-}
-
 class CliSearchTest : public CliTest {
  protected:
   void SetUp() override {
