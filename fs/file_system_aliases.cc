@@ -267,7 +267,6 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
       return ErrorReply{err};
     }
   }
-  const Ino parent = dir.ino;
   if (Staging::IsStagingOnlyName(new_name)) {
     return RestageSymlink(r, what, dir, staged, replaced, new_name);
   }
@@ -295,11 +294,13 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
   spdlog::info("{} (uid {}) set alias {}/{} -> v{}", who.user, who.uid,
                dir.collection, new_name, alias->version);
   if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
-  // The kernel now knows the staged inode under `new_name` until the
-  // invalidation lands; let it answer as the committed alias.
+  // No invalidation: this reply is what updates the kernel. It drops the
+  // staged name and whatever `new_name` held, and keeps the staged inode
+  // under `new_name` for the alias timeout; that inode answers as the
+  // committed alias from now on. (Two notifications per `ln -sfn` cost a
+  // kernel round trip each and the directory's lock, which the next
+  // `ln -sfn` into the same collection waits for; issue 15.)
   links_.Update(staged.ino, LinkNodeOf(*alias, dir.collection_id));
-  notifier_.InvalidateEntry(parent, staged.name);
-  notifier_.InvalidateEntry(parent, std::string(new_name));
   return ErrorReply{0};
 }
 

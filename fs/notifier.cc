@@ -55,6 +55,7 @@ void Notifier::Stop(std::chrono::milliseconds patience,
   MutexLock lock(mu_);
   running_ = false;
   queue_.clear();
+  queued_entries_.clear();
 }
 
 void Notifier::InvalidateEntry(Ino parent, std::string name) {
@@ -88,6 +89,10 @@ void Notifier::Push(Item item) {
     if (stopping_) return;
     // A flood of changes: the kernel's short timeouts cover what is lost.
     if (queue_.size() >= kMaxQueued) return;
+    if (!item.name.empty() &&
+        !queued_entries_.emplace(item.ino, item.name).second) {
+      return;  // already waiting, and sent after this call
+    }
     queue_.push_back(std::move(item));
     ++queued_;
   }
@@ -101,6 +106,7 @@ void Notifier::Run() {
     if (stopping_) return;
     Item item = std::move(queue_.front());
     queue_.pop_front();
+    if (!item.name.empty()) queued_entries_.erase({item.ino, item.name});
     lock.Unlock();
     int rc = 0;
     if (item.name.empty()) {

@@ -15,8 +15,10 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "fs/inode.h"
 #include "registry/mutex.h"
@@ -44,7 +46,9 @@ class Notifier final {
             const std::function<void()>& unstick = {});
 
   // Drops the kernel's entry `name` in directory `parent` (and the
-  // directory's attributes).
+  // directory's attributes). The same entry queued again before the
+  // thread sends it is sent once: the one waiting goes out after the
+  // change that asked again, which is all an invalidation needs.
   void InvalidateEntry(Ino parent, std::string name);
   // Drops the kernel's attributes and cached pages of `ino`.
   void InvalidateInode(Ino ino);
@@ -71,6 +75,11 @@ class Notifier final {
   CondVar cv_;            // queue_, stopping_ or finished_ changed
   CondVar delivered_cv_;  // delivered_ or stopping_ changed
   std::deque<Item> queue_ GUARDED_BY(mu_);
+  // The entries in queue_, by (parent, name): a watcher's batch of 30
+  // moves of one alias sends one notification, not 30, each of which
+  // would take the directory's lock in the kernel.
+  std::set<std::pair<Ino, std::string>, std::less<>> queued_entries_
+      GUARDED_BY(mu_);
   uint64_t queued_ GUARDED_BY(mu_) = 0;     // items ever queued
   uint64_t delivered_ GUARDED_BY(mu_) = 0;  // of them, sent to the kernel
   bool running_ GUARDED_BY(mu_) = false;
