@@ -6,6 +6,7 @@
 //
 //   regfs_bench_moves --alias=LABEL=PATH... --sqlite=DB [--concurrent=N]
 //                     [benchmark flags]
+//   regfs_bench_moves --sqlite=DB --serve
 //
 // Storage latency on a shared disk changes from one second to the next, so
 // the variants are measured in lockstep: every iteration makes one move in
@@ -29,6 +30,12 @@
 // second of wall time. The daemon batches concurrent moves into one
 // commit (Registry::GetBatchStats); the N SQLite movers pay one sync per
 // move.
+//
+// With --serve it runs no benchmark: for every line read on stdin it
+// makes one bare SQLite move and answers a line ("ok", or the error). The
+// shell loop of `ln -sfn` in tests/bench/run.sh drives it as a coprocess
+// to time the ceiling of a move made by a process: a tmpfs `ln -sfn` plus
+// one durable transaction, each round next to the mount's `ln -sfn`.
 //
 // The SQLite baseline is the one place outside registry/ with SQL: it is
 // what the registry would pay if it did nothing but its one transaction.
@@ -296,8 +303,30 @@ void Concurrent(benchmark::State& state, std::vector<Group>* groups,
 }  // namespace
 }  // namespace regfs::bench
 
+// --serve: one bare move per line of stdin, one line of answer each.
+int Serve(const std::string& sqlite_path) {
+  regfs::bench::SqliteMover mover(sqlite_path);
+  for (int c; (c = std::getchar()) != EOF;) {
+    if (c != '\n') continue;
+    const std::string error = mover.Move();
+    std::printf("%s\n", error.empty() ? "ok" : error.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   using namespace regfs::bench;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "--serve") continue;
+    for (int j = 1; j < argc; ++j) {
+      if (std::string_view(argv[j]).starts_with("--sqlite=")) {
+        return Serve(std::string(argv[j] + 9));
+      }
+    }
+    std::fprintf(stderr, "regfs_bench_moves: --serve needs --sqlite=DB\n");
+    return 2;
+  }
   benchmark::Initialize(&argc, argv);
   static std::vector<Labeled> movers;
   std::vector<std::pair<std::string, std::string>> aliases;
