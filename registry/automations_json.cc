@@ -5,30 +5,10 @@
 #include <string>
 #include <utility>
 
+#include "registry/json_read.h"
+
 namespace regfs::registry {
 namespace {
-
-// Runs `read`, which may throw nlohmann's exceptions on a missing key or
-// a wrong type, and turns them into InvalidArgument naming `what`.
-template <class T, class Read>
-Result<T> Guarded(std::string_view what, const OrderedJson& json, Read read) {
-  if (!json.is_object()) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("{} is not a JSON object", what));
-  }
-  try {
-    return read();
-  } catch (const nlohmann::json::exception& e) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("malformed {}: {}", what, e.what()));
-  }
-}
-
-std::string StringOr(const OrderedJson& json, const char* key) {
-  const auto it = json.find(key);
-  if (it == json.end() || it->is_null()) return {};
-  return it->get<std::string>();
-}
 
 Result<DeliveryOutcome> ParseOutcome(std::string_view name) {
   for (const auto o : {DeliveryOutcome::kOk, DeliveryOutcome::kRetry,

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "registry/json_read.h"
 #include "registry/names.h"
 
 namespace regfs::registry {
@@ -29,35 +30,6 @@ OrderedJson OrNull(const std::string& s) {
 constexpr std::array<std::string_view, 11> kEventKeys = {
     "seq", "time", "event", "collection", "alias",    "old",
     "new", "uid",  "user",  "interface",  "host"};
-
-// Runs `read`, which may throw nlohmann's exceptions on a missing key or a
-// wrong type, and turns them into InvalidArgument naming `what`.
-template <class T, class Read>
-Result<T> Guarded(std::string_view what, const OrderedJson& json, Read read) {
-  if (!json.is_object()) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("{} is not a JSON object", what));
-  }
-  try {
-    return read();
-  } catch (const nlohmann::json::exception& e) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("malformed {}: {}", what, e.what()));
-  }
-}
-
-std::string StringOr(const OrderedJson& json, const char* key) {
-  const auto it = json.find(key);
-  if (it == json.end() || it->is_null()) return {};
-  return it->get<std::string>();
-}
-
-template <class T>
-T NumberOr(const OrderedJson& json, const char* key, T fallback = T{}) {
-  const auto it = json.find(key);
-  if (it == json.end() || it->is_null()) return fallback;
-  return it->get<T>();
-}
 
 // "v2" or null -> 2 or nullopt; InvalidArgument for anything else.
 Result<std::optional<uint64_t>> VersionNumberOr(const OrderedJson& json,

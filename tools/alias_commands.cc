@@ -37,11 +37,11 @@ struct AliasArgs {
 };
 
 reg::Status RunAliasSet(Context&, Store& store, const AliasArgs& args) {
-  auto alias = store.SetAlias(args.collection, args.alias, args.target,
-                              ParseExpect(args.expect));
-  if (!alias) return std::unexpected(alias.error());
-  fmt::print("{}/{} -> {}\n", alias->collection, alias->name,
-             reg::VersionName(alias->version));
+  REGFS_ASSIGN_OR_RETURN(const reg::Alias alias,
+                         store.SetAlias(args.collection, args.alias,
+                                        args.target, ParseExpect(args.expect)));
+  fmt::print("{}/{} -> {}\n", alias.collection, alias.name,
+             reg::VersionName(alias.version));
   return {};
 }
 
@@ -62,12 +62,12 @@ reg::Status RunAliasMv(Context&, Store& store, const AliasArgs& args) {
 }
 
 reg::Status RunAliasLs(Context&, Store& store, const AliasArgs& args) {
-  auto aliases = store.ListAliases(args.collection);
-  if (!aliases) return std::unexpected(aliases.error());
+  REGFS_ASSIGN_OR_RETURN(const auto aliases,
+                         store.ListAliases(args.collection));
   if (args.json) {
-    PrintJson(ToJsonArray(*aliases));
+    PrintJson(ToJsonArray(aliases));
   } else {
-    AliasTable(*aliases).Print(stdout);
+    AliasTable(aliases).Print(stdout);
   }
   return {};
 }
@@ -136,16 +136,16 @@ reg::Status PrepareTag(TagArgs& args) {
 reg::Status RunTag(Context&, Store& store, const TagArgs& args) {
   const VersionRef& ref = args.ref;
   // COLLECTION/ALIAS tags the version the alias names now.
-  auto v = store.Resolve(ref.collection, ref.name);
-  if (!v) return std::unexpected(v.error());
+  REGFS_ASSIGN_OR_RETURN(const reg::Version v,
+                         store.Resolve(ref.collection, ref.name));
   const std::string where =
-      fmt::format("{}/{}", v->collection, reg::VersionName(v->number));
+      fmt::format("{}/{}", v.collection, reg::VersionName(v.number));
   if (args.remove) {
-    auto done = store.RemoveTag(ref.collection, v->number, args.tag);
+    auto done = store.RemoveTag(ref.collection, v.number, args.tag);
     if (!done) return done;
     fmt::print("removed tag {} from {}\n", args.tag, where);
   } else {
-    auto done = store.AddTag(ref.collection, v->number, args.tag);
+    auto done = store.AddTag(ref.collection, v.number, args.tag);
     if (!done) return done;
     fmt::print("tagged {} {}\n", where, args.tag);
   }

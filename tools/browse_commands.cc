@@ -32,19 +32,18 @@ struct LsArgs {
 };
 
 reg::Status ListCollections(Store& store, bool json) {
-  auto collections = store.ListCollections();
-  if (!collections) return std::unexpected(collections.error());
+  REGFS_ASSIGN_OR_RETURN(const auto collections, store.ListCollections());
   if (json) {
-    PrintJson(ToJsonArray(*collections));
+    PrintJson(ToJsonArray(collections));
     return {};
   }
-  if (collections->empty()) {
+  if (collections.empty()) {
     fmt::print(
         "no collections yet: add one with 'regfs push COLLECTION "
         "FILE'\n");
   } else {
     Table table({"COLLECTION", "KIND", "VERSIONS", "LATEST", "ALIASES"});
-    for (const auto& c : *collections) {
+    for (const auto& c : collections) {
       table.AddRow({c.name, std::string(reg::KindName(c.kind)),
                     std::to_string(c.version_count), VersionOrDash(c.latest),
                     std::to_string(c.alias_count)});
@@ -116,12 +115,11 @@ void PrintCollectionText(const CollectionListing& listing) {
 }
 
 reg::Status ListCollection(Store& store, const std::string& name, bool json) {
-  auto listing = LoadCollection(store, name);
-  if (!listing) return std::unexpected(listing.error());
+  REGFS_ASSIGN_OR_RETURN(const auto listing, LoadCollection(store, name));
   if (json) {
-    PrintCollectionJson(store, *listing);
+    PrintCollectionJson(store, listing);
   } else {
-    PrintCollectionText(*listing);
+    PrintCollectionText(listing);
   }
   return {};
 }
@@ -133,9 +131,8 @@ struct TreeFile {
 
 reg::Status WalkTree(Store& store, int64_t version_id, int64_t parent,
                      const std::string& prefix, std::vector<TreeFile>& out) {
-  auto entries = store.ListTree(version_id, parent);
-  if (!entries) return std::unexpected(entries.error());
-  for (const auto& e : *entries) {
+  REGFS_ASSIGN_OR_RETURN(const auto entries, store.ListTree(version_id, parent));
+  for (const auto& e : entries) {
     const std::string path = prefix + e.name + (e.is_dir ? "/" : "");
     out.push_back({path, e});
     if (!e.is_dir) continue;
@@ -153,14 +150,12 @@ struct VersionDetail {
 
 reg::Result<VersionDetail> LoadVersion(Store& store, const VersionRef& ref) {
   // Resolve fills in tags, metadata and aliases.
-  auto v = store.Resolve(ref.collection, ref.name);
-  if (!v) return std::unexpected(v.error());
   VersionDetail detail;
-  detail.version = std::move(*v);
+  REGFS_ASSIGN_OR_RETURN(detail.version,
+                         store.Resolve(ref.collection, ref.name));
   if (!reg::ParseVersionName(ref.name)) detail.alias = ref.name;
   if (detail.version.kind == reg::Kind::kTree) {
-    auto walked = WalkTree(store, detail.version.id, 0, "", detail.files);
-    if (!walked) return std::unexpected(walked.error());
+    REGFS_TRY(WalkTree(store, detail.version.id, 0, "", detail.files));
   }
   return detail;
 }
@@ -223,12 +218,11 @@ void PrintVersionText(Store& store, const VersionDetail& d) {
 }
 
 reg::Status ShowVersion(Store& store, const VersionRef& ref, bool json) {
-  auto detail = LoadVersion(store, ref);
-  if (!detail) return std::unexpected(detail.error());
+  REGFS_ASSIGN_OR_RETURN(const auto detail, LoadVersion(store, ref));
   if (json) {
-    PrintVersionJson(store, *detail);
+    PrintVersionJson(store, detail);
   } else {
-    PrintVersionText(store, *detail);
+    PrintVersionText(store, detail);
   }
   return {};
 }
@@ -237,12 +231,12 @@ reg::Status ShowVersion(Store& store, const VersionRef& ref, bool json) {
 // no store says there is no store.
 reg::Status RunLs(Context&, Store& store, const LsArgs& args) {
   if (args.target.empty()) return ListCollections(store, args.json);
-  auto ref = ParseVersionRef(args.target, /*need_name=*/false);
-  if (!ref) return std::unexpected(ref.error());
-  if (ref->name.empty()) {
-    return ListCollection(store, ref->collection, args.json);
+  REGFS_ASSIGN_OR_RETURN(const auto ref,
+                         ParseVersionRef(args.target, /*need_name=*/false));
+  if (ref.name.empty()) {
+    return ListCollection(store, ref.collection, args.json);
   }
-  return ShowVersion(store, *ref, args.json);
+  return ShowVersion(store, ref, args.json);
 }
 
 void AddLs(CLI::App& app, Context& ctx) {
@@ -288,28 +282,28 @@ reg::Result<reg::Version> VersionNamedBy(Store& store, const reg::Alias& alias,
 
 reg::Result<Resolution> ResolveAt(Store& store, const VersionRef& ref,
                                   const std::string& at) {
-  auto seq = store.SeqAt(at);
-  if (!seq) return std::unexpected(seq.error());
-  auto alias = store.GetAliasAt(ref.collection, ref.name, *seq);
-  if (!alias) return std::unexpected(alias.error());
-  auto v = VersionNamedBy(
-      store, *alias,
-      fmt::format("{}/{} named {} after event {}", ref.collection, ref.name,
-                  reg::VersionName(alias->version), *seq));
-  if (!v) return std::unexpected(v.error());
-  return Resolution{.version = std::move(*v), .at_seq = *seq};
+  REGFS_ASSIGN_OR_RETURN(const uint64_t seq, store.SeqAt(at));
+  REGFS_ASSIGN_OR_RETURN(const auto alias,
+                         store.GetAliasAt(ref.collection, ref.name, seq));
+  REGFS_ASSIGN_OR_RETURN(
+      auto v, VersionNamedBy(store, alias,
+                             fmt::format("{}/{} named {} after event {}",
+                                         ref.collection, ref.name,
+                                         reg::VersionName(alias.version), seq)));
+  return Resolution{.version = std::move(v), .at_seq = seq};
 }
 
 reg::Result<Resolution> ResolveBefore(Store& store, const VersionRef& ref,
                                       const reg::ReflogName& reflog) {
-  auto alias = store.GetAliasBefore(ref.collection, reflog.alias, reflog.back);
-  if (!alias) return std::unexpected(alias.error());
-  auto v =
-      VersionNamedBy(store, *alias,
-                     fmt::format("{}/{} named {}", ref.collection, ref.name,
-                                 reg::VersionName(alias->version)));
-  if (!v) return std::unexpected(v.error());
-  return Resolution{.version = std::move(*v), .back = reflog.back};
+  REGFS_ASSIGN_OR_RETURN(
+      const auto alias,
+      store.GetAliasBefore(ref.collection, reflog.alias, reflog.back));
+  REGFS_ASSIGN_OR_RETURN(
+      auto v, VersionNamedBy(store, alias,
+                             fmt::format("{}/{} named {}", ref.collection,
+                                         ref.name,
+                                         reg::VersionName(alias.version))));
+  return Resolution{.version = std::move(v), .back = reflog.back};
 }
 
 // `ref` now, after `at` (--at), or N changes ago (ALIAS@{N}).
@@ -319,9 +313,8 @@ reg::Result<Resolution> LoadResolution(Store& store, const VersionRef& ref,
   if (auto reflog = reg::ParseReflogName(ref.name)) {
     return ResolveBefore(store, ref, *reflog);
   }
-  auto v = store.Resolve(ref.collection, ref.name);
-  if (!v) return std::unexpected(v.error());
-  return Resolution{.version = std::move(*v)};
+  REGFS_ASSIGN_OR_RETURN(auto v, store.Resolve(ref.collection, ref.name));
+  return Resolution{.version = std::move(v)};
 }
 
 // MOUNTPOINT/COLLECTION/vN, absolute. The mount point is taken as given:
@@ -358,11 +351,11 @@ reg::Status PrepareResolve(ResolveArgs& args) {
 }
 
 reg::Status RunResolve(Context&, Store& store, const ResolveArgs& args) {
-  auto r = LoadResolution(store, args.ref, args.at);
-  if (!r) return std::unexpected(r.error());
-  const reg::Version& v = r->version;
+  REGFS_ASSIGN_OR_RETURN(const Resolution r,
+                         LoadResolution(store, args.ref, args.at));
+  const reg::Version& v = r.version;
   if (args.json) {
-    PrintResolutionJson(store, args, args.ref, *r);
+    PrintResolutionJson(store, args, args.ref, r);
   } else if (!args.mountpoint.empty()) {
     fmt::print("{}\n", MountPath(args.mountpoint, v));
   } else if (v.blob.empty()) {
@@ -448,14 +441,12 @@ reg::Status Follow(Store& store, reg::HistoryFilter filter, bool json) {
   InstallStopHandlers();
   while (!stop_following.load()) {
     std::this_thread::sleep_for(kPollInterval);
-    auto last = store.LastSeq();
-    if (!last) return std::unexpected(last.error());
-    if (*last <= filter.after_seq) continue;
-    auto events = store.History(filter);
-    if (!events) return std::unexpected(events.error());
-    const uint64_t printed = PrintEvents(*events, json, /*flush=*/true);
+    REGFS_ASSIGN_OR_RETURN(const uint64_t last, store.LastSeq());
+    if (last <= filter.after_seq) continue;
+    REGFS_ASSIGN_OR_RETURN(const auto events, store.History(filter));
+    const uint64_t printed = PrintEvents(events, json, /*flush=*/true);
     // Skip past what did not match the filter, too.
-    filter.after_seq = std::max({filter.after_seq, *last, printed});
+    filter.after_seq = std::max({filter.after_seq, last, printed});
   }
   return {};
 }
@@ -466,17 +457,17 @@ reg::Status Follow(Store& store, reg::HistoryFilter filter, bool json) {
 reg::Status ApplySince(const std::string& since, uint64_t last,
                        reg::HistoryFilter& filter) {
   if (since.empty()) return {};
-  auto moment = reg::ParseMoment(since);  // checked by the option too
-  if (!moment) return std::unexpected(moment.error());
-  switch (moment->kind) {
+  // Checked by the option too.
+  REGFS_ASSIGN_OR_RETURN(const reg::Moment moment, reg::ParseMoment(since));
+  switch (moment.kind) {
     case reg::Moment::Kind::kNow:
       filter.after_seq = last;
       break;
     case reg::Moment::Kind::kEvent:
-      filter.after_seq = moment->value > 0 ? moment->value - 1 : 0;
+      filter.after_seq = moment.value > 0 ? moment.value - 1 : 0;
       break;
     case reg::Moment::Kind::kTime:
-      filter.since = static_cast<reg::TimeMs>(moment->value);
+      filter.since = static_cast<reg::TimeMs>(moment.value);
       break;
   }
   return {};
@@ -484,10 +475,10 @@ reg::Status ApplySince(const std::string& since, uint64_t last,
 
 reg::Status PrepareHistory(HistoryArgs& args) {
   if (!args.target.empty()) {
-    auto ref = ParseVersionRef(args.target, /*need_name=*/false);
-    if (!ref) return std::unexpected(ref.error());
-    args.filter.collection = ref->collection;
-    args.filter.alias = ref->name;
+    REGFS_ASSIGN_OR_RETURN(auto ref,
+                           ParseVersionRef(args.target, /*need_name=*/false));
+    args.filter.collection = std::move(ref.collection);
+    args.filter.alias = std::move(ref.name);
   }
   if (!args.alias.empty()) args.filter.alias = args.alias;
   return {};
@@ -496,20 +487,17 @@ reg::Status PrepareHistory(HistoryArgs& args) {
 reg::Status RunHistory(Context&, Store& store, const HistoryArgs& args) {
   reg::HistoryFilter filter = args.filter;
   // Read the cursor before the backlog so that nothing falls in between.
-  auto last = store.LastSeq();
-  if (!last) return std::unexpected(last.error());
-  if (auto s = ApplySince(args.since, *last, filter); !s) return s;
-  auto events = store.History(filter);
-  if (!events) return std::unexpected(events.error());
-  if (events->empty() && !filter.collection.empty()) {
+  REGFS_ASSIGN_OR_RETURN(const uint64_t last, store.LastSeq());
+  if (auto s = ApplySince(args.since, last, filter); !s) return s;
+  REGFS_ASSIGN_OR_RETURN(const auto events, store.History(filter));
+  if (events.empty() && !filter.collection.empty()) {
     // No events and no such collection: say so rather than print nothing.
-    auto c = store.GetCollection(filter.collection);
-    if (!c) return std::unexpected(c.error());
+    REGFS_TRY(store.GetCollection(filter.collection));
   }
-  const uint64_t printed = PrintEvents(*events, args.json, args.follow);
+  const uint64_t printed = PrintEvents(events, args.json, args.follow);
   if (!args.follow) return {};
   std::fflush(stdout);
-  filter.after_seq = std::max(*last, printed);
+  filter.after_seq = std::max(last, printed);
   return Follow(store, filter, args.json);
 }
 

@@ -112,9 +112,9 @@ std::function<int()> DirectAction(Context& ctx, std::string command,
   return StoreAction(ctx, std::move(args), prepare,
                      [command, run](Context& c, Store& store,
                                     const Args& a) -> registry::Status {
-                       auto registry = store.Direct(command);
-                       if (!registry) return std::unexpected(registry.error());
-                       return run(c, **registry, a);
+                       REGFS_ASSIGN_OR_RETURN(registry::Registry * direct,
+                                              store.Direct(command));
+                       return run(c, *direct, a);
                      });
 }
 

@@ -100,9 +100,8 @@ reg::Result<std::unique_ptr<reg::Registry>> Context::Open() const {
 reg::Result<std::unique_ptr<Store>> Context::OpenStore() {
   const std::filesystem::path store = StorePath();
   if (IsRegfsMount(store)) return MakeMountClient(store);
-  auto registry = Open();
-  if (!registry) return std::unexpected(registry.error());
-  return MakeDirectStore(std::move(*registry), identity());
+  REGFS_ASSIGN_OR_RETURN(auto registry, Open());
+  return MakeDirectStore(std::move(registry), identity());
 }
 
 reg::Result<VersionRef> ParseVersionRef(std::string_view text, bool need_name) {

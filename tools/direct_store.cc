@@ -64,10 +64,9 @@ class DirectStore final : public Store {
   }
   reg::Result<reg::Role> DefaultRole() override { return r().DefaultRole(); }
   reg::Result<reg::WhoAmI> WhoAmI() override {
-    auto role = r().RoleOf(who_);
-    if (!role) return std::unexpected(role.error());
+    REGFS_ASSIGN_OR_RETURN(const reg::Role role, r().RoleOf(who_));
     return reg::WhoAmI{
-        .who = who_, .role = *role, .store = r().store().string()};
+        .who = who_, .role = role, .store = r().store().string()};
   }
   reg::Result<std::filesystem::path> BlobPath(std::string_view key) override {
     return r().BlobPath(key);

@@ -52,9 +52,9 @@ reg::Result<std::pair<uint64_t, std::string_view>> SplitNumber(
 // "50G", "512M", "1T", "100GiB", "4096" (bytes).
 reg::Result<uint64_t> ParseSize(std::string_view text) {
   constexpr std::string_view kWhat = "size (e.g. 50G, 512M, 1T)";
-  auto split = SplitNumber(text, kWhat);
-  if (!split) return std::unexpected(split.error());
-  auto [n, unit] = *split;
+  // A structured binding has a comma, which the macro would split at.
+  REGFS_ASSIGN_OR_RETURN(const auto split, SplitNumber(text, kWhat));
+  auto [n, unit] = split;
   if (unit.ends_with("iB")) unit.remove_suffix(2);
   if (unit.ends_with("B") && unit.size() == 2) unit.remove_suffix(1);
   static const std::map<std::string_view, int> kShift = {
@@ -71,9 +71,8 @@ reg::Result<uint64_t> ParseSize(std::string_view text) {
 // "3d", "12h", "30m", "45s", "1w".
 reg::Result<std::chrono::seconds> ParseDuration(std::string_view text) {
   constexpr std::string_view kWhat = "duration (e.g. 7d, 12h, 30m)";
-  auto split = SplitNumber(text, kWhat);
-  if (!split) return std::unexpected(split.error());
-  const auto [n, unit] = *split;
+  REGFS_ASSIGN_OR_RETURN(const auto split, SplitNumber(text, kWhat));
+  const auto [n, unit] = split;
   static const std::map<std::string_view, uint64_t> kSeconds = {
       {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
   const auto it = kSeconds.find(unit);
@@ -116,19 +115,16 @@ reg::Result<uid_t> ParseUser(const std::string& text) {
 reg::Status RunDraftsLs(Context& ctx, reg::Registry& registry,
                         const DraftArgs& args) {
   const reg::Identity& me = ctx.identity();
-  auto role = registry.RoleOf(me);
-  if (!role) return std::unexpected(role.error());
-  auto drafts = registry.drafts().List();
-  if (!drafts) return std::unexpected(drafts.error());
-  auto collections = registry.ListCollections();
-  if (!collections) return std::unexpected(collections.error());
+  REGFS_ASSIGN_OR_RETURN(const reg::Role role, registry.RoleOf(me));
+  REGFS_ASSIGN_OR_RETURN(const auto drafts, registry.drafts().List());
+  REGFS_ASSIGN_OR_RETURN(const auto collections, registry.ListCollections());
   std::map<int64_t, std::string> names;
-  for (const auto& c : *collections) names[c.id] = c.name;
+  for (const auto& c : collections) names[c.id] = c.name;
   const reg::TimeMs now = reg::NowMs();
   Json list = Json::array();
   Table table({"COLLECTION", "USER", "DRAFT", "SIZE", "IDLE"});
-  for (const auto& d : *drafts) {
-    if (*role != reg::Role::kAdmin && d.uid != me.uid) continue;
+  for (const auto& d : drafts) {
+    if (role != reg::Role::kAdmin && d.uid != me.uid) continue;
     const auto it = names.find(d.collection_id);
     const std::string collection =
         it != names.end() ? it->second
@@ -185,21 +181,20 @@ reg::Status PrepareLimits(DraftArgs& args) {
 
 reg::Status RunDraftsLimits(Context& ctx, reg::Registry& registry,
                             const DraftArgs& args) {
-  auto limits = registry.GetDraftLimits();
-  if (!limits) return std::unexpected(limits.error());
+  REGFS_ASSIGN_OR_RETURN(auto limits, registry.GetDraftLimits());
   if (args.quota_bytes || args.idle_time) {
-    if (args.quota_bytes) limits->quota_bytes = *args.quota_bytes;
-    if (args.idle_time) limits->idle = *args.idle_time;
-    auto set = registry.SetDraftLimits(ctx.identity(), *limits);
+    if (args.quota_bytes) limits.quota_bytes = *args.quota_bytes;
+    if (args.idle_time) limits.idle = *args.idle_time;
+    auto set = registry.SetDraftLimits(ctx.identity(), limits);
     if (!set) return set;
   }
   if (args.json) {
-    PrintJson(Json{{"quota_bytes", limits->quota_bytes},
-                   {"idle_seconds", limits->idle.count()}});
+    PrintJson(Json{{"quota_bytes", limits.quota_bytes},
+                   {"idle_seconds", limits.idle.count()}});
     return {};
   }
   fmt::print("quota {} per user, drafts idle for {} are removed\n",
-             FormatSize(limits->quota_bytes), FormatDuration(limits->idle));
+             FormatSize(limits.quota_bytes), FormatDuration(limits.idle));
   return {};
 }
 

@@ -72,7 +72,7 @@ reg::Result<uint64_t> DecodeNumber(const OrderedJson& json) {
 }
 
 reg::Status DecodeNothing(const reg::Result<OrderedJson>& reply) {
-  if (!reply) return std::unexpected(reply.error());
+  REGFS_TRY(reply);
   return {};
 }
 
@@ -519,9 +519,8 @@ reg::Result<OrderedJson> MountClient::Call(const OrderedJson& request) {
   if (json.at("ok") == true) {
     return json.contains("result") ? json.at("result") : OrderedJson();
   }
-  auto error = reg::ErrorFromJson(json);
-  if (!error) return std::unexpected(error.error());
-  return std::unexpected(std::move(*error));
+  REGFS_ASSIGN_OR_RETURN(reg::Error error, reg::ErrorFromJson(json));
+  return std::unexpected(std::move(error));
 }
 
 // Push through a mount: the paths are copied into a draft of the caller in

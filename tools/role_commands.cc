@@ -53,9 +53,7 @@ std::string DescribePrincipal(const std::string& given) {
 }
 
 reg::Status PrepareGrant(RoleArgs& args) {
-  auto role = reg::ParseRole(args.role);
-  if (!role) return std::unexpected(role.error());
-  args.parsed_role = *role;
+  REGFS_ASSIGN_OR_RETURN(args.parsed_role, reg::ParseRole(args.role));
   return {};
 }
 
@@ -79,15 +77,13 @@ reg::Status RunRoleRevoke(Context&, Store& store, const RoleArgs& args) {
 }
 
 reg::Status RunRoleLs(Context&, Store& store, const RoleArgs& args) {
-  auto grants = store.ListRoles();
-  if (!grants) return std::unexpected(grants.error());
-  auto default_role = store.DefaultRole();
-  if (!default_role) return std::unexpected(default_role.error());
+  REGFS_ASSIGN_OR_RETURN(const auto grants, store.ListRoles());
+  REGFS_ASSIGN_OR_RETURN(const reg::Role default_role, store.DefaultRole());
   if (args.json) {
     Json j;
-    j["default"] = reg::RoleName(*default_role);
+    j["default"] = reg::RoleName(default_role);
     Json list = Json::array();
-    for (const auto& g : *grants) {
+    for (const auto& g : grants) {
       if (g.principal != reg::Registry::kDefaultPrincipal)
         list.push_back(ToJson(g));
     }
@@ -96,13 +92,13 @@ reg::Status RunRoleLs(Context&, Store& store, const RoleArgs& args) {
     return {};
   }
   Table table({"PRINCIPAL", "ROLE"});
-  for (const auto& g : *grants) {
+  for (const auto& g : grants) {
     if (g.principal == reg::Registry::kDefaultPrincipal) continue;
     table.AddRow({g.principal, std::string(reg::RoleName(g.role))});
   }
   table.AddRow(
       {fmt::format("{} (everyone else)", reg::Registry::kDefaultPrincipal),
-       std::string(reg::RoleName(*default_role))});
+       std::string(reg::RoleName(default_role))});
   table.Print(stdout);
   fmt::print("\nroot and the store's owner are always admins\n");
   return {};

@@ -94,14 +94,14 @@ void PrintGroup(const reg::SearchGroup& group) {
 }
 
 reg::Status RunSearch(Context&, Store& store, const SearchArgs& args) {
-  auto results = store.Search(args.term, {.limit = args.limit});
-  if (!results) return std::unexpected(results.error());
+  REGFS_ASSIGN_OR_RETURN(const auto results,
+                         store.Search(args.term, {.limit = args.limit}));
   if (args.json) {
-    PrintJson(ToJson(*results));
+    PrintJson(ToJson(results));
     return {};
   }
   bool printed = false;
-  for (const auto& group : results->groups) {
+  for (const auto& group : results.groups) {
     if (group.hits.empty()) continue;
     if (printed) fmt::print("\n");
     PrintGroup(group);

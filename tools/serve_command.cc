@@ -14,9 +14,7 @@ struct ServeArgs {
 };
 
 registry::Status PrepareServe(ServeArgs& args) {
-  auto options = ParseListen(args.listen);
-  if (!options) return std::unexpected(options.error());
-  args.options = *options;
+  REGFS_ASSIGN_OR_RETURN(args.options, ParseListen(args.listen));
   return {};
 }
 

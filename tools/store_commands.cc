@@ -65,16 +65,14 @@ reg::Status RunInit(Context& ctx, const InitArgs& args) {
                                  store.parent_path().string(), ec.message()));
   }
   if (args.metadata.empty()) {
-    auto registry = reg::Registry::Init(store, ctx.identity());
-    if (!registry) return std::unexpected(registry.error());
+    REGFS_TRY(reg::Registry::Init(store, ctx.identity()));
     fmt::print("initialized an empty store at {}\n", store.string());
     return {};
   }
   REGFS_ASSIGN_OR_RETURN(const reg::SharedStoreConfig config,
                          SharedConfigOf(args));
   bool joined = false;
-  auto registry = reg::InitSharedStore(store, ctx.identity(), config, &joined);
-  if (!registry) return std::unexpected(registry.error());
+  REGFS_TRY(reg::InitSharedStore(store, ctx.identity(), config, &joined));
   // InitShared refused a conninfo with a password: this one can be shown.
   const std::string& where = args.metadata;
   if (joined) {
@@ -208,13 +206,13 @@ reg::Status RunPush(Context&, Store& store, const PushArgs& args) {
   }
   auto pushed = store.Push(request);
   if (bar) bar->Finish();
-  if (!pushed) return std::unexpected(pushed.error());
+  REGFS_ASSIGN_OR_RETURN(const reg::Version version, std::move(pushed));
 
   // Push returns the version as stored, aliases and tags included.
   if (args.json) {
-    PrintJson(ToJsonWithBlobPath(store, *pushed));
+    PrintJson(ToJsonWithBlobPath(store, version));
   } else {
-    fmt::print("{}\n", PushSummary(*pushed));
+    fmt::print("{}\n", PushSummary(version));
   }
   return {};
 }
@@ -272,9 +270,9 @@ reg::Status PrepareRm(RmArgs& args) {
                     "--all', not '{}'",
                     args.version));
   }
-  auto ref = ParseVersionRef(args.version, /*need_name=*/true);
-  if (!ref) return std::unexpected(ref.error());
-  args.number = reg::ParseVersionName(ref->name);
+  REGFS_ASSIGN_OR_RETURN(VersionRef ref,
+                         ParseVersionRef(args.version, /*need_name=*/true));
+  args.number = reg::ParseVersionName(ref.name);
   if (!args.number) {
     return reg::Fail(
         reg::Code::kInvalidArgument,
@@ -282,7 +280,7 @@ reg::Status PrepareRm(RmArgs& args) {
                     "(remove an alias with 'regfs alias rm')",
                     args.version));
   }
-  args.ref = std::move(*ref);
+  args.ref = std::move(ref);
   return {};
 }
 
@@ -339,42 +337,42 @@ std::string VerityLine(const reg::FsckReport& report) {
 
 reg::Status RunFsck(Context&, Store& store, const FsckArgs& args) {
   REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("fsck"));
-  auto report =
-      registry->Fsck({.repair = args.repair, .contents = args.contents});
-  if (!report) return std::unexpected(report.error());
+  REGFS_ASSIGN_OR_RETURN(
+      const auto report,
+      registry->Fsck({.repair = args.repair, .contents = args.contents}));
   if (args.json) {
     Json j;
-    j["clean"] = report->clean();
-    j["versions"] = report->versions;
-    j["blobs"] = report->blobs;
-    j["bytes"] = report->bytes;
-    j["problems"] = report->problems;
-    j["affected"] = report->affected;
+    j["clean"] = report.clean();
+    j["versions"] = report.versions;
+    j["blobs"] = report.blobs;
+    j["bytes"] = report.bytes;
+    j["problems"] = report.problems;
+    j["affected"] = report.affected;
     if (args.repair) {
-      j["verity_blobs"] = report->verity_blobs;
-      if (report->verity_supported) {
-        j["verity_supported"] = *report->verity_supported;
+      j["verity_blobs"] = report.verity_blobs;
+      if (report.verity_supported) {
+        j["verity_supported"] = *report.verity_supported;
       }
     }
     PrintJson(j);
   } else {
-    for (const auto& problem : report->problems) fmt::print("{}\n", problem);
-    for (const auto& version : report->affected) {
+    for (const auto& problem : report.problems) fmt::print("{}\n", problem);
+    for (const auto& version : report.affected) {
       fmt::print("affected: {}\n", version);
     }
-    if (args.repair) fmt::print("fs-verity: {}\n", VerityLine(*report));
-    fmt::print("checked {} versions and {} blobs ({}): {}\n", report->versions,
-               report->blobs, FormatSize(report->bytes),
-               report->clean()
+    if (args.repair) fmt::print("fs-verity: {}\n", VerityLine(report));
+    fmt::print("checked {} versions and {} blobs ({}): {}\n", report.versions,
+               report.blobs, FormatSize(report.bytes),
+               report.clean()
                    ? "clean"
-                   : fmt::format("{} problem{}", report->problems.size(),
-                                 report->problems.size() == 1 ? "" : "s"));
+                   : fmt::format("{} problem{}", report.problems.size(),
+                                 report.problems.size() == 1 ? "" : "s"));
   }
-  if (report->clean()) return {};
+  if (report.clean()) return {};
   return reg::Fail(
       reg::Code::kCorruption,
-      fmt::format("fsck found {} problem{} in {}", report->problems.size(),
-                  report->problems.size() == 1 ? "" : "s",
+      fmt::format("fsck found {} problem{} in {}", report.problems.size(),
+                  report.problems.size() == 1 ? "" : "s",
                   registry->store().string()));
 }
 
@@ -397,15 +395,14 @@ void AddFsck(CLI::App& app, Context& ctx) {
 
 reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
   REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("gc"));
-  auto report = registry->Gc(ctx.identity());
-  if (!report) return std::unexpected(report.error());
-  const reg::BlobGcReport& r = report->blobs;
+  REGFS_ASSIGN_OR_RETURN(const auto report, registry->Gc(ctx.identity()));
+  const reg::BlobGcReport& r = report.blobs;
   if (args.json) {
     Json j;
     j["blobs_removed"] = r.blobs_removed;
     j["bytes_removed"] = r.bytes_removed;
     j["temps_removed"] = r.temps_removed;
-    j["drafts_removed"] = report->drafts.abandoned + report->drafts.published;
+    j["drafts_removed"] = report.drafts.abandoned + report.drafts.published;
     if (registry->HasRemoteBlobs()) {
       j["uploads_aborted"] = r.uploads_aborted;
       j["cached_removed"] = r.cached_removed;
@@ -426,7 +423,7 @@ reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
           r.uploads_unlisted ? " (the server does not list them)" : "",
           r.cached_removed, r.cached_removed == 1 ? "" : "s");
     }
-    const reg::DraftGcReport& d = report->drafts;
+    const reg::DraftGcReport& d = report.drafts;
     if (d.abandoned + d.published > 0) {
       fmt::print("removed {} abandoned and {} published draft{} ({})\n",
                  d.abandoned, d.published,

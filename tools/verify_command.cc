@@ -32,19 +32,18 @@ reg::Status PrepareVerify(VerifyArgs& args) {
 reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& store,
                                                         const VersionRef& ref) {
   if (ref.name.empty()) return store.ListVersions(ref.collection);
-  auto one = store.Resolve(ref.collection, ref.name);
-  if (!one) return std::unexpected(one.error());
+  REGFS_ASSIGN_OR_RETURN(reg::Version one,
+                         store.Resolve(ref.collection, ref.name));
   std::vector<reg::Version> versions;
-  versions.push_back(std::move(*one));
+  versions.push_back(std::move(one));
   return versions;
 }
 
 reg::Status RunVerify(Context&, Store& store, const VerifyArgs& args) {
   const VersionRef& ref = args.ref;
   REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("verify"));
-  auto listed = VersionsToVerify(*registry, ref);
-  if (!listed) return std::unexpected(listed.error());
-  const std::vector<reg::Version>& versions = *listed;
+  REGFS_ASSIGN_OR_RETURN(const std::vector<reg::Version> versions,
+                         VersionsToVerify(*registry, ref));
   Json results = Json::array();
   size_t corrupt = 0;
   for (const reg::Version& v : versions) {

@@ -50,17 +50,12 @@ struct CtlReply {
   nlohmann::json reply;
 };
 
-class CliAutomationMountTest : public CliTest {
+class CliAutomationMountTest : public CliMountTest {
  protected:
   void SetUp() override {
-    struct stat fuse_dev {};
-    ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
-        << "/dev/fuse is missing: the mount tests cannot run";
-    CliTest::SetUp();
-    // Other users reach the mount point and the test's files.
-    ASSERT_EQ(::chmod(dir().c_str(), 0755), 0);
-    mnt_ = dir() / "mnt";
-    stdfs::create_directory(mnt_);
+    CliMountTest::SetUp();
+    if (HasFatalFailure()) return;
+    // Other users reach the test's files too.
     out_ = dir() / "out";
     stdfs::create_directory(out_);
     ASSERT_EQ(::chmod(out_.c_str(), 0777), 0);
@@ -73,37 +68,22 @@ class CliAutomationMountTest : public CliTest {
     // The deliverers are the tests' own (`automation run`, with their
     // retry times): the daemon's would retry on its own schedule and add
     // rows between two reads of the log (-o nodelivery).
-    const RunResult mounted =
-        Regfs({"mount", mnt_.string(), "-o", "allow_other,nodelivery"});
-    ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
-    ASSERT_TRUE(IsMounted(mnt_));
-  }
-
-  void TearDown() override {
-    if (!mnt_.empty() && IsMounted(mnt_)) {
-      const std::string command = "fusermount3 -u -z '" + mnt_.string() + "'";
-      EXPECT_EQ(std::system(command.c_str()), 0);
-    }
-    CliTest::TearDown();
+    Mount("allow_other,nodelivery");
   }
 
   // `regfs --store MOUNT args...` as `uid` (the admin by default).
   RunResult ThroughMount(std::vector<std::string> args,
                          uid_t uid = kAdminUid) const {
-    args.insert(args.begin(), {"--store", mnt_.string()});
-    return RunRegfs(args, {.uid = uid, .gid = uid});
+    return CliMountTest::ThroughMount(std::move(args),
+                                      {.uid = uid, .gid = uid});
   }
 
   // Runs `args` on the store directory (as its owner) and through the
   // mount as the admin; expects the same stdout, stderr and exit code,
   // latencies aside.
-  void ExpectSame(const std::vector<std::string>& args) {
-    SCOPED_TRACE(::testing::PrintToString(args));
-    const RunResult direct = Regfs(args);
-    const RunResult mounted = ThroughMount(args);
-    EXPECT_EQ(mounted.exit_code, direct.exit_code) << mounted.err;
-    EXPECT_EQ(NoLatency(mounted.out), NoLatency(direct.out));
-    EXPECT_EQ(NoLatency(mounted.err), NoLatency(direct.err));
+  void ExpectSame(const std::vector<std::string>& args) const {
+    CliMountTest::ExpectSame(args, {.uid = kAdminUid, .gid = kAdminUid},
+                             NoLatency);
   }
 
   // Writes `request` to the mount's control file as `uid`, bypassing the
@@ -155,7 +135,6 @@ class CliAutomationMountTest : public CliTest {
     return path;
   }
 
-  stdfs::path mnt_;
   stdfs::path out_;
 };
 

@@ -28,20 +28,11 @@ using ::testing::HasSubstr;
 
 constexpr uid_t kMemberUid = 20001;
 
-class CliMountStoreTest : public CliTest {
+class CliMountStoreTest : public CliMountTest {
  protected:
   void SetUp() override {
-    struct stat fuse_dev {};
-    ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
-        << "/dev/fuse is missing: the mount tests cannot run";
-    CliTest::SetUp();
-    // Other users reach the mount point (the store stays 0700).
-    stdfs::permissions(
-        dir(), stdfs::perms::owner_all | stdfs::perms::group_read |
-                   stdfs::perms::group_exec | stdfs::perms::others_read |
-                   stdfs::perms::others_exec);
-    mnt_ = dir() / "mnt";
-    stdfs::create_directory(mnt_);
+    CliMountTest::SetUp();
+    if (HasFatalFailure()) return;
     Ok({"push", "models", WriteFile("m0", "zero"), "--tag", "baseline"});
     Ok({"push", "models", WriteFile("m1", "one"), "--alias", "production",
         "--meta", "framework=torch"});
@@ -51,39 +42,8 @@ class CliMountStoreTest : public CliTest {
     Ok({"push", "zoo", (this->dir() / "files/zoo").string()});
     Ok({"protect", "production"});
     Ok({"role", "grant", std::to_string(kMemberUid), "member"});
-    const RunResult mounted =
-        Regfs({"mount", mnt_.string(), "-o", "allow_other"});
-    ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
-    ASSERT_TRUE(IsMounted(mnt_));
+    Mount("allow_other");
   }
-
-  void TearDown() override {
-    if (!mnt_.empty() && IsMounted(mnt_)) {
-      const std::string command = "fusermount3 -u -z '" + mnt_.string() + "'";
-      EXPECT_EQ(std::system(command.c_str()), 0);
-    }
-    CliTest::TearDown();
-  }
-
-  // `regfs --store MOUNT args...`.
-  RunResult ThroughMount(std::vector<std::string> args,
-                         const RunOptions& options = {}) const {
-    args.insert(args.begin(), {"--store", mnt_.string()});
-    return RunRegfs(args, options);
-  }
-
-  // Runs `args` against the store directory and through the mount and
-  // expects the same stdout, stderr and exit code.
-  void ExpectSame(const std::vector<std::string>& args) {
-    SCOPED_TRACE(::testing::PrintToString(args));
-    const RunResult direct = Regfs(args);
-    const RunResult mounted = ThroughMount(args);
-    EXPECT_EQ(mounted.exit_code, direct.exit_code) << mounted.err;
-    EXPECT_EQ(mounted.out, direct.out);
-    EXPECT_EQ(mounted.err, direct.err);
-  }
-
-  stdfs::path mnt_;
 };
 
 TEST_F(CliMountStoreTest, ReadsPrintTheSameThroughTheMount) {

@@ -47,11 +47,7 @@ class CliMountTest : public CliTest {
 
   // Never leave a mount behind, nor remove files through one.
   void TearDown() override {
-    if (!mountpoint_.empty() && IsMounted(mountpoint_)) {
-      const std::string command =
-          "fusermount3 -u -z '" + mountpoint_.string() + "'";
-      EXPECT_EQ(std::system(command.c_str()), 0);
-    }
+    UnmountIfMounted(mountpoint_);
     CliTest::TearDown();
   }
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -92,6 +93,21 @@ bool Drain(int out_fd, int err_fd, std::string& out, std::string& err,
   return true;
 }
 
+// `regfs ARGS...` as a failed check prints it.
+std::string CommandLine(const std::vector<std::string>& args) {
+  std::string command = "regfs";
+  for (const auto& a : args) command += " " + a;
+  return command;
+}
+
+// Expects `r` (of `command`) to have exited 0 with nothing on stderr;
+// returns its stdout.
+std::string QuietOutput(const std::string& command, const RunResult& r) {
+  EXPECT_EQ(r.exit_code, 0) << command << "\nstderr: " << r.err;
+  EXPECT_EQ(r.err, "") << command;
+  return r.out;
+}
+
 void MakeTreeRemovable(const std::filesystem::path& dir) {
   std::error_code ec;
   chmod(dir.c_str(), 0700);
@@ -122,6 +138,17 @@ bool IsMounted(const std::filesystem::path& dir) {
     if (point == dir.string()) return true;
   }
   return false;
+}
+
+bool HasFuseDevice() {
+  struct stat fuse_dev {};
+  return ::stat("/dev/fuse", &fuse_dev) == 0;
+}
+
+void UnmountIfMounted(const std::filesystem::path& dir) {
+  if (dir.empty() || !IsMounted(dir)) return;
+  const std::string command = "fusermount3 -u -z '" + dir.string() + "'";
+  EXPECT_EQ(std::system(command.c_str()), 0);
 }
 
 RunResult RunRegfs(const std::vector<std::string>& args,
@@ -264,12 +291,20 @@ RunResult CliTest::Regfs(std::vector<std::string> args,
 }
 
 std::string CliTest::Ok(std::vector<std::string> args) const {
-  std::string command;
-  for (const auto& a : args) command += " " + a;
-  const RunResult r = Regfs(std::move(args));
-  EXPECT_EQ(r.exit_code, 0) << "regfs" << command << "\nstderr: " << r.err;
-  EXPECT_EQ(r.err, "") << "regfs" << command;
-  return r.out;
+  const std::string command = CommandLine(args);
+  return QuietOutput(command, Regfs(std::move(args)));
+}
+
+RunResult CliTest::On(const std::string& node, std::vector<std::string> args,
+                      const RunOptions& options) const {
+  args.insert(args.begin(), {"--store", (dir_ / node).string()});
+  return RunRegfs(args, options);
+}
+
+std::string CliTest::OkOn(const std::string& node,
+                          std::vector<std::string> args) const {
+  const std::string command = CommandLine(args);
+  return QuietOutput(command, On(node, std::move(args)));
 }
 
 std::string CliTest::Refused(std::vector<std::string> args,
@@ -306,6 +341,49 @@ std::string CliTest::WriteFile(const std::string& name,
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << content;
   return path.string();
+}
+
+void CliMountTest::SetUp() {
+  ASSERT_TRUE(HasFuseDevice()) << kNoFuse;
+  CliTest::SetUp();
+  namespace stdfs = std::filesystem;
+  stdfs::permissions(
+      dir(), stdfs::perms::owner_all | stdfs::perms::group_read |
+                 stdfs::perms::group_exec | stdfs::perms::others_read |
+                 stdfs::perms::others_exec);
+  mnt_ = dir() / "mnt";
+  stdfs::create_directory(mnt_);
+}
+
+void CliMountTest::TearDown() {
+  UnmountIfMounted(mnt_);
+  CliTest::TearDown();
+}
+
+void CliMountTest::Mount(const std::string& options) {
+  const RunResult mounted = Regfs({"mount", mnt_.string(), "-o", options});
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
+  ASSERT_TRUE(IsMounted(mnt_));
+}
+
+RunResult CliMountTest::ThroughMount(std::vector<std::string> args,
+                                     const RunOptions& options) const {
+  args.insert(args.begin(), {"--store", mnt_.string()});
+  return RunRegfs(args, options);
+}
+
+void CliMountTest::ExpectSame(
+    const std::vector<std::string>& args, const RunOptions& options,
+    std::string (*normalize)(const std::string&)) const {
+  SCOPED_TRACE(::testing::PrintToString(args));
+  const RunResult direct = Regfs(args);
+  const RunResult mounted = ThroughMount(args, options);
+  const auto same = [normalize](const std::string& text) {
+    return normalize != nullptr ? normalize(text) : text;
+  };
+  EXPECT_EQ(mounted.exit_code, direct.exit_code) << mounted.err;
+  EXPECT_EQ(same(mounted.out), same(direct.out));
+  EXPECT_EQ(same(mounted.err), same(direct.err));
 }
 
 TestUser CurrentUser() {

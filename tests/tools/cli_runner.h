@@ -39,6 +39,17 @@ struct RunResult {
 // Whether a file system is mounted at `dir` (/proc/self/mountinfo).
 bool IsMounted(const std::filesystem::path& dir);
 
+// Whether /dev/fuse is there, which every mount needs; a mount test
+// fails (never skips) without it, saying kNoFuse.
+bool HasFuseDevice();
+inline constexpr char kNoFuse[] =
+    "/dev/fuse is missing: the mount tests cannot run (load the fuse "
+    "module, or give the container --device /dev/fuse)";
+
+// Unmounts `dir` lazily (fusermount3 -u -z) when a file system is mounted
+// there, so that a test never leaves a mount behind, even after a failure.
+void UnmountIfMounted(const std::filesystem::path& dir);
+
 // Runs REGFS_BINARY with `args` and waits for it (at most 120 s; then it
 // is killed and the test fails).
 RunResult RunRegfs(const std::vector<std::string>& args,
@@ -83,6 +94,14 @@ class CliTest : public ::testing::Test {
   // Runs it with --json and parses stdout as one JSON document.
   nlohmann::json Json(std::vector<std::string> args) const;
 
+  // Runs `regfs --store DIR/NODE args...`: for tests with several store
+  // directories ("nodes") joined to one registry.
+  RunResult On(const std::string& node, std::vector<std::string> args,
+               const RunOptions& options = {}) const;
+  // The same, expecting exit 0 and nothing on stderr; returns stdout.
+  std::string OkOn(const std::string& node,
+                   std::vector<std::string> args) const;
+
   // Writes files/NAME (creating directories) and returns its path.
   std::string WriteFile(const std::string& name,
                         const std::string& content) const;
@@ -93,6 +112,31 @@ class CliTest : public ::testing::Test {
  private:
   std::filesystem::path dir_;
   std::filesystem::path store_;
+};
+
+// The store mounted at DIR/mnt by `regfs mount`, for tests that run the
+// CLI through the mount (`--store MOUNTPOINT`). Needs /dev/fuse. SetUp
+// lets other users reach DIR (the store itself stays 0700); a subclass
+// fills the store, then calls Mount(). TearDown unmounts, even after a
+// failure.
+class CliMountTest : public CliTest {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // `regfs mount DIR/mnt -o OPTIONS`; a fatal failure if it does not mount.
+  void Mount(const std::string& options);
+  // Runs `regfs --store MOUNTPOINT args...`.
+  RunResult ThroughMount(std::vector<std::string> args,
+                         const RunOptions& options = {}) const;
+  // Runs `args` on the store directory (as its owner) and through the
+  // mount (as `options` says), and expects the same stdout, stderr and
+  // exit code, each passed through `normalize` first where one is given.
+  void ExpectSame(const std::vector<std::string>& args,
+                  const RunOptions& options = {},
+                  std::string (*normalize)(const std::string&) = nullptr) const;
+
+  std::filesystem::path mnt_;
 };
 
 // The user running the tests (the store's owner, so an admin).

@@ -100,32 +100,12 @@ class CliS3Test : public CliTest {
 
   // Never leave a mount behind; unmounted before the S3 server stops.
   void TearDown() override {
-    if (IsMounted(mountpoint_)) {
-      const std::string command =
-          "fusermount3 -u -z '" + mountpoint_.string() + "'";
-      EXPECT_EQ(std::system(command.c_str()), 0);
-    }
+    UnmountIfMounted(mountpoint_);
     CliTest::TearDown();
   }
 
   std::string BlobsUrl() const { return "s3://" + s3_->bucket() + "/team"; }
 
-  // Runs `regfs --store DIR/NODE args...`.
-  RunResult On(const std::string& node, std::vector<std::string> args,
-               const RunOptions& options = {}) const {
-    args.insert(args.begin(), {"--store", (dir() / node).string()});
-    return RunRegfs(args, options);
-  }
-  // The same, expecting success and a quiet stderr; returns stdout.
-  std::string OkOn(const std::string& node,
-                   std::vector<std::string> args) const {
-    std::string command;
-    for (const auto& a : args) command += " " + a;
-    const RunResult r = On(node, std::move(args));
-    EXPECT_EQ(r.exit_code, 0) << "regfs" << command << "\nstderr: " << r.err;
-    EXPECT_EQ(r.err, "") << "regfs" << command;
-    return r.out;
-  }
   std::vector<std::string> InitArgs() const {
     return {"init",          "--metadata",   metadata_,
             "--blobs",       BlobsUrl(),     "--s3-endpoint",
@@ -133,6 +113,11 @@ class CliS3Test : public CliTest {
   }
   std::string Init(const std::string& node) const {
     return OkOn(node, InitArgs());
+  }
+  // Adds `line` to NODE's shared-store.conf, as a user edits it.
+  void AddToConfig(const std::string& node, const std::string& line) const {
+    std::ofstream conf(dir() / node / "shared-store.conf", std::ios::app);
+    conf << line << "\n";
   }
 
   // The object of `blob` in the server's data directory.
@@ -213,18 +198,12 @@ TEST_F(CliS3Test, CacheCommandsOnAnEmbeddedStoreAreRefused) {
 // down, what b has cached still reads and the rest fails with EIO (within
 // the store's timeout, never a hang); once the server is back, it reads.
 TEST_F(CliS3Test, AMountReadsThroughAnOutage) {
-  struct stat fuse_dev {};
-  ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
-      << "/dev/fuse is missing: the mount tests cannot run (load the fuse "
-         "module, or give the container --device /dev/fuse)";
+  ASSERT_TRUE(HasFuseDevice()) << kNoFuse;
   Init("node-a");
   Init("node-b");
   // A short timeout, as a user would set it in the file, keeps the
   // outage's failures quick.
-  {
-    std::ofstream conf(dir() / "node-b" / "shared-store.conf", std::ios::app);
-    conf << "timeout = 2\n";
-  }
+  AddToConfig("node-b", "timeout = 2");
   OkOn("node-a", {"push", "models", WriteFile("m0", "weights zero")});
   OkOn("node-a", {"push", "models", WriteFile("m1", "weights one")});
   const RunResult mounted = On("node-b", {"mount", mountpoint_.string()});
@@ -257,16 +236,10 @@ TEST_F(CliS3Test, AMountReadsThroughAnOutage) {
 // `prefetch = production` in node b's configuration: when node a moves
 // the alias, b's mount fetches the new target before anyone opens it.
 TEST_F(CliS3Test, AMountPrefetchesTheNewTargetOfAMovedAlias) {
-  struct stat fuse_dev {};
-  ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
-      << "/dev/fuse is missing: the mount tests cannot run (load the fuse "
-         "module, or give the container --device /dev/fuse)";
+  ASSERT_TRUE(HasFuseDevice()) << kNoFuse;
   Init("node-a");
   Init("node-b");
-  {
-    std::ofstream conf(dir() / "node-b" / "shared-store.conf", std::ios::app);
-    conf << "prefetch = production\n";
-  }
+  AddToConfig("node-b", "prefetch = production");
   OkOn("node-a", {"push", "models", WriteFile("m0", "weights zero"), "--alias",
                   "production"});
   OkOn("node-a", {"push", "models", WriteFile("m1", "weights one")});
@@ -301,10 +274,7 @@ TEST_F(CliS3Test, AMountPrefetchesTheNewTargetOfAMovedAlias) {
 // one line and leaves no version; once the server is back, it works.
 TEST_F(CliS3Test, APushDuringAnOutageFailsAndCommitsNothing) {
   Init("node-a");
-  {
-    std::ofstream conf(dir() / "node-a" / "shared-store.conf", std::ios::app);
-    conf << "timeout = 2\n";
-  }
+  AddToConfig("node-a", "timeout = 2");
   OkOn("node-a", {"push", "models", WriteFile("m0", "weights zero")});
   s3_->Kill();
   const RunResult r = On("node-a", {"push", "models", WriteFile("m1", "one"),

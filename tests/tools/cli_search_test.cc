@@ -25,20 +25,11 @@ using ::testing::HasSubstr;
 constexpr uid_t kMemberUid = 20001;
 constexpr uid_t kNoRoleUid = 20003;
 
-class CliSearchTest : public CliTest {
+class CliSearchTest : public CliMountTest {
  protected:
   void SetUp() override {
-    struct stat fuse_dev {};
-    ASSERT_EQ(::stat("/dev/fuse", &fuse_dev), 0)
-        << "/dev/fuse is missing: the mount tests cannot run";
-    CliTest::SetUp();
-    // Other users reach the mount point (the store stays 0700).
-    stdfs::permissions(
-        dir(), stdfs::perms::owner_all | stdfs::perms::group_read |
-                   stdfs::perms::group_exec | stdfs::perms::others_read |
-                   stdfs::perms::others_exec);
-    mnt_ = dir() / "mnt";
-    stdfs::create_directory(mnt_);
+    CliMountTest::SetUp();
+    if (HasFatalFailure()) return;
     Ok({"push", "resnet", WriteFile("weights.bin", "zero"), "--tag", "baseline",
         "--meta", "arch=ResNet50", "--description", "The first ResNet run"});
     Ok({"push", "resnet", WriteFile("weights.bin", "one"), "--alias",
@@ -48,28 +39,8 @@ class CliSearchTest : public CliTest {
     Ok({"push", "evals", (dir() / "files/eval").string()});
     Ok({"role", "grant", std::to_string(kMemberUid), "member"});
     Ok({"role", "grant", std::to_string(kNoRoleUid), "none"});
-    const RunResult mounted =
-        Regfs({"mount", mnt_.string(), "-o", "allow_other"});
-    ASSERT_EQ(mounted.exit_code, 0) << mounted.err;
-    ASSERT_TRUE(IsMounted(mnt_));
+    Mount("allow_other");
   }
-
-  void TearDown() override {
-    if (!mnt_.empty() && IsMounted(mnt_)) {
-      const std::string command = "fusermount3 -u -z '" + mnt_.string() + "'";
-      EXPECT_EQ(std::system(command.c_str()), 0);
-    }
-    CliTest::TearDown();
-  }
-
-  // `regfs --store MOUNT args...`.
-  RunResult ThroughMount(std::vector<std::string> args,
-                         const RunOptions& options = {}) const {
-    args.insert(args.begin(), {"--store", mnt_.string()});
-    return RunRegfs(args, options);
-  }
-
-  stdfs::path mnt_;
 };
 
 TEST_F(CliSearchTest, GroupsMatchesWithTheirVersionsAndAliases) {

@@ -41,21 +41,6 @@ class CliSharedTest : public CliTest {
     blobs_ = (dir() / "shared-blobs").string();
   }
 
-  // Runs `regfs --store DIR/NODE args...`.
-  RunResult On(const std::string& node, std::vector<std::string> args) const {
-    args.insert(args.begin(), {"--store", (dir() / node).string()});
-    return RunRegfs(args);
-  }
-  // The same, expecting success and a quiet stderr; returns stdout.
-  std::string OkOn(const std::string& node,
-                   std::vector<std::string> args) const {
-    std::string command;
-    for (const auto& a : args) command += " " + a;
-    const RunResult r = On(node, std::move(args));
-    EXPECT_EQ(r.exit_code, 0) << "regfs" << command << "\nstderr: " << r.err;
-    EXPECT_EQ(r.err, "") << "regfs" << command;
-    return r.out;
-  }
   std::string Init(const std::string& node) const {
     return OkOn(node, {"init", "--metadata", metadata_, "--blobs", blobs_});
   }
