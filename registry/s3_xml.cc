@@ -109,9 +109,9 @@ Result<std::string> TextOrEmpty(std::string_view xml, std::string_view tag) {
 }
 
 Result<bool> IsTruncated(std::string_view xml) {
-  const Result<std::optional<std::string>> text = Text(xml, "IsTruncated");
-  if (!text) return std::unexpected(text.error());
-  return text->has_value() && **text == "true";
+  REGFS_ASSIGN_OR_RETURN(const std::optional<std::string> text,
+                         Text(xml, "IsTruncated"));
+  return text == "true";
 }
 
 }  // namespace
