@@ -424,11 +424,13 @@ read_mount_shown() {
 # read_path VARIANT MNT: the version's path under VARIANT mounted at MNT.
 read_path() {
   case $1 in
-    passthrough_*) echo "$2/${READ_BLOB#"$READ_STORE/blobs/"}" ;;
+    passthrough_ll | passthrough_hp | "passthrough_hp (no passthrough)")
+      echo "$2/${READ_BLOB#"$READ_STORE/blobs/"}" ;;
     *) echo "$2/big/prod" ;;
   esac
 }
-# slug LABEL: LABEL as a file name ("regfs (no passthrough)" -> regfs-no-passthrough).
+# slug LABEL: LABEL as a file name
+# ("regfs (no passthrough)": regfs-no-passthrough).
 slug() { printf '%s' "$1" | tr -cs 'A-Za-z0-9_' '-' | sed 's/-$//'; }
 
 section_read() {
@@ -499,7 +501,8 @@ section_read() {
     done
     log "read: cold random $((rep + 1))/$reps"
   done
-  read_first_after_mount "${variants[@]}"
+  local first="first read of $mb after mount, blob in the page cache"
+  read_first_after_mount "$first" "${variants[@]}"
 
   local ttfb_paths=() ttfb_shown="" drop_level
   for v in "${variants[@]}"; do
@@ -518,7 +521,6 @@ section_read() {
 
   # Issue 15's targets, for reads through kernel passthrough; the fallback
   # (regfs (no passthrough)) has its rows and no target.
-  local first="first read of $mb after mount, blob in the page cache"
   for v in "${regfs_labels[@]}"; do
     target read "sequential read of $mb, warm" "$v" direct ">=" 0.97 \
       "$v: warm sequential read >= 0.97× direct"
@@ -541,17 +543,16 @@ section_read() {
   return 0
 }
 
-# read_first_after_mount VARIANT...: the first read of the version through
-# a mount made just before, the blob in the page cache (read directly just
-# before): a new mount's inodes have nothing in FUSE's own cache, so only
-# passthrough reads at the speed of the cache. direct reads the same warm
-# blob. Timed from open (tests/bench/read_once.py), so what the daemon does
-# at the first open counts.
+# read_first_after_mount METRIC VARIANT...: the first read of the version
+# through a mount made just before, the blob in the page cache (read
+# directly just before): a new mount's inodes have nothing in FUSE's own
+# cache, so only passthrough reads at the speed of the page cache. direct
+# reads the same warm blob. Timed from open (tests/bench/read_once.py), so
+# what the daemon does at the first open counts.
 read_first_after_mount() {
-  local mb="${read_mib} MiB" mnt=$W/mnt/first rep v p value shown
+  local metric=$1 mnt=$W/mnt/first rep v p value shown
+  shift
   local -a order
-  local metric="first read of $mb after mount, blob in the page cache"
-  local reader="python3 $REPO/tests/bench/read_once.py"
   for ((rep = 0; rep < reps; rep++)); do
     mapfile -t order < <(rotate "$rep" "$@")
     for v in "${order[@]}"; do
@@ -564,7 +565,7 @@ read_first_after_mount() {
         p=$(read_path "$v" "$mnt")
         shown="cat $READ_BLOB > /dev/null; $(read_mount_shown "$v" "$mnt") & until mountpoint -q $mnt; do sleep 0.05; done; python3 tests/bench/read_once.py $p"
       fi
-      value=$($reader "$p")
+      value=$(python3 "$REPO/tests/bench/read_once.py" "$p")
       [[ $v == direct ]] || unmount "$mnt"
       record read "$metric" "$v" "$rep" "$value" MB/s higher direct "$(show "$shown")"
     done
