@@ -6,6 +6,10 @@
 #
 # Usage: packaging/build-libfuse.sh [PREFIX]   (default: .deps/libfuse)
 #
+# It also keeps, in PREFIX/share/examples, the sources of libfuse's
+# passthrough_hp example (tests/bench builds it as the reference FUSE file
+# system with passthrough); a prefix built without them is built again.
+#
 # A second run finds PREFIX built and does no network work. The source is
 # fetched with a private apt configuration (a deb-src-only list for trixie
 # in a temporary directory): the system's apt never sees trixie, so no
@@ -21,6 +25,8 @@ readonly PREFIX=$(realpath -m "${1:-$REPO/.deps/libfuse}")
 readonly MIN_VERSION=3.17
 readonly SUITE=trixie
 readonly MIRROR=${REGFS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The example's files, from the source tree's example/ directory.
+readonly EXAMPLES=(passthrough_hp.cc cxxopts.hpp)
 
 say() { printf 'build-libfuse: %s\n' "$*"; }
 die() { printf 'build-libfuse: %s\n' "$*" >&2; exit 1; }
@@ -31,6 +37,10 @@ version_ge() { [[ $(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1) == "$2" ]
 installed_version() {
   local pc=$PREFIX/lib/pkgconfig/fuse3.pc
   [[ -f $pc && -f $PREFIX/lib/libfuse3.a ]] || return 1
+  local name
+  for name in "${EXAMPLES[@]}"; do
+    [[ -f $PREFIX/share/examples/$name ]] || return 1
+  done
   sed -n 's/^Version: *//p' "$pc"
 }
 
@@ -38,6 +48,8 @@ if version=$(installed_version) && version_ge "$version" "$MIN_VERSION"; then
   say "libfuse $version is built in $PREFIX"
   exit 0
 fi
+[[ -f $PREFIX/lib/libfuse3.a ]] &&
+  say "$PREFIX has no share/examples (passthrough_hp's sources): building it again"
 
 for tool in apt-get dpkg-source meson ninja cc; do
   command -v "$tool" >/dev/null 2>&1 ||
@@ -87,6 +99,11 @@ rm -rf "$staging"
 # The .pc names the staging prefix; point it at the final one.
 sed -i "s|$staging|$PREFIX|g" "$staging/lib/pkgconfig/fuse3.pc"
 cp "$dsc" "$staging/"
+mkdir -p "$staging/share/examples"
+for name in "${EXAMPLES[@]}"; do
+  cp "$work/src/fuse3/example/$name" "$staging/share/examples/" ||
+    die "the source package has no example/$name"
+done
 rm -rf "$PREFIX"
 mkdir -p "$(dirname "$PREFIX")"
 mv "$staging" "$PREFIX"

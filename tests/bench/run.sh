@@ -184,6 +184,21 @@ mount_pt() {
   wait_mounted "$mnt" "${MOUNT_PID[$mnt]}"
 }
 
+# mount_hp SOURCE MNT [OPTION...]: libfuse 3.17's passthrough_hp over
+# SOURCE. Its defaults are its best case for files that never change:
+# 1-day entry and attribute timeouts and kernel passthrough; with
+# --nopassthrough, keep_cache, splice and its writeback cache instead
+# (passthrough drops keep_cache). It raises its own fd limit.
+mount_hp() {
+  local source=$1 mnt=$2
+  shift 2
+  mkdir -p "$mnt"
+  "$B/passthrough_hp" --foreground "$@" "$source" "$mnt" \
+    2>>"$LOGS/passthrough_hp.log" &
+  MOUNT_PID[$mnt]=$!
+  wait_mounted "$mnt" "${MOUNT_PID[$mnt]}"
+}
+
 unmount() {
   local mnt=$1 pid=${MOUNT_PID[$1]:-}
   [[ -n $pid ]] || return 0
@@ -250,9 +265,16 @@ gbench_flags() {
 log "building $build (Release, -DREGFS_BUILD_BENCH=ON)"
 cmake -S "$REPO" -B "$build" -DCMAKE_BUILD_TYPE=Release -DREGFS_BUILD_TESTS=ON \
   -DREGFS_BUILD_BENCH=ON > /dev/null
-cmake --build "$build" -j2 --target regfs regfs_bench_gen regfs_bench_hash \
-  regfs_bench_meta regfs_bench_moves regfs_bench_probe regfs_bench_report \
-  passthrough_ll > "$build/bench-build.log" 2>&1 ||
+# passthrough_hp exists only where the build uses libfuse >= 3.17, as
+# regfs's passthrough does: not with the system's 3.14 (REGFS_SYSTEM_FUSE).
+have_passthrough_hp=1
+grep -q '^REGFS_SYSTEM_FUSE:BOOL=ON$' "$build/CMakeCache.txt" && have_passthrough_hp=0
+readonly have_passthrough_hp
+build_targets=(regfs regfs_bench_gen regfs_bench_hash regfs_bench_meta
+  regfs_bench_moves regfs_bench_probe regfs_bench_report passthrough_ll)
+((have_passthrough_hp)) && build_targets+=(passthrough_hp)
+cmake --build "$build" -j2 --target "${build_targets[@]}" \
+  > "$build/bench-build.log" 2>&1 ||
   { tail -n 30 "$build/bench-build.log" >&2; die "build failed"; }
 
 # regfs variants: the build's, and any --compare LABEL=BINARY.
@@ -367,28 +389,77 @@ fio_field() {
   $cmd | awk -F';' -v f="$field" 'NR == 1 { print $f }'
 }
 
+# The read section's variants: direct (the blob itself), each regfs label,
+# the build's regfs with -o nopassthrough (the fallback path: reads through
+# the daemon, as on kernels before 6.9 or for a daemon without
+# CAP_SYS_ADMIN), and the FUSE anchors over the store's blobs/. Labels hold
+# spaces: lists of them stay in arrays.
+READ_BLOB=""
+# read_mount VARIANT MNT: mounts VARIANT at MNT.
+read_mount() {
+  local v=$1 mnt=$2
+  case $v in
+    passthrough_ll) mount_pt "$READ_STORE/blobs" "$mnt" ;;
+    passthrough_hp) mount_hp "$READ_STORE/blobs" "$mnt" ;;
+    "passthrough_hp (no passthrough)")
+      mount_hp "$READ_STORE/blobs" "$mnt" --nopassthrough ;;
+    "regfs (no passthrough)")
+      mount_regfs "$REGFS" "$READ_STORE" "$mnt" -o nopassthrough ;;
+    *) mount_regfs "${REGFS_BIN[$v]}" "$READ_STORE" "$mnt" ;;
+  esac
+}
+# read_mount_shown VARIANT MNT: the command read_mount runs, for the report.
+read_mount_shown() {
+  local v=$1 mnt=$2
+  case $v in
+    passthrough_ll) echo "$B/passthrough_ll -f -o source=$READ_STORE/blobs,cache=always $mnt" ;;
+    passthrough_hp) echo "$B/passthrough_hp --foreground $READ_STORE/blobs $mnt" ;;
+    "passthrough_hp (no passthrough)")
+      echo "$B/passthrough_hp --foreground --nopassthrough $READ_STORE/blobs $mnt" ;;
+    "regfs (no passthrough)")
+      echo "$REGFS --store $READ_STORE mount -f $mnt -o nopassthrough" ;;
+    *) echo "${REGFS_BIN[$v]} --store $READ_STORE mount -f $mnt" ;;
+  esac
+}
+# read_path VARIANT MNT: the version's path under VARIANT mounted at MNT.
+read_path() {
+  case $1 in
+    passthrough_ll | passthrough_hp | "passthrough_hp (no passthrough)")
+      echo "$2/${READ_BLOB#"$READ_STORE/blobs/"}" ;;
+    *) echo "$2/big/prod" ;;
+  esac
+}
+# slug LABEL: LABEL as a file name
+# ("regfs (no passthrough)": regfs-no-passthrough).
+slug() { printf '%s' "$1" | tr -cs 'A-Za-z0-9_' '-' | sed 's/-$//'; }
+
 section_read() {
-  local blob resolve
+  local resolve
   resolve=$("$REGFS" --store "$READ_STORE" alias set big prod latest > /dev/null &&
             "$REGFS" --store "$READ_STORE" resolve big/prod)
-  blob=${resolve#* }
+  READ_BLOB=${resolve#* }
+  local blob=$READ_BLOB
   [[ -f $blob ]] || die "no blob for big/prod ($resolve)"
-  declare -A path=([direct]=$blob)
-  local l
-  for l in "${regfs_labels[@]}"; do
-    mount_regfs "${REGFS_BIN[$l]}" "$READ_STORE" "$W/mnt/read-$l"
-    path[$l]=$W/mnt/read-$l/big/prod
-  done
-  local variants=(direct "${regfs_labels[@]}")
-  if [[ -x $B/passthrough_ll ]]; then
-    mount_pt "$READ_STORE/blobs" "$W/mnt/read-pt"
-    path[passthrough_ll]=$W/mnt/read-pt/${blob#"$READ_STORE/blobs/"}
-    variants+=(passthrough_ll)
+  local variants=(direct "${regfs_labels[@]}" "regfs (no passthrough)")
+  [[ -x $B/passthrough_ll ]] && variants+=(passthrough_ll)
+  if ((have_passthrough_hp)); then
+    variants+=(passthrough_hp "passthrough_hp (no passthrough)")
+  else
+    log "read: no passthrough_hp rows: this build uses the system's libfuse 3.14 (REGFS_SYSTEM_FUSE), which has no passthrough"
   fi
-  local rep v cmd value mb="${read_mib} MiB"
+  declare -A path=([direct]=$blob)
+  local v mnt
+  for v in "${variants[@]:1}"; do
+    mnt=$W/mnt/read-$(slug "$v")
+    read_mount "$v" "$mnt"
+    path[$v]=$(read_path "$v" "$mnt")
+  done
+  local rep cmd value mb="${read_mib} MiB"
+  local -a order
 
   for ((rep = 0; rep < reps; rep++)); do
-    for v in $(rotate "$rep" "${variants[@]}"); do
+    mapfile -t order < <(rotate "$rep" "${variants[@]}")
+    for v in "${order[@]}"; do
       cmd=$(fio_cmd "${path[$v]}" read 1M 0)
       drop 3
       value=$(fio_field "$cmd" 7)
@@ -400,13 +471,17 @@ section_read() {
   done
   for v in "${variants[@]}"; do cat "${path[$v]}" > /dev/null; done
   for ((rep = 0; rep < reps; rep++)); do
-    for v in $(rotate "$rep" "${variants[@]}"); do
-      cmd=$(fio_cmd "${path[$v]}" read 1M 0)
+    mapfile -t order < <(rotate "$rep" "${variants[@]}")
+    for v in "${order[@]}"; do
+      # Over and over for 1 s: one pass from the page cache takes tens of
+      # ms, and fio counts its runtime in whole ms (256 MiB: 16 or 17 ms,
+      # a 6 % step), too coarse for a 0.97× target.
+      cmd=$(fio_cmd "${path[$v]}" read 1M 1)
       value=$(fio_field "$cmd" 7)
       record read "sequential read of $mb, warm" "$v" "$rep" \
         "$(div "$value * 1024" 1000000)" MB/s higher direct "$(show "$cmd")"
     done
-    for v in $(rotate "$rep" "${variants[@]}"); do
+    for v in "${order[@]}"; do
       cmd=$(fio_cmd "${path[$v]}" randread 4k 3)
       value=$(fio_field "$cmd" 8)
       record read "random 4 KiB reads, warm" "$v" "$rep" "$value" ops/s \
@@ -415,7 +490,8 @@ section_read() {
     log "read: warm sequential and random $((rep + 1))/$reps"
   done
   for ((rep = 0; rep < reps; rep++)); do
-    for v in $(rotate "$rep" "${variants[@]}"); do
+    mapfile -t order < <(rotate "$rep" "${variants[@]}")
+    for v in "${order[@]}"; do
       cmd=$(fio_cmd "${path[$v]}" randread 4k 3)
       drop 3
       value=$(fio_field "$cmd" 8)
@@ -425,36 +501,76 @@ section_read() {
     done
     log "read: cold random $((rep + 1))/$reps"
   done
+  local first="first read of $mb after mount, blob in the page cache"
+  read_first_after_mount "$first" "${variants[@]}"
 
-  local ttfb_paths=() drop_level
-  for v in "${variants[@]}"; do ttfb_paths+=(--path "$v=${path[$v]}"); done
+  local ttfb_paths=() ttfb_shown="" drop_level
+  for v in "${variants[@]}"; do
+    ttfb_paths+=(--path "$v=${path[$v]}")
+    ttfb_shown+=" --path '$v=${path[$v]}'"
+  done
   for drop_level in 0 3; do
     local what="warm" extra=()
     ((drop_level)) && what="cold" && extra=(--drop 3)
-    cmd="$B/regfs_bench_probe ttfb --reps $((reps * 2)) ${extra[*]} --metric time-to-first-byte-of-cat ${ttfb_paths[*]}"
+    cmd="$B/regfs_bench_probe ttfb --reps $((reps * 2)) ${extra[*]} --metric time-to-first-byte-of-cat$ttfb_shown"
     "$B/regfs_bench_probe" ttfb --reps $((reps * 2)) "${extra[@]}" \
       --metric "time to first byte of cat, $what" "${ttfb_paths[@]}" |
       samples read direct "$(show "$cmd")"
   done
   log "read: time to first byte"
 
-  for l in "${regfs_labels[@]}"; do
-    target read "sequential read of $mb, warm" "$l" direct ">=" 0.95 \
-      "$l: warm sequential read >= 0.95× direct"
-    target read "sequential read of $mb, cold" "$l" direct ">=" 0.8 \
-      "$l: cold sequential read >= 0.8× direct"
+  # Issue 15's targets, for reads through kernel passthrough; the fallback
+  # (regfs (no passthrough)) has its rows and no target.
+  for v in "${regfs_labels[@]}"; do
+    target read "sequential read of $mb, warm" "$v" direct ">=" 0.97 \
+      "$v: warm sequential read >= 0.97× direct"
+    target read "sequential read of $mb, cold" "$v" direct ">=" 0.95 \
+      "$v: cold sequential read >= 0.95× direct"
     if [[ -n ${path[passthrough_ll]:-} ]]; then
-      target read "sequential read of $mb, warm" "$l" passthrough_ll ">=" 1 \
-        "$l: warm sequential read never below passthrough_ll"
-      target read "sequential read of $mb, cold" "$l" passthrough_ll ">=" 1 \
-        "$l: cold sequential read never below passthrough_ll"
+      target read "sequential read of $mb, warm" "$v" passthrough_ll ">=" 1 \
+        "$v: warm sequential read never below passthrough_ll"
+      target read "sequential read of $mb, cold" "$v" passthrough_ll ">=" 1 \
+        "$v: cold sequential read never below passthrough_ll"
     fi
-    target read "random 4 KiB reads, warm" "$l" direct ">=" 0.7 \
-      "$l: warm random 4 KiB reads >= 0.7× direct"
+    target read "random 4 KiB reads, warm" "$v" direct ">=" 0.9 \
+      "$v: warm random 4 KiB reads >= 0.9× direct"
+    target read "random 4 KiB reads, cold start (3 s)" "$v" direct ">=" 0.9 \
+      "$v: cold random 4 KiB reads >= 0.9× direct"
+    target read "$first" "$v" direct ">=" 0.9 \
+      "$v: first read after mount of a blob in the page cache >= 0.9× direct"
   done
-  for l in "${regfs_labels[@]}"; do unmount "$W/mnt/read-$l"; done
-  [[ -n ${path[passthrough_ll]:-} ]] && unmount "$W/mnt/read-pt"
+  for v in "${variants[@]:1}"; do unmount "$W/mnt/read-$(slug "$v")"; done
   return 0
+}
+
+# read_first_after_mount METRIC VARIANT...: the first read of the version
+# through a mount made just before, the blob in the page cache (read
+# directly just before): a new mount's inodes have nothing in FUSE's own
+# cache, so only passthrough reads at the speed of the page cache. direct
+# reads the same warm blob. Timed from open (tests/bench/read_once.py), so
+# what the daemon does at the first open counts.
+read_first_after_mount() {
+  local metric=$1 mnt=$W/mnt/first rep v p value shown
+  shift
+  local -a order
+  for ((rep = 0; rep < reps; rep++)); do
+    mapfile -t order < <(rotate "$rep" "$@")
+    for v in "${order[@]}"; do
+      cat "$READ_BLOB" > /dev/null
+      if [[ $v == direct ]]; then
+        p=$READ_BLOB
+        shown="cat $READ_BLOB > /dev/null; python3 tests/bench/read_once.py $p"
+      else
+        read_mount "$v" "$mnt"
+        p=$(read_path "$v" "$mnt")
+        shown="cat $READ_BLOB > /dev/null; $(read_mount_shown "$v" "$mnt") & until mountpoint -q $mnt; do sleep 0.05; done; python3 tests/bench/read_once.py $p"
+      fi
+      value=$(python3 "$REPO/tests/bench/read_once.py" "$p")
+      [[ $v == direct ]] || unmount "$mnt"
+      record read "$metric" "$v" "$rep" "$value" MB/s higher direct "$(show "$shown")"
+    done
+    log "read: first read after mount $((rep + 1))/$reps"
+  done
 }
 
 # ---- meta: lstat, readlink, open+close; ls -l; alias moves ----
