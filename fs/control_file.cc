@@ -85,7 +85,7 @@ OrderedJson WireArray(const Items& items) {
 
 template <class T>
 Result<OrderedJson> Wire(Result<T> value) {
-  if (!value) return std::unexpected(value.error());
+  REGFS_TRY(value);
   if constexpr (requires { reg::ToJson(*value, reg::JsonForm::kWire); }) {
     return reg::ToJson(*value, reg::JsonForm::kWire);
   } else if constexpr (requires { reg::ToJson(*value); }) {
@@ -98,7 +98,7 @@ Result<OrderedJson> Wire(Result<T> value) {
 }
 
 Result<OrderedJson> Done(reg::Status status) {
-  if (!status) return std::unexpected(status.error());
+  REGFS_TRY(status);
   return OrderedJson(nullptr);
 }
 

@@ -25,9 +25,8 @@ FileSystem::DirChangeOr(const Request& r, Ino parent, std::string_view op,
       type != NodeType::kCollection && type != NodeType::kDraft) {
     return std::nullopt;
   }
-  auto dir = ResolveOr(r, parent, op);
-  if (!dir) return std::unexpected(dir.error());
-  return std::optional<Node>(std::move(*dir));
+  REGFS_ASSIGN_OR_RETURN(Node dir, ResolveOr(r, parent, op));
+  return std::optional<Node>(std::move(dir));
 }
 
 Reply FileSystem::MkDir(const Request& r, Ino parent, std::string_view name,

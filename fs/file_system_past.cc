@@ -175,10 +175,10 @@ Result<std::vector<DirEntry>> FileSystem::ListPast(const Node& dir) {
   node.seq = at.seq;
   node.moment = at.moment;
   if (at.kind == PastNode::Kind::kMoment) {
-    auto collections = registry_.CollectionsAt(at.seq);
-    if (!collections) return std::unexpected(collections.error());
+    REGFS_ASSIGN_OR_RETURN(const auto collections,
+                           registry_.CollectionsAt(at.seq));
     node.kind = PastNode::Kind::kCollection;
-    for (const registry::Collection& c : *collections) {
+    for (const registry::Collection& c : collections) {
       node.collection_id = c.id;
       node.collection = c.name;
       entries.push_back({c.name, past_.Intern(node), S_IFDIR});
@@ -191,15 +191,15 @@ Result<std::vector<DirEntry>> FileSystem::ListPast(const Node& dir) {
   node.kind = PastNode::Kind::kLink;
   node.collection_id = at.collection_id;
   node.collection = at.collection;
-  auto versions = registry_.VersionsAt(at.collection, at.seq);
-  if (!versions) return std::unexpected(versions.error());
-  for (const Version& v : *versions) {
+  REGFS_ASSIGN_OR_RETURN(const auto versions,
+                         registry_.VersionsAt(at.collection, at.seq));
+  for (const Version& v : versions) {
     node.link = PastVersionLink(v);
     entries.push_back({node.link.name, past_.Intern(node), S_IFLNK});
   }
-  auto aliases = registry_.AliasesAt(at.collection, at.seq);
-  if (!aliases) return std::unexpected(aliases.error());
-  for (const Alias& a : *aliases) {
+  REGFS_ASSIGN_OR_RETURN(const auto aliases,
+                         registry_.AliasesAt(at.collection, at.seq));
+  for (const Alias& a : aliases) {
     node.link = LinkNodeOf(a, at.collection_id);
     entries.push_back({a.name, past_.Intern(node), S_IFLNK});
   }

@@ -18,12 +18,12 @@ using registry::Result;
 Result<XattrList> FileSystem::XattrsOf(const Node& node) {
   switch (node.type) {
     case NodeType::kVersion: {
-      auto version =
-          registry_.GetVersion(node.collection, node.version->number);
-      if (!version) return std::unexpected(version.error());
+      REGFS_ASSIGN_OR_RETURN(
+          const auto version,
+          registry_.GetVersion(node.collection, node.version->number));
       // The aliases naming it, each by name: never all of the collection's.
       std::vector<Alias> aliases;
-      for (const std::string& name : version->aliases) {
+      for (const std::string& name : version.aliases) {
         auto alias = registry_.GetAlias(node.collection, name);
         if (alias) {
           aliases.push_back(std::move(*alias));
@@ -31,7 +31,7 @@ Result<XattrList> FileSystem::XattrsOf(const Node& node) {
           return std::unexpected(alias.error());  // else removed meanwhile
         }
       }
-      return VersionXattrs(*version, aliases);
+      return VersionXattrs(version, aliases);
     }
     case NodeType::kTreeEntry:
       return TreeEntryXattrs(*node.entry);

@@ -13,18 +13,16 @@ HistoryText::HistoryText(std::string collection,
 
 registry::Result<uint64_t> HistoryText::Refresh(registry::Registry& registry) {
   MutexLock lock(mu_);
-  registry::Result<uint64_t> last = registry.LastSeq();
-  if (!last) return std::unexpected(last.error());
-  if (until_) *last = std::min(*last, *until_);
-  if (*last <= seen_seq_) return text_.size();
+  REGFS_ASSIGN_OR_RETURN(uint64_t last, registry.LastSeq());
+  if (until_) last = std::min(last, *until_);
+  if (last <= seen_seq_) return text_.size();
   registry::HistoryFilter filter;
   filter.collection = collection_;
   filter.after_seq = seen_seq_;
-  filter.until_seq = *last;
-  auto events = registry.History(filter);
-  if (!events) return std::unexpected(events.error());
-  uint64_t seen = *last;
-  for (const registry::Event& event : *events) {
+  filter.until_seq = last;
+  REGFS_ASSIGN_OR_RETURN(const auto events, registry.History(filter));
+  uint64_t seen = last;
+  for (const registry::Event& event : events) {
     text_ += registry::RenderJsonLine(event);
     text_ += '\n';
     seen = std::max(seen, event.seq);

@@ -87,12 +87,11 @@ registry::Result<FileSystemOptions> FileSystemOptionsFor(
   FileSystemOptions fs_options;
   fs_options.owner_uid = store_st.st_uid;
   fs_options.owner_gid = store_st.st_gid;
-  auto lifetime = StagedLifetime(options);
-  if (!lifetime) return std::unexpected(lifetime.error());
-  if (*lifetime) {
-    const auto ms = (*lifetime)->count();
-    fs_options.staged_private_lifetime = **lifetime;
-    fs_options.staged_commit_after = **lifetime;
+  REGFS_ASSIGN_OR_RETURN(const auto lifetime, StagedLifetime(options));
+  if (lifetime) {
+    const auto ms = lifetime->count();
+    fs_options.staged_private_lifetime = *lifetime;
+    fs_options.staged_commit_after = *lifetime;
     spdlog::warn("staged symlinks wait {} ms (-o {}{}: for tests only)", ms,
                  kStagedLifetimeOption, ms);
   }
