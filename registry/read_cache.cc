@@ -61,7 +61,14 @@ std::optional<TreeEntry> ReadCache::GetTreeEntry(int64_t version_id,
                                                  std::string_view name) const {
   const std::string key = TreeKey(version_id, parent_id, name);
   MutexLock lock(mu_);
-  return Find(tree_, key);
+  const auto id = Find(tree_names_, key);
+  if (!id) return std::nullopt;
+  return Find(tree_, *id);
+}
+
+std::optional<TreeEntry> ReadCache::GetTreeEntryById(int64_t entry_id) const {
+  MutexLock lock(mu_);
+  return Find(tree_, entry_id);
 }
 
 std::optional<Alias> ReadCache::GetAlias(std::string_view collection,
@@ -85,7 +92,12 @@ void ReadCache::PutVersion(const Version& version) {
 void ReadCache::PutTreeEntry(const TreeEntry& entry) {
   std::string key = TreeKey(entry.version_id, entry.parent_id, entry.name);
   MutexLock lock(mu_);
-  PutBounded(tree_, kMaxTreeEntries, std::move(key), entry);
+  if (!tree_.contains(entry.id) && tree_.size() >= kMaxTreeEntries) {
+    tree_.clear();
+    tree_names_.clear();
+  }
+  tree_.insert_or_assign(entry.id, entry);
+  tree_names_.insert_or_assign(std::move(key), entry.id);
 }
 
 void ReadCache::PutAlias(const Alias& alias) {
@@ -115,6 +127,7 @@ void ReadCache::ForgetCollection(std::string_view collection,
   });
   // Rare: a deleted collection's tree entries are not worth finding.
   tree_.clear();
+  tree_names_.clear();
 }
 
 void ReadCache::ForgetVersion(std::string_view collection,
@@ -129,9 +142,21 @@ void ReadCache::ForgetVersion(std::string_view collection,
       ++it;
     }
   }
+  // A version this cache never held may still have entries here (looked
+  // up by id, or its version forgotten at a bound): forget them all.
+  if (ids.empty()) {
+    tree_.clear();
+    tree_names_.clear();
+  }
   for (const int64_t id : ids) {
     for (auto it = tree_.begin(); it != tree_.end();) {
-      it = it->second.version_id == id ? tree_.erase(it) : std::next(it);
+      const TreeEntry& e = it->second;
+      if (e.version_id != id) {
+        ++it;
+        continue;
+      }
+      tree_names_.erase(TreeKey(e.version_id, e.parent_id, e.name));
+      it = tree_.erase(it);
     }
   }
 }

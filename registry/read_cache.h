@@ -62,6 +62,8 @@ class ReadCache final {
                                     uint64_t number) const;
   std::optional<TreeEntry> GetTreeEntry(int64_t version_id, int64_t parent_id,
                                         std::string_view name) const;
+  // By its id, as a mount resolves the inode of an open or a getattr.
+  std::optional<TreeEntry> GetTreeEntryById(int64_t entry_id) const;
   std::optional<Alias> GetAlias(std::string_view collection,
                                 std::string_view name) const;
 
@@ -104,8 +106,10 @@ class ReadCache final {
   std::unordered_map<std::string, int64_t> collections_ GUARDED_BY(mu_);
   // "<collection id>/<number>"
   std::unordered_map<std::string, Version> versions_ GUARDED_BY(mu_);
-  // "<version id>/<parent id>/<name>"
-  std::unordered_map<std::string, TreeEntry> tree_ GUARDED_BY(mu_);
+  // Tree entries by id, and their ids by "<version id>/<parent id>/<name>":
+  // both hold the same entries.
+  std::unordered_map<int64_t, TreeEntry> tree_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, int64_t> tree_names_ GUARDED_BY(mu_);
   // "<collection>/<alias>": names hold no '/'
   std::unordered_map<std::string, Alias> aliases_ GUARDED_BY(mu_);
 };

@@ -136,8 +136,16 @@ Result<TreeEntry> Registry::LookupTree(int64_t version_id, int64_t parent_id,
 }
 
 Result<TreeEntry> Registry::GetTreeEntry(int64_t entry_id) {
+  // A mount asks this at every open and getattr of a file in a tree: a hit
+  // costs no database read (nor the file lock SQLite takes for one).
+  ReadCache* const cache = impl_->cache.get();
+  if (cache) {
+    if (auto hit = cache->GetTreeEntryById(entry_id)) return *hit;
+  }
   auto lock = impl_->Lock();
-  return RequireTreeEntry(sql::FindTreeEntry(*impl_->db, entry_id));
+  auto entry = RequireTreeEntry(sql::FindTreeEntry(*impl_->db, entry_id));
+  if (entry && cache) cache->PutTreeEntry(*entry);
+  return entry;
 }
 
 Status Registry::DeleteVersion(const Identity& who, std::string_view collection,

@@ -3,7 +3,7 @@
 #
 # Usage: tests/bench/run.sh [options]      (as root: mounts, drop_caches)
 #   --reps N            repetitions of every measurement (default 5)
-#   --only "S..."       sections to run: push read meta moves scale
+#   --only "S..."       sections to run: push read meta moves tree scale
 #                       automations shared s3 (default: all)
 #   --read-mib N        size of the version read and pushed (default 1024)
 #   --meta-versions N   versions of the metadata collection (default 100000)
@@ -11,11 +11,14 @@
 #   --cold-names N      names per cold metadata run (default 2000)
 #   --ls-timeout S      cap on one `ls -l` of the metadata collection
 #                       (default 120 s)
+#   --tree-files N      4 KiB files of the tree version read file by file,
+#                       1000 to a directory (default 100000)
 #   --scale-collections N  collections of the scale store, 1000 versions and
 #                       100 aliases each (default 100: 100k versions)
 #   --full              --scale-collections 1000 (1M versions, 100k aliases)
 #   --quick             a smoke run: --reps 2, 256 MiB, 20k versions,
-#                       10 scale collections; not for publishing
+#                       10k tree files, 10 scale collections; not for
+#                       publishing
 #   --compare L=BIN     also measure the regfs binary BIN as variant "L"
 #                       (e.g. a prototype fix), side by side
 #   --build DIR         build tree (default build-bench, Release)
@@ -41,13 +44,14 @@ cd "$(dirname "$SELF")/../.."
 readonly REPO=$PWD
 
 reps=5
-sections="push read meta moves scale automations shared s3"
+sections="push read meta moves tree scale automations shared s3"
 read_mib=1024
 meta_versions=100000
 meta_aliases=10000
 cold_names=2000
 ls_timeout=120
 scale_collections=100
+tree_files=100000
 concurrent_movers=16
 build=$REPO/build-bench
 work=""
@@ -69,23 +73,24 @@ while (($#)); do
     --cold-names) cold_names=$2; shift ;;
     --ls-timeout) ls_timeout=$2; shift ;;
     --scale-collections) scale_collections=$2; shift ;;
+    --tree-files) tree_files=$2; shift ;;
     --full) scale_collections=1000 ;;
     --quick) reps=2 read_mib=256 meta_versions=20000 meta_aliases=2000
-             cold_names=1000 scale_collections=10 ;;
+             cold_names=1000 scale_collections=10 tree_files=10000 ;;
     --compare) compare+=("$2"); shift ;;
     --build) build=$(realpath -m "$2"); shift ;;
     --work) work=$(realpath -m "$2"); shift ;;
     --out) out=$(realpath -m "$2"); shift ;;
     --keep) keep=1 ;;
     --render-only) render_only=1 ;;
-    -h|--help) sed -n '2,36p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
   esac
   shift
 done
 work=${work:-$build/bench-data}
 readonly reps sections read_mib meta_versions meta_aliases cold_names ls_timeout \
-  scale_collections concurrent_movers build work out keep
+  scale_collections tree_files concurrent_movers build work out keep
 readonly B=$build/tests/bench        # the harnesses
 readonly REGFS=$build/regfs
 readonly W=$work
@@ -142,7 +147,8 @@ cleanup() {
   if [[ -n ${PG_STATE:-} ]]; then stop_pg; fi
   if [[ -n ${S3_STATE:-} ]]; then stop_s3; fi
   if ((keep == 0)) && [[ -d $W ]]; then
-    rm -rf "$W"/store-* "$W"/mirror-* "$W"/src.bin "$W"/cp "$W"/*.db*
+    rm -rf "$W"/store-* "$W"/mirror-* "$W"/src.bin "$W"/cp "$W"/*.db* \
+      "$W"/tree-src
   fi
 }
 trap cleanup EXIT
@@ -1203,6 +1209,90 @@ section_s3() {
   stop_s3
 }
 
+# ---- tree: every file of a tree version of small files, as a data loader ----
+
+# The tree is written once as plain files (the ext4 baseline, on the same
+# disk), pushed as one version with the CLI, and read through a mount with
+# kernel passthrough (the default), through one without (-o nopassthrough,
+# what old kernels and unprivileged daemons get), through a read-only one
+# (-o ro, a reader's mount), through libfuse's
+# passthrough_ll over the ext4 copy (FUSE's own floor), and directly. Cold:
+# the kernel's caches dropped before each pass; warm: the same pass again
+# right after. Files per second, so that the ratio is the speed's.
+section_tree() {
+  local src=$W/tree-src store=$W/store-tree per=1000 t files=$tree_files
+  # regfs push holds a file descriptor for every new file until it
+  # commits (each staged blob keeps its flock against gc), so a tree of
+  # more files than the fd limit cannot be pushed: it is cut to fit.
+  local fit=$(($(ulimit -Hn) - 1000))
+  if ((files > fit)); then
+    log "tree: regfs push needs an fd per new file and the fd limit is $(ulimit -Hn): $fit files instead of $files"
+    files=$fit
+  fi
+  ((files < per)) && per=$files
+  log "tree: writing $files files of 4 KiB, $per to a directory"
+  python3 "$REPO/tests/bench/tree_walk.py" --make "$src" "$files" "$per"
+  "$REGFS" --store "$store" init > /dev/null
+  t=$(now_ns)
+  (ulimit -n "$(ulimit -Hn)"; "$REGFS" --store "$store" push tree "$src" > /dev/null)
+  log "tree: pushed as one version in $(elapsed "$t") s (regfs push)"
+  # Variants by key; the report names the fallback in full.
+  declare -A dir=([ext4]=$src) name=([ext4]=ext4 [nopt]="regfs -o nopassthrough")
+  local variants=(ext4) l
+  for l in "${regfs_labels[@]}"; do
+    mount_regfs "${REGFS_BIN[$l]}" "$store" "$W/mnt/tree-$l"
+    dir[$l]=$W/mnt/tree-$l/tree/v0
+    name[$l]=$l
+    variants+=("$l")
+  done
+  mount_regfs "$REGFS" "$store" "$W/mnt/tree-nopt" -o nopassthrough
+  dir[nopt]=$W/mnt/tree-nopt/tree/v0
+  # A read-only mount: the kernel then keeps a file's attributes across
+  # its passed-through reads (on a writable one each read invalidates the
+  # atime, and the next fstat asks the daemon).
+  mount_regfs "$REGFS" "$store" "$W/mnt/tree-ro" -o ro
+  dir[ro]=$W/mnt/tree-ro/tree/v0
+  name[ro]="regfs -o ro"
+  variants+=(nopt ro)
+  # passthrough_ll keeps an fd for every inode the kernel knows: a tree of
+  # more files than the fd limit fails with EMFILE, so it is left out then.
+  if [[ -x $B/passthrough_ll ]] &&
+     ((files + files / per + 100 < $(ulimit -Hn))); then
+    mount_pt "$src" "$W/mnt/tree-pt"
+    dir[passthrough_ll]=$W/mnt/tree-pt
+    name[passthrough_ll]=passthrough_ll
+    variants+=(passthrough_ll)
+  fi
+  local walk="python3 $REPO/tests/bench/tree_walk.py"
+  local rep v warmth walked count
+  local what="read every file of a tree of $files 4 KiB files (os.walk + read)"
+  for ((rep = 0; rep < reps; rep++)); do
+    for v in $(rotate "$rep" "${variants[@]}"); do
+      drop 3
+      for warmth in cold warm; do
+        walked=$($walk "${dir[$v]}")
+        count=$(cut -f2 <<< "$walked")
+        ((count == files)) || die "tree: ${name[$v]} read $count files, not $files"
+        record tree "$what, $warmth" "${name[$v]}" "$rep" \
+          "$(div "$count" "$(cut -f1 <<< "$walked")")" files/s higher ext4 \
+          "$([[ $warmth == cold ]] && echo "echo 3 > /proc/sys/vm/drop_caches; ")$(show "${walk/$REPO\//} ${dir[$v]}")"
+      done
+    done
+    log "tree: $((rep + 1))/$reps"
+  done
+  for l in "${regfs_labels[@]}"; do
+    target tree "$what, cold" "$l" ext4 ">=" 0.3 \
+      "$l: cold read of a tree of small files >= 0.3× ext4"
+    target tree "$what, warm" "$l" ext4 ">=" 0.3 \
+      "$l: warm read of a tree of small files >= 0.3× ext4"
+  done
+  for l in "${regfs_labels[@]}"; do unmount "$W/mnt/tree-$l"; done
+  unmount "$W/mnt/tree-nopt"
+  unmount "$W/mnt/tree-ro"
+  [[ -n ${dir[passthrough_ll]:-} ]] && unmount "$W/mnt/tree-pt"
+  return 0
+}
+
 # ---- run ----
 
 if has push || has read; then make_source; fi
@@ -1221,6 +1311,7 @@ if has meta || has moves; then
   if has moves; then log "== moves"; section_moves; fi
   unmount_meta
 fi
+if has tree; then log "== tree"; section_tree; fi
 if has scale; then log "== scale"; section_scale; fi
 if has automations; then log "== automations"; section_automations; fi
 if has shared; then log "== shared"; section_shared; fi
@@ -1230,7 +1321,7 @@ if has s3; then log "== s3"; section_s3; fi
 # written again (--render-only, e.g. after editing analysis.md).
 machine > "$W/machine.md"
 [[ -f $W/batches.txt ]] || echo "(the moves section did not run)" > "$W/batches.txt"
-printf '%s' "reps $reps, ${read_mib} MiB version, metadata collection of $meta_versions versions and $meta_aliases aliases, $cold_names names per cold run, scale store of $scale_collections collections of 1000 versions$( ((${#compare[@]})) && echo "; also measured: ${compare[*]}")" \
+printf '%s' "reps $reps, ${read_mib} MiB version, metadata collection of $meta_versions versions and $meta_aliases aliases, $cold_names names per cold run, tree of $tree_files files of 4 KiB, scale store of $scale_collections collections of 1000 versions$( ((${#compare[@]})) && echo "; also measured: ${compare[*]}")" \
   > "$W/options.txt"
 for f in samples.tsv targets.tsv machine.md options.txt batches.txt; do
   cp "$W/$f" "$build/bench-$f"

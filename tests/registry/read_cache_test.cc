@@ -98,7 +98,35 @@ TEST(ReadCacheTest, ADeletedVersionTakesItsTreeAndTheCollectionsAliases) {
   EXPECT_TRUE(cache.GetVersion(3, 2));
   EXPECT_FALSE(cache.GetTreeEntry(7, 0, "a"));
   EXPECT_TRUE(cache.GetTreeEntry(8, 0, "a"));
+  EXPECT_FALSE(cache.GetTreeEntryById(1));
+  ASSERT_TRUE(cache.GetTreeEntryById(2));
+  EXPECT_EQ(cache.GetTreeEntryById(2)->version_id, 8);
   EXPECT_FALSE(cache.GetAlias("models", "production"));
+}
+
+// A mount resolves the inode of an open by the entry's id: the entry put
+// by a lookup by name answers it.
+TEST(ReadCacheTest, ATreeEntryIsFoundByNameAndById) {
+  ReadCache cache;
+  cache.PutTreeEntry(
+      TreeEntry{.id = 5, .version_id = 7, .parent_id = 2, .name = "x.bin"});
+  ASSERT_TRUE(cache.GetTreeEntryById(5));
+  EXPECT_EQ(cache.GetTreeEntryById(5)->name, "x.bin");
+  ASSERT_TRUE(cache.GetTreeEntry(7, 2, "x.bin"));
+  EXPECT_EQ(cache.GetTreeEntry(7, 2, "x.bin")->id, 5);
+  EXPECT_FALSE(cache.GetTreeEntryById(6));
+  EXPECT_EQ(cache.sizes().tree_entries, 1u);
+}
+
+// Deleting a version this cache never held (its tree entries were looked
+// up by id alone) cannot leave them behind.
+TEST(ReadCacheTest, ADeletedVersionNotCachedForgetsEveryTreeEntry) {
+  ReadCache cache;
+  cache.PutTreeEntry(
+      TreeEntry{.id = 5, .version_id = 7, .parent_id = 0, .name = "a"});
+  (void)cache.Forget(MakeEvent(EventType::kVersionDelete, "models", "", 1));
+  EXPECT_FALSE(cache.GetTreeEntryById(5));
+  EXPECT_FALSE(cache.GetTreeEntry(7, 0, "a"));
 }
 
 TEST(ReadCacheTest, ProtectingANameForgetsItInEveryCollection) {
