@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,28 @@ TEST_F(CliTest, PushOfADirectoryKeepsItsLayout) {
   for (const auto& f : v["tree"]) paths.push_back(f["path"]);
   EXPECT_THAT(paths, ElementsAre("config.json", "empty.txt", "weights/",
                                  "weights/layer0.bin"));
+}
+
+// A tree push holds each staged file open until it commits: regfs raises
+// its soft limit of open files to the hard one, so a tree of more files
+// than the usual soft limit (1024) still pushes.
+TEST_F(CliTest, PushOfATreeLargerThanTheSoftOpenFileLimit) {
+  constexpr int kFiles = 200;
+  for (int i = 0; i < kFiles; ++i) {
+    WriteFile("many/f" + std::to_string(i), std::to_string(i));
+  }
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_GT(saved.rlim_max, rlim_t{kFiles + 64}) << "the hard limit is too low";
+  struct rlimit low = saved;
+  low.rlim_cur = 64;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  const RunResult pushed =
+      RunRegfs({"--store", store().string(), "push", "many",
+                (dir() / "files" / "many").string()});
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  EXPECT_EQ(Json({"ls", "many/v0"})["tree"].size(), size_t{kFiles});
 }
 
 TEST_F(CliTest, PushRecordsTagsMetadataAndDescription) {
