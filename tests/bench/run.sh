@@ -1225,13 +1225,15 @@ section_tree() {
   local src=$W/tree-src store=$W/store-tree per=1000 t files=$tree_files
   # regfs push holds a file descriptor for every new file until it
   # commits (each staged blob keeps its flock against gc), so a tree of
-  # more files than the fd limit cannot be pushed: it is cut to fit.
+  # more files than the hard fd limit (regfs raises its soft limit to it)
+  # cannot be pushed: it is cut to fit, and the report says how many.
   local fit=$(($(ulimit -Hn) - 1000))
   if ((files > fit)); then
     log "tree: regfs push needs an fd per new file and the fd limit is $(ulimit -Hn): $fit files instead of $files"
     files=$fit
   fi
   ((files < per)) && per=$files
+  tree_used=$files
   log "tree: writing $files files of 4 KiB, $per to a directory"
   python3 "$REPO/tests/bench/tree_walk.py" --make "$src" "$files" "$per"
   "$REGFS" --store "$store" init > /dev/null
@@ -1323,7 +1325,7 @@ if has s3; then log "== s3"; section_s3; fi
 # written again (--render-only, e.g. after editing analysis.md).
 machine > "$W/machine.md"
 [[ -f $W/batches.txt ]] || echo "(the moves section did not run)" > "$W/batches.txt"
-printf '%s' "reps $reps, ${read_mib} MiB version, metadata collection of $meta_versions versions and $meta_aliases aliases, $cold_names names per cold run, tree of $tree_files files of 4 KiB, scale store of $scale_collections collections of 1000 versions$( ((${#compare[@]})) && echo "; also measured: ${compare[*]}")" \
+printf '%s' "reps $reps, ${read_mib} MiB version, metadata collection of $meta_versions versions and $meta_aliases aliases, $cold_names names per cold run, tree of ${tree_used:-$tree_files} files of 4 KiB, scale store of $scale_collections collections of 1000 versions$( ((${#compare[@]})) && echo "; also measured: ${compare[*]}")" \
   > "$W/options.txt"
 for f in samples.tsv targets.tsv machine.md options.txt batches.txt; do
   cp "$W/$f" "$build/bench-$f"
