@@ -96,9 +96,8 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
       [[fallthrough]];
     case NodeType::kCollectionHistory: {
       auto text = histories_.Get(node.collection);
-      auto size = text->Refresh(registry_);
-      if (!size) return std::unexpected(size.error());
-      return FileStat(node.ino, 0444, *size, owner,
+      REGFS_ASSIGN_OR_RETURN(const uint64_t size, text->Refresh(registry_));
+      return FileStat(node.ino, 0444, size, owner,
                       std::max(text->last_time(), TimeMs{0}));
     }
     case NodeType::kCollection:

@@ -151,11 +151,11 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
   entries.push_back({"..", kRootIno, S_IFDIR});
   if (node.ino == kRootIno) {
     entries.push_back({std::string(kControlDir), kControlDirIno, S_IFDIR});
-    auto collections = options_.as_of
-                           ? registry_.CollectionsAt(*options_.as_of)
-                           : registry_.ListCollections();
-    if (!collections) return std::unexpected(collections.error());
-    for (const Collection& c : *collections) {
+    REGFS_ASSIGN_OR_RETURN(const auto collections,
+                           options_.as_of
+                               ? registry_.CollectionsAt(*options_.as_of)
+                               : registry_.ListCollections());
+    for (const Collection& c : collections) {
       RememberCollection(c.id, c.name);
       entries.push_back(
           {c.name, MakeIno(NodeType::kCollection, static_cast<uint64_t>(c.id)),
@@ -181,10 +181,10 @@ Result<std::vector<DirEntry>> FileSystem::ListDir(const Node& node) {
     if (node.entry ? !node.entry->is_dir : node.version->kind != Kind::kTree) {
       return registry::Fail(Code::kInvalidArgument, "not a directory");
     }
-    auto tree =
-        registry_.ListTree(node.version->id, node.entry ? node.entry->id : 0);
-    if (!tree) return std::unexpected(tree.error());
-    for (const TreeEntry& e : *tree) {
+    REGFS_ASSIGN_OR_RETURN(
+        const auto tree,
+        registry_.ListTree(node.version->id, node.entry ? node.entry->id : 0));
+    for (const TreeEntry& e : tree) {
       entries.push_back(
           {e.name, MakeIno(NodeType::kTreeEntry, static_cast<uint64_t>(e.id)),
            static_cast<mode_t>(e.is_dir ? S_IFDIR : S_IFREG)});
@@ -200,22 +200,21 @@ Result<std::vector<DirEntry>> FileSystem::ListCollection(
                      MakeIno(NodeType::kCollectionHistory,
                              static_cast<uint64_t>(node.collection_id)),
                      S_IFREG});
-  auto versions =
-      options_.as_of
-          ? registry_.VersionsAt(node.collection, *options_.as_of)
-          : registry_.ListVersions(node.collection);
-  if (!versions) return std::unexpected(versions.error());
-  for (const Version& v : *versions) {
+  REGFS_ASSIGN_OR_RETURN(
+      const auto versions,
+      options_.as_of ? registry_.VersionsAt(node.collection, *options_.as_of)
+                     : registry_.ListVersions(node.collection));
+  for (const Version& v : versions) {
     entries.push_back(
         {registry::VersionName(v.number),
          MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
          static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG)});
   }
-  auto aliases = options_.as_of
-                     ? registry_.AliasesAt(node.collection, *options_.as_of)
-                     : registry_.ListAliases(node.collection);
-  if (!aliases) return std::unexpected(aliases.error());
-  for (const Alias& a : *aliases) {
+  REGFS_ASSIGN_OR_RETURN(
+      const auto aliases,
+      options_.as_of ? registry_.AliasesAt(node.collection, *options_.as_of)
+                     : registry_.ListAliases(node.collection));
+  for (const Alias& a : aliases) {
     entries.push_back({a.name, AliasIno(a), S_IFLNK});
   }
   return entries;

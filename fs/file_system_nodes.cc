@@ -67,10 +67,10 @@ Result<std::string> FileSystem::CollectionName(int64_t id) {
     const auto it = collection_names_.find(id);
     if (it != collection_names_.end()) return it->second;
   }
-  auto collection = registry_.GetCollectionById(id);
-  if (!collection) return std::unexpected(collection.error());
-  RememberCollection(collection->id, collection->name);
-  return std::move(collection->name);
+  REGFS_ASSIGN_OR_RETURN(registry::Collection collection,
+                         registry_.GetCollectionById(id));
+  RememberCollection(collection.id, collection.name);
+  return std::move(collection.name);
 }
 
 void FileSystem::RememberVersion(Version version) {
@@ -90,9 +90,8 @@ Result<Version> FileSystem::VersionById(int64_t id) {
     const auto it = versions_.find(id);
     if (it != versions_.end()) return it->second;
   }
-  auto version = registry_.GetVersionById(id);
-  if (!version) return std::unexpected(version.error());
-  RememberVersion(*version);
+  REGFS_ASSIGN_OR_RETURN(Version version, registry_.GetVersionById(id));
+  RememberVersion(version);
   return version;
 }
 
@@ -107,29 +106,27 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
       return node;
     case NodeType::kCollection:
     case NodeType::kCollectionHistory: {
-      auto name = CollectionName(static_cast<int64_t>(id));
-      if (!name) return std::unexpected(name.error());
+      REGFS_ASSIGN_OR_RETURN(node.collection,
+                             CollectionName(static_cast<int64_t>(id)));
       node.collection_id = static_cast<int64_t>(id);
-      node.collection = *name;
       return node;
     }
     case NodeType::kVersion: {
-      auto version = VersionById(static_cast<int64_t>(id));
-      if (!version) return std::unexpected(version.error());
-      node.collection_id = version->collection_id;
-      node.collection = version->collection;
-      node.version = std::move(*version);
+      REGFS_ASSIGN_OR_RETURN(Version version,
+                             VersionById(static_cast<int64_t>(id)));
+      node.collection_id = version.collection_id;
+      node.collection = version.collection;
+      node.version = std::move(version);
       return node;
     }
     case NodeType::kTreeEntry: {
-      auto entry = registry_.GetTreeEntry(static_cast<int64_t>(id));
-      if (!entry) return std::unexpected(entry.error());
-      auto version = VersionById(entry->version_id);
-      if (!version) return std::unexpected(version.error());
-      node.collection_id = version->collection_id;
-      node.collection = version->collection;
-      node.version = std::move(*version);
-      node.entry = std::move(*entry);
+      REGFS_ASSIGN_OR_RETURN(registry::TreeEntry entry,
+                             registry_.GetTreeEntry(static_cast<int64_t>(id)));
+      REGFS_ASSIGN_OR_RETURN(Version version, VersionById(entry.version_id));
+      node.collection_id = version.collection_id;
+      node.collection = version.collection;
+      node.version = std::move(version);
+      node.entry = std::move(entry);
       return node;
     }
     case NodeType::kAlias:
@@ -145,10 +142,9 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
     case NodeType::kDraft: {
       auto key = drafts_.Get(ino);
       if (!key) break;
-      auto name = CollectionName(key->collection_id);
-      if (!name) return std::unexpected(name.error());
+      REGFS_ASSIGN_OR_RETURN(node.collection,
+                             CollectionName(key->collection_id));
       node.collection_id = key->collection_id;
-      node.collection = *name;
       node.draft = std::move(*key);
       return node;
     }
