@@ -1238,7 +1238,7 @@ section_tree() {
   python3 "$REPO/tests/bench/tree_walk.py" --make "$src" "$files" "$per"
   "$REGFS" --store "$store" init > /dev/null
   t=$(now_ns)
-  (ulimit -n "$(ulimit -Hn)"; "$REGFS" --store "$store" push tree "$src" > /dev/null)
+  "$REGFS" --store "$store" push tree "$src" > /dev/null
   log "tree: pushed as one version in $(elapsed "$t") s (regfs push)"
   # Variants by key; the report names the fallback in full.
   declare -A dir=([ext4]=$src) name=([ext4]=ext4 [nopt]="regfs -o nopassthrough")
