@@ -166,8 +166,12 @@ else
   # sanitizers see the same domain code in registry_tests, and the
   # PostgreSQL engine's own tests (*/Postgres, registry_postgres_tests,
   # CliSharedTest) still run here. Together they would take the test
-  # command near CI's hour.
-  ctest_extra=(-E '^registry_pg[.]')
+  # command near CI's hour. Likewise the deployment tests (the mount
+  # helper, the systemd unit, the container, the package: what they check
+  # is the packaging, not the code) and the headless browser's page checks
+  # (web_test and web_serve_test run here) run in the Release tree only:
+  # about a minute of this step's wall time.
+  ctest_extra=(-E '^registry_pg[.]' -LE '^(deploy|browser)$')
   # -g1: line tables, all that a sanitizer's stack trace needs, at a
   # fraction of full debug information's compile and link time.
   build_and_test build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
