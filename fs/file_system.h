@@ -54,6 +54,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fs/answered_changes.h"
 #include "fs/backing_files.h"
 #include "fs/caller_cache.h"
 #include "fs/control_file.h"
@@ -494,6 +495,8 @@ class FileSystem final {
   CallerCache callers_;
   Staging staging_;
   LinkTable links_;
+  // This mount's changes that its replies gave the kernel (OnEvents).
+  AnsweredChanges answered_;
   PastViews past_;
   HistoryFiles histories_;
   Notifier notifier_;

@@ -108,6 +108,7 @@ Reply FileSystem::Symlink(const Request& r, std::string_view given_target,
   }
   spdlog::info("{} (uid {}) created alias {}/{} -> v{}", who.user, who.uid,
                dir->collection, name, alias->version);
+  answered_.Add(alias->revision);  // this reply is the new entry
   return LinkEntry(AliasIno(*alias), LinkNodeOf(*alias, dir->collection_id));
 }
 
@@ -299,7 +300,9 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
   // under `new_name` for the alias timeout; that inode answers as the
   // committed alias from now on. (Two notifications per `ln -sfn` cost a
   // kernel round trip each and the directory's lock, which the next
-  // `ln -sfn` into the same collection waits for; issue 15.)
+  // `ln -sfn` into the same collection waits for; issue 15.) Nor from the
+  // watcher, when it meets this change (answered_changes.h).
+  answered_.Add(alias->revision);
   links_.Update(staged.ino, LinkNodeOf(*alias, dir.collection_id));
   return ErrorReply{0};
 }

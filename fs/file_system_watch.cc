@@ -57,7 +57,8 @@ bool FileSystem::InvalidateFor(const registry::Event& e) {
     case EventType::kAliasMove:
     case EventType::kAliasRemove:
     case EventType::kAliasRename:
-      if (!dir) break;
+      // A change of this mount's whose reply updated the kernel already.
+      if (!dir || answered_.Take(e.seq)) break;
       notifier_.InvalidateEntry(dir, e.alias);
       if (!e.renamed_to.empty()) notifier_.InvalidateEntry(dir, e.renamed_to);
       break;
