@@ -80,6 +80,10 @@ struct Request {
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t pid = 0;
+  // The caller's supplementary groups, read once per request when first
+  // needed (libfuse reads them from /proc at each call; a rename asks
+  // twice). A request is served by one thread.
+  mutable std::optional<std::vector<gid_t>> groups;
 };
 
 // What a request tried, for the log: text, or a function that makes it

@@ -26,7 +26,7 @@ using registry::Identity;
 
 namespace {
 
-std::vector<gid_t> RequestGroups(fuse_req_t req) {
+std::vector<gid_t> ReadGroups(fuse_req_t req) {
   std::vector<gid_t> groups(64);
   int n =
       fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
@@ -39,15 +39,19 @@ std::vector<gid_t> RequestGroups(fuse_req_t req) {
   return groups;
 }
 
+const std::vector<gid_t>& RequestGroups(const Request& r) {
+  if (!r.groups) r.groups = ReadGroups(r.req);
+  return *r.groups;
+}
+
 }  // namespace
 
 Identity FileSystem::ReadIdentity(const Request& r) {
-  return callers_.ForRead(r.uid, r.gid,
-                          [req = r.req] { return RequestGroups(req); });
+  return callers_.ForRead(r.uid, r.gid, [&r] { return RequestGroups(r); });
 }
 
 Identity FileSystem::ChangeIdentity(const Request& r) {
-  return callers_.ForChange(r.uid, r.gid, RequestGroups(r.req));
+  return callers_.ForChange(r.uid, r.gid, RequestGroups(r));
 }
 
 int FileSystem::CheckRead(const Request& r, const What& what) {

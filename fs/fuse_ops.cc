@@ -21,7 +21,7 @@ FileSystem& Fs(fuse_req_t req) {
 
 Request RequestOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Request{req, ctx->uid, ctx->gid, ctx->pid};
+  return Request{req, ctx->uid, ctx->gid, ctx->pid, std::nullopt};
 }
 
 Handle& HandleOf(const fuse_file_info* fi) {
