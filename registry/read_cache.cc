@@ -30,8 +30,12 @@ void PutBounded(Map& map, size_t bound, Key key, const Value& value) {
 
 }  // namespace
 
-std::string ReadCache::VersionKey(int64_t collection_id, uint64_t number) {
-  return fmt::format("{}/{}", collection_id, number);
+size_t ReadCache::VersionKeyHash::operator()(
+    const VersionKey& key) const noexcept {
+  // Numbers are dense within a collection; the multiplier spreads ids.
+  return std::hash<uint64_t>{}(
+      static_cast<uint64_t>(key.collection_id) * 0x9E3779B97F4A7C15ULL ^
+      key.number);
 }
 
 std::string ReadCache::TreeKey(int64_t version_id, int64_t parent_id,
@@ -51,9 +55,8 @@ std::optional<int64_t> ReadCache::CollectionId(std::string_view name) const {
 
 std::optional<Version> ReadCache::GetVersion(int64_t collection_id,
                                              uint64_t number) const {
-  const std::string key = VersionKey(collection_id, number);
   MutexLock lock(mu_);
-  return Find(versions_, key);
+  return Find(versions_, VersionKey{collection_id, number});
 }
 
 std::optional<TreeEntry> ReadCache::GetTreeEntry(int64_t version_id,
@@ -84,9 +87,9 @@ void ReadCache::PutCollectionId(const std::string& name, int64_t id) {
 }
 
 void ReadCache::PutVersion(const Version& version) {
-  std::string key = VersionKey(version.collection_id, version.number);
+  const VersionKey key{version.collection_id, version.number};
   MutexLock lock(mu_);
-  PutBounded(versions_, kMaxVersions, std::move(key), version);
+  PutBounded(versions_, kMaxVersions, key, version);
 }
 
 void ReadCache::PutTreeEntry(const TreeEntry& entry) {

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,9 +41,11 @@ namespace regfs::registry {
 
 class ReadCache final {
  public:
-  // The bounds: a few MiB each at most.
+  // The bounds: a few MiB each at most (a version takes about 0.5 KiB,
+  // an alias or a tree entry about 0.2 KiB), so that a mount under load
+  // stays within its 64 MiB (BENCHMARKS.md, "Scale").
   static constexpr size_t kMaxCollections = 4096;
-  static constexpr size_t kMaxVersions = 16384;
+  static constexpr size_t kMaxVersions = 8192;
   static constexpr size_t kMaxTreeEntries = 65536;
   static constexpr size_t kMaxAliases = 16384;
 
@@ -87,7 +90,14 @@ class ReadCache final {
   Sizes sizes() const;
 
  private:
-  static std::string VersionKey(int64_t collection_id, uint64_t number);
+  struct VersionKey {
+    int64_t collection_id = 0;
+    uint64_t number = 0;
+    bool operator==(const VersionKey&) const = default;
+  };
+  struct VersionKeyHash {
+    size_t operator()(const VersionKey& key) const noexcept;
+  };
   static std::string TreeKey(int64_t version_id, int64_t parent_id,
                              std::string_view name);
   static std::string AliasKeyOf(std::string_view collection,
@@ -104,8 +114,8 @@ class ReadCache final {
 
   mutable Mutex mu_;
   std::unordered_map<std::string, int64_t> collections_ GUARDED_BY(mu_);
-  // "<collection id>/<number>"
-  std::unordered_map<std::string, Version> versions_ GUARDED_BY(mu_);
+  std::unordered_map<VersionKey, Version, VersionKeyHash> versions_
+      GUARDED_BY(mu_);
   // Tree entries by id, and their ids by "<version id>/<parent id>/<name>":
   // both hold the same entries.
   std::unordered_map<int64_t, TreeEntry> tree_ GUARDED_BY(mu_);
