@@ -100,9 +100,10 @@ ctest_extra=()
 # configure DIR CMAKE_ARGS...: cmake for DIR. A new tree uses Ninja, which
 # keeps both cores busy across targets; a tree configured before keeps its
 # generator (cmake refuses to change it). Every compile goes through
-# ccache: the system-libfuse variant's registry, delivery and web objects
-# are the Release tree's, and a second run of this command recompiles
-# only what changed.
+# ccache: the system-libfuse variant's delivery and web objects are the
+# Release tree's, and a second run of this command recompiles only what
+# changed. ccache caches a compile that uses a precompiled header only
+# with these sloppinesses (the header's own time macros and mtime).
 configure() {
   local dir=$1
   shift
@@ -112,6 +113,7 @@ configure() {
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@"
 }
 export CCACHE_BASEDIR=$PWD
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 # check_thread_safety: compiles the libraries (no link, no tests) with
 # clang's -Wthread-safety, which checks the lock contracts written as
