@@ -25,8 +25,9 @@ set -euo pipefail
 # Benchmarks (tests/bench): Google Benchmark, fio, hyperfine, linux-perf.
 # Fuzzing (tests/fuzz) and the thread-safety compile of tests/run.sh:
 # clang 19 (bookworm main), with libFuzzer (clang 14 lacks the C++23
-# std::expected of GCC 12's libstdc++). ccache: tests/run.sh compiles
-# through it (a second run rebuilds only what changed).
+# std::expected of GCC 12's libstdc++). ccache: for developers' own
+# trees (-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); tests/run.sh does not use
+# it (see there).
 # Blobs in S3 (issue 17): Node.js and npm run the tests' local S3 server
 # (packaging/install-s3rver.sh); a Node.js that the machine already has,
 # from any source, is used as it is, so Debian's packages are added only
