@@ -1,52 +1,63 @@
 #include "registry/sql/schema.h"
 
-#include <fmt/format.h>
+#include <string>
 
-#include "registry/sql/schema_postgres.h"
+#include <fmt/format.h>
 
 namespace regfs::registry::sql::schema {
 namespace {
 
-constexpr const char* kVersion1 = R"sql(
+// The migration steps, written once for both engines. Each is a fmt
+// template; its fields name what the engines spell differently:
+//   {int}        a 64-bit integer: SQLite's INTEGER, PostgreSQL's BIGINT;
+//   {row_id}     a row id the engine assigns: SQLite's INTEGER PRIMARY KEY
+//                (the rowid), a PostgreSQL identity;
+//   {no_rowid}   SQLite's WITHOUT ROWID for a table keyed by text;
+//   {version_table}, {append_only}: step 1's engine-specific parts (the
+//                PostgreSQL schema version's table; history's triggers).
+// Collections take their id explicitly (sql::InsertCollection) and
+// history.seq comes from the counters row (sql::AppendEvent), never from
+// a rowid or a sequence.
+constexpr const char* kVersion1 = R"sql({version_table}
 CREATE TABLE settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
-) WITHOUT ROWID;
+){no_rowid};
 
 CREATE TABLE collections (
-  id INTEGER PRIMARY KEY,
+  id {int} PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
-  kind INTEGER NOT NULL DEFAULT 0,
-  next_version INTEGER NOT NULL DEFAULT 0,
-  created_ms INTEGER NOT NULL,
-  creator_uid INTEGER NOT NULL,
+  kind {int} NOT NULL DEFAULT 0,
+  next_version {int} NOT NULL DEFAULT 0,
+  created_ms {int} NOT NULL,
+  creator_uid {int} NOT NULL,
   creator TEXT NOT NULL
 );
 
 CREATE TABLE versions (
-  id INTEGER PRIMARY KEY,
-  collection_id INTEGER NOT NULL REFERENCES collections(id),
-  number INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL,
-  creator_uid INTEGER NOT NULL,
+  id {row_id},
+  collection_id {int} NOT NULL REFERENCES collections(id),
+  number {int} NOT NULL,
+  created_ms {int} NOT NULL,
+  creator_uid {int} NOT NULL,
   creator TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  files INTEGER NOT NULL,
+  size {int} NOT NULL,
+  files {int} NOT NULL,
   digest TEXT NOT NULL,
   blob TEXT,
   filename TEXT NOT NULL,
-  created_seq INTEGER NOT NULL,
+  created_seq {int} NOT NULL,
   UNIQUE (collection_id, number)
 );
 
 CREATE TABLE tree_entries (
-  id INTEGER PRIMARY KEY,
-  version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
-  parent_id INTEGER NOT NULL,
+  id {row_id},
+  version_id {int} NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  parent_id {int} NOT NULL,
   name TEXT NOT NULL,
-  is_dir INTEGER NOT NULL,
-  executable INTEGER NOT NULL,
-  size INTEGER NOT NULL,
+  is_dir {int} NOT NULL,
+  executable {int} NOT NULL,
+  size {int} NOT NULL,
   blob TEXT,
   UNIQUE (version_id, parent_id, name)
 );
@@ -54,13 +65,13 @@ CREATE INDEX tree_entries_blob ON tree_entries(blob);
 CREATE INDEX versions_blob ON versions(blob);
 
 CREATE TABLE aliases (
-  id INTEGER PRIMARY KEY,
-  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  id {row_id},
+  collection_id {int} NOT NULL REFERENCES collections(id),
   name TEXT NOT NULL,
-  version_id INTEGER NOT NULL REFERENCES versions(id),
-  revision INTEGER NOT NULL,
-  updated_ms INTEGER NOT NULL,
-  updated_uid INTEGER NOT NULL,
+  version_id {int} NOT NULL REFERENCES versions(id),
+  revision {int} NOT NULL,
+  updated_ms {int} NOT NULL,
+  updated_uid {int} NOT NULL,
   updated_by TEXT NOT NULL,
   UNIQUE (collection_id, name)
 );
@@ -68,53 +79,49 @@ CREATE INDEX aliases_version ON aliases(version_id);
 
 CREATE TABLE protected_names (
   name TEXT PRIMARY KEY,
-  created_ms INTEGER NOT NULL,
+  created_ms {int} NOT NULL,
   created_by TEXT NOT NULL
-) WITHOUT ROWID;
+){no_rowid};
 
 CREATE TABLE roles (
   principal TEXT PRIMARY KEY,
-  role INTEGER NOT NULL
-) WITHOUT ROWID;
+  role {int} NOT NULL
+){no_rowid};
 
 CREATE TABLE history (
-  seq INTEGER PRIMARY KEY,
-  time_ms INTEGER NOT NULL,
+  seq {int} PRIMARY KEY,
+  time_ms {int} NOT NULL,
   event TEXT NOT NULL,
   collection TEXT NOT NULL,
   alias TEXT NOT NULL,
-  old_version INTEGER,
-  new_version INTEGER,
-  uid INTEGER NOT NULL,
-  user TEXT NOT NULL,
+  old_version {int},
+  new_version {int},
+  uid {int} NOT NULL,
+  "user" TEXT NOT NULL,
   interface TEXT NOT NULL,
   detail TEXT NOT NULL
 );
 CREATE INDEX history_collection ON history(collection, seq);
 CREATE INDEX history_time ON history(time_ms);
-
-CREATE TRIGGER history_append_only_update BEFORE UPDATE ON history
-BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
-CREATE TRIGGER history_append_only_delete BEFORE DELETE ON history
-BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+{append_only}
 )sql";
 
 constexpr const char* kVersion2 = R"sql(
 ALTER TABLE versions ADD COLUMN description TEXT NOT NULL DEFAULT '';
 
 CREATE TABLE tags (
-  version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  version_id {int} NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
   tag TEXT NOT NULL,
   PRIMARY KEY (version_id, tag)
-) WITHOUT ROWID;
+){no_rowid};
 CREATE INDEX tags_tag ON tags(tag);
 
 CREATE TABLE metadata (
-  version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+  version_id {int} NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
   key TEXT NOT NULL,
   value TEXT NOT NULL,
   PRIMARY KEY (version_id, key)
-) WITHOUT ROWID;
+){no_rowid};
 )sql";
 
 // Deleted collections (Registry::DeleteCollection). The collection's row
@@ -126,14 +133,14 @@ CREATE TABLE metadata (
 // shows this incarnation at events before it.
 constexpr const char* kVersion3 = R"sql(
 CREATE TABLE deleted_collections (
-  id INTEGER PRIMARY KEY,
+  id {int} PRIMARY KEY,
   name TEXT NOT NULL,
-  kind INTEGER NOT NULL,
-  next_version INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL,
-  creator_uid INTEGER NOT NULL,
+  kind {int} NOT NULL,
+  next_version {int} NOT NULL,
+  created_ms {int} NOT NULL,
+  creator_uid {int} NOT NULL,
   creator TEXT NOT NULL,
-  deleted_seq INTEGER NOT NULL
+  deleted_seq {int} NOT NULL
 );
 CREATE INDEX deleted_collections_name ON deleted_collections(name, deleted_seq);
 )sql";
@@ -144,8 +151,8 @@ CREATE INDEX deleted_collections_name ON deleted_collections(name, deleted_seq);
 constexpr const char* kVersion4 = R"sql(
 CREATE TABLE counters (
   name TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
-) WITHOUT ROWID;
+  value {int} NOT NULL
+){no_rowid};
 INSERT INTO counters (name, value)
   SELECT 'history', coalesce(max(seq), 0) FROM history;
 )sql";
@@ -163,22 +170,22 @@ CREATE TABLE automations (
   secret_file TEXT NOT NULL,
   format TEXT NOT NULL,
   exec TEXT NOT NULL,
-  exec_uid INTEGER NOT NULL,
-  exec_gid INTEGER NOT NULL,
+  exec_uid {int} NOT NULL,
+  exec_gid {int} NOT NULL,
   exec_user TEXT NOT NULL,
-  position INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL,
+  position {int} NOT NULL,
+  created_ms {int} NOT NULL,
   created_by TEXT NOT NULL
 );
 
 CREATE TABLE deliveries (
   automation TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  attempt INTEGER NOT NULL,
-  time_ms INTEGER NOT NULL,
+  seq {int} NOT NULL,
+  attempt {int} NOT NULL,
+  time_ms {int} NOT NULL,
   outcome TEXT NOT NULL,
-  status INTEGER,
-  latency_ms INTEGER NOT NULL,
+  status {int},
+  latency_ms {int} NOT NULL,
   message TEXT NOT NULL,
   PRIMARY KEY (automation, seq, attempt)
 );
@@ -187,15 +194,15 @@ CREATE INDEX deliveries_time ON deliveries(time_ms);
 CREATE TABLE leases (
   name TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
-  expires_ms INTEGER NOT NULL
+  expires_ms {int} NOT NULL
 );
 )sql";
 
 // The machine each change was made on (Event::host), which a shared
 // store's history names: its nodes share one history. Rows from before,
 // and every row of an embedded store (one machine), keep the empty host.
-// Adding a column rewrites no row, so the append-only triggers stay as
-// they are and do not fire.
+// Adding a column with a constant default rewrites no row (on either
+// engine), so the append-only triggers do not fire.
 constexpr const char* kVersion6 = R"sql(
 ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT '';
 )sql";
@@ -203,11 +210,35 @@ ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT '';
 constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3,
                                   kVersion4, kVersion5, kVersion6};
 static_assert(std::size(kSteps) == Registry::kSchemaVersion);
-static_assert(std::size(kSteps) == std::size(kPostgresSteps));
+
+// engine-specific: step 1's history triggers. PostgreSQL's also refuses
+// TRUNCATE.
+constexpr const char* kSqliteAppendOnly = R"sql(
+CREATE TRIGGER history_append_only_update BEFORE UPDATE ON history
+BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+CREATE TRIGGER history_append_only_delete BEFORE DELETE ON history
+BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;)sql";
+constexpr const char* kPostgresAppendOnly = R"sql(
+CREATE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'history is append-only'; END $$;
+CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
+ON history FOR EACH STATEMENT EXECUTE FUNCTION history_append_only();)sql";
 
 // engine-specific: the statements of migration step `index` (0-based).
-const char* Step(Engine engine, int index) {
-  return engine == Engine::kSqlite ? kSteps[index] : kPostgresSteps[index];
+std::string Step(Engine engine, int index) {
+  const bool sqlite = engine == Engine::kSqlite;
+  return fmt::format(
+      fmt::runtime(kSteps[index]), fmt::arg("int", sqlite ? "INTEGER" : "BIGINT"),
+      fmt::arg("row_id", sqlite ? "INTEGER PRIMARY KEY"
+                                : "BIGINT GENERATED BY DEFAULT AS IDENTITY "
+                                  "PRIMARY KEY"),
+      fmt::arg("no_rowid", sqlite ? " WITHOUT ROWID" : ""),
+      fmt::arg("version_table",
+               sqlite ? ""
+                      : "\nCREATE TABLE schema_version (version BIGINT NOT "
+                        "NULL);\nINSERT INTO schema_version (version) VALUES "
+                        "(0);\n"),
+      fmt::arg("append_only", sqlite ? kSqliteAppendOnly : kPostgresAppendOnly));
 }
 
 // engine-specific: records schema version `version` inside the open

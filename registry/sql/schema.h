@@ -1,7 +1,7 @@
-// The registry's SQLite schema and its migrations (the SQLite engine's:
-// a shared store's engine has its own). The version lives in
-// PRAGMA user_version; Migrate() brings any older store up to
-// Registry::kSchemaVersion, one step per transaction.
+// The registry's schema and its migrations, for both engines. The version
+// lives in SQLite's PRAGMA user_version and in PostgreSQL's schema_version
+// table; Migrate() brings any older store up to Registry::kSchemaVersion,
+// one step per transaction.
 #ifndef REGFS_REGISTRY_SQL_SCHEMA_H_
 #define REGFS_REGISTRY_SQL_SCHEMA_H_
 
@@ -19,8 +19,8 @@ namespace regfs::registry::sql::schema {
 // Version 5: automations, their deliveries' log, leases.
 // Version 6: the history's host column (a shared store's node).
 //
-// A PostgreSQL store has the same tables and steps (schema_postgres.h);
-// its version is the row of its schema_version table.
+// A PostgreSQL store has the same tables and steps, each written once
+// (schema.cc) with the few words the engines spell differently filled in.
 
 // The schema version of `db` (0 for an empty database).
 Result<int> Version(Connection& db);
