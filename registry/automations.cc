@@ -56,13 +56,15 @@ std::string_view AutomationFormatName(AutomationFormat format) {
 }
 
 Result<AutomationFormat> ParseAutomationFormat(std::string_view name) {
-  if (auto f = ValueNamed(kFormats, name)) return *f;
-  return Fail(Code::kInvalidArgument,
-              fmt::format("unknown format '{}': use json or slack", name));
+  return ParseNamed(kFormats, name, "format", ": use json or slack");
 }
 
 std::string_view DeliveryOutcomeName(DeliveryOutcome outcome) {
   return NameOf(kOutcomes, outcome, "failed");
+}
+
+DeliveryOutcome DeliveryOutcomeNamed(std::string_view name) {
+  return ValueNamed(kOutcomes, name).value_or(DeliveryOutcome::kFailed);
 }
 
 Result<std::vector<EventType>> ParseEventList(std::string_view list) {

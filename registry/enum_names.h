@@ -9,6 +9,10 @@
 #include <optional>
 #include <string_view>
 
+#include <fmt/format.h>
+
+#include "registry/error.h"
+
 namespace regfs::registry {
 
 template <class Enum>
@@ -44,6 +48,18 @@ constexpr std::optional<decltype(Row::value)> ValueNamed(
     if (e.name == name) return e.value;
   }
   return std::nullopt;
+}
+
+// The value named `name` in `table`, or InvalidArgument "unknown <what>
+// '<name>'" and `hint` (what to use instead).
+template <class Row, size_t N>
+Result<decltype(Row::value)> ParseNamed(const Row (&table)[N],
+                                        std::string_view name,
+                                        std::string_view what,
+                                        std::string_view hint = {}) {
+  if (auto value = ValueNamed(table, name)) return *value;
+  return Fail(Code::kInvalidArgument,
+              fmt::format("unknown {} '{}'{}", what, name, hint));
 }
 
 }  // namespace regfs::registry

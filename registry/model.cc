@@ -1,7 +1,5 @@
 #include "registry/model.h"
 
-#include <fmt/format.h>
-
 #include "registry/enum_names.h"
 
 namespace regfs::registry {
@@ -28,11 +26,8 @@ std::string_view RoleName(Role role) {
 }
 
 Result<Role> ParseRole(std::string_view name) {
-  if (auto role = ValueNamed(kRoleNames, name)) return *role;
-  return Fail(
-      Code::kInvalidArgument,
-      fmt::format("unknown role '{}': use admin, member, viewer or none",
-                  name));
+  return ParseNamed(kRoleNames, name, "role",
+                    ": use admin, member, viewer or none");
 }
 
 std::string_view KindName(Kind kind) {

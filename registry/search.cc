@@ -95,9 +95,7 @@ std::string_view SearchFieldName(SearchField field) {
 }
 
 Result<SearchField> ParseSearchField(std::string_view name) {
-  if (auto field = ValueNamed(kSearchFieldNames, name)) return *field;
-  return Fail(Code::kInvalidArgument,
-              fmt::format("unknown search field '{}'", name));
+  return ParseNamed(kSearchFieldNames, name, "search field");
 }
 
 Result<SearchResults> Registry::Search(const Identity& who,

@@ -62,15 +62,16 @@ Result<std::vector<Version>> Registry::ListVersionsInFull(
     const auto it = by_id.find(id);
     return it == by_id.end() ? nullptr : it->second;
   };
-  REGFS_ASSIGN_OR_RETURN(const auto tags,
-                         sql::CollectionTags(*impl_->db, c->id));
-  for (const auto& t : tags) {
-    if (Version* v = find(t.version_id)) v->tags.push_back(t.tag);
-  }
-  REGFS_ASSIGN_OR_RETURN(const auto metadata,
-                         sql::CollectionMetadata(*impl_->db, c->id));
-  for (const auto& m : metadata) {
-    if (Version* v = find(m.version_id)) v->metadata[m.key] = m.value;
+  REGFS_ASSIGN_OR_RETURN(const auto details,
+                         sql::CollectionDetails(*impl_->db, c->id));
+  for (const auto& d : details) {
+    Version* v = find(d.version_id);
+    if (v == nullptr) continue;
+    if (d.is_tag) {
+      v->tags.push_back(d.key);
+    } else {
+      v->metadata[d.key] = d.value;
+    }
   }
   auto aliases = impl_->ListAliases(*c);
   REGFS_TRY(aliases);

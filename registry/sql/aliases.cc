@@ -53,16 +53,9 @@ Statement& BindStamp(Statement& s, int first, const AliasStamp& stamp) {
 
 Alias AliasFromRow(const CollectionRow& c, const Statement& s) {
   Alias a;
-  a.id = s.ColumnInt64(0);
   a.collection = c.name;
-  a.name = s.ColumnText(1);
-  a.version = static_cast<uint64_t>(s.ColumnInt64(2));
-  a.version_id = s.ColumnInt64(3);
-  a.revision = static_cast<uint64_t>(s.ColumnInt64(4));
-  a.updated = s.ColumnInt64(5);
-  a.updated_uid = static_cast<uid_t>(s.ColumnInt64(6));
-  a.updated_by = s.ColumnText(7);
-  a.is_protected = s.ColumnInt64(8) != 0;
+  ReadColumns(s, 0, a.id, a.name, a.version, a.version_id, a.revision,
+              a.updated, a.updated_uid, a.updated_by, a.is_protected);
   return a;
 }
 

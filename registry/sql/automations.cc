@@ -11,43 +11,25 @@ constexpr const char* kAutomationColumns =
 
 Automation AutomationFromRow(Statement& r) {
   Automation a;
-  a.spec.name = r.ColumnText(0);
+  AutomationTarget& t = a.spec.target;
+  ReadColumn(r, 0, a.spec.name);
   // Stored as validated when added; a kind a newer regfs knows and this
   // one does not is left out rather than failing the whole list.
   auto events = ParseEventList(r.ColumnText(1));
   if (events) a.spec.events = std::move(*events);
-  a.spec.collection = r.ColumnText(2);
-  a.spec.alias = r.ColumnText(3);
-  a.spec.target.url = r.ColumnText(4);
-  a.spec.target.secret_file = r.ColumnText(5);
-  a.spec.target.format =
+  ReadColumns(r, 2, a.spec.collection, a.spec.alias, t.url, t.secret_file);
+  t.format =
       ParseAutomationFormat(r.ColumnText(6)).value_or(AutomationFormat::kJson);
-  a.spec.target.exec = r.ColumnText(7);
-  a.spec.target.uid = static_cast<uid_t>(r.ColumnInt64(8));
-  a.spec.target.gid = static_cast<gid_t>(r.ColumnInt64(9));
-  a.spec.target.user = r.ColumnText(10);
-  a.position = static_cast<uint64_t>(r.ColumnInt64(11));
-  a.created_ms = r.ColumnInt64(12);
-  a.created_by = r.ColumnText(13);
+  ReadColumns(r, 7, t.exec, t.uid, t.gid, t.user, a.position, a.created_ms,
+              a.created_by);
   return a;
-}
-
-DeliveryOutcome OutcomeNamed(std::string_view name) {
-  if (name == "ok") return DeliveryOutcome::kOk;
-  if (name == "retry") return DeliveryOutcome::kRetry;
-  return DeliveryOutcome::kFailed;
 }
 
 DeliveryRecord DeliveryFromRow(Statement& r) {
   DeliveryRecord d;
-  d.automation = r.ColumnText(0);
-  d.seq = static_cast<uint64_t>(r.ColumnInt64(1));
-  d.attempt = static_cast<int>(r.ColumnInt64(2));
-  d.time = r.ColumnInt64(3);
-  d.outcome = OutcomeNamed(r.ColumnText(4));
-  d.status = r.ColumnOptionalInt64(5);
-  d.latency_ms = r.ColumnInt64(6);
-  d.message = r.ColumnText(7);
+  ReadColumns(r, 0, d.automation, d.seq, d.attempt, d.time);
+  d.outcome = DeliveryOutcomeNamed(r.ColumnText(4));
+  ReadColumns(r, 5, d.status, d.latency_ms, d.message);
   return d;
 }
 

@@ -11,12 +11,8 @@ namespace {
 // A collection with its counts: the columns of QueryCollections.
 Collection CollectionWithCountsFromRow(const Statement& s) {
   Collection c = CollectionFromRow(s);
-  constexpr int n = kCollectionColumnCount;
-  c.version_count = static_cast<uint64_t>(s.ColumnInt64(n));
-  c.alias_count = static_cast<uint64_t>(s.ColumnInt64(n + 1));
-  if (auto latest = s.ColumnOptionalInt64(n + 2)) {
-    c.latest = static_cast<uint64_t>(*latest);
-  }
+  ReadColumns(s, kCollectionColumnCount, c.version_count, c.alias_count,
+              c.latest);
   return c;
 }
 

@@ -21,6 +21,25 @@ Result<int64_t> ReturnedId(Statement& s, std::string_view missing) {
 
 Result<bool> HasRow(Statement& s) { return s.Step(); }
 
+Status Connection::Savepoint() {
+  REGFS_TRY(Exec("SAVEPOINT regfs_nested"));
+  ++savepoints_;
+  return {};
+}
+
+Status Connection::ReleaseSavepoint() {
+  REGFS_TRY(Exec("RELEASE SAVEPOINT regfs_nested"));
+  --savepoints_;
+  return {};
+}
+
+Status Connection::RollbackToSavepoint() {
+  REGFS_TRY(Exec(
+      "ROLLBACK TO SAVEPOINT regfs_nested; RELEASE SAVEPOINT regfs_nested"));
+  --savepoints_;
+  return {};
+}
+
 Result<Transaction> Transaction::Begin(Connection& db) {
   REGFS_TRY(db.BeginWrite());
   return Transaction(&db, /*nested=*/false);

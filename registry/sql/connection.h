@@ -114,10 +114,20 @@ class Connection {
   [[nodiscard]] virtual Status Commit() = 0;
   // Cannot fail in a way a caller could act on.
   virtual void Rollback() = 0;
-  // A savepoint inside the open transaction, and its two ends.
-  [[nodiscard]] virtual Status Savepoint() = 0;
-  [[nodiscard]] virtual Status ReleaseSavepoint() = 0;
-  [[nodiscard]] virtual Status RollbackToSavepoint() = 0;
+  // A savepoint inside the open transaction, and its two ends: the same
+  // SQL on both engines.
+  [[nodiscard]] Status Savepoint();
+  [[nodiscard]] Status ReleaseSavepoint();
+  [[nodiscard]] Status RollbackToSavepoint();
+
+ protected:
+  // Savepoints open in the current transaction; an engine's BeginWrite
+  // and Rollback end them all.
+  int savepoints() const { return savepoints_; }
+  void EndSavepoints() { savepoints_ = 0; }
+
+ private:
+  int savepoints_ = 0;
 };
 
 // Binds a cached statement into a local `var` that resets it at scope
@@ -127,6 +137,35 @@ class Connection {
   auto var##_or = (conn).Cached(sql);                      \
   if (!var##_or) return std::unexpected(var##_or.error()); \
   auto& var = *var##_or
+
+// Column `index` of `s` into `out`, as `out`'s type: a string's text, a
+// bool's nonzero, an optional's value or NULL, and an integer's or an
+// enum's number otherwise.
+template <class T>
+void ReadColumn(const Statement& s, int index, T& out) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    out = s.ColumnText(index);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    out = s.ColumnInt64(index) != 0;
+  } else if constexpr (requires { typename T::value_type; out.reset(); }) {
+    out.reset();
+    if (const auto v = s.ColumnOptionalInt64(index)) {
+      out = static_cast<typename T::value_type>(*v);
+    }
+  } else {
+    static_assert(std::is_integral_v<T> || std::is_enum_v<T>);
+    out = static_cast<T>(s.ColumnInt64(index));
+  }
+}
+
+// Columns `first`, `first` + 1, ... of `s` into `fields`, in order (each
+// as ReadColumn reads it): a row mapper names its fields in the order of
+// its statement's columns, once.
+template <class... Fields>
+void ReadColumns(const Statement& s, int first, Fields&... fields) {
+  int index = first;
+  (ReadColumn(s, index++, fields), ...);
+}
 
 // Steps `s` to completion, calling `fn(s)` for each row; `fn` returns
 // void, or a Status that stops at the first error.

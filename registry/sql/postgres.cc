@@ -572,7 +572,7 @@ Status PostgresConnection::BeginWrite() {
   // As BEGIN IMMEDIATE: the lock is taken before the transaction reads
   // anything, and held until it ends.
   REGFS_TRY(Exec("BEGIN"));
-  savepoints_ = 0;
+  EndSavepoints();
   if (auto s = Exec(fmt::format("SELECT pg_advisory_xact_lock({})",
                                 kWriteLockKey));
       !s) {
@@ -608,31 +608,10 @@ void PostgresConnection::Rollback() {
   // whose later statements must fail, not run on a new connection outside
   // any transaction: the transaction stays open (lost) until the outer
   // one's own Rollback.
-  if (lost && savepoints_ > 0) {
-    savepoints_ = 0;
-    return;
-  }
-  savepoints_ = 0;
+  const bool nested = savepoints() > 0;
+  EndSavepoints();
+  if (lost && nested) return;
   in_transaction_ = false;
-}
-
-Status PostgresConnection::Savepoint() {
-  REGFS_TRY(Exec("SAVEPOINT regfs_nested"));
-  ++savepoints_;
-  return {};
-}
-
-Status PostgresConnection::ReleaseSavepoint() {
-  REGFS_TRY(Exec("RELEASE SAVEPOINT regfs_nested"));
-  --savepoints_;
-  return {};
-}
-
-Status PostgresConnection::RollbackToSavepoint() {
-  REGFS_TRY(Exec(
-      "ROLLBACK TO SAVEPOINT regfs_nested; RELEASE SAVEPOINT regfs_nested"));
-  --savepoints_;
-  return {};
 }
 
 }  // namespace regfs::registry::sql

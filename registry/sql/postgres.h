@@ -81,9 +81,6 @@ class PostgresConnection final : public Connection {
   Status BeginWrite() override;
   Status Commit() override;
   void Rollback() override;
-  Status Savepoint() override;
-  Status ReleaseSavepoint() override;
-  Status RollbackToSavepoint() override;
 
   // For this engine's statements: the error of `result` (null when libpq
   // could not even make one), or nothing when it succeeded.
@@ -119,8 +116,6 @@ class PostgresConnection final : public Connection {
   const std::chrono::milliseconds reply_timeout_;
   uint64_t generation_ = 1;
   bool in_transaction_ = false;
-  // Savepoints open in the transaction (nested Transactions).
-  int savepoints_ = 0;
   // After a failed reconnection: no new attempt before retry_after_.
   std::chrono::steady_clock::time_point retry_after_;
   std::chrono::milliseconds retry_backoff_{0};

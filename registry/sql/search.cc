@@ -1,5 +1,9 @@
 #include "registry/sql/search.h"
 
+#include <algorithm>
+#include <array>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "registry/sql/dialect.h"
@@ -21,13 +25,26 @@ Result<std::string> MatchesOf(SearchField field, Like like) {
   constexpr const char* kOfVersion =
       "c.name AS m_collection, c.id AS m_collection_id, "
       "v.id AS m_version_id, v.number AS m_number";
-  // The version of the row of table `t` (by its version_id) as v, and
-  // its collection as c.
-  const auto version_join = [](std::string_view t) {
+  // The rows of `table` (as `t`, each naming its version by version_id)
+  // where `condition` holds, showing their `text` and `key` columns.
+  const auto rows_of = [&](std::string_view table, std::string_view t,
+                           std::string_view text, std::string_view key,
+                           std::string_view entry_id,
+                           std::string_view condition) {
     return fmt::format(
+        "SELECT {}, {} AS m_text, {} AS m_key, {} AS m_entry_id FROM {} {} "
         "JOIN versions v ON v.id = {}.version_id "
-        "JOIN collections c ON c.id = v.collection_id",
-        t);
+        "JOIN collections c ON c.id = v.collection_id WHERE {}",
+        kOfVersion, text, key, entry_id, table, t, t, condition);
+  };
+  // The versions (as v) where `condition` holds, showing their `text`.
+  const auto versions_where = [&](std::string_view text,
+                                  std::string_view condition) {
+    return fmt::format(
+        "SELECT {}, {} AS m_text, '' AS m_key, 0 AS m_entry_id "
+        "FROM versions v JOIN collections c ON c.id = v.collection_id "
+        "WHERE {}",
+        kOfVersion, text, condition);
   };
   switch (field) {
     case SearchField::kCollection: {
@@ -44,45 +61,29 @@ Result<std::string> MatchesOf(SearchField field, Like like) {
     }
     case SearchField::kAlias: {
       REGFS_ASSIGN_OR_RETURN(auto name, like("a.name"));
-      return fmt::format(
-          "SELECT {}, a.name AS m_text, '' AS m_key, 0 AS m_entry_id "
-          "FROM aliases a {} WHERE {}",
-          kOfVersion, version_join("a"), name);
+      return rows_of("aliases", "a", "a.name", "''", "0", name);
     }
     case SearchField::kTag: {
       REGFS_ASSIGN_OR_RETURN(auto tag, like("t.tag"));
-      return fmt::format(
-          "SELECT {}, t.tag AS m_text, '' AS m_key, 0 AS m_entry_id "
-          "FROM tags t {} WHERE {}",
-          kOfVersion, version_join("t"), tag);
+      return rows_of("tags", "t", "t.tag", "''", "0", tag);
     }
     case SearchField::kMetadata: {
       REGFS_ASSIGN_OR_RETURN(auto key, like("m.key"));
       REGFS_ASSIGN_OR_RETURN(auto value, like("m.value"));
-      return fmt::format(
-          "SELECT {}, m.value AS m_text, m.key AS m_key, 0 AS m_entry_id "
-          "FROM metadata m {} WHERE {} OR {}",
-          kOfVersion, version_join("m"), key, value);
+      return rows_of("metadata", "m", "m.value", "m.key", "0",
+                     fmt::format("{} OR {}", key, value));
     }
     case SearchField::kDescription: {
       REGFS_ASSIGN_OR_RETURN(auto description, like("v.description"));
-      return fmt::format(
-          "SELECT {}, v.description AS m_text, '' AS m_key, 0 AS m_entry_id "
-          "FROM versions v JOIN collections c ON c.id = v.collection_id "
-          "WHERE {}",
-          kOfVersion, description);
+      return versions_where("v.description", description);
     }
     case SearchField::kFile: {
       // The version's own file name(s), and each entry of a tree.
       REGFS_ASSIGN_OR_RETURN(auto filename, like("v.filename"));
       REGFS_ASSIGN_OR_RETURN(auto entry, like("e.name"));
       return fmt::format(
-          "SELECT {0}, v.filename AS m_text, '' AS m_key, 0 AS m_entry_id "
-          "FROM versions v JOIN collections c ON c.id = v.collection_id "
-          "WHERE {1} UNION ALL "
-          "SELECT {0}, e.name AS m_text, '' AS m_key, e.id AS m_entry_id "
-          "FROM tree_entries e {2} WHERE {3}",
-          kOfVersion, filename, version_join("e"), entry);
+          "{} UNION ALL {}", versions_where("v.filename", filename),
+          rows_of("tree_entries", "e", "e.name", "''", "e.id", entry));
     }
   }
   return Fail(Code::kInvalidArgument, "unknown search field");
@@ -105,44 +106,35 @@ Result<std::string> SearchStatement(Engine engine, SearchField field) {
       kColumns, matches, by_collection, by_key, by_text);
 }
 
-// The statement's text, made once per engine and field (StatementText
-// keeps one per instantiation).
-template <SearchField kField>
-Result<const char*> TextOf(Engine engine) {
-  return StatementText(engine,
-                       [](Engine e) { return SearchStatement(e, kField); });
+// Every field's statement for one engine, in kSearchFields' order.
+using SearchTexts = std::array<Result<std::string>, std::size(kSearchFields)>;
+
+SearchTexts SearchTextsOf(Engine engine) {
+  SearchTexts texts;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    texts[i] = SearchStatement(engine, kSearchFields[i]);
+  }
+  return texts;
 }
 
+// The statement of `field` for `engine`, each made once.
 Result<const char*> TextFor(Engine engine, SearchField field) {
-  switch (field) {
-    case SearchField::kCollection:
-      return TextOf<SearchField::kCollection>(engine);
-    case SearchField::kAlias:
-      return TextOf<SearchField::kAlias>(engine);
-    case SearchField::kTag:
-      return TextOf<SearchField::kTag>(engine);
-    case SearchField::kMetadata:
-      return TextOf<SearchField::kMetadata>(engine);
-    case SearchField::kDescription:
-      return TextOf<SearchField::kDescription>(engine);
-    case SearchField::kFile:
-      return TextOf<SearchField::kFile>(engine);
+  static const SearchTexts sqlite = SearchTextsOf(Engine::kSqlite);
+  static const SearchTexts postgres = SearchTextsOf(Engine::kPostgres);
+  const auto i = std::ranges::find(kSearchFields, field) - kSearchFields;
+  if (i == std::ssize(kSearchFields)) {
+    return Fail(Code::kInvalidArgument, "unknown search field");
   }
-  return Fail(Code::kInvalidArgument, "unknown search field");
+  const auto& made =
+      (engine == Engine::kSqlite ? sqlite : postgres)[static_cast<size_t>(i)];
+  if (!made) return std::unexpected(made.error());
+  return made->c_str();
 }
 
 SearchRow SearchRowFromRow(const Statement& s) {
   SearchRow row;
-  row.collection = s.ColumnText(0);
-  row.collection_id = s.ColumnInt64(1);
-  row.version_id = s.ColumnInt64(2);
-  if (const auto number = s.ColumnOptionalInt64(3)) {
-    row.number = static_cast<uint64_t>(*number);
-  }
-  row.text = s.ColumnText(4);
-  row.key = s.ColumnText(5);
-  row.entry_id = s.ColumnInt64(6);
-  row.total = static_cast<uint64_t>(s.ColumnInt64(7));
+  ReadColumns(s, 0, row.collection, row.collection_id, row.version_id,
+              row.number, row.text, row.key, row.entry_id, row.total);
   return row;
 }
 

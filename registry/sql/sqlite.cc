@@ -150,20 +150,16 @@ bool SqliteConnection::InTransaction() const {
   return sqlite3_get_autocommit(db_) == 0;
 }
 
-Status SqliteConnection::BeginWrite() { return Exec("BEGIN IMMEDIATE"); }
+Status SqliteConnection::BeginWrite() {
+  EndSavepoints();
+  return Exec("BEGIN IMMEDIATE");
+}
 
 Status SqliteConnection::Commit() { return Exec("COMMIT"); }
 
-void SqliteConnection::Rollback() { (void)Exec("ROLLBACK"); }
-
-Status SqliteConnection::Savepoint() { return Exec("SAVEPOINT regfs_nested"); }
-
-Status SqliteConnection::ReleaseSavepoint() {
-  return Exec("RELEASE regfs_nested");
-}
-
-Status SqliteConnection::RollbackToSavepoint() {
-  return Exec("ROLLBACK TO regfs_nested; RELEASE regfs_nested");
+void SqliteConnection::Rollback() {
+  EndSavepoints();
+  (void)Exec("ROLLBACK");
 }
 
 }  // namespace regfs::registry::sql

@@ -34,9 +34,6 @@ class SqliteConnection final : public Connection {
   Status BeginWrite() override;
   Status Commit() override;
   void Rollback() override;
-  Status Savepoint() override;
-  Status ReleaseSavepoint() override;
-  Status RollbackToSavepoint() override;
 
  private:
   explicit SqliteConnection(sqlite3* db) : db_(db) {}

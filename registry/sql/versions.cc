@@ -21,12 +21,10 @@ VersionKey VersionKeyFromRow(const Statement& s) {
   return VersionKey{s.ColumnInt64(0), static_cast<uint64_t>(s.ColumnInt64(1))};
 }
 
-TagRow TagRowFromRow(const Statement& s) {
-  return TagRow{s.ColumnInt64(0), s.ColumnText(1)};
-}
-
-MetadataRow MetadataRowFromRow(const Statement& s) {
-  return MetadataRow{s.ColumnInt64(0), s.ColumnText(1), s.ColumnText(2)};
+DetailRow DetailRowFromRow(const Statement& s) {
+  DetailRow d;
+  ReadColumns(s, 0, d.version_id, d.is_tag, d.key, d.value);
+  return d;
 }
 
 VersionAliasRow VersionAliasRowFromRow(const Statement& s) {
@@ -180,15 +178,6 @@ Result<std::vector<std::string>> VersionTags(Connection& db,
                   TextColumn, version_id);
 }
 
-Result<std::vector<TagRow>> CollectionTags(Connection& db,
-                                           int64_t collection_id) {
-  return QueryAll(db,
-                  "SELECT t.version_id, t.tag FROM tags t JOIN versions v ON "
-                  "v.id = t.version_id WHERE v.collection_id = ?1 "
-                  "ORDER BY t.version_id, t.tag",
-                  TagRowFromRow, collection_id);
-}
-
 Status PutMetadata(Connection& db, int64_t version_id, std::string_view key,
                    std::string_view value) {
   return Execute(db,
@@ -209,12 +198,16 @@ Result<std::map<std::string, std::string>> VersionMetadata(Connection& db,
   return out;
 }
 
-Result<std::vector<MetadataRow>> CollectionMetadata(Connection& db,
-                                                    int64_t collection_id) {
+Result<std::vector<DetailRow>> CollectionDetails(Connection& db,
+                                                 int64_t collection_id) {
   return QueryAll(db,
-                  "SELECT m.version_id, m.key, m.value FROM metadata m JOIN "
-                  "versions v ON v.id = m.version_id WHERE v.collection_id = ?1",
-                  MetadataRowFromRow, collection_id);
+                  "SELECT t.version_id, 1, t.tag, '' FROM tags t "
+                  "JOIN versions v ON v.id = t.version_id "
+                  "WHERE v.collection_id = ?1 UNION ALL "
+                  "SELECT m.version_id, 0, m.key, m.value FROM metadata m "
+                  "JOIN versions v ON v.id = m.version_id "
+                  "WHERE v.collection_id = ?1 ORDER BY 1, 2, 3",
+                  DetailRowFromRow, collection_id);
 }
 
 Result<std::vector<std::string>> VersionAliasNames(Connection& db,

@@ -29,17 +29,12 @@ struct VersionKey {
   uint64_t number = 0;
 };
 
-// A tag of one of a collection's versions.
-struct TagRow {
+// A tag or a metadata entry of one of a collection's versions.
+struct DetailRow {
   int64_t version_id = 0;
-  std::string tag;
-};
-
-// A metadata entry of one of a collection's versions.
-struct MetadataRow {
-  int64_t version_id = 0;
-  std::string key;
-  std::string value;
+  bool is_tag = false;
+  std::string key;    // the tag, or the metadata entry's key
+  std::string value;  // the metadata entry's value; empty for a tag
 };
 
 // An alias that names a version, and whether its name is protected.
@@ -101,9 +96,6 @@ struct VersionAliasRow {
 // The tags of `version_id`, sorted.
 [[nodiscard]] Result<std::vector<std::string>> VersionTags(Connection& db,
                                                            int64_t version_id);
-// The tags of every version of `collection_id`, by version id then tag.
-[[nodiscard]] Result<std::vector<TagRow>> CollectionTags(Connection& db,
-                                                         int64_t collection_id);
 
 // Sets metadata `key` of `version_id` to `value`, replacing any value.
 [[nodiscard]] Status PutMetadata(Connection& db, int64_t version_id,
@@ -111,8 +103,10 @@ struct VersionAliasRow {
 // The metadata of `version_id`.
 [[nodiscard]] Result<std::map<std::string, std::string>> VersionMetadata(
     Connection& db, int64_t version_id);
-// The metadata of every version of `collection_id`.
-[[nodiscard]] Result<std::vector<MetadataRow>> CollectionMetadata(
+// The tags and metadata of every version of `collection_id`, in one
+// statement: by version id, each version's metadata before its tags,
+// those by key.
+[[nodiscard]] Result<std::vector<DetailRow>> CollectionDetails(
     Connection& db, int64_t collection_id);
 
 // The names of the aliases that name `version_id`, sorted (no `latest`).

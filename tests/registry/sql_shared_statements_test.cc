@@ -148,7 +148,7 @@ TEST_P(SqlSharedStatementsTest, VersionsTagsAndMetadata) {
   EXPECT_FALSE(sql::AddTag(db(), v0_, "gold").value()) << "once";
   EXPECT_EQ(sql::VersionTags(db(), v0_).value(),
             std::vector<std::string>{"gold"});
-  EXPECT_EQ(sql::CollectionTags(db(), files_).value().size(), 1u);
+  EXPECT_EQ(sql::CollectionDetails(db(), files_).value().size(), 1u);
   EXPECT_TRUE(sql::RemoveTag(db(), v0_, "gold").value());
   EXPECT_FALSE(sql::RemoveTag(db(), v0_, "gold").value());
 
@@ -156,7 +156,8 @@ TEST_P(SqlSharedStatementsTest, VersionsTagsAndMetadata) {
   REGFS_ASSERT_OK(sql::PutMetadata(db(), v0_, "acc", "0.9"));
   EXPECT_EQ(sql::VersionMetadata(db(), v0_).value(),
             (std::map<std::string, std::string>{{"acc", "0.9"}}));
-  EXPECT_EQ(sql::CollectionMetadata(db(), files_).value().size(), 1u);
+  EXPECT_EQ(sql::CollectionDetails(db(), files_).value().size(), 1u)
+      << "the metadata entry (the tag is gone)";
 
   REGFS_ASSERT_OK(sql::DeleteVersion(db(), v0_));
   EXPECT_FALSE(sql::VersionExists(db(), v0_).value());

@@ -244,14 +244,15 @@ TEST_F(SqlVersionsTest, TagsAddAndRemoveOnce) {
   REGFS_ASSERT_OK(tags);
   EXPECT_EQ(*tags, std::vector<std::string>{"alpha"});
   REGFS_ASSERT_OK(sql::AddTag(db(), v1, "beta"));
-  auto all = sql::CollectionTags(db(), c);
+  auto all = sql::CollectionDetails(db(), c);
   REGFS_ASSERT_OK(all);
   ASSERT_EQ(all->size(), 3u);
   EXPECT_EQ((*all)[0].version_id, v0);
-  EXPECT_EQ((*all)[0].tag, "alpha");
+  EXPECT_TRUE((*all)[0].is_tag);
+  EXPECT_EQ((*all)[0].key, "alpha");
   EXPECT_EQ((*all)[1].version_id, v1);
-  EXPECT_EQ((*all)[1].tag, "beta");
-  EXPECT_EQ((*all)[2].tag, "gold");
+  EXPECT_EQ((*all)[1].key, "beta");
+  EXPECT_EQ((*all)[2].key, "gold");
 }
 
 TEST_F(SqlVersionsTest, MetadataIsReplaced) {
@@ -268,10 +269,13 @@ TEST_F(SqlVersionsTest, MetadataIsReplaced) {
   REGFS_ASSERT_OK(meta);
   EXPECT_EQ(*meta, (std::map<std::string, std::string>{{"epochs", "3"},
                                                        {"lr", "0.2"}}));
-  auto all = sql::CollectionMetadata(db(), c);
+  auto all = sql::CollectionDetails(db(), c);
   REGFS_ASSERT_OK(all);
   std::map<std::pair<int64_t, std::string>, std::string> got;
-  for (const auto& m : *all) got[{m.version_id, m.key}] = m.value;
+  for (const auto& m : *all) {
+    EXPECT_FALSE(m.is_tag);
+    got[{m.version_id, m.key}] = m.value;
+  }
   EXPECT_EQ(
       got,
       (std::map<std::pair<int64_t, std::string>, std::string>{
