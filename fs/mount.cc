@@ -17,7 +17,7 @@
 #include <string>
 #include <utility>
 
-#include "fs/background_thread.h"
+#include "registry/background_thread.h"
 #include "fs/file_system.h"
 #include "fs/fuse_ops.h"
 #include "fs/mount_daemon.h"
@@ -244,7 +244,7 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   // with the termination signals blocked as the daemon's others do.
   std::unique_ptr<MountService> service;
   if (options.service && !fs_options->as_of) {
-    WithSignalsBlocked([&] { service = options.service(**registry); });
+    registry::WithSignalsBlocked([&] { service = options.service(**registry); });
   }
 
   const int rc = ServeRequests(session.get());

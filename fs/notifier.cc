@@ -7,7 +7,7 @@
 #include <cstring>
 #include <utility>
 
-#include "fs/background_thread.h"
+#include "registry/background_thread.h"
 
 namespace regfs::fs {
 
@@ -24,7 +24,7 @@ void Notifier::Start(fuse_session* session) {
   running_ = true;
   stopping_ = false;
   finished_ = false;
-  thread_ = StartBackgroundThread([this] {
+  thread_ = registry::StartBackgroundThread([this] {
     Run();
     MutexLock lock(mu_);
     finished_ = true;

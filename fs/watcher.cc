@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "fs/background_thread.h"
+#include "registry/background_thread.h"
 
 namespace regfs::fs {
 
@@ -30,7 +30,7 @@ void Watcher::Start() {
     MutexLock lock(mu_);
     stopping_ = false;
   }
-  thread_ = StartBackgroundThread([this] { Run(); });
+  thread_ = registry::StartBackgroundThread([this] { Run(); });
 }
 
 void Watcher::Stop() {

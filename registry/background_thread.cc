@@ -1,11 +1,11 @@
-#include "fs/background_thread.h"
+#include "registry/background_thread.h"
 
 #include <pthread.h>
 #include <signal.h>
 
 #include <utility>
 
-namespace regfs::fs {
+namespace regfs::registry {
 
 std::thread StartBackgroundThread(std::function<void()> body) {
   std::thread thread;
@@ -25,4 +25,4 @@ void WithSignalsBlocked(const std::function<void()>& fn) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-}  // namespace regfs::fs
+}  // namespace regfs::registry

@@ -4,8 +4,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -20,6 +18,8 @@
 #include <optional>
 #include <utility>
 #include <vector>
+
+#include "registry/background_thread.h"
 
 namespace regfs::registry {
 
@@ -336,16 +336,7 @@ ChangeListener::ChangeListener(UniqueFd dir, UniqueFd socket, UniqueFd wake,
       wake_(std::move(wake)),
       name_(std::move(name)),
       on_change_(std::move(on_change)) {
-  // As libfuse's workers: termination signals go to the session's thread.
-  sigset_t block;
-  sigset_t old;
-  sigemptyset(&block);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE}) {
-    sigaddset(&block, sig);
-  }
-  pthread_sigmask(SIG_BLOCK, &block, &old);
-  thread_ = std::thread([this] { Run(); });
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  thread_ = StartBackgroundThread([this] { Run(); });
 }
 
 ChangeListener::~ChangeListener() { Stop(); }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <utility>
 
+#include "registry/background_thread.h"
 #include "registry/history.h"
 #include "registry/sql/notifications.h"
 
@@ -42,7 +43,8 @@ Result<std::unique_ptr<NodeChangeListener>> NodeChangeListener::Start(
   std::unique_ptr<NodeChangeListener> listener(new NodeChangeListener(
       std::move(conninfo), std::move(on_change), options, std::move(wake),
       std::move(conn)));
-  listener->thread_ = std::thread([l = listener.get()] { l->Run(); });
+  listener->thread_ =
+      StartBackgroundThread([l = listener.get()] { l->Run(); });
   return listener;
 }
 
