@@ -2,10 +2,30 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <climits>
+#include <memory>
+#include <string_view>
 #include <utility>
 
 namespace regfs::fs {
+namespace {
+
+// Keeps the listener that `started` made in `kept`; without one, changes
+// made `where` show only at the watcher's next poll, every `interval`.
+template <class Listener>
+void KeepListener(registry::Result<std::unique_ptr<Listener>> started,
+                  std::unique_ptr<Listener>& kept, std::string_view where,
+                  std::chrono::milliseconds interval) {
+  if (started) {
+    kept = std::move(*started);
+    return;
+  }
+  spdlog::warn("changes made {} will show within {} ms, not at once: {}",
+               where, interval.count(), started.error().message);
+}
+
+}  // namespace
 
 FileSystem::FileSystem(registry::Registry& registry, FileSystemOptions options)
     : registry_(registry),
@@ -31,26 +51,11 @@ void FileSystem::Start(fuse_session* session) {
   if (!options_.as_of) CollectDrafts("the mount starts");
   watcher_.Start();
   if (options_.as_of) return;
-  auto listener =
-      registry_.Listen([this](uint64_t seq) { OnAnnounced(seq); });
-  if (listener) {
-    listener_ = std::move(*listener);
-  } else {
-    spdlog::warn(
-        "changes made by other processes will show within {} ms, not at "
-        "once: {}",
-        options_.watch_interval.count(), listener.error().message);
-  }
-  auto nodes = registry_.ListenToOtherNodes(
-      [this](uint64_t seq) { OnAnnounced(seq); });
-  if (nodes) {
-    nodes_listener_ = std::move(*nodes);
-  } else {
-    spdlog::warn(
-        "changes made on other machines will show within {} ms, not at "
-        "once: {}",
-        options_.watch_interval.count(), nodes.error().message);
-  }
+  const auto announced = [this](uint64_t seq) { OnAnnounced(seq); };
+  KeepListener(registry_.Listen(announced), listener_, "by other processes",
+               options_.watch_interval);
+  KeepListener(registry_.ListenToOtherNodes(announced), nodes_listener_,
+               "on other machines", options_.watch_interval);
 }
 
 void FileSystem::Stop(const std::function<void()>& unstick) {

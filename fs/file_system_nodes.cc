@@ -100,6 +100,11 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
   node.ino = ino;
   node.type = TypeOf(ino);
   const uint64_t id = IdOf(ino);
+  // The node is in the collection of `of` (a Version, LinkNode, PastNode).
+  const auto in_collection_of = [&node](const auto& of) {
+    node.collection_id = of.collection_id;
+    node.collection = of.collection;
+  };
   switch (node.type) {
     case NodeType::kSpecial:
       if (ino < kRootIno || ino > kCtlIno) break;
@@ -114,8 +119,7 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
     case NodeType::kVersion: {
       REGFS_ASSIGN_OR_RETURN(Version version,
                              VersionById(static_cast<int64_t>(id)));
-      node.collection_id = version.collection_id;
-      node.collection = version.collection;
+      in_collection_of(version);
       node.version = std::move(version);
       return node;
     }
@@ -123,8 +127,7 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
       REGFS_ASSIGN_OR_RETURN(registry::TreeEntry entry,
                              registry_.GetTreeEntry(static_cast<int64_t>(id)));
       REGFS_ASSIGN_OR_RETURN(Version version, VersionById(entry.version_id));
-      node.collection_id = version.collection_id;
-      node.collection = version.collection;
+      in_collection_of(version);
       node.version = std::move(version);
       node.entry = std::move(entry);
       return node;
@@ -134,8 +137,7 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
     case NodeType::kStaged: {
       auto link = links_.Get(ino);
       if (!link) break;
-      node.collection_id = link->collection_id;
-      node.collection = link->collection;
+      in_collection_of(*link);
       node.link = std::move(*link);
       return node;
     }
@@ -151,8 +153,7 @@ Result<FileSystem::Node> FileSystem::Resolve(Ino ino) {
     case NodeType::kPast: {
       auto past = past_.Get(ino);
       if (!past) break;
-      node.collection_id = past->collection_id;
-      node.collection = past->collection;
+      in_collection_of(*past);
       if (past->kind == PastNode::Kind::kLink) node.link = past->link;
       node.past = std::move(*past);
       return node;

@@ -37,15 +37,8 @@ void LinkTable::Forget(Ino ino, uint64_t nlookup) {
 
 LinkNode LinkNodeOf(const registry::Alias& alias, int64_t collection_id) {
   LinkNode node;
+  static_cast<registry::Alias&>(node) = alias;
   node.collection_id = collection_id;
-  node.collection = alias.collection;
-  node.name = alias.name;
-  node.version = alias.version;
-  node.is_latest = alias.is_latest;
-  node.is_protected = alias.is_protected;
-  node.updated = alias.updated;
-  node.updated_uid = alias.updated_uid;
-  node.updated_by = alias.updated_by;
   return node;
 }
 

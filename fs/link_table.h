@@ -25,18 +25,13 @@
 
 namespace regfs::fs {
 
-struct LinkNode {
+// A symlink: the alias it shows (readlink gives "v<version>"; a staged
+// entry's or a past view's link fills in only the alias's name, version
+// and who set it when), and what the mount adds.
+struct LinkNode : registry::Alias {
   int64_t collection_id = 0;
-  std::string collection;
-  std::string name;
-  uint64_t version = 0;  // the target's number: readlink gives "v<version>"
-  std::string target;    // if not empty, what readlink gives instead
-  bool is_latest = false;
-  bool is_protected = false;
+  std::string target;  // if not empty, what readlink gives instead
   bool staged = false;
-  registry::TimeMs updated = 0;
-  uid_t updated_uid = 0;
-  std::string updated_by;
 };
 
 // The snapshot of an alias as the registry returned it.

@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <vector>
 
+#include "registry/names.h"
+
 namespace regfs::fs {
 namespace {
 
 using registry::Code;
 using registry::Fail;
+using registry::Printable;
 
 // The components of an absolute path, without empty and `.` ones.
 std::vector<std::string_view> Components(std::string_view path) {
@@ -23,20 +26,6 @@ std::vector<std::string_view> Components(std::string_view path) {
     start = slash + 1;
   }
   return parts;
-}
-
-// A user's path in a one-line message.
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 200)) {
-    if (c < 0x20 || c >= 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > 200) out += "...";
-  return out;
 }
 
 }  // namespace

@@ -17,21 +17,6 @@ bool IsNameChar(char c) {
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-// Printable form of a user-supplied name for messages: control characters
-// and non-ASCII bytes become \xNN so that a message stays one line.
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 160)) {
-    if (c < 0x20 || c >= 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > 160) out += "...";
-  return out;
-}
-
 std::vector<std::string_view> Split(std::string_view path) {
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -123,6 +108,19 @@ std::optional<uint64_t> ParseVersionName(std::string_view name) {
     return std::nullopt;
   }
   return value;
+}
+
+std::string Printable(std::string_view s, size_t max_bytes) {
+  std::string out;
+  for (unsigned char c : s.substr(0, max_bytes)) {
+    if (c < 0x20 || c >= 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max_bytes) out += "...";
+  return out;
 }
 
 std::string VersionName(uint64_t number) { return fmt::format("v{}", number); }

@@ -26,6 +26,11 @@ Status ValidateName(std::string_view name, std::string_view what);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 std::string ToLowerAscii(std::string_view s);
 
+// A user-supplied name or path for a one-line message: its first
+// `max_bytes` bytes, control characters and non-ASCII bytes as \xNN, and
+// "..." if it was longer.
+std::string Printable(std::string_view s, size_t max_bytes = 160);
+
 // `latest` or `v<digits>` in any case (`Latest`, `V1`, `v01`): names that a
 // user may not give to an alias or a collection.
 bool IsReservedName(std::string_view name);
