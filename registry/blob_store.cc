@@ -74,9 +74,16 @@ std::string BlobStore::KeyFor(std::string_view digest, int suffix) {
                      : fmt::format("{}.{}", digest, suffix);
 }
 
+StagingArea::~StagingArea() {
+  // Its StagedBlobs unlinked their files; a file left (a link into place
+  // that failed half-way) goes with the directory.
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
 StagedBlob::StagedBlob(StagedBlob&& other) noexcept
     : temp_(std::move(other.temp_)),
-      fd_(std::move(other.fd_)),
+      area_(std::move(other.area_)),
       digest_(std::move(other.digest_)),
       size_(other.size_),
       verity_(other.verity_),
@@ -91,7 +98,7 @@ StagedBlob& StagedBlob::operator=(StagedBlob&& other) noexcept {
     if (!temp_.empty()) ::unlink(temp_.c_str());
     temp_ = std::move(other.temp_);
     other.temp_.clear();
-    fd_ = std::move(other.fd_);
+    area_ = std::move(other.area_);
     digest_ = std::move(other.digest_);
     size_ = other.size_;
     verity_ = other.verity_;
@@ -190,64 +197,82 @@ Result<UniqueFd> OpenSource(const std::filesystem::path& source,
 
 }  // namespace
 
-Result<UniqueFd> BlobStore::CreateTemp(
-    StagedBlob& staged, const std::filesystem::path* link_from) const {
-  std::string templ;
-  // The copy is written through `writer`; staged.fd_, read-only, holds
-  // the flock, so that once the writer is closed fs-verity can be enabled
-  // while the file stays locked. gc removes temporary files it can lock.
-  // Between mkostemp and our flock it may take one for abandoned and
-  // unlink it: then the path no longer names our file, and we start over
-  // with a new one.
-  UniqueFd writer;
-  for (int attempt = 0;; ++attempt) {
-    if (attempt == 100) {
-      return Fail(Code::kIoError,
-                  fmt::format("{}: temporary files keep disappearing",
-                              (root_ / kTempDir).string()));
+Result<std::shared_ptr<const StagingArea>> BlobStore::NewStagingArea() const {
+  // gc removes the areas it can lock. Between mkdtemp and our flock it may
+  // take this one for abandoned and remove it: then the path no longer
+  // names our directory, and we start over with a new one.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string templ = (root_ / kTempDir / "push-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+      return std::unexpected(PosixError("mkdtemp", templ, errno));
     }
-    templ = (root_ / kTempDir / "push-XXXXXX").string();
+    UniqueFd fd(::open(templ.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) continue;
+      return std::unexpected(PosixError("open", templ, errno));
+    }
+    if (::flock(fd.get(), LOCK_EX) != 0) {
+      ::rmdir(templ.c_str());
+      return std::unexpected(PosixError("flock", templ, errno));
+    }
+    struct stat by_fd {}, by_path {};
+    if (::fstat(fd.get(), &by_fd) != 0) {
+      return std::unexpected(PosixError("fstat", templ, errno));
+    }
+    if (::stat(templ.c_str(), &by_path) == 0 &&
+        by_path.st_ino == by_fd.st_ino && by_path.st_dev == by_fd.st_dev) {
+      return std::shared_ptr<const StagingArea>(
+          new StagingArea(std::move(templ), std::move(fd)));
+    }
+  }
+  return Fail(Code::kIoError,
+              fmt::format("{}: staging areas keep disappearing",
+                          (root_ / kTempDir).string()));
+}
+
+Result<UniqueFd> BlobStore::CreateTemp(
+    StagedBlob& staged, std::shared_ptr<const StagingArea> area,
+    UniqueFd& file, const std::filesystem::path* link_from) const {
+  if (area == nullptr) {
+    REGFS_ASSIGN_OR_RETURN(area, NewStagingArea());
+  }
+  // The area is locked: gc leaves what is in it alone.
+  std::string templ;
+  UniqueFd writer;
+  for (;;) {
+    templ = (area->dir_ / "blob-XXXXXX").string();
     writer.Reset(::mkostemp(templ.data(), O_CLOEXEC));
     if (!writer.valid()) {
       return std::unexpected(PosixError("mkstemp", templ, errno));
     }
-    if (link_from) {  // the unique name, for a link of the draft's file
-      writer.Reset();
-      ::unlink(templ.c_str());
-      if (::link(link_from->c_str(), templ.c_str()) != 0) {
-        if (errno == EEXIST) continue;
-        return std::unexpected(PosixError("link", templ, errno));
-      }
-    }
-    staged.fd_.Reset(::open(templ.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!staged.fd_.valid()) {
-      if (errno == ENOENT) continue;
-      ::unlink(templ.c_str());
-      return std::unexpected(PosixError("open", templ, errno));
-    }
-    if (::flock(staged.fd_.get(), LOCK_EX) != 0) {
-      ::unlink(templ.c_str());
-      return std::unexpected(PosixError("flock", templ, errno));
-    }
-    struct stat by_fd {}, by_path {};
-    if (::fstat(staged.fd_.get(), &by_fd) != 0) {
-      ::unlink(templ.c_str());
-      return std::unexpected(PosixError("fstat", templ, errno));
-    }
-    if (::stat(templ.c_str(), &by_path) == 0 && by_path.st_ino == by_fd.st_ino &&
-        by_path.st_dev == by_fd.st_dev) {
-      break;
+    if (link_from == nullptr) break;
+    // The unique name, for a link of the draft's file.
+    writer.Reset();
+    ::unlink(templ.c_str());
+    if (::link(link_from->c_str(), templ.c_str()) == 0) break;
+    if (errno != EEXIST) {
+      return std::unexpected(PosixError("link", templ, errno));
     }
   }
   staged.temp_ = templ;
+  staged.area_ = std::move(area);
+  REGFS_ASSIGN_OR_RETURN(file, OpenStaged(staged));
   return writer;
 }
 
-Status BlobStore::FindIdentical(StagedBlob& staged) const {
+Result<UniqueFd> BlobStore::OpenStaged(const StagedBlob& staged) const {
+  UniqueFd fd(::open(staged.temp_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return std::unexpected(PosixError("open", staged.temp_.string(), errno));
+  }
+  return fd;
+}
+
+Status BlobStore::FindIdentical(StagedBlob& staged, int fd) const {
   for (int suffix = 0;; ++suffix) {
     const std::string key = KeyFor(staged.digest_, suffix);
     if (!Exists(key)) return {};
-    auto same = SameContent(staged.fd_.get(), PathOf(key));
+    auto same = SameContent(fd, PathOf(key));
     REGFS_TRY(same);
     if (*same) {
       staged.verified_key_ = key;
@@ -256,8 +281,9 @@ Status BlobStore::FindIdentical(StagedBlob& staged) const {
   }
 }
 
-Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
-                                    const ProgressFn& progress) const {
+Result<StagedBlob> BlobStore::Adopt(
+    const std::filesystem::path& source, const ProgressFn& progress,
+    std::shared_ptr<const StagingArea> area) const {
   struct stat st;
   auto in = OpenSource(source, st);
   REGFS_TRY(in);
@@ -266,9 +292,10 @@ Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
     return std::unexpected(
         PosixError("stat", (root_ / kTempDir).string(), errno));
   }
-  if (tmp.st_dev != st.st_dev) return Stage(source, progress);
+  if (tmp.st_dev != st.st_dev) return Stage(source, progress, area);
   StagedBlob staged;
-  REGFS_TRY(CreateTemp(staged, &source));
+  UniqueFd file;
+  REGFS_TRY(CreateTemp(staged, std::move(area), file, &source));
   // The link changed its ctime: what follows must leave it as it is now.
   if (::fstat(in->get(), &st) != 0) {
     return std::unexpected(PosixError("stat", source.string(), errno));
@@ -286,11 +313,11 @@ Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
   int synced = 0;
   std::thread sync;
   if (durable_) {
-    sync = std::thread([&synced, fd = staged.fd_.get()] {
+    sync = std::thread([&synced, fd = file.get()] {
       synced = ::fsync(fd) == 0 ? 0 : errno;
     });
   }
-  auto hashed = HashFile(staged.fd_.get(), staged.temp_, report);
+  auto hashed = HashFile(file.get(), staged.temp_, report);
   if (sync.joinable()) sync.join();
   REGFS_TRY(hashed);
   REGFS_TRY(CheckUnchanged(in->get(), st, hashed->first, source));
@@ -301,7 +328,8 @@ Result<StagedBlob> BlobStore::Adopt(const std::filesystem::path& source,
   staged.digest_ = std::move(hashed->second);
   // fs-verity would make the draft read-only at once: Install() enables it
   // once the publish is past its checks.
-  REGFS_TRY(remote_ ? FindOrUpload(staged) : FindIdentical(staged));
+  REGFS_TRY(remote_ ? FindOrUpload(staged, file.get())
+                    : FindIdentical(staged, file.get()));
   return staged;
 }
 
@@ -324,13 +352,15 @@ Result<std::optional<std::string>> BlobStore::KeyOfLink(
   }
 }
 
-Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
-                                    const ProgressFn& progress) const {
+Result<StagedBlob> BlobStore::Stage(
+    const std::filesystem::path& source, const ProgressFn& progress,
+    std::shared_ptr<const StagingArea> area) const {
   struct stat st;
   auto in = OpenSource(source, st);
   REGFS_TRY(in);
   StagedBlob staged;
-  auto writer = CreateTemp(staged);
+  UniqueFd file;
+  auto writer = CreateTemp(staged, std::move(area), file);
   REGFS_TRY(writer);
   auto hasher = hasher_();
   auto done = CopyAndHash(in->get(), writer->get(),
@@ -347,10 +377,11 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
 
   // Look for an identical blob now, outside the registry's lock; Install()
   // re-checks that it still exists.
-  REGFS_TRY(remote_ ? FindOrUpload(staged) : FindIdentical(staged));
+  REGFS_TRY(remote_ ? FindOrUpload(staged, file.get())
+                    : FindIdentical(staged, file.get()));
   // A new content: protect it before it is in place (and read-only).
   if (staged.verified_key_.empty()) {
-    auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
+    auto verity = EnableVerityOn(file.get(), staged.temp_);
     REGFS_TRY(verity);
     staged.verity_ = *verity == VerityState::kEnabled;
   }
@@ -358,22 +389,23 @@ Result<StagedBlob> BlobStore::Stage(const std::filesystem::path& source,
 }
 
 Result<std::string> BlobStore::Install(StagedBlob& staged) const {
-  if (remote_) return InstallRemote(staged);
+  REGFS_ASSIGN_OR_RETURN(const UniqueFd file, OpenStaged(staged));
+  if (remote_) return InstallRemote(staged, file.get());
   for (int suffix = 0;; ++suffix) {
     const std::string key = KeyFor(staged.digest_, suffix);
     if (Exists(key)) {
       if (key == staged.verified_key_) return key;
-      auto same = SameContent(staged.fd_.get(), PathOf(key));
+      auto same = SameContent(file.get(), PathOf(key));
       REGFS_TRY(same);
       if (*same) return key;
       continue;  // a different content with the same hash
     }
-    REGFS_TRY(MoveIntoPlace(staged, key));
+    REGFS_TRY(MoveIntoPlace(staged, file.get(), key));
     return key;
   }
 }
 
-Status BlobStore::MoveIntoPlace(StagedBlob& staged,
+Status BlobStore::MoveIntoPlace(StagedBlob& staged, int fd,
                                 const std::string& key) const {
   const std::filesystem::path path = PathOf(key);
   const std::filesystem::path dir = path.parent_path();
@@ -384,11 +416,11 @@ Status BlobStore::MoveIntoPlace(StagedBlob& staged,
     return std::unexpected(PosixError("mkdir", dir.string(), errno));
   }
   if (!staged.verity_) {  // an identical blob vanished since Stage()
-    auto verity = EnableVerityOn(staged.fd_.get(), staged.temp_);
+    auto verity = EnableVerityOn(fd, staged.temp_);
     REGFS_TRY(verity);
     staged.verity_ = *verity == VerityState::kEnabled;
   }
-  if (::fchmod(staged.fd_.get(), 0444) != 0) {
+  if (::fchmod(fd, 0444) != 0) {
     return std::unexpected(PosixError("chmod", staged.temp_.string(), errno));
   }
   if (::rename(staged.temp_.c_str(), path.c_str()) != 0) {
@@ -588,17 +620,40 @@ Result<BlobGcReport> BlobStore::Collect(
     ++report.blobs_removed;
     report.bytes_removed += static_cast<uint64_t>(st.st_size);
   }
-  // A temporary file whose writer is alive is flock()ed; the others are
-  // left over from a killed push.
+  // A live push holds its staging area flock()ed, a fetch into the cache
+  // its loose temporary file (blob_cache.h); the others are left over
+  // from killed processes.
   std::error_code ec;
-  for (const auto& file :
+  for (const auto& entry :
        std::filesystem::directory_iterator(root_ / kTempDir, ec)) {
-    UniqueFd fd(::open(file.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    const std::filesystem::path& path = entry.path();
+    std::error_code type_ec;
+    if (entry.symlink_status(type_ec).type() ==
+        std::filesystem::file_type::directory) {
+      RemoveAbandonedArea(path, report.temps_removed);
+      continue;
+    }
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) continue;
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
-    if (::unlink(file.path().c_str()) == 0) ++report.temps_removed;
+    if (::unlink(path.c_str()) == 0) ++report.temps_removed;
   }
   return report;
+}
+
+void BlobStore::RemoveAbandonedArea(const std::filesystem::path& dir,
+                                    uint64_t& files_removed) const {
+  UniqueFd fd(::open(dir.c_str(),
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return;
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
+  std::error_code ec;
+  for (const auto& file : std::filesystem::directory_iterator(dir, ec)) {
+    if (::unlink(file.path().c_str()) == 0) ++files_removed;
+  }
+  // Removed while locked: a push that opened it meanwhile and waits for
+  // the lock then finds its path gone, and makes another (NewStagingArea).
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace regfs::registry

@@ -3,9 +3,10 @@
 // A blob's key is the XXH3-128 of its content in hex ("ab12…"), stored at
 // blobs/ab/ab12…; in the (astronomically unlikely) case of a real hash
 // collision the second content gets the key "ab12….1", and so on. Blobs are
-// read-only (0444) once in place. Temporary files live in blobs/tmp and are
-// flock()ed by their writer for their whole life, so that gc removes only
-// those whose writer is gone.
+// read-only (0444) once in place. A push's temporary files live in its
+// staging area, a directory in blobs/tmp that the push flock()s for its
+// whole life, so that gc removes only the areas of pushes that are gone:
+// one lock and one descriptor a push, however many files it stages.
 //
 // A store whose blobs live in S3 (AttachRemote; issue 17) keeps this
 // directory as the node's cache of them (blob_cache.h): a staged blob is
@@ -48,8 +49,27 @@ namespace regfs::registry {
 // Called as bytes are stored: (bytes done, bytes total).
 using ProgressFn = std::function<void(uint64_t, uint64_t)>;
 
+// A push's directory in blobs/tmp for its temporary files (StagedBlob),
+// flock()ed through `fd_` while it exists. Removed, with anything left in
+// it, when the last StagedBlob of it is gone. Created by
+// BlobStore::NewStagingArea.
+class StagingArea final {
+ public:
+  StagingArea(const StagingArea&) = delete;
+  StagingArea& operator=(const StagingArea&) = delete;
+  ~StagingArea();
+
+ private:
+  friend class BlobStore;
+  StagingArea(std::filesystem::path dir, UniqueFd fd)
+      : dir_(std::move(dir)), fd_(std::move(fd)) {}
+  std::filesystem::path dir_;
+  UniqueFd fd_;  // the directory, read-only; holds the flock
+};
+
 // A content written to a temporary file, hashed and synced, not yet in
 // place. Owns the temporary file: unlinks it unless Install() moved it.
+// Holds no descriptor: Install() opens the file again.
 class StagedBlob final {
  public:
   StagedBlob() = default;
@@ -65,7 +85,7 @@ class StagedBlob final {
  private:
   friend class BlobStore;
   std::filesystem::path temp_;
-  UniqueFd fd_;  // read-only; holds the flock
+  std::shared_ptr<const StagingArea> area_;  // temp_'s: outlives it
   std::string digest_;
   uint64_t size_ = 0;
   bool verity_ = false;  // fs-verity is enabled on the temporary file
@@ -115,11 +135,16 @@ class BlobStore final {
   // A store in S3: fetches blob `key` into the cache unless it is there.
   Status Fetch(std::string_view key, std::optional<uint64_t> size) const;
 
-  // Copies `source` (a regular file) into a temporary file while hashing
-  // it in bounded memory, syncs it, and looks for an identical blob. Does
-  // not need the registry's lock.
-  Result<StagedBlob> Stage(const std::filesystem::path& source,
-                           const ProgressFn& progress) const;
+  // A new staging area for one push's files (one descriptor, one lock).
+  Result<std::shared_ptr<const StagingArea>> NewStagingArea() const;
+
+  // Copies `source` (a regular file) into a temporary file in `area` (a
+  // new area of its own if null) while hashing it in bounded memory,
+  // syncs it, and looks for an identical blob. Does not need the
+  // registry's lock.
+  Result<StagedBlob> Stage(
+      const std::filesystem::path& source, const ProgressFn& progress,
+      std::shared_ptr<const StagingArea> area = nullptr) const;
 
   // The same for a file of a draft, without copying it: hard-links
   // `source` into blobs/tmp (the same inode), hashes it from the file and
@@ -128,8 +153,9 @@ class BlobStore final {
   // it is the blob (0444, fs-verity where supported). The caller keeps
   // writers off `source` meanwhile (a change is Conflict). A source on
   // another file system than blobs/ is copied, as Stage() does.
-  Result<StagedBlob> Adopt(const std::filesystem::path& source,
-                           const ProgressFn& progress) const;
+  Result<StagedBlob> Adopt(
+      const std::filesystem::path& source, const ProgressFn& progress,
+      std::shared_ptr<const StagingArea> area = nullptr) const;
 
   // The key of the blob that `file` is a hard link of, if any (a draft
   // file adopted and installed): hashes `file` to find its candidates.
@@ -173,8 +199,9 @@ class BlobStore final {
   // All keys present on disk (Collect; tests).
   Result<std::vector<std::string>> List() const;
 
-  // Removes the blobs not in `referenced` (sorted) and abandoned temporary
-  // files. Must run under the registry's write lock.
+  // Removes the blobs not in `referenced` (sorted), and the staging areas
+  // (and loose temporary files) that nobody holds locked any more. Must
+  // run under the registry's write lock.
   Result<BlobGcReport> Collect(
       const std::vector<std::string>& referenced) const;
 
@@ -197,27 +224,35 @@ class BlobStore final {
   static std::string KeyFor(std::string_view digest, int suffix);
 
  private:
-  // Creates a temporary file in blobs/tmp/ that `staged` then owns, locked
-  // through its read-only fd; returns the fd to write its content through.
-  // With `link_from`, the temporary file is a new hard link of that file
-  // instead, and the returned fd is not valid.
+  // Creates a temporary file in `area` (a new one if null) that `staged`
+  // then owns, and opens it read-only into `file`; returns the fd to write
+  // its content through. With `link_from`, the temporary file is a new
+  // hard link of that file instead, and the returned fd is not valid.
   Result<UniqueFd> CreateTemp(
-      StagedBlob& staged,
+      StagedBlob& staged, std::shared_ptr<const StagingArea> area,
+      UniqueFd& file,
       const std::filesystem::path* link_from = nullptr) const;
-  // Sets staged.verified_key_ to an existing blob of the same content, if
-  // there is one.
-  Status FindIdentical(StagedBlob& staged) const;
+  // Opens the staged file, read-only.
+  Result<UniqueFd> OpenStaged(const StagedBlob& staged) const;
+  // Sets staged.verified_key_ to an existing blob of the same content
+  // (the staged file is open at `fd`), if there is one.
+  Status FindIdentical(StagedBlob& staged, int fd) const;
   // A store in S3 (blob_store_remote.cc): finds the object of the same
   // content, or uploads it under the first free key, into
   // staged.remote_key_; the local cache copy follows in Install.
-  Status FindOrUpload(StagedBlob& staged) const;
+  Status FindOrUpload(StagedBlob& staged, int fd) const;
   // Install for a store in S3: confirms (under the lock) that the object
   // is still there, uploading it again if gc took it, then puts the
   // staged file in the cache.
-  Result<std::string> InstallRemote(StagedBlob& staged) const;
-  // Renames the staged file into place as `key` (its directory made and
-  // synced as needed).
-  Status MoveIntoPlace(StagedBlob& staged, const std::string& key) const;
+  Result<std::string> InstallRemote(StagedBlob& staged, int fd) const;
+  // Renames the staged file, open at `fd`, into place as `key` (its
+  // directory made and synced as needed).
+  Status MoveIntoPlace(StagedBlob& staged, int fd,
+                       const std::string& key) const;
+  // Removes the staging area at `dir` and its files (counted) if nobody
+  // holds it locked.
+  void RemoveAbandonedArea(const std::filesystem::path& dir,
+                           uint64_t& files_removed) const;
   // OpenVerified for a store in S3: the cached file, fetched first if
   // needed, pinned against eviction.
   Result<UniqueFd> OpenCached(std::string_view key) const;

@@ -24,8 +24,7 @@ void BlobStore::AttachRemote(std::unique_ptr<RemoteBlobs> remote,
       [this](std::string_view key) { return PathOf(key); });
 }
 
-Status BlobStore::FindOrUpload(StagedBlob& staged) const {
-  const int fd = staged.fd_.get();
+Status BlobStore::FindOrUpload(StagedBlob& staged, int fd) const {
   for (int suffix = 0;; ++suffix) {
     const std::string key = KeyFor(staged.digest_, suffix);
     if (Exists(key)) {  // cached on this node: compare here
@@ -58,7 +57,8 @@ Status BlobStore::FindOrUpload(StagedBlob& staged) const {
   }
 }
 
-Result<std::string> BlobStore::InstallRemote(StagedBlob& staged) const {
+Result<std::string> BlobStore::InstallRemote(StagedBlob& staged,
+                                             int fd) const {
   const std::string key = staged.remote_key_;
   if (key.empty()) {
     return Fail(Code::kIoError, "a staged blob was never uploaded");
@@ -77,7 +77,7 @@ Result<std::string> BlobStore::InstallRemote(StagedBlob& staged) const {
   if (!fresh) {
     REGFS_ASSIGN_OR_RETURN(const auto size, remote_->SizeOf(key));
     if (!size) {
-      REGFS_TRY(remote_->Upload(key, staged.fd_.get(), staged.size_));
+      REGFS_TRY(remote_->Upload(key, fd, staged.size_));
     } else if (*size != staged.size_) {
       return Fail(Code::kConflict,
                   fmt::format("blob {} in {} changed while this push ran; "
@@ -86,7 +86,7 @@ Result<std::string> BlobStore::InstallRemote(StagedBlob& staged) const {
     }
   }
   if (staged.verified_key_ != key && !Exists(key)) {
-    REGFS_TRY(MoveIntoPlace(staged, key));
+    REGFS_TRY(MoveIntoPlace(staged, fd, key));
   }
   return key;
 }

@@ -183,9 +183,9 @@ Status CheckRequest(const PushRequest& request) {
   return {};
 }
 
-// Copies (or, with `adopt`, hard-links) and hashes every file into the
-// staging area, reporting the bytes done against the total. staged[i] belongs
-// to items[i] (empty for a directory).
+// Copies (or, with `adopt`, hard-links) and hashes every file into one
+// staging area, reporting the bytes done against the total. staged[i]
+// belongs to items[i] (empty for a directory).
 Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
                                          const std::vector<PushItem>& items,
                                          const ProgressFn& report, bool adopt) {
@@ -196,6 +196,7 @@ Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
       total += static_cast<uint64_t>(st.st_size);
     }
   }
+  REGFS_ASSIGN_OR_RETURN(const auto area, blobs.NewStagingArea());
   std::vector<StagedBlob> staged(items.size());
   uint64_t done_before = 0;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -207,8 +208,8 @@ Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
       };
     }
     REGFS_ASSIGN_OR_RETURN(staged[i],
-                           adopt ? blobs.Adopt(items[i].source, progress)
-                                 : blobs.Stage(items[i].source, progress));
+                           adopt ? blobs.Adopt(items[i].source, progress, area)
+                                 : blobs.Stage(items[i].source, progress, area));
     done_before += staged[i].size();
   }
   return staged;

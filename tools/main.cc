@@ -9,11 +9,10 @@
 
 namespace {
 
-// A push of a tree holds each staged file open (its lock keeps gc away)
-// until the version commits, and a mount daemon holds one descriptor per
-// open version: both may need far more than the soft limit's usual 1024.
-// The hard limit is what the system grants (524288 under systemd); past
-// it, the push fails with EMFILE and commits nothing.
+// A mount daemon holds one descriptor per open version (a push holds one
+// for all its staged files: its staging area's): it may need far more
+// than the soft limit's usual 1024. The hard limit is what the system
+// grants (524288 under systemd).
 void RaiseOpenFileLimit() {
   struct rlimit limit {};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;

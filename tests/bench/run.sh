@@ -1223,15 +1223,6 @@ section_s3() {
 # right after. Files per second, so that the ratio is the speed's.
 section_tree() {
   local src=$W/tree-src store=$W/store-tree per=1000 t files=$tree_files
-  # regfs push holds a file descriptor for every new file until it
-  # commits (each staged blob keeps its flock against gc), so a tree of
-  # more files than the hard fd limit (regfs raises its soft limit to it)
-  # cannot be pushed: it is cut to fit, and the report says how many.
-  local fit=$(($(ulimit -Hn) - 1000))
-  if ((files > fit)); then
-    log "tree: regfs push needs an fd per new file and the fd limit is $(ulimit -Hn): $fit files instead of $files"
-    files=$fit
-  fi
   ((files < per)) && per=$files
   tree_used=$files
   log "tree: writing $files files of 4 KiB, $per to a directory"

@@ -300,5 +300,45 @@ TEST_F(BlobStoreTest, CollectRemovesAbandonedTempsButNotLiveOnes) {
   EXPECT_EQ(ReadFile(blobs_->PathOf(*key)), "in flight");
 }
 
+// Counts the descriptors this process has open.
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(BlobStoreTest, OneStagingAreaHoldsOneDescriptorForAllItsFiles) {
+  auto area = blobs_->NewStagingArea();
+  REGFS_ASSERT_OK(area);
+  const size_t before = OpenDescriptors();
+  std::vector<StagedBlob> staged;
+  for (int i = 0; i < 50; ++i) {
+    auto s = blobs_->Stage(Source("file " + std::to_string(i)), nullptr, *area);
+    REGFS_ASSERT_OK(s);
+    staged.push_back(std::move(*s));
+  }
+  EXPECT_EQ(OpenDescriptors(), before) << "no descriptor a staged file";
+  ASSERT_EQ(Temps().size(), 1u) << "one directory: the area";
+  // gc leaves a live area alone, and its files install.
+  auto report = blobs_->Collect({});
+  REGFS_ASSERT_OK(report);
+  EXPECT_EQ(report->temps_removed, 0u);
+  for (auto& s : staged) REGFS_ASSERT_OK(blobs_->Install(s));
+  staged.clear();
+  area->reset();
+  EXPECT_TRUE(Temps().empty()) << "the area goes with its last file";
+}
+
+TEST_F(BlobStoreTest, CollectRemovesTheAreaOfAKilledPush) {
+  WriteFile(root_ / "tmp" / "push-dead02" / "blob-aaaaaa", "half");
+  WriteFile(root_ / "tmp" / "push-dead02" / "blob-bbbbbb", "a blob");
+  auto report = blobs_->Collect({});
+  REGFS_ASSERT_OK(report);
+  EXPECT_EQ(report->temps_removed, 2u);
+  EXPECT_TRUE(Temps().empty());
+}
+
 }  // namespace
 }  // namespace regfs::registry

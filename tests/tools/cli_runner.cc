@@ -34,10 +34,17 @@ int ExitCode(int status) {
   return -1;
 }
 
-// In the child: becomes the requested user, sets the environment, and
-// execs the binary. Never returns.
+// In the child: sets the limit of open files, becomes the requested user,
+// sets the environment, and execs the binary. Never returns.
 [[noreturn]] void ExecRegfs(const std::vector<std::string>& args,
                             const RunOptions& options) {
+  if (options.open_files) {
+    const struct rlimit limit = {*options.open_files, *options.open_files};
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      std::perror("test: cannot set the limit of open files");
+      _exit(127);
+    }
+  }
   if (options.uid) {
     const gid_t gid = options.gid.value_or(*options.uid);
     if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||

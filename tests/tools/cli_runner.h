@@ -4,6 +4,7 @@
 #define REGFS_TESTS_TOOLS_CLI_RUNNER_H_
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -25,6 +26,8 @@ struct RunOptions {
   std::vector<std::string> env;
   // Connect stderr to a pseudo-terminal instead of a pipe.
   bool stderr_tty = false;
+  // The child's soft and hard limit of open files.
+  std::optional<rlim_t> open_files;
 };
 
 struct RunResult {
