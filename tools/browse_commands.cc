@@ -376,12 +376,10 @@ void AddResolve(CLI::App& app, Context& ctx) {
                   "COLLECTION/ALIAS, or COLLECTION/ALIAS@{N} for the alias's "
                   "N-th previous target")
       ->required();
-  cmd->add_option("--at", args->at,
+  AddMomentOption(cmd, "--at", args->at,
                   "Resolve the alias as it was right after MOMENT: now, an "
                   "event number (see 'regfs history'), or a UTC time "
-                  "(2026-11-22T04:53:02Z, 2026-11-22, @SECONDS)")
-      ->type_name("MOMENT")
-      ->check(MomentValidator());
+                  "(2026-11-22T04:53:02Z, 2026-11-22, @SECONDS)");
   cmd->add_option("--path", args->mountpoint,
                   "Print only MOUNTPOINT/COLLECTION/vN, the version's "
                   "immutable path under a regfs mount of this store "
@@ -508,12 +506,10 @@ void AddHistory(CLI::App& app, Context& ctx) {
       "collection's or alias's)");
   cmd->add_option("TARGET", args->target, "COLLECTION or COLLECTION/ALIAS");
   cmd->add_option("--alias", args->alias, "Only events of this alias");
-  cmd->add_option("--since", args->since,
+  AddMomentOption(cmd, "--since", args->since,
                   "Only events from MOMENT on: a UTC time (2026-11-22T04:53Z, "
                   "2026-11-22, @SECONDS), an event number, or now (only "
-                  "events yet to come, with --follow)")
-      ->type_name("MOMENT")
-      ->check(MomentValidator());
+                  "events yet to come, with --follow)");
   cmd->add_flag("--follow,-f", args->follow,
                 "Keep printing new events until interrupted");
   cmd->add_flag("--json", args->json,

@@ -132,16 +132,20 @@ inline void OnSelected(CLI::App* cmd, Context& ctx,
   cmd->callback([&ctx, action] { ctx.SetAction(action); });
 }
 
-// Checks a MOMENT option (--at, --as-of, --since) as Registry::SeqAt reads
-// it: now, an event number, or a time. Checked while parsing, so that a
-// malformed moment is a usage error.
-inline CLI::Validator MomentValidator() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        auto moment = registry::ParseMoment(text);
-        return moment ? std::string() : moment.error().message;
-      },
-      "");
+// Adds option `name`, bound to `moment`, that takes a MOMENT (--at,
+// --as-of, --since) as Registry::SeqAt reads it: now, an event number, or a
+// time. Checked while parsing, so that a malformed moment is a usage error.
+inline CLI::Option* AddMomentOption(CLI::App* cmd, std::string name,
+                                    std::string& moment,
+                                    std::string description) {
+  return cmd->add_option(std::move(name), moment, std::move(description))
+      ->type_name("MOMENT")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto parsed = registry::ParseMoment(text);
+            return parsed ? std::string() : parsed.error().message;
+          },
+          ""));
 }
 
 }  // namespace regfs::tools

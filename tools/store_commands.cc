@@ -532,12 +532,10 @@ void AddMount(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--log-file", args->log_file,
                   "Write the daemon's log here instead of stderr");
-  cmd->add_option("--as-of", args->as_of,
+  AddMomentOption(cmd, "--as-of", args->as_of,
                   "Freeze the mount at MOMENT: read-only, every alias "
                   "resolves as it did right after it (now, an event number, "
-                  "or a UTC time such as 2026-11-22T04:53:02Z)")
-      ->type_name("MOMENT")
-      ->check(MomentValidator());
+                  "or a UTC time such as 2026-11-22T04:53:02Z)");
   // fs::RunMount reports its own errors and picks the exit code.
   OnSelected(cmd, ctx, [&ctx, args] { return RunMountCommand(ctx, *args); });
 }
