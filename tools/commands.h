@@ -126,6 +126,11 @@ std::function<int()> DirectAction(Context& ctx, std::string command,
       [](Args&) { return registry::Status(); }, run);
 }
 
+// The arguments of a command whose only option is --json.
+struct JsonArgs {
+  bool json = false;
+};
+
 // Makes `action` the one to run once the parse selects `cmd`.
 inline void OnSelected(CLI::App* cmd, Context& ctx,
                        std::function<int()> action) {

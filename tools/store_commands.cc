@@ -315,10 +315,6 @@ void AddRm(CLI::App& app, Context& ctx) {
 
 // ---- fsck ----
 
-struct JsonArgs {
-  bool json = false;
-};
-
 struct FsckArgs {
   bool json = false;
   bool repair = false;
