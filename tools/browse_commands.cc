@@ -257,7 +257,7 @@ struct ResolveArgs {
   std::string at;
   std::string mountpoint;
   bool json = false;
-  VersionRef ref;  // `target`, parsed by PrepareResolve
+  VersionRef ref;  // `target`, parsed by ParseTarget
 };
 
 // What `resolve` found, and at which moment.
@@ -344,12 +344,6 @@ void PrintResolutionJson(Store& store, const ResolveArgs& args,
   PrintJson(j);
 }
 
-reg::Status PrepareResolve(ResolveArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(args.ref,
-                         ParseVersionRef(args.target, /*need_name=*/true));
-  return {};
-}
-
 reg::Status RunResolve(Context&, Store& store, const ResolveArgs& args) {
   REGFS_ASSIGN_OR_RETURN(const Resolution r,
                          LoadResolution(store, args.ref, args.at));
@@ -386,7 +380,8 @@ void AddResolve(CLI::App& app, Context& ctx) {
                   "(MOUNTPOINT is not checked: it may be a container's path)")
       ->type_name("MOUNTPOINT");
   cmd->add_flag("--json", args->json, "Print as JSON");
-  auto action = StoreAction(ctx, args, PrepareResolve, RunResolve);
+  auto action = StoreAction(
+      ctx, args, ParseTarget<ResolveArgs>(/*need_name=*/true), RunResolve);
   cmd->callback([&ctx, args, action] {
     // Both name a past target: a usage error, reported as the parse's own.
     const auto ref = ParseVersionRef(args->target, /*need_name=*/true);

@@ -126,6 +126,16 @@ std::function<int()> DirectAction(Context& ctx, std::string command,
       [](Args&) { return registry::Status(); }, run);
 }
 
+// The `prepare` of a command whose TARGET argument is COLLECTION[/NAME]:
+// parses `args.target` into `args.ref` as ParseVersionRef does.
+template <class Args>
+auto ParseTarget(bool need_name) {
+  return [need_name](Args& args) -> registry::Status {
+    REGFS_ASSIGN_OR_RETURN(args.ref, ParseVersionRef(args.target, need_name));
+    return {};
+  };
+}
+
 // The arguments of a command whose only option is --json.
 struct JsonArgs {
   bool json = false;

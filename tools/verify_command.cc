@@ -19,14 +19,8 @@ namespace reg = regfs::registry;
 struct VerifyArgs {
   std::string target;
   bool json = false;
-  VersionRef ref;  // `target`, parsed by PrepareVerify
+  VersionRef ref;  // `target`, parsed by ParseTarget
 };
-
-reg::Status PrepareVerify(VerifyArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(args.ref,
-                         ParseVersionRef(args.target, /*need_name=*/false));
-  return {};
-}
 
 // The version TARGET names, or every version of its collection.
 reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& store,
@@ -88,8 +82,10 @@ void AddVerify(CLI::App& app, Context& ctx) {
                   "COLLECTION, or COLLECTION/VERSION (vN or an alias)")
       ->required();
   cmd->add_flag("--json", args->json, "Print the results as JSON");
-  OnSelected(cmd, ctx,
-             DirectAction(ctx, "verify", args, PrepareVerify, RunVerify));
+  OnSelected(
+      cmd, ctx,
+      DirectAction(ctx, "verify", args,
+                   ParseTarget<VerifyArgs>(/*need_name=*/false), RunVerify));
 }
 
 }  // namespace regfs::tools
