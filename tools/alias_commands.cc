@@ -121,17 +121,11 @@ void AddAlias(CLI::App& app, Context& ctx) {
 // ---- tag add / rm ----
 
 struct TagArgs {
-  std::string version;
+  std::string target;  // VERSION
   std::string tag;
   bool remove = false;
-  VersionRef ref;  // `version`, parsed by PrepareTag
+  VersionRef ref;  // `target`, parsed by ParseTarget
 };
-
-reg::Status PrepareTag(TagArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(args.ref,
-                         ParseVersionRef(args.version, /*need_name=*/true));
-  return {};
-}
 
 reg::Status RunTag(Context&, Store& store, const TagArgs& args) {
   const VersionRef& ref = args.ref;
@@ -159,9 +153,11 @@ void AddTag(CLI::App& app, Context& ctx) {
         *parent, nullptr, remove ? "rm" : "add",
         remove ? "Remove TAG from a version" : "Add TAG to a version");
     args->remove = remove;
-    cmd->add_option("VERSION", args->version, "COLLECTION/vN")->required();
+    cmd->add_option("VERSION", args->target, "COLLECTION/vN")->required();
     cmd->add_option("TAG", args->tag)->required();
-    OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareTag, RunTag));
+    OnSelected(cmd, ctx,
+               StoreAction(ctx, args, ParseTarget<TagArgs>(/*need_name=*/true),
+                           RunTag));
   }
   // Set last: subcommands inherit the group they are created under.
   parent->group(kVersionsGroup);

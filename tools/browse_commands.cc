@@ -257,7 +257,7 @@ struct ResolveArgs {
   std::string at;
   std::string mountpoint;
   bool json = false;
-  VersionRef ref;  // `target`, parsed by PrepareResolve
+  VersionRef ref;  // `target`, parsed by ParseTarget
 };
 
 // What `resolve` found, and at which moment.
@@ -344,12 +344,6 @@ void PrintResolutionJson(Store& store, const ResolveArgs& args,
   PrintJson(j);
 }
 
-reg::Status PrepareResolve(ResolveArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(args.ref,
-                         ParseVersionRef(args.target, /*need_name=*/true));
-  return {};
-}
-
 reg::Status RunResolve(Context&, Store& store, const ResolveArgs& args) {
   REGFS_ASSIGN_OR_RETURN(const Resolution r,
                          LoadResolution(store, args.ref, args.at));
@@ -376,19 +370,18 @@ void AddResolve(CLI::App& app, Context& ctx) {
                   "COLLECTION/ALIAS, or COLLECTION/ALIAS@{N} for the alias's "
                   "N-th previous target")
       ->required();
-  cmd->add_option("--at", args->at,
+  AddMomentOption(cmd, "--at", args->at,
                   "Resolve the alias as it was right after MOMENT: now, an "
                   "event number (see 'regfs history'), or a UTC time "
-                  "(2026-11-22T04:53:02Z, 2026-11-22, @SECONDS)")
-      ->type_name("MOMENT")
-      ->check(MomentValidator());
+                  "(2026-11-22T04:53:02Z, 2026-11-22, @SECONDS)");
   cmd->add_option("--path", args->mountpoint,
                   "Print only MOUNTPOINT/COLLECTION/vN, the version's "
                   "immutable path under a regfs mount of this store "
                   "(MOUNTPOINT is not checked: it may be a container's path)")
       ->type_name("MOUNTPOINT");
   cmd->add_flag("--json", args->json, "Print as JSON");
-  auto action = StoreAction(ctx, args, PrepareResolve, RunResolve);
+  auto action = StoreAction(
+      ctx, args, ParseTarget<ResolveArgs>(/*need_name=*/true), RunResolve);
   cmd->callback([&ctx, args, action] {
     // Both name a past target: a usage error, reported as the parse's own.
     const auto ref = ParseVersionRef(args->target, /*need_name=*/true);
@@ -508,12 +501,10 @@ void AddHistory(CLI::App& app, Context& ctx) {
       "collection's or alias's)");
   cmd->add_option("TARGET", args->target, "COLLECTION or COLLECTION/ALIAS");
   cmd->add_option("--alias", args->alias, "Only events of this alias");
-  cmd->add_option("--since", args->since,
+  AddMomentOption(cmd, "--since", args->since,
                   "Only events from MOMENT on: a UTC time (2026-11-22T04:53Z, "
                   "2026-11-22, @SECONDS), an event number, or now (only "
-                  "events yet to come, with --follow)")
-      ->type_name("MOMENT")
-      ->check(MomentValidator());
+                  "events yet to come, with --follow)");
   cmd->add_flag("--follow,-f", args->follow,
                 "Keep printing new events until interrupted");
   cmd->add_flag("--json", args->json,

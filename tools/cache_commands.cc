@@ -18,12 +18,8 @@ namespace {
 
 namespace reg = regfs::registry;
 
-struct CacheLsArgs {
-  bool json = false;
-};
-
 reg::Status RunCacheLs(Context&, reg::Registry& registry,
-                       const CacheLsArgs& args) {
+                       const JsonArgs& args) {
   REGFS_ASSIGN_OR_RETURN(const reg::CacheStatus status, registry.CacheList());
   uint64_t bytes = 0;
   for (const reg::CachedBlob& blob : status.blobs) bytes += blob.size;
@@ -114,7 +110,7 @@ reg::Status RunCacheWarm(Context& ctx, reg::Registry& registry,
 }
 
 reg::Status RunCacheDrop(Context& ctx, reg::Registry& registry,
-                         const CacheLsArgs& args) {
+                         const JsonArgs& args) {
   REGFS_ASSIGN_OR_RETURN(const reg::CacheEviction dropped,
                          registry.CacheDrop(ctx.identity()));
   if (args.json) {
@@ -138,7 +134,7 @@ void AddCacheCommands(CLI::App& app, Context& ctx) {
       app, "cache",
       "This node's cache of a store whose blobs are in S3: ls, warm, drop");
   {
-    auto [cmd, args] = NewCommand<CacheLsArgs>(
+    auto [cmd, args] = NewCommand<JsonArgs>(
         *cache, nullptr, "ls",
         "List the cached blobs, least recently used first, and the cache's "
         "size against its bound");
@@ -158,7 +154,7 @@ void AddCacheCommands(CLI::App& app, Context& ctx) {
         DirectAction(ctx, "cache warm", args, PrepareWarm, RunCacheWarm));
   }
   {
-    auto [cmd, args] = NewCommand<CacheLsArgs>(
+    auto [cmd, args] = NewCommand<JsonArgs>(
         *cache, nullptr, "drop",
         "Remove every cached blob that is not open (admin only)");
     cmd->add_flag("--json", args->json, "Print the counts as JSON");

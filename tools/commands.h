@@ -126,22 +126,41 @@ std::function<int()> DirectAction(Context& ctx, std::string command,
       [](Args&) { return registry::Status(); }, run);
 }
 
+// The `prepare` of a command whose TARGET argument is COLLECTION[/NAME]:
+// parses `args.target` into `args.ref` as ParseVersionRef does.
+template <class Args>
+auto ParseTarget(bool need_name) {
+  return [need_name](Args& args) -> registry::Status {
+    REGFS_ASSIGN_OR_RETURN(args.ref, ParseVersionRef(args.target, need_name));
+    return {};
+  };
+}
+
+// The arguments of a command whose only option is --json.
+struct JsonArgs {
+  bool json = false;
+};
+
 // Makes `action` the one to run once the parse selects `cmd`.
 inline void OnSelected(CLI::App* cmd, Context& ctx,
                        std::function<int()> action) {
   cmd->callback([&ctx, action] { ctx.SetAction(action); });
 }
 
-// Checks a MOMENT option (--at, --as-of, --since) as Registry::SeqAt reads
-// it: now, an event number, or a time. Checked while parsing, so that a
-// malformed moment is a usage error.
-inline CLI::Validator MomentValidator() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        auto moment = registry::ParseMoment(text);
-        return moment ? std::string() : moment.error().message;
-      },
-      "");
+// Adds option `name`, bound to `moment`, that takes a MOMENT (--at,
+// --as-of, --since) as Registry::SeqAt reads it: now, an event number, or a
+// time. Checked while parsing, so that a malformed moment is a usage error.
+inline CLI::Option* AddMomentOption(CLI::App* cmd, std::string name,
+                                    std::string& moment,
+                                    std::string description) {
+  return cmd->add_option(std::move(name), moment, std::move(description))
+      ->type_name("MOMENT")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto parsed = registry::ParseMoment(text);
+            return parsed ? std::string() : parsed.error().message;
+          },
+          ""));
 }
 
 }  // namespace regfs::tools

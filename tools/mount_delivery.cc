@@ -5,7 +5,10 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "delivery/deliverer_thread.h"
 #include "fs/mount_options.h"
@@ -16,6 +19,11 @@ namespace regfs::tools {
 namespace {
 
 namespace reg = regfs::registry;
+
+// The -o options SetUpDelivery takes (tools/mount_delivery.h).
+constexpr std::string_view kNoDeliveryOption = "nodelivery";
+constexpr std::string_view kDeliveryLeaseOption = "delivery_lease_ms=";
+constexpr std::string_view kDeliveryRetryOption = "delivery_retry_ms=";
 
 class DeliveryService final : public fs::MountService {
  public:

@@ -5,25 +5,18 @@
 #ifndef REGFS_TOOLS_MOUNT_DELIVERY_H_
 #define REGFS_TOOLS_MOUNT_DELIVERY_H_
 
-#include <string>
-#include <string_view>
-#include <vector>
-
 #include "fs/mount.h"
 #include "registry/error.h"
 
 namespace regfs::tools {
 
-// -o nodelivery: this mount's daemon delivers no automations.
-inline constexpr std::string_view kNoDeliveryOption = "nodelivery";
-// Hidden, for tests only: the lease's time and the first retry's wait in
-// milliseconds (DelivererOptions::lease_ttl, retry_base).
-inline constexpr std::string_view kDeliveryLeaseOption = "delivery_lease_ms=";
-inline constexpr std::string_view kDeliveryRetryOption = "delivery_retry_ms=";
-
-// Takes the delivery options above out of `options.fuse_options` (they
-// are not libfuse's) and sets `options.service` unless -o nodelivery.
-// InvalidArgument, for the user, on a bad number.
+// Takes the delivery options out of `options.fuse_options` (they are not
+// libfuse's) and sets `options.service`, unless one is -o nodelivery: this
+// mount's daemon then delivers no automations.
+// Hidden, for tests only: -o delivery_lease_ms=N and -o delivery_retry_ms=N,
+// the lease's time and the first retry's wait in milliseconds
+// (DelivererOptions::lease_ttl, retry_base). InvalidArgument, for the user,
+// on a bad number.
 [[nodiscard]] registry::Status SetUpDelivery(fs::MountOptions& options);
 
 }  // namespace regfs::tools

@@ -315,10 +315,6 @@ void AddRm(CLI::App& app, Context& ctx) {
 
 // ---- fsck ----
 
-struct JsonArgs {
-  bool json = false;
-};
-
 struct FsckArgs {
   bool json = false;
   bool repair = false;
@@ -335,11 +331,10 @@ std::string VerityLine(const reg::FsckReport& report) {
                      report.verity_blobs == 1 ? "" : "s");
 }
 
-reg::Status RunFsck(Context&, Store& store, const FsckArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("fsck"));
+reg::Status RunFsck(Context&, reg::Registry& registry, const FsckArgs& args) {
   REGFS_ASSIGN_OR_RETURN(
       const auto report,
-      registry->Fsck({.repair = args.repair, .contents = args.contents}));
+      registry.Fsck({.repair = args.repair, .contents = args.contents}));
   if (args.json) {
     Json j;
     j["clean"] = report.clean();
@@ -373,7 +368,7 @@ reg::Status RunFsck(Context&, Store& store, const FsckArgs& args) {
       reg::Code::kCorruption,
       fmt::format("fsck found {} problem{} in {}", report.problems.size(),
                   report.problems.size() == 1 ? "" : "s",
-                  registry->store().string()));
+                  registry.store().string()));
 }
 
 void AddFsck(CLI::App& app, Context& ctx) {
@@ -388,14 +383,13 @@ void AddFsck(CLI::App& app, Context& ctx) {
   cmd->add_flag("--contents", args->contents,
                 "Blobs in S3: read every object and check its hash, not "
                 "only that it is there with its size");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, RunFsck));
+  OnSelected(cmd, ctx, DirectAction(ctx, "fsck", args, RunFsck));
 }
 
 // ---- gc ----
 
-reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("gc"));
-  REGFS_ASSIGN_OR_RETURN(const auto report, registry->Gc(ctx.identity()));
+reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
+  REGFS_ASSIGN_OR_RETURN(const auto report, registry.Gc(ctx.identity()));
   const reg::BlobGcReport& r = report.blobs;
   if (args.json) {
     Json j;
@@ -403,7 +397,7 @@ reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
     j["bytes_removed"] = r.bytes_removed;
     j["temps_removed"] = r.temps_removed;
     j["drafts_removed"] = report.drafts.abandoned + report.drafts.published;
-    if (registry->HasRemoteBlobs()) {
+    if (registry.HasRemoteBlobs()) {
       j["uploads_aborted"] = r.uploads_aborted;
       j["cached_removed"] = r.cached_removed;
     }
@@ -415,7 +409,7 @@ reg::Status RunGc(Context& ctx, Store& store, const JsonArgs& args) {
         r.blobs_removed, r.blobs_removed == 1 ? "" : "s",
         FormatSize(r.bytes_removed), r.temps_removed,
         r.temps_removed == 1 ? "" : "s");
-    if (registry->HasRemoteBlobs()) {
+    if (registry.HasRemoteBlobs()) {
       fmt::print(
           "aborted {} unfinished upload{}{}; dropped {} unreferenced blob{} "
           "from this node's cache\n",
@@ -440,7 +434,7 @@ void AddGc(CLI::App& app, Context& ctx) {
       "Remove unreferenced blobs and abandoned temporary files (safe while "
       "pushes run)");
   cmd->add_flag("--json", args->json, "Print the counts as JSON");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, RunGc));
+  OnSelected(cmd, ctx, DirectAction(ctx, "gc", args, RunGc));
 }
 
 // ---- whoami ----
@@ -532,12 +526,10 @@ void AddMount(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--log-file", args->log_file,
                   "Write the daemon's log here instead of stderr");
-  cmd->add_option("--as-of", args->as_of,
+  AddMomentOption(cmd, "--as-of", args->as_of,
                   "Freeze the mount at MOMENT: read-only, every alias "
                   "resolves as it did right after it (now, an event number, "
-                  "or a UTC time such as 2026-11-22T04:53:02Z)")
-      ->type_name("MOMENT")
-      ->check(MomentValidator());
+                  "or a UTC time such as 2026-11-22T04:53:02Z)");
   // fs::RunMount reports its own errors and picks the exit code.
   OnSelected(cmd, ctx, [&ctx, args] { return RunMountCommand(ctx, *args); });
 }

@@ -19,14 +19,8 @@ namespace reg = regfs::registry;
 struct VerifyArgs {
   std::string target;
   bool json = false;
-  VersionRef ref;  // `target`, parsed by PrepareVerify
+  VersionRef ref;  // `target`, parsed by ParseTarget
 };
-
-reg::Status PrepareVerify(VerifyArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(args.ref,
-                         ParseVersionRef(args.target, /*need_name=*/false));
-  return {};
-}
 
 // The version TARGET names, or every version of its collection.
 reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& store,
@@ -39,17 +33,17 @@ reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& store,
   return versions;
 }
 
-reg::Status RunVerify(Context&, Store& store, const VerifyArgs& args) {
+reg::Status RunVerify(Context&, reg::Registry& registry,
+                      const VerifyArgs& args) {
   const VersionRef& ref = args.ref;
-  REGFS_ASSIGN_OR_RETURN(reg::Registry * registry, store.Direct("verify"));
   REGFS_ASSIGN_OR_RETURN(const std::vector<reg::Version> versions,
-                         VersionsToVerify(*registry, ref));
+                         VersionsToVerify(registry, ref));
   Json results = Json::array();
   size_t corrupt = 0;
   for (const reg::Version& v : versions) {
     const std::string name =
         fmt::format("{}/{}", ref.collection, reg::VersionName(v.number));
-    auto s = registry->VerifyVersion(ref.collection, v.number);
+    auto s = registry.VerifyVersion(ref.collection, v.number);
     if (!s && s.error().code != reg::Code::kCorruption) return s;
     if (!s) ++corrupt;
     if (args.json) {
@@ -88,7 +82,10 @@ void AddVerify(CLI::App& app, Context& ctx) {
                   "COLLECTION, or COLLECTION/VERSION (vN or an alias)")
       ->required();
   cmd->add_flag("--json", args->json, "Print the results as JSON");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareVerify, RunVerify));
+  OnSelected(
+      cmd, ctx,
+      DirectAction(ctx, "verify", args,
+                   ParseTarget<VerifyArgs>(/*need_name=*/false), RunVerify));
 }
 
 }  // namespace regfs::tools
