@@ -21,8 +21,8 @@ void KeepListener(registry::Result<std::unique_ptr<Listener>> started,
     kept = std::move(*started);
     return;
   }
-  spdlog::warn("changes made {} will show within {} ms, not at once: {}",
-               where, interval.count(), started.error().message);
+  spdlog::warn("changes made {} will show within {} ms, not at once: {}", where,
+               interval.count(), started.error().message);
 }
 
 }  // namespace

@@ -17,7 +17,6 @@
 #include <string>
 #include <utility>
 
-#include "registry/background_thread.h"
 #include "fs/file_system.h"
 #include "fs/fuse_ops.h"
 #include "fs/mount_daemon.h"
@@ -25,6 +24,7 @@
 #include "fs/mount_point.h"
 #include "fs/mount_table.h"
 #include "fs/watchdog.h"
+#include "registry/background_thread.h"
 #include "registry/registry.h"
 #include "registry/unique_fd.h"
 
@@ -244,7 +244,8 @@ int Serve(const MountOptions& options, const stdfs::path& store,
   // with the termination signals blocked as the daemon's others do.
   std::unique_ptr<MountService> service;
   if (options.service && !fs_options->as_of) {
-    registry::WithSignalsBlocked([&] { service = options.service(**registry); });
+    registry::WithSignalsBlocked(
+        [&] { service = options.service(**registry); });
   }
 
   const int rc = ServeRequests(session.get());

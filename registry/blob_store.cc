@@ -225,14 +225,13 @@ Result<std::shared_ptr<const StagingArea>> BlobStore::NewStagingArea() const {
           new StagingArea(std::move(templ), std::move(fd)));
     }
   }
-  return Fail(Code::kIoError,
-              fmt::format("{}: staging areas keep disappearing",
-                          (root_ / kTempDir).string()));
+  return Fail(Code::kIoError, fmt::format("{}: staging areas keep disappearing",
+                                          (root_ / kTempDir).string()));
 }
 
 Result<UniqueFd> BlobStore::CreateTemp(
-    StagedBlob& staged, std::shared_ptr<const StagingArea> area,
-    UniqueFd& file, const std::filesystem::path* link_from) const {
+    StagedBlob& staged, std::shared_ptr<const StagingArea> area, UniqueFd& file,
+    const std::filesystem::path* link_from) const {
   if (area == nullptr) {
     REGFS_ASSIGN_OR_RETURN(area, NewStagingArea());
   }
@@ -313,9 +312,8 @@ Result<StagedBlob> BlobStore::Adopt(
   int synced = 0;
   std::thread sync;
   if (durable_) {
-    sync = std::thread([&synced, fd = file.get()] {
-      synced = ::fsync(fd) == 0 ? 0 : errno;
-    });
+    sync = std::thread(
+        [&synced, fd = file.get()] { synced = ::fsync(fd) == 0 ? 0 : errno; });
   }
   auto hashed = HashFile(file.get(), staged.temp_, report);
   if (sync.joinable()) sync.join();
@@ -643,8 +641,8 @@ Result<BlobGcReport> BlobStore::Collect(
 
 void BlobStore::RemoveAbandonedArea(const std::filesystem::path& dir,
                                     uint64_t& files_removed) const {
-  UniqueFd fd(::open(dir.c_str(),
-                     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(
+      ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return;
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
   std::error_code ec;

@@ -230,8 +230,7 @@ class BlobStore final {
   // hard link of that file instead, and the returned fd is not valid.
   Result<UniqueFd> CreateTemp(
       StagedBlob& staged, std::shared_ptr<const StagingArea> area,
-      UniqueFd& file,
-      const std::filesystem::path* link_from = nullptr) const;
+      UniqueFd& file, const std::filesystem::path* link_from = nullptr) const;
   // Opens the staged file, read-only.
   Result<UniqueFd> OpenStaged(const StagedBlob& staged) const;
   // Sets staged.verified_key_ to an existing blob of the same content

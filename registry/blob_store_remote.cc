@@ -57,8 +57,7 @@ Status BlobStore::FindOrUpload(StagedBlob& staged, int fd) const {
   }
 }
 
-Result<std::string> BlobStore::InstallRemote(StagedBlob& staged,
-                                             int fd) const {
+Result<std::string> BlobStore::InstallRemote(StagedBlob& staged, int fd) const {
   const std::string key = staged.remote_key_;
   if (key.empty()) {
     return Fail(Code::kIoError, "a staged blob was never uploaded");

@@ -5,11 +5,11 @@
 #ifndef REGFS_REGISTRY_ENUM_NAMES_H_
 #define REGFS_REGISTRY_ENUM_NAMES_H_
 
+#include <fmt/format.h>
+
 #include <cstddef>
 #include <optional>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "registry/error.h"
 

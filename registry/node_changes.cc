@@ -43,8 +43,7 @@ Result<std::unique_ptr<NodeChangeListener>> NodeChangeListener::Start(
   std::unique_ptr<NodeChangeListener> listener(new NodeChangeListener(
       std::move(conninfo), std::move(on_change), options, std::move(wake),
       std::move(conn)));
-  listener->thread_ =
-      StartBackgroundThread([l = listener.get()] { l->Run(); });
+  listener->thread_ = StartBackgroundThread([l = listener.get()] { l->Run(); });
   return listener;
 }
 

@@ -207,9 +207,9 @@ Result<std::vector<StagedBlob>> StageAll(BlobStore& blobs,
         report(done_before + done, std::max(total, done_before + done));
       };
     }
-    REGFS_ASSIGN_OR_RETURN(staged[i],
-                           adopt ? blobs.Adopt(items[i].source, progress, area)
-                                 : blobs.Stage(items[i].source, progress, area));
+    REGFS_ASSIGN_OR_RETURN(
+        staged[i], adopt ? blobs.Adopt(items[i].source, progress, area)
+                         : blobs.Stage(items[i].source, progress, area));
     done_before += staged[i].size();
   }
   return staged;

@@ -138,6 +138,13 @@ class Connection {
   if (!var##_or) return std::unexpected(var##_or.error()); \
   auto& var = *var##_or
 
+// A std::optional of an integer or an enum: a column that may be NULL.
+template <class T>
+concept OptionalColumn = requires(T t) {
+  typename T::value_type;
+  t.reset();
+};
+
 // Column `index` of `s` into `out`, as `out`'s type: a string's text, a
 // bool's nonzero, an optional's value or NULL, and an integer's or an
 // enum's number otherwise.
@@ -147,7 +154,7 @@ void ReadColumn(const Statement& s, int index, T& out) {
     out = s.ColumnText(index);
   } else if constexpr (std::is_same_v<T, bool>) {
     out = s.ColumnInt64(index) != 0;
-  } else if constexpr (requires { typename T::value_type; out.reset(); }) {
+  } else if constexpr (OptionalColumn<T>) {
     out.reset();
     if (const auto v = s.ColumnOptionalInt64(index)) {
       out = static_cast<typename T::value_type>(*v);

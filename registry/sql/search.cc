@@ -1,10 +1,10 @@
 #include "registry/sql/search.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <iterator>
-
-#include <fmt/format.h>
 
 #include "registry/sql/dialect.h"
 

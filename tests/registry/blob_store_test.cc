@@ -303,7 +303,8 @@ TEST_F(BlobStoreTest, CollectRemovesAbandonedTempsButNotLiveOnes) {
 // Counts the descriptors this process has open.
 size_t OpenDescriptors() {
   size_t n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) {
+  for ([[maybe_unused]] const auto& e :
+       fs::directory_iterator("/proc/self/fd")) {
     ++n;
   }
   return n;
