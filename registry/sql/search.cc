@@ -17,35 +17,36 @@ constexpr const char* kColumns =
     "m_collection, m_collection_id, m_version_id, m_number, m_text, m_key, "
     "m_entry_id";
 
+// The version's columns, its collection joined as c.
+constexpr const char* kOfVersion =
+    "c.name AS m_collection, c.id AS m_collection_id, "
+    "v.id AS m_version_id, v.number AS m_number";
+
+// The rows of `table` (as `t`, each naming its version by version_id)
+// where `condition` holds, showing their `text`, `key` and `entry_id`.
+std::string RowsOf(std::string_view table, std::string_view t,
+                   std::string_view text, std::string_view key,
+                   std::string_view entry_id, std::string_view condition) {
+  return fmt::format(
+      "SELECT {}, {} AS m_text, {} AS m_key, {} AS m_entry_id FROM {} {} "
+      "JOIN versions v ON v.id = {}.version_id "
+      "JOIN collections c ON c.id = v.collection_id WHERE {}",
+      kOfVersion, text, key, entry_id, table, t, t, condition);
+}
+
+// The versions (as v) where `condition` holds, showing their `text`.
+std::string VersionsWhere(std::string_view text, std::string_view condition) {
+  return fmt::format(
+      "SELECT {}, {} AS m_text, '' AS m_key, 0 AS m_entry_id "
+      "FROM versions v JOIN collections c ON c.id = v.collection_id "
+      "WHERE {}",
+      kOfVersion, text, condition);
+}
+
 // The inner query of `field`: its matches, each as kColumns, with `like`
 // making the condition "this column matches ?1".
 template <class Like>
 Result<std::string> MatchesOf(SearchField field, Like like) {
-  // The version's columns, its collection joined as c.
-  constexpr const char* kOfVersion =
-      "c.name AS m_collection, c.id AS m_collection_id, "
-      "v.id AS m_version_id, v.number AS m_number";
-  // The rows of `table` (as `t`, each naming its version by version_id)
-  // where `condition` holds, showing their `text` and `key` columns.
-  const auto rows_of = [&](std::string_view table, std::string_view t,
-                           std::string_view text, std::string_view key,
-                           std::string_view entry_id,
-                           std::string_view condition) {
-    return fmt::format(
-        "SELECT {}, {} AS m_text, {} AS m_key, {} AS m_entry_id FROM {} {} "
-        "JOIN versions v ON v.id = {}.version_id "
-        "JOIN collections c ON c.id = v.collection_id WHERE {}",
-        kOfVersion, text, key, entry_id, table, t, t, condition);
-  };
-  // The versions (as v) where `condition` holds, showing their `text`.
-  const auto versions_where = [&](std::string_view text,
-                                  std::string_view condition) {
-    return fmt::format(
-        "SELECT {}, {} AS m_text, '' AS m_key, 0 AS m_entry_id "
-        "FROM versions v JOIN collections c ON c.id = v.collection_id "
-        "WHERE {}",
-        kOfVersion, text, condition);
-  };
   switch (field) {
     case SearchField::kCollection: {
       // With the collection's newest version, if it has any.
@@ -61,29 +62,29 @@ Result<std::string> MatchesOf(SearchField field, Like like) {
     }
     case SearchField::kAlias: {
       REGFS_ASSIGN_OR_RETURN(auto name, like("a.name"));
-      return rows_of("aliases", "a", "a.name", "''", "0", name);
+      return RowsOf("aliases", "a", "a.name", "''", "0", name);
     }
     case SearchField::kTag: {
       REGFS_ASSIGN_OR_RETURN(auto tag, like("t.tag"));
-      return rows_of("tags", "t", "t.tag", "''", "0", tag);
+      return RowsOf("tags", "t", "t.tag", "''", "0", tag);
     }
     case SearchField::kMetadata: {
       REGFS_ASSIGN_OR_RETURN(auto key, like("m.key"));
       REGFS_ASSIGN_OR_RETURN(auto value, like("m.value"));
-      return rows_of("metadata", "m", "m.value", "m.key", "0",
-                     fmt::format("{} OR {}", key, value));
+      return RowsOf("metadata", "m", "m.value", "m.key", "0",
+                    fmt::format("{} OR {}", key, value));
     }
     case SearchField::kDescription: {
       REGFS_ASSIGN_OR_RETURN(auto description, like("v.description"));
-      return versions_where("v.description", description);
+      return VersionsWhere("v.description", description);
     }
     case SearchField::kFile: {
       // The version's own file name(s), and each entry of a tree.
       REGFS_ASSIGN_OR_RETURN(auto filename, like("v.filename"));
       REGFS_ASSIGN_OR_RETURN(auto entry, like("e.name"));
       return fmt::format(
-          "{} UNION ALL {}", versions_where("v.filename", filename),
-          rows_of("tree_entries", "e", "e.name", "''", "e.id", entry));
+          "{} UNION ALL {}", VersionsWhere("v.filename", filename),
+          RowsOf("tree_entries", "e", "e.name", "''", "e.id", entry));
     }
   }
   return Fail(Code::kInvalidArgument, "unknown search field");
