@@ -17,6 +17,7 @@
 #include "delivery/event_body.h"
 #include "registry/automations.h"
 #include "registry/registry.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -25,43 +26,6 @@ namespace {
 
 namespace reg = regfs::registry;
 using std::chrono::milliseconds;
-
-struct AutomationArgs {
-  std::string name;
-  std::string on;
-  std::string collection;
-  std::string alias;
-  std::string webhook;
-  std::string secret_file;
-  std::string format = "json";
-  std::string exec;
-  bool json = false;
-  uint64_t limit = 100;
-  // run and test: delivery's tuning.
-  uint64_t poll_ms = 1'000;
-  uint64_t lease_ms = 30'000;
-  uint64_t retry_base_ms = 1'000;
-  uint64_t exec_timeout_ms = 60'000;
-  reg::AutomationSpec spec;  // add: set by PrepareAdd
-};
-
-reg::Status PrepareAdd(AutomationArgs& a) {
-  reg::AutomationSpec& s = a.spec;
-  s.name = a.name;
-  REGFS_ASSIGN_OR_RETURN(s.events, reg::ParseEventList(a.on));
-  s.collection = a.collection;
-  s.alias = a.alias;
-  s.target.url = a.webhook;
-  // Absolute: the deliverer (or a mount's daemon) reads it elsewhere.
-  if (!a.secret_file.empty()) {
-    std::error_code ec;
-    const auto absolute = std::filesystem::absolute(a.secret_file, ec);
-    s.target.secret_file = ec ? a.secret_file : absolute.string();
-  }
-  s.target.exec = a.exec;
-  REGFS_ASSIGN_OR_RETURN(s.target.format, reg::ParseAutomationFormat(a.format));
-  return reg::ValidateAutomationSpec(s);
-}
 
 std::string TargetText(const reg::AutomationTarget& t) {
   if (!t.exec.empty()) return fmt::format("exec as {}: {}", t.user, t.exec);
@@ -118,7 +82,31 @@ delivery::DelivererOptions Tuning(const AutomationArgs& a) {
   return o;
 }
 
-reg::Status RunAdd(Context&, Store& store, const AutomationArgs& a) {
+std::atomic<bool> g_stop{false};
+
+void OnStopSignal(int) { g_stop.store(true); }
+
+}  // namespace
+
+reg::Status PrepareAutomationAdd(AutomationArgs& a) {
+  reg::AutomationSpec& s = a.spec;
+  s.name = a.name;
+  REGFS_ASSIGN_OR_RETURN(s.events, reg::ParseEventList(a.on));
+  s.collection = a.collection;
+  s.alias = a.alias;
+  s.target.url = a.webhook;
+  // Absolute: the deliverer (or a mount's daemon) reads it elsewhere.
+  if (!a.secret_file.empty()) {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(a.secret_file, ec);
+    s.target.secret_file = ec ? a.secret_file : absolute.string();
+  }
+  s.target.exec = a.exec;
+  REGFS_ASSIGN_OR_RETURN(s.target.format, reg::ParseAutomationFormat(a.format));
+  return reg::ValidateAutomationSpec(s);
+}
+
+reg::Status RunAutomationAdd(Context&, Store& store, const AutomationArgs& a) {
   REGFS_ASSIGN_OR_RETURN(const reg::Automation added,
                          store.AddAutomation(a.spec));
   fmt::print("added automation {} on {}: {}\n", added.spec.name,
@@ -127,7 +115,7 @@ reg::Status RunAdd(Context&, Store& store, const AutomationArgs& a) {
   return {};
 }
 
-reg::Status RunLs(Context&, Store& store, const AutomationArgs& a) {
+reg::Status RunAutomationLs(Context&, Store& store, const AutomationArgs& a) {
   REGFS_ASSIGN_OR_RETURN(const auto list, store.ListAutomations());
   if (a.json) {
     Json array = Json::array();
@@ -146,13 +134,13 @@ reg::Status RunLs(Context&, Store& store, const AutomationArgs& a) {
   return {};
 }
 
-reg::Status RunRm(Context&, Store& store, const AutomationArgs& a) {
+reg::Status RunAutomationRm(Context&, Store& store, const AutomationArgs& a) {
   REGFS_TRY(store.RemoveAutomation(a.name));
   fmt::print("removed automation {}\n", a.name);
   return {};
 }
 
-reg::Status RunTest(Context&, Store& store, const AutomationArgs& a) {
+reg::Status RunAutomationTest(Context&, Store& store, const AutomationArgs& a) {
   REGFS_ASSIGN_OR_RETURN(
       const reg::DeliveryRecord done,
       store.TestAutomation(a.name, milliseconds(a.exec_timeout_ms)));
@@ -169,7 +157,7 @@ reg::Status RunTest(Context&, Store& store, const AutomationArgs& a) {
   return {};
 }
 
-reg::Status RunLog(Context&, Store& store, const AutomationArgs& a) {
+reg::Status RunAutomationLog(Context&, Store& store, const AutomationArgs& a) {
   REGFS_ASSIGN_OR_RETURN(const auto log, store.DeliveryLog(a.name, a.limit));
   if (a.json) {
     Json array = Json::array();
@@ -192,11 +180,7 @@ reg::Status RunLog(Context&, Store& store, const AutomationArgs& a) {
   return {};
 }
 
-std::atomic<bool> g_stop{false};
-
-void OnStopSignal(int) { g_stop.store(true); }
-
-reg::Status RunRun(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
+reg::Status RunAutomationRun(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
   struct sigaction sa = {};
   sa.sa_handler = OnStopSignal;
   sigaction(SIGTERM, &sa, nullptr);
@@ -221,92 +205,6 @@ reg::Status RunRun(Context& ctx, reg::Registry& r, const AutomationArgs& a) {
                  a.poll_ms, others.error().message);
   }
   return deliverer.Run(g_stop);
-}
-
-void AddTuning(CLI::App* cmd, AutomationArgs& a, bool run) {
-  cmd->add_option("--exec-timeout-ms", a.exec_timeout_ms,
-                  run ? "Kill a command after this long (default 60000)"
-                      : "Kill a command after this long (default 60000; "
-                        "through a mount at most 10000)");
-  if (!run) return;
-  cmd->add_option("--poll-ms", a.poll_ms,
-                  "Look for events nobody announced this often "
-                  "(default 1000)");
-  cmd->add_option("--lease-ms", a.lease_ms,
-                  "How long the lease outlives a deliverer that died "
-                  "(default 30000)");
-  cmd->add_option("--retry-base-ms", a.retry_base_ms,
-                  "First retry after this long, doubling to an hour; failed "
-                  "after a day (default 1000)");
-}
-
-void AddAdd(CLI::App* parent, Context& ctx) {
-  auto args = std::make_shared<AutomationArgs>();
-  auto* add = parent->add_subcommand(
-      "add", "Deliver history events to a webhook or a command");
-  add->add_option("NAME", args->name)->required();
-  add->add_option("--on", args->on,
-                  "Event kinds, comma-separated (alias.move,version.create)")
-      ->required();
-  add->add_option("--collection", args->collection, "Only this collection");
-  add->add_option("--alias", args->alias, "Only this alias");
-  auto* webhook = add->add_option("--webhook", args->webhook,
-                                  "POST each event to this http(s) URL");
-  add->add_option("--secret-file", args->secret_file,
-                  "Sign webhook bodies with the secret in this file")
-      ->needs(webhook);
-  add->add_option("--format", args->format, "json (default) or slack")
-      ->needs(webhook);
-  auto* exec = add->add_option(
-      "--exec", args->exec,
-      "Run this /bin/sh command as you, the event on stdin and in "
-      "REGFS_EVENT_* variables");
-  webhook->excludes(exec);
-  OnSelected(add, ctx, StoreAction(ctx, args, PrepareAdd, RunAdd));
-}
-
-}  // namespace
-
-void AddAutomationCommands(CLI::App& app, Context& ctx) {
-  auto* parent = app.add_subcommand(
-      "automation", "Webhooks and commands run on history events (admins)");
-  parent->require_subcommand(1);
-  AddAdd(parent, ctx);
-
-  auto ls_args = std::make_shared<AutomationArgs>();
-  auto* ls = parent->add_subcommand("ls", "List automations");
-  ls->add_flag("--json", ls_args->json, "Print as JSON");
-  OnSelected(ls, ctx, StoreAction(ctx, ls_args, RunLs));
-
-  auto rm_args = std::make_shared<AutomationArgs>();
-  auto* rm = parent->add_subcommand("rm", "Remove an automation and its log");
-  rm->add_option("NAME", rm_args->name)->required();
-  OnSelected(rm, ctx, StoreAction(ctx, rm_args, RunRm));
-
-  auto test_args = std::make_shared<AutomationArgs>();
-  auto* test = parent->add_subcommand(
-      "test", "Deliver a sample event (seq 0) now and print the outcome");
-  test->add_option("NAME", test_args->name)->required();
-  AddTuning(test, *test_args, false);
-  OnSelected(test, ctx, StoreAction(ctx, test_args, RunTest));
-
-  auto log_args = std::make_shared<AutomationArgs>();
-  auto* log = parent->add_subcommand(
-      "log", "Deliveries: time, event, attempt, outcome, status, latency");
-  log->add_option("NAME", log_args->name, "Only this automation's");
-  log->add_option("--limit", log_args->limit, "The newest N (default 100)");
-  log->add_flag("--json", log_args->json, "Print as JSON");
-  OnSelected(log, ctx, StoreAction(ctx, log_args, RunLog));
-
-  auto run_args = std::make_shared<AutomationArgs>();
-  auto* run = parent->add_subcommand(
-      "run",
-      "Deliver in the foreground until SIGTERM (one deliverer per store; "
-      "another waits and takes over)");
-  AddTuning(run, *run_args, true);
-  OnSelected(run, ctx, DirectAction(ctx, "automation run", run_args, RunRun));
-  // Set last: subcommands inherit the group they are created under.
-  parent->group(kStoreGroup);
 }
 
 }  // namespace regfs::tools

@@ -15,6 +15,7 @@
 #include "registry/names.h"
 #include "registry/registry.h"
 #include "registry/replay.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -23,13 +24,6 @@ namespace {
 
 namespace reg = regfs::registry;
 using reg::Registry;
-
-// ---- ls ----
-
-struct LsArgs {
-  std::string target;
-  bool json = false;
-};
 
 reg::Status ListCollections(Store& store, bool json) {
   REGFS_ASSIGN_OR_RETURN(const auto collections, store.ListCollections());
@@ -227,39 +221,6 @@ reg::Status ShowVersion(Store& store, const VersionRef& ref, bool json) {
   return {};
 }
 
-// TARGET is parsed once the store is open: `ls` with a malformed TARGET and
-// no store says there is no store.
-reg::Status RunLs(Context&, Store& store, const LsArgs& args) {
-  if (args.target.empty()) return ListCollections(store, args.json);
-  REGFS_ASSIGN_OR_RETURN(const auto ref,
-                         ParseVersionRef(args.target, /*need_name=*/false));
-  if (ref.name.empty()) {
-    return ListCollection(store, ref.collection, args.json);
-  }
-  return ShowVersion(store, ref, args.json);
-}
-
-void AddLs(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<LsArgs>(
-      app, kVersionsGroup, "ls",
-      "List collections; a collection's versions and aliases; or one "
-      "version in full");
-  cmd->add_option("TARGET", args->target,
-                  "COLLECTION, COLLECTION/vN or COLLECTION/ALIAS");
-  cmd->add_flag("--json", args->json, "Print as JSON");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, RunLs));
-}
-
-// ---- resolve ----
-
-struct ResolveArgs {
-  std::string target;
-  std::string at;
-  std::string mountpoint;
-  bool json = false;
-  VersionRef ref;  // `target`, parsed by ParseTarget
-};
-
 // What `resolve` found, and at which moment.
 struct Resolution {
   reg::Version version;
@@ -344,66 +305,6 @@ void PrintResolutionJson(Store& store, const ResolveArgs& args,
   PrintJson(j);
 }
 
-reg::Status RunResolve(Context&, Store& store, const ResolveArgs& args) {
-  REGFS_ASSIGN_OR_RETURN(const Resolution r,
-                         LoadResolution(store, args.ref, args.at));
-  const reg::Version& v = r.version;
-  if (args.json) {
-    PrintResolutionJson(store, args, args.ref, r);
-  } else if (!args.mountpoint.empty()) {
-    fmt::print("{}\n", MountPath(args.mountpoint, v));
-  } else if (v.blob.empty()) {
-    fmt::print("{}\n", reg::VersionName(v.number));
-  } else {
-    fmt::print("{} {}\n", reg::VersionName(v.number),
-               BlobPathText(store, v.blob));
-  }
-  return {};
-}
-
-void AddResolve(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<ResolveArgs>(
-      app, kVersionsGroup, "resolve",
-      "Print the version an alias names (now, at a past moment, or N changes "
-      "ago) and its blob path for a file version, to pin it for a job");
-  cmd->add_option("TARGET", args->target,
-                  "COLLECTION/ALIAS, or COLLECTION/ALIAS@{N} for the alias's "
-                  "N-th previous target")
-      ->required();
-  AddMomentOption(cmd, "--at", args->at,
-                  "Resolve the alias as it was right after MOMENT: now, an "
-                  "event number (see 'regfs history'), or a UTC time "
-                  "(2026-11-22T04:53:02Z, 2026-11-22, @SECONDS)");
-  cmd->add_option("--path", args->mountpoint,
-                  "Print only MOUNTPOINT/COLLECTION/vN, the version's "
-                  "immutable path under a regfs mount of this store "
-                  "(MOUNTPOINT is not checked: it may be a container's path)")
-      ->type_name("MOUNTPOINT");
-  cmd->add_flag("--json", args->json, "Print as JSON");
-  auto action = StoreAction(
-      ctx, args, ParseTarget<ResolveArgs>(/*need_name=*/true), RunResolve);
-  cmd->callback([&ctx, args, action] {
-    // Both name a past target: a usage error, reported as the parse's own.
-    const auto ref = ParseVersionRef(args->target, /*need_name=*/true);
-    if (!args->at.empty() && ref && reg::ParseReflogName(ref->name)) {
-      throw CLI::ValidationError(
-          "--at", "cannot be combined with ALIAS@{N}: use one or the other");
-    }
-    ctx.SetAction(action);
-  });
-}
-
-// ---- history ----
-
-struct HistoryArgs {
-  std::string target;
-  std::string alias;
-  std::string since;
-  bool follow = false;
-  bool json = false;
-  reg::HistoryFilter filter;  // TARGET and --alias, set by PrepareHistory
-};
-
 // Set by SIGINT/SIGTERM while `history --follow` runs.
 std::atomic<bool> stop_following{false};
 
@@ -466,6 +367,35 @@ reg::Status ApplySince(const std::string& since, uint64_t last,
   return {};
 }
 
+}  // namespace
+
+reg::Status RunLs(Context&, Store& store, const LsArgs& args) {
+  if (args.target.empty()) return ListCollections(store, args.json);
+  REGFS_ASSIGN_OR_RETURN(const auto ref,
+                         ParseVersionRef(args.target, /*need_name=*/false));
+  if (ref.name.empty()) {
+    return ListCollection(store, ref.collection, args.json);
+  }
+  return ShowVersion(store, ref, args.json);
+}
+
+reg::Status RunResolve(Context&, Store& store, const ResolveArgs& args) {
+  REGFS_ASSIGN_OR_RETURN(const Resolution r,
+                         LoadResolution(store, args.ref, args.at));
+  const reg::Version& v = r.version;
+  if (args.json) {
+    PrintResolutionJson(store, args, args.ref, r);
+  } else if (!args.mountpoint.empty()) {
+    fmt::print("{}\n", MountPath(args.mountpoint, v));
+  } else if (v.blob.empty()) {
+    fmt::print("{}\n", reg::VersionName(v.number));
+  } else {
+    fmt::print("{} {}\n", reg::VersionName(v.number),
+               BlobPathText(store, v.blob));
+  }
+  return {};
+}
+
 reg::Status PrepareHistory(HistoryArgs& args) {
   if (!args.target.empty()) {
     REGFS_ASSIGN_OR_RETURN(auto ref,
@@ -492,33 +422,6 @@ reg::Status RunHistory(Context&, Store& store, const HistoryArgs& args) {
   std::fflush(stdout);
   filter.after_seq = std::max(last, printed);
   return Follow(store, filter, args.json);
-}
-
-void AddHistory(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<HistoryArgs>(
-      app, kAliasesGroup, "history",
-      "Show the event log, oldest first (all events, or one "
-      "collection's or alias's)");
-  cmd->add_option("TARGET", args->target, "COLLECTION or COLLECTION/ALIAS");
-  cmd->add_option("--alias", args->alias, "Only events of this alias");
-  AddMomentOption(cmd, "--since", args->since,
-                  "Only events from MOMENT on: a UTC time (2026-11-22T04:53Z, "
-                  "2026-11-22, @SECONDS), an event number, or now (only "
-                  "events yet to come, with --follow)");
-  cmd->add_flag("--follow,-f", args->follow,
-                "Keep printing new events until interrupted");
-  cmd->add_flag("--json", args->json,
-                "Print JSON Lines, as the mount's history files do");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareHistory, RunHistory));
-}
-
-}  // namespace
-
-void AddBrowseCommands(CLI::App& app, Context& ctx) {
-  AddLs(app, ctx);
-  AddResolve(app, ctx);
-  AddHistory(app, ctx);
-  AddSearch(app, ctx);
 }
 
 }  // namespace regfs::tools

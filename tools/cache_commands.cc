@@ -9,13 +9,12 @@
 #include <vector>
 
 #include "registry/registry.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/context.h"
 #include "tools/output.h"
 
 namespace regfs::tools {
-namespace {
-
 namespace reg = regfs::registry;
 
 reg::Status RunCacheLs(Context&, reg::Registry& registry,
@@ -55,13 +54,7 @@ reg::Status RunCacheLs(Context&, reg::Registry& registry,
   return {};
 }
 
-struct CacheWarmArgs {
-  std::vector<std::string> refs;
-  std::vector<VersionRef> parsed;
-  bool json = false;
-};
-
-reg::Status PrepareWarm(CacheWarmArgs& args) {
+reg::Status PrepareCacheWarm(CacheWarmArgs& args) {
   args.parsed.clear();
   for (const std::string& text : args.refs) {
     REGFS_ASSIGN_OR_RETURN(VersionRef ref, ParseVersionRef(text, true));
@@ -125,42 +118,6 @@ reg::Status RunCacheDrop(Context& ctx, reg::Registry& registry,
              dropped.blobs == 1 ? "" : "s", FormatSize(dropped.bytes),
              dropped.kept_open);
   return {};
-}
-
-}  // namespace
-
-void AddCacheCommands(CLI::App& app, Context& ctx) {
-  CLI::App* cache = NewCommandGroup(
-      app, "cache",
-      "This node's cache of a store whose blobs are in S3: ls, warm, drop");
-  {
-    auto [cmd, args] = NewCommand<JsonArgs>(
-        *cache, nullptr, "ls",
-        "List the cached blobs, least recently used first, and the cache's "
-        "size against its bound");
-    cmd->add_flag("--json", args->json, "Print the cache as JSON");
-    OnSelected(cmd, ctx, DirectAction(ctx, "cache ls", args, RunCacheLs));
-  }
-  {
-    auto [cmd, args] = NewCommand<CacheWarmArgs>(
-        *cache, nullptr, "warm",
-        "Fetch versions into the cache now (COLLECTION/ALIAS, "
-        "COLLECTION/vN), so that the next open does not wait");
-    cmd->add_option("refs", args->refs, "COLLECTION/ALIAS or COLLECTION/vN")
-        ->required();
-    cmd->add_flag("--json", args->json, "Print what was fetched as JSON");
-    OnSelected(
-        cmd, ctx,
-        DirectAction(ctx, "cache warm", args, PrepareWarm, RunCacheWarm));
-  }
-  {
-    auto [cmd, args] = NewCommand<JsonArgs>(
-        *cache, nullptr, "drop",
-        "Remove every cached blob that is not open (admin only)");
-    cmd->add_flag("--json", args->json, "Print the counts as JSON");
-    OnSelected(cmd, ctx, DirectAction(ctx, "cache drop", args, RunCacheDrop));
-  }
-  cache->group(kStoreGroup);
 }
 
 }  // namespace regfs::tools

@@ -76,14 +76,7 @@ int RunCli(int argc, char** argv) {
             return path.empty() ? "an empty store path" : "";
           },
           "DIR"));
-  AddStoreCommands(app, ctx);
-  AddCacheCommands(app, ctx);
-  AddBrowseCommands(app, ctx);
-  AddAliasCommands(app, ctx);
-  AddRoleCommands(app, ctx);
-  AddDraftCommands(app, ctx);
-  AddAutomationCommands(app, ctx);
-  AddServeCommand(app, ctx);
+  AddSubcommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,6 @@
-// The subcommands of `regfs`, grouped by what they work on, and how a
-// selected one runs. Each Add* function registers its subcommands on `app`;
-// when the parse selects one, its callback hands an action to
+// How the subcommands of `regfs` are declared and how a selected one runs.
+// AddSubcommands (tools/subcommands.cc) registers them all on `app`; when
+// the parse selects one, its callback hands an action to
 // Context::SetAction, which runs once the whole command line has parsed.
 #ifndef REGFS_TOOLS_COMMANDS_H_
 #define REGFS_TOOLS_COMMANDS_H_
@@ -20,26 +20,8 @@
 
 namespace regfs::tools {
 
-// init, push, rm, fsck, gc, whoami, mount.
-void AddStoreCommands(CLI::App& app, Context& ctx);
-// verify (tools/verify_command.cc), registered by AddStoreCommands.
-void AddVerify(CLI::App& app, Context& ctx);
-// ls, resolve, history, search.
-void AddBrowseCommands(CLI::App& app, Context& ctx);
-// cache ls|warm|drop (tools/cache_commands.cc): a store in S3's node cache.
-void AddCacheCommands(CLI::App& app, Context& ctx);
-// search (tools/search_command.cc), registered by AddBrowseCommands.
-void AddSearch(CLI::App& app, Context& ctx);
-// alias, tag, protect, unprotect.
-void AddAliasCommands(CLI::App& app, Context& ctx);
-// role grant, default, revoke, ls.
-void AddRoleCommands(CLI::App& app, Context& ctx);
-// drafts ls, rm, limits (tools/draft_commands.cc).
-void AddDraftCommands(CLI::App& app, Context& ctx);
-// automation add, ls, rm, test, log, run (tools/automation_commands.cc).
-void AddAutomationCommands(CLI::App& app, Context& ctx);
-// serve: the read-only web view (tools/serve_command.cc, web_server.cc).
-void AddServeCommand(CLI::App& app, Context& ctx);
+// Adds every subcommand of `regfs` to `app` (tools/subcommands.cc).
+void AddSubcommands(CLI::App& app, Context& ctx);
 
 // The groups of `regfs --help`, listed in the order first used.
 inline constexpr const char* kStoreGroup = "Store";

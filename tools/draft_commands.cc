@@ -15,6 +15,7 @@
 #include "registry/history.h"
 #include "registry/identity.h"
 #include "registry/registry.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -22,19 +23,6 @@ namespace regfs::tools {
 namespace {
 
 namespace reg = regfs::registry;
-
-struct DraftArgs {
-  bool json = false;
-  std::string collection;
-  std::string name;
-  std::string user;  // rm --user: a user name or uid
-  std::string quota;
-  std::string idle;
-  // Set by the Prepare functions.
-  std::optional<uid_t> owner;
-  std::optional<uint64_t> quota_bytes;
-  std::optional<std::chrono::seconds> idle_time;
-};
 
 // "123" or "123<unit>": the number and the unit's text.
 reg::Result<std::pair<uint64_t, std::string_view>> SplitNumber(
@@ -112,6 +100,8 @@ reg::Result<uid_t> ParseUser(const std::string& text) {
   return found->pw_uid;
 }
 
+}  // namespace
+
 reg::Status RunDraftsLs(Context& ctx, reg::Registry& registry,
                         const DraftArgs& args) {
   const reg::Identity& me = ctx.identity();
@@ -152,7 +142,7 @@ reg::Status RunDraftsLs(Context& ctx, reg::Registry& registry,
   return {};
 }
 
-reg::Status PrepareRm(DraftArgs& args) {
+reg::Status PrepareDraftsRm(DraftArgs& args) {
   if (args.user.empty()) return {};
   REGFS_ASSIGN_OR_RETURN(args.owner, ParseUser(args.user));
   return {};
@@ -169,7 +159,7 @@ reg::Status RunDraftsRm(Context& ctx, reg::Registry& registry,
   return {};
 }
 
-reg::Status PrepareLimits(DraftArgs& args) {
+reg::Status PrepareDraftsLimits(DraftArgs& args) {
   if (!args.quota.empty()) {
     REGFS_ASSIGN_OR_RETURN(args.quota_bytes, ParseSize(args.quota));
   }
@@ -196,45 +186,6 @@ reg::Status RunDraftsLimits(Context& ctx, reg::Registry& registry,
   fmt::print("quota {} per user, drafts idle for {} are removed\n",
              FormatSize(limits.quota_bytes), FormatDuration(limits.idle));
   return {};
-}
-
-}  // namespace
-
-void AddDraftCommands(CLI::App& app, Context& ctx) {
-  auto* parent = NewCommandGroup(
-      app, "drafts", "List and remove drafts; show or set their limits");
-
-  auto [ls, ls_args] = NewCommand<DraftArgs>(
-      *parent, nullptr, "ls",
-      "List your drafts (an admin: everyone's), with size and idle time");
-  ls->add_flag("--json", ls_args->json, "Print as JSON");
-  OnSelected(ls, ctx, DirectAction(ctx, "drafts ls", ls_args, RunDraftsLs));
-
-  auto [rm, rm_args] = NewCommand<DraftArgs>(
-      *parent, nullptr, "rm",
-      "Discard draft NAME (.model.pt) in COLLECTION: yours, or as an "
-      "admin anyone's (--user)");
-  rm->add_option("COLLECTION", rm_args->collection)->required();
-  rm->add_option("NAME", rm_args->name)->required();
-  rm->add_option("--user,-u", rm_args->user,
-                 "The draft's writer (a user name or uid; default: you)");
-  OnSelected(rm, ctx,
-             DirectAction(ctx, "drafts rm", rm_args, PrepareRm, RunDraftsRm));
-
-  auto [limits, limits_args] = NewCommand<DraftArgs>(
-      *parent, nullptr, "limits",
-      "Show the per-user quota and idle time of drafts; set them "
-      "(admin)");
-  limits->add_option("--quota", limits_args->quota,
-                     "Bytes of drafts per user (e.g. 50G, 1T)");
-  limits->add_option("--idle", limits_args->idle,
-                     "Remove drafts untouched for this long (e.g. 3d, 12h)");
-  limits->add_flag("--json", limits_args->json, "Print as JSON");
-  OnSelected(limits, ctx,
-             DirectAction(ctx, "drafts limits", limits_args, PrepareLimits,
-                          RunDraftsLimits));
-  // Set last: subcommands inherit the group they are created under.
-  parent->group(kStoreGroup);
 }
 
 }  // namespace regfs::tools

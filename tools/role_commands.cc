@@ -6,6 +6,7 @@
 
 #include "registry/identity.h"
 #include "registry/registry.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -13,28 +14,6 @@ namespace regfs::tools {
 namespace {
 
 namespace reg = regfs::registry;
-
-struct RoleArgs {
-  std::string principal;
-  std::string role;
-  bool json = false;
-  reg::Role parsed_role = reg::Role::kNone;  // grant: set by PrepareGrant
-};
-
-// Accepts what registry::ParseRole accepts, with its message.
-CLI::Validator RoleValidator() {
-  std::string names;
-  for (const reg::Role role : {reg::Role::kAdmin, reg::Role::kMember,
-                               reg::Role::kViewer, reg::Role::kNone}) {
-    names += (names.empty() ? "" : "|") + std::string(reg::RoleName(role));
-  }
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        auto role = reg::ParseRole(text);
-        return role ? std::string() : role.error().message;
-      },
-      names);
-}
 
 // The principal a grant to `given` is stored under, saying which uid or
 // gid it came from: "alice (uid 47002)", or "uid 47002 (no user name)"
@@ -51,6 +30,8 @@ std::string DescribePrincipal(const std::string& given) {
   if (stored != given) return fmt::format("{} ({} {})", stored, what, id);
   return fmt::format("{} {} (no {} name)", what, id, group ? "group" : "user");
 }
+
+}  // namespace
 
 reg::Status PrepareGrant(RoleArgs& args) {
   REGFS_ASSIGN_OR_RETURN(args.parsed_role, reg::ParseRole(args.role));
@@ -102,45 +83,6 @@ reg::Status RunRoleLs(Context&, Store& store, const RoleArgs& args) {
   table.Print(stdout);
   fmt::print("\nroot and the store's owner are always admins\n");
   return {};
-}
-
-}  // namespace
-
-void AddRoleCommands(CLI::App& app, Context& ctx) {
-  auto* parent = NewCommandGroup(
-      app, "role", "Grant, revoke and list roles (admin, member, viewer)");
-
-  auto [grant, grant_args] = NewCommand<RoleArgs>(
-      *parent, nullptr, "grant",
-      "Give PRINCIPAL (a user name or uid, group:NAME or group:GID, or *) a "
-      "role; none denies the user or group what the default gives");
-  grant->add_option("PRINCIPAL", grant_args->principal)->required();
-  grant->add_option("ROLE", grant_args->role)
-      ->required()
-      ->check(RoleValidator());
-  OnSelected(grant, ctx,
-             StoreAction(ctx, grant_args, PrepareGrant, RunRoleGrant));
-
-  auto [def, default_args] = NewCommand<RoleArgs>(
-      *parent, nullptr, "default", "Set the role of everyone without a grant");
-  default_args->principal = reg::Registry::kDefaultPrincipal;
-  def->add_option("ROLE", default_args->role)
-      ->required()
-      ->check(RoleValidator());
-  OnSelected(def, ctx,
-             StoreAction(ctx, default_args, PrepareGrant, RunRoleGrant));
-
-  auto [revoke, revoke_args] = NewCommand<RoleArgs>(*parent, nullptr, "revoke",
-                                                    "Remove PRINCIPAL's grant");
-  revoke->add_option("PRINCIPAL", revoke_args->principal)->required();
-  OnSelected(revoke, ctx, StoreAction(ctx, revoke_args, RunRoleRevoke));
-
-  auto [ls, ls_args] = NewCommand<RoleArgs>(*parent, nullptr, "ls",
-                                            "List grants and the default role");
-  ls->add_flag("--json", ls_args->json, "Print as JSON");
-  OnSelected(ls, ctx, StoreAction(ctx, ls_args, RunRoleLs));
-  // Set last: subcommands inherit the group they are created under.
-  parent->group(kStoreGroup);
 }
 
 }  // namespace regfs::tools

@@ -8,6 +8,7 @@
 
 #include "registry/names.h"
 #include "registry/search.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -15,12 +16,6 @@ namespace regfs::tools {
 namespace {
 
 namespace reg = regfs::registry;
-
-struct SearchArgs {
-  std::string term;
-  uint64_t limit = reg::kSearchLimit;
-  bool json = false;
-};
 
 // A group's heading.
 std::string_view GroupTitle(reg::SearchField field) {
@@ -93,6 +88,8 @@ void PrintGroup(const reg::SearchGroup& group) {
   }
 }
 
+}  // namespace
+
 reg::Status RunSearch(Context&, Store& store, const SearchArgs& args) {
   REGFS_ASSIGN_OR_RETURN(const auto results,
                          store.Search(args.term, {.limit = args.limit}));
@@ -109,26 +106,6 @@ reg::Status RunSearch(Context&, Store& store, const SearchArgs& args) {
   }
   if (!printed) fmt::print("no matches for '{}'\n", OneLine(args.term));
   return {};
-}
-
-}  // namespace
-
-void AddSearch(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<SearchArgs>(
-      app, kVersionsGroup, "search",
-      "Find TERM (ignoring case) in collection and alias names, tags, "
-      "metadata, descriptions and file names; results grouped by what "
-      "matched");
-  cmd->add_option("TERM", args->term,
-                  "Text to find anywhere in a name or value, literally")
-      ->required();
-  cmd->add_option("--limit", args->limit,
-                  fmt::format("Matches shown per group (default {}, at most "
-                              "{}); the rest are counted",
-                              reg::kSearchLimit, reg::kSearchMaxLimit))
-      ->check(CLI::Range(uint64_t{1}, reg::kSearchMaxLimit));
-  cmd->add_flag("--json", args->json, "Print as JSON");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, RunSearch));
 }
 
 }  // namespace regfs::tools

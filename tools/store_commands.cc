@@ -15,6 +15,7 @@
 #include "registry/registry.h"
 #include "registry/shared_store.h"
 #include "registry/whoami.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/mount_delivery.h"
 #include "tools/output.h"
@@ -24,15 +25,6 @@ namespace regfs::tools {
 namespace {
 
 namespace reg = regfs::registry;
-
-// ---- init ----
-
-struct InitArgs {
-  std::string metadata;  // a shared store's PostgreSQL conninfo
-  std::string blobs;     // and its shared blob directory, or s3://…
-  std::string s3_endpoint;
-  std::string cache_size;
-};
 
 // The shared store `args` describe.
 reg::Result<reg::SharedStoreConfig> SharedConfigOf(const InitArgs& args) {
@@ -51,86 +43,6 @@ reg::Result<reg::SharedStoreConfig> SharedConfigOf(const InitArgs& args) {
   }
   return config;
 }
-
-reg::Status RunInit(Context& ctx, const InitArgs& args) {
-  const std::filesystem::path store = ctx.StorePath();
-  // The per-user default (~/.local/share/regfs) may lack its parents on a
-  // fresh account; make them as `mkdir -p` would. The store itself is
-  // Init's to create, with its own mode.
-  std::error_code ec;
-  std::filesystem::create_directories(store.parent_path(), ec);
-  if (ec) {
-    return reg::Fail(reg::Code::kIoError,
-                     fmt::format("cannot create {}: {}",
-                                 store.parent_path().string(), ec.message()));
-  }
-  if (args.metadata.empty()) {
-    REGFS_TRY(reg::Registry::Init(store, ctx.identity()));
-    fmt::print("initialized an empty store at {}\n", store.string());
-    return {};
-  }
-  REGFS_ASSIGN_OR_RETURN(const reg::SharedStoreConfig config,
-                         SharedConfigOf(args));
-  bool joined = false;
-  REGFS_TRY(reg::InitSharedStore(store, ctx.identity(), config, &joined));
-  // InitShared refused a conninfo with a password: this one can be shown.
-  const std::string& where = args.metadata;
-  if (joined) {
-    fmt::print("joined the existing registry in {} (blobs in {}) at {}\n",
-               where, args.blobs, store.string());
-  } else {
-    fmt::print(
-        "initialized an empty shared registry in {} (blobs in {}) at "
-        "{}\n",
-        where, args.blobs, store.string());
-  }
-  if (config.s3) {
-    fmt::print("this node caches up to {} of the blobs in {}\n",
-               FormatSize(config.cache_size), (store / "blobs").string());
-  }
-  return {};
-}
-
-void AddInit(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<InitArgs>(
-      app, kStoreGroup, "init",
-      "Create an empty store (mode 0700; you are its owner and admin)");
-  auto* metadata = cmd->add_option(
-      "--metadata", args->metadata,
-      "A shared store: the registry's PostgreSQL database "
-      "(postgresql://USER@HOST/DB; no password: use ~/.pgpass or PGPASSFILE); "
-      "joins it if it already holds a registry");
-  auto* blobs = cmd->add_option(
-      "--blobs", args->blobs,
-      "A shared store: the blob directory every node shares (absolute "
-      "path), or s3://BUCKET/PREFIX (credentials from AWS_ACCESS_KEY_ID, "
-      "... or ~/.aws/credentials)");
-  auto* endpoint = cmd->add_option(
-      "--s3-endpoint", args->s3_endpoint,
-      "Blobs in S3: the service's URL, for MinIO, Ceph RGW and the like "
-      "(default: AWS_ENDPOINT_URL, else AWS)");
-  auto* cache_size = cmd->add_option(
-      "--cache-size", args->cache_size,
-      "Blobs in S3: this node's cache bound (200G, 512M; default 100G)");
-  metadata->needs(blobs);
-  blobs->needs(metadata);
-  endpoint->needs(blobs);
-  cache_size->needs(blobs);
-  OnSelected(cmd, ctx, [&ctx, args] { return ExitCode(RunInit(ctx, *args)); });
-}
-
-// ---- push ----
-
-struct PushArgs {
-  std::string collection;
-  std::vector<std::string> paths;
-  std::vector<std::string> aliases;
-  std::vector<std::string> tags;
-  std::vector<std::string> meta;
-  std::string description;
-  bool follow_symlinks = false;
-  bool json = false;
-};
 
 // The bytes a push of `paths` will copy, for deciding on a progress bar.
 // Unreadable entries count as nothing: Push() reports them properly.
@@ -194,6 +106,57 @@ reg::PushRequest MakePushRequest(const PushArgs& args) {
   return request;
 }
 
+// "enabled on 12 blobs", "not supported by the store's file system".
+std::string VerityLine(const reg::FsckReport& report) {
+  if (report.verity_supported == false) {
+    return "not supported by the store's file system (blobs are verified "
+           "when first opened instead)";
+  }
+  return fmt::format("enabled on {} blob{}", report.verity_blobs,
+                     report.verity_blobs == 1 ? "" : "s");
+}
+
+}  // namespace
+
+reg::Status RunInit(Context& ctx, const InitArgs& args) {
+  const std::filesystem::path store = ctx.StorePath();
+  // The per-user default (~/.local/share/regfs) may lack its parents on a
+  // fresh account; make them as `mkdir -p` would. The store itself is
+  // Init's to create, with its own mode.
+  std::error_code ec;
+  std::filesystem::create_directories(store.parent_path(), ec);
+  if (ec) {
+    return reg::Fail(reg::Code::kIoError,
+                     fmt::format("cannot create {}: {}",
+                                 store.parent_path().string(), ec.message()));
+  }
+  if (args.metadata.empty()) {
+    REGFS_TRY(reg::Registry::Init(store, ctx.identity()));
+    fmt::print("initialized an empty store at {}\n", store.string());
+    return {};
+  }
+  REGFS_ASSIGN_OR_RETURN(const reg::SharedStoreConfig config,
+                         SharedConfigOf(args));
+  bool joined = false;
+  REGFS_TRY(reg::InitSharedStore(store, ctx.identity(), config, &joined));
+  // InitShared refused a conninfo with a password: this one can be shown.
+  const std::string& where = args.metadata;
+  if (joined) {
+    fmt::print("joined the existing registry in {} (blobs in {}) at {}\n",
+               where, args.blobs, store.string());
+  } else {
+    fmt::print(
+        "initialized an empty shared registry in {} (blobs in {}) at "
+        "{}\n",
+        where, args.blobs, store.string());
+  }
+  if (config.s3) {
+    fmt::print("this node caches up to {} of the blobs in {}\n",
+               FormatSize(config.cache_size), (store / "blobs").string());
+  }
+  return {};
+}
+
 reg::Status RunPush(Context&, Store& store, const PushArgs& args) {
   reg::PushRequest request = MakePushRequest(args);
   std::unique_ptr<ProgressBar> bar;
@@ -216,50 +179,6 @@ reg::Status RunPush(Context&, Store& store, const PushArgs& args) {
   }
   return {};
 }
-
-void AddPush(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<PushArgs>(
-      app, kVersionsGroup, "push",
-      "Add a new version to COLLECTION: one file makes a file version, "
-      "several files or a directory make a tree version");
-  cmd->add_option("COLLECTION", args->collection, "Collection name")
-      ->required();
-  cmd->add_option("PATH", args->paths, "Files or directories to push")
-      ->required();
-  cmd->add_option("--alias,-a", args->aliases,
-                  "Point this alias at the new version (repeatable)")
-      ->allow_extra_args(false);
-  cmd->add_option("--tag,-t", args->tags, "Tag the new version (repeatable)")
-      ->allow_extra_args(false);
-  cmd->add_option("--meta,-m", args->meta, "Metadata KEY=VALUE (repeatable)")
-      ->allow_extra_args(false)
-      ->check(CLI::Validator(
-          [](std::string& kv) -> std::string {
-            const size_t eq = kv.find('=');
-            if (eq == std::string::npos || eq == 0) {
-              return "metadata '" + kv + "' is not KEY=VALUE";
-            }
-            return {};
-          },
-          "KEY=VALUE"));
-  cmd->add_option("--description,-d", args->description,
-                  "A description of the new version");
-  cmd->add_flag("-L,--follow-symlinks", args->follow_symlinks,
-                "Push what symbolic links point to, as cp -L does (e.g. a "
-                "Hugging Face snapshot folder); without it links are refused");
-  cmd->add_flag("--json", args->json, "Print the new version as JSON");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, RunPush));
-}
-
-// ---- rm ----
-
-struct RmArgs {
-  std::string version;
-  bool all = false;  // COLLECTION --all: the collection and everything in it
-  // Set by PrepareRm when `version` is COLLECTION/vN rather than COLLECTION.
-  VersionRef ref;
-  std::optional<uint64_t> number;
-};
 
 reg::Status PrepareRm(RmArgs& args) {
   if (args.version.find('/') == std::string::npos) return {};
@@ -284,9 +203,6 @@ reg::Status PrepareRm(RmArgs& args) {
   return {};
 }
 
-// `regfs rm COLLECTION/vN`; `regfs rm COLLECTION [--all]`: an empty
-// collection (members), or with --all its versions and aliases too
-// (admins).
 reg::Status RunRm(Context&, Store& store, const RmArgs& args) {
   if (!args.number) {
     auto done = store.DeleteCollection(args.version, args.all);
@@ -298,37 +214,6 @@ reg::Status RunRm(Context&, Store& store, const RmArgs& args) {
   if (!done) return done;
   fmt::print("deleted {}/{}\n", args.ref.collection, args.ref.name);
   return {};
-}
-
-void AddRm(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<RmArgs>(
-      app, kVersionsGroup, "rm",
-      "Delete a version (admin only; its aliases are removed too), or an "
-      "empty collection; --all deletes a collection with its versions and "
-      "aliases (admin only)");
-  cmd->add_option("VERSION", args->version, "COLLECTION/vN or COLLECTION")
-      ->required();
-  cmd->add_flag("--all", args->all,
-                "Delete the collection with all its versions and aliases");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, PrepareRm, RunRm));
-}
-
-// ---- fsck ----
-
-struct FsckArgs {
-  bool json = false;
-  bool repair = false;
-  bool contents = false;
-};
-
-// "enabled on 12 blobs", "not supported by the store's file system".
-std::string VerityLine(const reg::FsckReport& report) {
-  if (report.verity_supported == false) {
-    return "not supported by the store's file system (blobs are verified "
-           "when first opened instead)";
-  }
-  return fmt::format("enabled on {} blob{}", report.verity_blobs,
-                     report.verity_blobs == 1 ? "" : "s");
 }
 
 reg::Status RunFsck(Context&, reg::Registry& registry, const FsckArgs& args) {
@@ -371,23 +256,6 @@ reg::Status RunFsck(Context&, reg::Registry& registry, const FsckArgs& args) {
                   registry.store().string()));
 }
 
-void AddFsck(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<FsckArgs>(
-      app, kStoreGroup, "fsck",
-      "Check every blob's size and hash and every reference; exit 1 if "
-      "anything is wrong");
-  cmd->add_flag("--json", args->json, "Print the report as JSON");
-  cmd->add_flag("--repair", args->repair,
-                "Also enable fs-verity on every intact blob that lacks it, "
-                "where the file system supports it");
-  cmd->add_flag("--contents", args->contents,
-                "Blobs in S3: read every object and check its hash, not "
-                "only that it is there with its size");
-  OnSelected(cmd, ctx, DirectAction(ctx, "fsck", args, RunFsck));
-}
-
-// ---- gc ----
-
 reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
   REGFS_ASSIGN_OR_RETURN(const auto report, registry.Gc(ctx.identity()));
   const reg::BlobGcReport& r = report.blobs;
@@ -428,17 +296,6 @@ reg::Status RunGc(Context& ctx, reg::Registry& registry, const JsonArgs& args) {
   return {};
 }
 
-void AddGc(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<JsonArgs>(
-      app, kStoreGroup, "gc",
-      "Remove unreferenced blobs and abandoned temporary files (safe while "
-      "pushes run)");
-  cmd->add_flag("--json", args->json, "Print the counts as JSON");
-  OnSelected(cmd, ctx, DirectAction(ctx, "gc", args, RunGc));
-}
-
-// ---- whoami ----
-
 reg::Status RunWhoami(Context&, Store& store, const JsonArgs& args) {
   // The caller as the store sees it: through a mount, as the daemon does.
   REGFS_ASSIGN_OR_RETURN(const reg::WhoAmI whoami, store.WhoAmI());
@@ -465,25 +322,6 @@ reg::Status RunWhoami(Context&, Store& store, const JsonArgs& args) {
   return {};
 }
 
-void AddWhoami(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<JsonArgs>(
-      app, kStoreGroup, "whoami",
-      "Show your uid, user name, groups and role in the store");
-  cmd->add_flag("--json", args->json, "Print as JSON");
-  OnSelected(cmd, ctx, StoreAction(ctx, args, RunWhoami));
-}
-
-// ---- mount ----
-
-struct MountArgs {
-  std::string mountpoint;
-  std::vector<std::string> options;
-  bool foreground = false;
-  std::string log_level = "info";
-  std::string log_file;
-  std::string as_of;
-};
-
 int RunMountCommand(Context& ctx, const MountArgs& args) {
   fs::MountOptions options;
   options.store = ctx.StorePath();
@@ -504,47 +342,6 @@ int RunMountCommand(Context& ctx, const MountArgs& args) {
     return 1;
   }
   return fs::RunMount(options);
-}
-
-void AddMount(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<MountArgs>(
-      app, kStoreGroup, "mount",
-      "Serve the store as a filesystem at MOUNTPOINT (stop with umount or "
-      "fusermount3 -u)");
-  cmd->add_option("MOUNTPOINT", args->mountpoint, "An empty directory")
-      ->required();
-  cmd->add_option("-o", args->options,
-                  "Mount options, comma separated (allow_other, ro, "
-                  "nopassthrough, draftpassthrough, nodelivery: no delivery "
-                  "of automations by this daemon, ...; see regfs(1))")
-      ->allow_extra_args(false);
-  cmd->add_flag("-f,--foreground", args->foreground,
-                "Stay in the foreground instead of daemonizing");
-  cmd->add_option("--log-level", args->log_level, "Daemon log level")
-      ->check(CLI::IsMember(
-          {"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
-  cmd->add_option("--log-file", args->log_file,
-                  "Write the daemon's log here instead of stderr");
-  AddMomentOption(cmd, "--as-of", args->as_of,
-                  "Freeze the mount at MOMENT: read-only, every alias "
-                  "resolves as it did right after it (now, an event number, "
-                  "or a UTC time such as 2026-11-22T04:53:02Z)");
-  // fs::RunMount reports its own errors and picks the exit code.
-  OnSelected(cmd, ctx, [&ctx, args] { return RunMountCommand(ctx, *args); });
-}
-
-}  // namespace
-
-void AddStoreCommands(CLI::App& app, Context& ctx) {
-  AddInit(app, ctx);
-  AddPush(app, ctx);
-  AddRm(app, ctx);
-  AddFsck(app, ctx);
-  AddVerify(app, ctx);
-  AddGc(app, ctx);
-  AddWhoami(app, ctx);
-  AddMount(app, ctx);
 }
 
 }  // namespace regfs::tools

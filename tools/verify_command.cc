@@ -8,6 +8,7 @@
 
 #include "registry/names.h"
 #include "registry/registry.h"
+#include "tools/actions.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -15,12 +16,6 @@ namespace regfs::tools {
 namespace {
 
 namespace reg = regfs::registry;
-
-struct VerifyArgs {
-  std::string target;
-  bool json = false;
-  VersionRef ref;  // `target`, parsed by ParseTarget
-};
 
 // The version TARGET names, or every version of its collection.
 reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& store,
@@ -32,6 +27,8 @@ reg::Result<std::vector<reg::Version>> VersionsToVerify(reg::Registry& store,
   versions.push_back(std::move(one));
   return versions;
 }
+
+}  // namespace
 
 reg::Status RunVerify(Context&, reg::Registry& registry,
                       const VerifyArgs& args) {
@@ -69,23 +66,6 @@ reg::Status RunVerify(Context&, reg::Registry& registry,
                    fmt::format("{} of {} version{} of {} {} corrupt", corrupt,
                                versions.size(), versions.size() == 1 ? "" : "s",
                                ref.collection, corrupt == 1 ? "is" : "are"));
-}
-
-}  // namespace
-
-void AddVerify(CLI::App& app, Context& ctx) {
-  auto [cmd, args] = NewCommand<VerifyArgs>(
-      app, kVersionsGroup, "verify",
-      "Hash the files of a version (or of every version of a collection) "
-      "now; exit 1 if any is corrupt");
-  cmd->add_option("TARGET", args->target,
-                  "COLLECTION, or COLLECTION/VERSION (vN or an alias)")
-      ->required();
-  cmd->add_flag("--json", args->json, "Print the results as JSON");
-  OnSelected(
-      cmd, ctx,
-      DirectAction(ctx, "verify", args,
-                   ParseTarget<VerifyArgs>(/*need_name=*/false), RunVerify));
 }
 
 }  // namespace regfs::tools

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,7 +106,8 @@ TEST_F(CliTest, PushOfADirectoryKeepsItsLayout) {
 
 // A tree push holds one lock and one descriptor for all its staged files
 // (its staging area), not one per file: a tree of more files than the
-// process may open at all still pushes, and gc leaves no temporary file.
+// process may open at all still pushes, and the push leaves no staging
+// area behind.
 TEST_F(CliTest, PushOfATreeLargerThanTheOpenFileLimit) {
   constexpr int kFiles = 200;
   for (int i = 0; i < kFiles; ++i) {
