@@ -24,28 +24,26 @@ struct EventKind {
   std::string_view text;
 };
 
+// Unqualified, so that each kind is one row of one line.
+using enum EventType;
+
 constexpr EventKind kEventKinds[] = {
-    {EventType::kCollectionCreate, "collection.create",
-     "created collection {collection}"},
-    {EventType::kCollectionDelete, "collection.delete",
-     "deleted collection {collection}"},
-    {EventType::kVersionCreate, "version.create", "pushed {collection}/{new}"},
-    {EventType::kVersionDelete, "version.delete", "deleted {collection}/{old}"},
-    {EventType::kAliasCreate, "alias.create", "created {where} -> {new}"},
-    {EventType::kAliasMove, "alias.move", "moved {where} {old} -> {new}"},
-    {EventType::kAliasRemove, "alias.remove", "removed {where} (was {old})"},
-    {EventType::kAliasRename, "alias.rename",
-     "renamed {where} to {to} ({new})"},
-    {EventType::kProtect, "name.protect", "protected name {alias}"},
-    {EventType::kUnprotect, "name.unprotect", "unprotected name {alias}"},
-    {EventType::kRoleGrant, "role.grant", "granted {role} to {principal}"},
-    {EventType::kRoleRevoke, "role.revoke", "revoked {role} from {principal}"},
-    {EventType::kTagAdd, "tag.add", "tagged {collection}/{new} {tag}"},
-    {EventType::kTagRemove, "tag.remove", "untagged {collection}/{old} {tag}"},
-    {EventType::kAutomationAdd, "automation.add",
-     "added automation {automation}"},
-    {EventType::kAutomationRemove, "automation.rm",
-     "removed automation {automation}"},
+    {kCollectionCreate, "collection.create", "created collection {collection}"},
+    {kCollectionDelete, "collection.delete", "deleted collection {collection}"},
+    {kVersionCreate, "version.create", "pushed {collection}/{new}"},
+    {kVersionDelete, "version.delete", "deleted {collection}/{old}"},
+    {kAliasCreate, "alias.create", "created {where} -> {new}"},
+    {kAliasMove, "alias.move", "moved {where} {old} -> {new}"},
+    {kAliasRemove, "alias.remove", "removed {where} (was {old})"},
+    {kAliasRename, "alias.rename", "renamed {where} to {to} ({new})"},
+    {kProtect, "name.protect", "protected name {alias}"},
+    {kUnprotect, "name.unprotect", "unprotected name {alias}"},
+    {kRoleGrant, "role.grant", "granted {role} to {principal}"},
+    {kRoleRevoke, "role.revoke", "revoked {role} from {principal}"},
+    {kTagAdd, "tag.add", "tagged {collection}/{new} {tag}"},
+    {kTagRemove, "tag.remove", "untagged {collection}/{old} {tag}"},
+    {kAutomationAdd, "automation.add", "added automation {automation}"},
+    {kAutomationRemove, "automation.rm", "removed automation {automation}"},
 };
 
 }  // namespace
