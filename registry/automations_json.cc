@@ -8,19 +8,6 @@
 #include "registry/json_read.h"
 
 namespace regfs::registry {
-namespace {
-
-Result<DeliveryOutcome> ParseOutcome(std::string_view name) {
-  for (const auto o : {DeliveryOutcome::kOk, DeliveryOutcome::kRetry,
-                       DeliveryOutcome::kFailed}) {
-    if (DeliveryOutcomeName(o) == name) return o;
-  }
-  return Fail(Code::kInvalidArgument,
-              fmt::format("unknown delivery outcome '{}'", name));
-}
-
-}  // namespace
-
 OrderedJson ToJson(const AutomationSpec& spec) {
   OrderedJson j;
   j["name"] = spec.name;
@@ -110,7 +97,8 @@ Result<DeliveryRecord> DeliveryRecordFromJson(const OrderedJson& json) {
         r.attempt = json.at("attempt").get<int>();
         r.time = json.at("time_ms").get<TimeMs>();
         REGFS_ASSIGN_OR_RETURN(
-            r.outcome, ParseOutcome(json.at("outcome").get<std::string>()));
+            r.outcome,
+            ParseDeliveryOutcome(json.at("outcome").get<std::string>()));
         if (!json.at("status").is_null()) {
           r.status = json.at("status").get<int64_t>();
         }

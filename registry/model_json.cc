@@ -56,14 +56,6 @@ Result<Role> RoleOf(const OrderedJson& json) {
 
 }  // namespace
 
-Result<Kind> ParseKind(std::string_view name) {
-  for (const Kind kind : {Kind::kEmpty, Kind::kFile, Kind::kTree}) {
-    if (KindName(kind) == name) return kind;
-  }
-  return Fail(Code::kInvalidArgument,
-              fmt::format("unknown kind '{}': file, tree or empty", name));
-}
-
 OrderedJson ToJson(const Collection& c, JsonForm form) {
   OrderedJson j;
   j["name"] = c.name;
@@ -456,13 +448,11 @@ OrderedJson ToJson(const Error& error) {
 Result<Error> ErrorFromJson(const OrderedJson& j) {
   return Guarded<Error>("error", j, [&]() -> Result<Error> {
     const std::string key = j.at("code").get<std::string>();
-    for (const Code code :
-         {Code::kNotFound, Code::kAlreadyExists, Code::kPermissionDenied,
-          Code::kNotPermitted, Code::kInvalidArgument, Code::kConflict,
-          Code::kCorruption, Code::kIoError}) {
-      if (CodeKey(code) == key) {
-        return Error{code, j.at("error").get<std::string>()};
-      }
+    std::string name = key;
+    std::replace(name.begin(), name.end(), '_', ' ');
+    // Only the key CodeKey writes: "not found" is no key.
+    if (const auto code = CodeNamed(name); code && CodeKey(*code) == key) {
+      return Error{*code, j.at("error").get<std::string>()};
     }
     return Fail(Code::kInvalidArgument,
                 fmt::format("unknown error code '{}'", key));
