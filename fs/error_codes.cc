@@ -21,11 +21,10 @@ int ErrnoOf(const registry::Error& error) {
     case Code::kConflict:
       return EBUSY;
     case Code::kCorruption:
-      return EIO;
     case Code::kIoError:
       return EIO;
   }
-  return EIO;
+  return EIO;  // an int cast to Code that names none
 }
 
 bool IsFailure(const registry::Error& error) {
