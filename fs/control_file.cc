@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "delivery/sample_delivery.h"
-#include "registry/automations_json.h"
 #include "registry/history.h"
+#include "registry/model_json.h"
 #include "registry/names.h"
 #include "registry/whoami.h"
 

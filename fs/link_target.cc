@@ -16,15 +16,9 @@ using registry::Printable;
 
 // The components of an absolute path, without empty and `.` ones.
 std::vector<std::string_view> Components(std::string_view path) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    const std::string_view part = path.substr(start, slash - start);
-    if (!part.empty() && part != ".") parts.push_back(part);
-    start = slash + 1;
-  }
+  std::vector<std::string_view> parts = registry::SplitPath(path);
+  std::erase_if(
+      parts, [](std::string_view part) { return part.empty() || part == "."; });
   return parts;
 }
 

@@ -1,28 +1,16 @@
 #include "registry/automations.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include "registry/enum_names.h"
 #include "registry/names.h"
 #include "registry/secret_file.h"
 
 namespace regfs::registry {
 namespace {
-
-constexpr EnumName<AutomationFormat> kFormats[] = {
-    {AutomationFormat::kJson, "json"},
-    {AutomationFormat::kSlack, "slack"},
-};
-
-constexpr EnumName<DeliveryOutcome> kOutcomes[] = {
-    {DeliveryOutcome::kOk, "ok"},
-    {DeliveryOutcome::kRetry, "retry"},
-    {DeliveryOutcome::kFailed, "failed"},
-};
 
 // An http:// or https:// URL with a host and no whitespace or control
 // characters (libcurl would read those otherwise).
@@ -50,22 +38,6 @@ Status ValidateUrl(std::string_view url) {
 }
 
 }  // namespace
-
-std::string_view AutomationFormatName(AutomationFormat format) {
-  return NameOf(kFormats, format, "json");
-}
-
-Result<AutomationFormat> ParseAutomationFormat(std::string_view name) {
-  return ParseNamed(kFormats, name, "format", ": use json or slack");
-}
-
-std::string_view DeliveryOutcomeName(DeliveryOutcome outcome) {
-  return NameOf(kOutcomes, outcome, "failed");
-}
-
-DeliveryOutcome DeliveryOutcomeNamed(std::string_view name) {
-  return ValueNamed(kOutcomes, name).value_or(DeliveryOutcome::kFailed);
-}
 
 Result<std::vector<EventType>> ParseEventList(std::string_view list) {
   std::vector<EventType> events;

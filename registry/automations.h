@@ -58,6 +58,9 @@ enum class DeliveryOutcome { kOk, kRetry, kFailed };
 std::string_view DeliveryOutcomeName(DeliveryOutcome outcome);
 // The outcome DeliveryOutcomeName gives `name`; kFailed for any other.
 DeliveryOutcome DeliveryOutcomeNamed(std::string_view name);
+// The outcome DeliveryOutcomeName gives `name`; InvalidArgument for any
+// other.
+Result<DeliveryOutcome> ParseDeliveryOutcome(std::string_view name);
 
 // One attempt at delivering one event: a row of the delivery log.
 struct DeliveryRecord {

@@ -170,12 +170,18 @@ Result<bool> BlobStore::SameContent(int fd,
 
 namespace {
 
-// Opens `source` for a push, filling `st`: a regular file, never followed
-// if it is a symbolic link.
-Result<UniqueFd> OpenSource(const std::filesystem::path& source,
-                            struct stat& st) {
-  UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!in.valid()) {
+// A file to push, open, and what fstat said of it then.
+struct Source {
+  UniqueFd fd;
+  struct stat st {};
+};
+
+// Opens `source` for a push: a regular file, never followed if it is a
+// symbolic link.
+Result<Source> OpenSource(const std::filesystem::path& source) {
+  Source in;
+  in.fd.Reset(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in.fd.valid()) {
     if (errno == ELOOP) {
       return Fail(Code::kInvalidArgument,
                   fmt::format("{} is a symbolic link: only regular files can "
@@ -184,14 +190,14 @@ Result<UniqueFd> OpenSource(const std::filesystem::path& source,
     }
     return std::unexpected(PosixError("open", source.string(), errno));
   }
-  if (::fstat(in.get(), &st) != 0) {
+  if (::fstat(in.fd.get(), &in.st) != 0) {
     return std::unexpected(PosixError("stat", source.string(), errno));
   }
-  if (!S_ISREG(st.st_mode)) {
+  if (!S_ISREG(in.st.st_mode)) {
     return Fail(Code::kInvalidArgument,
                 fmt::format("{} is not a regular file", source.string()));
   }
-  ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  ::posix_fadvise(in.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   return in;
 }
 
@@ -229,8 +235,8 @@ Result<std::shared_ptr<const StagingArea>> BlobStore::NewStagingArea() const {
                                           (root_ / kTempDir).string()));
 }
 
-Result<UniqueFd> BlobStore::CreateTemp(
-    StagedBlob& staged, std::shared_ptr<const StagingArea> area, UniqueFd& file,
+Result<BlobStore::TempFile> BlobStore::CreateTemp(
+    std::shared_ptr<const StagingArea> area,
     const std::filesystem::path* link_from) const {
   if (area == nullptr) {
     REGFS_ASSIGN_OR_RETURN(area, NewStagingArea());
@@ -253,10 +259,12 @@ Result<UniqueFd> BlobStore::CreateTemp(
       return std::unexpected(PosixError("link", templ, errno));
     }
   }
-  staged.temp_ = templ;
-  staged.area_ = std::move(area);
-  REGFS_ASSIGN_OR_RETURN(file, OpenStaged(staged));
-  return writer;
+  TempFile temp;
+  temp.staged.temp_ = std::move(templ);
+  temp.staged.area_ = std::move(area);
+  REGFS_ASSIGN_OR_RETURN(temp.file, OpenStaged(temp.staged));
+  temp.writer = std::move(writer);
+  return temp;
 }
 
 Result<UniqueFd> BlobStore::OpenStaged(const StagedBlob& staged) const {
@@ -283,23 +291,20 @@ Status BlobStore::FindIdentical(StagedBlob& staged, int fd) const {
 Result<StagedBlob> BlobStore::Adopt(
     const std::filesystem::path& source, const ProgressFn& progress,
     std::shared_ptr<const StagingArea> area) const {
-  struct stat st;
-  auto in = OpenSource(source, st);
-  REGFS_TRY(in);
+  REGFS_ASSIGN_OR_RETURN(Source in, OpenSource(source));
   struct stat tmp;
   if (::stat((root_ / kTempDir).c_str(), &tmp) != 0) {
     return std::unexpected(
         PosixError("stat", (root_ / kTempDir).string(), errno));
   }
-  if (tmp.st_dev != st.st_dev) return Stage(source, progress, area);
-  StagedBlob staged;
-  UniqueFd file;
-  REGFS_TRY(CreateTemp(staged, std::move(area), file, &source));
+  if (tmp.st_dev != in.st.st_dev) return Stage(source, progress, area);
+  REGFS_ASSIGN_OR_RETURN(TempFile temp, CreateTemp(std::move(area), &source));
+  StagedBlob& staged = temp.staged;
   // The link changed its ctime: what follows must leave it as it is now.
-  if (::fstat(in->get(), &st) != 0) {
+  if (::fstat(in.fd.get(), &in.st) != 0) {
     return std::unexpected(PosixError("stat", source.string(), errno));
   }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const uint64_t size = static_cast<uint64_t>(in.st.st_size);
   ProgressFn report;
   if (progress) {
     report = [&](uint64_t done, uint64_t) {
@@ -312,13 +317,14 @@ Result<StagedBlob> BlobStore::Adopt(
   int synced = 0;
   std::thread sync;
   if (durable_) {
-    sync = std::thread(
-        [&synced, fd = file.get()] { synced = ::fsync(fd) == 0 ? 0 : errno; });
+    sync = std::thread([&synced, fd = temp.file.get()] {
+      synced = ::fsync(fd) == 0 ? 0 : errno;
+    });
   }
-  auto hashed = HashFile(file.get(), staged.temp_, report);
+  auto hashed = HashFile(temp.file.get(), staged.temp_, report);
   if (sync.joinable()) sync.join();
   REGFS_TRY(hashed);
-  REGFS_TRY(CheckUnchanged(in->get(), st, hashed->first, source));
+  REGFS_TRY(CheckUnchanged(in.fd.get(), in.st, hashed->first, source));
   if (synced != 0) {
     return std::unexpected(PosixError("fsync", source.string(), synced));
   }
@@ -326,9 +332,9 @@ Result<StagedBlob> BlobStore::Adopt(
   staged.digest_ = std::move(hashed->second);
   // fs-verity would make the draft read-only at once: Install() enables it
   // once the publish is past its checks.
-  REGFS_TRY(remote_ ? FindOrUpload(staged, file.get())
-                    : FindIdentical(staged, file.get()));
-  return staged;
+  REGFS_TRY(remote_ ? FindOrUpload(staged, temp.file.get())
+                    : FindIdentical(staged, temp.file.get()));
+  return std::move(staged);
 }
 
 Result<std::optional<std::string>> BlobStore::KeyOfLink(
@@ -353,37 +359,33 @@ Result<std::optional<std::string>> BlobStore::KeyOfLink(
 Result<StagedBlob> BlobStore::Stage(
     const std::filesystem::path& source, const ProgressFn& progress,
     std::shared_ptr<const StagingArea> area) const {
-  struct stat st;
-  auto in = OpenSource(source, st);
-  REGFS_TRY(in);
-  StagedBlob staged;
-  UniqueFd file;
-  auto writer = CreateTemp(staged, std::move(area), file);
-  REGFS_TRY(writer);
+  REGFS_ASSIGN_OR_RETURN(Source in, OpenSource(source));
+  REGFS_ASSIGN_OR_RETURN(TempFile temp, CreateTemp(std::move(area)));
+  StagedBlob& staged = temp.staged;
   auto hasher = hasher_();
-  auto done = CopyAndHash(in->get(), writer->get(),
-                          static_cast<uint64_t>(st.st_size), *hasher, progress,
-                          source, staged.temp_, durable_);
+  auto done = CopyAndHash(in.fd.get(), temp.writer.get(),
+                          static_cast<uint64_t>(in.st.st_size), *hasher,
+                          progress, source, staged.temp_, durable_);
   REGFS_TRY(done);
-  REGFS_TRY(CheckUnchanged(in->get(), st, *done, source));
-  if (durable_ && ::fsync(writer->get()) != 0) {
+  REGFS_TRY(CheckUnchanged(in.fd.get(), in.st, *done, source));
+  if (durable_ && ::fsync(temp.writer.get()) != 0) {
     return std::unexpected(PosixError("fsync", staged.temp_.string(), errno));
   }
-  writer->Reset();  // fs-verity needs every writer gone
+  temp.writer.Reset();  // fs-verity needs every writer gone
   staged.digest_ = hasher->Final();
   staged.size_ = *done;
 
   // Look for an identical blob now, outside the registry's lock; Install()
   // re-checks that it still exists.
-  REGFS_TRY(remote_ ? FindOrUpload(staged, file.get())
-                    : FindIdentical(staged, file.get()));
+  REGFS_TRY(remote_ ? FindOrUpload(staged, temp.file.get())
+                    : FindIdentical(staged, temp.file.get()));
   // A new content: protect it before it is in place (and read-only).
   if (staged.verified_key_.empty()) {
-    auto verity = EnableVerityOn(file.get(), staged.temp_);
+    auto verity = EnableVerityOn(temp.file.get(), staged.temp_);
     REGFS_TRY(verity);
     staged.verity_ = *verity == VerityState::kEnabled;
   }
-  return staged;
+  return std::move(staged);
 }
 
 Result<std::string> BlobStore::Install(StagedBlob& staged) const {

@@ -224,13 +224,18 @@ class BlobStore final {
   static std::string KeyFor(std::string_view digest, int suffix);
 
  private:
-  // Creates a temporary file in `area` (a new one if null) that `staged`
-  // then owns, and opens it read-only into `file`; returns the fd to write
-  // its content through. With `link_from`, the temporary file is a new
-  // hard link of that file instead, and the returned fd is not valid.
-  Result<UniqueFd> CreateTemp(
-      StagedBlob& staged, std::shared_ptr<const StagingArea> area,
-      UniqueFd& file, const std::filesystem::path* link_from = nullptr) const;
+  // A temporary file just made in a staging area, as CreateTemp returns it.
+  struct TempFile {
+    StagedBlob staged;  // owns the file (its path) and holds its area
+    UniqueFd file;      // the file, read-only
+    UniqueFd writer;    // to write its content through; not valid for a link
+  };
+  // Creates a temporary file in `area` (a new one if null). With
+  // `link_from`, the file is a new hard link of that file instead, with no
+  // writer.
+  Result<TempFile> CreateTemp(
+      std::shared_ptr<const StagingArea> area,
+      const std::filesystem::path* link_from = nullptr) const;
   // Opens the staged file, read-only.
   Result<UniqueFd> OpenStaged(const StagedBlob& staged) const;
   // Sets staged.verified_key_ to an existing blob of the same content

@@ -1,6 +1,7 @@
 // The names of an enum's values, as one table per enum: a value's name,
 // and the value a name spells. A table's rows are EnumName or any struct
-// with the same `value` and `name` members. Header-only; registry/
+// with the same `value` and `name` members. The tables are
+// enum_names.cc's, but for history.cc's kinds of events. registry/
 // internal.
 #ifndef REGFS_REGISTRY_ENUM_NAMES_H_
 #define REGFS_REGISTRY_ENUM_NAMES_H_

@@ -3,6 +3,7 @@
 #define REGFS_REGISTRY_ERROR_H_
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +31,8 @@ struct Error {
 
 // The short lower-case name of a code ("not found"), for messages and logs.
 std::string_view CodeName(Code code);
+// The code CodeName gives `name`, or nullopt.
+std::optional<Code> CodeNamed(std::string_view name);
 
 template <class T>
 using Result = std::expected<T, Error>;

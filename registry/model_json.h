@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "registry/automations.h"
 #include "registry/error.h"
 #include "registry/history.h"
 #include "registry/model.h"
@@ -59,6 +60,27 @@ Result<HistoryFilter> HistoryFilterFromJson(const OrderedJson& json);
 Result<WhoAmI> WhoAmIFromJson(const OrderedJson& json);
 Result<Event> EventFromJson(const OrderedJson& json);
 Result<SearchResults> SearchResultsFromJson(const OrderedJson& json);
+
+// Automations and their delivery log (issue 16), as the control file
+// speaks them between the daemon and `regfs automation ... --store
+// MOUNTPOINT`. Times are milliseconds, so that a value reads back exactly
+// and the CLI prints the same through a mount as on the store directory.
+//
+// What an admin asks for: {"name","on":[kinds],"collection","alias",
+// "webhook","secret_file","format","exec"}. Whom a command runs as is not
+// part of it: the registry takes that from the caller.
+OrderedJson ToJson(const AutomationSpec& spec);
+Result<AutomationSpec> AutomationSpecFromJson(const OrderedJson& json);
+
+// The spec's keys plus "run_as":{"uid","gid","user"}, "position",
+// "created_ms", "created_by".
+OrderedJson ToJson(const Automation& automation);
+Result<Automation> AutomationFromJson(const OrderedJson& json);
+
+// {"automation","seq","attempt","time_ms","outcome","status" (null for
+// none),"latency_ms","message"}.
+OrderedJson ToJson(const DeliveryRecord& record);
+Result<DeliveryRecord> DeliveryRecordFromJson(const OrderedJson& json);
 
 // A refusal or failure as the control file replies it:
 // {"code":"not_permitted","error":"<the message>"}; the code is CodeName's

@@ -17,7 +17,9 @@ bool IsNameChar(char c) {
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-std::vector<std::string_view> Split(std::string_view path) {
+}  // namespace
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (start <= path.size()) {
@@ -29,8 +31,6 @@ std::vector<std::string_view> Split(std::string_view path) {
   }
   return parts;
 }
-
-}  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -134,7 +134,7 @@ Result<std::string> ParseLinkTarget(std::string_view collection,
   if (target.empty()) return invalid("is empty");
   if (target.find('\0') != std::string_view::npos)
     return invalid("contains NUL");
-  std::vector<std::string_view> parts = Split(target);
+  std::vector<std::string_view> parts = SplitPath(target);
   std::string_view name;
   if (target.front() == '/') {
     // Only a mount knows where it is mounted: it turns an absolute target

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry/error.h"
 
@@ -42,6 +43,10 @@ Status ValidateCollectionName(std::string_view name);
 // "v12" -> 12; anything else (including "v", "v01", "v1x") -> nullopt.
 std::optional<uint64_t> ParseVersionName(std::string_view name);
 std::string VersionName(uint64_t number);
+
+// `path` cut at each '/', empty and "." components kept: "a//b/" ->
+// {"a", "", "b", ""}; "" -> {""}.
+std::vector<std::string_view> SplitPath(std::string_view path);
 
 // A symlink target written into collection `collection`: "v3", "./v3",
 // "best", "../models/v3". Returns the name it points at inside the

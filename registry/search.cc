@@ -9,22 +9,12 @@
 #include <map>
 #include <utility>
 
-#include "registry/enum_names.h"
 #include "registry/registry_impl.h"
 #include "registry/sql/search.h"
 #include "registry/sql/versions.h"
 
 namespace regfs::registry {
 namespace {
-
-constexpr EnumName<SearchField> kSearchFieldNames[] = {
-    {SearchField::kCollection, "collection"},
-    {SearchField::kAlias, "alias"},
-    {SearchField::kTag, "tag"},
-    {SearchField::kMetadata, "metadata"},
-    {SearchField::kDescription, "description"},
-    {SearchField::kFile, "file"},
-};
 
 // InvalidArgument unless `term` and `options` make a search.
 Status CheckSearch(std::string_view term, const SearchOptions& options) {
@@ -89,14 +79,6 @@ std::string Excerpt(std::string_view text, std::string_view term) {
 }
 
 }  // namespace
-
-std::string_view SearchFieldName(SearchField field) {
-  return NameOf(kSearchFieldNames, field, "collection");
-}
-
-Result<SearchField> ParseSearchField(std::string_view name) {
-  return ParseNamed(kSearchFieldNames, name, "search field");
-}
 
 Result<SearchResults> Registry::Search(const Identity& who,
                                        std::string_view term,

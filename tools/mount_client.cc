@@ -12,7 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "registry/automations_json.h"
 #include "registry/model_json.h"
 #include "registry/unique_fd.h"
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <iterator>
+#include <utility>
 
 #include "registry/sql/dialect.h"
 
@@ -107,29 +108,29 @@ Result<std::string> SearchStatement(Engine engine, SearchField field) {
       kColumns, matches, by_collection, by_key, by_text);
 }
 
-// Every field's statement for one engine, in kSearchFields' order.
-using SearchTexts = std::array<Result<std::string>, std::size(kSearchFields)>;
-
-SearchTexts SearchTextsOf(Engine engine) {
-  SearchTexts texts;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    texts[i] = SearchStatement(engine, kSearchFields[i]);
-  }
-  return texts;
+// The statement of `kField` for `engine`, made once (StatementText): a
+// function of its own per field, so that each field has a text of its own.
+template <SearchField kField>
+Result<const char*> FieldText(Engine engine) {
+  return StatementText(engine,
+                       [](Engine e) { return SearchStatement(e, kField); });
 }
 
-// The statement of `field` for `engine`, each made once.
+// FieldText of each of kSearchFields, in its order.
+template <size_t... I>
+constexpr auto FieldTexts(std::index_sequence<I...>) {
+  return std::array{&FieldText<kSearchFields[I]>...};
+}
+
+// The statement of `field` for `engine`.
 Result<const char*> TextFor(Engine engine, SearchField field) {
-  static const SearchTexts sqlite = SearchTextsOf(Engine::kSqlite);
-  static const SearchTexts postgres = SearchTextsOf(Engine::kPostgres);
+  static constexpr auto kTexts =
+      FieldTexts(std::make_index_sequence<std::size(kSearchFields)>());
   const auto i = std::ranges::find(kSearchFields, field) - kSearchFields;
   if (i == std::ssize(kSearchFields)) {
     return Fail(Code::kInvalidArgument, "unknown search field");
   }
-  const auto& made =
-      (engine == Engine::kSqlite ? sqlite : postgres)[static_cast<size_t>(i)];
-  if (!made) return std::unexpected(made.error());
-  return made->c_str();
+  return kTexts[static_cast<size_t>(i)](engine);
 }
 
 SearchRow SearchRowFromRow(const Statement& s) {

@@ -1,6 +1,8 @@
 // Automations in the registry (issue 16): adding, listing and removing
 // them (admins only, each a history event), the checks on what is given,
 // the events a deliverer reads for one, its log, and the delivery lease.
+#include "registry/automations.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,10 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "registry/automations.h"
-#include "registry/automations_json.h"
-#include "registry/secret_file.h"
+#include "registry/model_json.h"
 #include "registry/registry.h"
+#include "registry/secret_file.h"
 #include "tests/registry/test_util.h"
 
 namespace regfs::registry {
