@@ -41,13 +41,21 @@ constexpr EnumName<Kind> kKindNames[] = {
     {Kind::kTree, "tree"},
 };
 
-constexpr EnumName<SearchField> kSearchFieldNames[] = {
-    {SearchField::kCollection, "collection"},
-    {SearchField::kAlias, "alias"},
-    {SearchField::kTag, "tag"},
-    {SearchField::kMetadata, "metadata"},
-    {SearchField::kDescription, "description"},
-    {SearchField::kFile, "file"},
+// A search field's name, and the title of its group of results as the
+// command line and the web view show it.
+struct SearchFieldText {
+  SearchField value;
+  std::string_view name;
+  std::string_view title;
+};
+
+constexpr SearchFieldText kSearchFieldNames[] = {
+    {SearchField::kCollection, "collection", "collections"},
+    {SearchField::kAlias, "alias", "aliases"},
+    {SearchField::kTag, "tag", "tags"},
+    {SearchField::kMetadata, "metadata", "metadata"},
+    {SearchField::kDescription, "description", "descriptions"},
+    {SearchField::kFile, "file", "file names"},
 };
 
 constexpr EnumName<AutomationFormat> kFormatNames[] = {
@@ -90,6 +98,11 @@ Result<Kind> ParseKind(std::string_view name) {
 
 std::string_view SearchFieldName(SearchField field) {
   return NameOf(kSearchFieldNames, field, "collection");
+}
+
+std::string_view SearchFieldTitle(SearchField field) {
+  return ColumnOf(kSearchFieldNames, field, &SearchFieldText::title,
+                  std::string_view("matches"));
 }
 
 Result<SearchField> ParseSearchField(std::string_view name) {

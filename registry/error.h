@@ -19,7 +19,8 @@ enum class Code {
   kInvalidArgument,   // malformed name, target or request
   kConflict,          // compare-and-swap lost, wrong collection kind, in use
   kCorruption,        // the store contradicts itself
-  kIoError,           // a system call failed
+  kIoError,           // a system call failed; stays last (fs/error_codes.cc
+                      // checks that its table has a row for each code)
 };
 
 struct Error {

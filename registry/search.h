@@ -35,6 +35,9 @@ inline constexpr SearchField kSearchFields[] = {
     SearchField::kMetadata,   SearchField::kDescription, SearchField::kFile};
 // "collection", "alias", "tag", "metadata", "description", "file".
 std::string_view SearchFieldName(SearchField field);
+// The title of a group of results: "collections", "aliases", "tags",
+// "metadata", "descriptions", "file names".
+std::string_view SearchFieldTitle(SearchField field);
 // The inverse; InvalidArgument for any other name.
 Result<SearchField> ParseSearchField(std::string_view name);
 

@@ -17,25 +17,6 @@ namespace {
 
 namespace reg = regfs::registry;
 
-// A group's heading.
-std::string_view GroupTitle(reg::SearchField field) {
-  switch (field) {
-    case reg::SearchField::kCollection:
-      return "collections";
-    case reg::SearchField::kAlias:
-      return "aliases";
-    case reg::SearchField::kTag:
-      return "tags";
-    case reg::SearchField::kMetadata:
-      return "metadata";
-    case reg::SearchField::kDescription:
-      return "descriptions";
-    case reg::SearchField::kFile:
-      return "file names";
-  }
-  return "matches";
-}
-
 // `text` on one line of at most about `max` bytes: line breaks and tabs
 // become spaces, other control characters '?', and a longer text is cut
 // (at a UTF-8 character's start) with "...". Free text (descriptions,
@@ -66,7 +47,7 @@ std::string VersionOf(const reg::SearchHit& hit) {
 
 void PrintGroup(const reg::SearchGroup& group) {
   const uint64_t total = group.hits.size() + group.more;
-  fmt::print("{} ({} match{})\n", GroupTitle(group.field), total,
+  fmt::print("{} ({} match{})\n", reg::SearchFieldTitle(group.field), total,
              total == 1 ? "" : "es");
   // The empty first column indents each row by the table's two spaces.
   Table table({});

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <string>
+
 #include "registry/names.h"
 
 namespace regfs::web {
@@ -10,22 +13,13 @@ namespace reg = regfs::registry;
 
 namespace {
 
-std::string_view GroupTitle(reg::SearchField field) {
-  switch (field) {
-    case reg::SearchField::kCollection:
-      return "Collections";
-    case reg::SearchField::kAlias:
-      return "Aliases";
-    case reg::SearchField::kTag:
-      return "Tags";
-    case reg::SearchField::kMetadata:
-      return "Metadata";
-    case reg::SearchField::kDescription:
-      return "Descriptions";
-    case reg::SearchField::kFile:
-      return "Files";
-  }
-  return "Other";
+// A group's heading: its title, capitalized ("File names").
+std::string GroupTitle(reg::SearchField field) {
+  std::string title(reg::SearchFieldTitle(field));
+  if (!title.empty())
+    title[0] =
+        static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+  return title;
 }
 
 std::string HitRow(const reg::SearchHit& hit) {
