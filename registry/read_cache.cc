@@ -7,6 +7,7 @@
 #include <memory>
 #include <tuple>
 
+#include "registry/blob_store.h"
 #include "registry/names.h"
 #include "registry/registry_impl.h"
 
@@ -38,9 +39,31 @@ size_t ReadCache::VersionKeyHash::operator()(
       key.number);
 }
 
-std::string ReadCache::TreeKey(int64_t version_id, int64_t parent_id,
-                               std::string_view name) {
-  return fmt::format("{}/{}/{}", version_id, parent_id, name);
+uint64_t ReadCache::TreeNameKey(int64_t version_id, int64_t parent_id,
+                                std::string_view name) {
+  uint64_t h = std::hash<std::string_view>{}(name);
+  for (const int64_t id : {version_id, parent_id}) {
+    h = (h ^ static_cast<uint64_t>(id)) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+TreeEntry ReadCache::Stored(const TreeEntry& entry) {
+  TreeEntry stored = entry;
+  if (!stored.blob.empty() &&
+      stored.digest == BlobStore::DigestOf(stored.blob)) {
+    stored.digest.clear();
+  }
+  return stored;
+}
+
+TreeEntry ReadCache::Loaded(const TreeEntry& stored) {
+  TreeEntry entry = stored;
+  if (!entry.blob.empty() && entry.digest.empty()) {
+    entry.digest = std::string(BlobStore::DigestOf(entry.blob));
+  }
+  return entry;
 }
 
 std::string ReadCache::AliasKeyOf(std::string_view collection,
@@ -62,16 +85,26 @@ std::optional<Version> ReadCache::GetVersion(int64_t collection_id,
 std::optional<TreeEntry> ReadCache::GetTreeEntry(int64_t version_id,
                                                  int64_t parent_id,
                                                  std::string_view name) const {
-  const std::string key = TreeKey(version_id, parent_id, name);
+  const uint64_t key = TreeNameKey(version_id, parent_id, name);
   MutexLock lock(mu_);
-  const auto id = Find(tree_names_, key);
-  if (!id) return std::nullopt;
-  return Find(tree_, *id);
+  const auto id = tree_names_.find(key);
+  if (id == tree_names_.end()) return std::nullopt;
+  const auto it = tree_.find(id->second);
+  if (it == tree_.end()) return std::nullopt;
+  const TreeEntry& e = it->second;
+  // Another name with the same key.
+  if (e.version_id != version_id || e.parent_id != parent_id ||
+      e.name != name) {
+    return std::nullopt;
+  }
+  return Loaded(e);
 }
 
 std::optional<TreeEntry> ReadCache::GetTreeEntryById(int64_t entry_id) const {
   MutexLock lock(mu_);
-  return Find(tree_, entry_id);
+  const auto it = tree_.find(entry_id);
+  if (it == tree_.end()) return std::nullopt;
+  return Loaded(it->second);
 }
 
 std::optional<Alias> ReadCache::GetAlias(std::string_view collection,
@@ -93,14 +126,23 @@ void ReadCache::PutVersion(const Version& version) {
 }
 
 void ReadCache::PutTreeEntry(const TreeEntry& entry) {
-  std::string key = TreeKey(entry.version_id, entry.parent_id, entry.name);
   MutexLock lock(mu_);
+  PutTreeEntryLocked(entry);
+}
+
+void ReadCache::PutTreeEntries(const std::vector<TreeEntry>& entries) {
+  MutexLock lock(mu_);
+  for (const TreeEntry& entry : entries) PutTreeEntryLocked(entry);
+}
+
+void ReadCache::PutTreeEntryLocked(const TreeEntry& entry) {
   if (!tree_.contains(entry.id) && tree_.size() >= kMaxTreeEntries) {
     tree_.clear();
     tree_names_.clear();
   }
-  tree_.insert_or_assign(entry.id, entry);
-  tree_names_.insert_or_assign(std::move(key), entry.id);
+  tree_.insert_or_assign(entry.id, Stored(entry));
+  tree_names_.insert_or_assign(
+      TreeNameKey(entry.version_id, entry.parent_id, entry.name), entry.id);
 }
 
 void ReadCache::PutAlias(const Alias& alias) {
@@ -158,7 +200,11 @@ void ReadCache::ForgetVersion(std::string_view collection,
         ++it;
         continue;
       }
-      tree_names_.erase(TreeKey(e.version_id, e.parent_id, e.name));
+      const auto name =
+          tree_names_.find(TreeNameKey(e.version_id, e.parent_id, e.name));
+      if (name != tree_names_.end() && name->second == e.id) {
+        tree_names_.erase(name);
+      }
       it = tree_.erase(it);
     }
   }

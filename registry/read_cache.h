@@ -16,7 +16,10 @@
 // Versions and tree entries are immutable: they stay until their version or
 // collection is deleted. Aliases change: the events that change them forget
 // them. Each map is bounded; a full map is emptied, so that a walk over a
-// huge store keeps the daemon small.
+// huge store keeps the daemon small. Tree entries are bounded high enough
+// for a whole tree of 100,000 files (BENCHMARKS.md, "Trees of small
+// files"): a walk of a tree larger than the bound would empty the map
+// before it came round again, and every open would read the database.
 //
 // Thread-safe: one mutex, a leaf (nothing else is locked while it is held;
 // it is taken while the registry's lock is held).
@@ -42,11 +45,12 @@ namespace regfs::registry {
 class ReadCache final {
  public:
   // The bounds: a few MiB each at most (a version takes about 0.5 KiB,
-  // an alias or a tree entry about 0.2 KiB), so that a mount under load
-  // stays within its 64 MiB (BENCHMARKS.md, "Scale").
+  // an alias about 0.2 KiB), so that a mount under load stays within its
+  // 64 MiB (BENCHMARKS.md, "Scale"); tree entries, about 0.25 KiB each
+  // with their name index, up to 32 MiB.
   static constexpr size_t kMaxCollections = 4096;
   static constexpr size_t kMaxVersions = 8192;
-  static constexpr size_t kMaxTreeEntries = 65536;
+  static constexpr size_t kMaxTreeEntries = size_t{1} << 17;
   static constexpr size_t kMaxAliases = 16384;
 
   // An alias that an event changed and that was cached: worth reading
@@ -76,6 +80,8 @@ class ReadCache final {
   // metadata or aliases).
   void PutVersion(const Version& version);
   void PutTreeEntry(const TreeEntry& entry);
+  // The entries of a directory just listed, as a walk opens them next.
+  void PutTreeEntries(const std::vector<TreeEntry>& entries);
   void PutAlias(const Alias& alias);
 
   // Forgets what `event` changed; returns the aliases it forgot.
@@ -98,8 +104,10 @@ class ReadCache final {
   struct VersionKeyHash {
     size_t operator()(const VersionKey& key) const noexcept;
   };
-  static std::string TreeKey(int64_t version_id, int64_t parent_id,
-                             std::string_view name);
+  // The name index's key: a hash of the name in its directory. Two names
+  // may share one; a lookup checks the entry it finds (GetTreeEntry).
+  static uint64_t TreeNameKey(int64_t version_id, int64_t parent_id,
+                              std::string_view name);
   static std::string AliasKeyOf(std::string_view collection,
                                 std::string_view name);
   // Forgets every alias of `collection` (empty: of every collection) named
@@ -111,15 +119,20 @@ class ReadCache final {
   // Forgets version `number` of `collection` and its tree entries.
   void ForgetVersion(std::string_view collection,
                      std::optional<uint64_t> number) REQUIRES(mu_);
+  void PutTreeEntryLocked(const TreeEntry& entry) REQUIRES(mu_);
+  // The cached form of an entry, and back.
+  static TreeEntry Stored(const TreeEntry& entry);
+  static TreeEntry Loaded(const TreeEntry& stored);
 
   mutable Mutex mu_;
   std::unordered_map<std::string, int64_t> collections_ GUARDED_BY(mu_);
   std::unordered_map<VersionKey, Version, VersionKeyHash> versions_
       GUARDED_BY(mu_);
-  // Tree entries by id, and their ids by "<version id>/<parent id>/<name>":
-  // both hold the same entries.
+  // Tree entries by id, and their ids by TreeNameKey: both hold the same
+  // entries, the last put of a shared key only in the second. An entry is
+  // held without its digest when its blob's key gives it (Stored).
   std::unordered_map<int64_t, TreeEntry> tree_ GUARDED_BY(mu_);
-  std::unordered_map<std::string, int64_t> tree_names_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, int64_t> tree_names_ GUARDED_BY(mu_);
   // "<collection>/<alias>": names hold no '/'
   std::unordered_map<std::string, Alias> aliases_ GUARDED_BY(mu_);
 };

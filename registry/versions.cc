@@ -118,7 +118,10 @@ Result<std::vector<TreeEntry>> Registry::ListTree(int64_t version_id,
   REGFS_ASSIGN_OR_RETURN(const bool exists,
                          sql::VersionExists(*impl_->db, version_id));
   if (!exists) return Fail(Code::kNotFound, "no such version");
-  return sql::ListTreeEntries(*impl_->db, version_id, parent_id);
+  auto entries = sql::ListTreeEntries(*impl_->db, version_id, parent_id);
+  // A listing is a walk's first step: its opens then read no database.
+  if (entries && impl_->cache) impl_->cache->PutTreeEntries(*entries);
+  return entries;
 }
 
 Result<TreeEntry> Registry::LookupTree(int64_t version_id, int64_t parent_id,

@@ -118,6 +118,72 @@ TEST(ReadCacheTest, ATreeEntryIsFoundByNameAndById) {
   EXPECT_EQ(cache.sizes().tree_entries, 1u);
 }
 
+// A file's entry is held without its digest, which its blob's key gives
+// back, collision suffix and all; a directory has neither.
+TEST(ReadCacheTest, ATreeEntryComesBackAsItWasPut) {
+  ReadCache cache;
+  const std::string digest(32, 'a');
+  const TreeEntry file{.id = 5,
+                       .version_id = 7,
+                       .parent_id = 2,
+                       .name = "x.bin",
+                       .executable = true,
+                       .size = 4096,
+                       .blob = digest + ".1",
+                       .digest = digest};
+  const TreeEntry dir{
+      .id = 6, .version_id = 7, .parent_id = 0, .name = "d", .is_dir = true};
+  cache.PutTreeEntries({file, dir});
+  for (const TreeEntry& e : {file, dir}) {
+    auto by_id = cache.GetTreeEntryById(e.id);
+    ASSERT_TRUE(by_id);
+    auto by_name = cache.GetTreeEntry(e.version_id, e.parent_id, e.name);
+    ASSERT_TRUE(by_name);
+    for (const TreeEntry& got : {*by_id, *by_name}) {
+      EXPECT_EQ(got.id, e.id);
+      EXPECT_EQ(got.name, e.name);
+      EXPECT_EQ(got.is_dir, e.is_dir);
+      EXPECT_EQ(got.executable, e.executable);
+      EXPECT_EQ(got.size, e.size);
+      EXPECT_EQ(got.blob, e.blob);
+      EXPECT_EQ(got.digest, e.digest);
+    }
+  }
+  // The same name in another directory or version is another entry.
+  EXPECT_FALSE(cache.GetTreeEntry(7, 3, "x.bin"));
+  EXPECT_FALSE(cache.GetTreeEntry(8, 2, "x.bin"));
+  EXPECT_FALSE(cache.GetTreeEntry(7, 2, "y.bin"));
+}
+
+// A tree of 100,000 files fits whole, so that a walk that comes round
+// again finds every entry; one more than the bound empties the map.
+TEST(ReadCacheTest, ATreeOfAHundredThousandFilesFits) {
+  ReadCache cache;
+  std::vector<TreeEntry> dir;
+  for (int64_t i = 1; i <= 100000; ++i) {
+    dir.push_back(TreeEntry{.id = i,
+                            .version_id = 7,
+                            .parent_id = 1 + i / 1000,
+                            .name = "f" + std::to_string(i),
+                            .blob = std::string(32, 'b')});
+    if (dir.size() == 1000) {
+      cache.PutTreeEntries(dir);
+      dir.clear();
+    }
+  }
+  EXPECT_EQ(cache.sizes().tree_entries, 100000u);
+  for (int64_t i = 1; i <= 100000; i += 997) {
+    ASSERT_TRUE(cache.GetTreeEntryById(i)) << i;
+    ASSERT_TRUE(cache.GetTreeEntry(7, 1 + i / 1000, "f" + std::to_string(i)))
+        << i;
+  }
+  for (int64_t i = 100001; i <= int64_t{ReadCache::kMaxTreeEntries} + 1; ++i) {
+    cache.PutTreeEntry(TreeEntry{.id = i, .version_id = 8, .name = "g"});
+  }
+  EXPECT_LE(cache.sizes().tree_entries, ReadCache::kMaxTreeEntries);
+  EXPECT_GE(cache.sizes().tree_entries, 1u);
+}
+
 // Deleting a version this cache never held (its tree entries were looked
 // up by id alone) cannot leave them behind.
 TEST(ReadCacheTest, ADeletedVersionNotCachedForgetsEveryTreeEntry) {
