@@ -17,9 +17,9 @@
 // collection is deleted. Aliases change: the events that change them forget
 // them. Each map is bounded; a full map is emptied, so that a walk over a
 // huge store keeps the daemon small. Tree entries are bounded high enough
-// for a whole tree of 100,000 files (BENCHMARKS.md, "Trees of small
-// files"): a walk of a tree larger than the bound would empty the map
-// before it came round again, and every open would read the database.
+// for a whole tree of 100,000 files (BENCHMARKS.md, section 9): a walk
+// of a tree larger than the bound would empty the map before it came
+// round again, and every open would read the database.
 //
 // Thread-safe: one mutex, a leaf (nothing else is locked while it is held;
 // it is taken while the registry's lock is held).
