@@ -154,6 +154,16 @@ void ReadCache::PutAlias(const Alias& alias) {
 void ReadCache::ForgetAliases(std::string_view collection,
                               std::string_view name,
                               std::vector<AliasKey>& forgotten) {
+  // One alias (every move, every new version's `latest`): found by its
+  // key, not by a walk over every cached alias, which would cost each
+  // move in proportion to what the mount has looked up.
+  if (!collection.empty() && !name.empty()) {
+    const auto it = aliases_.find(AliasKeyOf(collection, name));
+    if (it == aliases_.end()) return;
+    forgotten.push_back({it->second.collection, it->second.name});
+    aliases_.erase(it);
+    return;
+  }
   std::erase_if(aliases_, [&](const auto& item) {
     const Alias& a = item.second;
     if (!collection.empty() && a.collection != collection) return false;
