@@ -81,8 +81,8 @@ struct Request {
   gid_t gid = 0;
   pid_t pid = 0;
   // The caller's supplementary groups, read once per request when first
-  // needed (libfuse reads them from /proc at each call; a rename asks
-  // twice). A request is served by one thread.
+  // needed (from /proc, fs/proc_groups.h; a rename asks twice). A request
+  // is served by one thread.
   mutable std::optional<std::vector<gid_t>> groups;
 };
 

@@ -9,13 +9,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "fs/error_codes.h"
+#include "fs/proc_groups.h"
 
 namespace regfs::fs {
 
@@ -26,21 +26,10 @@ using registry::Identity;
 
 namespace {
 
-std::vector<gid_t> ReadGroups(fuse_req_t req) {
-  std::vector<gid_t> groups(64);
-  int n =
-      fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
-  if (n > static_cast<int>(groups.size())) {
-    groups.resize(static_cast<size_t>(n));
-    n = fuse_req_getgroups(req, n, groups.data());
-  }
-  if (n < 0) return {};
-  groups.resize(std::min(static_cast<size_t>(n), groups.size()));
-  return groups;
-}
-
 const std::vector<gid_t>& RequestGroups(const Request& r) {
-  if (!r.groups) r.groups = ReadGroups(r.req);
+  if (!r.groups) {
+    r.groups = ReadProcGroups(r.pid).value_or(std::vector<gid_t>{});
+  }
   return *r.groups;
 }
 
