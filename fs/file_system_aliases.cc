@@ -297,13 +297,15 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
   if (replaced) staging_.Take(dir.collection_id, new_name, replaced->ino);
   // No invalidation: this reply is what updates the kernel. It drops the
   // staged name and whatever `new_name` held, and keeps the staged inode
-  // under `new_name` for the alias timeout; that inode answers as the
-  // committed alias from now on. (Two notifications per `ln -sfn` cost a
-  // kernel round trip each and the directory's lock, which the next
-  // `ln -sfn` into the same collection waits for; issue 15.) Nor from the
-  // watcher, when it meets this change (answered_changes.h).
+  // under `new_name`; that inode answers as the committed alias from now
+  // on, and lookups of the alias find it while the kernel holds it
+  // (link_table.h). (Two notifications per `ln -sfn` cost a kernel round
+  // trip each and the directory's lock, which the next `ln -sfn` into the
+  // same collection waits for; issue 15.) Nor from the watcher, when it
+  // meets this change (answered_changes.h).
   answered_.Add(alias->revision);
-  links_.Update(staged.ino, LinkNodeOf(*alias, dir.collection_id));
+  links_.UpdateStandingIn(staged.ino, LinkNodeOf(*alias, dir.collection_id),
+                          AliasIno(*alias));
   return ErrorReply{0};
 }
 

@@ -215,7 +215,8 @@ Result<std::vector<DirEntry>> FileSystem::ListCollection(
       options_.as_of ? registry_.AliasesAt(node.collection, *options_.as_of)
                      : registry_.ListAliases(node.collection));
   for (const Alias& a : aliases) {
-    entries.push_back({a.name, AliasIno(a), S_IFLNK});
+    // The inode a lookup of the name gives (link_table.h).
+    entries.push_back({a.name, links_.InoFor(AliasIno(a)), S_IFLNK});
   }
   return entries;
 }

@@ -137,7 +137,8 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
   auto alias = registry_.GetAlias(dir.collection, name);
   if (!alias) return ErrorReply{LookupErrnoFor(r, what, alias.error())};
   staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kAlias);
-  return LinkEntry(AliasIno(*alias), LinkNodeOf(*alias, dir.collection_id));
+  return LinkEntry(links_.InoFor(AliasIno(*alias)),
+                   LinkNodeOf(*alias, dir.collection_id));
 }
 
 Reply FileSystem::LookupInTree(const Request& r, const Node& dir,

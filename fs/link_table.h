@@ -8,6 +8,13 @@
 // An entry lives while the kernel holds a lookup count on its inode; forget
 // removes it.
 //
+// A staged entry committed by a rename (`ln -sfn`) stands in for its
+// alias's inode while the kernel holds it: the kernel moved the staged
+// inode to the alias's name, and the lookups it makes of that name next
+// (symlink(2) over an existing name and rename(2) onto one always ask
+// again) find the inode they hold instead of a new one that would drop
+// the entry and ask a second time.
+//
 // Thread-safe: one mutex guards the table.
 #ifndef REGFS_FS_LINK_TABLE_H_
 #define REGFS_FS_LINK_TABLE_H_
@@ -49,6 +56,11 @@ class LinkTable final {
   // Replaces the snapshot of `ino` if the kernel still holds it (a staged
   // entry that was committed), without counting a lookup.
   void Update(Ino ino, LinkNode node);
+  // Update, and `ino` stands in for `alias_ino` while the kernel holds it.
+  void UpdateStandingIn(Ino ino, LinkNode node, Ino alias_ino);
+  // The inode that answers for `alias_ino`: the one standing in for it,
+  // if any, else `alias_ino` itself.
+  Ino InoFor(Ino alias_ino) const;
   // The kernel dropped `nlookup` references to `ino`.
   void Forget(Ino ino, uint64_t nlookup);
 
@@ -56,9 +68,11 @@ class LinkTable final {
   struct Slot {
     LinkNode node;
     uint64_t lookups = 0;
+    Ino stands_in_for = 0;  // the alias inode this one answers for, or 0
   };
   mutable Mutex mu_;
   std::unordered_map<Ino, Slot> nodes_ GUARDED_BY(mu_);
+  std::unordered_map<Ino, Ino> stand_ins_ GUARDED_BY(mu_);  // alias -> held
 };
 
 }  // namespace regfs::fs

@@ -194,5 +194,46 @@ TEST(LinkTableTest, ConcurrentLookupsAndForgetsBalance) {
   }
 }
 
+// A committed staged entry answers for its alias's inode while the kernel
+// holds it, and no longer once forgotten.
+TEST(LinkTableTest, AStagedEntryStandsInForItsAliasUntilForgotten) {
+  LinkTable table;
+  constexpr Ino kStaged = MakeIno(NodeType::kStaged, 9);
+  EXPECT_EQ(table.InoFor(kProduction), kProduction);
+  // Not held: nothing to stand in.
+  table.UpdateStandingIn(kStaged, Node("production", 4), kProduction);
+  EXPECT_EQ(table.InoFor(kProduction), kProduction);
+
+  table.Remember(kStaged, Node(".tmp", 4));
+  table.UpdateStandingIn(kStaged, Node("production", 4), kProduction);
+  EXPECT_EQ(table.InoFor(kProduction), kStaged);
+  EXPECT_EQ(Shown(table, kStaged), "production->v4");
+  EXPECT_EQ(table.InoFor(kCandidate), kCandidate);  // other aliases: their own
+
+  table.Remember(kStaged, Node("production", 4));  // a lookup found it
+  table.Forget(kStaged, 1);
+  EXPECT_EQ(table.InoFor(kProduction), kStaged);  // one lookup still held
+  table.Forget(kStaged, 1);
+  EXPECT_EQ(table.InoFor(kProduction), kProduction);
+  EXPECT_EQ(Shown(table, kStaged), std::nullopt);
+}
+
+// A newer stand-in for the same alias inode replaces the older one, and
+// forgetting the older one leaves the newer in place.
+TEST(LinkTableTest, ForgettingAnOlderStandInKeepsTheNewer) {
+  LinkTable table;
+  constexpr Ino kFirst = MakeIno(NodeType::kStaged, 1);
+  constexpr Ino kSecond = MakeIno(NodeType::kStaged, 2);
+  table.Remember(kFirst, Node("a", 1));
+  table.Remember(kSecond, Node("b", 1));
+  table.UpdateStandingIn(kFirst, Node("production", 1), kProduction);
+  table.UpdateStandingIn(kSecond, Node("production", 1), kProduction);
+  EXPECT_EQ(table.InoFor(kProduction), kSecond);
+  table.Forget(kFirst, 1);
+  EXPECT_EQ(table.InoFor(kProduction), kSecond);
+  table.Forget(kSecond, 1);
+  EXPECT_EQ(table.InoFor(kProduction), kProduction);
+}
+
 }  // namespace
 }  // namespace regfs::fs
