@@ -598,6 +598,13 @@ make_meta_store() {
     "$REGFS" --store "$META_STORE" alias set moves "a$k" v0 > /dev/null
     "$REGFS" --store "$META_STORE" alias set moves "m$k" v0 > /dev/null
   done
+  # The same move through passthrough_ll over the mirror (section moves):
+  # two symlinks between two files.
+  mkdir -p "$MIRROR/moves"
+  printf 'one\n' > "$MIRROR/moves/v0"
+  printf 'two\n' > "$MIRROR/moves/v1"
+  ln -sfn v0 "$MIRROR/moves/m"
+  ln -sfn v0 "$MIRROR/moves/c"
   # The concurrent movers' collections, one per thread (move_bench.cc).
   for ((t = 0; t < concurrent_movers; t++)); do
     "$REGFS" --store "$META_STORE" push "moves-$t" "$W/v0.txt" > /dev/null
@@ -721,6 +728,19 @@ section_moves() {
   variants+=("tmpfs: ln -sfn" "$ceiling" "regfs alias set (CLI)")
   loop["tmpfs: ln -sfn"]="ln -sfn v\$((i % 2)) $TMPFS_DIR/moves/m"
   loop[$ceiling]="ln -sfn v\$((i % 2)) $TMPFS_DIR/moves/c && echo >&\${TXN[1]} && read -r -u \${TXN[0]} reply && [[ \$reply == ok ]]"
+  # The same ceiling through FUSE: libfuse's passthrough_ll over the
+  # mirror makes the same five requests for an `ln -sfn` as regfs (the
+  # exclusive create's and the rename target's forced lookups, the
+  # temporary name's, SYMLINK, RENAME), none of them durable; with the
+  # bare transaction after it, it is what any FUSE file system pays for a
+  # durable move here.
+  local pt=$W/mnt/meta-pt
+  local fuse_ceiling="FUSE ceiling: passthrough_ll ln -sfn + bare SQLite txn"
+  if mountpoint -q "$pt"; then
+    variants+=("passthrough_ll: ln -sfn" "$fuse_ceiling")
+    loop["passthrough_ll: ln -sfn"]="ln -sfn v\$((i % 2)) $pt/moves/m"
+    loop[$fuse_ceiling]="ln -sfn v\$((i % 2)) $pt/moves/c && echo >&\${TXN[1]} && read -r -u \${TXN[0]} reply && [[ \$reply == ok ]]"
+  fi
   loop["regfs alias set (CLI)"]="$REGFS --store $META_STORE alias set moves m$k v\$((i % 2))"
   local nv=${#variants[@]}
   # In lockstep: every round makes one move with each variant (rotating
