@@ -208,7 +208,8 @@ Result<std::vector<DirEntry>> FileSystem::ListCollection(
     entries.push_back(
         {registry::VersionName(v.number),
          MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
-         static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG)});
+         static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG),
+         DirEntry::Attrs{v.size, v.created, v.creator_uid}});
   }
   REGFS_ASSIGN_OR_RETURN(
       const auto aliases,
@@ -295,6 +296,16 @@ Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
 // as Lookup would. The kernel counts a lookup for every entry it is given,
 // except `.` and `..`; one that does not fit is forgotten again. An entry
 // that no longer resolves is listed without attributes (node id 0).
+EntryReply FileSystem::VersionEntry(const DirEntry& e) const {
+  const DirEntry::Attrs& a = *e.attrs;
+  const struct stat attr =
+      e.type == S_IFDIR
+          ? DirStat(e.ino, 0555, a.creator_uid, a.created_ms)
+          : FileStat(e.ino, 0444, a.size, a.creator_uid, a.created_ms);
+  return MakeEntry(e.ino, attr, options_.version_timeout,
+                   options_.version_timeout);
+}
+
 Reply FileSystem::ReadDirPlus(const Request& r, Handle& handle, size_t size,
                               off_t offset) {
   Ino counted = 0;  // the last entry's node id, if the kernel would count it
@@ -303,7 +314,12 @@ Reply FileSystem::ReadDirPlus(const Request& r, Handle& handle, size_t size,
       [&](const DirEntry& e, char* buf, size_t room, off_t next) {
         fuse_entry_param entry{};
         counted = 0;
-        if (e.name != "." && e.name != "..") {
+        if (e.attrs) {
+          // A version, as its collection's listing read it: immutable,
+          // so what the listing read is what a lookup would answer.
+          entry = VersionEntry(e).entry;
+          counted = entry.ino;
+        } else if (e.name != "." && e.name != "..") {
           Reply looked_up = Lookup(r, handle.ino, e.name);
           if (auto* found = std::get_if<EntryReply>(&looked_up)) {
             entry = found->entry;

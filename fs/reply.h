@@ -9,7 +9,9 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,6 +29,15 @@ struct DirEntry {
   std::string name;
   Ino ino = 0;
   mode_t type = 0;  // S_IFDIR, S_IFREG or S_IFLNK
+  // A version's attributes, from the listing that found it: readdirplus
+  // answers with them instead of looking each version up again (a
+  // collection's listing already read every version's row; issue 15).
+  struct Attrs {
+    uint64_t size = 0;
+    int64_t created_ms = 0;
+    uid_t creator_uid = 0;
+  };
+  std::optional<Attrs> attrs;
 };
 
 // An open file or directory; fi->fh points at it from open/opendir until

@@ -83,5 +83,59 @@ TEST_F(ListTest, MovedAliasShowsItsNewTargetInTheNextListing) {
   EXPECT_THAT(after.out, HasSubstr("a20 -> v7\n")) << DaemonLog();
 }
 
+// readdirplus answers for a version with the attributes its collection's
+// listing read (no lookup of each): they are what a lookup gives, for a
+// file and for a tree.
+TEST_F(ListTest, ListedVersionsHaveTheAttributesOfALookup) {
+  MakeMany(3);
+  const stdfs::path tree = dir_ / "tree";
+  stdfs::create_directories(tree / "sub");
+  WriteFile(tree / "a.txt", "a\n");
+  WriteFile(tree / "sub" / "b.txt", "bb\n");
+  registry::PushRequest push;
+  push.collection = "trees";
+  push.paths = {tree};
+  ASSERT_TRUE(reg().Push(root(), push).has_value());
+
+  const auto stat_all = [&](const std::string& collection) {
+    std::map<std::string, struct stat> out;
+    DIR* dir = opendir(M(collection).c_str());
+    EXPECT_NE(dir, nullptr);
+    if (dir == nullptr) return out;
+    std::vector<std::string> names;
+    while (const dirent* e = readdir(dir)) {
+      if (std::string(e->d_name).starts_with("v")) names.push_back(e->d_name);
+    }
+    closedir(dir);
+    for (const std::string& name : names) {
+      struct stat st {};
+      const std::string path = collection + "/" + name;
+      EXPECT_EQ(lstat(M(path).c_str(), &st), 0) << path;
+      out[path] = st;
+    }
+    return out;
+  };
+  // Attributes from the listings.
+  auto listed = stat_all("many");
+  listed.merge(stat_all("trees"));
+  ASSERT_EQ(listed.size(), 4u);
+  EXPECT_TRUE(S_ISREG(listed.at("many/v2").st_mode));
+  EXPECT_TRUE(S_ISDIR(listed.at("trees/v0").st_mode));
+  // Dentries and inodes dropped: every name is looked up again.
+  WriteFile("/proc/sys/vm/drop_caches", "2\n");
+  for (const auto& [name, st] : listed) {
+    struct stat looked {};
+    ASSERT_EQ(lstat(M(name).c_str(), &looked), 0) << name;
+    EXPECT_EQ(st.st_ino, looked.st_ino) << name;
+    EXPECT_EQ(st.st_mode, looked.st_mode) << name;
+    EXPECT_EQ(st.st_size, looked.st_size) << name;
+    EXPECT_EQ(st.st_uid, looked.st_uid) << name;
+    EXPECT_EQ(st.st_gid, looked.st_gid) << name;
+    EXPECT_EQ(st.st_nlink, looked.st_nlink) << name;
+    EXPECT_EQ(st.st_mtim.tv_sec, looked.st_mtim.tv_sec) << name;
+    EXPECT_EQ(st.st_mtim.tv_nsec, looked.st_mtim.tv_nsec) << name;
+  }
+}
+
 }  // namespace
 }  // namespace regfs::fs::testing
