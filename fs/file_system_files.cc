@@ -291,11 +291,6 @@ Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
       [] {});
 }
 
-// readdir with each entry's attributes (`ls -l` of a big collection asks
-// no lookup per name): the same snapshot as ReadDir, each entry looked up
-// as Lookup would. The kernel counts a lookup for every entry it is given,
-// except `.` and `..`; one that does not fit is forgotten again. An entry
-// that no longer resolves is listed without attributes (node id 0).
 EntryReply FileSystem::VersionEntry(const DirEntry& e) const {
   const DirEntry::Attrs& a = *e.attrs;
   const struct stat attr =
@@ -306,6 +301,13 @@ EntryReply FileSystem::VersionEntry(const DirEntry& e) const {
                    options_.version_timeout);
 }
 
+// readdir with each entry's attributes (`ls -l` of a big collection asks
+// no lookup per name): the same snapshot as ReadDir, each entry looked up
+// as Lookup would, but a version, which is immutable, answered with the
+// attributes its listing read (VersionEntry). The kernel counts a lookup
+// for every entry it is given, except `.` and `..`; one that does not fit
+// is forgotten again. An entry that no longer resolves is listed without
+// attributes (node id 0).
 Reply FileSystem::ReadDirPlus(const Request& r, Handle& handle, size_t size,
                               off_t offset) {
   Ino counted = 0;  // the last entry's node id, if the kernel would count it
