@@ -333,6 +333,9 @@ class FileSystem final {
                       registry::TimeMs mtime) const;
   struct stat FileStat(Ino ino, mode_t perm, uint64_t size, uid_t uid,
                        registry::TimeMs mtime) const;
+  // A version's: a file or, for a tree, a directory, read-only.
+  struct stat VersionStat(Ino ino, bool tree, uint64_t size, uid_t creator_uid,
+                          registry::TimeMs created) const;
   struct stat LinkStat(Ino ino, const LinkNode& link) const;
   registry::Result<struct stat> StatOf(const Request& r, const Node& node);
   EntryReply MakeEntry(Ino ino, const struct stat& attr, double entry_timeout,

@@ -72,6 +72,12 @@ struct stat FileSystem::FileStat(Ino ino, mode_t perm, uint64_t size, uid_t uid,
   return st;
 }
 
+struct stat FileSystem::VersionStat(Ino ino, bool tree, uint64_t size,
+                                    uid_t creator_uid, TimeMs created) const {
+  if (tree) return DirStat(ino, 0555, creator_uid, created);
+  return FileStat(ino, 0444, size, creator_uid, created);
+}
+
 struct stat FileSystem::LinkStat(Ino ino, const LinkNode& link) const {
   struct stat st = CommonStat(ino, S_IFLNK | 0777, link.updated_uid,
                               options_.owner_gid, link.updated);
@@ -104,10 +110,8 @@ Result<struct stat> FileSystem::StatOf(const Request& r, const Node& node) {
       return DirStat(node.ino, 0755, owner, started_);
     case NodeType::kVersion: {
       const Version& v = *node.version;
-      if (v.kind == Kind::kTree) {
-        return DirStat(node.ino, 0555, v.creator_uid, v.created);
-      }
-      return FileStat(node.ino, 0444, v.size, v.creator_uid, v.created);
+      return VersionStat(node.ino, v.kind == Kind::kTree, v.size, v.creator_uid,
+                         v.created);
     }
     case NodeType::kTreeEntry: {
       const TreeEntry& e = *node.entry;

@@ -293,12 +293,10 @@ Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
 
 EntryReply FileSystem::VersionEntry(const DirEntry& e) const {
   const DirEntry::Attrs& a = *e.attrs;
-  const struct stat attr =
-      e.type == S_IFDIR
-          ? DirStat(e.ino, 0555, a.creator_uid, a.created_ms)
-          : FileStat(e.ino, 0444, a.size, a.creator_uid, a.created_ms);
-  return MakeEntry(e.ino, attr, options_.version_timeout,
-                   options_.version_timeout);
+  return MakeEntry(e.ino,
+                   VersionStat(e.ino, e.type == S_IFDIR, a.size, a.creator_uid,
+                               a.created_ms),
+                   options_.version_timeout, options_.version_timeout);
 }
 
 // readdir with each entry's attributes (`ls -l` of a big collection asks
