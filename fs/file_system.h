@@ -360,6 +360,9 @@ class FileSystem final {
   Reply LookupInControl(const Request& r, std::string_view name);
   Reply LookupInCollection(const Request& r, const Node& dir,
                            std::string_view name);
+  // `name` = vN (`number`) in the collection `dir`, now (not --as-of).
+  Reply LookupVersion(const Request& r, const Node& dir, std::string_view name,
+                      uint64_t number);
   Reply LookupInTree(const Request& r, const Node& dir, std::string_view name);
 
   // Views of the past (file_system_past.cc): .regfs/at/<moment>/...,

@@ -111,6 +111,7 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
     return fmt::format("lookup of {}/{}", dir.collection, name);
   };
   if (const auto number = registry::ParseVersionName(name)) {
+    if (!options_.as_of) return LookupVersion(r, dir, name, *number);
     auto version = registry_.GetVersionByNumberAt(dir.collection_id, *number,
                                                   options_.as_of);
     if (!version) return ErrorReply{LookupErrnoFor(r, what, version.error())};
@@ -139,6 +140,28 @@ Reply FileSystem::LookupInCollection(const Request& r, const Node& dir,
   staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kAlias);
   return LinkEntry(links_.InoFor(AliasIno(*alias)),
                    LinkNodeOf(*alias, dir.collection_id));
+}
+
+// A version, which is immutable, is answered with its attributes alone
+// (Registry::GetVersionAttrs): a mount can hold those of every version of
+// a large store, where it holds whole versions only for the files it has
+// open. An open reads its version by id (Resolve).
+Reply FileSystem::LookupVersion(const Request& r, const Node& dir,
+                                std::string_view name, uint64_t number) {
+  auto attrs = registry_.GetVersionAttrs(
+      {.id = dir.collection_id, .name = dir.collection}, number);
+  if (!attrs) {
+    const auto what = [&] {
+      return fmt::format("lookup of {}/{}", dir.collection, name);
+    };
+    return ErrorReply{LookupErrnoFor(r, what, attrs.error())};
+  }
+  staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kOther);
+  const Ino ino = MakeIno(NodeType::kVersion, static_cast<uint64_t>(attrs->id));
+  return MakeEntry(ino,
+                   VersionStat(ino, attrs->kind == Kind::kTree, attrs->size,
+                               attrs->creator_uid, attrs->created),
+                   options_.version_timeout, options_.version_timeout);
 }
 
 Reply FileSystem::LookupInTree(const Request& r, const Node& dir,

@@ -68,6 +68,18 @@ struct Version {
   std::vector<std::string> aliases;  // names pointing here, `latest` included
 };
 
+// A version's immutable attributes, without the strings of a Version:
+// what a mount's lookup of `vN` answers with (Registry::GetVersionAttrs),
+// 40 bytes, so that a mount can hold those of every version it looks up.
+struct VersionAttrs {
+  int64_t id = 0;
+  uint64_t number = 0;
+  Kind kind = Kind::kFile;  // its collection's
+  uid_t creator_uid = 0;
+  TimeMs created = 0;
+  uint64_t size = 0;
+};
+
 struct Alias {
   int64_t id = 0;  // row id; 0 for `latest`
   std::string collection;

@@ -114,6 +114,88 @@ std::optional<Alias> ReadCache::GetAlias(std::string_view collection,
   return Find(aliases_, key);
 }
 
+namespace {
+
+static_assert(sizeof(VersionAttrs) == 40, "the bound's arithmetic");
+
+bool ByNumber(const VersionAttrs& a, uint64_t number) {
+  return a.number < number;
+}
+
+}  // namespace
+
+std::optional<VersionAttrs> ReadCache::GetVersionAttrs(int64_t collection_id,
+                                                       uint64_t number) const {
+  MutexLock lock(mu_);
+  const auto c = version_attrs_.find(collection_id);
+  if (c == version_attrs_.end()) return std::nullopt;
+  const auto& rows = c->second.rows;
+  const auto it = std::lower_bound(rows.begin(), rows.end(), number, ByNumber);
+  if (it == rows.end() || it->number != number) return std::nullopt;
+  return *it;
+}
+
+ReadCache::BlockHeld ReadCache::VersionBlockHeld(int64_t collection_id,
+                                                 uint64_t number) const {
+  const uint64_t block = number / kVersionBlock;
+  MutexLock lock(mu_);
+  const auto c = version_attrs_.find(collection_id);
+  if (c == version_attrs_.end()) return BlockHeld::kNothing;
+  if (c->second.blocks.contains(block)) return BlockHeld::kWhole;
+  const auto& rows = c->second.rows;
+  const auto it = std::lower_bound(rows.begin(), rows.end(),
+                                   block * kVersionBlock, ByNumber);
+  if (it != rows.end() && it->number / kVersionBlock == block) {
+    return BlockHeld::kSome;
+  }
+  return BlockHeld::kNothing;
+}
+
+ReadCache::CollectionVersions& ReadCache::VersionAttrsOf(
+    int64_t collection_id, std::string_view collection, size_t more) {
+  if (version_attrs_count_ + more > kMaxVersionAttrs) {
+    version_attrs_.clear();
+    version_attrs_count_ = 0;
+  }
+  CollectionVersions& c = version_attrs_[collection_id];
+  if (c.name.empty()) c.name = collection;
+  return c;
+}
+
+void ReadCache::PutVersionBlock(int64_t collection_id,
+                                std::string_view collection, uint64_t number,
+                                const std::vector<VersionAttrs>& rows) {
+  const uint64_t block = number / kVersionBlock;
+  MutexLock lock(mu_);
+  CollectionVersions& c =
+      VersionAttrsOf(collection_id, collection, rows.size());
+  // What the block held (versions read alone) gives way to the block.
+  const auto first = std::lower_bound(c.rows.begin(), c.rows.end(),
+                                      block * kVersionBlock, ByNumber);
+  const auto last = std::lower_bound(first, c.rows.end(),
+                                     (block + 1) * kVersionBlock, ByNumber);
+  version_attrs_count_ -= static_cast<size_t>(last - first);
+  const auto at = c.rows.erase(first, last);
+  c.rows.insert(at, rows.begin(), rows.end());
+  version_attrs_count_ += rows.size();
+  c.blocks.insert(block);
+}
+
+void ReadCache::PutVersionAttrs(int64_t collection_id,
+                                std::string_view collection,
+                                const VersionAttrs& attrs) {
+  MutexLock lock(mu_);
+  CollectionVersions& c = VersionAttrsOf(collection_id, collection, 1);
+  const auto it =
+      std::lower_bound(c.rows.begin(), c.rows.end(), attrs.number, ByNumber);
+  if (it != c.rows.end() && it->number == attrs.number) {
+    *it = attrs;
+    return;
+  }
+  c.rows.insert(it, attrs);
+  ++version_attrs_count_;
+}
+
 void ReadCache::PutCollectionId(const std::string& name, int64_t id) {
   MutexLock lock(mu_);
   PutBounded(collections_, kMaxCollections, name, id);
@@ -180,9 +262,31 @@ void ReadCache::ForgetCollection(std::string_view collection,
   std::erase_if(versions_, [&](const auto& item) {
     return item.second.collection == collection;
   });
+  ForgetVersionAttrs(collection, std::nullopt);
   // Rare: a deleted collection's tree entries are not worth finding.
   tree_.clear();
   tree_names_.clear();
+}
+
+void ReadCache::ForgetVersionAttrs(std::string_view collection,
+                                   std::optional<uint64_t> number) {
+  for (auto c = version_attrs_.begin(); c != version_attrs_.end();) {
+    std::vector<VersionAttrs>& rows = c->second.rows;
+    if (c->second.name != collection) {
+      ++c;
+    } else if (!number) {
+      version_attrs_count_ -= rows.size();
+      c = version_attrs_.erase(c);
+    } else {
+      const auto it =
+          std::lower_bound(rows.begin(), rows.end(), *number, ByNumber);
+      if (it != rows.end() && it->number == *number) {
+        rows.erase(it);
+        --version_attrs_count_;
+      }
+      ++c;
+    }
+  }
 }
 
 void ReadCache::ForgetVersion(std::string_view collection,
@@ -236,6 +340,7 @@ std::vector<ReadCache::AliasKey> ReadCache::Forget(const Event& e) {
       // entries go with it.
       ForgetAliases(e.collection, "", forgotten);
       ForgetVersion(e.collection, e.old_version);
+      ForgetVersionAttrs(e.collection, e.old_version);
       break;
     case EventType::kAliasCreate:
     case EventType::kAliasMove:
@@ -264,8 +369,8 @@ std::vector<ReadCache::AliasKey> ReadCache::Forget(const Event& e) {
 
 ReadCache::Sizes ReadCache::sizes() const {
   MutexLock lock(mu_);
-  return {collections_.size(), versions_.size(), tree_.size(),
-          aliases_.size()};
+  return {collections_.size(), versions_.size(), tree_.size(), aliases_.size(),
+          version_attrs_count_};
 }
 
 // ---- Registry's side of the cache ----

@@ -21,6 +21,12 @@
 // of a tree larger than the bound would empty the map before it came
 // round again, and every open would read the database.
 //
+// Beside the versions it has read whole, the cache holds versions'
+// attributes (VersionAttrs), which a lookup of `vN` answers with: 40 bytes
+// each, read in blocks of kVersionBlock numbers (Registry::GetVersionAttrs),
+// and bounded high enough for every version of a store of 100,000
+// (BENCHMARKS.md, "Scale").
+//
 // Thread-safe: one mutex, a leaf (nothing else is locked while it is held;
 // it is taken while the registry's lock is held).
 #ifndef REGFS_REGISTRY_READ_CACHE_H_
@@ -30,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -52,6 +59,11 @@ class ReadCache final {
   static constexpr size_t kMaxVersions = 8192;
   static constexpr size_t kMaxTreeEntries = size_t{1} << 17;
   static constexpr size_t kMaxAliases = 16384;
+  // Version attributes: 40 bytes each, 10 MiB at most.
+  static constexpr size_t kMaxVersionAttrs = size_t{1} << 18;
+  // Versions numbered b * kVersionBlock to (b + 1) * kVersionBlock - 1 are
+  // the block b of their collection.
+  static constexpr uint64_t kVersionBlock = 1024;
 
   // An alias that an event changed and that was cached: worth reading
   // again at once (Registry::Refresh), so that the next lookup hits.
@@ -73,6 +85,13 @@ class ReadCache final {
   std::optional<TreeEntry> GetTreeEntryById(int64_t entry_id) const;
   std::optional<Alias> GetAlias(std::string_view collection,
                                 std::string_view name) const;
+  std::optional<VersionAttrs> GetVersionAttrs(int64_t collection_id,
+                                              uint64_t number) const;
+  // What is held of the block of `number`: nothing, versions read alone
+  // (PutVersionAttrs), or the block whole (PutVersionBlock), after which a
+  // number of it missing here was deleted or made after the block's read.
+  enum class BlockHeld { kNothing, kSome, kWhole };
+  BlockHeld VersionBlockHeld(int64_t collection_id, uint64_t number) const;
 
   // With the registry's lock held (see above).
   void PutCollectionId(const std::string& name, int64_t id);
@@ -83,6 +102,12 @@ class ReadCache final {
   // The entries of a directory just listed, as a walk opens them next.
   void PutTreeEntries(const std::vector<TreeEntry>& entries);
   void PutAlias(const Alias& alias);
+  // Every live version of the block of `number` in `collection`, by number.
+  void PutVersionBlock(int64_t collection_id, std::string_view collection,
+                       uint64_t number, const std::vector<VersionAttrs>& rows);
+  // One version read alone (made after its block was read).
+  void PutVersionAttrs(int64_t collection_id, std::string_view collection,
+                       const VersionAttrs& attrs);
 
   // Forgets what `event` changed; returns the aliases it forgot.
   std::vector<AliasKey> Forget(const Event& event);
@@ -92,6 +117,7 @@ class ReadCache final {
     size_t versions = 0;
     size_t tree_entries = 0;
     size_t aliases = 0;
+    size_t version_attrs = 0;
   };
   Sizes sizes() const;
 
@@ -119,6 +145,20 @@ class ReadCache final {
   // Forgets version `number` of `collection` and its tree entries.
   void ForgetVersion(std::string_view collection,
                      std::optional<uint64_t> number) REQUIRES(mu_);
+  // Forgets the attributes of version `number` of `collection` (nullopt:
+  // of all its versions, and its blocks).
+  void ForgetVersionAttrs(std::string_view collection,
+                          std::optional<uint64_t> number) REQUIRES(mu_);
+  struct CollectionVersions {
+    std::string name;                // events name their collection
+    std::vector<VersionAttrs> rows;  // by number
+    std::set<uint64_t> blocks;       // put whole (PutVersionBlock)
+  };
+  // The attributes of `collection_id`, made if missing; empties them all
+  // first when `more` would pass the bound.
+  CollectionVersions& VersionAttrsOf(int64_t collection_id,
+                                     std::string_view collection, size_t more)
+      REQUIRES(mu_);
   void PutTreeEntryLocked(const TreeEntry& entry) REQUIRES(mu_);
   // The cached form of an entry, and back.
   static TreeEntry Stored(const TreeEntry& entry);
@@ -135,6 +175,9 @@ class ReadCache final {
   std::unordered_map<uint64_t, int64_t> tree_names_ GUARDED_BY(mu_);
   // "<collection>/<alias>": names hold no '/'
   std::unordered_map<std::string, Alias> aliases_ GUARDED_BY(mu_);
+  std::unordered_map<int64_t, CollectionVersions> version_attrs_
+      GUARDED_BY(mu_);
+  size_t version_attrs_count_ GUARDED_BY(mu_) = 0;  // rows, all collections
 };
 
 }  // namespace regfs::registry

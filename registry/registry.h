@@ -202,6 +202,11 @@ class Registry final {
   // without tags, metadata or aliases: one indexed query.
   [[nodiscard]] Result<Version> GetVersionByNumber(int64_t collection_id,
                                                    uint64_t number);
+  // The attributes of version `number` of `collection`: what a mount's
+  // lookup of `vN` answers with. With the read cache on, the first lookup
+  // in a block of ReadCache::kVersionBlock numbers reads the block's.
+  [[nodiscard]] Result<VersionAttrs> GetVersionAttrs(
+      const CollectionRef& collection, uint64_t number);
   // The same as it stood right after event `seq` (past.cc): NotFound if
   // it was made later. `seq` nullopt: now.
   [[nodiscard]] Result<Version> GetVersionByNumberAt(
@@ -389,9 +394,9 @@ class Registry final {
       ChangeObservers::OnChange on_change);
 
   // ---- The mount's read cache (read_cache.h; issue 14). ----
-  // From now on LookupCollection, GetVersionByNumber(At), LookupTree and
-  // GetAlias answer from memory what they have read before, and every
-  // change this Registry makes forgets what it touches. Changes made by
+  // From now on LookupCollection, GetVersionByNumber(At), GetVersionAttrs,
+  // LookupTree and GetAlias answer from memory what they have read before, and
+  // every change this Registry makes forgets what it touches. Changes made by
   // other processes and machines must be told with Refresh: a mount's
   // watcher does. Call before any other thread uses the Registry.
   void EnableReadCache();

@@ -21,6 +21,12 @@ VersionKey VersionKeyFromRow(const Statement& s) {
   return VersionKey{s.ColumnInt64(0), static_cast<uint64_t>(s.ColumnInt64(1))};
 }
 
+VersionAttrs VersionAttrsFromRow(const Statement& s) {
+  VersionAttrs a;
+  ReadColumns(s, 0, a.id, a.number, a.kind, a.creator_uid, a.created, a.size);
+  return a;
+}
+
 DetailRow DetailRowFromRow(const Statement& s) {
   DetailRow d;
   ReadColumns(s, 0, d.version_id, d.is_tag, d.key, d.value);
@@ -67,6 +73,20 @@ Result<std::vector<Version>> ListVersions(Connection& db,
   static const std::string sql =
       SelectVersions("WHERE v.collection_id = ?1 ORDER BY v.number");
   return QueryAll(db, sql.c_str(), VersionFromRow, collection_id);
+}
+
+Result<std::vector<VersionAttrs>> ListVersionAttrs(Connection& db,
+                                                   int64_t collection_id,
+                                                   uint64_t first,
+                                                   uint64_t last) {
+  return QueryAll(
+      db,
+      "SELECT id, number, "
+      "(SELECT kind FROM collections WHERE id = ?1), "  // once, not per row
+      "creator_uid, created_ms, size FROM versions "
+      "WHERE collection_id = ?1 AND number BETWEEN ?2 AND ?3 ORDER BY number",
+      VersionAttrsFromRow, collection_id, static_cast<int64_t>(first),
+      static_cast<int64_t>(last));
 }
 
 Result<std::vector<VersionKey>> ListVersionKeys(Connection& db,

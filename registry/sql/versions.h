@@ -57,6 +57,10 @@ struct VersionAliasRow {
 // The live versions of `collection_id`, oldest first, without details.
 [[nodiscard]] Result<std::vector<Version>> ListVersions(Connection& db,
                                                         int64_t collection_id);
+// The attributes of the live versions of `collection_id` numbered `first`
+// to `last`, by number.
+[[nodiscard]] Result<std::vector<VersionAttrs>> ListVersionAttrs(
+    Connection& db, int64_t collection_id, uint64_t first, uint64_t last);
 // The ids and numbers of the live versions of `collection_id`, by number.
 [[nodiscard]] Result<std::vector<VersionKey>> ListVersionKeys(
     Connection& db, int64_t collection_id);

@@ -74,6 +74,42 @@ TEST_F(ConsistencyTest, DeletedVersionDisappearsWithinASecond) {
             "candidate\nlatest\nproduction\nv1\nv2\n");
 }
 
+// A lookup of vN answers with attributes the mount reads in blocks of
+// numbers (Registry::GetVersionAttrs): a version made after its block was
+// read still appears at once, with its own attributes, and a deleted one
+// goes as any change shows.
+TEST_F(ConsistencyTest, VersionsMadeOrDeletedAfterTheirBlockWasRead) {
+  struct stat st {};
+  // The first lookup reads v0 alone, the second reads the block.
+  for (const char* v : {"models/v0", "models/v1", "models/v2"}) {
+    ASSERT_EQ(::lstat(M(v).c_str(), &st), 0) << v << ": " << strerror(errno);
+  }
+  registry::PushRequest push;
+  push.collection = "models";
+  push.paths = {Src("m1")};
+  auto v3 = reg().Push(root_, push);
+  ASSERT_TRUE(v3.has_value());
+  ASSERT_EQ(v3->number, 3u);
+  ASSERT_EQ(::lstat(M("models/v3").c_str(), &st), 0) << strerror(errno);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), v3->size);
+  EXPECT_EQ(st.st_uid, v3->creator_uid);
+  EXPECT_EQ(st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000,
+            v3->created);
+
+  ASSERT_TRUE(reg().DeleteVersion(root_, "models", 0).has_value());
+  const auto start = std::chrono::steady_clock::now();
+  while (::lstat(M("models/v0").c_str(), &st) == 0 &&
+         std::chrono::steady_clock::now() - start < 2s) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  for (const char* v : {"models/v1", "models/v2", "models/v3"}) {
+    EXPECT_EQ(::lstat(M(v).c_str(), &st), 0) << v << ": " << strerror(errno);
+  }
+}
+
 TEST_F(ConsistencyTest, OpenFileKeepsReadingItsVersion) {
   const std::string v1 = ReadFile(Src("m1"));
   const int fd = ::open(M("models/candidate").c_str(), O_RDONLY);

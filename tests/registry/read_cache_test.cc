@@ -219,6 +219,74 @@ TEST(ReadCacheTest, ADeletedCollectionTakesEverythingOfIt) {
   EXPECT_EQ(cache.CollectionId("data"), 4);
 }
 
+VersionAttrs MakeAttrs(int64_t id, uint64_t number) {
+  return VersionAttrs{.id = id, .number = number, .size = number * 10};
+}
+
+// A block's versions answer by number; deleting one forgets it alone, and
+// the block stays held whole (a number missing from it is read alone).
+TEST(ReadCacheTest, VersionAttrsOfABlockAnswerUntilDeleted) {
+  using BlockHeld = ReadCache::BlockHeld;
+  ReadCache cache;
+  EXPECT_EQ(cache.VersionBlockHeld(3, 2), BlockHeld::kNothing);
+  cache.PutVersionAttrs(3, "models", MakeAttrs(8, 2));
+  EXPECT_EQ(cache.VersionBlockHeld(3, 2), BlockHeld::kSome);
+  EXPECT_EQ(cache.VersionBlockHeld(3, 1), BlockHeld::kSome);
+  EXPECT_EQ(cache.VersionBlockHeld(3, ReadCache::kVersionBlock),
+            BlockHeld::kNothing);
+  EXPECT_EQ(cache.VersionBlockHeld(4, 2), BlockHeld::kNothing);
+  cache.PutVersionBlock(3, "models", 2,
+                        {MakeAttrs(7, 1), MakeAttrs(8, 2), MakeAttrs(9, 3)});
+  EXPECT_EQ(cache.VersionBlockHeld(3, 500), BlockHeld::kWhole);
+  EXPECT_EQ(cache.sizes().version_attrs, 3u);  // v2 once
+  for (uint64_t n : {1, 2, 3}) {
+    auto a = cache.GetVersionAttrs(3, n);
+    ASSERT_TRUE(a) << n;
+    EXPECT_EQ(a->number, n);
+    EXPECT_EQ(a->id, static_cast<int64_t>(6 + n));
+    EXPECT_EQ(a->size, n * 10);
+  }
+  EXPECT_FALSE(cache.GetVersionAttrs(3, 4));
+  EXPECT_FALSE(cache.GetVersionAttrs(4, 1));
+
+  (void)cache.Forget(MakeEvent(EventType::kVersionDelete, "models", "", 2));
+  EXPECT_FALSE(cache.GetVersionAttrs(3, 2));
+  EXPECT_TRUE(cache.GetVersionAttrs(3, 1));
+  EXPECT_TRUE(cache.GetVersionAttrs(3, 3));
+  EXPECT_EQ(cache.VersionBlockHeld(3, 2), BlockHeld::kWhole);
+  // Another collection's v2 of the same name is not this one.
+  (void)cache.Forget(MakeEvent(EventType::kVersionDelete, "data", "", 1));
+  EXPECT_TRUE(cache.GetVersionAttrs(3, 1));
+  EXPECT_EQ(cache.sizes().version_attrs, 2u);
+}
+
+TEST(ReadCacheTest, ADeletedCollectionTakesItsVersionAttrs) {
+  ReadCache cache;
+  cache.PutVersionBlock(3, "models", 1, {MakeAttrs(7, 1)});
+  cache.PutVersionBlock(4, "data", 1, {MakeAttrs(9, 1)});
+  (void)cache.Forget(MakeEvent(EventType::kCollectionDelete, "models"));
+  EXPECT_FALSE(cache.GetVersionAttrs(3, 1));
+  EXPECT_EQ(cache.VersionBlockHeld(3, 1), ReadCache::BlockHeld::kNothing);
+  EXPECT_TRUE(cache.GetVersionAttrs(4, 1));
+  EXPECT_EQ(cache.sizes().version_attrs, 1u);
+}
+
+TEST(ReadCacheTest, VersionAttrsStayWithinTheirBound) {
+  ReadCache cache;
+  const uint64_t per = ReadCache::kVersionBlock;
+  std::vector<VersionAttrs> block;
+  for (uint64_t b = 0; b * per <= ReadCache::kMaxVersionAttrs; ++b) {
+    block.clear();
+    for (uint64_t n = b * per; n < (b + 1) * per; ++n) {
+      block.push_back(MakeAttrs(static_cast<int64_t>(n + 1), n));
+    }
+    cache.PutVersionBlock(3, "models", b * per, block);
+    ASSERT_LE(cache.sizes().version_attrs, ReadCache::kMaxVersionAttrs);
+  }
+  // The last block put is held.
+  EXPECT_TRUE(cache.GetVersionAttrs(3, block.back().number));
+}
+
 TEST(ReadCacheTest, TagsAndRolesForgetNothing) {
   ReadCache cache;
   cache.PutAlias(MakeAlias("models", "production", 1));
@@ -324,6 +392,46 @@ TEST_F(CachedReadsTest, AVersionDeletedElsewhereIsGoneOnceRefreshed) {
   EXPECT_EQ(testing::CodeOf(reg().GetVersionByNumber(c->id, first_ + 2)),
             Code::kNotFound);
   EXPECT_EQ(TargetOf("latest"), first_ + 1);
+}
+
+// A lookup's attributes are those of the version; the second lookup in a
+// block reads the block, after which a version made or deleted elsewhere
+// still shows (read alone, forgotten when refreshed).
+TEST_F(CachedReadsTest, VersionAttrsAreTheVersionsAndFollowChanges) {
+  auto c = reg().LookupCollection("models");
+  REGFS_ASSERT_OK(c);
+  for (uint64_t n = first_; n < first_ + 3; ++n) {
+    auto attrs = reg().GetVersionAttrs(*c, n);
+    REGFS_ASSERT_OK(attrs);
+    auto v = reg().GetVersionByNumber(c->id, n);
+    REGFS_ASSERT_OK(v);
+    EXPECT_EQ(attrs->id, v->id);
+    EXPECT_EQ(attrs->number, n);
+    EXPECT_EQ(attrs->kind, v->kind);
+    EXPECT_EQ(attrs->creator_uid, v->creator_uid);
+    EXPECT_EQ(attrs->created, v->created);
+    EXPECT_EQ(attrs->size, v->size);
+  }
+  EXPECT_EQ(testing::CodeOf(reg().GetVersionAttrs(*c, first_ + 3)),
+            Code::kNotFound);
+  EXPECT_EQ(testing::CodeOf(reg().GetVersionAttrs(*c, UINT64_MAX)),
+            Code::kNotFound);
+
+  const uint64_t seq = Seq();
+  REGFS_ASSERT_OK(other_->DeleteVersion(Owner(), "models", first_ + 1));
+  PushRequest push;
+  push.collection = "models";
+  push.paths = {Source("m3.bin", "m3")};
+  auto pushed = other_->Push(Owner(), push);
+  REGFS_ASSERT_OK(pushed);
+  // A version made after its block was read is read alone.
+  auto made = reg().GetVersionAttrs(*c, pushed->number);
+  REGFS_ASSERT_OK(made);
+  EXPECT_EQ(made->id, pushed->id);
+  RefreshAfter(seq);
+  EXPECT_EQ(testing::CodeOf(reg().GetVersionAttrs(*c, first_ + 1)),
+            Code::kNotFound);
+  REGFS_EXPECT_OK(reg().GetVersionAttrs(*c, first_));
 }
 
 TEST_F(CachedReadsTest, ACollectionRecreatedElsewhereGetsItsNewId) {
