@@ -340,6 +340,9 @@ Result<StagedBlob> BlobStore::Adopt(
 Result<std::optional<std::string>> BlobStore::KeyOfLink(
     const std::filesystem::path& file) const {
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  // Gone since its directory was read: its draft was published or removed
+  // meanwhile, and `regfs gc` goes on.
+  if (!fd.valid() && errno == ENOENT) return std::nullopt;
   if (!fd.valid())
     return std::unexpected(PosixError("open", file.string(), errno));
   struct stat st;

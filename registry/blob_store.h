@@ -159,6 +159,7 @@ class BlobStore final {
 
   // The key of the blob that `file` is a hard link of, if any (a draft
   // file adopted and installed): hashes `file` to find its candidates.
+  // nullopt too if `file` is gone.
   Result<std::optional<std::string>> KeyOfLink(
       const std::filesystem::path& file) const;
 

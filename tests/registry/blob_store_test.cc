@@ -229,6 +229,24 @@ TEST_F(BlobStoreTest, InterleavedStagesOfSameContent) {
   EXPECT_EQ(keys->size(), 1u);
 }
 
+// `regfs gc` asks of each file of a draft whether it is a blob's hard link
+// (a publish's leftover) while the draft's owner may be removing it.
+TEST_F(BlobStoreTest, KeyOfLinkFindsTheBlobAndTakesAVanishedFileForNone) {
+  const std::string key = Put("linked");
+  const fs::path link = tmp_.path() / "draft";
+  fs::create_hard_link(blobs_->PathOf(key), link);
+  auto found = blobs_->KeyOfLink(link);
+  REGFS_ASSERT_OK(found);
+  EXPECT_EQ(*found, key);
+  auto alone = blobs_->KeyOfLink(Source("linked"));
+  REGFS_ASSERT_OK(alone);
+  EXPECT_FALSE(*alone);
+  fs::remove(link);
+  auto gone = blobs_->KeyOfLink(link);
+  REGFS_ASSERT_OK(gone);
+  EXPECT_FALSE(*gone);
+}
+
 TEST_F(BlobStoreTest, DigestOf) {
   EXPECT_EQ(BlobStore::DigestOf("00ff"), "00ff");
   EXPECT_EQ(BlobStore::DigestOf("00ff.1"), "00ff");
