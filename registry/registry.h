@@ -203,8 +203,8 @@ class Registry final {
   [[nodiscard]] Result<Version> GetVersionByNumber(int64_t collection_id,
                                                    uint64_t number);
   // The attributes of version `number` of `collection`: what a mount's
-  // lookup of `vN` answers with. With the read cache on, the first lookup
-  // in a block of ReadCache::kVersionBlock numbers reads the block's.
+  // lookup of `vN` answers with. With the read cache on, the second lookup
+  // in a block of ReadCache::kVersionBlock numbers reads the whole block's.
   [[nodiscard]] Result<VersionAttrs> GetVersionAttrs(
       const CollectionRef& collection, uint64_t number);
   // The same as it stood right after event `seq` (past.cc): NotFound if
