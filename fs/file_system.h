@@ -340,8 +340,9 @@ class FileSystem final {
   registry::Result<struct stat> StatOf(const Request& r, const Node& node);
   EntryReply MakeEntry(Ino ino, const struct stat& attr, double entry_timeout,
                        double attr_timeout) const;
-  // The entry of a version listed with its attributes (DirEntry::attrs).
-  EntryReply VersionEntry(const DirEntry& e) const;
+  // The entry of a version from its attributes alone: a lookup's of vN
+  // and readdirplus's of a listed version (DirEntry::attrs).
+  EntryReply VersionEntry(const registry::VersionAttrs& a) const;
   double AttrTimeout(const Node& node) const;
 
   // ctl: .regfs/ctl (file_system_control.cc).

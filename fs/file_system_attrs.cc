@@ -78,6 +78,14 @@ struct stat FileSystem::VersionStat(Ino ino, bool tree, uint64_t size,
   return FileStat(ino, 0444, size, creator_uid, created);
 }
 
+EntryReply FileSystem::VersionEntry(const registry::VersionAttrs& a) const {
+  const Ino ino = MakeIno(NodeType::kVersion, static_cast<uint64_t>(a.id));
+  return MakeEntry(
+      ino,
+      VersionStat(ino, a.kind == Kind::kTree, a.size, a.creator_uid, a.created),
+      options_.version_timeout, options_.version_timeout);
+}
+
 struct stat FileSystem::LinkStat(Ino ino, const LinkNode& link) const {
   struct stat st = CommonStat(ino, S_IFLNK | 0777, link.updated_uid,
                               options_.owner_gid, link.updated);

@@ -209,7 +209,7 @@ Result<std::vector<DirEntry>> FileSystem::ListCollection(
         {registry::VersionName(v.number),
          MakeIno(NodeType::kVersion, static_cast<uint64_t>(v.id)),
          static_cast<mode_t>(v.kind == Kind::kTree ? S_IFDIR : S_IFREG),
-         DirEntry::Attrs{v.size, v.created, v.creator_uid}});
+         v.attrs()});
   }
   REGFS_ASSIGN_OR_RETURN(
       const auto aliases,
@@ -291,14 +291,6 @@ Reply FileSystem::ReadDir(const Request& r, Handle& handle, size_t size,
       [] {});
 }
 
-EntryReply FileSystem::VersionEntry(const DirEntry& e) const {
-  const DirEntry::Attrs& a = *e.attrs;
-  return MakeEntry(e.ino,
-                   VersionStat(e.ino, e.type == S_IFDIR, a.size, a.creator_uid,
-                               a.created_ms),
-                   options_.version_timeout, options_.version_timeout);
-}
-
 // readdir with each entry's attributes (`ls -l` of a big collection asks
 // no lookup per name): the same snapshot as ReadDir, each entry looked up
 // as Lookup would, but a version, which is immutable, answered with the
@@ -317,7 +309,7 @@ Reply FileSystem::ReadDirPlus(const Request& r, Handle& handle, size_t size,
         if (e.attrs) {
           // A version, as its collection's listing read it: immutable,
           // so what the listing read is what a lookup would answer.
-          entry = VersionEntry(e).entry;
+          entry = VersionEntry(*e.attrs).entry;
           counted = entry.ino;
         } else if (e.name != "." && e.name != "..") {
           Reply looked_up = Lookup(r, handle.ino, e.name);

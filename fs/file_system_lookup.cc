@@ -157,11 +157,7 @@ Reply FileSystem::LookupVersion(const Request& r, const Node& dir,
     return ErrorReply{LookupErrnoFor(r, what, attrs.error())};
   }
   staging_.NoteLookup(r.pid, dir.collection_id, name, ExistingKind::kOther);
-  const Ino ino = MakeIno(NodeType::kVersion, static_cast<uint64_t>(attrs->id));
-  return MakeEntry(ino,
-                   VersionStat(ino, attrs->kind == Kind::kTree, attrs->size,
-                               attrs->creator_uid, attrs->created),
-                   options_.version_timeout, options_.version_timeout);
+  return VersionEntry(*attrs);
 }
 
 Reply FileSystem::LookupInTree(const Request& r, const Node& dir,

@@ -18,6 +18,7 @@
 
 #include "fs/history_files.h"
 #include "fs/inode.h"
+#include "registry/model.h"
 #include "registry/unique_fd.h"
 
 namespace regfs::fs {
@@ -32,12 +33,7 @@ struct DirEntry {
   // A version's attributes, from the listing that found it: readdirplus
   // answers with them instead of looking each version up again (a
   // collection's listing already read every version's row; issue 15).
-  struct Attrs {
-    uint64_t size = 0;
-    int64_t created_ms = 0;
-    uid_t creator_uid = 0;
-  };
-  std::optional<Attrs> attrs;
+  std::optional<registry::VersionAttrs> attrs;
 };
 
 // An open file or directory; fi->fh points at it from open/opendir until

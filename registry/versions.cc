@@ -79,12 +79,7 @@ Result<VersionAttrs> Registry::GetVersionAttrs(const CollectionRef& collection,
   auto v = impl_->FindVersion(collection.id, number);
   REGFS_TRY(v);
   if (!*v) return not_found();
-  const VersionAttrs attrs{.id = (*v)->id,
-                           .number = (*v)->number,
-                           .kind = (*v)->kind,
-                           .creator_uid = (*v)->creator_uid,
-                           .created = (*v)->created,
-                           .size = (*v)->size};
+  const VersionAttrs attrs = (*v)->attrs();
   if (cache) cache->PutVersionAttrs(collection.id, collection.name, attrs);
   return attrs;
 }
