@@ -51,6 +51,13 @@ fi
 total_passed=0
 total_failed=0
 failed_steps=()
+# The tests that failed, with their tree, and the failure lines of their
+# output: printed again at the very end, where a CI log's tail shows them
+# (ctest prints them during its own run, which a later step's output
+# pushes out of view).
+failed_tests=()
+failure_excerpts=$(mktemp "${TMPDIR:-/tmp}/regfs-failures.XXXXXX")
+trap 'rm -f "$failure_excerpts"' EXIT
 
 # run_ctest DIR [CTEST_ARGS...]: runs the tests in DIR (every one, unless
 # CTEST_ARGS select), adds their counts to the totals.
@@ -66,6 +73,21 @@ run_ctest() {
   # "100% tests passed, 0 tests failed out of 42"
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
          "$log" | tail -n 1 || true)
+  # "The following tests FAILED:" then lines like
+  # "	 123 - fs.ReadTest.Name (Failed)"
+  while IFS= read -r line_failed; do
+    failed_tests+=("$dir: ${line_failed#"${line_failed%%[![:space:]]*}"}")
+  done < <(sed -n '/^The following tests FAILED:/,/^[^[:space:]]/{/^[[:space:]]/p}' "$log")
+  # Each failed test's output (--output-on-failure) runs from its
+  # "Test #N: name ...***Failed" line to the next test's line; keep its
+  # assertion and sanitizer lines, with some context.
+  awk -v dir="$dir" '
+    /^ *Start +[0-9]+: / || /^[0-9]+\/[0-9]+ Test +#/ || /^[0-9]+% tests passed/ { keep = 0 }
+    /^[0-9]+\/[0-9]+ Test +#[0-9]+: .*[*][*][*](Failed|Timeout|Exception)/ {
+      keep = 1; print "--- " dir ": " $0; next }
+    keep' "$log" |
+    grep -E -A8 '^--- |: Failure$|FAILED|Timeout|ERROR|runtime error|terminate called' |
+    head -n 200 >> "$failure_excerpts" || true
   rm -f "$log"
   if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
     total_failed=$((total_failed + BASH_REMATCH[1]))
@@ -190,5 +212,12 @@ if ((${#failed_steps[@]} == 0)); then
   exit 0
 fi
 printf 'regfs: FAILED: %s\n' "${failed_steps[@]}" >&2
+if [[ -s $failure_excerpts ]]; then
+  printf '\nregfs: what the failed tests printed (excerpts):\n' >&2
+  cat "$failure_excerpts" >&2
+fi
+if ((${#failed_tests[@]} > 0)); then
+  printf 'regfs: failed test: %s\n' "${failed_tests[@]}" >&2
+fi
 echo "tests: $total_passed passed, $total_failed failed"
 exit 1
