@@ -309,6 +309,15 @@ Result<Alias> Registry::SetAlias(
     }
   }();
   REGFS_TRY(impl_->batch.Leave(*ticket, moved.has_value()));
+  // This call committed the batch, so this move was its last and nothing
+  // has held the lock since: the alias as the move read it is the store's
+  // (read_cache.h). The next lookup of it, which the kernel makes for
+  // every rename's target and for `ln`'s revalidation, answers from
+  // memory. A member that waited for a later one to commit puts nothing:
+  // that one may have moved the alias after it.
+  if (moved && ticket->committed_here && impl_->cache) {
+    impl_->cache->PutAlias(*moved);
+  }
   return moved;
 }
 

@@ -69,7 +69,9 @@ Status GroupCommit::Leave(Ticket& ticket, bool applied) {
   if (applied) ++members_;
   if (id_ == ticket.batch && open_ &&
       (joining_.load() == 0 || joined_ >= kMaxBatch)) {
-    End(db_->InTransaction() ? db_->Commit() : BatchLost());
+    Status committed = db_->InTransaction() ? db_->Commit() : BatchLost();
+    ticket.committed_here = applied && committed.has_value();
+    End(std::move(committed));
   }
   if (!applied) return {};
   while (done_ < ticket.batch) cv_.Wait(mu_);

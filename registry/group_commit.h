@@ -89,6 +89,12 @@ class GroupCommit final {
     AnnounceOnRelease announce;  // after the commit that holds the change
     MutexLock lock;
     uint64_t batch = 0;
+    // Set by Leave when its call committed the batch with this ticket's
+    // change in it. That change was then the batch's last (a member that
+    // commits is the last to have joined), and the lock has been held
+    // since: what it read inside its savepoint is the store's state until
+    // the ticket is destroyed.
+    bool committed_here = false;
   };
 
   // `db` is the connection the batches write to; it must outlive this.

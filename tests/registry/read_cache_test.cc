@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <barrier>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "registry/registry.h"
@@ -361,6 +363,55 @@ TEST_F(CachedReadsTest, OwnChangesShowAtOnce) {
   REGFS_ASSERT_OK(reg().RemoveAlias(Owner(), "models", "production"));
   EXPECT_EQ(testing::CodeOf(reg().GetAlias("models", "production")),
             Code::kNotFound);
+}
+
+// A move made here is held as the move read it, so that the kernel's
+// lookup of a rename's target that follows it costs no read: what another
+// process does next shows once refreshed, as for any alias read here.
+TEST_F(CachedReadsTest, AnAliasMovedHereIsHeldAsMoved) {
+  REGFS_ASSERT_OK(reg().SetAlias(Owner(), "models", "production",
+                                 "v" + std::to_string(first_ + 1)));
+  const uint64_t seq = Seq();
+  REGFS_ASSERT_OK(other_->SetAlias(Owner(), "models", "production",
+                                   "v" + std::to_string(first_ + 2)));
+  EXPECT_EQ(TargetOf("production"), first_ + 1);
+  RefreshAfter(seq);
+  EXPECT_EQ(TargetOf("production"), first_ + 2);
+}
+
+// Moves of one alias from several threads at once share commits (group
+// commit), where a member may move it after another read it: whatever the
+// batches, the alias held after each round of moves is the store's.
+TEST_F(CachedReadsTest, ConcurrentMovesOfOneAliasLeaveTheStoresTarget) {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 100;
+  std::barrier start(kThreads + 1);
+  std::barrier done(kThreads + 1);
+  std::vector<std::thread> movers;
+  for (int t = 0; t < kThreads; ++t) {
+    movers.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        start.arrive_and_wait();
+        const uint64_t to = first_ + static_cast<uint64_t>((t + round) % 3);
+        EXPECT_TRUE(reg()
+                        .SetAlias(Owner(), "models", "production",
+                                  "v" + std::to_string(to))
+                        .has_value());
+        done.arrive_and_wait();
+      }
+    });
+  }
+  int stale = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    start.arrive_and_wait();
+    done.arrive_and_wait();
+    // No ASSERT here: the movers wait at the barrier for every round.
+    auto stored = other_->GetAlias("models", "production");
+    EXPECT_TRUE(stored.has_value()) << testing::Describe(stored);
+    if (!stored || TargetOf("production") != stored->version) ++stale;
+  }
+  for (std::thread& mover : movers) mover.join();
+  EXPECT_EQ(stale, 0) << "rounds whose held alias was not the store's";
 }
 
 TEST_F(CachedReadsTest, OthersChangesShowOnceRefreshed) {
