@@ -79,11 +79,12 @@ run_ctest() {
     failed_tests+=("$dir: ${line_failed#"${line_failed%%[![:space:]]*}"}")
   done < <(sed -n '/^The following tests FAILED:/,/^[^[:space:]]/{/^[[:space:]]/p}' "$log")
   # Each failed test's output (--output-on-failure) runs from its
-  # "Test #N: name ...***Failed" line to the next test's line; keep its
-  # assertion and sanitizer lines, with some context.
+  # " 12/345 Test #N: name ...***Failed" line (the count is padded to the
+  # total's width) to the next test's line; keep its assertion and
+  # sanitizer lines, with some context.
   awk -v dir="$dir" '
-    /^ *Start +[0-9]+: / || /^[0-9]+\/[0-9]+ Test +#/ || /^[0-9]+% tests passed/ { keep = 0 }
-    /^[0-9]+\/[0-9]+ Test +#[0-9]+: .*[*][*][*](Failed|Timeout|Exception)/ {
+    /^ *Start +[0-9]+: / || /^ *[0-9]+\/[0-9]+ Test +#/ || /^[0-9]+% tests passed/ { keep = 0 }
+    /^ *[0-9]+\/[0-9]+ Test +#[0-9]+: .*[*][*][*](Failed|Timeout|Exception)/ {
       keep = 1; print "--- " dir ": " $0; next }
     keep' "$log" |
     grep -E -A8 '^--- |: Failure$|FAILED|Timeout|ERROR|runtime error|terminate called' |
