@@ -44,6 +44,31 @@ Identity CallerCache::ForChange(uid_t uid, gid_t gid,
   return identity;
 }
 
+std::optional<Identity> CallerCache::ForChangeWithoutGroups(uid_t uid,
+                                                            gid_t gid) {
+  const Key key{uid, gid};
+  {
+    MutexLock lock(mu_);
+    if (groups_needed_) return std::nullopt;
+    const auto it = bare_.find(key);
+    if (it != bare_.end() && it->second.second > Clock::now()) {
+      return it->second.first;
+    }
+  }
+  Identity identity = Identity::For(uid, gid, {}, Interface::kFs);
+  identity.groups.clear();
+  identity.group_names.clear();
+  identity.groups_known = false;
+  MutexLock lock(mu_);
+  bare_[key] = {identity, Clock::now() + ttl_};
+  return identity;
+}
+
+void CallerCache::NoteGroupsNeeded() {
+  MutexLock lock(mu_);
+  groups_needed_ = true;
+}
+
 Identity CallerCache::ForRead(uid_t uid, gid_t gid, const GroupsFn& groups) {
   const Key key{uid, gid};
   {
@@ -70,6 +95,7 @@ void CallerCache::Replace(const Key& key, const Identity& identity) {
 }
 
 registry::Result<Role> CallerCache::RoleOf(const Identity& who) {
+  if (!who.groups_known) return registry_.RoleOf(who);
   const Key key{who.uid, who.gid};
   uint64_t generation = 0;
   std::optional<Role> last;  // expired, but the last one read
@@ -109,6 +135,7 @@ registry::Status CallerCache::Authorize(const Identity& who,
 void CallerCache::InvalidateRoles() {
   MutexLock lock(mu_);
   ++role_generation_;
+  groups_needed_ = false;
   for (auto& [key, entry] : entries_) entry.role.reset();
 }
 

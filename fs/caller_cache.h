@@ -5,9 +5,15 @@
 //
 // Reads use the entry cached for (uid, gid) whatever its groups; changes
 // pass the groups of their own request and get an identity with exactly
-// those groups. Roles are dropped on role events (InvalidateRoles). While
-// the registry's view is stale (Registry::StaleSince) or a role cannot be
-// read, the last role read for the same groups answers.
+// those groups, or, while no change has needed them since the last role
+// event, go without (ForChangeWithoutGroups): the registry decides whether
+// a role depends on groups inside the change's own transaction, and says
+// GroupsUnread when it does (a store with a group grant); the mount then
+// reads the groups and asks again, and reads them first from then on.
+//
+// Roles are dropped on role events (InvalidateRoles). While the registry's
+// view is stale (Registry::StaleSince) or a role cannot be read, the last
+// role read for the same groups answers.
 //
 // Thread-safe: one mutex; registry and NSS calls run outside it.
 #ifndef REGFS_FS_CALLER_CACHE_H_
@@ -43,14 +49,23 @@ class CallerCache final {
   // The identity for a change: `groups` as the request reports them now.
   registry::Identity ForChange(uid_t uid, gid_t gid,
                                const std::vector<gid_t>& groups);
+  // The identity for a change whose groups are not read
+  // (Identity::groups_known false), or nullopt once a change has needed
+  // them (NoteGroupsNeeded) and no role event has come since.
+  std::optional<registry::Identity> ForChangeWithoutGroups(uid_t uid,
+                                                           gid_t gid);
+  // A change's role depended on the caller's groups (GroupsUnread).
+  void NoteGroupsNeeded();
   // The identity for a read: the cached one of (uid, gid), else built with
   // `groups()`.
   registry::Identity ForRead(uid_t uid, gid_t gid, const GroupsFn& groups);
-  // The role of `who`, cached per (uid, gid, groups).
+  // The role of `who`, cached per (uid, gid, groups); not cached for
+  // unread groups.
   registry::Result<registry::Role> RoleOf(const registry::Identity& who);
   // Registry::Authorize with the cached role.
   registry::Status Authorize(const registry::Identity& who,
                              const registry::Action& action);
+  // Roles changed: forgets them, and whether changes need groups.
   void InvalidateRoles();
 
  private:
@@ -74,6 +89,10 @@ class CallerCache final {
   const Clock::duration ttl_;
   Mutex mu_;
   std::map<Key, Entry> entries_ GUARDED_BY(mu_);
+  // ForChangeWithoutGroups's identities: their names, resolved once a ttl.
+  std::map<Key, std::pair<registry::Identity, Clock::time_point>> bare_
+      GUARDED_BY(mu_);
+  bool groups_needed_ GUARDED_BY(mu_) = false;
   uint64_t role_generation_ GUARDED_BY(mu_) = 0;  // bumped by InvalidateRoles
 };
 

@@ -25,6 +25,8 @@ constexpr CodeInMount kCodes[] = {
     {Code::kNotPermitted, EPERM, false},
     {Code::kInvalidArgument, EINVAL, false},
     {Code::kConflict, EBUSY, false},
+    // The mount asks again with the groups; seen here, it failed to.
+    {Code::kGroupsUnread, EIO, true},
     {Code::kCorruption, EIO, true},
     {Code::kIoError, EIO, true},
 };

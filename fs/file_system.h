@@ -275,6 +275,16 @@ class FileSystem final {
   // Identities and the read check.
   registry::Identity ReadIdentity(const Request& r);
   registry::Identity ChangeIdentity(const Request& r);
+  // `change(identity)`, a registry call that decides the caller's role in
+  // its own transaction: first without reading the caller's groups
+  // (CallerCache::ForChangeWithoutGroups), and with them when the
+  // registry answers that the role depends on them (GroupsUnread). Reading
+  // them is a /proc read that costs as much as an alias move's statements
+  // (issue 15), and only group grants need them. Defined in
+  // file_system_internal.h.
+  template <class Change>
+  auto AsChanger(const Request& r, Change&& change)
+      -> std::invoke_result_t<Change&, const registry::Identity&>;
   // 0 if the caller may read (role >= viewer), else the errno.
   int CheckRead(const Request& r, const What& what);
   // 0 if the caller may unlink or rename the staged symlink `staged`: its
@@ -381,8 +391,7 @@ class FileSystem final {
   // are read-only: changes there get EROFS.
   bool ReadOnlyView(const Node& dir, std::string_view name) const;
   EntryReply LinkEntry(Ino ino, LinkNode link);
-  Reply StageSymlink(const Request& r, const registry::Identity& who,
-                     const Node& dir, std::string_view name,
+  Reply StageSymlink(const Request& r, const Node& dir, std::string_view name,
                      std::string_view target,
                      const std::optional<Existing>& existing);
   // Makes the staged symlink `entry` (taken from staging_) a lasting alias

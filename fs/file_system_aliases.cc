@@ -66,8 +66,11 @@ Reply FileSystem::Unlink(const Request& r, Ino parent, std::string_view name) {
   }
   // Versions and `latest` too: the registry refuses them after its role
   // check, so that a viewer hears EACCES and a member EPERM.
-  const Identity who = ChangeIdentity(r);
-  auto status = registry_.RemoveAlias(who, dir->collection, name);
+  Identity who;
+  auto status = AsChanger(r, [&](const Identity& as) {
+    who = as;
+    return registry_.RemoveAlias(who, dir->collection, name);
+  });
   if (!status) return Refuse(r, what, status.error());
   spdlog::info("{} (uid {}) removed alias {}/{}", who.user, who.uid,
                dir->collection, name);
@@ -91,15 +94,18 @@ Reply FileSystem::Symlink(const Request& r, std::string_view given_target,
       MountRelativeTarget(options_.mountpoint, dir->collection, given_target);
   if (!relative) return Refuse(r, what, relative.error());
   const std::string_view target = *relative;
-  const Identity who = ChangeIdentity(r);
   if (Staging::IsStagingOnlyName(name)) {
-    return StageSymlink(r, who, *dir, name, target, std::nullopt);
+    return StageSymlink(r, *dir, name, target, std::nullopt);
   }
   if (auto existing = staging_.TakeReplaceEvidence(r.pid, dir->collection_id,
                                                    name, target)) {
-    return StageSymlink(r, who, *dir, name, target, existing);
+    return StageSymlink(r, *dir, name, target, existing);
   }
-  auto alias = registry_.CreateAlias(who, dir->collection, name, target);
+  Identity who;
+  auto alias = AsChanger(r, [&](const Identity& as) {
+    who = as;
+    return registry_.CreateAlias(who, dir->collection, name, target);
+  });
   if (!alias) {
     if (alias.error().code == Code::kAlreadyExists) {
       staging_.NoteCreateExists(r.pid, dir->collection_id, name, target);
@@ -112,34 +118,46 @@ Reply FileSystem::Symlink(const Request& r, std::string_view given_target,
   return LinkEntry(AliasIno(*alias), LinkNodeOf(*alias, dir->collection_id));
 }
 
-Reply FileSystem::StageSymlink(const Request& r, const Identity& who,
-                               const Node& dir, std::string_view name,
-                               std::string_view target,
+Reply FileSystem::StageSymlink(const Request& r, const Node& dir,
+                               std::string_view name, std::string_view target,
                                const std::optional<Existing>& existing) {
   const std::string what =
       existing
           ? fmt::format("replacing {}/{} with a symlink to {} (ln -sf)",
                         dir.collection, existing->name, target)
           : fmt::format("symlink {}/{} -> {}", dir.collection, name, target);
-  Result<Version> checked;
+  Identity who;
+  Result<uint64_t> checked;
   if (!existing) {
     // A '.'-name: whether the caller may change aliases here at all, and
     // the version `target` names. The rename that follows is checked again.
-    checked = registry_.CheckTarget(who, dir.collection, target);
+    // Such a name is never committed with `who` (it expires), so the
+    // caller's groups are read only if their role needs them.
+    checked = AsChanger(r, [&](const Identity& as) {
+      who = as;
+      return registry_.CheckTarget(who, dir.collection, target);
+    });
   } else if (existing->name == kCollectionHistory) {
     return RefuseImmutable(r, what, "control files are read-only");
   } else {
     // The second step of `ln -sf`: check now what the rename will do (a
-    // version or `latest` is refused there, after the role check).
-    checked =
+    // version or `latest` is refused there, after the role check). If no
+    // rename comes, it is committed with `who`, groups and all.
+    who = ChangeIdentity(r);
+    auto version =
         registry_.CheckSetAlias(who, dir.collection, existing->name, target);
+    if (version) {
+      checked = version->number;
+    } else {
+      checked = std::unexpected(version.error());
+    }
   }
   if (!checked) return Refuse(r, what, checked.error());
   StagedEntry entry;
   entry.collection_id = dir.collection_id;
   entry.name = std::string(name);
   entry.target = std::string(target);
-  entry.version = checked->number;
+  entry.version = *checked;
   entry.who = who;
   entry.created_ms = registry::NowMs();
   switch (staging_.Add(entry)) {
@@ -209,14 +227,15 @@ Reply FileSystem::Rename(const Request& r, Ino parent, std::string_view name,
   }
   // Versions and `latest` too: the registry refuses them after its role
   // check, so that a viewer hears EACCES and a member EPERM.
-  const Identity who = ChangeIdentity(r);
-  Result<void> status;
-  if (flags & RENAME_EXCHANGE) {
-    status = registry_.ExchangeAliases(who, dir->collection, name, new_name);
-  } else {
-    status = registry_.RenameAlias(who, dir->collection, name, new_name,
-                                   !(flags & RENAME_NOREPLACE));
-  }
+  Identity who;
+  auto status = AsChanger(r, [&](const Identity& as) -> Result<void> {
+    who = as;
+    if (flags & RENAME_EXCHANGE) {
+      return registry_.ExchangeAliases(who, dir->collection, name, new_name);
+    }
+    return registry_.RenameAlias(who, dir->collection, name, new_name,
+                                 !(flags & RENAME_NOREPLACE));
+  });
   if (!status) return Refuse(r, what, status.error());
   spdlog::info("{} (uid {}) {} {}/{} and {}", who.user, who.uid,
                (flags & RENAME_EXCHANGE) ? "exchanged" : "renamed",
@@ -279,12 +298,14 @@ Reply FileSystem::RenameStaged(const Request& r, const Node& dir,
     return Refuse(r, what, ENOENT,
                   "the staged symlink was committed or removed meanwhile");
   }
-  const Identity who = ChangeIdentity(r);
   std::optional<std::optional<uint64_t>> expected;
   if (flags & RENAME_NOREPLACE) expected.emplace(std::nullopt);
-  auto alias =
-      registry_.SetAlias(who, dir.collection, new_name,
-                         registry::VersionName(staged.version), expected);
+  Identity who;
+  auto alias = AsChanger(r, [&](const Identity& as) {
+    who = as;
+    return registry_.SetAlias(who, dir.collection, new_name,
+                              registry::VersionName(staged.version), expected);
+  });
   if (!alias) {
     staging_.Restore(std::move(*claimed));
     if ((flags & RENAME_NOREPLACE) && alias.error().code == Code::kConflict) {

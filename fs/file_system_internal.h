@@ -9,10 +9,14 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
+#include "fs/file_system.h"
 #include "fs/inode.h"
 #include "fs/link_table.h"
 #include "fs/staging.h"
+#include "registry/error.h"
+#include "registry/identity.h"
 #include "registry/model.h"
 
 namespace regfs::fs {
@@ -67,6 +71,19 @@ inline LinkNode StagedLinkNode(const StagedEntry& entry,
   node.updated_uid = entry.who.uid;
   node.updated_by = entry.who.user;
   return node;
+}
+
+template <class Change>
+auto FileSystem::AsChanger(const Request& r, Change&& change)
+    -> std::invoke_result_t<Change&, const registry::Identity&> {
+  if (auto bare = callers_.ForChangeWithoutGroups(r.uid, r.gid)) {
+    auto result = change(*bare);
+    if (result || result.error().code != registry::Code::kGroupsUnread) {
+      return result;
+    }
+    callers_.NoteGroupsNeeded();
+  }
+  return change(ChangeIdentity(r));
 }
 
 }  // namespace regfs::fs

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs/error_codes.h"
+#include "fs/file_system_internal.h"
 #include "fs/proc_groups.h"
 
 namespace regfs::fs {
@@ -59,8 +60,10 @@ ErrorReply FileSystem::RefuseImmutable(const Request& r, const What& what,
 
 int FileSystem::CheckStagedOwner(const Request& r, const What& what,
                                  const StagedEntry& staged) {
-  auto allowed =
-      callers_.Authorize(ChangeIdentity(r), Action::ChangeStaged(staged.who));
+  // Its creator needs no role, nor so their groups.
+  auto allowed = AsChanger(r, [&](const Identity& who) {
+    return callers_.Authorize(who, Action::ChangeStaged(staged.who));
+  });
   if (allowed) return 0;
   const std::string why = fmt::format(
       "the temporary symlink belongs to {} (uid {})", staged.who.user,

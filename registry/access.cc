@@ -10,13 +10,25 @@ namespace regfs::registry {
 // Root and the owner are admins; an explicit grant to the user wins,
 // `none` included (it denies even when a group grants more); else the
 // highest of the user's groups' grants (a group's `none` denies only if
-// no other group of the user grants a role); else the default.
+// no other group of the user grants a role); else the default. Without
+// the user's groups (!who.groups_known), GroupsUnread if any group has a
+// grant: read in the caller's transaction, so that no grant committed
+// before it is missed.
 Result<Role> Registry::Impl::RoleOf(const Identity& who) {
   const bool owner = owner_name ? who.user == *owner_name : who.uid == owner_uid;
   if (who.uid == 0 || owner) return Role::kAdmin;
   auto user = sql::GrantedRole(*db, who.user);
   REGFS_TRY(user);
   if (*user) return **user;
+  if (!who.groups_known) {
+    REGFS_ASSIGN_OR_RETURN(const bool any, sql::AnyGroupGrant(*db));
+    if (any) {
+      return Fail(Code::kGroupsUnread,
+                  fmt::format("the role of user '{}' depends on their groups, "
+                              "which were not read",
+                              who.user));
+    }
+  }
   std::optional<Role> best;
   for (const auto& group : who.group_names) {
     auto role = sql::GrantedRole(*db, "group:" + group);

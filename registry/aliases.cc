@@ -236,11 +236,29 @@ Result<Version> Registry::CheckSetAlias(const Identity& who,
   return impl_->CheckMove(who, collection, alias, target);
 }
 
-Result<Version> Registry::CheckTarget(const Identity& who,
-                                      std::string_view collection,
-                                      std::string_view target) {
+Result<uint64_t> Registry::CheckTarget(const Identity& who,
+                                       std::string_view collection,
+                                       std::string_view target) {
+  // A version the cache holds needs no read: a temporary symlink (`.tmp`
+  // before a rename) is checked at every move (issue 15).
+  const ReadCache* const cache = impl_->cache.get();
+  const std::optional<int64_t> id =
+      cache ? cache->CollectionId(collection) : std::nullopt;
+  if (id) {
+    auto name = ParseLinkTarget(collection, target);
+    const std::optional<uint64_t> number =
+        name ? ParseVersionName(*name) : std::nullopt;
+    if (number && cache->GetVersionAttrs(*id, *number)) {
+      auto lock = impl_->Lock();
+      REGFS_TRY(impl_->Require(who, kRoleToChange, "change aliases"));
+      return *number;
+    }
+  }
   auto lock = impl_->Lock();
-  return impl_->CheckMove(who, collection, std::nullopt, target);
+  REGFS_ASSIGN_OR_RETURN(
+      const Version version,
+      impl_->CheckMove(who, collection, std::nullopt, target));
+  return version.number;
 }
 
 Result<Alias> Registry::CreateAlias(const Identity& who,

@@ -24,6 +24,7 @@ constexpr EnumName<Code> kCodeNames[] = {
     {Code::kNotPermitted, "not permitted"},
     {Code::kInvalidArgument, "invalid argument"},
     {Code::kConflict, "conflict"},
+    {Code::kGroupsUnread, "groups unread"},
     {Code::kCorruption, "corruption"},
     {Code::kIoError, "I/O error"},
 };

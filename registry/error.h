@@ -18,6 +18,8 @@ enum class Code {
                       // `latest`, an immutable version
   kInvalidArgument,   // malformed name, target or request
   kConflict,          // compare-and-swap lost, wrong collection kind, in use
+  kGroupsUnread,      // the caller's role depends on groups not read
+                      // (Identity::groups_known): ask again with them
   kCorruption,        // the store contradicts itself
   kIoError,           // a system call failed; stays last (fs/error_codes.cc
                       // checks that its table has a row for each code)

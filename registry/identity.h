@@ -22,6 +22,11 @@ struct Identity {
   std::string user;           // user name, or the uid in decimal
   std::vector<std::string> group_names;  // names of gid and groups
   Interface interface = Interface::kCli;
+  // False: `groups` and `group_names` are empty because the caller's
+  // groups were not read (a mount reads them from /proc, which costs more
+  // than the change: fs/caller_cache.h). A role that depends on them is
+  // then GroupsUnread, never decided without them (Registry::RoleOf).
+  bool groups_known = true;
 
   // The calling process (getuid, getgid, getgroups).
   static Identity Current(Interface interface);

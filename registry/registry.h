@@ -302,7 +302,8 @@ class Registry final {
 
   // Root and the store's owner: admin. Else the user's own grant, `none`
   // included (it wins over the user's groups); else the highest grant of
-  // the user's groups; else the default role.
+  // the user's groups; else the default role. GroupsUnread when the role
+  // may depend on groups that `who` lacks (Identity::groups_known).
   [[nodiscard]] Result<Role> RoleOf(const Identity& who);
   // Whether `who` may do `action` (authorize.cc): ok, or the refusal:
   // PermissionDenied when `who`'s role is too low for it (EACCES),
@@ -435,10 +436,11 @@ class Registry final {
                                               std::string_view target);
   // The same for a name that is not an alias yet (a temporary symlink that
   // a rename will turn into one): that `who` may change aliases of
-  // `collection` at all, and the version `target` names there.
-  [[nodiscard]] Result<Version> CheckTarget(const Identity& who,
-                                            std::string_view collection,
-                                            std::string_view target);
+  // `collection` at all, and the number of the version `target` names
+  // there, from the read cache when it holds it (the rename checks again).
+  [[nodiscard]] Result<uint64_t> CheckTarget(const Identity& who,
+                                             std::string_view collection,
+                                             std::string_view target);
 
   [[nodiscard]] Status AddTag(const Identity& who, std::string_view collection,
                               uint64_t number, std::string_view tag);

@@ -14,6 +14,15 @@ Result<std::optional<Role>> GrantedRole(Connection& db,
       principal);
 }
 
+Result<bool> AnyGroupGrant(Connection& db) {
+  REGFS_ASSIGN_OR_RETURN(
+      const auto any,
+      QueryOptional(
+          db, "SELECT 1 FROM roles WHERE principal LIKE 'group:%' LIMIT 1",
+          [](Statement& r) { return r.ColumnInt64(0); }));
+  return any.has_value();
+}
+
 Status PutGrant(Connection& db, std::string_view principal, Role role) {
   return Execute(db,
                  "INSERT INTO roles (principal, role) VALUES (?1, ?2) "

@@ -22,6 +22,8 @@ namespace regfs::registry::sql {
                               Role role);
 // Removes `principal`'s grant, if any.
 [[nodiscard]] Status DeleteGrant(Connection& db, std::string_view principal);
+// Whether any group ("group:NAME") has a grant.
+[[nodiscard]] Result<bool> AnyGroupGrant(Connection& db);
 // Every grant, by principal.
 [[nodiscard]] Result<std::vector<RoleGrant>> ListGrants(Connection& db);
 

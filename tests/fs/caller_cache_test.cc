@@ -195,5 +195,30 @@ TEST_F(CallerCacheTest, ARoleWithoutAnIdentityEntryIsNotCached) {
   EXPECT_EQ(cache.RoleOf(who).value_or(Role::kNone), Role::kMember);
 }
 
+// Changes go without the caller's groups until one needs them (the
+// registry said GroupsUnread), and again after the next role event.
+TEST_F(CallerCacheTest, ChangesGoWithoutGroupsUntilOneNeedsThem) {
+  CallerCache cache(store_.reg(), kLong);
+  auto bare = cache.ForChangeWithoutGroups(kMemberUid, kMemberUid);
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_FALSE(bare->groups_known);
+  EXPECT_TRUE(bare->groups.empty());
+  EXPECT_TRUE(bare->group_names.empty());
+  EXPECT_EQ(bare->uid, kMemberUid);
+  EXPECT_EQ(bare->user, "20001");
+  EXPECT_EQ(cache.RoleOf(*bare).value_or(Role::kNone), Role::kViewer);
+
+  Grant("group:30001", Role::kMember);
+  EXPECT_EQ(cache.RoleOf(*bare).error().code, registry::Code::kGroupsUnread)
+      << "never a cached role for unread groups";
+  cache.NoteGroupsNeeded();
+  EXPECT_FALSE(cache.ForChangeWithoutGroups(kMemberUid, kMemberUid))
+      << "groups are read from now on";
+  EXPECT_FALSE(cache.ForChangeWithoutGroups(kMemberUid + 1, kMemberUid + 1));
+  cache.InvalidateRoles();
+  EXPECT_TRUE(cache.ForChangeWithoutGroups(kMemberUid, kMemberUid))
+      << "a role event may have removed the group grants";
+}
+
 }  // namespace
 }  // namespace regfs::fs

@@ -499,6 +499,50 @@ TEST_F(RoleTest, RoleOfEachCaller) {
   }
 }
 
+// A caller whose groups were not read (a mount's change, fs/caller_cache.h)
+// gets a role only where groups cannot matter: root, the owner, a user
+// grant, or a store where no group has a grant. Else GroupsUnread, never
+// the role without the groups: a group's `none` would be missed.
+TEST_F(RoleTest, WithoutGroupsARoleIsDecidedOnlyWhereGroupsCannotMatter) {
+  auto unread = [](Identity who) {
+    who.groups.clear();
+    who.group_names.clear();
+    who.groups_known = false;
+    return who;
+  };
+  REGFS_ASSERT_OK(reg().Grant(Owner(), "*", Role::kMember));
+  REGFS_ASSERT_OK(reg().Grant(Owner(), "20002", Role::kAdmin));
+  REGFS_ASSERT_OK(PushContent(Owner(), "m", "x"));
+  auto role = reg().RoleOf(unread(User(20003, {30004})));
+  REGFS_ASSERT_OK(role);
+  EXPECT_EQ(*role, Role::kMember) << "no group grant: the default";
+  REGFS_EXPECT_OK(reg().CreateAlias(unread(User(20003)), "m", "a", "v0"));
+
+  REGFS_ASSERT_OK(reg().Grant(Owner(), "group:30004", Role::kNone));
+  const uint64_t seq = Seq();
+  EXPECT_EQ(CodeOf(reg().RoleOf(unread(User(20003, {30004})))),
+            Code::kGroupsUnread);
+  EXPECT_EQ(CodeOf(reg().SetAlias(unread(User(20003)), "m", "a", "v0")),
+            Code::kGroupsUnread);
+  EXPECT_EQ(CodeOf(reg().CheckTarget(unread(User(20003)), "m", "v0")),
+            Code::kGroupsUnread);
+  EXPECT_EQ(Seq(), seq) << "a change that needs the groups records nothing";
+  // With them, the group's `none` denies.
+  EXPECT_EQ(CodeOf(reg().SetAlias(User(20003, {30004}), "m", "a", "v0")),
+            Code::kPermissionDenied);
+
+  for (const Identity& who :
+       {unread(Root()), unread(Owner()), unread(User(20002))}) {
+    role = reg().RoleOf(who);
+    REGFS_ASSERT_OK(role);
+    EXPECT_EQ(*role, Role::kAdmin) << who.user << ": groups cannot matter";
+  }
+  REGFS_ASSERT_OK(reg().Revoke(Owner(), "group:30004"));
+  role = reg().RoleOf(unread(User(20003, {30004})));
+  REGFS_ASSERT_OK(role);
+  EXPECT_EQ(*role, Role::kMember) << "the last group grant revoked";
+}
+
 TEST_F(RoleTest, DefaultRoleIsViewerAndConfigurable) {
   auto def = reg().DefaultRole();
   REGFS_ASSERT_OK(def);

@@ -383,7 +383,7 @@ TEST_F(AliasTest, CheckTargetAcceptsAnyNameButChecksRoleAndTarget) {
   const uint64_t seq = Seq();
   auto v = reg().CheckTarget(Owner(), "models", "../models/best");
   REGFS_ASSERT_OK(v);
-  EXPECT_EQ(v->number, 1u);
+  EXPECT_EQ(*v, 1u);
   EXPECT_EQ(CodeOf(reg().CheckTarget(Owner(), "models", "v9")),
             Code::kNotFound);
   EXPECT_EQ(CodeOf(reg().CheckTarget(Owner(), "models", "../other/v0")),

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "registry/names.h"
 #include "registry/registry.h"
 #include "tests/registry/test_util.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 using testing::Owner;
 using testing::RegistryTest;
+using testing::User;
 
 Alias MakeAlias(std::string collection, std::string name, uint64_t version) {
   Alias a;
@@ -483,6 +485,35 @@ TEST_F(CachedReadsTest, VersionAttrsAreTheVersionsAndFollowChanges) {
   EXPECT_EQ(testing::CodeOf(reg().GetVersionAttrs(*c, first_ + 1)),
             Code::kNotFound);
   REGFS_EXPECT_OK(reg().GetVersionAttrs(*c, first_));
+}
+
+// CheckTarget answers a version the cache holds without a read (issue 15:
+// every `.tmp` symlink before a rename asks), and follows its deletion.
+TEST_F(CachedReadsTest, CheckTargetAnswersFromTheCacheAndFollowsDeletes) {
+  auto c = reg().LookupCollection("models");
+  REGFS_ASSERT_OK(c);
+  const uint64_t n = first_ + 1;
+  REGFS_ASSERT_OK(reg().GetVersionAttrs(*c, n));
+  auto checked = reg().CheckTarget(Owner(), "models", VersionName(n));
+  REGFS_ASSERT_OK(checked);
+  EXPECT_EQ(*checked, n);
+  EXPECT_EQ(
+      testing::CodeOf(reg().CheckTarget(User(20003), "models", VersionName(n))),
+      Code::kPermissionDenied)
+      << "a viewer, even from the cache";
+  EXPECT_EQ(testing::CodeOf(reg().CheckTarget(Owner(), "models",
+                                              "../other/" + VersionName(n))),
+            Code::kInvalidArgument);
+
+  const uint64_t seq = Seq();
+  REGFS_ASSERT_OK(other_->DeleteVersion(Owner(), "models", n));
+  RefreshAfter(seq);
+  EXPECT_EQ(
+      testing::CodeOf(reg().CheckTarget(Owner(), "models", VersionName(n))),
+      Code::kNotFound);
+  checked = reg().CheckTarget(Owner(), "models", VersionName(first_));
+  REGFS_ASSERT_OK(checked);
+  EXPECT_EQ(*checked, first_);
 }
 
 TEST_F(CachedReadsTest, ACollectionRecreatedElsewhereGetsItsNewId) {
