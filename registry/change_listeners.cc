@@ -6,12 +6,14 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -228,30 +230,93 @@ void ChangeAnnouncer::Announce(uint64_t seq) noexcept {
   }
 }
 
-void ChangeAnnouncer::AnnounceOrThrow(uint64_t seq) {
+std::optional<ChangeAnnouncer::Listing> ChangeAnnouncer::ReadListeners() const {
   // No mount has ever run: this failed open is all it costs.
+  auto dir_fd = std::make_shared<UniqueFd>(
+      ::open(listeners_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd->valid()) return std::nullopt;
   const int fd =
-      ::open(listeners_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
+      ::openat(dir_fd->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::fdopendir(fd), ::closedir);
   if (!dir) {
     ::close(fd);
-    return;
+    return std::nullopt;
   }
-  const int dir_fd = ::dirfd(dir.get());
-  std::vector<Pending> pending;
-  Unreachable unreachable;
+  Listing listing{std::move(dir_fd), {}};
   while (const dirent* entry = ::readdir(dir.get())) {
     std::string name = entry->d_name;
     if (name.starts_with('.') || !name.ends_with(".sock")) continue;
+    listing.names.push_back(std::move(name));
+  }
+  return listing;
+}
+
+void ChangeAnnouncer::Watch() {
+  UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!fd.valid()) return;
+  constexpr uint32_t kEvents = IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                               IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
+                               IN_ONLYDIR | IN_DONT_FOLLOW;
+  if (::inotify_add_watch(fd.get(), listeners_.c_str(), kEvents) < 0) return;
+  inotify_ = std::move(fd);
+}
+
+bool ChangeAnnouncer::Changed() {
+  alignas(inotify_event) char buffer[4096];
+  bool changed = false;
+  for (;;) {
+    const ssize_t n = ::read(inotify_.get(), buffer, sizeof(buffer));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      // EAGAIN: all read. Anything else: watch no more.
+      if (n == 0 || errno != EAGAIN) inotify_.Reset();
+      return changed || !inotify_.valid();
+    }
+    changed = true;
+    for (ssize_t at = 0; at < n;) {
+      inotify_event event;
+      std::memcpy(&event, buffer + at, sizeof(event));
+      if (event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF |
+                        IN_Q_OVERFLOW | IN_UNMOUNT)) {
+        inotify_.Reset();
+        return true;
+      }
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event.len);
+    }
+  }
+}
+
+std::optional<ChangeAnnouncer::Listing> ChangeAnnouncer::Listeners() {
+  MutexLock lock(list_mu_);
+  if (inotify_.valid() && listing_ && !Changed()) return listing_;
+  listing_.reset();
+  // From the second change on; watched before the directory is read, so
+  // that no change to it after the read goes unseen.
+  if (!inotify_.valid() && announced_ >= 1) Watch();
+  announced_ = std::min(announced_ + 1, 2);
+  auto listing = ReadListeners();
+  if (!listing) {
+    inotify_.Reset();  // no directory: watch it once there is one
+    return std::nullopt;
+  }
+  if (inotify_.valid()) listing_ = listing;
+  return listing;
+}
+
+void ChangeAnnouncer::AnnounceOrThrow(uint64_t seq) {
+  const auto listing = Listeners();
+  if (!listing) return;
+  std::vector<Pending> pending;
+  Unreachable unreachable;
+  for (const std::string& name : listing->names) {
     {
       MutexLock lock(mu_);
       if (skip_.contains(name)) continue;
     }
-    auto socket = Tell(listeners_, dir_fd, name, seq, unreachable);
-    if (socket) pending.push_back(Pending{std::move(name), std::move(*socket)});
+    auto socket = Tell(listeners_, listing->dir->get(), name, seq, unreachable);
+    if (socket) pending.push_back(Pending{name, std::move(*socket)});
   }
-  dir.reset();
 
   AwaitAcknowledgements(pending);
   for (const Pending& p : pending) {

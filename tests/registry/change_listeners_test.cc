@@ -296,6 +296,55 @@ TEST_F(ListeningTest, AHungListenerDoesNotKeepTheChangeOrTheOthersWaiting) {
   EXPECT_EQ(collections->size(), 1u) << "the change is committed";
 }
 
+// From its second change on, a writer keeps the list of listeners and
+// watches the directory (change_listeners.h): a listener that starts
+// later, a dead one's socket, and a directory removed and made again are
+// all seen at the next change, as a fresh read of the directory would.
+TEST_F(ListeningTest, AWriterThatKeepsTheListSeesEveryListenerChange) {
+  for (const char* name : {"a", "b", "c"}) {
+    REGFS_ASSERT_OK(reg().CreateCollection(Owner(), name));
+    EXPECT_EQ(heard_.Last(), Seq());
+  }
+  auto late = Registry::Open(store());
+  ASSERT_TRUE(late.has_value()) << Describe(late);
+  Heard late_heard;
+  auto late_listener = (*late)->Listen([&](uint64_t seq) {
+    std::lock_guard lock(late_heard.mu);
+    late_heard.seqs.push_back(seq);
+  });
+  ASSERT_TRUE(late_listener.has_value()) << Describe(late_listener);
+  REGFS_ASSERT_OK(reg().CreateCollection(Owner(), "d"));
+  EXPECT_EQ(late_heard.Last(), Seq()) << "a listener started after the list";
+  EXPECT_EQ(heard_.Last(), Seq());
+
+  (*late_listener)->Stop();
+  {
+    FakeListener dead(Listeners() / "999997-dead.sock", /*listening=*/false);
+    ASSERT_TRUE(dead.ok());
+    REGFS_ASSERT_OK(reg().CreateCollection(Owner(), "e"));
+    EXPECT_FALSE(fs::exists(Listeners() / "999997-dead.sock"))
+        << "a dead listener that appeared after the list";
+  }
+  EXPECT_EQ(heard_.Last(), Seq());
+  EXPECT_EQ(late_heard.Count(), 1u);
+
+  // The directory goes (the last listener stopped and someone cleaned
+  // up), and a new listener makes it again.
+  listener_->Stop();
+  fs::remove_all(Listeners());
+  REGFS_ASSERT_OK(reg().CreateCollection(Owner(), "f"));
+  auto again = other_->Listen([this](uint64_t seq) {
+    std::lock_guard lock(heard_.mu);
+    heard_.seqs.push_back(seq);
+  });
+  ASSERT_TRUE(again.has_value()) << Describe(again);
+  listener_ = std::move(*again);
+  for (const char* name : {"g", "h"}) {
+    REGFS_ASSERT_OK(reg().CreateCollection(Owner(), name));
+    EXPECT_EQ(heard_.Last(), Seq()) << name;
+  }
+}
+
 TEST_F(ListeningTest, StrayFilesInTheDirectoryAreLeftAlone) {
   testing::WriteFile(Listeners() / "notes.txt", "x");
   testing::WriteFile(Listeners() / ".123-abc.tmp", "x");
@@ -323,9 +372,13 @@ TEST(ChangeListenerTest, WorksInAStoreWhosePathIsTooLongForASocket) {
     heard = seq;
   });
   ASSERT_TRUE(listener.has_value()) << Describe(listener);
-  REGFS_ASSERT_OK((*writer)->CreateCollection(Owner(), "c"));
+  // The first change reads the directory; later ones use the list the
+  // writer keeps, and reach the socket the same way.
+  for (const char* name : {"c", "d", "e"}) {
+    REGFS_ASSERT_OK((*writer)->CreateCollection(Owner(), name));
+  }
   std::lock_guard lock(mu);
-  EXPECT_EQ(heard, 1u);
+  EXPECT_EQ(heard, 3u);
 }
 
 TEST(ChangeListenerTest, WithoutListenersAChangeTouchesNoFile) {
