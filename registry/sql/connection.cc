@@ -22,13 +22,13 @@ Result<int64_t> ReturnedId(Statement& s, std::string_view missing) {
 Result<bool> HasRow(Statement& s) { return s.Step(); }
 
 Status Connection::Savepoint() {
-  REGFS_TRY(Exec("SAVEPOINT regfs_nested"));
+  REGFS_TRY(ExecOne("SAVEPOINT regfs_nested"));
   ++savepoints_;
   return {};
 }
 
 Status Connection::ReleaseSavepoint() {
-  REGFS_TRY(Exec("RELEASE SAVEPOINT regfs_nested"));
+  REGFS_TRY(ExecOne("RELEASE SAVEPOINT regfs_nested"));
   --savepoints_;
   return {};
 }

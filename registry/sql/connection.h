@@ -95,6 +95,10 @@ class Connection {
 
   // Runs one or more statements without results.
   [[nodiscard]] virtual Status Exec(std::string_view sql) = 0;
+  // Runs one statement without results, from a string with static storage
+  // (as Cached): an engine may prepare it once. Transaction control, which
+  // every change runs several times (issue 15).
+  [[nodiscard]] virtual Status ExecOne(const char* sql) { return Exec(sql); }
   // A statement prepared once per connection and reused. `sql` must be a
   // string with static storage (it keys the cache by address).
   [[nodiscard]] virtual Result<ScopedStatement> Cached(const char* sql) = 0;

@@ -121,6 +121,11 @@ Status SqliteConnection::Exec(std::string_view sql) {
   return {};
 }
 
+Status SqliteConnection::ExecOne(const char* sql) {
+  REGFS_ASSIGN_OR_RETURN(ScopedStatement s, Cached(sql));
+  return s->Run();
+}
+
 Result<ScopedStatement> SqliteConnection::Cached(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
@@ -152,10 +157,10 @@ bool SqliteConnection::InTransaction() const {
 
 Status SqliteConnection::BeginWrite() {
   EndSavepoints();
-  return Exec("BEGIN IMMEDIATE");
+  return ExecOne("BEGIN IMMEDIATE");
 }
 
-Status SqliteConnection::Commit() { return Exec("COMMIT"); }
+Status SqliteConnection::Commit() { return ExecOne("COMMIT"); }
 
 void SqliteConnection::Rollback() {
   EndSavepoints();
