@@ -84,6 +84,7 @@ Deliverer::Deliverer(reg::Registry& registry, reg::Identity who,
 reg::Result<bool> Deliverer::RunOnce() {
   REGFS_ASSIGN_OR_RETURN(const auto automations,
                          registry_.ListAutomations(who_));
+  had_automations_ = !automations.empty();
   // Nothing to deliver: no write, and the lease stays free.
   if (automations.empty() && !held_) return false;
   REGFS_ASSIGN_OR_RETURN(const bool held, Lease());
@@ -162,7 +163,8 @@ reg::Result<bool> Deliverer::TryDeliver(const reg::Automation& a,
 void Deliverer::Wake() {
   MutexLock lock(mu_);
   woken_ = true;
-  cv_.NotifyAll();
+  // In the gap, a notification would only wake the thread to wait again.
+  if (!in_gap_) cv_.NotifyAll();
 }
 
 void Deliverer::Stop() {
@@ -176,20 +178,23 @@ bool Deliverer::Stopping() {
   return stopped_ || (stop_ != nullptr && stop_->load());
 }
 
-void Deliverer::Sleep(const std::atomic<bool>& stop) {
+void Deliverer::Sleep(const std::atomic<bool>& stop,
+                      std::chrono::steady_clock::time_point not_before) {
+  using Clock = std::chrono::steady_clock;
   const auto wait = std::min(options_.poll, options_.lease_ttl / 3);
-  const auto until = std::chrono::steady_clock::now() + wait;
+  const auto until = Clock::now() + wait;
   MutexLock lock(mu_);
   // In slices, for `stop`: a signal handler sets it and cannot notify.
-  while (!woken_ && !stopped_ && !stop.load()) {
-    const auto slice =
-        std::min(until, std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(50));
-    if (!cv_.WaitUntil(mu_, slice) &&
-        std::chrono::steady_clock::now() >= until) {
-      break;
-    }
+  while (!stopped_ && !stop.load()) {
+    const auto now = Clock::now();
+    if ((woken_ && now >= not_before) || now >= until) break;
+    // Until `not_before` the wait ends by itself: Wake need not notify.
+    in_gap_ = now < not_before;
+    auto slice = std::min(until, now + std::chrono::milliseconds(50));
+    if (in_gap_) slice = std::min(slice, not_before);
+    (void)cv_.WaitUntil(mu_, slice);
   }
+  in_gap_ = false;
   woken_ = false;
 }
 
@@ -201,6 +206,8 @@ reg::Status Deliverer::Run(const std::atomic<bool>& stop) {
   bool was_held = false;
   std::string last_error;
   while (!Stopping()) {
+    const auto started = std::chrono::steady_clock::now();
+    had_automations_ = false;
     auto held = RunOnce();
     if (!held) {
       held_ = false;
@@ -228,7 +235,9 @@ reg::Status Deliverer::Run(const std::atomic<bool>& stop) {
         was_held = *held;
       }
     }
-    Sleep(stop);
+    // Nothing delivered: the next pass waits for the gap.
+    const bool delivering = held && *held && had_automations_;
+    Sleep(stop, delivering ? started : started + options_.idle_gap);
   }
   if (!held_ && !was_held) return {};
   return registry_.ReleaseDeliveryLease(options_.holder);

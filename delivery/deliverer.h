@@ -10,7 +10,12 @@
 // process listens, other processes' and other machines' announcements);
 // it looks anyway every `poll`, for changes nothing announced (a writer
 // that missed its announcement deadline) and for retries coming due. A
-// store without automations costs a read per wake-up and no write.
+// pass that delivered nothing (no automations, or another process holds
+// the lease) lets the next start no sooner than `idle_gap` after it: a
+// burst of changes to a store without automations costs a pass per gap,
+// not one per change (each a wake-up and a read that competed with the
+// changes themselves, issue 15), and a new automation's first event
+// waits at most that long. No write either way.
 #ifndef REGFS_DELIVERY_DELIVERER_H_
 #define REGFS_DELIVERY_DELIVERER_H_
 
@@ -33,6 +38,9 @@ struct DelivererOptions {
   // The fallback look when nothing wakes it (at most a third of the
   // lease's time, so that the holder renews it in time).
   std::chrono::milliseconds poll{1'000};
+  // The least time from the start of a pass that delivered nothing to the
+  // start of the next.
+  std::chrono::milliseconds idle_gap{25};
   // Backoff: first retry after `retry_base`, doubling up to `retry_cap`;
   // after `give_up` since the first attempt, the event is failed.
   std::chrono::milliseconds retry_base{1'000};
@@ -74,8 +82,10 @@ class Deliverer {
   registry::Result<bool> Lease();
   // Whether Run should end: `stop` is set or Stop was called.
   bool Stopping();
-  // Waits until woken, stopped, or `poll` has passed.
-  void Sleep(const std::atomic<bool>& stop);
+  // Waits until woken (but not before `not_before`), stopped, or `poll`
+  // has passed.
+  void Sleep(const std::atomic<bool>& stop,
+             std::chrono::steady_clock::time_point not_before);
   // Delivers what `a` has pending, stopping at an event that is not due.
   registry::Status Work(const registry::Automation& a);
   // Delivers `event` now if it is due: whether the automation may go on
@@ -91,10 +101,13 @@ class Deliverer {
   // Whether the lease was held when last taken or renewed, and when
   // (Run's thread only).
   bool held_ = false;
+  // Whether the last pass found automations (Run's thread only).
+  bool had_automations_ = false;
   std::chrono::steady_clock::time_point leased_at_{};
   Mutex mu_;
   CondVar cv_;  // woken_ or stopped_ set
   bool woken_ GUARDED_BY(mu_) = false;
+  bool in_gap_ GUARDED_BY(mu_) = false;  // Sleep waits for `not_before`
   bool stopped_ GUARDED_BY(mu_) = false;
 };
 
