@@ -5,7 +5,7 @@
 // the same disk.
 //
 //   regfs_bench_moves --alias=LABEL=PATH... --sqlite=DB [--concurrent=N]
-//                     [benchmark flags]
+//                     [--ceiling=LABEL=PATH...] [benchmark flags]
 //   regfs_bench_moves --sqlite=DB --serve
 //
 // Storage latency on a shared disk changes from one second to the next, so
@@ -30,6 +30,11 @@
 // second of wall time. The daemon batches concurrent moves into one
 // commit (Registry::GetBatchStats); the N SQLite movers pay one sync per
 // move.
+//
+// A --ceiling variant makes the pair on PATH (through libfuse's
+// passthrough_ll, say: no durability, no checks) and then one bare SQLite
+// move (on DB.ceiling-I, a database of its own): the ceiling of a durable
+// move through FUSE on this machine, which no FUSE file system can pass.
 //
 // With --serve it runs no benchmark: for every line read on stdin it
 // makes one bare SQLite move and answers a line ("ok", or the error). The
@@ -224,6 +229,22 @@ class SqliteMover final : public Mover {
   int64_t n_ = 0;
 };
 
+// A move on a path and then a bare durable transaction: a ceiling.
+class CeilingMover final : public Mover {
+ public:
+  CeilingMover(const std::string& alias, const std::string& sqlite_path)
+      : path_(alias), txn_(sqlite_path) {}
+  std::string Move() override {
+    std::string error = path_.Move();
+    if (error.empty()) error = txn_.Move();
+    return error;
+  }
+
+ private:
+  DirMover path_;
+  SqliteMover txn_;
+};
+
 struct Labeled {
   std::string label;
   std::unique_ptr<Mover> mover;
@@ -331,6 +352,7 @@ int main(int argc, char** argv) {
   static std::vector<Labeled> movers;
   std::vector<std::pair<std::string, std::string>> aliases;
   std::string sqlite_path;
+  std::vector<std::pair<std::string, std::string>> ceilings;
   int concurrent = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -338,6 +360,8 @@ int main(int argc, char** argv) {
       auto [label, alias] = SplitLabel(arg.substr(8));
       aliases.emplace_back(label, alias);
       movers.push_back({label, std::make_unique<DirMover>(alias)});
+    } else if (arg.starts_with("--ceiling=")) {
+      ceilings.push_back(SplitLabel(arg.substr(10)));
     } else if (arg.starts_with("--sqlite=")) {
       sqlite_path = std::string(arg.substr(9));
       movers.push_back({"bare SQLite txn",
@@ -352,6 +376,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "regfs_bench_moves: unknown argument %s\n", argv[i]);
       return 2;
     }
+  }
+  if (!ceilings.empty() && sqlite_path.empty()) {
+    std::fprintf(stderr, "regfs_bench_moves: --ceiling needs --sqlite=DB\n");
+    return 2;
+  }
+  for (size_t i = 0; i < ceilings.size(); ++i) {
+    movers.push_back({ceilings[i].first,
+                      std::make_unique<CeilingMover>(
+                          ceilings[i].second,
+                          sqlite_path + ".ceiling-" + std::to_string(i))});
   }
   benchmark::RegisterBenchmark(
       "alias move, one history row (in lockstep):all",

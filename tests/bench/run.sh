@@ -773,6 +773,12 @@ section_moves() {
     k=$((k + 1))
   done
   aliases+=("--alias=tmpfs=$TMPFS_DIR/moves/a")
+  # The ceiling of a durable symlink+rename through FUSE here: the pair
+  # through passthrough_ll (no durability, no checks), then the bare
+  # transaction.
+  if mountpoint -q "$pt"; then
+    aliases+=("--ceiling=passthrough_ll+bare_txn=$pt/moves/s")
+  fi
   cmd="$B/regfs_bench_moves ${aliases[*]} --sqlite=$W/floor.db --concurrent=$concurrent_movers $(gbench_flags 1) --benchmark_out=$W/moves.json --benchmark_out_format=json"
   log "moves: symlink+rename against the bare SQLite transaction"
   $cmd > "$LOGS/moves.txt" 2>&1 || { tail "$LOGS/moves.txt" >&2; die "regfs_bench_moves failed"; }
