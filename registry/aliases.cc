@@ -239,21 +239,22 @@ Result<Version> Registry::CheckSetAlias(const Identity& who,
 Result<uint64_t> Registry::CheckTarget(const Identity& who,
                                        std::string_view collection,
                                        std::string_view target) {
-  // A version the cache holds needs no read: a temporary symlink (`.tmp`
-  // before a rename) is checked at every move (issue 15).
-  const ReadCache* const cache = impl_->cache.get();
-  const std::optional<int64_t> id =
-      cache ? cache->CollectionId(collection) : std::nullopt;
-  if (id) {
-    auto name = ParseLinkTarget(collection, target);
-    const std::optional<uint64_t> number =
-        name ? ParseVersionName(*name) : std::nullopt;
-    if (number && cache->GetVersionAttrs(*id, *number)) {
+  // A version target through the read cache, which keeps it for the next
+  // time: a temporary symlink (`.tmp` before a rename) is checked at every
+  // move (issue 15), and the rename checks again in its transaction.
+  const auto name = impl_->cache ? ParseLinkTarget(collection, target)
+                                 : Result<std::string>(std::string());
+  const std::optional<uint64_t> number =
+      name && !name->empty() ? ParseVersionName(*name) : std::nullopt;
+  if (number) {
+    auto c = LookupCollection(collection);
+    if (c && GetVersionAttrs(*c, *number)) {
       auto lock = impl_->Lock();
       REGFS_TRY(impl_->Require(who, kRoleToChange, "change aliases"));
       return *number;
     }
   }
+  // Anything else, and errors in the order the checks make them.
   auto lock = impl_->Lock();
   REGFS_ASSIGN_OR_RETURN(
       const Version version,
