@@ -55,10 +55,12 @@ std::optional<Identity> CallerCache::ForChangeWithoutGroups(uid_t uid,
       return it->second.first;
     }
   }
-  Identity identity = Identity::For(uid, gid, {}, Interface::kFs);
-  identity.groups.clear();
-  identity.group_names.clear();
-  identity.groups_known = false;
+  // Only the user's name: Identity::For would also look up the gid's.
+  Identity identity{.uid = uid,
+                    .gid = gid,
+                    .user = registry::UserName(uid),
+                    .interface = Interface::kFs,
+                    .groups_known = false};
   MutexLock lock(mu_);
   bare_[key] = {identity, Clock::now() + ttl_};
   return identity;

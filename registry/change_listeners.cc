@@ -13,7 +13,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -293,8 +292,8 @@ std::optional<ChangeAnnouncer::Listing> ChangeAnnouncer::Listeners() {
   listing_.reset();
   // From the second change on; watched before the directory is read, so
   // that no change to it after the read goes unseen.
-  if (!inotify_.valid() && announced_ >= 1) Watch();
-  announced_ = std::min(announced_ + 1, 2);
+  if (!inotify_.valid() && listed_) Watch();
+  listed_ = true;
   auto listing = ReadListeners();
   if (!listing) {
     inotify_.Reset();  // no directory: watch it once there is one

@@ -146,7 +146,7 @@ class ChangeAnnouncer final {
   std::set<std::string> skip_ GUARDED_BY(mu_);
   std::set<std::string> warned_ GUARDED_BY(mu_);
   Mutex list_mu_;
-  int announced_ GUARDED_BY(list_mu_) = 0;  // calls of Listeners, up to 2
+  bool listed_ GUARDED_BY(list_mu_) = false;  // Listeners was called before
   UniqueFd inotify_ GUARDED_BY(list_mu_);   // non-blocking, on listeners/
   std::optional<Listing> listing_ GUARDED_BY(list_mu_);  // while watched
 };

@@ -62,7 +62,7 @@ trap 'rm -f "$failure_excerpts"' EXIT
 # run_ctest DIR [CTEST_ARGS...]: runs the tests in DIR (every one, unless
 # CTEST_ARGS select), adds their counts to the totals.
 run_ctest() {
-  local dir=$1 log rc line
+  local dir=$1 log rc line line_failed
   shift
   log=$(mktemp "${TMPDIR:-/tmp}/regfs-ctest.XXXXXX")
   set +e
