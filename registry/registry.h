@@ -178,7 +178,7 @@ class Registry final {
   Registry& operator=(const Registry&) = delete;
 
   const std::filesystem::path& store() const { return store_; }
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
   // The database file inside a store directory.
   static constexpr std::string_view kDatabaseFileName = "registry.db";
   // The principal of the default role (everyone without a grant).

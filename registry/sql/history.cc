@@ -31,10 +31,20 @@ Status Notify(Connection& db, int64_t seq) {
 
 }  // namespace
 
-// The next seq, from the counter row: the row stays locked until the
-// appending transaction ends, so that seqs are gap-free and in commit
-// order on every engine.
+// The next seq, gap-free and in commit order on every engine. PostgreSQL
+// takes it from the counter row, which stays locked until the appending
+// transaction ends. SQLite has one writer at a time, which holds the
+// write lock until it ends, and the history is append-only (its
+// triggers): the newest seq plus one, read from the history's last page,
+// which the append writes anyway (schema step 7).
 Result<int64_t> NextSeq(Connection& db) {
+  if (db.engine() == Engine::kSqlite) {
+    REGFS_STMT(s, db, "SELECT coalesce(max(seq), 0) + 1 FROM history");
+    auto seq = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
+    REGFS_TRY(seq);
+    if (!*seq) return Fail(Code::kCorruption, "history: no newest seq");
+    return **seq;
+  }
   REGFS_STMT(s, db,
              "UPDATE counters SET value = value + 1 WHERE name = 'history' "
              "RETURNING value");
@@ -45,7 +55,7 @@ Result<int64_t> NextSeq(Connection& db) {
 }
 
 Result<uint64_t> AppendEvent(Connection& db, const Event& event) {
-  // The counter and the row commit together, or neither does.
+  // The seq and the row commit together, or neither does.
   auto tx = db.InTransaction() ? Transaction::Nested(db)
                                : Transaction::Begin(db);
   REGFS_TRY(tx);

@@ -16,8 +16,9 @@ namespace {
 //   {version_table}, {append_only}: step 1's engine-specific parts (the
 //                PostgreSQL schema version's table; history's triggers).
 // Collections take their id explicitly (sql::InsertCollection) and
-// history.seq comes from the counters row (sql::AppendEvent), never from
-// a rowid or a sequence.
+// history.seq is taken by sql::AppendEvent (the counters row on
+// PostgreSQL, the history itself on SQLite), never from a rowid or a
+// sequence.
 constexpr const char* kVersion1 = R"sql({version_table}
 CREATE TABLE settings (
   key TEXT PRIMARY KEY,
@@ -147,7 +148,8 @@ CREATE INDEX deleted_collections_name ON deleted_collections(name, deleted_seq);
 
 // History sequence numbers come from this counter row, bumped inside the
 // appending transaction (sql::AppendEvent): gap-free and in commit order
-// on both engines, unlike a rowid, a sequence or a serial.
+// on both engines, unlike a rowid, a sequence or a serial. Since step 7,
+// on PostgreSQL only.
 constexpr const char* kVersion4 = R"sql(
 CREATE TABLE counters (
   name TEXT PRIMARY KEY,
@@ -207,8 +209,16 @@ constexpr const char* kVersion6 = R"sql(
 ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3,
-                                  kVersion4, kVersion5, kVersion6};
+// SQLite takes history's seqs from the history itself (sql::NextSeq):
+// one writer at a time and an append-only table make max(seq) + 1
+// gap-free and in commit order, without a counter row to write, a page of
+// the log, at every change. The row goes, so that no stale counter is
+// left for a program of version 6, which this version's number turns
+// away. PostgreSQL keeps its counter.
+constexpr const char* kVersion7 = R"sql({drop_history_counter})sql";
+
+constexpr const char* kSteps[] = {kVersion1, kVersion2, kVersion3, kVersion4,
+                                  kVersion5, kVersion6, kVersion7};
 static_assert(std::size(kSteps) == Registry::kSchemaVersion);
 
 // engine-specific: step 1's history triggers. PostgreSQL's also refuses
@@ -239,8 +249,10 @@ std::string Step(Engine engine, int index) {
                       : "\nCREATE TABLE schema_version (version BIGINT NOT "
                         "NULL);\nINSERT INTO schema_version (version) VALUES "
                         "(0);\n"),
-      fmt::arg("append_only",
-               sqlite ? kSqliteAppendOnly : kPostgresAppendOnly));
+      fmt::arg("append_only", sqlite ? kSqliteAppendOnly : kPostgresAppendOnly),
+      fmt::arg("drop_history_counter",
+               sqlite ? "DELETE FROM counters WHERE name = 'history';"
+                      : "SELECT 1;"));
 }
 
 // engine-specific: records schema version `version` inside the open

@@ -18,6 +18,7 @@ namespace regfs::registry::sql::schema {
 // Version 4: counters (history's sequence numbers).
 // Version 5: automations, their deliveries' log, leases.
 // Version 6: the history's host column (a shared store's node).
+// Version 7: SQLite's history seqs from the history, not a counter.
 //
 // A PostgreSQL store has the same tables and steps, each written once
 // (schema.cc) with the few words the engines spell differently filled in.

@@ -42,8 +42,8 @@ int SchemaVersionOf(const fs::path& store) {
   return v.value_or(-1);
 }
 
-TEST(SchemaTest, CurrentVersionIsSix) {
-  EXPECT_EQ(Registry::kSchemaVersion, 6);
+TEST(SchemaTest, CurrentVersionIsSeven) {
+  EXPECT_EQ(Registry::kSchemaVersion, 7);
 }
 
 TEST(SchemaTest, NewStoreIsAtTheCurrentVersion) {
@@ -324,7 +324,7 @@ TEST_P(SchemaHostTest, OldRowsHaveNoHostAndHistoryStaysAppendOnly) {
       "\"user\", interface, detail) VALUES (1, 0, 'tag.add', 'm', '', 0, "
       "'root', 'cli', '{}'); UPDATE counters SET value = 1"));
   REGFS_ASSERT_OK(sql::schema::Migrate(db));
-  EXPECT_EQ(sql::schema::Version(db).value_or(-1), 6);
+  EXPECT_EQ(sql::schema::Version(db).value_or(-1), Registry::kSchemaVersion);
   e.host = "node-b";
   auto seq = sql::AppendEvent(db, e);
   REGFS_ASSERT_OK(seq);
@@ -341,6 +341,39 @@ TEST_P(SchemaHostTest, OldRowsHaveNoHostAndHistoryStaysAppendOnly) {
     ASSERT_FALSE(refused.has_value()) << edit;
     EXPECT_NE(refused.error().message.find("append-only"), std::string::npos)
         << refused.error().message;
+  }
+}
+
+// Step 7: SQLite takes seqs from the history and drops its counter row;
+// PostgreSQL keeps taking them from the counter. Either way the history
+// goes on from its newest seq.
+TEST_P(SchemaHostTest, SeqsGoOnAcrossStepSevenAndOnlySqliteDropsTheCounter) {
+  sql::Connection& db = *db_;
+  REGFS_ASSERT_OK(sql::schema::Migrate(db, 6));
+  REGFS_ASSERT_OK(db.Exec(
+      "INSERT INTO history (seq, time_ms, event, collection, alias, uid, "
+      "\"user\", interface, detail) VALUES (1, 0, 'tag.add', 'm', '', 0, "
+      "'root', 'cli', '{}'); UPDATE counters SET value = 1"));
+  REGFS_ASSERT_OK(sql::schema::Migrate(db));
+  Event e;
+  e.type = EventType::kTagAdd;
+  e.collection = "m";
+  e.user = "root";
+  for (const uint64_t expected : {2u, 3u}) {
+    auto seq = sql::AppendEvent(db, e);
+    REGFS_ASSERT_OK(seq);
+    EXPECT_EQ(*seq, expected);
+  }
+  auto counter =
+      db.Prepare("SELECT value FROM counters WHERE name = 'history'");
+  REGFS_ASSERT_OK(counter);
+  auto row = (*counter)->Step();
+  REGFS_ASSERT_OK(row);
+  if (GetParam() == sql::Engine::kSqlite) {
+    EXPECT_FALSE(*row) << "SQLite's counter row is left";
+  } else {
+    ASSERT_TRUE(*row);
+    EXPECT_EQ((*counter)->ColumnInt64(0), 3);
   }
 }
 
