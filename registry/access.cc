@@ -94,19 +94,20 @@ static Status CheckAliasForm(std::string_view alias, std::string_view verb) {
                         : ValidateAliasName(alias);
 }
 
-Status Registry::Impl::CheckProtection(Role role, std::string_view alias,
-                                       std::string_view verb) {
+Result<bool> Registry::Impl::CheckProtection(Role role, std::string_view alias,
+                                             std::string_view verb) {
   REGFS_ASSIGN_OR_RETURN(const auto prot, sql::ProtectedSpelling(*db, alias));
-  if (!prot || role >= Role::kAdmin) return {};
+  if (!prot) return false;
+  if (role >= Role::kAdmin) return true;
   const std::string as = *prot == alias ? "" : fmt::format(" (as '{}')", *prot);
   return Fail(Code::kNotPermitted,
               fmt::format("alias '{}' is protected{}: only admins may {} it",
                           alias, as, verb));
 }
 
-Status Registry::Impl::CheckAliasName(const Identity& who,
-                                      std::string_view alias,
-                                      std::string_view verb) {
+Result<bool> Registry::Impl::CheckAliasName(const Identity& who,
+                                            std::string_view alias,
+                                            std::string_view verb) {
   REGFS_ASSIGN_OR_RETURN(const Role role, RoleOf(who));
   REGFS_TRY(
       RequireRole(who, role, kRoleToChange, fmt::format("{} aliases", verb)));

@@ -79,26 +79,46 @@ Status Registry::Impl::RequireNoAliasCaseTwin(const CollectionRow& c,
 // Creates or moves `alias` of `c` to `target` inside the caller's
 // transaction, with its history row. Moving to the same version records
 // nothing.
-Status Registry::Impl::WriteAlias(const Identity& who, const CollectionRow& c,
-                                  std::string_view alias,
-                                  const Version& target) {
+Result<std::optional<WrittenAlias>> Registry::Impl::WriteAlias(
+    const Identity& who, const CollectionRow& c, std::string_view alias,
+    const Version& target) {
   REGFS_ASSIGN_OR_RETURN(const auto existing, FindAlias(c, alias));
-  if (existing && existing->version_id == target.id) return {};
+  if (existing && existing->version_id == target.id) return std::nullopt;
   const TimeMs now = NowMs();
   if (existing) {
     auto seq = Append(who, EventType::kAliasMove, c.name, alias,
                       existing->number, target.number,
                       nlohmann::json::object(), now);
     REGFS_TRY(seq);
-    return sql::MoveAlias(*db, existing->id, target.id,
-                          StampOf(who, *seq, now));
+    REGFS_TRY(
+        sql::MoveAlias(*db, existing->id, target.id, StampOf(who, *seq, now)));
+    return WrittenAlias{existing->id, *seq, now};
   }
   REGFS_TRY(RequireNoAliasCaseTwin(c, alias));
   auto seq = Append(who, EventType::kAliasCreate, c.name, alias, std::nullopt,
                     target.number, nlohmann::json::object(), now);
   REGFS_TRY(seq);
-  return sql::InsertAlias(*db, c.id, alias, target.id,
-                          StampOf(who, *seq, now));
+  REGFS_ASSIGN_OR_RETURN(
+      const int64_t id,
+      sql::InsertAlias(*db, c.id, alias, target.id, StampOf(who, *seq, now)));
+  return WrittenAlias{id, *seq, now};
+}
+
+Alias WrittenAlias::For(const CollectionRow& c, std::string_view name,
+                        const Version& target, const Identity& who,
+                        bool is_protected) const {
+  Alias a;
+  a.id = id;
+  a.collection = c.name;
+  a.name = std::string(name);
+  a.version = target.number;
+  a.version_id = target.id;
+  a.revision = revision;
+  a.is_protected = is_protected;
+  a.updated = updated;
+  a.updated_uid = who.uid;
+  a.updated_by = who.user;
+  return a;
 }
 
 // Begins the write transaction of a change to the aliases `names` of
@@ -113,10 +133,12 @@ Result<AliasChange> Registry::Impl::BeginAliasChange(
   REGFS_TRY(c);
   auto tx = in_batch ? Transaction::Nested(*db) : Transaction::Begin(*db);
   REGFS_TRY(tx);
+  std::vector<bool> is_protected;
   for (const auto& [name, verb] : names) {
-    REGFS_TRY(CheckAliasName(who, name, verb));
+    REGFS_ASSIGN_OR_RETURN(const bool p, CheckAliasName(who, name, verb));
+    is_protected.push_back(p);
   }
-  return AliasChange{std::move(*c), std::move(*tx)};
+  return AliasChange{std::move(*c), std::move(*tx), std::move(is_protected)};
 }
 
 // The alias `name` of `c`, or NotFound.
@@ -312,8 +334,13 @@ Result<Alias> Registry::SetAlias(
                         alias, show(now), show(*expected)));
       }
     }
-    REGFS_TRY(impl_->WriteAlias(who, c, alias, *version));
-    auto info = impl_->AliasInfo(c, alias);
+    REGFS_ASSIGN_OR_RETURN(const auto written,
+                           impl_->WriteAlias(who, c, alias, *version));
+    // The alias as written, without reading it back (issue 15); as it was
+    // if the move wrote nothing.
+    auto info = written ? Result<Alias>(written->For(c, alias, *version, who,
+                                                     change->is_protected[0]))
+                        : impl_->AliasInfo(c, alias);
     REGFS_TRY(info);
     REGFS_TRY(change->tx.Commit());
     return info;

@@ -74,6 +74,21 @@ struct PushSource {
 struct AliasChange {
   CollectionRow c;
   Transaction tx;
+  // Whether each of the changed names is protected, in their order.
+  std::vector<bool> is_protected;
+};
+
+// An alias row as WriteAlias wrote it: with the collection, name and
+// target the writer gave, all of Alias but its protection.
+struct WrittenAlias {
+  int64_t id = 0;
+  uint64_t revision = 0;
+  TimeMs updated = 0;
+
+  // The alias `name` of `c` naming `target`, as `who` wrote it.
+  Alias For(const CollectionRow& c, std::string_view name,
+            const Version& target, const Identity& who,
+            bool is_protected) const;
 };
 
 // Owns the connection and the blob store. Lock order: the GroupCommit's
@@ -214,11 +229,13 @@ class Registry::Impl {
 
   // The checks every alias change makes on the alias's own name: a member
   // at least, not `latest` or a version, admin for protected names.
-  Status CheckAliasName(const Identity& who, std::string_view alias,
-                        std::string_view verb) REQUIRES(batch.mutex());
-  // NotPermitted if `alias` is protected and `role` is not admin.
-  Status CheckProtection(Role role, std::string_view alias,
-                         std::string_view verb) REQUIRES(batch.mutex());
+  // Whether the name is protected.
+  Result<bool> CheckAliasName(const Identity& who, std::string_view alias,
+                              std::string_view verb) REQUIRES(batch.mutex());
+  // NotPermitted if `alias` is protected and `role` is not admin; else
+  // whether it is protected.
+  Result<bool> CheckProtection(Role role, std::string_view alias,
+                               std::string_view verb) REQUIRES(batch.mutex());
 
   // The version `target` names in `collection`, after the checks of a
   // move of `alias` (or, without one, of any alias change).
@@ -241,10 +258,12 @@ class Registry::Impl {
       REQUIRES(batch.mutex());
 
   // Creates or moves `alias` of `c` to `target` inside the caller's
-  // transaction, with its history row. Moving to the same version records
-  // nothing.
-  Status WriteAlias(const Identity& who, const CollectionRow& c,
-                    std::string_view alias, const Version& target)
+  // transaction, with its history row: the row as written. Moving to the
+  // same version records nothing: nullopt.
+  Result<std::optional<WrittenAlias>> WriteAlias(const Identity& who,
+                                                 const CollectionRow& c,
+                                                 std::string_view alias,
+                                                 const Version& target)
       REQUIRES(batch.mutex());
 
   // Begins the write transaction of a change to the aliases `names` of

@@ -115,16 +115,19 @@ Result<std::vector<Alias>> ListAliases(Connection& db,
   return AllRows(*s, [&](Statement& r) { return AliasFromRow(c, r); });
 }
 
-Status InsertAlias(Connection& db, int64_t collection_id,
-                   std::string_view name, int64_t version_id,
-                   const AliasStamp& stamp) {
+Result<int64_t> InsertAlias(Connection& db, int64_t collection_id,
+                            std::string_view name, int64_t version_id,
+                            const AliasStamp& stamp) {
   REGFS_STMT(s, db,
              "INSERT INTO aliases (collection_id, name, version_id, revision, "
              "updated_ms, updated_uid, updated_by) "
-             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id");
   s->BindInt64(1, collection_id).BindText(2, name).BindInt64(3, version_id);
   BindStamp(*s, 4, stamp);
-  return s->Run();
+  auto id = OptionalRow(*s, [](Statement& r) { return r.ColumnInt64(0); });
+  REGFS_TRY(id);
+  if (!*id) return Fail(Code::kIoError, "an inserted alias has no id");
+  return **id;
 }
 
 Status MoveAlias(Connection& db, int64_t alias_id, int64_t version_id,

@@ -45,10 +45,12 @@ struct AliasStamp {
 // Every alias of `c` (not `latest`) with its protection, by name.
 [[nodiscard]] Result<std::vector<Alias>> ListAliases(Connection& db,
                                                      const CollectionRow& c);
-// Adds alias `name` of `collection_id` naming version `version_id`.
-[[nodiscard]] Status InsertAlias(Connection& db, int64_t collection_id,
-                                 std::string_view name, int64_t version_id,
-                                 const AliasStamp& stamp);
+// Adds alias `name` of `collection_id` naming version `version_id`; its
+// row id.
+[[nodiscard]] Result<int64_t> InsertAlias(Connection& db, int64_t collection_id,
+                                          std::string_view name,
+                                          int64_t version_id,
+                                          const AliasStamp& stamp);
 // Points alias `alias_id` at version `version_id`.
 [[nodiscard]] Status MoveAlias(Connection& db, int64_t alias_id,
                                int64_t version_id, const AliasStamp& stamp);

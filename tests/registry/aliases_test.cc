@@ -119,6 +119,49 @@ TEST_F(AliasTest, Move) {
   EXPECT_EQ(Target("best"), 2u);
 }
 
+// SetAlias answers with the alias as it wrote it, without reading it back:
+// every field as a read of the store gives it, for a move, a creation, a
+// protected alias an admin moves, and a move that writes nothing.
+TEST_F(AliasTest, SetAnswersTheAliasAsTheStoreHoldsIt) {
+  REGFS_ASSERT_OK(reg().CreateAlias(Owner(), "models", "best", "v0"));
+  REGFS_ASSERT_OK(reg().CreateAlias(Owner(), "models", "Production", "v0"));
+  REGFS_ASSERT_OK(reg().Protect(Owner(), "production"));
+  const auto stored = [&](std::string_view name) -> std::optional<Alias> {
+    auto all = reg().ListAliases("models");
+    EXPECT_TRUE(all.has_value()) << Describe(all);
+    for (Alias& a : all.value_or(std::vector<Alias>{})) {
+      if (a.name == name) return std::move(a);
+    }
+    return std::nullopt;
+  };
+  const auto expect_same = [](const Alias& got, const Alias& want) {
+    EXPECT_EQ(got.id, want.id) << want.name;
+    EXPECT_EQ(got.collection, want.collection) << want.name;
+    EXPECT_EQ(got.name, want.name);
+    EXPECT_EQ(got.version, want.version) << want.name;
+    EXPECT_EQ(got.version_id, want.version_id) << want.name;
+    EXPECT_EQ(got.revision, want.revision) << want.name;
+    EXPECT_EQ(got.is_protected, want.is_protected) << want.name;
+    EXPECT_EQ(got.is_latest, want.is_latest) << want.name;
+    EXPECT_EQ(got.updated, want.updated) << want.name;
+    EXPECT_EQ(got.updated_uid, want.updated_uid) << want.name;
+    EXPECT_EQ(got.updated_by, want.updated_by) << want.name;
+  };
+  struct Step {
+    std::string alias, target;
+  };
+  for (const Step& step : {Step{"best", "v2"}, Step{"fresh", "v1"},
+                           Step{"Production", "v1"}, Step{"best", "v2"}}) {
+    auto set = reg().SetAlias(User(0, {}, Interface::kFs), "models", step.alias,
+                              step.target);
+    REGFS_ASSERT_OK(set);
+    auto want = stored(step.alias);
+    ASSERT_TRUE(want.has_value()) << step.alias;
+    expect_same(*set, *want);
+  }
+  EXPECT_TRUE(stored("Production")->is_protected);
+}
+
 TEST_F(AliasTest, SetCreatesAMissingAlias) {
   const uint64_t seq = Seq();
   REGFS_ASSERT_OK(reg().SetAlias(Owner(), "models", "fresh", "v1"));
