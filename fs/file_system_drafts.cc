@@ -107,10 +107,20 @@ std::optional<DraftKey> FileSystem::FindDraft(const Request& r,
                                               std::string_view name) {
   struct stat st {};
   DraftKey own{collection_id, r.uid, std::string(name)};
-  if (lstat(DraftPath(own).c_str(), &st) == 0) return own;
-  if (!IsAdmin(r)) return std::nullopt;
-  for (const uid_t uid : DraftOwners(registry_.drafts().root() /
-                                     std::to_string(collection_id))) {
+  if (!IsAdmin(r)) {
+    if (lstat(DraftPath(own).c_str(), &st) == 0) return own;
+    return std::nullopt;
+  }
+  // An admin sees everyone's drafts, their own first. The owners' listing
+  // comes first: a name that is no draft (a `.tmp` symlink's, at every
+  // move) then costs one system call where a collection has no drafts.
+  const std::vector<uid_t> owners =
+      DraftOwners(registry_.drafts().root() / std::to_string(collection_id));
+  if (std::binary_search(owners.begin(), owners.end(), r.uid) &&
+      lstat(DraftPath(own).c_str(), &st) == 0) {
+    return own;
+  }
+  for (const uid_t uid : owners) {
     if (uid == r.uid) continue;
     DraftKey other{collection_id, uid, std::string(name)};
     if (lstat(DraftPath(other).c_str(), &st) == 0) return other;

@@ -75,6 +75,14 @@ TEST_F(DraftPrivateTest, OtherMembersDoNotSeeADraftAdminsDo) {
   ASSERT_EQ(WriteDraftAs(kGroupMember, M("models/.secret"), 10), 0);
   EXPECT_EQ(stdfs::file_size(OnDisk("models", kMember, ".secret")), 1000u);
   EXPECT_EQ(stdfs::file_size(OnDisk("models", kGroupMember, ".secret")), 10u);
+  // An admin sees others' drafts, but their own first; a name no one has
+  // a draft of is none.
+  ASSERT_EQ(WriteDraftAs(kAdmin, M("models/.both"), 20), 0) << DaemonLog();
+  ASSERT_EQ(WriteDraftAs(kMember, M("models/.both"), 30), 0) << DaemonLog();
+  const RunResult size = Sh(kAdmin, "stat -c %s " + M("models/.both").string());
+  EXPECT_EQ(size.out, "20\n") << size.err;
+  EXPECT_EQ(StatAs(kAdmin, M("models/.nobody")), ENOENT);
+  EXPECT_EQ(StatAs(kAdmin, M("zoo/.nobody")), ENOENT);
   // Nor can they remove or publish the member's draft.
   EXPECT_EQ(AsUser(kGroupMember,
                    [&] {
