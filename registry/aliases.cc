@@ -299,8 +299,13 @@ Result<Alias> Registry::CreateAlias(const Identity& who,
     return Fail(Code::kAlreadyExists, fmt::format("{} already has an alias {}",
                                                   c.name, Quote(alias)));
   }
-  REGFS_TRY(impl_->WriteAlias(who, c, alias, version));
+  REGFS_ASSIGN_OR_RETURN(const auto written,
+                         impl_->WriteAlias(who, c, alias, version));
   REGFS_TRY(change.tx.Commit());
+  // A new alias is always written: answered as written, not read back.
+  if (written) {
+    return written->For(c, alias, version, who, change.is_protected[0]);
+  }
   return impl_->AliasInfo(c, alias);
 }
 

@@ -119,12 +119,11 @@ TEST_F(AliasTest, Move) {
   EXPECT_EQ(Target("best"), 2u);
 }
 
-// SetAlias answers with the alias as it wrote it, without reading it back:
-// every field as a read of the store gives it, for a move, a creation, a
-// protected alias an admin moves, and a move that writes nothing.
-TEST_F(AliasTest, SetAnswersTheAliasAsTheStoreHoldsIt) {
-  REGFS_ASSERT_OK(reg().CreateAlias(Owner(), "models", "best", "v0"));
-  REGFS_ASSERT_OK(reg().CreateAlias(Owner(), "models", "Production", "v0"));
+// CreateAlias and SetAlias answer with the alias as they wrote it, without
+// reading it back: every field as a read of the store gives it, for a
+// creation, a move, a protected alias an admin moves, and a move that
+// writes nothing.
+TEST_F(AliasTest, CreateAndSetAnswerTheAliasAsTheStoreHoldsIt) {
   REGFS_ASSERT_OK(reg().Protect(Owner(), "production"));
   const auto stored = [&](std::string_view name) -> std::optional<Alias> {
     auto all = reg().ListAliases("models");
@@ -147,6 +146,13 @@ TEST_F(AliasTest, SetAnswersTheAliasAsTheStoreHoldsIt) {
     EXPECT_EQ(got.updated_uid, want.updated_uid) << want.name;
     EXPECT_EQ(got.updated_by, want.updated_by) << want.name;
   };
+  for (const char* name : {"best", "Production"}) {
+    auto created = reg().CreateAlias(Owner(), "models", name, "v0");
+    REGFS_ASSERT_OK(created);
+    auto want = stored(name);
+    ASSERT_TRUE(want.has_value()) << name;
+    expect_same(*created, *want);
+  }
   struct Step {
     std::string alias, target;
   };
